@@ -1,0 +1,650 @@
+//! Session files (TOML): parsing and validation into a [`SessionDef`], with every
+//! problem reported at its line and column.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+
+use chrono::{DateTime, FixedOffset};
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::domain::{
+    Chair, Constituency, Level, Limits, Modality, Participant, ParticipantKind, Precedence, Region,
+    RegionalGroup, SegmentDef, SessionDef, StakeholderSlots,
+};
+
+/// One problem in a session file, at a 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Every problem found in a session file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}: {}", p.line, p.column, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    /// The problems, each prefixed with the file's path (`FILE:LINE:COL: message`).
+    pub fn render(&self, path: &str) -> String {
+        self.problems
+            .iter()
+            .map(|p| format!("{path}:{}:{}: {}", p.line, p.column, p.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, column)
+}
+
+struct Problems<'s> {
+    source: &'s str,
+    list: Vec<Problem>,
+}
+
+impl Problems<'_> {
+    fn at(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, column) = line_column(self.source, span.start);
+        self.list.push(Problem {
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+}
+
+/// A duration as written: `"3m"`, `"90s"`, `"2m30s"`, `"1h"`, or whole seconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawDuration {
+    Seconds(i64),
+    Text(String),
+}
+
+/// Parse a duration into seconds.
+pub fn parse_duration(text: &str) -> Option<u32> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    let mut seen_unit = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        let n: u64 = number.parse().ok()?;
+        number.clear();
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        seen_unit = true;
+    }
+    if !number.is_empty() {
+        if seen_unit {
+            return None;
+        }
+        total = number.parse().ok()?;
+    }
+    u32::try_from(total).ok()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawLimits {
+    national: Option<Spanned<RawDuration>>,
+    group: Option<Spanned<RawDuration>>,
+    organization: Option<Spanned<RawDuration>>,
+    stakeholder: Option<Spanned<RawDuration>>,
+    warning: Option<Spanned<RawDuration>>,
+    reply_first: Option<Spanned<RawDuration>>,
+    reply_second: Option<Spanned<RawDuration>>,
+    replies_per_delegation: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawChair {
+    name: String,
+    title: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSegment {
+    id: Spanned<String>,
+    title: String,
+    start: Spanned<toml::value::Datetime>,
+    end: Spanned<toml::value::Datetime>,
+    precedence: Option<Precedence>,
+    stakeholders: Option<Spanned<String>>,
+    alternate_every: Option<Spanned<i64>>,
+    #[serde(default)]
+    allow_multiple: bool,
+    #[serde(default)]
+    inscribed: Vec<Spanned<String>>,
+    #[serde(default)]
+    panelists: Vec<Spanned<String>>,
+    limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawParticipant {
+    id: Spanned<String>,
+    name: String,
+    kind: Spanned<ParticipantKind>,
+    regional_group: Option<Spanned<RegionalGroup>>,
+    region: Option<Region>,
+    constituency: Option<Spanned<Constituency>>,
+    level: Option<Spanned<Level>>,
+    modality: Option<Spanned<Modality>>,
+    recording: Option<Spanned<RawDuration>>,
+    #[serde(default)]
+    members: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSession {
+    id: Spanned<String>,
+    title: String,
+    venue: Option<String>,
+    start: Spanned<toml::value::Datetime>,
+    end: Spanned<toml::value::Datetime>,
+    #[serde(default)]
+    observers_open: bool,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    chairs: Vec<RawChair>,
+    segments: Spanned<Vec<Spanned<RawSegment>>>,
+    participants: Spanned<Vec<Spanned<RawParticipant>>>,
+}
+
+/// Parse and validate a session file's text.
+pub fn parse_session(source: &str) -> Result<SessionDef, ConfigError> {
+    let mut problems = Problems {
+        source,
+        list: Vec::new(),
+    };
+    let table = match DeTable::parse(source) {
+        Ok(table) => table,
+        Err(e) => {
+            problems.at(e.span().unwrap_or(0..0), e.message().trim().to_string());
+            return Err(ConfigError {
+                problems: problems.list,
+            });
+        }
+    };
+    let mut unknown = Vec::new();
+    let deserializer = toml::de::Deserializer::from(table.clone());
+    let raw: Result<RawSession, _> =
+        serde_ignored::deserialize(deserializer, |path| unknown.push(path.to_string()));
+    for path in unknown {
+        let span = span_of_path(&table, &path).unwrap_or(0..0);
+        problems.at(span, format!("unknown key `{path}`"));
+    }
+    let raw = match raw {
+        Ok(raw) => raw,
+        Err(e) => {
+            problems.at(e.span().unwrap_or(0..0), e.message().trim().to_string());
+            return Err(ConfigError {
+                problems: problems.list,
+            });
+        }
+    };
+    let def = validate(raw, &mut problems);
+    if problems.list.is_empty() {
+        Ok(def)
+    } else {
+        problems.list.sort_by_key(|p| (p.line, p.column));
+        Err(ConfigError {
+            problems: problems.list,
+        })
+    }
+}
+
+/// Find the span of a key named by a serde_ignored path such as `segments.1.limits.foo`.
+fn span_of_path(table: &Spanned<DeTable<'_>>, path: &str) -> Option<Range<usize>> {
+    let mut parts = path.split('.').peekable();
+    let mut value: Option<&Spanned<DeValue<'_>>> = None;
+    let mut current: &DeTable<'_> = table.get_ref();
+    while let Some(part) = parts.next() {
+        if let Some(v) = value {
+            match v.get_ref() {
+                DeValue::Array(items) => {
+                    let index: usize = part.parse().ok()?;
+                    value = items.get(index);
+                    if parts.peek().is_none() {
+                        return value.map(Spanned::span);
+                    }
+                    continue;
+                }
+                DeValue::Table(t) => current = t,
+                _ => return None,
+            }
+        }
+        let (key, v) = current.iter().find(|(k, _)| k.get_ref().as_ref() == part)?;
+        if parts.peek().is_none() {
+            return Some(key.span());
+        }
+        value = Some(v);
+        if let DeValue::Table(t) = v.get_ref() {
+            current = t;
+            value = None;
+        }
+    }
+    None
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn check_id(problems: &mut Problems<'_>, id: &Spanned<String>, what: &str) {
+    if !valid_id(id.get_ref()) {
+        problems.at(
+            id.span(),
+            format!(
+                "{what} id \"{}\" must be 1 to 64 lowercase letters, digits or '-'",
+                id.get_ref()
+            ),
+        );
+    }
+}
+
+fn datetime(
+    problems: &mut Problems<'_>,
+    value: &Spanned<toml::value::Datetime>,
+    what: &str,
+) -> Option<DateTime<FixedOffset>> {
+    let text = value.get_ref().to_string();
+    match DateTime::parse_from_rfc3339(&text) {
+        Ok(dt) => Some(dt),
+        Err(_) => {
+            problems.at(
+                value.span(),
+                format!("{what} must be a date and time with an offset, e.g. 2022-05-17T10:00:00-04:00 (got {text})"),
+            );
+            None
+        }
+    }
+}
+
+fn duration(problems: &mut Problems<'_>, value: &Spanned<RawDuration>, key: &str) -> Option<u32> {
+    let parsed = match value.get_ref() {
+        RawDuration::Seconds(n) => u32::try_from(*n).ok(),
+        RawDuration::Text(text) => parse_duration(text),
+    };
+    match parsed {
+        Some(secs) if secs > 0 => Some(secs),
+        _ => {
+            let shown = match value.get_ref() {
+                RawDuration::Seconds(n) => n.to_string(),
+                RawDuration::Text(t) => format!("\"{t}\""),
+            };
+            problems.at(
+                value.span(),
+                format!("`{key}`: bad duration {shown}: use e.g. \"3m\", \"90s\", \"2m30s\" or whole seconds above 0"),
+            );
+            None
+        }
+    }
+}
+
+fn limits(problems: &mut Problems<'_>, raw: &RawLimits, base: Limits) -> Limits {
+    let mut out = base;
+    let fields: [(&Option<Spanned<RawDuration>>, &mut u32, &str); 7] = [
+        (&raw.national, &mut out.national, "national"),
+        (&raw.group, &mut out.group, "group"),
+        (&raw.organization, &mut out.organization, "organization"),
+        (&raw.stakeholder, &mut out.stakeholder, "stakeholder"),
+        (&raw.warning, &mut out.warning, "warning"),
+        (&raw.reply_first, &mut out.reply_first, "reply_first"),
+        (&raw.reply_second, &mut out.reply_second, "reply_second"),
+    ];
+    for (value, slot, key) in fields {
+        if let Some(value) = value
+            && let Some(secs) = duration(problems, value, key)
+        {
+            *slot = secs;
+        }
+    }
+    if let Some(n) = &raw.replies_per_delegation {
+        match u32::try_from(*n.get_ref()) {
+            Ok(n) if n <= 10 => out.replies_per_delegation = n,
+            _ => problems.at(
+                n.span(),
+                "`replies_per_delegation` must be a whole number from 0 to 10",
+            ),
+        }
+    }
+    out
+}
+
+fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
+    check_id(problems, &raw.id, "session");
+    let start = datetime(problems, &raw.start, "`start`");
+    let end = datetime(problems, &raw.end, "`end`");
+    if let (Some(s), Some(e)) = (start, end)
+        && s >= e
+    {
+        problems.at(
+            raw.end.span(),
+            "the session's `end` must come after its `start`",
+        );
+    }
+    let base = limits(problems, &raw.limits, Limits::default());
+
+    // Participants first: segments refer to them.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for p in raw.participants.get_ref() {
+        let id = &p.get_ref().id;
+        check_id(problems, id, "participant");
+        if let Some(first) = seen.get(id.get_ref()) {
+            let (line, _) = line_column(problems.source, *first);
+            problems.at(
+                id.span(),
+                format!(
+                    "duplicate participant id \"{}\" (first at line {line})",
+                    id.get_ref()
+                ),
+            );
+        } else {
+            seen.insert(id.get_ref().clone(), id.span().start);
+        }
+    }
+    let known = |id: &str| seen.contains_key(id);
+    let participants: Vec<Participant> = raw
+        .participants
+        .get_ref()
+        .iter()
+        .map(|p| participant(problems, p.get_ref(), &known))
+        .collect();
+    if participants.is_empty() {
+        problems.at(raw.participants.span(), "the roster has no participants");
+    }
+
+    let mut segment_ids: HashMap<String, usize> = HashMap::new();
+    let mut segments = Vec::new();
+    let mut previous_start: Option<DateTime<FixedOffset>> = None;
+    for spanned in raw.segments.get_ref() {
+        let s = spanned.get_ref();
+        check_id(problems, &s.id, "segment");
+        if let Some(first) = segment_ids.get(s.id.get_ref()) {
+            let (line, _) = line_column(problems.source, *first);
+            problems.at(
+                s.id.span(),
+                format!(
+                    "duplicate segment id \"{}\" (first at line {line})",
+                    s.id.get_ref()
+                ),
+            );
+        } else {
+            segment_ids.insert(s.id.get_ref().clone(), s.id.span().start);
+        }
+        let seg_start = datetime(problems, &s.start, "the segment's `start`");
+        let seg_end = datetime(problems, &s.end, "the segment's `end`");
+        if let (Some(a), Some(b)) = (seg_start, seg_end) {
+            if a >= b {
+                problems.at(
+                    s.end.span(),
+                    "the segment's `end` must come after its `start`",
+                );
+            }
+            if start.is_some_and(|st| a < st) || end.is_some_and(|en| b > en) {
+                problems.at(
+                    s.start.span(),
+                    "the segment must lie within the session's `start` and `end`",
+                );
+            }
+            if previous_start.is_some_and(|p| a < p) {
+                problems.at(
+                    s.start.span(),
+                    "segments must be listed in the order of their `start`",
+                );
+            }
+            previous_start = Some(a);
+        }
+        let stakeholders = match (
+            s.stakeholders.as_ref().map(|v| v.get_ref().as_str()),
+            &s.alternate_every,
+        ) {
+            (None | Some("after-states"), None) => StakeholderSlots::AfterStates,
+            (None | Some("after-states"), Some(every)) => {
+                problems.at(
+                    every.span(),
+                    "`alternate_every` goes with `stakeholders = \"alternate\"`",
+                );
+                StakeholderSlots::AfterStates
+            }
+            (Some("alternate"), every) => {
+                let every = match every {
+                    None => 3,
+                    Some(v) => match u32::try_from(*v.get_ref()) {
+                        Ok(n) if n >= 1 => n,
+                        _ => {
+                            problems.at(
+                                v.span(),
+                                "`alternate_every` must be a whole number of at least 1",
+                            );
+                            3
+                        }
+                    },
+                };
+                StakeholderSlots::Alternate { every }
+            }
+            (Some(other), _) => {
+                if let Some(v) = &s.stakeholders {
+                    problems.at(
+                        v.span(),
+                        format!("`stakeholders` must be \"after-states\" or \"alternate\", not \"{other}\""),
+                    );
+                }
+                StakeholderSlots::AfterStates
+            }
+        };
+        let mut inscribed_seen: HashMap<&str, ()> = HashMap::new();
+        for id in &s.inscribed {
+            if !known(id.get_ref()) {
+                problems.at(
+                    id.span(),
+                    format!("unknown participant \"{}\" in `inscribed`", id.get_ref()),
+                );
+            } else if !s.allow_multiple && inscribed_seen.insert(id.get_ref(), ()).is_some() {
+                problems.at(
+                    id.span(),
+                    format!(
+                        "\"{}\" is inscribed twice; set `allow_multiple = true` to allow it",
+                        id.get_ref()
+                    ),
+                );
+            }
+        }
+        for id in &s.panelists {
+            if !known(id.get_ref()) {
+                problems.at(
+                    id.span(),
+                    format!("unknown participant \"{}\" in `panelists`", id.get_ref()),
+                );
+            }
+        }
+        let seg_limits = s
+            .limits
+            .as_ref()
+            .map_or(base, |l| limits(problems, l, base));
+        let fallback = start.unwrap_or_default();
+        segments.push(SegmentDef {
+            id: s.id.get_ref().clone(),
+            title: s.title.clone(),
+            start: seg_start.unwrap_or(fallback),
+            end: seg_end.unwrap_or(fallback),
+            precedence: s.precedence.unwrap_or(Precedence::Inscription),
+            stakeholders,
+            allow_multiple: s.allow_multiple,
+            limits: seg_limits,
+            inscribed: s.inscribed.iter().map(|i| i.get_ref().clone()).collect(),
+            panelists: s.panelists.iter().map(|i| i.get_ref().clone()).collect(),
+        });
+    }
+    if segments.is_empty() {
+        problems.at(raw.segments.span(), "a session needs at least one segment");
+    }
+    let fallback = start.unwrap_or_default();
+    SessionDef {
+        id: raw.id.get_ref().clone(),
+        title: raw.title,
+        venue: raw.venue,
+        start: start.unwrap_or(fallback),
+        end: end.unwrap_or(fallback),
+        observers_open: raw.observers_open,
+        chairs: raw
+            .chairs
+            .into_iter()
+            .map(|c| Chair {
+                name: c.name,
+                title: c.title,
+            })
+            .collect(),
+        segments,
+        participants,
+    }
+}
+
+fn participant(
+    problems: &mut Problems<'_>,
+    p: &RawParticipant,
+    known: &dyn Fn(&str) -> bool,
+) -> Participant {
+    let kind = *p.kind.get_ref();
+    let name = p.id.get_ref();
+    match (&p.regional_group, kind) {
+        (None, ParticipantKind::MemberState) => {
+            problems.at(
+                p.id.span(),
+                format!("member State \"{name}\" needs a `regional_group`"),
+            );
+        }
+        (Some(g), k) if !k.is_state() => {
+            problems.at(
+                g.span(),
+                format!(
+                    "`regional_group` is for States; \"{name}\" is a {}",
+                    k.label()
+                ),
+            );
+        }
+        _ => {}
+    }
+    match (&p.constituency, kind) {
+        (None, ParticipantKind::Stakeholder) => {
+            problems.at(
+                p.id.span(),
+                format!("stakeholder \"{name}\" needs a `constituency`"),
+            );
+        }
+        (Some(c), k) if k != ParticipantKind::Stakeholder => {
+            problems.at(
+                c.span(),
+                format!(
+                    "`constituency` is for stakeholders; \"{name}\" is a {}",
+                    k.label()
+                ),
+            );
+        }
+        _ => {}
+    }
+    if let Some(level) = &p.level
+        && !kind.is_state()
+    {
+        problems.at(
+            level.span(),
+            format!(
+                "`level` is for State delegations; \"{name}\" is a {}",
+                kind.label()
+            ),
+        );
+    }
+    let modality = p
+        .modality
+        .as_ref()
+        .map_or(Modality::InRoom, |m| *m.get_ref());
+    let recording_secs = match (&p.recording, modality) {
+        (Some(r), Modality::PreRecorded) => duration(problems, r, "recording"),
+        (None, Modality::PreRecorded) => {
+            let span = p.modality.as_ref().map_or(p.id.span(), Spanned::span);
+            problems.at(
+                span,
+                format!("pre-recorded \"{name}\" needs a `recording` length"),
+            );
+            None
+        }
+        (Some(r), _) => {
+            problems.at(
+                r.span(),
+                "`recording` goes with `modality = \"pre-recorded\"`",
+            );
+            None
+        }
+        (None, _) => None,
+    };
+    if !p.members.is_empty() && kind != ParticipantKind::GroupOfStates {
+        problems.at(p.members[0].span(), "`members` is for groups of States");
+    }
+    for m in &p.members {
+        if !known(m.get_ref()) {
+            problems.at(
+                m.span(),
+                format!("unknown participant \"{}\" in `members`", m.get_ref()),
+            );
+        }
+    }
+    Participant {
+        id: p.id.get_ref().clone(),
+        name: p.name.clone(),
+        kind,
+        regional_group: p.regional_group.as_ref().map(|g| *g.get_ref()),
+        region: p.region,
+        constituency: p.constituency.as_ref().map(|c| *c.get_ref()),
+        level: p.level.as_ref().map(|l| *l.get_ref()),
+        modality,
+        recording_secs,
+        members: p.members.iter().map(|m| m.get_ref().clone()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,974 @@
+//! Commands, who may give them, and the rules that turn them into events.
+
+use serde::{Deserialize, Serialize};
+
+use super::order::{clock, policy_position};
+use super::{
+    Actor, ConnectionStatus, EntryId, Event, EventKind, Level, Modality, Note, ParticipantId,
+    ParticipantKind, Placement, Pledge, PointOfOrder, Role, Session, StatementKind, Timestamp,
+    Turn, TurnId,
+};
+
+/// Longest note or pledge text, in characters.
+pub const MAX_TEXT: usize = 20_000;
+/// Longest client-made id, ruling text or theme.
+pub const MAX_SHORT: usize = 200;
+
+/// What a client asks the hub to do. Commands name the entry or turn they act on,
+/// so a repeated or stale command is refused rather than acting on someone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "type", deny_unknown_fields)]
+pub enum Command {
+    /// Open a segment (agenda item) by id; the previous one ends.
+    OpenSegment {
+        segment: String,
+    },
+    CloseSession,
+    Inscribe {
+        participant: ParticipantId,
+        /// Segment id; the current segment (or the first) when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        segment: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<StatementKind>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<Level>,
+    },
+    Withdraw {
+        entry: EntryId,
+    },
+    MoveUp {
+        entry: EntryId,
+    },
+    MoveDown {
+        entry: EntryId,
+    },
+    /// Move to a position on the list, 1 being the next speaker.
+    MoveTo {
+        entry: EntryId,
+        position: usize,
+    },
+    /// Move an entry down `places` places (default 2), or to the end of the list.
+    Defer {
+        entry: EntryId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        places: Option<usize>,
+        #[serde(default)]
+        to_end: bool,
+    },
+    /// Put a moved or deferred entry back where the policy places it.
+    Reinstate {
+        entry: EntryId,
+    },
+    CloseList {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        segment: Option<String>,
+    },
+    ReopenList {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        segment: Option<String>,
+    },
+    /// Give the floor to a named entry of the current segment's speakers list or
+    /// right-of-reply list.
+    GiveFloor {
+        entry: EntryId,
+    },
+    EndTurn {
+        turn: TurnId,
+    },
+    Pause {
+        turn: TurnId,
+    },
+    Resume {
+        turn: TurnId,
+    },
+    Extend {
+        turn: TurnId,
+        secs: u32,
+    },
+    Cut {
+        turn: TurnId,
+        secs: u32,
+    },
+    RaisePointOfOrder {
+        by: ParticipantId,
+    },
+    RulePointOfOrder {
+        point: u64,
+        ruling: String,
+        upheld: bool,
+    },
+    RequestReply {
+        participant: ParticipantId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        segment: Option<String>,
+    },
+    WithdrawReply {
+        entry: EntryId,
+    },
+    SetConnection {
+        participant: ParticipantId,
+        status: ConnectionStatus,
+    },
+    AddNote {
+        client_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnId>,
+        text: String,
+        #[serde(default)]
+        objectives: Vec<u8>,
+        #[serde(default)]
+        themes: Vec<String>,
+    },
+    AddPledge {
+        client_id: String,
+        pledger: ParticipantId,
+        text: String,
+        objectives: Vec<u8>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnId>,
+    },
+}
+
+/// Which roles may give a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Allowed {
+    Chair,
+    /// The chair, or the delegate of the participant concerned.
+    ChairOrOwnDelegate,
+    /// The chair or a rapporteur.
+    ChairOrRapporteur,
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::OpenSegment { .. } => "open a segment",
+            Self::CloseSession => "close the session",
+            Self::Inscribe { .. } => "inscribe a speaker",
+            Self::Withdraw { .. } => "withdraw an entry",
+            Self::MoveUp { .. } | Self::MoveDown { .. } | Self::MoveTo { .. } => "move an entry",
+            Self::Defer { .. } => "defer an entry",
+            Self::Reinstate { .. } => "reinstate an entry",
+            Self::CloseList { .. } => "close the list of speakers",
+            Self::ReopenList { .. } => "reopen the list of speakers",
+            Self::GiveFloor { .. } => "give the floor",
+            Self::EndTurn { .. } => "end a turn",
+            Self::Pause { .. } => "pause the clock",
+            Self::Resume { .. } => "resume the clock",
+            Self::Extend { .. } => "extend the time",
+            Self::Cut { .. } => "cut the time",
+            Self::RaisePointOfOrder { .. } => "raise a point of order",
+            Self::RulePointOfOrder { .. } => "rule on a point of order",
+            Self::RequestReply { .. } => "request a right of reply",
+            Self::WithdrawReply { .. } => "withdraw a right of reply",
+            Self::SetConnection { .. } => "set a connection status",
+            Self::AddNote { .. } => "add a note",
+            Self::AddPledge { .. } => "record a pledge",
+        }
+    }
+
+    fn allowed(&self) -> Allowed {
+        match self {
+            Self::Inscribe { .. }
+            | Self::Withdraw { .. }
+            | Self::RaisePointOfOrder { .. }
+            | Self::RequestReply { .. }
+            | Self::WithdrawReply { .. }
+            | Self::SetConnection { .. } => Allowed::ChairOrOwnDelegate,
+            Self::AddNote { .. } | Self::AddPledge { .. } => Allowed::ChairOrRapporteur,
+            _ => Allowed::Chair,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RejectCode {
+    /// The actor's role may not give this command.
+    Forbidden,
+    /// The command names an entry, turn, segment or participant that does not exist (any more).
+    NotFound,
+    /// The rules of procedure do not allow it now.
+    Refused,
+    /// The command's arguments are out of range.
+    Invalid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub code: RejectCode,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+fn reject(code: RejectCode, reason: impl Into<String>) -> Rejection {
+    Rejection {
+        code,
+        reason: reason.into(),
+    }
+}
+fn refused(reason: impl Into<String>) -> Rejection {
+    reject(RejectCode::Refused, reason)
+}
+fn not_found(reason: impl Into<String>) -> Rejection {
+    reject(RejectCode::NotFound, reason)
+}
+fn invalid(reason: impl Into<String>) -> Rejection {
+    reject(RejectCode::Invalid, reason)
+}
+
+type Decision = Result<Vec<EventKind>, Rejection>;
+
+/// Check a command against the rules and the actor's role; on success, the events
+/// that record it, numbered after the session's last event and stamped `now`.
+/// A rejected command changes nothing.
+pub fn decide(
+    session: &Session,
+    command: Command,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<Vec<Event>, Rejection> {
+    authorize(session, &command, actor)?;
+    if let Some(closed) = session.closed_at {
+        return Err(refused(format!(
+            "the session was closed at {}",
+            clock(session, closed)
+        )));
+    }
+    let kinds = Rules {
+        session,
+        actor,
+        now,
+    }
+    .decide(command)?;
+    Ok(kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| Event {
+            seq: session.seq + 1 + i as u64,
+            at: now,
+            actor: actor.clone(),
+            event,
+        })
+        .collect())
+}
+
+/// The participant a delegate-permitted command concerns.
+fn concerned_participant(session: &Session, command: &Command) -> Option<ParticipantId> {
+    match command {
+        Command::Inscribe { participant, .. }
+        | Command::RequestReply { participant, .. }
+        | Command::SetConnection { participant, .. } => Some(participant.clone()),
+        Command::RaisePointOfOrder { by } => Some(by.clone()),
+        Command::Withdraw { entry } | Command::WithdrawReply { entry } => session
+            .segment_of_entry(*entry)
+            .and_then(|s| session.find_entry(s, *entry))
+            .map(|(_, e, _)| e.participant.clone()),
+        _ => None,
+    }
+}
+
+fn authorize(session: &Session, command: &Command, actor: &Actor) -> Result<(), Rejection> {
+    let what = command.name();
+    match (command.allowed(), actor.role) {
+        (_, Role::Chair) => Ok(()),
+        (Allowed::ChairOrRapporteur, Role::Rapporteur) => Ok(()),
+        (Allowed::ChairOrOwnDelegate, Role::Delegate) => {
+            match concerned_participant(session, command) {
+                Some(p) if actor.speaks_for(&p) => Ok(()),
+                Some(p) => Err(reject(
+                    RejectCode::Forbidden,
+                    format!(
+                        "a delegate may {what} only for its own delegation: only the chair or the delegate of {} may do this",
+                        session.name_of(&p)
+                    ),
+                )),
+                None => Err(reject(
+                    RejectCode::Forbidden,
+                    format!("only the chair or the delegate concerned may {what}"),
+                )),
+            }
+        }
+        (allowed, role) => {
+            let who = match allowed {
+                Allowed::Chair => "the chair",
+                Allowed::ChairOrOwnDelegate => "the chair or the delegate concerned",
+                Allowed::ChairOrRapporteur => "the chair or a rapporteur",
+            };
+            Err(reject(
+                RejectCode::Forbidden,
+                format!("a {} may not {what}: only {who} may", role.label()),
+            ))
+        }
+    }
+}
+
+struct Rules<'a> {
+    session: &'a Session,
+    actor: &'a Actor,
+    now: Timestamp,
+}
+
+impl Rules<'_> {
+    fn decide(&self, command: Command) -> Decision {
+        match command {
+            Command::OpenSegment { segment } => self.open_segment(&segment),
+            Command::CloseSession => self.close_session(),
+            Command::Inscribe {
+                participant,
+                segment,
+                kind,
+                level,
+            } => self.inscribe(&participant, segment.as_deref(), kind, level),
+            Command::Withdraw { entry } => {
+                let (segment, _, _) = self.list_entry(entry)?;
+                Ok(vec![EventKind::Withdrawn { segment, entry }])
+            }
+            Command::MoveUp { entry } => {
+                let (_, index, _) = self.list_entry(entry)?;
+                self.move_to(entry, index.saturating_sub(1) + 1)
+            }
+            Command::MoveDown { entry } => {
+                let (_, index, _) = self.list_entry(entry)?;
+                self.move_to(entry, index + 2)
+            }
+            Command::MoveTo { entry, position } => self.move_to(entry, position),
+            Command::Defer {
+                entry,
+                places,
+                to_end,
+            } => self.defer(entry, places, to_end),
+            Command::Reinstate { entry } => self.reinstate(entry),
+            Command::CloseList { segment } => {
+                let index = self.segment(segment.as_deref())?;
+                if self.session.segments[index].closed {
+                    return Err(refused(format!(
+                        "the list of {} is already closed",
+                        self.title(index)
+                    )));
+                }
+                Ok(vec![EventKind::ListClosed { segment: index }])
+            }
+            Command::ReopenList { segment } => {
+                let index = self.segment(segment.as_deref())?;
+                if !self.session.segments[index].closed {
+                    return Err(refused(format!(
+                        "the list of {} is open",
+                        self.title(index)
+                    )));
+                }
+                Ok(vec![EventKind::ListReopened { segment: index }])
+            }
+            Command::GiveFloor { entry } => self.give_floor(entry),
+            Command::EndTurn { turn } => {
+                let current = self.turn(turn)?;
+                let used_ms = current.used_at(self.now);
+                let overrun_ms = used_ms.saturating_sub(current.allotted_ms);
+                Ok(vec![EventKind::TurnEnded {
+                    turn,
+                    used_ms,
+                    overrun_ms,
+                }])
+            }
+            Command::Pause { turn } => {
+                let current = self.turn(turn)?;
+                self.no_point_pending()?;
+                if current.running_since.is_none() {
+                    return Err(refused("the clock is already stopped"));
+                }
+                Ok(vec![EventKind::ClockPaused { turn }])
+            }
+            Command::Resume { turn } => {
+                let current = self.turn(turn)?;
+                self.no_point_pending()?;
+                if !current.paused {
+                    return Err(refused("the clock is not paused"));
+                }
+                Ok(vec![EventKind::ClockResumed { turn }])
+            }
+            Command::Extend { turn, secs } => self.change_time(turn, secs, true),
+            Command::Cut { turn, secs } => self.change_time(turn, secs, false),
+            Command::RaisePointOfOrder { by } => self.raise_point_of_order(&by),
+            Command::RulePointOfOrder {
+                point,
+                ruling,
+                upheld,
+            } => {
+                let pending = self
+                    .session
+                    .point_of_order
+                    .as_ref()
+                    .filter(|p| p.id == point);
+                if pending.is_none() {
+                    return Err(not_found(format!("no point of order #{point} is pending")));
+                }
+                let ruling = bounded_text("ruling", &ruling, MAX_TEXT)?;
+                Ok(vec![EventKind::PointOfOrderRuled {
+                    point,
+                    ruling,
+                    upheld,
+                }])
+            }
+            Command::RequestReply {
+                participant,
+                segment,
+            } => self.request_reply(&participant, segment.as_deref()),
+            Command::WithdrawReply { entry } => {
+                let segment = self.session.segment_of_entry(entry);
+                match segment
+                    .and_then(|s| self.session.find_entry(s, entry))
+                    .zip(segment)
+                {
+                    Some(((_, _, true), segment)) => {
+                        Ok(vec![EventKind::ReplyWithdrawn { segment, entry }])
+                    }
+                    _ => Err(not_found(format!("no right of reply #{entry} is pending"))),
+                }
+            }
+            Command::SetConnection {
+                participant,
+                status,
+            } => {
+                let p = self.participant(&participant)?;
+                if p.modality != Modality::Remote {
+                    return Err(refused(format!(
+                        "{} takes part {}: only remote participants have a connection status",
+                        p.name,
+                        p.modality.label()
+                    )));
+                }
+                if self.session.connection(&participant) == status {
+                    return Err(refused(format!(
+                        "{} is already marked {}",
+                        p.name,
+                        status.label()
+                    )));
+                }
+                Ok(vec![EventKind::ConnectionSet {
+                    participant,
+                    status,
+                }])
+            }
+            Command::AddNote {
+                client_id,
+                turn,
+                text,
+                objectives,
+                themes,
+            } => {
+                if self.already_recorded(&client_id)? {
+                    return Ok(Vec::new());
+                }
+                self.known_turn(turn)?;
+                let themes = themes
+                    .iter()
+                    .map(|t| bounded_text("theme", t, MAX_SHORT))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(vec![EventKind::NoteAdded {
+                    note: Note {
+                        id: self.session.next_id,
+                        client_id,
+                        turn,
+                        author: self.actor.name.clone(),
+                        text: bounded_text("note", &text, MAX_TEXT)?,
+                        objectives: objectives_in_range(objectives, false)?,
+                        themes,
+                        at: self.now,
+                    },
+                }])
+            }
+            Command::AddPledge {
+                client_id,
+                pledger,
+                text,
+                objectives,
+                turn,
+            } => {
+                if self.already_recorded(&client_id)? {
+                    return Ok(Vec::new());
+                }
+                self.participant(&pledger)?;
+                self.known_turn(turn)?;
+                Ok(vec![EventKind::PledgeAdded {
+                    pledge: Pledge {
+                        id: self.session.next_id,
+                        client_id,
+                        pledger,
+                        text: bounded_text("pledge", &text, MAX_TEXT)?,
+                        objectives: objectives_in_range(objectives, true)?,
+                        turn,
+                        author: self.actor.name.clone(),
+                        at: self.now,
+                    },
+                }])
+            }
+        }
+    }
+
+    fn title(&self, segment: usize) -> String {
+        self.session.segment_def(segment).map_or_else(
+            || format!("segment {segment}"),
+            |s| format!("\"{}\"", s.title),
+        )
+    }
+
+    fn participant(&self, id: &str) -> Result<&super::Participant, Rejection> {
+        self.session
+            .def
+            .participant(id)
+            .ok_or_else(|| not_found(format!("no participant \"{id}\" in this session's roster")))
+    }
+
+    /// A segment by id, or the current one (the first before any is open).
+    fn segment(&self, id: Option<&str>) -> Result<usize, Rejection> {
+        match id {
+            Some(id) => self
+                .session
+                .def
+                .segments
+                .iter()
+                .position(|s| s.id == id)
+                .ok_or_else(|| not_found(format!("no segment \"{id}\" in this session"))),
+            None => Ok(self.session.current_segment.unwrap_or(0)),
+        }
+    }
+
+    fn current_segment(&self) -> Result<usize, Rejection> {
+        self.session
+            .current_segment
+            .ok_or_else(|| refused("no segment is open yet: open a segment first"))
+    }
+
+    /// An entry on a speakers list (not a right of reply): (segment, index, entry).
+    fn list_entry(&self, entry: EntryId) -> Result<(usize, usize, &super::Entry), Rejection> {
+        let segment = self.session.segment_of_entry(entry);
+        match segment
+            .and_then(|s| self.session.find_entry(s, entry))
+            .zip(segment)
+        {
+            Some(((index, e, false), segment)) => Ok((segment, index, e)),
+            Some(((_, _, true), _)) => Err(not_found(format!(
+                "entry #{entry} is a right of reply, not on the speakers list"
+            ))),
+            None => Err(self.gone(entry)),
+        }
+    }
+
+    /// Why an entry is not on any list: it spoke, or it never was (or was withdrawn).
+    fn gone(&self, entry: EntryId) -> Rejection {
+        if let Some(turn) = self.session.floor.as_ref().filter(|t| t.entry.id == entry) {
+            return not_found(format!(
+                "entry #{entry} is no longer on the list: {} holds the floor",
+                self.session.name_of(&turn.entry.participant)
+            ));
+        }
+        not_found(format!(
+            "entry #{entry} is not on any list (it spoke, was withdrawn, or never existed)"
+        ))
+    }
+
+    fn turn(&self, turn: TurnId) -> Result<&Turn, Rejection> {
+        match self.session.floor.as_ref() {
+            Some(current) if current.id == turn => Ok(current),
+            Some(current) => Err(not_found(format!(
+                "turn #{turn} is not on the floor: {} holds it (turn #{})",
+                self.session.name_of(&current.entry.participant),
+                current.id
+            ))),
+            None => Err(not_found(format!(
+                "turn #{turn} is not on the floor: nobody holds it"
+            ))),
+        }
+    }
+
+    fn no_point_pending(&self) -> Result<(), Rejection> {
+        match &self.session.point_of_order {
+            Some(point) => Err(refused(format!(
+                "a point of order by {} is pending: rule on it first",
+                self.session.name_of(&point.by)
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn no_one_on_floor(&self) -> Result<(), Rejection> {
+        match &self.session.floor {
+            Some(turn) => Err(refused(format!(
+                "{} holds the floor (turn #{}): end the turn first",
+                self.session.name_of(&turn.entry.participant),
+                turn.id
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn open_segment(&self, id: &str) -> Decision {
+        let index = self.segment(Some(id))?;
+        self.no_one_on_floor()?;
+        if self.session.current_segment == Some(index) {
+            return Err(refused(format!("{} is already open", self.title(index))));
+        }
+        if self.session.segments[index].ended_at.is_some() {
+            return Err(refused(format!("{} has ended", self.title(index))));
+        }
+        Ok(vec![EventKind::SegmentOpened { segment: index }])
+    }
+
+    fn close_session(&self) -> Decision {
+        self.no_one_on_floor()?;
+        self.no_point_pending()?;
+        Ok(vec![EventKind::SessionClosed])
+    }
+
+    fn inscribe(
+        &self,
+        participant: &str,
+        segment: Option<&str>,
+        kind: Option<StatementKind>,
+        level: Option<Level>,
+    ) -> Decision {
+        let p = self.participant(participant)?;
+        let index = self.segment(segment)?;
+        let state = &self.session.segments[index];
+        if state.ended_at.is_some() {
+            return Err(refused(format!("{} has ended", self.title(index))));
+        }
+        if state.closed {
+            return Err(refused(format!(
+                "the list of speakers of {} is closed: no new inscriptions",
+                self.title(index)
+            )));
+        }
+        let allow_multiple = self
+            .session
+            .segment_def(index)
+            .is_some_and(|s| s.allow_multiple);
+        if !allow_multiple
+            && let Some(at) = state.list.iter().position(|e| e.participant == participant)
+        {
+            return Err(refused(format!(
+                "{} is already inscribed at position {} of {}",
+                p.name,
+                at + 1,
+                self.title(index)
+            )));
+        }
+        let kind = kind.unwrap_or_else(|| p.kind.default_statement());
+        let fits = match kind {
+            StatementKind::National => p.kind.is_state(),
+            StatementKind::Group => {
+                matches!(
+                    p.kind,
+                    ParticipantKind::GroupOfStates | ParticipantKind::MemberState
+                )
+            }
+            StatementKind::Organization => {
+                matches!(p.kind, ParticipantKind::UnEntity | ParticipantKind::Igo)
+            }
+            StatementKind::Stakeholder => p.kind == ParticipantKind::Stakeholder,
+            StatementKind::Reply => false,
+        };
+        if !fits {
+            return Err(invalid(format!(
+                "{} ({}) cannot make a {}",
+                p.name,
+                p.kind.label(),
+                kind.label()
+            )));
+        }
+        if level.is_some() && !p.kind.is_state() {
+            return Err(invalid(format!(
+                "{} is not a State: it has no level of representation",
+                p.name
+            )));
+        }
+        let entry = self
+            .session
+            .new_entry(index, p, Some(kind), level, self.now);
+        let position = policy_position(
+            self.session,
+            index,
+            &self.session.segments[index].list,
+            &entry,
+        );
+        Ok(vec![EventKind::Inscribed {
+            segment: index,
+            position,
+            entry,
+        }])
+    }
+
+    /// Move an entry to a 1-based position (clamped to the list).
+    fn move_to(&self, entry: EntryId, position: usize) -> Decision {
+        let (segment, index, _) = self.list_entry(entry)?;
+        let len = self.session.segments[segment].list.len();
+        if position == 0 {
+            return Err(invalid("positions start at 1"));
+        }
+        let target = (position - 1).min(len - 1);
+        if target == index {
+            return Err(refused(format!(
+                "entry #{entry} is already at position {}",
+                index + 1
+            )));
+        }
+        Ok(vec![EventKind::Moved {
+            segment,
+            entry,
+            position: target,
+            placement: Placement::Moved { to: target + 1 },
+        }])
+    }
+
+    fn defer(&self, entry: EntryId, places: Option<usize>, to_end: bool) -> Decision {
+        let (segment, index, _) = self.list_entry(entry)?;
+        let len = self.session.segments[segment].list.len();
+        let target = if to_end {
+            len - 1
+        } else {
+            (index + places.unwrap_or(2)).min(len - 1)
+        };
+        if target == index {
+            return Err(refused(format!(
+                "entry #{entry} is already last: it cannot go further down"
+            )));
+        }
+        Ok(vec![EventKind::Moved {
+            segment,
+            entry,
+            position: target,
+            placement: Placement::Deferred { from: index + 1 },
+        }])
+    }
+
+    fn reinstate(&self, entry: EntryId) -> Decision {
+        let (segment, index, e) = self.list_entry(entry)?;
+        if e.placement == Placement::Policy {
+            return Err(refused(format!(
+                "entry #{entry} is already where the policy places it"
+            )));
+        }
+        let mut others = self.session.segments[segment].list.clone();
+        others.remove(index);
+        let mut restored = e.clone();
+        restored.placement = Placement::Policy;
+        let position = policy_position(self.session, segment, &others, &restored);
+        Ok(vec![EventKind::Moved {
+            segment,
+            entry,
+            position,
+            placement: Placement::Policy,
+        }])
+    }
+
+    fn give_floor(&self, entry: EntryId) -> Decision {
+        let current = self.current_segment()?;
+        self.no_one_on_floor()?;
+        self.no_point_pending()?;
+        let Some((_, e, is_reply)) = self.session.find_entry(current, entry) else {
+            if let Some(other) = self.session.segment_of_entry(entry) {
+                return Err(refused(format!(
+                    "entry #{entry} is on the list of {}, not of the open segment {}",
+                    self.title(other),
+                    self.title(current)
+                )));
+            }
+            return Err(self.gone(entry));
+        };
+        if is_reply && !self.session.segments[current].list.is_empty() {
+            return Err(refused(format!(
+                "rights of reply are taken at the end of the segment: {} speakers remain on the list",
+                self.session.segments[current].list.len()
+            )));
+        }
+        let p = self.participant(&e.participant)?;
+        if p.modality == Modality::Remote
+            && self.session.connection(&p.id) == ConnectionStatus::TechnicalIssue
+        {
+            return Err(refused(format!(
+                "{} has a technical issue: defer the entry or set its connection status first",
+                p.name
+            )));
+        }
+        Ok(vec![EventKind::FloorGiven {
+            turn: Turn {
+                id: self.session.next_id,
+                segment: current,
+                entry: e.clone(),
+                started_at: self.now,
+                allotted_ms: u64::from(e.allotted) * 1000,
+                used_ms: 0,
+                running_since: Some(self.now),
+                paused: false,
+                points_of_order: 0,
+            },
+        }])
+    }
+
+    fn change_time(&self, turn: TurnId, secs: u32, extend: bool) -> Decision {
+        let current = self.turn(turn)?;
+        if secs == 0 {
+            return Err(invalid("give a number of seconds greater than 0"));
+        }
+        if self
+            .session
+            .def
+            .participant(&current.entry.participant)
+            .map(|p| p.modality)
+            == Some(Modality::PreRecorded)
+        {
+            return Err(refused("a pre-recorded statement has a fixed length"));
+        }
+        let delta = u64::from(secs) * 1000;
+        let allotted_ms = if extend {
+            current.allotted_ms.saturating_add(delta)
+        } else {
+            current.allotted_ms.saturating_sub(delta)
+        };
+        Ok(vec![EventKind::TimeChanged { turn, allotted_ms }])
+    }
+
+    fn raise_point_of_order(&self, by: &str) -> Decision {
+        let p = self.participant(by)?;
+        if p.kind != ParticipantKind::MemberState {
+            return Err(refused(format!(
+                "{} is not a Member State: only Member States may raise a point of order",
+                p.name
+            )));
+        }
+        if let Some(point) = &self.session.point_of_order {
+            return Err(refused(format!(
+                "a point of order by {} is pending: the chair rules on it first",
+                self.session.name_of(&point.by)
+            )));
+        }
+        let floor = self.session.floor.as_ref();
+        Ok(vec![EventKind::PointOfOrderRaised {
+            point: PointOfOrder {
+                id: self.session.next_id,
+                by: by.to_string(),
+                raised_at: self.now,
+                turn: floor.map(|t| t.id),
+                resume: floor.is_some_and(|t| t.running_since.is_some()),
+                ruled_at: None,
+                ruling: None,
+                upheld: None,
+            },
+        }])
+    }
+
+    fn request_reply(&self, participant: &str, segment: Option<&str>) -> Decision {
+        let p = self.participant(participant)?;
+        if !p.kind.is_state() {
+            return Err(refused(format!(
+                "{} is not a State delegation: rights of reply are for States",
+                p.name
+            )));
+        }
+        let index = match segment {
+            Some(_) => self.segment(segment)?,
+            None => self.current_segment()?,
+        };
+        let state = &self.session.segments[index];
+        if state.ended_at.is_some() {
+            return Err(refused(format!("{} has ended", self.title(index))));
+        }
+        let limits = self
+            .session
+            .segment_def(index)
+            .map(|s| s.limits)
+            .unwrap_or_default();
+        let taken = state.replies_taken.get(participant).copied().unwrap_or(0);
+        let pending = state
+            .replies
+            .iter()
+            .filter(|e| e.participant == participant)
+            .count() as u32;
+        let number = taken + pending + 1;
+        if number > limits.replies_per_delegation {
+            return Err(refused(format!(
+                "{} has used its {} rights of reply in {}",
+                p.name,
+                limits.replies_per_delegation,
+                self.title(index)
+            )));
+        }
+        let mut entry =
+            self.session
+                .new_entry(index, p, Some(StatementKind::Reply), None, self.now);
+        entry.allotted = if number == 1 {
+            limits.reply_first
+        } else {
+            limits.reply_second
+        };
+        entry.reply_number = Some(number);
+        entry.reason = format!("right of reply no. {number}, in order of request");
+        Ok(vec![EventKind::ReplyRequested {
+            segment: index,
+            entry,
+        }])
+    }
+
+    /// A note or pledge with this client id was recorded already: accept again, record nothing.
+    fn already_recorded(&self, client_id: &str) -> Result<bool, Rejection> {
+        if client_id.is_empty() || client_id.len() > MAX_SHORT {
+            return Err(invalid(format!(
+                "client_id must have 1 to {MAX_SHORT} characters"
+            )));
+        }
+        Ok(self.session.notes.iter().any(|n| n.client_id == client_id)
+            || self
+                .session
+                .pledges
+                .iter()
+                .any(|p| p.client_id == client_id))
+    }
+
+    fn known_turn(&self, turn: Option<TurnId>) -> Result<(), Rejection> {
+        let Some(turn) = turn else { return Ok(()) };
+        let known = self.session.turns.iter().any(|t| t.id == turn)
+            || self.session.floor.as_ref().is_some_and(|t| t.id == turn);
+        if known {
+            Ok(())
+        } else {
+            Err(not_found(format!("no turn #{turn} in this session")))
+        }
+    }
+}
+
+fn bounded_text(what: &str, text: &str, max: usize) -> Result<String, Rejection> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid(format!("the {what} is empty")));
+    }
+    if text.chars().count() > max {
+        return Err(invalid(format!(
+            "the {what} is longer than {max} characters"
+        )));
+    }
+    Ok(text.to_string())
+}
+
+fn objectives_in_range(mut objectives: Vec<u8>, required: bool) -> Result<Vec<u8>, Rejection> {
+    if let Some(bad) = objectives.iter().find(|o| !(1..=23).contains(*o)) {
+        return Err(invalid(format!(
+            "GCM objective {bad} does not exist: objectives are 1 to 23"
+        )));
+    }
+    if required && objectives.is_empty() {
+        return Err(invalid(
+            "a pledge serves at least one GCM objective (1 to 23)",
+        ));
+    }
+    objectives.sort_unstable();
+    objectives.dedup();
+    Ok(objectives)
+}

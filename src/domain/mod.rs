@@ -1,0 +1,720 @@
+//! The rules of procedure, pure and deterministic.
+//!
+//! A [`Session`] is the whole state of one meeting. A [`Command`] asks for a change;
+//! [`decide`] checks it against the rules and the actor's role and answers with the
+//! [`Event`]s that record the change (or a [`Rejection`] saying why not); [`apply`]
+//! folds an event into the state. Time is always passed in, never read here, so a
+//! journal replays to exactly the state the live hub had.
+
+mod decide;
+pub mod model;
+mod order;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use decide::{Command, RejectCode, Rejection, decide};
+pub use model::*;
+
+pub type Timestamp = DateTime<Utc>;
+pub type EntryId = u64;
+pub type TurnId = u64;
+
+/// Who may do what: the role a connection authenticated as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Chair,
+    Rapporteur,
+    Delegate,
+    Observer,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Chair => "chair",
+            Self::Rapporteur => "rapporteur",
+            Self::Delegate => "delegate",
+            Self::Observer => "observer",
+        }
+    }
+}
+
+/// The author of a command, as recorded in the journal: a role and a name, never a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub role: Role,
+    pub name: String,
+    /// For a delegate: the participant it speaks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant: Option<ParticipantId>,
+}
+
+impl Actor {
+    pub fn chair(name: &str) -> Self {
+        Self {
+            role: Role::Chair,
+            name: name.to_string(),
+            participant: None,
+        }
+    }
+    pub fn rapporteur(name: &str) -> Self {
+        Self {
+            role: Role::Rapporteur,
+            name: name.to_string(),
+            participant: None,
+        }
+    }
+    pub fn observer(name: &str) -> Self {
+        Self {
+            role: Role::Observer,
+            name: name.to_string(),
+            participant: None,
+        }
+    }
+    pub fn delegate(participant: &str) -> Self {
+        Self {
+            role: Role::Delegate,
+            name: participant.to_string(),
+            participant: Some(participant.to_string()),
+        }
+    }
+    /// Does this actor speak for `participant`?
+    pub fn speaks_for(&self, participant: &str) -> bool {
+        self.role == Role::Delegate && self.participant.as_deref() == Some(participant)
+    }
+}
+
+/// Connection status of a remote participant, as the secretariat sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionStatus {
+    #[default]
+    Unknown,
+    Connected,
+    AudioChecked,
+    TechnicalIssue,
+}
+
+impl ConnectionStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Connected => "connected",
+            Self::AudioChecked => "audio checked",
+            Self::TechnicalIssue => "technical issue",
+        }
+    }
+}
+
+/// Why an entry stands where it does, when it is not the policy's doing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "by")]
+pub enum Placement {
+    /// Placed by the segment's precedence policy.
+    Policy,
+    /// Moved by the chair; overrides the policy.
+    Moved { to: usize },
+    /// Deferred by the chair (usually a remote speaker who cannot be heard).
+    Deferred { from: usize },
+}
+
+/// One entry on a speakers list or a right-of-reply list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: EntryId,
+    pub participant: ParticipantId,
+    pub kind: StatementKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    pub inscribed_at: Timestamp,
+    pub placement: Placement,
+    /// Time allotted, in seconds.
+    pub allotted: u32,
+    /// For a right of reply: its number for this delegation in this segment (1 or 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_number: Option<u32>,
+    /// Human-readable reason for the entry's position, kept current by [`apply`].
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SegmentState {
+    pub list: Vec<Entry>,
+    pub closed: bool,
+    pub replies: Vec<Entry>,
+    /// Rights of reply already taken, per delegation.
+    pub replies_taken: BTreeMap<ParticipantId, u32>,
+    /// State statements heard since the last stakeholder (for alternating slots).
+    pub states_since_stakeholder: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+}
+
+/// The turn in progress: who holds the floor and their clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Turn {
+    pub id: TurnId,
+    pub segment: usize,
+    /// The entry being heard (kept whole so that its history is complete).
+    pub entry: Entry,
+    pub started_at: Timestamp,
+    pub allotted_ms: u64,
+    /// Time used before `running_since`.
+    pub used_ms: u64,
+    /// Set while the clock runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running_since: Option<Timestamp>,
+    /// Paused by the chair (as opposed to stopped by a point of order).
+    pub paused: bool,
+    pub points_of_order: u32,
+}
+
+/// What a clock shows: derived from a turn and the time now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockReading {
+    pub used_ms: u64,
+    pub allotted_ms: u64,
+    /// Negative in overrun.
+    pub remaining_ms: i64,
+    pub running: bool,
+    pub phase: ClockPhase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockPhase {
+    Normal,
+    Warning,
+    Overrun,
+}
+
+impl Turn {
+    pub fn used_at(&self, now: Timestamp) -> u64 {
+        let running = self
+            .running_since
+            .map_or(0, |since| millis_between(since, now));
+        self.used_ms + running
+    }
+
+    pub fn reading(&self, now: Timestamp, warning_secs: u32) -> ClockReading {
+        let used_ms = self.used_at(now);
+        let remaining_ms = self.allotted_ms as i64 - used_ms as i64;
+        let phase = if remaining_ms < 0 {
+            ClockPhase::Overrun
+        } else if remaining_ms <= i64::from(warning_secs) * 1000 {
+            ClockPhase::Warning
+        } else {
+            ClockPhase::Normal
+        };
+        ClockReading {
+            used_ms,
+            allotted_ms: self.allotted_ms,
+            remaining_ms,
+            running: self.running_since.is_some(),
+            phase,
+        }
+    }
+}
+
+/// Milliseconds from `a` to `b`, never negative (a clock never runs backwards).
+pub fn millis_between(a: Timestamp, b: Timestamp) -> u64 {
+    u64::try_from((b - a).num_milliseconds()).unwrap_or(0)
+}
+
+/// A finished turn, as the record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnRecord {
+    pub id: TurnId,
+    pub segment: usize,
+    pub participant: ParticipantId,
+    pub kind: StatementKind,
+    pub inscribed_at: Timestamp,
+    pub started_at: Timestamp,
+    pub ended_at: Timestamp,
+    pub allotted_ms: u64,
+    pub used_ms: u64,
+    pub overrun_ms: u64,
+    pub points_of_order: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointOfOrder {
+    pub id: u64,
+    pub by: ParticipantId,
+    pub raised_at: Timestamp,
+    /// The turn it interrupted, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<TurnId>,
+    /// Whether that turn's clock was running (and so resumes after the ruling).
+    pub resume: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ruled_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ruling: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upheld: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: u64,
+    /// Made by the client so that a note sent twice is recorded once.
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<TurnId>,
+    pub author: String,
+    pub text: String,
+    #[serde(default)]
+    pub objectives: Vec<u8>,
+    #[serde(default)]
+    pub themes: Vec<String>,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pledge {
+    pub id: u64,
+    pub client_id: String,
+    pub pledger: ParticipantId,
+    pub text: String,
+    pub objectives: Vec<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<TurnId>,
+    pub author: String,
+    pub at: Timestamp,
+}
+
+/// What happened, as decided by [`decide`]. Events carry their results (positions,
+/// times used) so that replaying them never re-runs a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum EventKind {
+    SegmentOpened {
+        segment: usize,
+    },
+    SessionClosed,
+    Inscribed {
+        segment: usize,
+        position: usize,
+        entry: Entry,
+    },
+    Withdrawn {
+        segment: usize,
+        entry: EntryId,
+    },
+    Moved {
+        segment: usize,
+        entry: EntryId,
+        position: usize,
+        placement: Placement,
+    },
+    ListClosed {
+        segment: usize,
+    },
+    ListReopened {
+        segment: usize,
+    },
+    ReplyRequested {
+        segment: usize,
+        entry: Entry,
+    },
+    ReplyWithdrawn {
+        segment: usize,
+        entry: EntryId,
+    },
+    FloorGiven {
+        turn: Turn,
+    },
+    TurnEnded {
+        turn: TurnId,
+        used_ms: u64,
+        overrun_ms: u64,
+    },
+    ClockPaused {
+        turn: TurnId,
+    },
+    ClockResumed {
+        turn: TurnId,
+    },
+    TimeChanged {
+        turn: TurnId,
+        allotted_ms: u64,
+    },
+    PointOfOrderRaised {
+        point: PointOfOrder,
+    },
+    PointOfOrderRuled {
+        point: u64,
+        ruling: String,
+        upheld: bool,
+    },
+    ConnectionSet {
+        participant: ParticipantId,
+        status: ConnectionStatus,
+    },
+    NoteAdded {
+        note: Note,
+    },
+    PledgeAdded {
+        pledge: Pledge,
+    },
+}
+
+/// One recorded event: its sequence number, time, author and what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub event: EventKind,
+}
+
+/// The whole state of one session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub def: Arc<SessionDef>,
+    /// Sequence number of the last event applied.
+    pub seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_segment: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
+    pub segments: Vec<SegmentState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<Turn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point_of_order: Option<PointOfOrder>,
+    pub points_of_order: Vec<PointOfOrder>,
+    pub connections: BTreeMap<ParticipantId, ConnectionStatus>,
+    pub turns: Vec<TurnRecord>,
+    pub notes: Vec<Note>,
+    pub pledges: Vec<Pledge>,
+    /// Next id for entries, turns, points of order, notes and pledges (one counter).
+    pub next_id: u64,
+}
+
+impl Session {
+    /// A session as its file declares it, before any event: the lists hold the
+    /// speakers inscribed in advance, at the segment's scheduled start.
+    pub fn new(def: SessionDef) -> Self {
+        let def = Arc::new(def);
+        let mut session = Self {
+            segments: vec![SegmentState::default(); def.segments.len()],
+            def: def.clone(),
+            seq: 0,
+            current_segment: None,
+            closed_at: None,
+            floor: None,
+            point_of_order: None,
+            points_of_order: Vec::new(),
+            connections: BTreeMap::new(),
+            turns: Vec::new(),
+            notes: Vec::new(),
+            pledges: Vec::new(),
+            next_id: 1,
+        };
+        for (index, segment) in def.segments.iter().enumerate() {
+            let at = segment.start.with_timezone(&Utc);
+            for participant in &segment.inscribed {
+                if let Some(p) = def.participant(participant) {
+                    let entry = session.new_entry(index, p, None, None, at);
+                    session.next_id += 1;
+                    let position = order::policy_position(
+                        &session,
+                        index,
+                        &session.segments[index].list,
+                        &entry,
+                    );
+                    session.segments[index].list.insert(position, entry);
+                }
+            }
+            order::refresh_reasons(&mut session, index);
+        }
+        session
+    }
+
+    pub fn segment_def(&self, index: usize) -> Option<&SegmentDef> {
+        self.def.segments.get(index)
+    }
+
+    pub fn connection(&self, participant: &str) -> ConnectionStatus {
+        self.connections
+            .get(participant)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The display name of a participant, or its id if unknown.
+    pub fn name_of<'a>(&'a self, participant: &'a str) -> &'a str {
+        self.def
+            .participant(participant)
+            .map_or(participant, |p| p.name.as_str())
+    }
+
+    /// Find an entry on any list of a segment.
+    pub fn find_entry(&self, segment: usize, entry: EntryId) -> Option<(usize, &Entry, bool)> {
+        let state = self.segments.get(segment)?;
+        if let Some((i, e)) = state.list.iter().enumerate().find(|(_, e)| e.id == entry) {
+            return Some((i, e, false));
+        }
+        state
+            .replies
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.id == entry)
+            .map(|(i, e)| (i, e, true))
+    }
+
+    /// Which segment's lists hold `entry`.
+    pub fn segment_of_entry(&self, entry: EntryId) -> Option<usize> {
+        (0..self.segments.len()).find(|&s| self.find_entry(s, entry).is_some())
+    }
+
+    /// Build a new entry (not yet placed) for a participant in a segment.
+    pub(crate) fn new_entry(
+        &self,
+        segment: usize,
+        participant: &Participant,
+        kind: Option<StatementKind>,
+        level: Option<Level>,
+        at: Timestamp,
+    ) -> Entry {
+        let kind = kind.unwrap_or_else(|| participant.kind.default_statement());
+        let limits = self
+            .def
+            .segments
+            .get(segment)
+            .map(|s| s.limits)
+            .unwrap_or_default();
+        let allotted = match (participant.modality, participant.recording_secs) {
+            (Modality::PreRecorded, Some(secs)) => secs,
+            _ => limits.for_statement(kind),
+        };
+        let level = if participant.kind.is_state() {
+            level
+                .or(participant.level)
+                .or(Some(Level::HeadOfDelegation))
+        } else {
+            None
+        };
+        Entry {
+            id: self.next_id,
+            participant: participant.id.clone(),
+            kind,
+            level,
+            inscribed_at: at,
+            placement: Placement::Policy,
+            allotted,
+            reply_number: None,
+            reason: String::new(),
+        }
+    }
+
+    /// Replay a sequence of events onto a fresh session.
+    pub fn replay<'a>(def: SessionDef, events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut session = Self::new(def);
+        for event in events {
+            apply(&mut session, event);
+        }
+        session
+    }
+}
+
+/// Fold one event into the state. Never fails and never panics: an event that does
+/// not fit the state (which [`decide`] never produces) changes only what it can.
+pub fn apply(session: &mut Session, event: &Event) {
+    session.seq = event.seq;
+    let at = event.at;
+    match &event.event {
+        EventKind::SegmentOpened { segment } => {
+            if let Some(previous) = session.current_segment
+                && let Some(state) = session.segments.get_mut(previous)
+                && state.ended_at.is_none()
+            {
+                state.ended_at = Some(at);
+            }
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.opened_at = Some(at);
+                session.current_segment = Some(*segment);
+            }
+        }
+        EventKind::SessionClosed => {
+            if let Some(current) = session.current_segment
+                && let Some(state) = session.segments.get_mut(current)
+                && state.ended_at.is_none()
+            {
+                state.ended_at = Some(at);
+            }
+            session.closed_at = Some(at);
+        }
+        EventKind::Inscribed {
+            segment,
+            position,
+            entry,
+        } => {
+            if let Some(state) = session.segments.get_mut(*segment) {
+                let position = (*position).min(state.list.len());
+                state.list.insert(position, entry.clone());
+                session.next_id = session.next_id.max(entry.id + 1);
+                order::refresh_reasons(session, *segment);
+            }
+        }
+        EventKind::Withdrawn { segment, entry } => {
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.list.retain(|e| e.id != *entry);
+                order::refresh_reasons(session, *segment);
+            }
+        }
+        EventKind::Moved {
+            segment,
+            entry,
+            position,
+            placement,
+        } => {
+            if let Some(state) = session.segments.get_mut(*segment)
+                && let Some(from) = state.list.iter().position(|e| e.id == *entry)
+            {
+                let mut moved = state.list.remove(from);
+                moved.placement = placement.clone();
+                let position = (*position).min(state.list.len());
+                state.list.insert(position, moved);
+                order::refresh_reasons(session, *segment);
+            }
+        }
+        EventKind::ListClosed { segment } | EventKind::ListReopened { segment } => {
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.closed = matches!(event.event, EventKind::ListClosed { .. });
+            }
+        }
+        EventKind::ReplyRequested { segment, entry } => {
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.replies.push(entry.clone());
+                session.next_id = session.next_id.max(entry.id + 1);
+            }
+        }
+        EventKind::ReplyWithdrawn { segment, entry } => {
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.replies.retain(|e| e.id != *entry);
+            }
+        }
+        EventKind::FloorGiven { turn } => {
+            if let Some(state) = session.segments.get_mut(turn.segment) {
+                state.list.retain(|e| e.id != turn.entry.id);
+                state.replies.retain(|e| e.id != turn.entry.id);
+                match turn.entry.kind {
+                    StatementKind::Stakeholder => state.states_since_stakeholder = 0,
+                    StatementKind::National | StatementKind::Group => {
+                        state.states_since_stakeholder += 1;
+                    }
+                    StatementKind::Reply => {
+                        *state
+                            .replies_taken
+                            .entry(turn.entry.participant.clone())
+                            .or_default() += 1;
+                    }
+                    StatementKind::Organization => {}
+                }
+                order::refresh_reasons(session, turn.segment);
+            }
+            session.next_id = session.next_id.max(turn.id + 1);
+            session.floor = Some(turn.clone());
+        }
+        EventKind::TurnEnded {
+            turn,
+            used_ms,
+            overrun_ms,
+        } => {
+            if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
+                session.turns.push(TurnRecord {
+                    id: current.id,
+                    segment: current.segment,
+                    participant: current.entry.participant.clone(),
+                    kind: current.entry.kind,
+                    inscribed_at: current.entry.inscribed_at,
+                    started_at: current.started_at,
+                    ended_at: at,
+                    allotted_ms: current.allotted_ms,
+                    used_ms: *used_ms,
+                    overrun_ms: *overrun_ms,
+                    points_of_order: current.points_of_order,
+                });
+            }
+        }
+        EventKind::ClockPaused { turn } => {
+            if let Some(current) = session.floor.as_mut().filter(|t| t.id == *turn) {
+                stop_clock(current, at);
+                current.paused = true;
+            }
+        }
+        EventKind::ClockResumed { turn } => {
+            if let Some(current) = session.floor.as_mut().filter(|t| t.id == *turn) {
+                current.paused = false;
+                current.running_since = Some(at);
+            }
+        }
+        EventKind::TimeChanged { turn, allotted_ms } => {
+            if let Some(current) = session.floor.as_mut().filter(|t| t.id == *turn) {
+                current.allotted_ms = *allotted_ms;
+            }
+        }
+        EventKind::PointOfOrderRaised { point } => {
+            if let Some(current) = session.floor.as_mut()
+                && Some(current.id) == point.turn
+            {
+                stop_clock(current, at);
+                current.points_of_order += 1;
+            }
+            session.next_id = session.next_id.max(point.id + 1);
+            session.point_of_order = Some(point.clone());
+        }
+        EventKind::PointOfOrderRuled {
+            point,
+            ruling,
+            upheld,
+        } => {
+            if let Some(mut pending) = session.point_of_order.take_if(|p| p.id == *point) {
+                if pending.resume
+                    && let Some(current) = session.floor.as_mut()
+                    && Some(current.id) == pending.turn
+                    && !current.paused
+                {
+                    current.running_since = Some(at);
+                }
+                pending.ruled_at = Some(at);
+                pending.ruling = Some(ruling.clone());
+                pending.upheld = Some(*upheld);
+                session.points_of_order.push(pending);
+            }
+        }
+        EventKind::ConnectionSet {
+            participant,
+            status,
+        } => {
+            session.connections.insert(participant.clone(), *status);
+        }
+        EventKind::NoteAdded { note } => {
+            session.next_id = session.next_id.max(note.id + 1);
+            session.notes.push(note.clone());
+        }
+        EventKind::PledgeAdded { pledge } => {
+            session.next_id = session.next_id.max(pledge.id + 1);
+            session.pledges.push(pledge.clone());
+        }
+    }
+}
+
+fn stop_clock(turn: &mut Turn, at: Timestamp) {
+    if let Some(since) = turn.running_since.take() {
+        turn.used_ms += millis_between(since, at);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,297 @@
+//! What a session file declares: the agenda, the time limits and the roster.
+//! These types are the domain's input; `crate::config` builds them from TOML.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+/// A participant id as written in the session file ("mexico", "african-group").
+pub type ParticipantId = String;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParticipantKind {
+    MemberState,
+    ObserverState,
+    GroupOfStates,
+    UnEntity,
+    Igo,
+    Stakeholder,
+}
+
+impl ParticipantKind {
+    /// States speak in a national capacity and have a level of representation.
+    pub fn is_state(self) -> bool {
+        matches!(self, Self::MemberState | Self::ObserverState)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::MemberState => "Member State",
+            Self::ObserverState => "Observer State",
+            Self::GroupOfStates => "group of States",
+            Self::UnEntity => "UN entity",
+            Self::Igo => "intergovernmental organization",
+            Self::Stakeholder => "stakeholder",
+        }
+    }
+    /// The kind of statement a participant of this kind makes by default.
+    pub fn default_statement(self) -> StatementKind {
+        match self {
+            Self::MemberState | Self::ObserverState => StatementKind::National,
+            Self::GroupOfStates => StatementKind::Group,
+            Self::UnEntity | Self::Igo => StatementKind::Organization,
+            Self::Stakeholder => StatementKind::Stakeholder,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegionalGroup {
+    African,
+    AsiaPacific,
+    EasternEuropean,
+    Grulac,
+    Weog,
+}
+
+impl RegionalGroup {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::African => "African States",
+            Self::AsiaPacific => "Asia-Pacific States",
+            Self::EasternEuropean => "Eastern European States",
+            Self::Grulac => "Latin American and Caribbean States",
+            Self::Weog => "Western European and other States",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Region {
+    Africa,
+    Americas,
+    ArabStates,
+    AsiaPacific,
+    Europe,
+    Global,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Constituency {
+    CivilSociety,
+    MigrantOrganization,
+    Diaspora,
+    Youth,
+    TradeUnion,
+    PrivateSector,
+    LocalAuthority,
+    Academia,
+    Nhri,
+    FaithBased,
+}
+
+/// Level of representation of a State delegation, highest first: the derived
+/// `Ord` is protocol precedence (a smaller value speaks earlier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    HeadOfStateOrGovernment,
+    VicePresidentOrCrownPrince,
+    Minister,
+    ViceMinister,
+    HeadOfDelegation,
+    Delegate,
+}
+
+impl Level {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::HeadOfStateOrGovernment => "Head of State or Government",
+            Self::VicePresidentOrCrownPrince => "Vice-President or Crown Prince",
+            Self::Minister => "Minister",
+            Self::ViceMinister => "Vice-Minister",
+            Self::HeadOfDelegation => "Head of delegation",
+            Self::Delegate => "delegate",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Modality {
+    InRoom,
+    Remote,
+    PreRecorded,
+}
+
+impl Modality {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::InRoom => "in room",
+            Self::Remote => "remote",
+            Self::PreRecorded => "pre-recorded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub id: ParticipantId,
+    pub name: String,
+    pub kind: ParticipantKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regional_group: Option<RegionalGroup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constituency: Option<Constituency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    pub modality: Modality,
+    /// Length of a pre-recorded statement, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording_secs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<ParticipantId>,
+}
+
+/// The kind of statement an entry on a list will make; it decides the time limit
+/// and, under UN protocol, the precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StatementKind {
+    National,
+    Group,
+    Organization,
+    Stakeholder,
+    Reply,
+}
+
+impl StatementKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::National => "national statement",
+            Self::Group => "on behalf of a group",
+            Self::Organization => "organization",
+            Self::Stakeholder => "stakeholder intervention",
+            Self::Reply => "right of reply",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precedence {
+    /// First come, first served.
+    Inscription,
+    /// Groups of States first, then level of representation, then inscription time;
+    /// stakeholders after States or alternating.
+    UnProtocol,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "mode")]
+pub enum StakeholderSlots {
+    AfterStates,
+    /// One stakeholder after every `every` State statements.
+    Alternate {
+        every: u32,
+    },
+}
+
+/// Time limits of one segment, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub national: u32,
+    pub group: u32,
+    pub organization: u32,
+    pub stakeholder: u32,
+    pub warning: u32,
+    pub reply_first: u32,
+    pub reply_second: u32,
+    pub replies_per_delegation: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            national: 180,
+            group: 300,
+            organization: 180,
+            stakeholder: 120,
+            warning: 30,
+            reply_first: 600,
+            reply_second: 300,
+            replies_per_delegation: 2,
+        }
+    }
+}
+
+impl Limits {
+    pub fn for_statement(&self, kind: StatementKind) -> u32 {
+        match kind {
+            StatementKind::National => self.national,
+            StatementKind::Group => self.group,
+            StatementKind::Organization => self.organization,
+            StatementKind::Stakeholder => self.stakeholder,
+            StatementKind::Reply => self.reply_first,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentDef {
+    pub id: String,
+    pub title: String,
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+    pub precedence: Precedence,
+    pub stakeholders: StakeholderSlots,
+    pub allow_multiple: bool,
+    pub limits: Limits,
+    #[serde(default)]
+    pub inscribed: Vec<ParticipantId>,
+    #[serde(default)]
+    pub panelists: Vec<ParticipantId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chair {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// Everything a session file declares, validated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDef {
+    pub id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<String>,
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+    pub observers_open: bool,
+    pub chairs: Vec<Chair>,
+    pub segments: Vec<SegmentDef>,
+    pub participants: Vec<Participant>,
+}
+
+impl SessionDef {
+    pub fn participant(&self, id: &str) -> Option<&Participant> {
+        self.participants.iter().find(|p| p.id == id)
+    }
+
+    /// An index by id, for callers that look up many participants.
+    pub fn roster_index(&self) -> HashMap<&str, usize> {
+        self.participants
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), i))
+            .collect()
+    }
+}

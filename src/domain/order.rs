@@ -1,0 +1,227 @@
+//! Precedence on a speakers list: where the policy places an entry, and the
+//! human-readable reason for every position.
+
+use std::cmp::Ordering;
+
+use super::{
+    Entry, Participant, ParticipantKind, Placement, Precedence, Session, StakeholderSlots,
+};
+use super::{StatementKind, Timestamp};
+
+/// Rank tiers under UN protocol; stakeholders form their own stream.
+const TIER_GROUP: u8 = 0;
+const TIER_MEMBER_STATE: u8 = 1;
+const TIER_OBSERVER_STATE: u8 = 2;
+const TIER_ORGANIZATION: u8 = 3;
+const TIER_STAKEHOLDER: u8 = 4;
+
+fn tier(session: &Session, entry: &Entry) -> u8 {
+    match entry.kind {
+        StatementKind::Group => TIER_GROUP,
+        StatementKind::National => match participant(session, entry).map(|p| p.kind) {
+            Some(ParticipantKind::ObserverState) => TIER_OBSERVER_STATE,
+            _ => TIER_MEMBER_STATE,
+        },
+        StatementKind::Organization => TIER_ORGANIZATION,
+        StatementKind::Stakeholder | StatementKind::Reply => TIER_STAKEHOLDER,
+    }
+}
+
+fn participant<'a>(session: &'a Session, entry: &Entry) -> Option<&'a Participant> {
+    session.def.participant(&entry.participant)
+}
+
+fn by_inscription(a: &Entry, b: &Entry) -> Ordering {
+    a.inscribed_at.cmp(&b.inscribed_at).then(a.id.cmp(&b.id))
+}
+
+fn by_protocol(session: &Session, a: &Entry, b: &Entry) -> Ordering {
+    tier(session, a)
+        .cmp(&tier(session, b))
+        .then_with(|| a.level.cmp(&b.level))
+        .then_with(|| by_inscription(a, b))
+}
+
+/// The order the segment's policy gives to `entries` (ids, first speaker first).
+fn policy_order(session: &Session, segment: usize, mut entries: Vec<&Entry>) -> Vec<u64> {
+    let Some(def) = session.segment_def(segment) else {
+        return entries.iter().map(|e| e.id).collect();
+    };
+    match def.precedence {
+        Precedence::Inscription => {
+            entries.sort_by(|a, b| by_inscription(a, b));
+            entries.iter().map(|e| e.id).collect()
+        }
+        Precedence::UnProtocol => {
+            let (mut stakeholders, mut others): (Vec<&Entry>, Vec<&Entry>) = entries
+                .into_iter()
+                .partition(|e| tier(session, e) == TIER_STAKEHOLDER);
+            stakeholders.sort_by(|a, b| by_inscription(a, b));
+            others.sort_by(|a, b| by_protocol(session, a, b));
+            match def.stakeholders {
+                StakeholderSlots::AfterStates => others
+                    .iter()
+                    .chain(stakeholders.iter())
+                    .map(|e| e.id)
+                    .collect(),
+                StakeholderSlots::Alternate { every } => {
+                    let every = every.max(1);
+                    let mut count = session
+                        .segments
+                        .get(segment)
+                        .map_or(0, |s| s.states_since_stakeholder);
+                    let mut waiting = stakeholders.into_iter();
+                    let mut order = Vec::new();
+                    for entry in others {
+                        if count >= every
+                            && let Some(stakeholder) = waiting.next()
+                        {
+                            order.push(stakeholder.id);
+                            count = 0;
+                        }
+                        order.push(entry.id);
+                        if tier(session, entry) <= TIER_OBSERVER_STATE {
+                            count += 1;
+                        }
+                    }
+                    order.extend(waiting.map(|e| e.id));
+                    order
+                }
+            }
+        }
+    }
+}
+
+/// Index in the segment's list where the policy puts `new`: just before the
+/// policy-placed entry that follows it, or just after the one that precedes it;
+/// entries moved or deferred by the chair keep their place.
+pub(super) fn policy_position(
+    session: &Session,
+    segment: usize,
+    list: &[Entry],
+    new: &Entry,
+) -> usize {
+    let placed: Vec<&Entry> = list
+        .iter()
+        .filter(|e| e.placement == Placement::Policy && e.id != new.id)
+        .chain(std::iter::once(new))
+        .collect();
+    let order = policy_order(session, segment, placed);
+    let Some(at) = order.iter().position(|id| *id == new.id) else {
+        return list.len();
+    };
+    let index_of = |id: &u64| list.iter().position(|e| e.id == *id);
+    if let Some(next) = order.get(at + 1).and_then(index_of) {
+        return next;
+    }
+    if at > 0
+        && let Some(previous) = order.get(at - 1).and_then(index_of)
+    {
+        return previous + 1;
+    }
+    list.len()
+}
+
+/// Recompute the reason of every entry on a segment's list.
+pub(super) fn refresh_reasons(session: &mut Session, segment: usize) {
+    let Some(state) = session.segments.get(segment) else {
+        return;
+    };
+    let reasons: Vec<String> = (0..state.list.len())
+        .map(|i| reason_for(session, segment, &state.list, i))
+        .collect();
+    if let Some(state) = session.segments.get_mut(segment) {
+        for (entry, reason) in state.list.iter_mut().zip(reasons) {
+            entry.reason = reason;
+        }
+    }
+}
+
+fn reason_for(session: &Session, segment: usize, list: &[Entry], i: usize) -> String {
+    let entry = &list[i];
+    match entry.placement {
+        Placement::Moved { to } => {
+            return format!("moved by the chair to position {to}; overrides the policy");
+        }
+        Placement::Deferred { from } => {
+            return format!("deferred by the chair from position {from}");
+        }
+        Placement::Policy => {}
+    }
+    let is_policy = |e: &&Entry| e.placement == Placement::Policy;
+    if let Some(next) = list[i + 1..].iter().find(is_policy) {
+        return format!(
+            "before {}: {}",
+            session.name_of(&next.participant),
+            why(session, segment, entry, next)
+        );
+    }
+    if let Some(previous) = list[..i].iter().rev().find(is_policy) {
+        return format!(
+            "after {}: {}",
+            session.name_of(&previous.participant),
+            why(session, segment, previous, entry)
+        );
+    }
+    format!("inscribed at {}", clock(session, entry.inscribed_at))
+}
+
+/// Why `a` speaks before `b` under the segment's policy.
+fn why(session: &Session, segment: usize, a: &Entry, b: &Entry) -> String {
+    let earlier = || {
+        format!(
+            "inscribed earlier ({} vs {})",
+            clock(session, a.inscribed_at),
+            clock(session, b.inscribed_at)
+        )
+    };
+    let Some(def) = session.segment_def(segment) else {
+        return earlier();
+    };
+    if def.precedence == Precedence::Inscription {
+        return earlier();
+    }
+    let (ta, tb) = (tier(session, a), tier(session, b));
+    match (ta, tb) {
+        (TIER_STAKEHOLDER, t) if t != TIER_STAKEHOLDER => match def.stakeholders {
+            StakeholderSlots::Alternate { every } => {
+                format!("stakeholder slot, one stakeholder after every {every} State statements")
+            }
+            StakeholderSlots::AfterStates => earlier(),
+        },
+        (t, TIER_STAKEHOLDER) if t != TIER_STAKEHOLDER => match def.stakeholders {
+            StakeholderSlots::Alternate { every } => {
+                format!("up to {every} State statements between stakeholder slots")
+            }
+            StakeholderSlots::AfterStates => {
+                "stakeholders speak after States and organizations".to_string()
+            }
+        },
+        (TIER_GROUP, t) if t != TIER_GROUP => {
+            "statements on behalf of groups of States come first".to_string()
+        }
+        (TIER_MEMBER_STATE, TIER_OBSERVER_STATE) => {
+            "Member States speak before observer States".to_string()
+        }
+        (TIER_MEMBER_STATE | TIER_OBSERVER_STATE, TIER_ORGANIZATION) => {
+            "States speak before organizations".to_string()
+        }
+        (x, y) if x == y && (x == TIER_MEMBER_STATE || x == TIER_OBSERVER_STATE) => {
+            match (a.level, b.level) {
+                (Some(la), Some(lb)) if la < lb => {
+                    format!("{} outranks {}", la.label(), lb.label())
+                }
+                (Some(la), _) => format!("same level ({}), {}", la.label(), earlier()),
+                _ => earlier(),
+            }
+        }
+        _ => earlier(),
+    }
+}
+
+/// A time of day in the session's own time zone.
+pub(super) fn clock(session: &Session, at: Timestamp) -> String {
+    at.with_timezone(&session.def.start.timezone())
+        .format("%H:%M:%S")
+        .to_string()
+}

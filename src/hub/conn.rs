@@ -1,0 +1,538 @@
+//! One websocket connection: authentication at the handshake, then a loop that
+//! forwards the session's events and the client's commands. A separate writer task
+//! owns the socket's sending half, so nothing is sent from inside a `select!`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, watch};
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+use super::session::{Frame, SessionHandle};
+use super::{SessionEntry, Settings, log};
+use crate::domain::{Actor, Role};
+use crate::protocol::{
+    ClientFrame, DecodeError, Envelope, ErrorCode, PROTOCOL_VERSION, ServerFrame, decode_client,
+};
+
+/// Frames queued for a connection's writer.
+const OUT_QUEUE: usize = 256;
+/// Messages above this size close the connection (1009); between
+/// [`crate::protocol::MAX_CLIENT_FRAME`] and this, they get an error frame.
+const HARD_MESSAGE_LIMIT: usize = 1024 * 1024;
+
+fn ws_config() -> WebSocketConfig {
+    // Small buffers: thousands of observers must fit in memory.
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(4 * 1024 * 1024)
+        .max_message_size(Some(HARD_MESSAGE_LIMIT))
+        .max_frame_size(Some(HARD_MESSAGE_LIMIT))
+}
+
+/// Who a connection is, established at the handshake.
+struct Authed {
+    session: String,
+    actor: Actor,
+    since: Option<u64>,
+}
+
+/// Why an upgrade request is refused: an HTTP status and a message.
+type Refusal = (StatusCode, &'static str);
+
+fn refusal(status: StatusCode, message: &'static str) -> Refusal {
+    (status, message)
+}
+
+fn error_response((status, message): Refusal) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(format!("{message}\n")));
+    *response.status_mut() = status;
+    response
+}
+
+/// Decode `%XX` and `+` in a query value.
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(value.get(i + 1..i + 3).unwrap_or(""), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query_params(query: Option<&str>) -> HashMap<String, String> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (percent_decode(k), percent_decode(v)),
+            None => (percent_decode(pair), String::new()),
+        })
+        .collect()
+}
+
+/// A display name a client chose: printable, at most 40 characters.
+fn clean_name(name: &str) -> Option<String> {
+    let cleaned: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
+    let cleaned = cleaned.trim().to_string();
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+/// Check the upgrade request: path, session, token, origin. Answers with the
+/// HTTP error to send instead of upgrading.
+fn authorize(
+    registry: &HashMap<String, SessionEntry>,
+    settings: &Settings,
+    request: &Request,
+) -> Result<Authed, Refusal> {
+    if let Some(origin) = request.headers().get("origin") {
+        let origin = origin.to_str().unwrap_or("");
+        if !settings.allowed_origins.iter().any(|o| o == origin) {
+            return Err(refusal(
+                StatusCode::FORBIDDEN,
+                "this origin is not allowed to connect (see the hub's --allow-origin)",
+            ));
+        }
+    }
+    let path = request.uri().path();
+    let Some(id) = path
+        .strip_prefix("/v1/sessions/")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+    else {
+        return Err(refusal(
+            StatusCode::NOT_FOUND,
+            "no such path: connect to /v1/sessions/SESSION-ID",
+        ));
+    };
+    let Some(entry) = registry.get(id) else {
+        return Err(refusal(
+            StatusCode::NOT_FOUND,
+            "no such session on this hub",
+        ));
+    };
+    let params = query_params(request.uri().query());
+    let header_token = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let token = header_token
+        .or_else(|| params.get("token").map(String::as_str))
+        .filter(|t| !t.is_empty());
+    let (role, participant) = match token {
+        Some(token) => entry
+            .tokens
+            .authenticate(token)
+            .ok_or_else(|| refusal(StatusCode::UNAUTHORIZED, "invalid token for this session"))?,
+        None if entry.def.observers_open => (Role::Observer, None),
+        None => {
+            return Err(refusal(
+                StatusCode::UNAUTHORIZED,
+                "a token is required: `Authorization: Bearer TOKEN` or `?token=TOKEN`",
+            ));
+        }
+    };
+    let since = match params.get("since") {
+        Some(s) => Some(s.parse::<u64>().map_err(|_| {
+            refusal(
+                StatusCode::BAD_REQUEST,
+                "`since` must be a whole number (a seq)",
+            )
+        })?),
+        None => None,
+    };
+    let name = params.get("name").and_then(|n| clean_name(n));
+    let actor = match role {
+        Role::Delegate => Actor::delegate(participant.as_deref().unwrap_or_default()),
+        role => Actor {
+            role,
+            name: name.unwrap_or_else(|| role.label().to_string()),
+            participant: None,
+        },
+    };
+    Ok(Authed {
+        session: id.to_string(),
+        actor,
+        since,
+    })
+}
+
+fn envelope(frame: ServerFrame) -> Message {
+    Message::Text(
+        Envelope {
+            frame,
+            now: Utc::now(),
+        }
+        .to_json()
+        .into(),
+    )
+}
+
+/// The connection is too slow to take what it is sent, or gone.
+struct Gone;
+
+/// A token bucket: `per_sec` sustained, `burst` at once.
+struct RateLimit {
+    tokens: f64,
+    per_sec: f64,
+    burst: f64,
+    last: Instant,
+    warned: Option<Instant>,
+}
+
+impl RateLimit {
+    fn new(per_sec: u32, burst: u32) -> Self {
+        Self {
+            tokens: f64::from(burst),
+            per_sec: f64::from(per_sec),
+            burst: f64::from(burst),
+            last: Instant::now(),
+            warned: None,
+        }
+    }
+
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_sec)
+            .min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Say so at most once a second.
+    fn should_warn(&mut self) -> bool {
+        let now = Instant::now();
+        if self
+            .warned
+            .is_some_and(|w| now.duration_since(w).as_secs() < 1)
+        {
+            return false;
+        }
+        self.warned = Some(now);
+        true
+    }
+}
+
+struct Connection {
+    out: mpsc::Sender<Message>,
+    handle: SessionHandle,
+    live: broadcast::Receiver<Frame>,
+    /// Seq of the last event this client has been sent.
+    forwarded: u64,
+    settings: Arc<Settings>,
+}
+
+impl Connection {
+    async fn send(&self, message: Message) -> Result<(), Gone> {
+        match timeout(self.settings.write_timeout, self.out.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Gone),
+        }
+    }
+
+    async fn forward(&mut self, frame: Frame) -> Result<(), Gone> {
+        if frame.seq > self.forwarded {
+            self.forwarded = frame.seq;
+            self.send(Message::Text(frame.text)).await?;
+        }
+        Ok(())
+    }
+
+    /// Fell behind the broadcast: send what was missed (or a fresh snapshot) and
+    /// continue on a new live receiver, so the client is never left silently deaf.
+    async fn resync(&mut self) -> Result<(), Gone> {
+        let Some(sub) = self.handle.subscribe(Some(self.forwarded)).await else {
+            return Err(Gone);
+        };
+        let snapshot =
+            sub.initial.len() == 1 && sub.initial[0].as_str().starts_with(r#"{"type":"snapshot""#);
+        if snapshot {
+            self.send(envelope(ServerFrame::Resync {
+                reason: format!(
+                    "fell behind the live stream after seq {}: a fresh snapshot follows",
+                    self.forwarded
+                ),
+            }))
+            .await?;
+        }
+        for text in sub.initial {
+            self.send(Message::Text(text)).await?;
+        }
+        self.forwarded = sub.seq;
+        self.live = sub.live;
+        Ok(())
+    }
+
+    /// Forward live events up to `seq` (those of an accepted command), so that a
+    /// client always has a command's events before its `accepted`.
+    async fn catch_up(&mut self, seq: u64) -> Result<(), Gone> {
+        while self.forwarded < seq {
+            match self.live.recv().await {
+                Ok(frame) => self.forward(frame).await?,
+                Err(RecvError::Lagged(_)) => self.resync().await?,
+                Err(RecvError::Closed) => return Err(Gone),
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_text(&mut self, actor: &Actor, text: &str) -> Result<(), Gone> {
+        match decode_client(text) {
+            Ok(ClientFrame::Command { id, command }) => {
+                match self.handle.command(actor.clone(), command).await {
+                    Ok(accepted) => {
+                        if let Some(last) = accepted.last_seq {
+                            self.catch_up(last).await?;
+                        }
+                        self.send(envelope(ServerFrame::Accepted {
+                            id,
+                            first_seq: accepted.first_seq,
+                            last_seq: accepted.last_seq,
+                        }))
+                        .await
+                    }
+                    Err(rejection) => {
+                        self.send(envelope(ServerFrame::Rejected {
+                            id,
+                            code: rejection.code,
+                            reason: rejection.reason,
+                        }))
+                        .await
+                    }
+                }
+            }
+            Ok(ClientFrame::Ping { id }) => self.send(envelope(ServerFrame::Pong { id })).await,
+            Err(DecodeError::Frame(code, reason)) => {
+                self.send(envelope(ServerFrame::Error { code, reason }))
+                    .await
+            }
+            Err(DecodeError::Command { id, reason }) => {
+                self.send(envelope(ServerFrame::Rejected {
+                    id,
+                    code: crate::domain::RejectCode::Invalid,
+                    reason,
+                }))
+                .await
+            }
+        }
+    }
+}
+
+fn close(code: CloseCode, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason.to_string()),
+    }))
+}
+
+pub(super) async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    registry: Arc<HashMap<String, SessionEntry>>,
+    settings: Arc<Settings>,
+    mut shutdown: watch::Receiver<bool>,
+    permit: Option<OwnedSemaphorePermit>,
+) {
+    let mut authed: Option<Authed> = None;
+    // tungstenite's callback type fixes the error type.
+    #[allow(clippy::result_large_err)]
+    let callback = |request: &Request, response: Response| {
+        if permit.is_none() {
+            return Err(error_response((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the hub is at its connection limit",
+            )));
+        }
+        authed = Some(authorize(&registry, &settings, request).map_err(error_response)?);
+        Ok(response)
+    };
+    let handshake =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config()));
+    let ws = match timeout(settings.handshake_timeout, handshake).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(_)) | Err(_) => return, // refused, malformed or too slow: nothing to serve
+    };
+    let Some(Authed {
+        session,
+        actor,
+        since,
+    }) = authed
+    else {
+        return;
+    };
+    let Some(entry) = registry.get(&session) else {
+        return;
+    };
+    let (sink, mut stream) = ws.split();
+    let (out, out_rx) = mpsc::channel(OUT_QUEUE);
+    let writer = tokio::spawn(write_loop(sink, out_rx, settings.write_timeout));
+
+    let welcome = envelope(ServerFrame::Welcome {
+        protocol: PROTOCOL_VERSION,
+        session: session.clone(),
+        role: actor.role,
+        name: actor.name.clone(),
+        participant: actor.participant.clone(),
+    });
+    let Some(sub) = entry.handle.subscribe(since).await else {
+        let _ = out
+            .send(close(CloseCode::Away, "session is shutting down"))
+            .await;
+        drop(out);
+        let _ = writer.await;
+        return;
+    };
+    let mut conn = Connection {
+        out,
+        handle: entry.handle.clone(),
+        live: sub.live,
+        forwarded: sub.seq,
+        settings: settings.clone(),
+    };
+    let mut start = vec![welcome];
+    start.extend(sub.initial.into_iter().map(Message::Text));
+    for message in start {
+        if conn.send(message).await.is_err() {
+            return;
+        }
+    }
+
+    let mut limit = RateLimit::new(settings.frames_per_sec, settings.frame_burst);
+    let outcome: Result<(), Gone> = loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                break conn.send(close(CloseCode::Away, "the hub is shutting down")).await;
+            }
+            incoming = stream.next() => {
+                let message = match incoming {
+                    Some(Ok(message)) => message,
+                    Some(Err(e)) => {
+                        // Over the hard size limit, bad masking, reset: tell the client if we can.
+                        let reason = e.to_string();
+                        let code = if reason.contains("too long") || reason.contains("Space limit") {
+                            CloseCode::Size
+                        } else {
+                            CloseCode::Protocol
+                        };
+                        break conn.send(close(code, &reason.chars().take(100).collect::<String>())).await;
+                    }
+                    None => break Ok(()),
+                };
+                let result = match message {
+                    Message::Text(text) => {
+                        if limit.allow() {
+                            conn.on_text(&actor, text.as_str()).await
+                        } else if limit.should_warn() {
+                            conn.send(envelope(ServerFrame::Error {
+                                code: ErrorCode::RateLimited,
+                                reason: format!(
+                                    "more than {} frames a second: frames are being dropped",
+                                    settings.frames_per_sec
+                                ),
+                            })).await
+                        } else {
+                            Ok(())
+                        }
+                    }
+                    Message::Binary(_) => conn.send(envelope(ServerFrame::Error {
+                        code: ErrorCode::Binary,
+                        reason: "binary messages are not part of the protocol: send JSON text".to_string(),
+                    })).await,
+                    Message::Close(_) => break Ok(()),
+                    _ => Ok(()), // pings are answered by the websocket layer
+                };
+                if result.is_err() {
+                    break result;
+                }
+            }
+            frame = conn.live.recv() => {
+                let result = match frame {
+                    Ok(frame) => conn.forward(frame).await,
+                    Err(RecvError::Lagged(_)) => conn.resync().await,
+                    Err(RecvError::Closed) => {
+                        break conn.send(close(CloseCode::Away, "the session has stopped")).await;
+                    }
+                };
+                if result.is_err() {
+                    break result;
+                }
+            }
+        }
+    };
+    if outcome.is_err() {
+        log(&format!(
+            "closed connection from {peer} ({}): too slow to receive its frames",
+            actor.role.label()
+        ));
+    }
+    let Connection { out, .. } = conn;
+    drop(out);
+    let _ = timeout(settings.write_timeout, writer).await;
+}
+
+/// Owns the sending half: writes queued messages, flushing when the queue is empty.
+async fn write_loop<S>(
+    mut sink: S,
+    mut rx: mpsc::Receiver<Message>,
+    write_timeout: std::time::Duration,
+) where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    while let Some(message) = rx.recv().await {
+        let closing = matches!(message, Message::Close(_));
+        let flush = closing || rx.is_empty();
+        // A client that stops reading fills its socket; give up on it after a while.
+        let written = timeout(write_timeout, async {
+            if flush {
+                sink.send(message).await
+            } else {
+                sink.feed(message).await
+            }
+        })
+        .await;
+        if !matches!(written, Ok(Ok(()))) {
+            return;
+        }
+        if closing {
+            break;
+        }
+    }
+    let _ = timeout(write_timeout, sink.close()).await;
+}

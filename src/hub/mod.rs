@@ -1,0 +1,362 @@
+//! The session hub: opens each session (recovering it from its journal), owns it in
+//! one task, and serves websocket clients at `/v1/sessions/SESSION-ID`.
+
+mod conn;
+pub mod session;
+pub mod tokens;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::config;
+use crate::domain::{Session, SessionDef};
+use crate::journal;
+pub use session::SessionHandle;
+pub use tokens::Tokens;
+
+/// A line on the hub's log (stderr). Never pass a token here.
+pub fn log(message: &str) {
+    eprintln!(
+        "[{} rostrum hub] {message}",
+        Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+    );
+}
+
+/// Limits that protect the hub from clients.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub max_connections: usize,
+    pub handshake_timeout: Duration,
+    /// Frames a connection may send per second, sustained.
+    pub frames_per_sec: u32,
+    /// Frames a connection may send in a burst.
+    pub frame_burst: u32,
+    /// A connection whose socket accepts nothing for this long is closed.
+    pub write_timeout: Duration,
+    /// Browser origins allowed to connect; requests with any other `Origin` header are
+    /// refused (clients that send no `Origin`, like Rostrum's own, are not browsers).
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_connections: 20_000,
+            handshake_timeout: Duration::from_secs(10),
+            frames_per_sec: 50,
+            frame_burst: 200,
+            write_timeout: Duration::from_secs(20),
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// One session as the hub serves it.
+#[derive(Debug)]
+pub struct SessionEntry {
+    pub def: Arc<SessionDef>,
+    pub handle: SessionHandle,
+    pub tokens: Tokens,
+}
+
+/// What opening a session found, for the operator.
+#[derive(Debug, Clone)]
+pub struct OpenReport {
+    pub session: String,
+    pub title: String,
+    pub events: usize,
+    /// Set when the session continues from an existing journal.
+    pub resumed: bool,
+    pub warnings: Vec<String>,
+}
+
+struct Opened {
+    entry: SessionEntry,
+    task: JoinHandle<()>,
+    report: OpenReport,
+}
+
+/// Open (or recover) a session from its file and its data directory.
+fn open_session(data_dir: &Path, file: &Path) -> Result<Opened, String> {
+    let shown = file.display().to_string();
+    let source = std::fs::read_to_string(file).map_err(|e| format!("{shown}: {e}"))?;
+    let def = config::parse_session(&source).map_err(|e| e.render(&shown))?;
+    let dir = data_dir.join(&def.id);
+    let journal_path = dir.join(journal::FILE_NAME);
+    let mut warnings = Vec::new();
+    let (state, writer, history, resumed) = if journal_path.exists() {
+        let (writer, contents) = journal::Writer::open(&journal_path)
+            .map_err(|e| format!("{}: {e}", journal_path.display()))?;
+        if let Some(torn) = &contents.torn {
+            warnings.push(format!(
+                "{}: {torn}; it was cut off",
+                journal_path.display()
+            ));
+        }
+        let def = if contents.header.config == source {
+            def
+        } else {
+            warnings.push(format!(
+                "{shown} has changed since the session started; the session continues under the copy in its journal"
+            ));
+            config::parse_session(&contents.header.config).map_err(|e| {
+                format!(
+                    "{}: the session file in line 1: {e}",
+                    journal_path.display()
+                )
+            })?
+        };
+        let state = Session::replay(def, &contents.events);
+        (state, writer, contents.events, true)
+    } else {
+        let writer = journal::Writer::create(&dir, &def.id, &source, Utc::now())
+            .map_err(|e| format!("{}: {e}", journal_path.display()))?;
+        (Session::new(def), writer, Vec::new(), false)
+    };
+    let def = state.def.clone();
+    let tokens =
+        Tokens::load_or_create(&dir, &def).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let report = OpenReport {
+        session: def.id.clone(),
+        title: def.title.clone(),
+        events: history.len(),
+        resumed,
+        warnings,
+    };
+    let (handle, task) = session::spawn(state, writer, history);
+    Ok(Opened {
+        entry: SessionEntry {
+            def,
+            handle,
+            tokens,
+        },
+        task,
+        report,
+    })
+}
+
+/// A running hub.
+pub struct Hub {
+    pub addr: SocketAddr,
+    pub reports: Vec<OpenReport>,
+    registry: Arc<HashMap<String, SessionEntry>>,
+    shutdown: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+    sessions: Vec<JoinHandle<()>>,
+}
+
+/// A join URL for one role of one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinUrl {
+    pub session: String,
+    pub role: String,
+    pub url: String,
+}
+
+impl Hub {
+    /// Open every session file and start listening on `listen` (e.g. "127.0.0.1:0").
+    pub async fn start(
+        listen: &str,
+        data_dir: &Path,
+        files: &[PathBuf],
+        settings: Settings,
+    ) -> Result<Self, String> {
+        if files.is_empty() {
+            return Err("give at least one session file".to_string());
+        }
+        let mut registry = HashMap::new();
+        let mut reports = Vec::new();
+        let mut sessions = Vec::new();
+        for file in files {
+            let opened = open_session(data_dir, file)?;
+            let id = opened.entry.def.id.clone();
+            if registry.contains_key(&id) {
+                return Err(format!(
+                    "{}: session id \"{id}\" is given twice",
+                    file.display()
+                ));
+            }
+            reports.push(opened.report);
+            sessions.push(opened.task);
+            registry.insert(id, opened.entry);
+        }
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let registry = Arc::new(registry);
+        let (shutdown, watch_rx) = watch::channel(false);
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            registry.clone(),
+            Arc::new(settings),
+            watch_rx,
+        ));
+        Ok(Self {
+            addr,
+            reports,
+            registry,
+            shutdown,
+            accept,
+            sessions,
+        })
+    }
+
+    /// Join URLs (with tokens) of every session; delegate URLs are in tokens.toml.
+    pub fn join_urls(&self) -> Vec<JoinUrl> {
+        let mut urls = Vec::new();
+        let mut ids: Vec<&String> = self.registry.keys().collect();
+        ids.sort();
+        for id in ids {
+            let entry = &self.registry[id];
+            let base = format!("ws://{}/v1/sessions/{id}", self.addr);
+            for (role, token) in [
+                ("chair", &entry.tokens.chair),
+                ("rapporteur", &entry.tokens.rapporteur),
+                ("observer", &entry.tokens.observer),
+            ] {
+                urls.push(JoinUrl {
+                    session: id.clone(),
+                    role: role.to_string(),
+                    url: format!("{base}?token={token}"),
+                });
+            }
+        }
+        urls
+    }
+
+    /// The tokens of a session (for embedding clients and tests).
+    pub fn tokens(&self, session: &str) -> Option<&Tokens> {
+        self.registry.get(session).map(|e| &e.tokens)
+    }
+
+    /// A handle to a session's task, for in-process clients.
+    pub fn session(&self, session: &str) -> Option<SessionHandle> {
+        self.registry.get(session).map(|e| e.handle.clone())
+    }
+
+    /// What the operator needs on start: sessions opened and how to join them.
+    pub fn banner(&self, data_dir: &Path) -> String {
+        let mut out = String::new();
+        for r in &self.reports {
+            let how = if r.resumed {
+                format!("resumed after {} events", r.events)
+            } else {
+                "new".to_string()
+            };
+            let _ = writeln!(out, "session {} ({how}): {}", r.session, r.title);
+            for w in &r.warnings {
+                let _ = writeln!(out, "  warning: {w}");
+            }
+        }
+        let _ = writeln!(out, "listening on ws://{}", self.addr);
+        for u in self.join_urls() {
+            let _ = writeln!(out, "  {:<11} {}", u.role, u.url);
+        }
+        for r in &self.reports {
+            let _ = writeln!(
+                out,
+                "  delegates   one token per participant in {}",
+                data_dir.join(&r.session).join(tokens::FILE_NAME).display()
+            );
+        }
+        out
+    }
+
+    /// Stop accepting, close every connection with "going away", let each session
+    /// finish writing what it accepted, and return.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.accept.await;
+        drop(self.registry);
+        for task in self.sessions {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    registry: Arc<HashMap<String, SessionEntry>>,
+    settings: Arc<Settings>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(settings.max_connections));
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a little, go on.
+                        log(&format!("accept failed: {e}"));
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let permit = permits.clone().try_acquire_owned().ok();
+                let registry = registry.clone();
+                let settings = settings.clone();
+                let shutdown = shutdown.clone();
+                connections.spawn(async move {
+                    conn::serve(stream, peer, registry, settings, shutdown, permit).await;
+                });
+            }
+            // Reap finished connections so the set does not grow.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
+        connections.abort_all();
+    }
+}
+
+/// Run a hub until Ctrl+C or SIGTERM, then shut it down gracefully.
+pub async fn run(
+    listen: &str,
+    data_dir: &Path,
+    files: &[PathBuf],
+    settings: Settings,
+) -> Result<(), String> {
+    let hub = Hub::start(listen, data_dir, files, settings).await?;
+    print!("{}", hub.banner(data_dir));
+    log(&format!("listening on {}", hub.addr));
+    wait_for_signal().await;
+    log("shutting down: closing connections, finishing journal writes");
+    hub.shutdown().await;
+    log("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let ctrl_c = tokio::signal::ctrl_c();
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}

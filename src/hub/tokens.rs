@@ -1,0 +1,120 @@
+//! Access tokens of one session, kept in DATA/SESSION-ID/tokens.toml (mode 0600).
+//!
+//! Tokens are made on the hub's first start and reused afterwards; a participant
+//! added to the roster later gets a delegate token on the next start. They are
+//! compared in constant time and never written to a journal or a log.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::domain::{Role, SessionDef};
+
+pub const FILE_NAME: &str = "tokens.toml";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub chair: String,
+    pub rapporteur: String,
+    pub observer: String,
+    /// Participant id to token.
+    #[serde(default)]
+    pub delegates: BTreeMap<String, String>,
+}
+
+/// A fresh random token: 128 bits as 32 hex digits.
+pub fn new_token() -> io::Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| io::Error::other(format!("no randomness for tokens: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+impl Tokens {
+    fn generate(def: &SessionDef) -> io::Result<Self> {
+        let mut delegates = BTreeMap::new();
+        for p in &def.participants {
+            delegates.insert(p.id.clone(), new_token()?);
+        }
+        Ok(Self {
+            chair: new_token()?,
+            rapporteur: new_token()?,
+            observer: new_token()?,
+            delegates,
+        })
+    }
+
+    /// Load the session's tokens from `dir`, or create them; participants missing a
+    /// delegate token get one. The file is (re)written with mode 0600.
+    pub fn load_or_create(dir: &Path, def: &SessionDef) -> io::Result<Self> {
+        let path = dir.join(FILE_NAME);
+        let mut tokens = match fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<Self>(&text).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: {}", path.display(), e.message()),
+                )
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Self::generate(def)?,
+            Err(e) => return Err(e),
+        };
+        let mut changed = !path.exists();
+        for p in &def.participants {
+            if !tokens.delegates.contains_key(&p.id) {
+                tokens.delegates.insert(p.id.clone(), new_token()?);
+                changed = true;
+            }
+        }
+        if changed {
+            tokens.write(dir)?;
+        } else {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(tokens)
+    }
+
+    fn write(&self, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)?;
+        let text = toml::to_string(self).map_err(io::Error::other)?;
+        let tmp = dir.join(format!("{FILE_NAME}.tmp"));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(b"# Access tokens of this session. Keep this file secret.\n")?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&tmp, dir.join(FILE_NAME))?;
+        fs::File::open(dir)?.sync_all()
+    }
+
+    /// The role (and for a delegate, the participant) a presented token grants.
+    /// Every token is compared, in constant time, whatever matches.
+    pub fn authenticate(&self, presented: &str) -> Option<(Role, Option<String>)> {
+        let presented = presented.as_bytes();
+        let eq = |token: &str| bool::from(token.as_bytes().ct_eq(presented));
+        let mut found = None;
+        for (role, token) in [
+            (Role::Chair, &self.chair),
+            (Role::Rapporteur, &self.rapporteur),
+            (Role::Observer, &self.observer),
+        ] {
+            if eq(token) && found.is_none() {
+                found = Some((role, None));
+            }
+        }
+        for (participant, token) in &self.delegates {
+            if eq(token) && found.is_none() {
+                found = Some((Role::Delegate, Some(participant.clone())));
+            }
+        }
+        found
+    }
+}

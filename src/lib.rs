@@ -1,0 +1,10 @@
+//! Rostrum: run live hybrid sessions of intergovernmental meetings from a terminal.
+//!
+//! Data flows one way: session file ([`config`]) → rules ([`domain`]) → [`hub`] →
+//! wire ([`protocol`]) → clients; the [`journal`] records what the domain decided.
+
+pub mod config;
+pub mod domain;
+pub mod hub;
+pub mod journal;
+pub mod protocol;

@@ -1,0 +1,128 @@
+//! The `rostrum` command: dispatch only; the work is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use rostrum::{config, hub, journal};
+
+#[derive(Parser)]
+#[command(
+    name = "rostrum",
+    version,
+    about = "Run live hybrid sessions of intergovernmental meetings from a terminal"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check a session file and print every problem with its line and column.
+    Check {
+        /// Session files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Verify a journal's hash chain; prints the first bad line.
+    Verify {
+        /// A journal (DATA/SESSION-ID/journal.jsonl).
+        log: PathBuf,
+    },
+    /// Run the session hub: serve sessions to chairs, rapporteurs, delegates and observers.
+    Hub {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: String,
+        /// Data directory: one folder per session with its journal and tokens.
+        #[arg(long, default_value = "sessions")]
+        data: PathBuf,
+        /// Browser origin allowed to connect (repeatable); other browser origins are refused.
+        #[arg(long = "allow-origin")]
+        allow_origins: Vec<String>,
+        /// Most connections at once.
+        #[arg(long, default_value_t = 20_000)]
+        max_connections: usize,
+        /// Session files (TOML).
+        #[arg(required = true)]
+        sessions: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Cmd::Check { files } => check(&files),
+        Cmd::Verify { log } => match journal::verify_report(&log) {
+            Ok(report) => {
+                println!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", log.display());
+                ExitCode::FAILURE
+            }
+        },
+        Cmd::Hub {
+            listen,
+            data,
+            allow_origins,
+            max_connections,
+            sessions,
+        } => {
+            let settings = hub::Settings {
+                allowed_origins: allow_origins,
+                max_connections,
+                ..Default::default()
+            };
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(hub::run(&listen, &data, &sessions, settings)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn check(files: &[PathBuf]) -> ExitCode {
+    let mut ok = true;
+    for file in files {
+        let shown = file.display().to_string();
+        let source = match std::fs::read_to_string(file) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{shown}: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        match config::parse_session(&source) {
+            Ok(def) => println!(
+                "{shown}: ok: session \"{}\", {} segments, {} participants",
+                def.id,
+                def.segments.len(),
+                def.participants.len()
+            ),
+            Err(e) => {
+                eprintln!("{}", e.render(&shown));
+                eprintln!("{shown}: {} problem(s)", e.problems.len());
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
