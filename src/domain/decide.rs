@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::order::{clock, policy_position};
+use super::order::{clock, policy_layout};
 use super::{
     Actor, ConnectionStatus, EntryId, Event, EventKind, Level, Modality, Note, ParticipantId,
     ParticipantKind, Placement, Pledge, PointOfOrder, Role, Session, StatementKind, Timestamp,
@@ -693,16 +693,13 @@ impl Rules<'_> {
         let entry = self
             .session
             .new_entry(index, p, Some(kind), level, self.now);
-        let position = policy_position(
-            self.session,
-            index,
-            &self.session.segments[index].list,
-            &entry,
-        );
+        let mut list = self.session.segments[index].list.clone();
+        list.push(entry.clone());
+        let order = policy_layout(self.session, index, &list);
         Ok(vec![EventKind::Inscribed {
             segment: index,
-            position,
             entry,
+            order,
         }])
     }
 
@@ -723,8 +720,8 @@ impl Rules<'_> {
         Ok(vec![EventKind::Moved {
             segment,
             entry,
-            position: target,
             placement: Placement::Moved { to: target + 1 },
+            order: self.ids_with_move(segment, index, target),
         }])
     }
 
@@ -744,8 +741,8 @@ impl Rules<'_> {
         Ok(vec![EventKind::Moved {
             segment,
             entry,
-            position: target,
             placement: Placement::Deferred { from: index + 1 },
+            order: self.ids_with_move(segment, index, target),
         }])
     }
 
@@ -756,17 +753,27 @@ impl Rules<'_> {
                 "entry #{entry} is already where the policy places it"
             )));
         }
-        let mut others = self.session.segments[segment].list.clone();
-        others.remove(index);
-        let mut restored = e.clone();
-        restored.placement = Placement::Policy;
-        let position = policy_position(self.session, segment, &others, &restored);
+        let mut list = self.session.segments[segment].list.clone();
+        list[index].placement = Placement::Policy;
+        let order = policy_layout(self.session, segment, &list);
         Ok(vec![EventKind::Moved {
             segment,
             entry,
-            position,
             placement: Placement::Policy,
+            order,
         }])
+    }
+
+    /// The list's ids with the entry at `from` moved to `to`.
+    fn ids_with_move(&self, segment: usize, from: usize, to: usize) -> Vec<EntryId> {
+        let mut ids: Vec<EntryId> = self.session.segments[segment]
+            .list
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        let id = ids.remove(from);
+        ids.insert(to.min(ids.len()), id);
+        ids
     }
 
     fn give_floor(&self, entry: EntryId) -> Decision {

@@ -300,10 +300,11 @@ pub enum EventKind {
         segment: usize,
     },
     SessionClosed,
+    /// `order`: the ids of the whole list afterwards, first speaker first.
     Inscribed {
         segment: usize,
-        position: usize,
         entry: Entry,
+        order: Vec<EntryId>,
     },
     Withdrawn {
         segment: usize,
@@ -312,8 +313,8 @@ pub enum EventKind {
     Moved {
         segment: usize,
         entry: EntryId,
-        position: usize,
         placement: Placement,
+        order: Vec<EntryId>,
     },
     ListClosed {
         segment: usize,
@@ -421,20 +422,17 @@ impl Session {
             next_id: 1,
         };
         for (index, segment) in def.segments.iter().enumerate() {
-            let at = segment.start.with_timezone(&Utc);
+            // Inscribed before the meeting (e-Speakers): at the session's scheduled start.
+            let at = def.start.with_timezone(&Utc);
             for participant in &segment.inscribed {
                 if let Some(p) = def.participant(participant) {
                     let entry = session.new_entry(index, p, None, None, at);
                     session.next_id += 1;
-                    let position = order::policy_position(
-                        &session,
-                        index,
-                        &session.segments[index].list,
-                        &entry,
-                    );
-                    session.segments[index].list.insert(position, entry);
+                    session.segments[index].list.push(entry);
                 }
             }
+            let ids = order::policy_layout(&session, index, &session.segments[index].list);
+            order::reorder(&mut session.segments[index].list, &ids);
             order::refresh_reasons(&mut session, index);
         }
         session
@@ -556,12 +554,12 @@ pub fn apply(session: &mut Session, event: &Event) {
         }
         EventKind::Inscribed {
             segment,
-            position,
             entry,
+            order: ids,
         } => {
             if let Some(state) = session.segments.get_mut(*segment) {
-                let position = (*position).min(state.list.len());
-                state.list.insert(position, entry.clone());
+                state.list.push(entry.clone());
+                order::reorder(&mut state.list, ids);
                 session.next_id = session.next_id.max(entry.id + 1);
                 order::refresh_reasons(session, *segment);
             }
@@ -575,16 +573,14 @@ pub fn apply(session: &mut Session, event: &Event) {
         EventKind::Moved {
             segment,
             entry,
-            position,
             placement,
+            order: ids,
         } => {
             if let Some(state) = session.segments.get_mut(*segment)
-                && let Some(from) = state.list.iter().position(|e| e.id == *entry)
+                && let Some(moved) = state.list.iter_mut().find(|e| e.id == *entry)
             {
-                let mut moved = state.list.remove(from);
                 moved.placement = placement.clone();
-                let position = (*position).min(state.list.len());
-                state.list.insert(position, moved);
+                order::reorder(&mut state.list, ids);
                 order::refresh_reasons(session, *segment);
             }
         }

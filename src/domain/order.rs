@@ -92,34 +92,33 @@ fn policy_order(session: &Session, segment: usize, mut entries: Vec<&Entry>) -> 
     }
 }
 
-/// Index in the segment's list where the policy puts `new`: just before the
-/// policy-placed entry that follows it, or just after the one that precedes it;
-/// entries moved or deferred by the chair keep their place.
-pub(super) fn policy_position(
-    session: &Session,
-    segment: usize,
-    list: &[Entry],
-    new: &Entry,
-) -> usize {
-    let placed: Vec<&Entry> = list
+/// The order of a list under its segment's policy: entries moved or deferred by
+/// the chair keep their index; the policy's entries fill the other places in
+/// policy order. `list` holds every entry, a new one last.
+pub(super) fn policy_layout(session: &Session, segment: usize, list: &[Entry]) -> Vec<u64> {
+    let placed = list
         .iter()
-        .filter(|e| e.placement == Placement::Policy && e.id != new.id)
-        .chain(std::iter::once(new))
+        .filter(|e| e.placement == Placement::Policy)
         .collect();
-    let order = policy_order(session, segment, placed);
-    let Some(at) = order.iter().position(|id| *id == new.id) else {
-        return list.len();
-    };
-    let index_of = |id: &u64| list.iter().position(|e| e.id == *id);
-    if let Some(next) = order.get(at + 1).and_then(index_of) {
-        return next;
+    let mut policy = policy_order(session, segment, placed).into_iter();
+    list.iter()
+        .map(|e| match e.placement {
+            Placement::Policy => policy.next().unwrap_or(e.id),
+            _ => e.id,
+        })
+        .collect()
+}
+
+/// Put a list in the order of `ids`; entries `ids` does not name keep their
+/// relative order at the end.
+pub(super) fn reorder(list: &mut Vec<Entry>, ids: &[u64]) {
+    let mut rest = std::mem::take(list);
+    for id in ids {
+        if let Some(i) = rest.iter().position(|e| e.id == *id) {
+            list.push(rest.remove(i));
+        }
     }
-    if at > 0
-        && let Some(previous) = order.get(at - 1).and_then(index_of)
-    {
-        return previous + 1;
-    }
-    list.len()
+    list.append(&mut rest);
 }
 
 /// Recompute the reason of every entry on a segment's list.
