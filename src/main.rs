@@ -8,11 +8,7 @@ use clap::{Parser, Subcommand};
 use rostrum::{config, hub, journal};
 
 #[derive(Parser)]
-#[command(
-    name = "rostrum",
-    version,
-    about = "Run live hybrid sessions of intergovernmental meetings from a terminal"
-)]
+#[command(name = "rostrum", version, about = "Run live hybrid sessions of intergovernmental meetings from a terminal")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -64,18 +60,8 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Cmd::Hub {
-            listen,
-            data,
-            allow_origins,
-            max_connections,
-            sessions,
-        } => {
-            let settings = hub::Settings {
-                allowed_origins: allow_origins,
-                max_connections,
-                ..Default::default()
-            };
+        Cmd::Hub { listen, data, allow_origins, max_connections, sessions } => {
+            let settings = hub::Settings { allowed_origins: allow_origins, max_connections, ..Default::default() };
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(e) => {
@@ -120,9 +106,5 @@ fn check(files: &[PathBuf]) -> ExitCode {
             }
         }
     }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -104,7 +104,10 @@ impl Envelope {
     pub fn to_json(&self) -> String {
         // Our own types serialize without error (all map keys are strings).
         serde_json::to_string(self).unwrap_or_else(|e| {
-            format!(r#"{{"type":"error","code":"bad-frame","reason":"cannot encode frame: {e}","now":"{}"}}"#, self.now.to_rfc3339())
+            format!(
+                r#"{{"type":"error","code":"bad-frame","reason":"cannot encode frame: {e}","now":"{}"}}"#,
+                self.now.to_rfc3339()
+            )
         })
     }
 }
@@ -123,10 +126,7 @@ pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
     if text.len() > MAX_CLIENT_FRAME {
         return Err(DecodeError::Frame(
             ErrorCode::TooLarge,
-            format!(
-                "frame of {} bytes is over the limit of {MAX_CLIENT_FRAME} bytes",
-                text.len()
-            ),
+            format!("frame of {} bytes is over the limit of {MAX_CLIENT_FRAME} bytes", text.len()),
         ));
     }
     let value: Value = serde_json::from_str(text)
@@ -148,23 +148,14 @@ pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
             let id = id.to_string();
             let command = value.get("command").cloned().unwrap_or(Value::Null);
             serde_json::from_value(command)
-                .map(|command| ClientFrame::Command {
-                    id: id.clone(),
-                    command,
-                })
-                .map_err(|e| DecodeError::Command {
-                    id,
-                    reason: format!("invalid command: {e}"),
-                })
+                .map(|command| ClientFrame::Command { id: id.clone(), command })
+                .map_err(|e| DecodeError::Command { id, reason: format!("invalid command: {e}") })
         }
         "ping" => serde_json::from_value(value)
             .map_err(|e| DecodeError::Frame(ErrorCode::BadFrame, format!("invalid ping: {e}"))),
         other => Err(DecodeError::Frame(
             ErrorCode::UnknownType,
-            format!(
-                "unknown frame type \"{}\": expected \"command\" or \"ping\"",
-                truncate(other, 40)
-            ),
+            format!("unknown frame type \"{}\": expected \"command\" or \"ping\"", truncate(other, 40)),
         )),
     }
 }

@@ -11,8 +11,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::domain::{
-    Chair, Constituency, Level, Limits, Modality, Participant, ParticipantKind, Precedence, Region,
-    RegionalGroup, SegmentDef, SessionDef, StakeholderSlots,
+    Chair, Constituency, Level, Limits, Modality, Participant, ParticipantKind, Precedence, Region, RegionalGroup,
+    SegmentDef, SessionDef, StakeholderSlots,
 };
 
 /// One problem in a session file, at a 1-based line and column.
@@ -72,11 +72,7 @@ struct Problems<'s> {
 impl Problems<'_> {
     fn at(&mut self, span: Range<usize>, message: impl Into<String>) {
         let (line, column) = line_column(self.source, span.start);
-        self.list.push(Problem {
-            line,
-            column,
-            message: message.into(),
-        });
+        self.list.push(Problem { line, column, message: message.into() });
     }
 }
 
@@ -192,23 +188,18 @@ struct RawSession {
 
 /// Parse and validate a session file's text.
 pub fn parse_session(source: &str) -> Result<SessionDef, ConfigError> {
-    let mut problems = Problems {
-        source,
-        list: Vec::new(),
-    };
+    let mut problems = Problems { source, list: Vec::new() };
     let table = match DeTable::parse(source) {
         Ok(table) => table,
         Err(e) => {
             problems.at(e.span().unwrap_or(0..0), e.message().trim().to_string());
-            return Err(ConfigError {
-                problems: problems.list,
-            });
+            return Err(ConfigError { problems: problems.list });
         }
     };
     let mut unknown = Vec::new();
     let deserializer = toml::de::Deserializer::from(table.clone());
     let raw: Result<RawSession, _> =
-        serde_ignored::deserialize(deserializer, |path| unknown.push(path.to_string()));
+        serde_ignored::deserialize(deserializer, |path| unknown.push(clean_path(&path.to_string())));
     for path in unknown {
         let span = span_of_path(&table, &path).unwrap_or(0..0);
         problems.at(span, format!("unknown key `{path}`"));
@@ -217,9 +208,7 @@ pub fn parse_session(source: &str) -> Result<SessionDef, ConfigError> {
         Ok(raw) => raw,
         Err(e) => {
             problems.at(e.span().unwrap_or(0..0), e.message().trim().to_string());
-            return Err(ConfigError {
-                problems: problems.list,
-            });
+            return Err(ConfigError { problems: problems.list });
         }
     };
     let def = validate(raw, &mut problems);
@@ -227,10 +216,13 @@ pub fn parse_session(source: &str) -> Result<SessionDef, ConfigError> {
         Ok(def)
     } else {
         problems.list.sort_by_key(|p| (p.line, p.column));
-        Err(ConfigError {
-            problems: problems.list,
-        })
+        Err(ConfigError { problems: problems.list })
     }
+}
+
+/// A serde_ignored path without the markers `Spanned` fields leave in it.
+fn clean_path(path: &str) -> String {
+    path.split('.').filter(|part| !part.starts_with("$__serde_spanned")).collect::<Vec<_>>().join(".")
 }
 
 /// Find the span of a key named by a serde_ignored path such as `segments.1.limits.foo`.
@@ -267,22 +259,13 @@ fn span_of_path(table: &Spanned<DeTable<'_>>, path: &str) -> Option<Range<usize>
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn check_id(problems: &mut Problems<'_>, id: &Spanned<String>, what: &str) {
     if !valid_id(id.get_ref()) {
-        problems.at(
-            id.span(),
-            format!(
-                "{what} id \"{}\" must be 1 to 64 lowercase letters, digits or '-'",
-                id.get_ref()
-            ),
-        );
+        problems
+            .at(id.span(), format!("{what} id \"{}\" must be 1 to 64 lowercase letters, digits or '-'", id.get_ref()));
     }
 }
 
@@ -346,10 +329,7 @@ fn limits(problems: &mut Problems<'_>, raw: &RawLimits, base: Limits) -> Limits 
     if let Some(n) = &raw.replies_per_delegation {
         match u32::try_from(*n.get_ref()) {
             Ok(n) if n <= 10 => out.replies_per_delegation = n,
-            _ => problems.at(
-                n.span(),
-                "`replies_per_delegation` must be a whole number from 0 to 10",
-            ),
+            _ => problems.at(n.span(), "`replies_per_delegation` must be a whole number from 0 to 10"),
         }
     }
     out
@@ -362,10 +342,7 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
     if let (Some(s), Some(e)) = (start, end)
         && s >= e
     {
-        problems.at(
-            raw.end.span(),
-            "the session's `end` must come after its `start`",
-        );
+        problems.at(raw.end.span(), "the session's `end` must come after its `start`");
     }
     let base = limits(problems, &raw.limits, Limits::default());
 
@@ -376,24 +353,14 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
         check_id(problems, id, "participant");
         if let Some(first) = seen.get(id.get_ref()) {
             let (line, _) = line_column(problems.source, *first);
-            problems.at(
-                id.span(),
-                format!(
-                    "duplicate participant id \"{}\" (first at line {line})",
-                    id.get_ref()
-                ),
-            );
+            problems.at(id.span(), format!("duplicate participant id \"{}\" (first at line {line})", id.get_ref()));
         } else {
             seen.insert(id.get_ref().clone(), id.span().start);
         }
     }
     let known = |id: &str| seen.contains_key(id);
-    let participants: Vec<Participant> = raw
-        .participants
-        .get_ref()
-        .iter()
-        .map(|p| participant(problems, p.get_ref(), &known))
-        .collect();
+    let participants: Vec<Participant> =
+        raw.participants.get_ref().iter().map(|p| participant(problems, p.get_ref(), &known)).collect();
     if participants.is_empty() {
         problems.at(raw.participants.span(), "the roster has no participants");
     }
@@ -406,13 +373,7 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
         check_id(problems, &s.id, "segment");
         if let Some(first) = segment_ids.get(s.id.get_ref()) {
             let (line, _) = line_column(problems.source, *first);
-            problems.at(
-                s.id.span(),
-                format!(
-                    "duplicate segment id \"{}\" (first at line {line})",
-                    s.id.get_ref()
-                ),
-            );
+            problems.at(s.id.span(), format!("duplicate segment id \"{}\" (first at line {line})", s.id.get_ref()));
         } else {
             segment_ids.insert(s.id.get_ref().clone(), s.id.span().start);
         }
@@ -420,35 +381,20 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
         let seg_end = datetime(problems, &s.end, "the segment's `end`");
         if let (Some(a), Some(b)) = (seg_start, seg_end) {
             if a >= b {
-                problems.at(
-                    s.end.span(),
-                    "the segment's `end` must come after its `start`",
-                );
+                problems.at(s.end.span(), "the segment's `end` must come after its `start`");
             }
             if start.is_some_and(|st| a < st) || end.is_some_and(|en| b > en) {
-                problems.at(
-                    s.start.span(),
-                    "the segment must lie within the session's `start` and `end`",
-                );
+                problems.at(s.start.span(), "the segment must lie within the session's `start` and `end`");
             }
             if previous_start.is_some_and(|p| a < p) {
-                problems.at(
-                    s.start.span(),
-                    "segments must be listed in the order of their `start`",
-                );
+                problems.at(s.start.span(), "segments must be listed in the order of their `start`");
             }
             previous_start = Some(a);
         }
-        let stakeholders = match (
-            s.stakeholders.as_ref().map(|v| v.get_ref().as_str()),
-            &s.alternate_every,
-        ) {
+        let stakeholders = match (s.stakeholders.as_ref().map(|v| v.get_ref().as_str()), &s.alternate_every) {
             (None | Some("after-states"), None) => StakeholderSlots::AfterStates,
             (None | Some("after-states"), Some(every)) => {
-                problems.at(
-                    every.span(),
-                    "`alternate_every` goes with `stakeholders = \"alternate\"`",
-                );
+                problems.at(every.span(), "`alternate_every` goes with `stakeholders = \"alternate\"`");
                 StakeholderSlots::AfterStates
             }
             (Some("alternate"), every) => {
@@ -457,10 +403,7 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
                     Some(v) => match u32::try_from(*v.get_ref()) {
                         Ok(n) if n >= 1 => n,
                         _ => {
-                            problems.at(
-                                v.span(),
-                                "`alternate_every` must be a whole number of at least 1",
-                            );
+                            problems.at(v.span(), "`alternate_every` must be a whole number of at least 1");
                             3
                         }
                     },
@@ -480,32 +423,20 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
         let mut inscribed_seen: HashMap<&str, ()> = HashMap::new();
         for id in &s.inscribed {
             if !known(id.get_ref()) {
-                problems.at(
-                    id.span(),
-                    format!("unknown participant \"{}\" in `inscribed`", id.get_ref()),
-                );
+                problems.at(id.span(), format!("unknown participant \"{}\" in `inscribed`", id.get_ref()));
             } else if !s.allow_multiple && inscribed_seen.insert(id.get_ref(), ()).is_some() {
                 problems.at(
                     id.span(),
-                    format!(
-                        "\"{}\" is inscribed twice; set `allow_multiple = true` to allow it",
-                        id.get_ref()
-                    ),
+                    format!("\"{}\" is inscribed twice; set `allow_multiple = true` to allow it", id.get_ref()),
                 );
             }
         }
         for id in &s.panelists {
             if !known(id.get_ref()) {
-                problems.at(
-                    id.span(),
-                    format!("unknown participant \"{}\" in `panelists`", id.get_ref()),
-                );
+                problems.at(id.span(), format!("unknown participant \"{}\" in `panelists`", id.get_ref()));
             }
         }
-        let seg_limits = s
-            .limits
-            .as_ref()
-            .map_or(base, |l| limits(problems, l, base));
+        let seg_limits = s.limits.as_ref().map_or(base, |l| limits(problems, l, base));
         let fallback = start.unwrap_or_default();
         segments.push(SegmentDef {
             id: s.id.get_ref().clone(),
@@ -531,92 +462,48 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
         start: start.unwrap_or(fallback),
         end: end.unwrap_or(fallback),
         observers_open: raw.observers_open,
-        chairs: raw
-            .chairs
-            .into_iter()
-            .map(|c| Chair {
-                name: c.name,
-                title: c.title,
-            })
-            .collect(),
+        chairs: raw.chairs.into_iter().map(|c| Chair { name: c.name, title: c.title }).collect(),
         segments,
         participants,
     }
 }
 
-fn participant(
-    problems: &mut Problems<'_>,
-    p: &RawParticipant,
-    known: &dyn Fn(&str) -> bool,
-) -> Participant {
+fn participant(problems: &mut Problems<'_>, p: &RawParticipant, known: &dyn Fn(&str) -> bool) -> Participant {
     let kind = *p.kind.get_ref();
     let name = p.id.get_ref();
     match (&p.regional_group, kind) {
         (None, ParticipantKind::MemberState) => {
-            problems.at(
-                p.id.span(),
-                format!("member State \"{name}\" needs a `regional_group`"),
-            );
+            problems.at(p.id.span(), format!("member State \"{name}\" needs a `regional_group`"));
         }
         (Some(g), k) if !k.is_state() => {
-            problems.at(
-                g.span(),
-                format!(
-                    "`regional_group` is for States; \"{name}\" is a {}",
-                    k.label()
-                ),
-            );
+            problems.at(g.span(), format!("`regional_group` is for States; \"{name}\" is a {}", k.label()));
         }
         _ => {}
     }
     match (&p.constituency, kind) {
         (None, ParticipantKind::Stakeholder) => {
-            problems.at(
-                p.id.span(),
-                format!("stakeholder \"{name}\" needs a `constituency`"),
-            );
+            problems.at(p.id.span(), format!("stakeholder \"{name}\" needs a `constituency`"));
         }
         (Some(c), k) if k != ParticipantKind::Stakeholder => {
-            problems.at(
-                c.span(),
-                format!(
-                    "`constituency` is for stakeholders; \"{name}\" is a {}",
-                    k.label()
-                ),
-            );
+            problems.at(c.span(), format!("`constituency` is for stakeholders; \"{name}\" is a {}", k.label()));
         }
         _ => {}
     }
     if let Some(level) = &p.level
         && !kind.is_state()
     {
-        problems.at(
-            level.span(),
-            format!(
-                "`level` is for State delegations; \"{name}\" is a {}",
-                kind.label()
-            ),
-        );
+        problems.at(level.span(), format!("`level` is for State delegations; \"{name}\" is a {}", kind.label()));
     }
-    let modality = p
-        .modality
-        .as_ref()
-        .map_or(Modality::InRoom, |m| *m.get_ref());
+    let modality = p.modality.as_ref().map_or(Modality::InRoom, |m| *m.get_ref());
     let recording_secs = match (&p.recording, modality) {
         (Some(r), Modality::PreRecorded) => duration(problems, r, "recording"),
         (None, Modality::PreRecorded) => {
             let span = p.modality.as_ref().map_or(p.id.span(), Spanned::span);
-            problems.at(
-                span,
-                format!("pre-recorded \"{name}\" needs a `recording` length"),
-            );
+            problems.at(span, format!("pre-recorded \"{name}\" needs a `recording` length"));
             None
         }
         (Some(r), _) => {
-            problems.at(
-                r.span(),
-                "`recording` goes with `modality = \"pre-recorded\"`",
-            );
+            problems.at(r.span(), "`recording` goes with `modality = \"pre-recorded\"`");
             None
         }
         (None, _) => None,
@@ -626,10 +513,7 @@ fn participant(
     }
     for m in &p.members {
         if !known(m.get_ref()) {
-            problems.at(
-                m.span(),
-                format!("unknown participant \"{}\" in `members`", m.get_ref()),
-            );
+            problems.at(m.span(), format!("unknown participant \"{}\" in `members`", m.get_ref()));
         }
     }
     Participant {

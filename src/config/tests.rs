@@ -1,1 +1,116 @@
+use super::*;
 
+const VALID: &str = include_str!("../../tests/data/small.toml");
+
+fn problems(source: &str) -> Vec<String> {
+    match parse_session(source) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems.iter().map(|p| format!("{}:{}: {}", p.line, p.column, p.message)).collect(),
+    }
+}
+
+#[test]
+fn the_shipped_examples_are_valid() {
+    for (name, text) in [
+        ("hearing", include_str!("../../config/imrf-2022-hearing.toml")),
+        ("roundtable", include_str!("../../config/imrf-2022-roundtable-1.toml")),
+    ] {
+        let def = parse_session(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(def.participants.len() > 200, "{name} has a full roster");
+    }
+    let roundtable = parse_session(include_str!("../../config/imrf-2022-roundtable-1.toml")).expect("valid");
+    let states = roundtable.participants.iter().filter(|p| p.kind == ParticipantKind::MemberState).count();
+    assert_eq!(states, 193, "all 193 Member States");
+}
+
+#[test]
+fn durations_read_as_people_write_them() {
+    assert_eq!(parse_duration("3m"), Some(180));
+    assert_eq!(parse_duration("90s"), Some(90));
+    assert_eq!(parse_duration("2m30s"), Some(150));
+    assert_eq!(parse_duration("1h"), Some(3600));
+    assert_eq!(parse_duration("45"), Some(45));
+    for bad in ["", "3x", "m", "3m20", "-3m", "99999999999h"] {
+        assert_eq!(parse_duration(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn a_syntax_error_names_its_line_and_column() {
+    let source = "id = \"x\"\ntitle = \"t\"\nstart = = 3\n";
+    let found = problems(source);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("3:9:"), "{found:?}");
+}
+
+#[test]
+fn every_problem_is_reported_with_its_line_and_column() {
+    let source = VALID
+        .replace("observers_open = false", "observers_open = false\nsecret_mode = true")
+        .replace("national = \"3m\"", "national = \"3x\"")
+        .replace("inscribed = [\"chile\", \"ngo-a\"]", "inscribed = [\"chile\", \"atlantis\"]")
+        .replace("id = \"peru\"", "id = \"chile\"")
+        .replace("constituency = \"youth\"", "constituency = \"youth\"\nfavourite_colour = \"blue\"");
+    let found = problems(&source);
+    let line_of = |needle: &str| source.lines().position(|l| l.contains(needle)).expect("present") + 1;
+    let expect = [
+        format!("{}:1: unknown key `secret_mode`", line_of("secret_mode")),
+        format!("{}:12: `national`: bad duration \"3x\"", line_of("\"3x\"")),
+        format!("{}:23: unknown participant \"atlantis\" in `inscribed`", line_of("atlantis")),
+        format!("{}:1: unknown key `participants.9.favourite_colour`", line_of("favourite_colour")),
+    ];
+    assert_eq!(found.len(), 5, "{found:#?}");
+    assert!(found[0].starts_with(&expect[0]), "{found:#?}");
+    assert!(found[1].starts_with(&expect[1]), "{found:#?}");
+    assert!(found[2].starts_with(&expect[2]), "{found:#?}");
+    let duplicate_line =
+        source.lines().enumerate().filter(|(_, l)| *l == "id = \"chile\"").nth(1).expect("twice").0 + 1;
+    let first_line = line_of("id = \"chile\"");
+    assert_eq!(
+        found[3],
+        format!("{duplicate_line}:6: duplicate participant id \"chile\" (first at line {first_line})")
+    );
+    assert!(found[4].starts_with(&expect[3]), "{found:#?}");
+}
+
+#[test]
+fn rules_between_keys_are_checked() {
+    let source = VALID
+        .replace("regional_group = \"grulac\"\nlevel = \"head-of-delegation\"", "level = \"head-of-delegation\"")
+        .replace("constituency = \"migrant-organization\"", "level = \"minister\"")
+        .replace("recording = \"4m\"", "")
+        .replace("alternate_every = 2", "alternate_every = 0");
+    let found = problems(&source);
+    let text = found.join("\n");
+    assert!(text.contains("member State \"chile\" needs a `regional_group`"), "{text}");
+    assert!(text.contains("`level` is for State delegations; \"ngo-a\" is a stakeholder"), "{text}");
+    assert!(text.contains("stakeholder \"ngo-a\" needs a `constituency`"), "{text}");
+    assert!(text.contains("pre-recorded \"fiji\" needs a `recording` length"), "{text}");
+    assert!(text.contains("`alternate_every` must be a whole number of at least 1"), "{text}");
+    assert_eq!(found.len(), 5, "{text}");
+}
+
+#[test]
+fn a_wrong_type_is_reported_at_its_value() {
+    let source = VALID.replace("kind = \"un-entity\"", "kind = \"spaceship\"");
+    let found = problems(&source);
+    let line = source.lines().position(|l| l.contains("spaceship")).expect("present") + 1;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with(&format!("{line}:8: unknown variant `spaceship`")), "{found:?}");
+}
+
+#[test]
+fn times_must_be_in_order_and_carry_an_offset() {
+    let source = VALID.replace("end = 2022-05-17T11:00:00-04:00", "end = 2022-05-17T09:00:00-04:00");
+    let text = problems(&source).join("\n");
+    assert!(text.contains("the segment's `end` must come after its `start`"), "{text}");
+    let source = VALID.replacen("start = 2022-05-17T10:00:00-04:00", "start = 2022-05-17T10:00:00", 1);
+    let text = problems(&source).join("\n");
+    assert!(text.contains("`start` must be a date and time with an offset"), "{text}");
+}
+
+#[test]
+fn line_and_column_count_characters() {
+    assert_eq!(line_column("ab\ncdé f", 8), (2, 5));
+    assert_eq!(line_column("", 10), (1, 1));
+}

@@ -4,9 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::order::{clock, policy_layout};
 use super::{
-    Actor, ConnectionStatus, EntryId, Event, EventKind, Level, Modality, Note, ParticipantId,
-    ParticipantKind, Placement, Pledge, PointOfOrder, Role, Session, StatementKind, Timestamp,
-    Turn, TurnId,
+    Actor, ConnectionStatus, EntryId, Event, EventKind, Level, Modality, Note, ParticipantId, ParticipantKind,
+    Placement, Pledge, PointOfOrder, Role, Session, StatementKind, Timestamp, Turn, TurnId,
 };
 
 /// Longest note or pledge text, in characters.
@@ -210,10 +209,7 @@ impl std::fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 fn reject(code: RejectCode, reason: impl Into<String>) -> Rejection {
-    Rejection {
-        code,
-        reason: reason.into(),
-    }
+    Rejection { code, reason: reason.into() }
 }
 fn refused(reason: impl Into<String>) -> Rejection {
     reject(RejectCode::Refused, reason)
@@ -230,34 +226,16 @@ type Decision = Result<Vec<EventKind>, Rejection>;
 /// Check a command against the rules and the actor's role; on success, the events
 /// that record it, numbered after the session's last event and stamped `now`.
 /// A rejected command changes nothing.
-pub fn decide(
-    session: &Session,
-    command: Command,
-    actor: &Actor,
-    now: Timestamp,
-) -> Result<Vec<Event>, Rejection> {
+pub fn decide(session: &Session, command: Command, actor: &Actor, now: Timestamp) -> Result<Vec<Event>, Rejection> {
     authorize(session, &command, actor)?;
     if let Some(closed) = session.closed_at {
-        return Err(refused(format!(
-            "the session was closed at {}",
-            clock(session, closed)
-        )));
+        return Err(refused(format!("the session was closed at {}", clock(session, closed))));
     }
-    let kinds = Rules {
-        session,
-        actor,
-        now,
-    }
-    .decide(command)?;
+    let kinds = Rules { session, actor, now }.decide(command)?;
     Ok(kinds
         .into_iter()
         .enumerate()
-        .map(|(i, event)| Event {
-            seq: session.seq + 1 + i as u64,
-            at: now,
-            actor: actor.clone(),
-            event,
-        })
+        .map(|(i, event)| Event { seq: session.seq + 1 + i as u64, at: now, actor: actor.clone(), event })
         .collect())
 }
 
@@ -281,32 +259,24 @@ fn authorize(session: &Session, command: &Command, actor: &Actor) -> Result<(), 
     match (command.allowed(), actor.role) {
         (_, Role::Chair) => Ok(()),
         (Allowed::ChairOrRapporteur, Role::Rapporteur) => Ok(()),
-        (Allowed::ChairOrOwnDelegate, Role::Delegate) => {
-            match concerned_participant(session, command) {
-                Some(p) if actor.speaks_for(&p) => Ok(()),
-                Some(p) => Err(reject(
-                    RejectCode::Forbidden,
-                    format!(
-                        "a delegate may {what} only for its own delegation: only the chair or the delegate of {} may do this",
-                        session.name_of(&p)
-                    ),
-                )),
-                None => Err(reject(
-                    RejectCode::Forbidden,
-                    format!("only the chair or the delegate concerned may {what}"),
-                )),
-            }
-        }
+        (Allowed::ChairOrOwnDelegate, Role::Delegate) => match concerned_participant(session, command) {
+            Some(p) if actor.speaks_for(&p) => Ok(()),
+            Some(p) => Err(reject(
+                RejectCode::Forbidden,
+                format!(
+                    "a delegate may {what} only for its own delegation: only the chair or the delegate of {} may do this",
+                    session.name_of(&p)
+                ),
+            )),
+            None => Err(reject(RejectCode::Forbidden, format!("only the chair or the delegate concerned may {what}"))),
+        },
         (allowed, role) => {
             let who = match allowed {
                 Allowed::Chair => "the chair",
                 Allowed::ChairOrOwnDelegate => "the chair or the delegate concerned",
                 Allowed::ChairOrRapporteur => "the chair or a rapporteur",
             };
-            Err(reject(
-                RejectCode::Forbidden,
-                format!("a {} may not {what}: only {who} may", role.label()),
-            ))
+            Err(reject(RejectCode::Forbidden, format!("{} may not {what}: only {who} may", role.with_article())))
         }
     }
 }
@@ -322,12 +292,9 @@ impl Rules<'_> {
         match command {
             Command::OpenSegment { segment } => self.open_segment(&segment),
             Command::CloseSession => self.close_session(),
-            Command::Inscribe {
-                participant,
-                segment,
-                kind,
-                level,
-            } => self.inscribe(&participant, segment.as_deref(), kind, level),
+            Command::Inscribe { participant, segment, kind, level } => {
+                self.inscribe(&participant, segment.as_deref(), kind, level)
+            }
             Command::Withdraw { entry } => {
                 let (segment, _, _) = self.list_entry(entry)?;
                 Ok(vec![EventKind::Withdrawn { segment, entry }])
@@ -341,29 +308,19 @@ impl Rules<'_> {
                 self.move_to(entry, index + 2)
             }
             Command::MoveTo { entry, position } => self.move_to(entry, position),
-            Command::Defer {
-                entry,
-                places,
-                to_end,
-            } => self.defer(entry, places, to_end),
+            Command::Defer { entry, places, to_end } => self.defer(entry, places, to_end),
             Command::Reinstate { entry } => self.reinstate(entry),
             Command::CloseList { segment } => {
                 let index = self.segment(segment.as_deref())?;
                 if self.session.segments[index].closed {
-                    return Err(refused(format!(
-                        "the list of {} is already closed",
-                        self.title(index)
-                    )));
+                    return Err(refused(format!("the list of {} is already closed", self.title(index))));
                 }
                 Ok(vec![EventKind::ListClosed { segment: index }])
             }
             Command::ReopenList { segment } => {
                 let index = self.segment(segment.as_deref())?;
                 if !self.session.segments[index].closed {
-                    return Err(refused(format!(
-                        "the list of {} is open",
-                        self.title(index)
-                    )));
+                    return Err(refused(format!("the list of {} is open", self.title(index))));
                 }
                 Ok(vec![EventKind::ListReopened { segment: index }])
             }
@@ -372,11 +329,7 @@ impl Rules<'_> {
                 let current = self.turn(turn)?;
                 let used_ms = current.used_at(self.now);
                 let overrun_ms = used_ms.saturating_sub(current.allotted_ms);
-                Ok(vec![EventKind::TurnEnded {
-                    turn,
-                    used_ms,
-                    overrun_ms,
-                }])
+                Ok(vec![EventKind::TurnEnded { turn, used_ms, overrun_ms }])
             }
             Command::Pause { turn } => {
                 let current = self.turn(turn)?;
@@ -397,46 +350,23 @@ impl Rules<'_> {
             Command::Extend { turn, secs } => self.change_time(turn, secs, true),
             Command::Cut { turn, secs } => self.change_time(turn, secs, false),
             Command::RaisePointOfOrder { by } => self.raise_point_of_order(&by),
-            Command::RulePointOfOrder {
-                point,
-                ruling,
-                upheld,
-            } => {
-                let pending = self
-                    .session
-                    .point_of_order
-                    .as_ref()
-                    .filter(|p| p.id == point);
+            Command::RulePointOfOrder { point, ruling, upheld } => {
+                let pending = self.session.point_of_order.as_ref().filter(|p| p.id == point);
                 if pending.is_none() {
                     return Err(not_found(format!("no point of order #{point} is pending")));
                 }
                 let ruling = bounded_text("ruling", &ruling, MAX_TEXT)?;
-                Ok(vec![EventKind::PointOfOrderRuled {
-                    point,
-                    ruling,
-                    upheld,
-                }])
+                Ok(vec![EventKind::PointOfOrderRuled { point, ruling, upheld }])
             }
-            Command::RequestReply {
-                participant,
-                segment,
-            } => self.request_reply(&participant, segment.as_deref()),
+            Command::RequestReply { participant, segment } => self.request_reply(&participant, segment.as_deref()),
             Command::WithdrawReply { entry } => {
                 let segment = self.session.segment_of_entry(entry);
-                match segment
-                    .and_then(|s| self.session.find_entry(s, entry))
-                    .zip(segment)
-                {
-                    Some(((_, _, true), segment)) => {
-                        Ok(vec![EventKind::ReplyWithdrawn { segment, entry }])
-                    }
+                match segment.and_then(|s| self.session.find_entry(s, entry)).zip(segment) {
+                    Some(((_, _, true), segment)) => Ok(vec![EventKind::ReplyWithdrawn { segment, entry }]),
                     _ => Err(not_found(format!("no right of reply #{entry} is pending"))),
                 }
             }
-            Command::SetConnection {
-                participant,
-                status,
-            } => {
+            Command::SetConnection { participant, status } => {
                 let p = self.participant(&participant)?;
                 if p.modality != Modality::Remote {
                     return Err(refused(format!(
@@ -446,32 +376,17 @@ impl Rules<'_> {
                     )));
                 }
                 if self.session.connection(&participant) == status {
-                    return Err(refused(format!(
-                        "{} is already marked {}",
-                        p.name,
-                        status.label()
-                    )));
+                    return Err(refused(format!("{} is already marked {}", p.name, status.label())));
                 }
-                Ok(vec![EventKind::ConnectionSet {
-                    participant,
-                    status,
-                }])
+                Ok(vec![EventKind::ConnectionSet { participant, status }])
             }
-            Command::AddNote {
-                client_id,
-                turn,
-                text,
-                objectives,
-                themes,
-            } => {
+            Command::AddNote { client_id, turn, text, objectives, themes } => {
                 if self.already_recorded(&client_id)? {
                     return Ok(Vec::new());
                 }
                 self.known_turn(turn)?;
-                let themes = themes
-                    .iter()
-                    .map(|t| bounded_text("theme", t, MAX_SHORT))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let themes =
+                    themes.iter().map(|t| bounded_text("theme", t, MAX_SHORT)).collect::<Result<Vec<_>, _>>()?;
                 Ok(vec![EventKind::NoteAdded {
                     note: Note {
                         id: self.session.next_id,
@@ -485,13 +400,7 @@ impl Rules<'_> {
                     },
                 }])
             }
-            Command::AddPledge {
-                client_id,
-                pledger,
-                text,
-                objectives,
-                turn,
-            } => {
+            Command::AddPledge { client_id, pledger, text, objectives, turn } => {
                 if self.already_recorded(&client_id)? {
                     return Ok(Vec::new());
                 }
@@ -514,10 +423,7 @@ impl Rules<'_> {
     }
 
     fn title(&self, segment: usize) -> String {
-        self.session.segment_def(segment).map_or_else(
-            || format!("segment {segment}"),
-            |s| format!("\"{}\"", s.title),
-        )
+        self.session.segment_def(segment).map_or_else(|| format!("segment {segment}"), |s| format!("\"{}\"", s.title))
     }
 
     fn participant(&self, id: &str) -> Result<&super::Participant, Rejection> {
@@ -542,22 +448,17 @@ impl Rules<'_> {
     }
 
     fn current_segment(&self) -> Result<usize, Rejection> {
-        self.session
-            .current_segment
-            .ok_or_else(|| refused("no segment is open yet: open a segment first"))
+        self.session.current_segment.ok_or_else(|| refused("no segment is open yet: open a segment first"))
     }
 
     /// An entry on a speakers list (not a right of reply): (segment, index, entry).
     fn list_entry(&self, entry: EntryId) -> Result<(usize, usize, &super::Entry), Rejection> {
         let segment = self.session.segment_of_entry(entry);
-        match segment
-            .and_then(|s| self.session.find_entry(s, entry))
-            .zip(segment)
-        {
+        match segment.and_then(|s| self.session.find_entry(s, entry)).zip(segment) {
             Some(((index, e, false), segment)) => Ok((segment, index, e)),
-            Some(((_, _, true), _)) => Err(not_found(format!(
-                "entry #{entry} is a right of reply, not on the speakers list"
-            ))),
+            Some(((_, _, true), _)) => {
+                Err(not_found(format!("entry #{entry} is a right of reply, not on the speakers list")))
+            }
             None => Err(self.gone(entry)),
         }
     }
@@ -570,9 +471,7 @@ impl Rules<'_> {
                 self.session.name_of(&turn.entry.participant)
             ));
         }
-        not_found(format!(
-            "entry #{entry} is not on any list (it spoke, was withdrawn, or never existed)"
-        ))
+        not_found(format!("entry #{entry} is not on any list (it spoke, was withdrawn, or never existed)"))
     }
 
     fn turn(&self, turn: TurnId) -> Result<&Turn, Rejection> {
@@ -583,9 +482,7 @@ impl Rules<'_> {
                 self.session.name_of(&current.entry.participant),
                 current.id
             ))),
-            None => Err(not_found(format!(
-                "turn #{turn} is not on the floor: nobody holds it"
-            ))),
+            None => Err(not_found(format!("turn #{turn} is not on the floor: nobody holds it"))),
         }
     }
 
@@ -647,13 +544,8 @@ impl Rules<'_> {
                 self.title(index)
             )));
         }
-        let allow_multiple = self
-            .session
-            .segment_def(index)
-            .is_some_and(|s| s.allow_multiple);
-        if !allow_multiple
-            && let Some(at) = state.list.iter().position(|e| e.participant == participant)
-        {
+        let allow_multiple = self.session.segment_def(index).is_some_and(|s| s.allow_multiple);
+        if !allow_multiple && let Some(at) = state.list.iter().position(|e| e.participant == participant) {
             return Err(refused(format!(
                 "{} is already inscribed at position {} of {}",
                 p.name,
@@ -665,10 +557,7 @@ impl Rules<'_> {
         let fits = match kind {
             StatementKind::National => p.kind.is_state(),
             StatementKind::Group => {
-                matches!(
-                    p.kind,
-                    ParticipantKind::GroupOfStates | ParticipantKind::MemberState
-                )
+                matches!(p.kind, ParticipantKind::GroupOfStates | ParticipantKind::MemberState)
             }
             StatementKind::Organization => {
                 matches!(p.kind, ParticipantKind::UnEntity | ParticipantKind::Igo)
@@ -677,30 +566,16 @@ impl Rules<'_> {
             StatementKind::Reply => false,
         };
         if !fits {
-            return Err(invalid(format!(
-                "{} ({}) cannot make a {}",
-                p.name,
-                p.kind.label(),
-                kind.label()
-            )));
+            return Err(invalid(format!("{} ({}) cannot make a {}", p.name, p.kind.label(), kind.label())));
         }
         if level.is_some() && !p.kind.is_state() {
-            return Err(invalid(format!(
-                "{} is not a State: it has no level of representation",
-                p.name
-            )));
+            return Err(invalid(format!("{} is not a State: it has no level of representation", p.name)));
         }
-        let entry = self
-            .session
-            .new_entry(index, p, Some(kind), level, self.now);
+        let entry = self.session.new_entry(index, p, Some(kind), level, self.now);
         let mut list = self.session.segments[index].list.clone();
         list.push(entry.clone());
         let order = policy_layout(self.session, index, &list);
-        Ok(vec![EventKind::Inscribed {
-            segment: index,
-            entry,
-            order,
-        }])
+        Ok(vec![EventKind::Inscribed { segment: index, entry, order }])
     }
 
     /// Move an entry to a 1-based position (clamped to the list).
@@ -712,10 +587,7 @@ impl Rules<'_> {
         }
         let target = (position - 1).min(len - 1);
         if target == index {
-            return Err(refused(format!(
-                "entry #{entry} is already at position {}",
-                index + 1
-            )));
+            return Err(refused(format!("entry #{entry} is already at position {}", index + 1)));
         }
         Ok(vec![EventKind::Moved {
             segment,
@@ -728,15 +600,9 @@ impl Rules<'_> {
     fn defer(&self, entry: EntryId, places: Option<usize>, to_end: bool) -> Decision {
         let (segment, index, _) = self.list_entry(entry)?;
         let len = self.session.segments[segment].list.len();
-        let target = if to_end {
-            len - 1
-        } else {
-            (index + places.unwrap_or(2)).min(len - 1)
-        };
+        let target = if to_end { len - 1 } else { (index + places.unwrap_or(2)).min(len - 1) };
         if target == index {
-            return Err(refused(format!(
-                "entry #{entry} is already last: it cannot go further down"
-            )));
+            return Err(refused(format!("entry #{entry} is already last: it cannot go further down")));
         }
         Ok(vec![EventKind::Moved {
             segment,
@@ -749,28 +615,17 @@ impl Rules<'_> {
     fn reinstate(&self, entry: EntryId) -> Decision {
         let (segment, index, e) = self.list_entry(entry)?;
         if e.placement == Placement::Policy {
-            return Err(refused(format!(
-                "entry #{entry} is already where the policy places it"
-            )));
+            return Err(refused(format!("entry #{entry} is already where the policy places it")));
         }
         let mut list = self.session.segments[segment].list.clone();
         list[index].placement = Placement::Policy;
         let order = policy_layout(self.session, segment, &list);
-        Ok(vec![EventKind::Moved {
-            segment,
-            entry,
-            placement: Placement::Policy,
-            order,
-        }])
+        Ok(vec![EventKind::Moved { segment, entry, placement: Placement::Policy, order }])
     }
 
     /// The list's ids with the entry at `from` moved to `to`.
     fn ids_with_move(&self, segment: usize, from: usize, to: usize) -> Vec<EntryId> {
-        let mut ids: Vec<EntryId> = self.session.segments[segment]
-            .list
-            .iter()
-            .map(|e| e.id)
-            .collect();
+        let mut ids: Vec<EntryId> = self.session.segments[segment].list.iter().map(|e| e.id).collect();
         let id = ids.remove(from);
         ids.insert(to.min(ids.len()), id);
         ids
@@ -797,9 +652,7 @@ impl Rules<'_> {
             )));
         }
         let p = self.participant(&e.participant)?;
-        if p.modality == Modality::Remote
-            && self.session.connection(&p.id) == ConnectionStatus::TechnicalIssue
-        {
+        if p.modality == Modality::Remote && self.session.connection(&p.id) == ConnectionStatus::TechnicalIssue {
             return Err(refused(format!(
                 "{} has a technical issue: defer the entry or set its connection status first",
                 p.name
@@ -825,21 +678,12 @@ impl Rules<'_> {
         if secs == 0 {
             return Err(invalid("give a number of seconds greater than 0"));
         }
-        if self
-            .session
-            .def
-            .participant(&current.entry.participant)
-            .map(|p| p.modality)
-            == Some(Modality::PreRecorded)
-        {
+        if self.session.def.participant(&current.entry.participant).map(|p| p.modality) == Some(Modality::PreRecorded) {
             return Err(refused("a pre-recorded statement has a fixed length"));
         }
         let delta = u64::from(secs) * 1000;
-        let allotted_ms = if extend {
-            current.allotted_ms.saturating_add(delta)
-        } else {
-            current.allotted_ms.saturating_sub(delta)
-        };
+        let allotted_ms =
+            if extend { current.allotted_ms.saturating_add(delta) } else { current.allotted_ms.saturating_sub(delta) };
         Ok(vec![EventKind::TimeChanged { turn, allotted_ms }])
     }
 
@@ -875,10 +719,7 @@ impl Rules<'_> {
     fn request_reply(&self, participant: &str, segment: Option<&str>) -> Decision {
         let p = self.participant(participant)?;
         if !p.kind.is_state() {
-            return Err(refused(format!(
-                "{} is not a State delegation: rights of reply are for States",
-                p.name
-            )));
+            return Err(refused(format!("{} is not a State delegation: rights of reply are for States", p.name)));
         }
         let index = match segment {
             Some(_) => self.segment(segment)?,
@@ -888,17 +729,9 @@ impl Rules<'_> {
         if state.ended_at.is_some() {
             return Err(refused(format!("{} has ended", self.title(index))));
         }
-        let limits = self
-            .session
-            .segment_def(index)
-            .map(|s| s.limits)
-            .unwrap_or_default();
+        let limits = self.session.segment_def(index).map(|s| s.limits).unwrap_or_default();
         let taken = state.replies_taken.get(participant).copied().unwrap_or(0);
-        let pending = state
-            .replies
-            .iter()
-            .filter(|e| e.participant == participant)
-            .count() as u32;
+        let pending = state.replies.iter().filter(|e| e.participant == participant).count() as u32;
         let number = taken + pending + 1;
         if number > limits.replies_per_delegation {
             return Err(refused(format!(
@@ -908,46 +741,27 @@ impl Rules<'_> {
                 self.title(index)
             )));
         }
-        let mut entry =
-            self.session
-                .new_entry(index, p, Some(StatementKind::Reply), None, self.now);
-        entry.allotted = if number == 1 {
-            limits.reply_first
-        } else {
-            limits.reply_second
-        };
+        let mut entry = self.session.new_entry(index, p, Some(StatementKind::Reply), None, self.now);
+        entry.allotted = if number == 1 { limits.reply_first } else { limits.reply_second };
         entry.reply_number = Some(number);
         entry.reason = format!("right of reply no. {number}, in order of request");
-        Ok(vec![EventKind::ReplyRequested {
-            segment: index,
-            entry,
-        }])
+        Ok(vec![EventKind::ReplyRequested { segment: index, entry }])
     }
 
     /// A note or pledge with this client id was recorded already: accept again, record nothing.
     fn already_recorded(&self, client_id: &str) -> Result<bool, Rejection> {
         if client_id.is_empty() || client_id.len() > MAX_SHORT {
-            return Err(invalid(format!(
-                "client_id must have 1 to {MAX_SHORT} characters"
-            )));
+            return Err(invalid(format!("client_id must have 1 to {MAX_SHORT} characters")));
         }
         Ok(self.session.notes.iter().any(|n| n.client_id == client_id)
-            || self
-                .session
-                .pledges
-                .iter()
-                .any(|p| p.client_id == client_id))
+            || self.session.pledges.iter().any(|p| p.client_id == client_id))
     }
 
     fn known_turn(&self, turn: Option<TurnId>) -> Result<(), Rejection> {
         let Some(turn) = turn else { return Ok(()) };
         let known = self.session.turns.iter().any(|t| t.id == turn)
             || self.session.floor.as_ref().is_some_and(|t| t.id == turn);
-        if known {
-            Ok(())
-        } else {
-            Err(not_found(format!("no turn #{turn} in this session")))
-        }
+        if known { Ok(()) } else { Err(not_found(format!("no turn #{turn} in this session"))) }
     }
 }
 
@@ -957,23 +771,17 @@ fn bounded_text(what: &str, text: &str, max: usize) -> Result<String, Rejection>
         return Err(invalid(format!("the {what} is empty")));
     }
     if text.chars().count() > max {
-        return Err(invalid(format!(
-            "the {what} is longer than {max} characters"
-        )));
+        return Err(invalid(format!("the {what} is longer than {max} characters")));
     }
     Ok(text.to_string())
 }
 
 fn objectives_in_range(mut objectives: Vec<u8>, required: bool) -> Result<Vec<u8>, Rejection> {
     if let Some(bad) = objectives.iter().find(|o| !(1..=23).contains(*o)) {
-        return Err(invalid(format!(
-            "GCM objective {bad} does not exist: objectives are 1 to 23"
-        )));
+        return Err(invalid(format!("GCM objective {bad} does not exist: objectives are 1 to 23")));
     }
     if required && objectives.is_empty() {
-        return Err(invalid(
-            "a pledge serves at least one GCM objective (1 to 23)",
-        ));
+        return Err(invalid("a pledge serves at least one GCM objective (1 to 23)"));
     }
     objectives.sort_unstable();
     objectives.dedup();

@@ -34,6 +34,16 @@ pub enum Role {
 }
 
 impl Role {
+    /// "a chair", "an observer": for messages.
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Self::Chair => "a chair",
+            Self::Rapporteur => "a rapporteur",
+            Self::Delegate => "a delegate",
+            Self::Observer => "an observer",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Chair => "chair",
@@ -56,32 +66,16 @@ pub struct Actor {
 
 impl Actor {
     pub fn chair(name: &str) -> Self {
-        Self {
-            role: Role::Chair,
-            name: name.to_string(),
-            participant: None,
-        }
+        Self { role: Role::Chair, name: name.to_string(), participant: None }
     }
     pub fn rapporteur(name: &str) -> Self {
-        Self {
-            role: Role::Rapporteur,
-            name: name.to_string(),
-            participant: None,
-        }
+        Self { role: Role::Rapporteur, name: name.to_string(), participant: None }
     }
     pub fn observer(name: &str) -> Self {
-        Self {
-            role: Role::Observer,
-            name: name.to_string(),
-            participant: None,
-        }
+        Self { role: Role::Observer, name: name.to_string(), participant: None }
     }
     pub fn delegate(participant: &str) -> Self {
-        Self {
-            role: Role::Delegate,
-            name: participant.to_string(),
-            participant: Some(participant.to_string()),
-        }
+        Self { role: Role::Delegate, name: participant.to_string(), participant: Some(participant.to_string()) }
     }
     /// Does this actor speak for `participant`?
     pub fn speaks_for(&self, participant: &str) -> bool {
@@ -197,9 +191,7 @@ pub enum ClockPhase {
 
 impl Turn {
     pub fn used_at(&self, now: Timestamp) -> u64 {
-        let running = self
-            .running_since
-            .map_or(0, |since| millis_between(since, now));
+        let running = self.running_since.map_or(0, |since| millis_between(since, now));
         self.used_ms + running
     }
 
@@ -443,17 +435,12 @@ impl Session {
     }
 
     pub fn connection(&self, participant: &str) -> ConnectionStatus {
-        self.connections
-            .get(participant)
-            .copied()
-            .unwrap_or_default()
+        self.connections.get(participant).copied().unwrap_or_default()
     }
 
     /// The display name of a participant, or its id if unknown.
     pub fn name_of<'a>(&'a self, participant: &'a str) -> &'a str {
-        self.def
-            .participant(participant)
-            .map_or(participant, |p| p.name.as_str())
+        self.def.participant(participant).map_or(participant, |p| p.name.as_str())
     }
 
     /// Find an entry on any list of a segment.
@@ -462,12 +449,7 @@ impl Session {
         if let Some((i, e)) = state.list.iter().enumerate().find(|(_, e)| e.id == entry) {
             return Some((i, e, false));
         }
-        state
-            .replies
-            .iter()
-            .enumerate()
-            .find(|(_, e)| e.id == entry)
-            .map(|(i, e)| (i, e, true))
+        state.replies.iter().enumerate().find(|(_, e)| e.id == entry).map(|(i, e)| (i, e, true))
     }
 
     /// Which segment's lists hold `entry`.
@@ -485,20 +467,13 @@ impl Session {
         at: Timestamp,
     ) -> Entry {
         let kind = kind.unwrap_or_else(|| participant.kind.default_statement());
-        let limits = self
-            .def
-            .segments
-            .get(segment)
-            .map(|s| s.limits)
-            .unwrap_or_default();
+        let limits = self.def.segments.get(segment).map(|s| s.limits).unwrap_or_default();
         let allotted = match (participant.modality, participant.recording_secs) {
             (Modality::PreRecorded, Some(secs)) => secs,
             _ => limits.for_statement(kind),
         };
         let level = if participant.kind.is_state() {
-            level
-                .or(participant.level)
-                .or(Some(Level::HeadOfDelegation))
+            level.or(participant.level).or(Some(Level::HeadOfDelegation))
         } else {
             None
         };
@@ -552,11 +527,7 @@ pub fn apply(session: &mut Session, event: &Event) {
             }
             session.closed_at = Some(at);
         }
-        EventKind::Inscribed {
-            segment,
-            entry,
-            order: ids,
-        } => {
+        EventKind::Inscribed { segment, entry, order: ids } => {
             if let Some(state) = session.segments.get_mut(*segment) {
                 state.list.push(entry.clone());
                 order::reorder(&mut state.list, ids);
@@ -570,12 +541,7 @@ pub fn apply(session: &mut Session, event: &Event) {
                 order::refresh_reasons(session, *segment);
             }
         }
-        EventKind::Moved {
-            segment,
-            entry,
-            placement,
-            order: ids,
-        } => {
+        EventKind::Moved { segment, entry, placement, order: ids } => {
             if let Some(state) = session.segments.get_mut(*segment)
                 && let Some(moved) = state.list.iter_mut().find(|e| e.id == *entry)
             {
@@ -610,10 +576,7 @@ pub fn apply(session: &mut Session, event: &Event) {
                         state.states_since_stakeholder += 1;
                     }
                     StatementKind::Reply => {
-                        *state
-                            .replies_taken
-                            .entry(turn.entry.participant.clone())
-                            .or_default() += 1;
+                        *state.replies_taken.entry(turn.entry.participant.clone()).or_default() += 1;
                     }
                     StatementKind::Organization => {}
                 }
@@ -622,11 +585,7 @@ pub fn apply(session: &mut Session, event: &Event) {
             session.next_id = session.next_id.max(turn.id + 1);
             session.floor = Some(turn.clone());
         }
-        EventKind::TurnEnded {
-            turn,
-            used_ms,
-            overrun_ms,
-        } => {
+        EventKind::TurnEnded { turn, used_ms, overrun_ms } => {
             if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
                 session.turns.push(TurnRecord {
                     id: current.id,
@@ -670,11 +629,7 @@ pub fn apply(session: &mut Session, event: &Event) {
             session.next_id = session.next_id.max(point.id + 1);
             session.point_of_order = Some(point.clone());
         }
-        EventKind::PointOfOrderRuled {
-            point,
-            ruling,
-            upheld,
-        } => {
+        EventKind::PointOfOrderRuled { point, ruling, upheld } => {
             if let Some(mut pending) = session.point_of_order.take_if(|p| p.id == *point) {
                 if pending.resume
                     && let Some(current) = session.floor.as_mut()
@@ -689,10 +644,7 @@ pub fn apply(session: &mut Session, event: &Event) {
                 session.points_of_order.push(pending);
             }
         }
-        EventKind::ConnectionSet {
-            participant,
-            status,
-        } => {
+        EventKind::ConnectionSet { participant, status } => {
             session.connections.insert(participant.clone(), *status);
         }
         EventKind::NoteAdded { note } => {

@@ -288,10 +288,6 @@ impl SessionDef {
 
     /// An index by id, for callers that look up many participants.
     pub fn roster_index(&self) -> HashMap<&str, usize> {
-        self.participants
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id.as_str(), i))
-            .collect()
+        self.participants.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect()
     }
 }

@@ -3,9 +3,7 @@
 
 use std::cmp::Ordering;
 
-use super::{
-    Entry, Participant, ParticipantKind, Placement, Precedence, Session, StakeholderSlots,
-};
+use super::{Entry, Participant, ParticipantKind, Placement, Precedence, Session, StakeholderSlots};
 use super::{StatementKind, Timestamp};
 
 /// Rank tiers under UN protocol; stakeholders form their own stream.
@@ -36,10 +34,7 @@ fn by_inscription(a: &Entry, b: &Entry) -> Ordering {
 }
 
 fn by_protocol(session: &Session, a: &Entry, b: &Entry) -> Ordering {
-    tier(session, a)
-        .cmp(&tier(session, b))
-        .then_with(|| a.level.cmp(&b.level))
-        .then_with(|| by_inscription(a, b))
+    tier(session, a).cmp(&tier(session, b)).then_with(|| a.level.cmp(&b.level)).then_with(|| by_inscription(a, b))
 }
 
 /// The order the segment's policy gives to `entries` (ids, first speaker first).
@@ -53,23 +48,15 @@ fn policy_order(session: &Session, segment: usize, mut entries: Vec<&Entry>) -> 
             entries.iter().map(|e| e.id).collect()
         }
         Precedence::UnProtocol => {
-            let (mut stakeholders, mut others): (Vec<&Entry>, Vec<&Entry>) = entries
-                .into_iter()
-                .partition(|e| tier(session, e) == TIER_STAKEHOLDER);
+            let (mut stakeholders, mut others): (Vec<&Entry>, Vec<&Entry>) =
+                entries.into_iter().partition(|e| tier(session, e) == TIER_STAKEHOLDER);
             stakeholders.sort_by(|a, b| by_inscription(a, b));
             others.sort_by(|a, b| by_protocol(session, a, b));
             match def.stakeholders {
-                StakeholderSlots::AfterStates => others
-                    .iter()
-                    .chain(stakeholders.iter())
-                    .map(|e| e.id)
-                    .collect(),
+                StakeholderSlots::AfterStates => others.iter().chain(stakeholders.iter()).map(|e| e.id).collect(),
                 StakeholderSlots::Alternate { every } => {
                     let every = every.max(1);
-                    let mut count = session
-                        .segments
-                        .get(segment)
-                        .map_or(0, |s| s.states_since_stakeholder);
+                    let mut count = session.segments.get(segment).map_or(0, |s| s.states_since_stakeholder);
                     let mut waiting = stakeholders.into_iter();
                     let mut order = Vec::new();
                     for entry in others {
@@ -96,10 +83,7 @@ fn policy_order(session: &Session, segment: usize, mut entries: Vec<&Entry>) -> 
 /// the chair keep their index; the policy's entries fill the other places in
 /// policy order. `list` holds every entry, a new one last.
 pub(super) fn policy_layout(session: &Session, segment: usize, list: &[Entry]) -> Vec<u64> {
-    let placed = list
-        .iter()
-        .filter(|e| e.placement == Placement::Policy)
-        .collect();
+    let placed = list.iter().filter(|e| e.placement == Placement::Policy).collect();
     let mut policy = policy_order(session, segment, placed).into_iter();
     list.iter()
         .map(|e| match e.placement {
@@ -126,9 +110,7 @@ pub(super) fn refresh_reasons(session: &mut Session, segment: usize) {
     let Some(state) = session.segments.get(segment) else {
         return;
     };
-    let reasons: Vec<String> = (0..state.list.len())
-        .map(|i| reason_for(session, segment, &state.list, i))
-        .collect();
+    let reasons: Vec<String> = (0..state.list.len()).map(|i| reason_for(session, segment, &state.list, i)).collect();
     if let Some(state) = session.segments.get_mut(segment) {
         for (entry, reason) in state.list.iter_mut().zip(reasons) {
             entry.reason = reason;
@@ -149,31 +131,18 @@ fn reason_for(session: &Session, segment: usize, list: &[Entry], i: usize) -> St
     }
     let is_policy = |e: &&Entry| e.placement == Placement::Policy;
     if let Some(next) = list[i + 1..].iter().find(is_policy) {
-        return format!(
-            "before {}: {}",
-            session.name_of(&next.participant),
-            why(session, segment, entry, next)
-        );
+        return format!("before {}: {}", session.name_of(&next.participant), why(session, segment, entry, next));
     }
     if let Some(previous) = list[..i].iter().rev().find(is_policy) {
-        return format!(
-            "after {}: {}",
-            session.name_of(&previous.participant),
-            why(session, segment, previous, entry)
-        );
+        return format!("after {}: {}", session.name_of(&previous.participant), why(session, segment, previous, entry));
     }
     format!("inscribed at {}", clock(session, entry.inscribed_at))
 }
 
 /// Why `a` speaks before `b` under the segment's policy.
 fn why(session: &Session, segment: usize, a: &Entry, b: &Entry) -> String {
-    let earlier = || {
-        format!(
-            "inscribed earlier ({} vs {})",
-            clock(session, a.inscribed_at),
-            clock(session, b.inscribed_at)
-        )
-    };
+    let earlier =
+        || format!("inscribed earlier ({} vs {})", clock(session, a.inscribed_at), clock(session, b.inscribed_at));
     let Some(def) = session.segment_def(segment) else {
         return earlier();
     };
@@ -192,35 +161,23 @@ fn why(session: &Session, segment: usize, a: &Entry, b: &Entry) -> String {
             StakeholderSlots::Alternate { every } => {
                 format!("up to {every} State statements between stakeholder slots")
             }
-            StakeholderSlots::AfterStates => {
-                "stakeholders speak after States and organizations".to_string()
-            }
+            StakeholderSlots::AfterStates => "stakeholders speak after States and organizations".to_string(),
         },
-        (TIER_GROUP, t) if t != TIER_GROUP => {
-            "statements on behalf of groups of States come first".to_string()
-        }
-        (TIER_MEMBER_STATE, TIER_OBSERVER_STATE) => {
-            "Member States speak before observer States".to_string()
-        }
-        (TIER_MEMBER_STATE | TIER_OBSERVER_STATE, TIER_ORGANIZATION) => {
-            "States speak before organizations".to_string()
-        }
-        (x, y) if x == y && (x == TIER_MEMBER_STATE || x == TIER_OBSERVER_STATE) => {
-            match (a.level, b.level) {
-                (Some(la), Some(lb)) if la < lb => {
-                    format!("{} outranks {}", la.label(), lb.label())
-                }
-                (Some(la), _) => format!("same level ({}), {}", la.label(), earlier()),
-                _ => earlier(),
+        (TIER_GROUP, t) if t != TIER_GROUP => "statements on behalf of groups of States come first".to_string(),
+        (TIER_MEMBER_STATE, TIER_OBSERVER_STATE) => "Member States speak before observer States".to_string(),
+        (TIER_MEMBER_STATE | TIER_OBSERVER_STATE, TIER_ORGANIZATION) => "States speak before organizations".to_string(),
+        (x, y) if x == y && (x == TIER_MEMBER_STATE || x == TIER_OBSERVER_STATE) => match (a.level, b.level) {
+            (Some(la), Some(lb)) if la < lb => {
+                format!("{} outranks {}", la.label(), lb.label())
             }
-        }
+            (Some(la), _) => format!("same level ({}), {}", la.label(), earlier()),
+            _ => earlier(),
+        },
         _ => earlier(),
     }
 }
 
 /// A time of day in the session's own time zone.
 pub(super) fn clock(session: &Session, at: Timestamp) -> String {
-    at.with_timezone(&session.def.start.timezone())
-        .format("%H:%M:%S")
-        .to_string()
+    at.with_timezone(&session.def.start.timezone()).format("%H:%M:%S").to_string()
 }

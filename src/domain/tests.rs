@@ -6,15 +6,11 @@ use proptest::prelude::*;
 use super::*;
 
 fn def() -> SessionDef {
-    crate::config::parse_session(include_str!("../../tests/data/small.toml"))
-        .expect("test session file is valid")
+    crate::config::parse_session(include_str!("../../tests/data/small.toml")).expect("test session file is valid")
 }
 
 fn t(secs: i64) -> Timestamp {
-    Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0)
-        .single()
-        .expect("valid time")
-        + Duration::seconds(secs)
+    Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid time") + Duration::seconds(secs)
 }
 
 fn chair() -> Actor {
@@ -29,10 +25,7 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        Self {
-            session: Session::new(def()),
-            clock: 0,
-        }
+        Self { session: Session::new(def()), clock: 0 }
     }
 
     /// Advance the clock by `secs`.
@@ -63,19 +56,15 @@ impl World {
 
     fn ok(&mut self, command: Command) -> Vec<EventKind> {
         let shown = format!("{command:?}");
-        self.try_as(&chair(), command)
-            .unwrap_or_else(|r| panic!("{shown} rejected: {}", r.reason))
+        self.try_as(&chair(), command).unwrap_or_else(|r| panic!("{shown} rejected: {}", r.reason))
     }
 
     fn no(&mut self, command: Command) -> Rejection {
-        self.try_as(&chair(), command)
-            .expect_err("command should be rejected")
+        self.try_as(&chair(), command).expect_err("command should be rejected")
     }
 
     fn open(&mut self, segment: &str) -> &mut Self {
-        self.ok(Command::OpenSegment {
-            segment: segment.into(),
-        });
+        self.ok(Command::OpenSegment { segment: segment.into() });
         self
     }
 
@@ -88,11 +77,7 @@ impl World {
     }
 
     fn list(&self, segment: usize) -> Vec<&str> {
-        self.session.segments[segment]
-            .list
-            .iter()
-            .map(|e| e.participant.as_str())
-            .collect()
+        self.session.segments[segment].list.iter().map(|e| e.participant.as_str()).collect()
     }
 
     fn entry_of(&self, segment: usize, participant: &str) -> EntryId {
@@ -106,11 +91,7 @@ impl World {
 
     fn reason(&self, segment: usize, participant: &str) -> &str {
         let list = &self.session.segments[segment].list;
-        &list
-            .iter()
-            .find(|e| e.participant == participant)
-            .expect("on the list")
-            .reason
+        &list.iter().find(|e| e.participant == participant).expect("on the list").reason
     }
 
     fn give(&mut self, participant: &str) -> TurnId {
@@ -121,29 +102,16 @@ impl World {
     }
 
     fn turn(&self) -> TurnId {
-        self.session
-            .floor
-            .as_ref()
-            .expect("someone holds the floor")
-            .id
+        self.session.floor.as_ref().expect("someone holds the floor").id
     }
 
     fn reading(&self) -> ClockReading {
-        self.session
-            .floor
-            .as_ref()
-            .expect("floor")
-            .reading(self.now(), 30)
+        self.session.floor.as_ref().expect("floor").reading(self.now(), 30)
     }
 }
 
 fn inscribe(participant: &str) -> Command {
-    Command::Inscribe {
-        participant: participant.into(),
-        segment: None,
-        kind: None,
-        level: None,
-    }
+    Command::Inscribe { participant: participant.into(), segment: None, kind: None, level: None }
 }
 
 // ---- Speakers list ----
@@ -156,18 +124,8 @@ fn inscription_order_is_first_come_first_served() {
     w.wait(5).inscribe("peru");
     w.wait(5).inscribe("iom");
     assert_eq!(w.list(2), ["chile", "ngo-a", "peru", "iom"]);
-    assert!(
-        w.reason(2, "chile")
-            .starts_with("before Migrant Forum A: inscribed earlier"),
-        "{}",
-        w.reason(2, "chile")
-    );
-    assert!(
-        w.reason(2, "iom")
-            .starts_with("after Peru: inscribed earlier"),
-        "{}",
-        w.reason(2, "iom")
-    );
+    assert!(w.reason(2, "chile").starts_with("before Migrant Forum A: inscribed earlier"), "{}", w.reason(2, "chile"));
+    assert!(w.reason(2, "iom").starts_with("after Peru: inscribed earlier"), "{}", w.reason(2, "iom"));
 }
 
 #[test]
@@ -181,42 +139,13 @@ fn un_protocol_puts_groups_first_then_level_then_time() {
     w.wait(1).inscribe("peru");
     w.wait(1).inscribe("france");
     w.wait(1).inscribe("african-group");
-    assert_eq!(
-        w.list(0),
-        [
-            "african-group",
-            "peru",
-            "france",
-            "chile",
-            "holy-see",
-            "iom",
-            "ngo-a"
-        ]
-    );
-    assert_eq!(
-        w.reason(0, "african-group"),
-        "before Peru: statements on behalf of groups of States come first"
-    );
-    assert!(
-        w.reason(0, "peru")
-            .starts_with("before France: same level (Minister), inscribed earlier")
-    );
-    assert_eq!(
-        w.reason(0, "france"),
-        "before Chile: Minister outranks Head of delegation"
-    );
-    assert_eq!(
-        w.reason(0, "chile"),
-        "before Holy See: Member States speak before observer States"
-    );
-    assert_eq!(
-        w.reason(0, "holy-see"),
-        "before IOM: States speak before organizations"
-    );
-    assert_eq!(
-        w.reason(0, "iom"),
-        "before Migrant Forum A: stakeholders speak after States and organizations"
-    );
+    assert_eq!(w.list(0), ["african-group", "peru", "france", "chile", "holy-see", "iom", "ngo-a"]);
+    assert_eq!(w.reason(0, "african-group"), "before Peru: statements on behalf of groups of States come first");
+    assert!(w.reason(0, "peru").starts_with("before France: same level (Minister), inscribed earlier"));
+    assert_eq!(w.reason(0, "france"), "before Chile: Minister outranks Head of delegation");
+    assert_eq!(w.reason(0, "chile"), "before Holy See: Member States speak before observer States");
+    assert_eq!(w.reason(0, "holy-see"), "before IOM: States speak before organizations");
+    assert_eq!(w.reason(0, "iom"), "before Migrant Forum A: stakeholders speak after States and organizations");
 }
 
 #[test]
@@ -231,10 +160,7 @@ fn level_given_at_inscription_overrides_the_roster() {
         level: Some(Level::HeadOfStateOrGovernment),
     });
     assert_eq!(w.list(0), ["chile", "peru"]);
-    assert_eq!(
-        w.reason(0, "chile"),
-        "before Peru: Head of State or Government outranks Minister"
-    );
+    assert_eq!(w.reason(0, "chile"), "before Peru: Head of State or Government outranks Minister");
 }
 
 #[test]
@@ -245,26 +171,15 @@ fn alternating_slots_give_one_stakeholder_after_every_n_state_statements() {
         w.wait(1).inscribe(p);
     }
     // every 2: two States, one stakeholder, two States, one stakeholder.
-    assert_eq!(
-        w.list(1),
-        ["peru", "france", "ngo-a", "chile", "ghana", "ngo-b"]
-    );
-    assert!(
-        w.reason(1, "ngo-a")
-            .contains("one stakeholder after every 2 State statements")
-    );
+    assert_eq!(w.list(1), ["peru", "france", "ngo-a", "chile", "ghana", "ngo-b"]);
+    assert!(w.reason(1, "ngo-a").contains("one stakeholder after every 2 State statements"));
     // Two States speak; a newly inscribed Minister goes after the stakeholder slot that is due.
     let turn = w.give("peru");
     w.ok(Command::EndTurn { turn });
     let turn = w.give("france");
     w.ok(Command::EndTurn { turn });
     assert_eq!(w.session.segments[1].states_since_stakeholder, 2);
-    w.ok(Command::Inscribe {
-        participant: "fiji".into(),
-        segment: None,
-        kind: None,
-        level: Some(Level::Minister),
-    });
+    w.ok(Command::Inscribe { participant: "fiji".into(), segment: None, kind: None, level: Some(Level::Minister) });
     assert_eq!(w.list(1), ["ngo-a", "fiji", "chile", "ngo-b", "ghana"]);
 }
 
@@ -275,10 +190,7 @@ fn one_entry_per_participant_unless_the_segment_allows_more() {
     w.inscribe("chile");
     let r = w.no(inscribe("chile"));
     assert_eq!(r.code, RejectCode::Refused);
-    assert_eq!(
-        r.reason,
-        "Chile is already inscribed at position 1 of \"General debate\""
-    );
+    assert_eq!(r.reason, "Chile is already inscribed at position 1 of \"General debate\"");
 }
 
 #[test]
@@ -287,10 +199,7 @@ fn closed_list_refuses_inscriptions_with_the_reason_until_reopened() {
     w.open("general");
     w.ok(Command::CloseList { segment: None });
     let r = w.no(inscribe("chile"));
-    assert_eq!(
-        r.reason,
-        "the list of speakers of \"General debate\" is closed: no new inscriptions"
-    );
+    assert_eq!(r.reason, "the list of speakers of \"General debate\" is closed: no new inscriptions");
     w.ok(Command::ReopenList { segment: None });
     w.inscribe("chile");
 }
@@ -304,10 +213,7 @@ fn withdraw_removes_the_entry_and_refreshes_neighbours_reasons() {
     w.inscribe("holy-see");
     w.ok(Command::Withdraw { entry: chile });
     assert_eq!(w.list(0), ["peru", "holy-see"]);
-    assert_eq!(
-        w.reason(0, "peru"),
-        "before Holy See: Member States speak before observer States"
-    );
+    assert_eq!(w.reason(0, "peru"), "before Holy See: Member States speak before observer States");
     let r = w.no(Command::Withdraw { entry: chile });
     assert_eq!(r.code, RejectCode::NotFound);
 }
@@ -321,19 +227,10 @@ fn manual_moves_override_the_policy_and_say_so() {
     let holy = w.inscribe("holy-see");
     w.ok(Command::MoveUp { entry: holy });
     assert_eq!(w.list(0), ["peru", "holy-see", "chile"]);
-    assert_eq!(
-        w.reason(0, "holy-see"),
-        "moved by the chair to position 2; overrides the policy"
-    );
-    w.ok(Command::MoveTo {
-        entry: holy,
-        position: 1,
-    });
+    assert_eq!(w.reason(0, "holy-see"), "moved by the chair to position 2; overrides the policy");
+    w.ok(Command::MoveTo { entry: holy, position: 1 });
     assert_eq!(w.list(0), ["holy-see", "peru", "chile"]);
-    assert_eq!(
-        w.no(Command::MoveUp { entry: holy }).reason,
-        format!("entry #{holy} is already at position 1")
-    );
+    assert_eq!(w.no(Command::MoveUp { entry: holy }).reason, format!("entry #{holy} is already at position 1"));
     w.ok(Command::MoveDown { entry: holy });
     assert_eq!(w.list(0), ["peru", "holy-see", "chile"]);
     // A new inscription goes where the policy puts it; the moved entry keeps its place.
@@ -349,10 +246,7 @@ fn manual_moves_override_the_policy_and_say_so() {
 fn the_floor_goes_to_a_named_entry_and_a_repeated_command_skips_nobody() {
     let mut w = World::new();
     let chile = w.inscribe("chile");
-    assert_eq!(
-        w.no(Command::GiveFloor { entry: chile }).reason,
-        "no segment is open yet: open a segment first"
-    );
+    assert_eq!(w.no(Command::GiveFloor { entry: chile }).reason, "no segment is open yet: open a segment first");
     w.open("general");
     w.inscribe("peru");
     let peru = w.entry_of(0, "peru");
@@ -360,10 +254,7 @@ fn the_floor_goes_to_a_named_entry_and_a_repeated_command_skips_nobody() {
     // The same command again (a double key press, a stale client) is refused.
     let turn = w.turn();
     let r = w.no(Command::GiveFloor { entry: peru });
-    assert_eq!(
-        r.reason,
-        format!("Peru holds the floor (turn #{turn}): end the turn first")
-    );
+    assert_eq!(r.reason, format!("Peru holds the floor (turn #{turn}): end the turn first"));
     w.wait(100).ok(Command::EndTurn { turn });
     let r = w.no(Command::GiveFloor { entry: peru });
     assert!(r.reason.contains("is not on any list"), "{}", r.reason);
@@ -391,23 +282,10 @@ fn the_clock_counts_pauses_warns_and_tracks_overrun() {
     assert_eq!(w.reading().phase, ClockPhase::Overrun);
     assert_eq!(w.reading().remaining_ms, -6_000);
     let events = w.ok(Command::EndTurn { turn });
-    assert_eq!(
-        events,
-        [EventKind::TurnEnded {
-            turn,
-            used_ms: 186_000,
-            overrun_ms: 6_000
-        }]
-    );
+    assert_eq!(events, [EventKind::TurnEnded { turn, used_ms: 186_000, overrun_ms: 6_000 }]);
     let record = &w.session.turns[0];
-    assert_eq!(
-        (record.used_ms, record.overrun_ms, record.allotted_ms),
-        (186_000, 6_000, 180_000)
-    );
-    assert_eq!(
-        w.no(Command::EndTurn { turn }).reason,
-        format!("turn #{turn} is not on the floor: nobody holds it")
-    );
+    assert_eq!((record.used_ms, record.overrun_ms, record.allotted_ms), (186_000, 6_000, 180_000));
+    assert_eq!(w.no(Command::EndTurn { turn }).reason, format!("turn #{turn} is not on the floor: nobody holds it"));
 }
 
 #[test]
@@ -422,10 +300,7 @@ fn extend_and_cut_change_the_allotted_time() {
     assert_eq!(w.reading().allotted_ms, 40_000);
     w.ok(Command::Cut { turn, secs: 100 });
     assert_eq!(w.reading().allotted_ms, 0);
-    assert_eq!(
-        w.no(Command::Extend { turn, secs: 0 }).code,
-        RejectCode::Invalid
-    );
+    assert_eq!(w.no(Command::Extend { turn, secs: 0 }).code, RejectCode::Invalid);
 }
 
 #[test]
@@ -435,11 +310,7 @@ fn allotted_time_follows_the_kind_of_statement_and_segment() {
     for p in ["african-group", "chile", "iom", "ngo-a"] {
         w.inscribe(p);
     }
-    let allotted: Vec<u32> = w.session.segments[0]
-        .list
-        .iter()
-        .map(|e| e.allotted)
-        .collect();
+    let allotted: Vec<u32> = w.session.segments[0].list.iter().map(|e| e.allotted).collect();
     assert_eq!(allotted, [300, 180, 180, 120]);
     // The dialogue raises the stakeholder limit to 3 minutes.
     assert_eq!(w.session.segments[2].list[1].allotted, 180);
@@ -455,46 +326,20 @@ fn a_point_of_order_stops_the_clock_and_the_speaker_resumes_with_the_time_left()
     w.inscribe("peru");
     let turn = w.give("chile");
     w.wait(50);
-    let events = w.ok(Command::RaisePointOfOrder {
-        by: "france".into(),
-    });
-    let EventKind::PointOfOrderRaised { point } = &events[0] else {
-        panic!("{events:?}")
-    };
+    let events = w.ok(Command::RaisePointOfOrder { by: "france".into() });
+    let EventKind::PointOfOrderRaised { point } = &events[0] else { panic!("{events:?}") };
     assert_eq!(point.turn, Some(turn));
     let point = point.id;
     w.wait(120);
-    assert_eq!(
-        w.reading().used_ms,
-        50_000,
-        "the speaker's clock is stopped"
-    );
+    assert_eq!(w.reading().used_ms, 50_000, "the speaker's clock is stopped");
     let peru = w.entry_of(0, "peru");
-    assert!(
-        w.no(Command::GiveFloor { entry: peru })
-            .reason
-            .contains("end the turn first")
-    );
-    assert_eq!(
-        w.no(Command::Resume { turn }).reason,
-        "a point of order by France is pending: rule on it first"
-    );
-    assert!(
-        w.no(Command::RaisePointOfOrder { by: "peru".into() })
-            .reason
-            .contains("pending")
-    );
-    w.ok(Command::RulePointOfOrder {
-        point,
-        ruling: "The speaker may continue.".into(),
-        upheld: false,
-    });
+    assert!(w.no(Command::GiveFloor { entry: peru }).reason.contains("end the turn first"));
+    assert_eq!(w.no(Command::Resume { turn }).reason, "a point of order by France is pending: rule on it first");
+    assert!(w.no(Command::RaisePointOfOrder { by: "peru".into() }).reason.contains("pending"));
+    w.ok(Command::RulePointOfOrder { point, ruling: "The speaker may continue.".into(), upheld: false });
     w.wait(10);
     assert_eq!(w.reading().used_ms, 60_000, "resumed with the time left");
-    assert_eq!(
-        w.session.points_of_order[0].ruling.as_deref(),
-        Some("The speaker may continue.")
-    );
+    assert_eq!(w.session.points_of_order[0].ruling.as_deref(), Some("The speaker may continue."));
     w.ok(Command::EndTurn { turn });
     assert_eq!(w.session.turns[0].points_of_order, 1);
 }
@@ -506,15 +351,9 @@ fn a_point_of_order_raised_during_a_pause_leaves_the_clock_paused() {
     w.inscribe("chile");
     let turn = w.give("chile");
     w.wait(10).ok(Command::Pause { turn });
-    w.ok(Command::RaisePointOfOrder {
-        by: "france".into(),
-    });
+    w.ok(Command::RaisePointOfOrder { by: "france".into() });
     let point = w.session.point_of_order.as_ref().expect("pending").id;
-    w.ok(Command::RulePointOfOrder {
-        point,
-        ruling: "Noted.".into(),
-        upheld: true,
-    });
+    w.ok(Command::RulePointOfOrder { point, ruling: "Noted.".into(), upheld: true });
     w.wait(30);
     assert_eq!(w.reading().used_ms, 10_000);
     assert!(w.session.floor.as_ref().is_some_and(|t| t.paused));
@@ -525,10 +364,7 @@ fn only_member_states_raise_points_of_order() {
     let mut w = World::new();
     w.open("general");
     let r = w.no(Command::RaisePointOfOrder { by: "ngo-a".into() });
-    assert_eq!(
-        r.reason,
-        "Migrant Forum A is not a Member State: only Member States may raise a point of order"
-    );
+    assert_eq!(r.reason, "Migrant Forum A is not a Member State: only Member States may raise a point of order");
 }
 
 // ---- Rights of reply ----
@@ -538,36 +374,18 @@ fn rights_of_reply_are_two_per_delegation_ten_then_five_minutes_at_the_end() {
     let mut w = World::new();
     w.open("general");
     w.inscribe("peru");
-    w.ok(Command::RequestReply {
-        participant: "chile".into(),
-        segment: None,
-    });
-    w.ok(Command::RequestReply {
-        participant: "chile".into(),
-        segment: None,
-    });
-    let r = w.no(Command::RequestReply {
-        participant: "chile".into(),
-        segment: None,
-    });
-    assert_eq!(
-        r.reason,
-        "Chile has used its 2 rights of reply in \"General debate\""
-    );
+    w.ok(Command::RequestReply { participant: "chile".into(), segment: None });
+    w.ok(Command::RequestReply { participant: "chile".into(), segment: None });
+    let r = w.no(Command::RequestReply { participant: "chile".into(), segment: None });
+    assert_eq!(r.reason, "Chile has used its 2 rights of reply in \"General debate\"");
     let replies = &w.session.segments[0].replies;
     assert_eq!(
-        replies
-            .iter()
-            .map(|e| (e.allotted, e.reply_number))
-            .collect::<Vec<_>>(),
+        replies.iter().map(|e| (e.allotted, e.reply_number)).collect::<Vec<_>>(),
         [(600, Some(1)), (300, Some(2))]
     );
     let first = replies[0].id;
     let r = w.no(Command::GiveFloor { entry: first });
-    assert_eq!(
-        r.reason,
-        "rights of reply are taken at the end of the segment: 1 speakers remain on the list"
-    );
+    assert_eq!(r.reason, "rights of reply are taken at the end of the segment: 1 speakers remain on the list");
     let turn = w.give("peru");
     w.ok(Command::EndTurn { turn });
     w.ok(Command::GiveFloor { entry: first });
@@ -575,15 +393,9 @@ fn rights_of_reply_are_two_per_delegation_ten_then_five_minutes_at_the_end() {
     let turn = w.turn();
     w.ok(Command::EndTurn { turn });
     assert_eq!(w.session.segments[0].replies_taken.get("chile"), Some(&1));
-    let r = w.no(Command::RequestReply {
-        participant: "chile".into(),
-        segment: None,
-    });
+    let r = w.no(Command::RequestReply { participant: "chile".into(), segment: None });
     assert!(r.reason.contains("used its 2 rights of reply"));
-    let r = w.no(Command::RequestReply {
-        participant: "iom".into(),
-        segment: None,
-    });
+    let r = w.no(Command::RequestReply { participant: "iom".into(), segment: None });
     assert!(r.reason.contains("rights of reply are for States"));
 }
 
@@ -597,36 +409,16 @@ fn a_remote_speaker_with_a_technical_issue_cannot_be_given_the_floor_and_is_defe
         w.inscribe(p);
     }
     assert_eq!(w.list(0), ["ghana", "chile", "holy-see", "iom"]);
-    w.ok(Command::SetConnection {
-        participant: "ghana".into(),
-        status: ConnectionStatus::TechnicalIssue,
-    });
+    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue });
     let ghana = w.entry_of(0, "ghana");
     let r = w.no(Command::GiveFloor { entry: ghana });
-    assert_eq!(
-        r.reason,
-        "Ghana has a technical issue: defer the entry or set its connection status first"
-    );
-    w.ok(Command::Defer {
-        entry: ghana,
-        places: None,
-        to_end: false,
-    });
+    assert_eq!(r.reason, "Ghana has a technical issue: defer the entry or set its connection status first");
+    w.ok(Command::Defer { entry: ghana, places: None, to_end: false });
     assert_eq!(w.list(0), ["chile", "holy-see", "ghana", "iom"]);
-    assert_eq!(
-        w.reason(0, "ghana"),
-        "deferred by the chair from position 1"
-    );
-    w.ok(Command::Defer {
-        entry: ghana,
-        places: None,
-        to_end: true,
-    });
+    assert_eq!(w.reason(0, "ghana"), "deferred by the chair from position 1");
+    w.ok(Command::Defer { entry: ghana, places: None, to_end: true });
     assert_eq!(w.list(0), ["chile", "holy-see", "iom", "ghana"]);
-    w.ok(Command::SetConnection {
-        participant: "ghana".into(),
-        status: ConnectionStatus::AudioChecked,
-    });
+    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::AudioChecked });
     w.ok(Command::Reinstate { entry: ghana });
     assert_eq!(w.list(0), ["ghana", "chile", "holy-see", "iom"]);
     w.give("ghana");
@@ -635,14 +427,8 @@ fn a_remote_speaker_with_a_technical_issue_cannot_be_given_the_floor_and_is_defe
 #[test]
 fn connection_status_is_for_remote_participants_only() {
     let mut w = World::new();
-    let r = w.no(Command::SetConnection {
-        participant: "chile".into(),
-        status: ConnectionStatus::Connected,
-    });
-    assert_eq!(
-        r.reason,
-        "Chile takes part in room: only remote participants have a connection status"
-    );
+    let r = w.no(Command::SetConnection { participant: "chile".into(), status: ConnectionStatus::Connected });
+    assert_eq!(r.reason, "Chile takes part in room: only remote participants have a connection status");
 }
 
 #[test]
@@ -652,10 +438,7 @@ fn a_pre_recorded_statement_is_a_slot_of_fixed_length() {
     w.inscribe("fiji");
     let turn = w.give("fiji");
     assert_eq!(w.reading().allotted_ms, 240_000);
-    assert_eq!(
-        w.no(Command::Extend { turn, secs: 30 }).reason,
-        "a pre-recorded statement has a fixed length"
-    );
+    assert_eq!(w.no(Command::Extend { turn, secs: 30 }).reason, "a pre-recorded statement has a fixed length");
 }
 
 // ---- Notes and pledges ----
@@ -678,11 +461,7 @@ fn notes_and_pledges_are_recorded_once_per_client_id() {
     assert_eq!(events.len(), 1);
     assert_eq!(w.session.notes[0].objectives, [5, 6]);
     assert_eq!(w.session.notes[0].author, "Ana");
-    assert_eq!(
-        w.try_as(&rapporteur, note).expect("accepted again"),
-        [],
-        "a note sent twice is recorded once"
-    );
+    assert_eq!(w.try_as(&rapporteur, note).expect("accepted again"), [], "a note sent twice is recorded once");
     let pledge = |objectives: Vec<u8>| Command::AddPledge {
         client_id: "p-1".into(),
         pledger: "chile".into(),
@@ -690,19 +469,9 @@ fn notes_and_pledges_are_recorded_once_per_client_id() {
         objectives,
         turn: Some(turn),
     };
-    let r = w
-        .try_as(&rapporteur, pledge(vec![24]))
-        .expect_err("objective 24");
-    assert_eq!(
-        r.reason,
-        "GCM objective 24 does not exist: objectives are 1 to 23"
-    );
-    assert_eq!(
-        w.try_as(&rapporteur, pledge(vec![]))
-            .expect_err("none")
-            .code,
-        RejectCode::Invalid
-    );
+    let r = w.try_as(&rapporteur, pledge(vec![24])).expect_err("objective 24");
+    assert_eq!(r.reason, "GCM objective 24 does not exist: objectives are 1 to 23");
+    assert_eq!(w.try_as(&rapporteur, pledge(vec![])).expect_err("none").code, RejectCode::Invalid);
     w.try_as(&rapporteur, pledge(vec![5])).expect("accepted");
     assert_eq!(w.session.pledges.len(), 1);
     let r = w
@@ -728,52 +497,30 @@ fn each_role_may_do_only_its_part() {
     w.open("general");
     let peru = w.inscribe("peru");
     let rapporteur = Actor::rapporteur("rapporteur");
-    let r = w
-        .try_as(&rapporteur, Command::GiveFloor { entry: peru })
-        .expect_err("not a chair");
+    let r = w.try_as(&rapporteur, Command::GiveFloor { entry: peru }).expect_err("not a chair");
     assert_eq!(r.code, RejectCode::Forbidden);
-    assert_eq!(
-        r.reason,
-        "a rapporteur may not give the floor: only the chair may"
-    );
+    assert_eq!(r.reason, "a rapporteur may not give the floor: only the chair may");
     let observer = Actor::observer("observer");
-    let r = w
-        .try_as(&observer, inscribe("chile"))
-        .expect_err("observer");
-    assert_eq!(
-        r.reason,
-        "a observer may not inscribe a speaker: only the chair or the delegate concerned may"
-    );
+    let r = w.try_as(&observer, inscribe("chile")).expect_err("observer");
+    assert_eq!(r.reason, "an observer may not inscribe a speaker: only the chair or the delegate concerned may");
     let chile = Actor::delegate("chile");
-    w.try_as(&chile, inscribe("chile"))
-        .expect("a delegate inscribes itself");
-    let r = w
-        .try_as(&chile, Command::Withdraw { entry: peru })
-        .expect_err("another delegation's entry");
+    w.try_as(&chile, inscribe("chile")).expect("a delegate inscribes itself");
+    let r = w.try_as(&chile, Command::Withdraw { entry: peru }).expect_err("another delegation's entry");
     assert_eq!(
         r.reason,
         "a delegate may withdraw an entry only for its own delegation: only the chair or the delegate of Peru may do this"
     );
-    let r = w
-        .try_as(&chile, inscribe("peru"))
-        .expect_err("inscribing another");
+    let r = w.try_as(&chile, inscribe("peru")).expect_err("inscribing another");
     assert_eq!(r.code, RejectCode::Forbidden);
     let r = w.try_as(
         &chile,
-        Command::AddNote {
-            client_id: "x".into(),
-            turn: None,
-            text: "x".into(),
-            objectives: vec![],
-            themes: vec![],
-        },
+        Command::AddNote { client_id: "x".into(), turn: None, text: "x".into(), objectives: vec![], themes: vec![] },
     );
     assert_eq!(
         r.expect_err("delegate note").reason,
         "a delegate may not add a note: only the chair or a rapporteur may"
     );
-    w.try_as(&chile, Command::RaisePointOfOrder { by: "chile".into() })
-        .expect("own point of order");
+    w.try_as(&chile, Command::RaisePointOfOrder { by: "chile".into() }).expect("own point of order");
 }
 
 #[test]
@@ -792,13 +539,7 @@ fn opening_a_segment_ends_the_previous_one() {
     w.open("general");
     w.wait(60).open("alternating");
     assert_eq!(w.session.segments[0].ended_at, Some(t(60)));
-    assert!(
-        w.no(Command::OpenSegment {
-            segment: "general".into()
-        })
-        .reason
-        .contains("has ended")
-    );
+    assert!(w.no(Command::OpenSegment { segment: "general".into() }).reason.contains("has ended"));
     let r = w.no(Command::Inscribe {
         participant: "chile".into(),
         segment: Some("general".into()),
@@ -810,18 +551,8 @@ fn opening_a_segment_ends_the_previous_one() {
 
 // ---- Properties ----
 
-const PEOPLE: [&str; 10] = [
-    "chile",
-    "peru",
-    "france",
-    "ghana",
-    "fiji",
-    "african-group",
-    "holy-see",
-    "iom",
-    "ngo-a",
-    "ngo-b",
-];
+const PEOPLE: [&str; 10] =
+    ["chile", "peru", "france", "ghana", "fiji", "african-group", "holy-see", "iom", "ngo-a", "ngo-b"];
 const SEGMENTS: [&str; 3] = ["general", "alternating", "dialogue"];
 
 fn arb_command() -> impl Strategy<Value = Command> {

@@ -23,9 +23,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use super::session::{Frame, SessionHandle};
 use super::{SessionEntry, Settings, log};
 use crate::domain::{Actor, Role};
-use crate::protocol::{
-    ClientFrame, DecodeError, Envelope, ErrorCode, PROTOCOL_VERSION, ServerFrame, decode_client,
-};
+use crate::protocol::{ClientFrame, DecodeError, Envelope, ErrorCode, PROTOCOL_VERSION, ServerFrame, decode_client};
 
 /// Frames queued for a connection's writer.
 const OUT_QUEUE: usize = 256;
@@ -71,15 +69,13 @@ fn percent_decode(value: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(value.get(i + 1..i + 3).unwrap_or(""), 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(value.get(i + 1..i + 3).unwrap_or(""), 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -123,34 +119,20 @@ fn authorize(
         }
     }
     let path = request.uri().path();
-    let Some(id) = path
-        .strip_prefix("/v1/sessions/")
-        .filter(|id| !id.is_empty() && !id.contains('/'))
-    else {
-        return Err(refusal(
-            StatusCode::NOT_FOUND,
-            "no such path: connect to /v1/sessions/SESSION-ID",
-        ));
+    let Some(id) = path.strip_prefix("/v1/sessions/").filter(|id| !id.is_empty() && !id.contains('/')) else {
+        return Err(refusal(StatusCode::NOT_FOUND, "no such path: connect to /v1/sessions/SESSION-ID"));
     };
     let Some(entry) = registry.get(id) else {
-        return Err(refusal(
-            StatusCode::NOT_FOUND,
-            "no such session on this hub",
-        ));
+        return Err(refusal(StatusCode::NOT_FOUND, "no such session on this hub"));
     };
     let params = query_params(request.uri().query());
     let header_token = request
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
-    let token = header_token
-        .or_else(|| params.get("token").map(String::as_str))
-        .filter(|t| !t.is_empty());
+    let token = header_token.or_else(|| params.get("token").map(String::as_str)).filter(|t| !t.is_empty());
     let (role, participant) = match token {
         Some(token) => entry
             .tokens
@@ -165,39 +147,21 @@ fn authorize(
         }
     };
     let since = match params.get("since") {
-        Some(s) => Some(s.parse::<u64>().map_err(|_| {
-            refusal(
-                StatusCode::BAD_REQUEST,
-                "`since` must be a whole number (a seq)",
-            )
-        })?),
+        Some(s) => Some(
+            s.parse::<u64>().map_err(|_| refusal(StatusCode::BAD_REQUEST, "`since` must be a whole number (a seq)"))?,
+        ),
         None => None,
     };
     let name = params.get("name").and_then(|n| clean_name(n));
     let actor = match role {
         Role::Delegate => Actor::delegate(participant.as_deref().unwrap_or_default()),
-        role => Actor {
-            role,
-            name: name.unwrap_or_else(|| role.label().to_string()),
-            participant: None,
-        },
+        role => Actor { role, name: name.unwrap_or_else(|| role.label().to_string()), participant: None },
     };
-    Ok(Authed {
-        session: id.to_string(),
-        actor,
-        since,
-    })
+    Ok(Authed { session: id.to_string(), actor, since })
 }
 
 fn envelope(frame: ServerFrame) -> Message {
-    Message::Text(
-        Envelope {
-            frame,
-            now: Utc::now(),
-        }
-        .to_json()
-        .into(),
-    )
+    Message::Text(Envelope { frame, now: Utc::now() }.to_json().into())
 }
 
 /// The connection is too slow to take what it is sent, or gone.
@@ -225,8 +189,7 @@ impl RateLimit {
 
     fn allow(&mut self) -> bool {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_sec)
-            .min(self.burst);
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_sec).min(self.burst);
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -239,10 +202,7 @@ impl RateLimit {
     /// Say so at most once a second.
     fn should_warn(&mut self) -> bool {
         let now = Instant::now();
-        if self
-            .warned
-            .is_some_and(|w| now.duration_since(w).as_secs() < 1)
-        {
+        if self.warned.is_some_and(|w| now.duration_since(w).as_secs() < 1) {
             return false;
         }
         self.warned = Some(now);
@@ -281,14 +241,10 @@ impl Connection {
         let Some(sub) = self.handle.subscribe(Some(self.forwarded)).await else {
             return Err(Gone);
         };
-        let snapshot =
-            sub.initial.len() == 1 && sub.initial[0].as_str().starts_with(r#"{"type":"snapshot""#);
+        let snapshot = sub.initial.len() == 1 && sub.initial[0].as_str().starts_with(r#"{"type":"snapshot""#);
         if snapshot {
             self.send(envelope(ServerFrame::Resync {
-                reason: format!(
-                    "fell behind the live stream after seq {}: a fresh snapshot follows",
-                    self.forwarded
-                ),
+                reason: format!("fell behind the live stream after seq {}: a fresh snapshot follows", self.forwarded),
             }))
             .await?;
         }
@@ -315,51 +271,35 @@ impl Connection {
 
     async fn on_text(&mut self, actor: &Actor, text: &str) -> Result<(), Gone> {
         match decode_client(text) {
-            Ok(ClientFrame::Command { id, command }) => {
-                match self.handle.command(actor.clone(), command).await {
-                    Ok(accepted) => {
-                        if let Some(last) = accepted.last_seq {
-                            self.catch_up(last).await?;
-                        }
-                        self.send(envelope(ServerFrame::Accepted {
-                            id,
-                            first_seq: accepted.first_seq,
-                            last_seq: accepted.last_seq,
-                        }))
-                        .await
+            Ok(ClientFrame::Command { id, command }) => match self.handle.command(actor.clone(), command).await {
+                Ok(accepted) => {
+                    if let Some(last) = accepted.last_seq {
+                        self.catch_up(last).await?;
                     }
-                    Err(rejection) => {
-                        self.send(envelope(ServerFrame::Rejected {
-                            id,
-                            code: rejection.code,
-                            reason: rejection.reason,
-                        }))
-                        .await
-                    }
-                }
-            }
-            Ok(ClientFrame::Ping { id }) => self.send(envelope(ServerFrame::Pong { id })).await,
-            Err(DecodeError::Frame(code, reason)) => {
-                self.send(envelope(ServerFrame::Error { code, reason }))
+                    self.send(envelope(ServerFrame::Accepted {
+                        id,
+                        first_seq: accepted.first_seq,
+                        last_seq: accepted.last_seq,
+                    }))
                     .await
-            }
+                }
+                Err(rejection) => {
+                    self.send(envelope(ServerFrame::Rejected { id, code: rejection.code, reason: rejection.reason }))
+                        .await
+                }
+            },
+            Ok(ClientFrame::Ping { id }) => self.send(envelope(ServerFrame::Pong { id })).await,
+            Err(DecodeError::Frame(code, reason)) => self.send(envelope(ServerFrame::Error { code, reason })).await,
             Err(DecodeError::Command { id, reason }) => {
-                self.send(envelope(ServerFrame::Rejected {
-                    id,
-                    code: crate::domain::RejectCode::Invalid,
-                    reason,
-                }))
-                .await
+                self.send(envelope(ServerFrame::Rejected { id, code: crate::domain::RejectCode::Invalid, reason }))
+                    .await
             }
         }
     }
 }
 
 fn close(code: CloseCode, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from(reason.to_string()),
-    }))
+    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason.to_string()) }))
 }
 
 pub(super) async fn serve(
@@ -375,26 +315,17 @@ pub(super) async fn serve(
     #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| {
         if permit.is_none() {
-            return Err(error_response((
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the hub is at its connection limit",
-            )));
+            return Err(error_response((StatusCode::SERVICE_UNAVAILABLE, "the hub is at its connection limit")));
         }
         authed = Some(authorize(&registry, &settings, request).map_err(error_response)?);
         Ok(response)
     };
-    let handshake =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config()));
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config()));
     let ws = match timeout(settings.handshake_timeout, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(_)) | Err(_) => return, // refused, malformed or too slow: nothing to serve
     };
-    let Some(Authed {
-        session,
-        actor,
-        since,
-    }) = authed
-    else {
+    let Some(Authed { session, actor, since }) = authed else {
         return;
     };
     let Some(entry) = registry.get(&session) else {
@@ -412,9 +343,7 @@ pub(super) async fn serve(
         participant: actor.participant.clone(),
     });
     let Some(sub) = entry.handle.subscribe(since).await else {
-        let _ = out
-            .send(close(CloseCode::Away, "session is shutting down"))
-            .await;
+        let _ = out.send(close(CloseCode::Away, "session is shutting down")).await;
         drop(out);
         let _ = writer.await;
         return;
@@ -497,10 +426,7 @@ pub(super) async fn serve(
         }
     };
     if outcome.is_err() {
-        log(&format!(
-            "closed connection from {peer} ({}): too slow to receive its frames",
-            actor.role.label()
-        ));
+        log(&format!("closed connection from {peer} ({}): too slow to receive its frames", actor.role.label()));
     }
     let Connection { out, .. } = conn;
     drop(out);
@@ -508,25 +434,17 @@ pub(super) async fn serve(
 }
 
 /// Owns the sending half: writes queued messages, flushing when the queue is empty.
-async fn write_loop<S>(
-    mut sink: S,
-    mut rx: mpsc::Receiver<Message>,
-    write_timeout: std::time::Duration,
-) where
+async fn write_loop<S>(mut sink: S, mut rx: mpsc::Receiver<Message>, write_timeout: std::time::Duration)
+where
     S: futures_util::Sink<Message> + Unpin,
 {
     while let Some(message) = rx.recv().await {
         let closing = matches!(message, Message::Close(_));
         let flush = closing || rx.is_empty();
         // A client that stops reading fills its socket; give up on it after a while.
-        let written = timeout(write_timeout, async {
-            if flush {
-                sink.send(message).await
-            } else {
-                sink.feed(message).await
-            }
-        })
-        .await;
+        let written =
+            timeout(write_timeout, async { if flush { sink.send(message).await } else { sink.feed(message).await } })
+                .await;
         if !matches!(written, Ok(Ok(()))) {
             return;
         }

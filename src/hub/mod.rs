@@ -25,10 +25,7 @@ pub use tokens::Tokens;
 
 /// A line on the hub's log (stderr). Never pass a token here.
 pub fn log(message: &str) {
-    eprintln!(
-        "[{} rostrum hub] {message}",
-        Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
-    );
+    eprintln!("[{} rostrum hub] {message}", Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"));
 }
 
 /// Limits that protect the hub from clients.
@@ -45,6 +42,9 @@ pub struct Settings {
     /// Browser origins allowed to connect; requests with any other `Origin` header are
     /// refused (clients that send no `Origin`, like Rostrum's own, are not browsers).
     pub allowed_origins: Vec<String>,
+    /// Event frames kept for connections that are a little behind; further behind,
+    /// a connection is resynced.
+    pub broadcast_capacity: usize,
 }
 
 impl Default for Settings {
@@ -56,6 +56,7 @@ impl Default for Settings {
             frame_burst: 200,
             write_timeout: Duration::from_secs(20),
             allowed_origins: Vec::new(),
+            broadcast_capacity: session::BROADCAST_CAPACITY,
         }
     }
 }
@@ -86,7 +87,7 @@ struct Opened {
 }
 
 /// Open (or recover) a session from its file and its data directory.
-fn open_session(data_dir: &Path, file: &Path) -> Result<Opened, String> {
+fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Opened, String> {
     let shown = file.display().to_string();
     let source = std::fs::read_to_string(file).map_err(|e| format!("{shown}: {e}"))?;
     let def = config::parse_session(&source).map_err(|e| e.render(&shown))?;
@@ -94,13 +95,10 @@ fn open_session(data_dir: &Path, file: &Path) -> Result<Opened, String> {
     let journal_path = dir.join(journal::FILE_NAME);
     let mut warnings = Vec::new();
     let (state, writer, history, resumed) = if journal_path.exists() {
-        let (writer, contents) = journal::Writer::open(&journal_path)
-            .map_err(|e| format!("{}: {e}", journal_path.display()))?;
+        let (writer, contents) =
+            journal::Writer::open(&journal_path).map_err(|e| format!("{}: {e}", journal_path.display()))?;
         if let Some(torn) = &contents.torn {
-            warnings.push(format!(
-                "{}: {torn}; it was cut off",
-                journal_path.display()
-            ));
+            warnings.push(format!("{}: {torn}; it was cut off", journal_path.display()));
         }
         let def = if contents.header.config == source {
             def
@@ -108,12 +106,8 @@ fn open_session(data_dir: &Path, file: &Path) -> Result<Opened, String> {
             warnings.push(format!(
                 "{shown} has changed since the session started; the session continues under the copy in its journal"
             ));
-            config::parse_session(&contents.header.config).map_err(|e| {
-                format!(
-                    "{}: the session file in line 1: {e}",
-                    journal_path.display()
-                )
-            })?
+            config::parse_session(&contents.header.config)
+                .map_err(|e| format!("{}: the session file in line 1: {e}", journal_path.display()))?
         };
         let state = Session::replay(def, &contents.events);
         (state, writer, contents.events, true)
@@ -123,25 +117,11 @@ fn open_session(data_dir: &Path, file: &Path) -> Result<Opened, String> {
         (Session::new(def), writer, Vec::new(), false)
     };
     let def = state.def.clone();
-    let tokens =
-        Tokens::load_or_create(&dir, &def).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let report = OpenReport {
-        session: def.id.clone(),
-        title: def.title.clone(),
-        events: history.len(),
-        resumed,
-        warnings,
-    };
-    let (handle, task) = session::spawn(state, writer, history);
-    Ok(Opened {
-        entry: SessionEntry {
-            def,
-            handle,
-            tokens,
-        },
-        task,
-        report,
-    })
+    let tokens = Tokens::load_or_create(&dir, &def).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let report =
+        OpenReport { session: def.id.clone(), title: def.title.clone(), events: history.len(), resumed, warnings };
+    let (handle, task) = session::spawn(state, writer, history, settings.broadcast_capacity);
+    Ok(Opened { entry: SessionEntry { def, handle, tokens }, task, report })
 }
 
 /// A running hub.
@@ -164,12 +144,7 @@ pub struct JoinUrl {
 
 impl Hub {
     /// Open every session file and start listening on `listen` (e.g. "127.0.0.1:0").
-    pub async fn start(
-        listen: &str,
-        data_dir: &Path,
-        files: &[PathBuf],
-        settings: Settings,
-    ) -> Result<Self, String> {
+    pub async fn start(listen: &str, data_dir: &Path, files: &[PathBuf], settings: Settings) -> Result<Self, String> {
         if files.is_empty() {
             return Err("give at least one session file".to_string());
         }
@@ -177,38 +152,21 @@ impl Hub {
         let mut reports = Vec::new();
         let mut sessions = Vec::new();
         for file in files {
-            let opened = open_session(data_dir, file)?;
+            let opened = open_session(data_dir, file, &settings)?;
             let id = opened.entry.def.id.clone();
             if registry.contains_key(&id) {
-                return Err(format!(
-                    "{}: session id \"{id}\" is given twice",
-                    file.display()
-                ));
+                return Err(format!("{}: session id \"{id}\" is given twice", file.display()));
             }
             reports.push(opened.report);
             sessions.push(opened.task);
             registry.insert(id, opened.entry);
         }
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let registry = Arc::new(registry);
         let (shutdown, watch_rx) = watch::channel(false);
-        let accept = tokio::spawn(accept_loop(
-            listener,
-            registry.clone(),
-            Arc::new(settings),
-            watch_rx,
-        ));
-        Ok(Self {
-            addr,
-            reports,
-            registry,
-            shutdown,
-            accept,
-            sessions,
-        })
+        let accept = tokio::spawn(accept_loop(listener, registry.clone(), Arc::new(settings), watch_rx));
+        Ok(Self { addr, reports, registry, shutdown, accept, sessions })
     }
 
     /// Join URLs (with tokens) of every session; delegate URLs are in tokens.toml.
@@ -248,11 +206,7 @@ impl Hub {
     pub fn banner(&self, data_dir: &Path) -> String {
         let mut out = String::new();
         for r in &self.reports {
-            let how = if r.resumed {
-                format!("resumed after {} events", r.events)
-            } else {
-                "new".to_string()
-            };
+            let how = if r.resumed { format!("resumed after {} events", r.events) } else { "new".to_string() };
             let _ = writeln!(out, "session {} ({how}): {}", r.session, r.title);
             for w in &r.warnings {
                 let _ = writeln!(out, "  warning: {w}");
@@ -277,7 +231,9 @@ impl Hub {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.accept.await;
-        drop(self.registry);
+        for entry in self.registry.values() {
+            entry.handle.stop().await;
+        }
         for task in self.sessions {
             let _ = task.await;
         }
@@ -320,21 +276,13 @@ async fn accept_loop(
     }
     drop(listener);
     let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(5), drain)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(Duration::from_secs(5), drain).await.is_err() {
         connections.abort_all();
     }
 }
 
 /// Run a hub until Ctrl+C or SIGTERM, then shut it down gracefully.
-pub async fn run(
-    listen: &str,
-    data_dir: &Path,
-    files: &[PathBuf],
-    settings: Settings,
-) -> Result<(), String> {
+pub async fn run(listen: &str, data_dir: &Path, files: &[PathBuf], settings: Settings) -> Result<(), String> {
     let hub = Hub::start(listen, data_dir, files, settings).await?;
     print!("{}", hub.banner(data_dir));
     log(&format!("listening on {}", hub.addr));

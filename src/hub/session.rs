@@ -58,6 +58,8 @@ enum Request {
         since: Option<u64>,
         reply: oneshot::Sender<Subscription>,
     },
+    /// Finish what is queued before this, then stop.
+    Stop,
 }
 
 /// A cheap handle to a session task.
@@ -71,39 +73,32 @@ impl std::fmt::Debug for Request {
         match self {
             Self::Command { command, .. } => write!(f, "Command({})", command.name()),
             Self::Subscribe { since, .. } => write!(f, "Subscribe({since:?})"),
+            Self::Stop => write!(f, "Stop"),
         }
     }
 }
 
 fn stopped() -> Rejection {
-    Rejection {
-        code: RejectCode::Refused,
-        reason: "the session is shutting down".to_string(),
-    }
+    Rejection { code: RejectCode::Refused, reason: "the session is shutting down".to_string() }
 }
 
 impl SessionHandle {
     /// Give a command; resolves once its events are durable and broadcast.
     pub async fn command(&self, actor: Actor, command: Command) -> Result<Accepted, Rejection> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Request::Command {
-                actor,
-                command,
-                reply,
-            })
-            .await
-            .map_err(|_| stopped())?;
+        self.tx.send(Request::Command { actor, command, reply }).await.map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+
+    /// Ask the task to stop once every request queued before this one is done.
+    pub async fn stop(&self) {
+        let _ = self.tx.send(Request::Stop).await;
     }
 
     /// Subscribe: a snapshot (or the events after `since`) and the live stream.
     pub async fn subscribe(&self, since: Option<u64>) -> Option<Subscription> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Request::Subscribe { since, reply })
-            .await
-            .ok()?;
+        self.tx.send(Request::Subscribe { since, reply }).await.ok()?;
         rx.await.ok()
     }
 }
@@ -123,41 +118,21 @@ pub fn spawn(
     state: Session,
     journal: journal::Writer,
     history: Vec<Event>,
+    broadcast_capacity: usize,
 ) -> (SessionHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
-    let (live, _) = broadcast::channel(BROADCAST_CAPACITY);
-    let owner = Owner {
-        state,
-        journal,
-        history,
-        live,
-        failed: None,
-    };
+    let (live, _) = broadcast::channel(broadcast_capacity.max(1));
+    let owner = Owner { state, journal, history, live, failed: None };
     let task = tokio::spawn(owner.run(rx));
     (SessionHandle { tx }, task)
 }
 
 pub fn event_frame(event: &Event, now: domain::Timestamp) -> Utf8Bytes {
-    Envelope {
-        frame: ServerFrame::Event {
-            event: Box::new(event.clone()),
-        },
-        now,
-    }
-    .to_json()
-    .into()
+    Envelope { frame: ServerFrame::Event { event: Box::new(event.clone()) }, now }.to_json().into()
 }
 
 pub fn snapshot_frame(state: &Session, now: domain::Timestamp) -> Utf8Bytes {
-    Envelope {
-        frame: ServerFrame::Snapshot {
-            seq: state.seq,
-            state: Box::new(state.clone()),
-        },
-        now,
-    }
-    .to_json()
-    .into()
+    Envelope { frame: ServerFrame::Snapshot { seq: state.seq, state: Box::new(state.clone()) }, now }.to_json().into()
 }
 
 type Pending = (oneshot::Sender<Result<Accepted, Rejection>>, usize, usize);
@@ -165,22 +140,19 @@ type Pending = (oneshot::Sender<Result<Accepted, Rejection>>, usize, usize);
 impl Owner {
     async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
         let mut batch = Vec::with_capacity(BATCH);
-        // Ends when every handle is gone and the queue is drained.
-        while rx.recv_many(&mut batch, BATCH).await > 0 {
+        // Ends on a stop request, or when every handle is gone and the queue is drained.
+        let mut stopping = false;
+        while !stopping && rx.recv_many(&mut batch, BATCH).await > 0 {
             let mut events: Vec<Event> = Vec::new();
             let mut pending: Vec<Pending> = Vec::new();
             for request in batch.drain(..) {
                 match request {
-                    Request::Command {
-                        actor,
-                        command,
-                        reply,
-                    } => {
+                    Request::Stop => stopping = true,
+                    // Requests after a stop find the session gone (their reply is dropped).
+                    _ if stopping => {}
+                    Request::Command { actor, command, reply } => {
                         if let Some(why) = &self.failed {
-                            let _ = reply.send(Err(Rejection {
-                                code: RejectCode::Refused,
-                                reason: why.clone(),
-                            }));
+                            let _ = reply.send(Err(Rejection { code: RejectCode::Refused, reason: why.clone() }));
                             continue;
                         }
                         match domain::decide(&self.state, command, &actor, Utc::now()) {
@@ -222,10 +194,7 @@ impl Owner {
             log(&why);
             self.failed = Some(why.clone());
             for (reply, _, _) in pending.drain(..) {
-                let _ = reply.send(Err(Rejection {
-                    code: RejectCode::Refused,
-                    reason: why.clone(),
-                }));
+                let _ = reply.send(Err(Rejection { code: RejectCode::Refused, reason: why.clone() }));
             }
             events.clear();
             return;
@@ -233,17 +202,12 @@ impl Owner {
         let now = Utc::now();
         for event in events.iter() {
             // No receivers is fine: nobody is watching right now.
-            let _ = self.live.send(Frame {
-                seq: event.seq,
-                text: event_frame(event, now),
-            });
+            let _ = self.live.send(Frame { seq: event.seq, text: event_frame(event, now) });
         }
         for (reply, start, end) in pending.drain(..) {
             let seqs = events.get(start..end).unwrap_or_default();
-            let _ = reply.send(Ok(Accepted {
-                first_seq: seqs.first().map(|e| e.seq),
-                last_seq: seqs.last().map(|e| e.seq),
-            }));
+            let _ = reply
+                .send(Ok(Accepted { first_seq: seqs.first().map(|e| e.seq), last_seq: seqs.last().map(|e| e.seq) }));
         }
         self.history.append(events);
     }
@@ -260,10 +224,6 @@ impl Owner {
                 .collect(),
             _ => vec![snapshot_frame(&self.state, now)],
         };
-        Subscription {
-            initial,
-            seq,
-            live: self.live.subscribe(),
-        }
+        Subscription { initial, seq, live: self.live.subscribe() }
     }
 }

@@ -30,8 +30,7 @@ pub struct Tokens {
 /// A fresh random token: 128 bits as 32 hex digits.
 pub fn new_token() -> io::Result<String> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| io::Error::other(format!("no randomness for tokens: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| io::Error::other(format!("no randomness for tokens: {e}")))?;
     Ok(hex::encode(bytes))
 }
 
@@ -41,12 +40,7 @@ impl Tokens {
         for p in &def.participants {
             delegates.insert(p.id.clone(), new_token()?);
         }
-        Ok(Self {
-            chair: new_token()?,
-            rapporteur: new_token()?,
-            observer: new_token()?,
-            delegates,
-        })
+        Ok(Self { chair: new_token()?, rapporteur: new_token()?, observer: new_token()?, delegates })
     }
 
     /// Load the session's tokens from `dir`, or create them; participants missing a
@@ -55,10 +49,7 @@ impl Tokens {
         let path = dir.join(FILE_NAME);
         let mut tokens = match fs::read_to_string(&path) {
             Ok(text) => toml::from_str::<Self>(&text).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{}: {}", path.display(), e.message()),
-                )
+                io::Error::new(io::ErrorKind::InvalidData, format!("{}: {}", path.display(), e.message()))
             })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Self::generate(def)?,
             Err(e) => return Err(e),
@@ -82,12 +73,7 @@ impl Tokens {
         fs::create_dir_all(dir)?;
         let text = toml::to_string(self).map_err(io::Error::other)?;
         let tmp = dir.join(format!("{FILE_NAME}.tmp"));
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         file.write_all(b"# Access tokens of this session. Keep this file secret.\n")?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
@@ -101,11 +87,9 @@ impl Tokens {
         let presented = presented.as_bytes();
         let eq = |token: &str| bool::from(token.as_bytes().ct_eq(presented));
         let mut found = None;
-        for (role, token) in [
-            (Role::Chair, &self.chair),
-            (Role::Rapporteur, &self.rapporteur),
-            (Role::Observer, &self.observer),
-        ] {
+        for (role, token) in
+            [(Role::Chair, &self.chair), (Role::Rapporteur, &self.rapporteur), (Role::Observer, &self.observer)]
+        {
             if eq(token) && found.is_none() {
                 found = Some((role, None));
             }

@@ -58,11 +58,7 @@ pub struct TornTail {
 
 impl fmt::Display for TornTail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {} is incomplete ({} bytes, a write cut short by a crash)",
-            self.line, self.bytes
-        )
+        write!(f, "line {} is incomplete ({} bytes, a write cut short by a crash)", self.line, self.bytes)
     }
 }
 
@@ -94,10 +90,7 @@ impl From<io::Error> for JournalError {
 }
 
 fn damaged(line: usize, problem: impl Into<String>) -> JournalError {
-    JournalError::Damaged {
-        line,
-        problem: problem.into(),
-    }
+    JournalError::Damaged { line, problem: problem.into() }
 }
 
 fn chain_hash(previous: &str, body: &[u8]) -> String {
@@ -122,12 +115,7 @@ fn seal<T: Serialize>(value: &T, previous: &str) -> (Vec<u8>, String) {
 
 /// Split a complete line (without newline) into its body and hash, and check the chain.
 fn unseal(line: &[u8], previous: &str, line_no: usize) -> Result<(Vec<u8>, String), JournalError> {
-    let bad = || {
-        damaged(
-            line_no,
-            "no chain hash at the end of the line (not written by Rostrum, or edited)",
-        )
-    };
+    let bad = || damaged(line_no, "no chain hash at the end of the line (not written by Rostrum, or edited)");
     if line.len() < HASH_SUFFIX_LEN + 2 {
         return Err(bad());
     }
@@ -136,10 +124,7 @@ fn unseal(line: &[u8], previous: &str, line_no: usize) -> Result<(Vec<u8>, Strin
         return Err(bad());
     }
     let hash = &suffix[9..9 + 64];
-    if !hash
-        .iter()
-        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-    {
+    if !hash.iter().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
         return Err(bad());
     }
     let mut body = head.to_vec();
@@ -172,10 +157,7 @@ pub fn read<R: BufRead>(mut reader: R) -> Result<Contents, JournalError> {
         }
         line_no += 1;
         if buf.last() != Some(&b'\n') {
-            torn = Some(TornTail {
-                line: line_no,
-                bytes: n,
-            });
+            torn = Some(TornTail { line: line_no, bytes: n });
             break;
         }
         buf.pop();
@@ -185,31 +167,22 @@ pub fn read<R: BufRead>(mut reader: R) -> Result<Contents, JournalError> {
                 let h: Header = serde_json::from_slice(&body)
                     .map_err(|e| damaged(line_no, format!("not a journal header: {e}")))?;
                 if h.format != FORMAT {
-                    return Err(damaged(
-                        line_no,
-                        format!("not a Rostrum journal (format \"{}\")", h.format),
-                    ));
+                    return Err(damaged(line_no, format!("not a Rostrum journal (format \"{}\")", h.format)));
                 }
                 if h.version != VERSION {
                     return Err(damaged(
                         line_no,
-                        format!(
-                            "journal format version {} is not supported (this Rostrum reads {VERSION})",
-                            h.version
-                        ),
+                        format!("journal format version {} is not supported (this Rostrum reads {VERSION})", h.version),
                     ));
                 }
                 header = Some(h);
             }
             Some(_) => {
-                let event: Event = serde_json::from_slice(&body)
-                    .map_err(|e| damaged(line_no, format!("not a valid event: {e}")))?;
+                let event: Event =
+                    serde_json::from_slice(&body).map_err(|e| damaged(line_no, format!("not a valid event: {e}")))?;
                 let expected = events.len() as u64 + 1;
                 if event.seq != expected {
-                    return Err(damaged(
-                        line_no,
-                        format!("event seq {} where {expected} was expected", event.seq),
-                    ));
+                    return Err(damaged(line_no, format!("event seq {} where {expected} was expected", event.seq)));
                 }
                 events.push(event);
             }
@@ -220,13 +193,7 @@ pub fn read<R: BufRead>(mut reader: R) -> Result<Contents, JournalError> {
     let Some(header) = header else {
         return Err(damaged(1, "the journal has no complete header line"));
     };
-    Ok(Contents {
-        header,
-        events,
-        last_hash: previous,
-        valid_len,
-        torn,
-    })
+    Ok(Contents { header, events, last_hash: previous, valid_len, torn })
 }
 
 /// Read and verify the journal at `path` without changing it.
@@ -252,10 +219,7 @@ impl Writer {
     pub fn create(dir: &Path, session: &str, config: &str, now: Timestamp) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
         let path = dir.join(FILE_NAME);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&path)?;
         let header = Header {
             format: FORMAT.to_string(),
             version: VERSION,
@@ -270,12 +234,7 @@ impl Writer {
         if let Some(parent) = dir.parent() {
             sync_dir(parent)?;
         }
-        Ok(Self {
-            file,
-            path,
-            last_hash: hash,
-            last_seq: 0,
-        })
+        Ok(Self { file, path, last_hash: hash, last_seq: 0 })
     }
 
     /// Open an existing journal for appending: verify it, cut an incomplete last
@@ -291,12 +250,7 @@ impl Writer {
         use std::io::Seek;
         file.seek(io::SeekFrom::End(0))?;
         let last_seq = contents.events.last().map_or(0, |e| e.seq);
-        let writer = Self {
-            file,
-            path: path.to_path_buf(),
-            last_hash: contents.last_hash.clone(),
-            last_seq,
-        };
+        let writer = Self { file, path: path.to_path_buf(), last_hash: contents.last_hash.clone(), last_seq };
         Ok((writer, contents))
     }
 
@@ -318,10 +272,7 @@ impl Writer {
         let mut seq = self.last_seq;
         for event in events {
             if event.seq != seq + 1 {
-                return Err(io::Error::other(format!(
-                    "event seq {} does not follow {seq}",
-                    event.seq
-                )));
+                return Err(io::Error::other(format!("event seq {} does not follow {seq}", event.seq)));
             }
             let (line, h) = seal(event, &hash);
             batch.extend_from_slice(&line);
@@ -348,7 +299,9 @@ pub fn verify_report(path: &Path) -> Result<String, JournalError> {
         &contents.last_hash[..16.min(contents.last_hash.len())],
     );
     if let Some(torn) = &contents.torn {
-        report.push_str(&format!("\nwarning: {torn}; it was never acknowledged and is cut off when the hub opens the journal"));
+        report.push_str(&format!(
+            "\nwarning: {torn}; it was never acknowledged and is cut off when the hub opens the journal"
+        ));
     }
     Ok(report)
 }

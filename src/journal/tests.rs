@@ -1,1 +1,155 @@
+use chrono::{TimeZone, Utc};
 
+use super::*;
+use crate::domain::{Actor, ConnectionStatus, EventKind};
+
+fn t(secs: i64) -> Timestamp {
+    Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid") + chrono::Duration::seconds(secs)
+}
+
+fn event(seq: u64) -> Event {
+    Event {
+        seq,
+        at: t(seq as i64),
+        actor: Actor::chair("chair"),
+        event: EventKind::ConnectionSet { participant: format!("p{seq}"), status: ConnectionStatus::AudioChecked },
+    }
+}
+
+/// A journal with a header and `n` events, in a fresh directory.
+fn journal(n: u64) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let session = dir.path().join("s");
+    let mut writer = Writer::create(&session, "s", "id = \"s\"\n", t(0)).expect("create");
+    let events: Vec<Event> = (1..=n).map(event).collect();
+    writer.append(&events[..n as usize / 2]).expect("append");
+    writer.append(&events[n as usize / 2..]).expect("append");
+    (dir, session.join(FILE_NAME))
+}
+
+fn damaged_line(result: Result<Contents, JournalError>) -> usize {
+    match result {
+        Err(JournalError::Damaged { line, .. }) => line,
+        other => panic!("expected damage, got {other:?}"),
+    }
+}
+
+#[test]
+fn what_is_written_reads_back_and_verifies() {
+    let (_dir, path) = journal(6);
+    let contents = read_file(&path).expect("reads");
+    assert_eq!(contents.header.session, "s");
+    assert_eq!(contents.header.config, "id = \"s\"\n");
+    assert_eq!(contents.events, (1..=6).map(event).collect::<Vec<_>>());
+    assert!(contents.torn.is_none());
+    let text = fs::read_to_string(&path).expect("text");
+    assert_eq!(text.lines().count(), 7);
+    assert!(text.lines().all(|l| l.ends_with("\"}") && l.contains(",\"hash\":\"")));
+}
+
+#[test]
+fn appending_continues_the_chain_after_reopening() {
+    let (_dir, path) = journal(3);
+    let (mut writer, contents) = Writer::open(&path).expect("opens");
+    assert_eq!(contents.events.len(), 3);
+    writer.append(&[event(4)]).expect("append");
+    assert!(writer.append(&[event(9)]).is_err(), "a gap in seq is refused");
+    assert_eq!(read_file(&path).expect("reads").events.len(), 4);
+}
+
+#[test]
+fn a_torn_last_line_at_any_byte_is_cut_to_a_clean_prefix() {
+    let (_dir, path) = journal(4);
+    let full = fs::read(&path).expect("bytes");
+    let line_starts: Vec<usize> =
+        std::iter::once(0).chain(full.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1)).collect();
+    let last_two = line_starts[line_starts.len() - 3];
+    for cut in last_two..full.len() {
+        fs::write(&path, &full[..cut]).expect("write");
+        let complete = line_starts.iter().filter(|s| **s <= cut).count() - 1;
+        let contents = read_file(&path).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        assert_eq!(contents.events.len(), complete - 1, "cut at {cut}");
+        assert_eq!(contents.torn.is_some(), !line_starts.contains(&cut), "cut at {cut}");
+        // Opening repairs the file; appending after it verifies.
+        let (mut writer, contents) = Writer::open(&path).expect("opens");
+        assert_eq!(fs::metadata(&path).expect("meta").len(), contents.valid_len);
+        writer.append(&[event(contents.events.len() as u64 + 1)]).expect("append");
+        let after = read_file(&path).expect("verifies after repair");
+        assert!(after.torn.is_none());
+    }
+}
+
+#[test]
+fn an_edited_line_fails_at_that_line() {
+    let (_dir, path) = journal(5);
+    let text = fs::read_to_string(&path).expect("text");
+    let edited = text.replacen("\"p3\"", "\"p9\"", 1);
+    fs::write(&path, edited).expect("write");
+    assert_eq!(damaged_line(read_file(&path)), 4);
+    let report = verify_report(&path).expect_err("fails");
+    assert!(report.to_string().starts_with("line 4: hash chain broken"), "{report}");
+}
+
+#[test]
+fn a_removed_or_reordered_line_breaks_the_chain_there() {
+    let (_dir, path) = journal(5);
+    let lines: Vec<String> = fs::read_to_string(&path).expect("text").lines().map(String::from).collect();
+    let mut removed = lines.clone();
+    removed.remove(2);
+    fs::write(&path, removed.join("\n") + "\n").expect("write");
+    assert_eq!(damaged_line(read_file(&path)), 3);
+    let mut swapped = lines.clone();
+    swapped.swap(4, 5);
+    fs::write(&path, swapped.join("\n") + "\n").expect("write");
+    assert_eq!(damaged_line(read_file(&path)), 5);
+}
+
+#[test]
+fn garbage_and_zeroed_blocks_fail_naming_a_line_or_read_as_a_torn_tail() {
+    let (_dir, path) = journal(20);
+    let full = fs::read(&path).expect("bytes");
+    let lines = full.iter().filter(|b| **b == b'\n').count();
+
+    let mut garbage = full.clone();
+    garbage.extend_from_slice(b"{\"seq\":21,\"garbage\":true}\n");
+    fs::write(&path, &garbage).expect("write");
+    assert_eq!(damaged_line(read_file(&path)), lines + 1);
+
+    let mut unterminated = full.clone();
+    unterminated.extend_from_slice(b"\x00\x00garbage");
+    fs::write(&path, &unterminated).expect("write");
+    assert_eq!(read_file(&path).expect("torn tail").torn, Some(TornTail { line: lines + 1, bytes: 9 }));
+
+    for start in (0..full.len()).step_by(512) {
+        let mut zeroed = full.clone();
+        let end = (start + 512).min(zeroed.len());
+        zeroed[start..end].fill(0);
+        fs::write(&path, &zeroed).expect("write");
+        match read_file(&path) {
+            Err(JournalError::Damaged { line, .. }) => assert!(line >= 1 && line <= lines, "{line}"),
+            Ok(contents) => assert!(contents.torn.is_some(), "zeroed at {start} but read whole"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_journal_is_refused_at_line_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("j.jsonl");
+    fs::write(&path, "hello\n").expect("write");
+    assert_eq!(damaged_line(read_file(&path)), 1);
+    fs::write(&path, "").expect("write");
+    assert_eq!(damaged_line(read_file(&path)), 1);
+}
+
+#[test]
+fn verify_reports_a_torn_tail_as_a_warning() {
+    let (_dir, path) = journal(2);
+    let mut bytes = fs::read(&path).expect("bytes");
+    bytes.extend_from_slice(b"{\"seq\":3");
+    fs::write(&path, &bytes).expect("write");
+    let report = verify_report(&path).expect("chain intact");
+    assert!(report.contains("header and 2 events"), "{report}");
+    assert!(report.contains("warning: line 4 is incomplete (8 bytes"), "{report}");
+}

@@ -1,0 +1,169 @@
+//! The client side of the protocol: connect to a hub, send commands, and keep a
+//! replica of the session state from its snapshot and events.
+
+use std::fmt;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::domain::{self, Command, Session};
+use crate::protocol::{ClientFrame, Envelope, ServerFrame};
+
+#[derive(Debug)]
+pub enum ClientError {
+    /// The hub refused the connection (HTTP status and its message).
+    Refused {
+        status: u16,
+        message: String,
+    },
+    Connect(String),
+    /// A frame from the hub that does not decode.
+    BadFrame(String),
+    /// The connection closed.
+    Closed(Option<String>),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused { status, message } => write!(f, "refused by the hub ({status}): {message}"),
+            Self::Connect(e) => write!(f, "cannot connect: {e}"),
+            Self::BadFrame(e) => write!(f, "bad frame from the hub: {e}"),
+            Self::Closed(Some(reason)) => write!(f, "connection closed: {reason}"),
+            Self::Closed(None) => write!(f, "connection closed"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// One websocket connection to a session on a hub.
+pub struct Connection {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+}
+
+/// Add `since=SEQ` to a session URL.
+fn with_since(url: &str, since: Option<u64>) -> String {
+    match since {
+        None => url.to_string(),
+        Some(seq) if url.contains('?') => format!("{url}&since={seq}"),
+        Some(seq) => format!("{url}?since={seq}"),
+    }
+}
+
+impl Connection {
+    /// Connect to `ws://HOST:PORT/v1/sessions/ID`, with a token (sent as a bearer
+    /// header) and, to resume, the seq of the last event already held.
+    pub async fn connect(url: &str, token: Option<&str>, since: Option<u64>) -> Result<Self, ClientError> {
+        let mut request =
+            with_since(url, since).into_client_request().map_err(|e| ClientError::Connect(e.to_string()))?;
+        if let Some(token) = token {
+            let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| ClientError::Connect("the token has characters a header cannot carry".into()))?;
+            request.headers_mut().insert("authorization", value);
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(Self { ws, next_id: 1 }),
+            Err(tungstenite::Error::Http(response)) => Err(ClientError::Refused {
+                status: response.status().as_u16(),
+                message: response
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).trim().to_string())
+                    .unwrap_or_default(),
+            }),
+            Err(e) => Err(ClientError::Connect(e.to_string())),
+        }
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) -> Result<(), ClientError> {
+        let text = serde_json::to_string(frame).map_err(|e| ClientError::BadFrame(e.to_string()))?;
+        self.send_text(text).await
+    }
+
+    /// Send raw text (for tools and tests that speak the protocol by hand).
+    pub async fn send_text(&mut self, text: String) -> Result<(), ClientError> {
+        self.ws.send(Message::Text(text.into())).await.map_err(|e| ClientError::Closed(Some(e.to_string())))
+    }
+
+    /// Send a command; returns the id its `accepted` or `rejected` will carry.
+    pub async fn command(&mut self, command: Command) -> Result<String, ClientError> {
+        let id = format!("c{}", self.next_id);
+        self.next_id += 1;
+        self.send(&ClientFrame::Command { id: id.clone(), command }).await?;
+        Ok(id)
+    }
+
+    /// The next frame from the hub; `Err(Closed)` when the connection ends.
+    pub async fn recv(&mut self) -> Result<Envelope, ClientError> {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(text.as_str()).map_err(|e| ClientError::BadFrame(e.to_string()));
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Err(ClientError::Closed(frame.map(|f| format!("{} ({})", f.reason, u16::from(f.code)))));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(ClientError::Closed(Some(e.to_string()))),
+                None => return Err(ClientError::Closed(None)),
+            }
+        }
+    }
+
+    /// Close the connection politely.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// What a client knows of the session: a snapshot and every event after it.
+#[derive(Debug, Default, Clone)]
+pub struct Replica {
+    pub state: Option<Session>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicaError {
+    /// An event arrived before any snapshot.
+    NoSnapshot,
+    /// An event skipped some seqs: the client must resume from `have`.
+    Gap { have: u64, got: u64 },
+}
+
+impl Replica {
+    /// Fold a frame into the replica. Snapshots replace the state; events apply in
+    /// order; an event already held (a resume overlap) is ignored. Returns whether
+    /// the state changed.
+    pub fn apply(&mut self, envelope: &Envelope) -> Result<bool, ReplicaError> {
+        match &envelope.frame {
+            ServerFrame::Snapshot { state, .. } => {
+                self.state = Some((**state).clone());
+                Ok(true)
+            }
+            ServerFrame::Event { event } => {
+                let Some(state) = self.state.as_mut() else {
+                    return Err(ReplicaError::NoSnapshot);
+                };
+                if event.seq <= state.seq {
+                    return Ok(false);
+                }
+                if event.seq != state.seq + 1 {
+                    return Err(ReplicaError::Gap { have: state.seq, got: event.seq });
+                }
+                domain::apply(state, event);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    pub fn seq(&self) -> Option<u64> {
+        self.state.as_ref().map(|s| s.seq)
+    }
+}

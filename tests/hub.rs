@@ -1,0 +1,336 @@
+//! The hub over real websocket connections on 127.0.0.1.
+
+mod common;
+
+use common::*;
+use futures_util::future::join_all;
+use rostrum::client::{Connection, Replica};
+use rostrum::domain::{Actor, Command, Event, EventKind, RejectCode, Role};
+use rostrum::hub::Settings;
+use rostrum::protocol::{ErrorCode, ServerFrame};
+
+/// Read event frames until `seq` is reached.
+async fn events_until(conn: &mut Connection, seq: u64) -> Vec<Event> {
+    let mut events = Vec::new();
+    while events.last().is_none_or(|e: &Event| e.seq < seq) {
+        if let ServerFrame::Event { event } = recv(conn).await.frame {
+            events.push(*event);
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn chair_delegate_and_observer_see_the_same_event_sequence() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let tokens = hub.tokens(SESSION).expect("session").clone();
+    let mut chair = connect(&hub, &tokens.chair).await;
+    let mut delegate = connect(&hub, &tokens.delegates["chile"]).await;
+    let mut observer = connect(&hub, &tokens.observer).await;
+    for conn in [&mut chair, &mut delegate, &mut observer] {
+        assert_eq!(handshake(conn).await, 0);
+    }
+    // Each connection records every event it is sent, including those that
+    // arrive while it waits for its own command's answer.
+    let mut seen = [Vec::new(), Vec::new()];
+    let steps: [(usize, Command); 4] = [
+        (0, Command::OpenSegment { segment: "general".into() }),
+        (1, inscribe("chile")),
+        (0, inscribe("peru")),
+        (0, Command::GiveFloor { entry: 4 }), // ids 1-2: the dialogue's pre-inscribed; 3: Chile
+    ];
+    let mut conns = [chair, delegate];
+    let mut last = 0;
+    for (who, cmd) in steps {
+        match command(&mut conns[who], cmd).await {
+            Outcome::Accepted { last: Some(l), events, .. } => {
+                seen[who].extend(events);
+                last = l;
+            }
+            _ => panic!("refused"),
+        }
+    }
+    assert_eq!(last, 4);
+    for (who, conn) in conns.iter_mut().enumerate() {
+        let have = seen[who].last().map_or(0, |e| e.seq);
+        if have < last {
+            seen[who].extend(events_until(conn, last).await);
+        }
+    }
+    let seen_by_observer = events_until(&mut observer, last).await;
+    assert_eq!(seen_by_observer.len(), 4);
+    assert_eq!(seen[0], seen_by_observer, "chair");
+    assert_eq!(seen[1], seen_by_observer, "delegate");
+    assert_eq!(seen_by_observer[1].actor, Actor::delegate("chile"));
+    assert!(matches!(seen_by_observer[3].event, EventKind::FloorGiven { .. }));
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_role_violation_is_rejected_and_names_who_may() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let tokens = hub.tokens(SESSION).expect("session").clone();
+    let mut chair = connect(&hub, &tokens.chair).await;
+    let mut rapporteur = connect(&hub, &tokens.rapporteur).await;
+    let mut chile = connect(&hub, &tokens.delegates["chile"]).await;
+    let mut observer = connect(&hub, &tokens.observer).await;
+    for conn in [&mut chair, &mut rapporteur, &mut chile, &mut observer] {
+        handshake(conn).await;
+    }
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    accepted(&mut chair, inscribe("peru")).await;
+
+    let mut conns = [rapporteur, observer, chile];
+    let (rapporteur, observer, chile) = (0, 1, 2);
+    let cases = [
+        (rapporteur, Command::GiveFloor { entry: 3 }, "a rapporteur may not give the floor: only the chair may"),
+        (
+            observer,
+            inscribe("chile"),
+            "an observer may not inscribe a speaker: only the chair or the delegate concerned may",
+        ),
+        (chile, inscribe("peru"), "only the chair or the delegate of Peru may do this"),
+        (chile, Command::Withdraw { entry: 3 }, "only the chair or the delegate of Peru may do this"),
+        (
+            chile,
+            Command::CloseList { segment: None },
+            "a delegate may not close the list of speakers: only the chair may",
+        ),
+        (rapporteur, Command::CloseSession, "only the chair may"),
+    ];
+    for (who, cmd, expected) in cases {
+        let (code, reason) = rejected(&mut conns[who], cmd).await;
+        assert_eq!(code, RejectCode::Forbidden);
+        assert!(reason.contains(expected), "{reason}");
+    }
+    let [mut rapporteur, _, mut chile] = conns;
+    // A delegate acts for itself; a rapporteur records notes.
+    accepted(&mut chile, inscribe("chile")).await;
+    let note = Command::AddNote {
+        client_id: "n1".into(),
+        turn: None,
+        text: "Opening remarks stress regular pathways.".into(),
+        objectives: vec![5],
+        themes: vec![],
+    };
+    accepted(&mut rapporteur, note).await;
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_drops_and_resumes_misses_nothing_and_duplicates_nothing() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let tokens = hub.tokens(SESSION).expect("session").clone();
+    let mut chair = connect(&hub, &tokens.chair).await;
+    handshake(&mut chair).await;
+    let mut observer = connect(&hub, &tokens.observer).await;
+    let mut replica = Replica::default();
+    let welcome = recv(&mut observer).await;
+    assert!(matches!(welcome.frame, ServerFrame::Welcome { role: Role::Observer, .. }));
+    replica.apply(&recv(&mut observer).await).expect("snapshot");
+
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    accepted(&mut chair, inscribe("chile")).await;
+    for e in events_until(&mut observer, 2).await {
+        replica
+            .apply(&rostrum::protocol::Envelope {
+                frame: ServerFrame::Event { event: Box::new(e) },
+                now: chrono::Utc::now(),
+            })
+            .expect("in order");
+    }
+    let held = replica.seq().expect("state");
+    assert_eq!(held, 2);
+    observer.close().await;
+
+    // While the observer is away, the session goes on.
+    accepted(&mut chair, inscribe("peru")).await;
+    accepted(&mut chair, inscribe("france")).await;
+    let last = accepted(&mut chair, Command::GiveFloor { entry: 4 }).await;
+
+    let mut back = Connection::connect(&url(&hub), Some(&tokens.observer), Some(held)).await.expect("resumes");
+    recv(&mut back).await; // welcome
+    let missed = events_until(&mut back, last).await;
+    assert_eq!(missed.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5], "exactly the missed events");
+    for e in missed {
+        let changed = replica
+            .apply(&rostrum::protocol::Envelope {
+                frame: ServerFrame::Event { event: Box::new(e) },
+                now: chrono::Utc::now(),
+            })
+            .expect("no gap");
+        assert!(changed);
+    }
+    // The resumed replica equals a fresh snapshot.
+    let mut fresh = connect(&hub, &tokens.observer).await;
+    recv(&mut fresh).await;
+    let mut fresh_replica = Replica::default();
+    fresh_replica.apply(&recv(&mut fresh).await).expect("snapshot");
+    assert_eq!(replica.state, fresh_replica.state);
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_handshake_refuses_bad_tokens_paths_and_origins_before_upgrading() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = Settings { allowed_origins: vec!["https://rostrum.example".into()], ..Settings::default() };
+    let hub = start_hub(data.path(), settings).await;
+    let base = url(&hub);
+    let (status, message) = refused_status(Connection::connect(&base, None, None).await);
+    assert_eq!(
+        (status, message.as_str()),
+        (401, "a token is required: `Authorization: Bearer TOKEN` or `?token=TOKEN`")
+    );
+    let (status, message) = refused_status(Connection::connect(&base, Some("not-a-token"), None).await);
+    assert_eq!((status, message.as_str()), (401, "invalid token for this session"));
+    let chair = chair_token(&hub);
+    let other = base.replace(SESSION, "no-such-session");
+    assert_eq!(refused_status(Connection::connect(&other, Some(&chair), None).await).0, 404);
+    let bad_path = format!("ws://{}/elsewhere", hub.addr);
+    assert_eq!(refused_status(Connection::connect(&bad_path, Some(&chair), None).await).0, 404);
+    let bad_since = format!("{base}?since=yesterday");
+    assert_eq!(refused_status(Connection::connect(&bad_since, Some(&chair), None).await).0, 400);
+    // The token may also come in the query string.
+    let mut by_query = Connection::connect(&format!("{base}?token={chair}"), None, None).await.expect("query token");
+    handshake(&mut by_query).await;
+
+    // A browser page from another origin is refused; an allowed one connects.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    for (origin, ok) in [("https://evil.example", false), ("https://rostrum.example", true)] {
+        let mut request = format!("{base}?token={chair}").into_client_request().expect("request");
+        request.headers_mut().insert("origin", origin.parse().expect("header"));
+        match tokio_tungstenite::connect_async(request).await {
+            Ok(_) => assert!(ok, "{origin} should be refused"),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert!(!ok, "{origin} should connect");
+                assert_eq!(response.status().as_u16(), 403);
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_and_the_hub_keeps_serving_everyone() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let chair_token = chair_token(&hub);
+    let mut hostile = connect(&hub, &chair_token).await;
+    let mut chair = connect(&hub, &chair_token).await;
+    handshake(&mut hostile).await;
+    handshake(&mut chair).await;
+
+    let huge = format!("{{\"type\":\"ping\",\"id\":\"{}\"}}", "x".repeat(70 * 1024));
+    let cases: Vec<(String, ErrorCode, &str)> = vec![
+        ("{not json".into(), ErrorCode::BadFrame, "invalid JSON"),
+        ("[1,2,3]".into(), ErrorCode::BadFrame, "a frame is a JSON object with a string \"type\""),
+        ("{\"type\":\"dance\"}".into(), ErrorCode::UnknownType, "unknown frame type \"dance\""),
+        (huge, ErrorCode::TooLarge, "over the limit of 65536 bytes"),
+        ("{\"type\":\"command\"}".into(), ErrorCode::BadFrame, "a command frame needs a string \"id\""),
+    ];
+    for (text, code, expected) in cases {
+        hostile.send_text(text).await.expect("sends");
+        let (frame, _) = until(&mut hostile, |f| matches!(f, ServerFrame::Error { .. })).await;
+        let ServerFrame::Error { code: got, reason } = frame else { unreachable!() };
+        assert_eq!(got, code);
+        assert!(reason.contains(expected), "{reason}");
+    }
+    // A command that does not parse is rejected with its id.
+    hostile.send_text(r#"{"type":"command","id":"x1","command":{"type":"give-floor"}}"#.into()).await.expect("sends");
+    let (frame, _) = until(&mut hostile, |f| matches!(f, ServerFrame::Rejected { .. })).await;
+    assert!(
+        matches!(frame, ServerFrame::Rejected { code: RejectCode::Invalid, ref id, .. } if id == "x1"),
+        "{frame:?}"
+    );
+
+    // A flood of garbage from one connection: others are still served.
+    for i in 0..500 {
+        hostile.send_text(format!("garbage {i}")).await.expect("sends");
+    }
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    // The flooding connection was rate limited, not dropped.
+    let (frame, _) =
+        until(&mut hostile, |f| matches!(f, ServerFrame::Error { code: ErrorCode::RateLimited, .. })).await;
+    assert!(matches!(frame, ServerFrame::Error { .. }));
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_falls_behind_is_resynced_not_left_deaf() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings { broadcast_capacity: 2, ..Settings::default() }).await;
+    let tokens = hub.tokens(SESSION).expect("session").clone();
+    let mut observer = connect(&hub, &tokens.observer).await;
+    handshake(&mut observer).await;
+    // Many commands at once from inside the hub's process: decided in one batch,
+    // broadcast in one burst, far more than the tiny broadcast buffer holds.
+    let session = hub.session(SESSION).expect("session");
+    let chair = Actor::chair("chair");
+    session.command(chair.clone(), Command::OpenSegment { segment: "general".into() }).await.expect("opens");
+    let people = ["chile", "peru", "france", "ghana", "fiji", "african-group", "holy-see", "iom", "ngo-a", "ngo-b"];
+    let results = join_all(people.iter().map(|p| session.command(chair.clone(), inscribe(p)))).await;
+    assert!(results.iter().all(Result::is_ok));
+    let seqs: Vec<u64> = events_until(&mut observer, 11).await.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=11).collect::<Vec<_>>(), "every event, once, in order");
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_frame_carries_the_hub_clock_and_pings_are_answered() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let mut conn = connect(&hub, &chair_token(&hub)).await;
+    let before = chrono::Utc::now();
+    let welcome = recv(&mut conn).await;
+    assert!(welcome.now >= before - chrono::Duration::seconds(1));
+    recv(&mut conn).await;
+    conn.send_text(r#"{"type":"ping","id":"p1"}"#.into()).await.expect("sends");
+    let pong = recv(&mut conn).await;
+    assert_eq!(pong.frame, ServerFrame::Pong { id: "p1".into() });
+    assert!(pong.now >= welcome.now);
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_connections_with_going_away() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let mut conn = connect(&hub, &chair_token(&hub)).await;
+    handshake(&mut conn).await;
+    let stopping = tokio::spawn(hub.shutdown());
+    let closed = tokio::time::timeout(DEADLINE, conn.recv()).await.expect("closes in time");
+    match closed {
+        Err(rostrum::client::ClientError::Closed(Some(reason))) => {
+            assert_eq!(reason, "the hub is shutting down (1001)");
+        }
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    tokio::time::timeout(DEADLINE, stopping).await.expect("stops").expect("joins");
+}
+
+#[tokio::test]
+async fn tokens_never_reach_the_journal() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let tokens = hub.tokens(SESSION).expect("session").clone();
+    let mut chile = connect(&hub, &tokens.delegates["chile"]).await;
+    handshake(&mut chile).await;
+    accepted(&mut chile, inscribe("chile")).await;
+    hub.shutdown().await;
+    let dir = data.path().join(SESSION);
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
+    for token in [&tokens.chair, &tokens.rapporteur, &tokens.observer, &tokens.delegates["chile"]] {
+        assert!(!journal.contains(token.as_str()));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("tokens.toml")).expect("tokens file").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Restarting reuses the same tokens.
+    let again = start_hub(data.path(), Settings::default()).await;
+    assert_eq!(again.tokens(SESSION), Some(&tokens));
+    again.shutdown().await;
+}
