@@ -119,6 +119,11 @@ pub enum Command {
         #[serde(default)]
         themes: Vec<String>,
     },
+    /// Undo the chair's last list action or floor given (the event `seq`), as a
+    /// compensating event; only while nothing else has happened since.
+    Undo {
+        seq: u64,
+    },
     AddPledge {
         client_id: String,
         pledger: ParticipantId,
@@ -164,6 +169,7 @@ impl Command {
             Self::SetConnection { .. } => "set a connection status",
             Self::AddNote { .. } => "add a note",
             Self::AddPledge { .. } => "record a pledge",
+            Self::Undo { .. } => "undo an action",
         }
     }
 
@@ -325,6 +331,16 @@ impl Rules<'_> {
                 Ok(vec![EventKind::ListReopened { segment: index }])
             }
             Command::GiveFloor { entry } => self.give_floor(entry),
+            Command::Undo { seq } => match &self.session.undo {
+                Some(undo) if undo.seq == seq && seq == self.session.seq => Ok(vec![undo.compensation.clone()]),
+                Some(undo) if undo.seq == self.session.seq => Err(refused(format!(
+                    "event #{seq} cannot be undone: the last undoable action is #{} ({})",
+                    undo.seq, undo.what
+                ))),
+                _ => Err(refused(format!(
+                    "event #{seq} cannot be undone: only the chair's last list action or floor given, right after it"
+                ))),
+            },
             Command::EndTurn { turn } => {
                 let current = self.turn(turn)?;
                 let used_ms = current.used_at(self.now);

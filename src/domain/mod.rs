@@ -325,6 +325,20 @@ pub enum EventKind {
     FloorGiven {
         turn: Turn,
     },
+    /// Undo of a floor given by mistake: the entry goes back where it was.
+    FloorRevoked {
+        turn: TurnId,
+        segment: usize,
+        entry: Entry,
+        order: Vec<EntryId>,
+        states_since_stakeholder: u32,
+    },
+    /// Undo of a withdrawal: the entry comes back where it was.
+    Restored {
+        segment: usize,
+        entry: Entry,
+        order: Vec<EntryId>,
+    },
     TurnEnded {
         turn: TurnId,
         used_ms: u64,
@@ -391,6 +405,60 @@ pub struct Session {
     pub pledges: Vec<Pledge>,
     /// Next id for entries, turns, points of order, notes and pledges (one counter).
     pub next_id: u64,
+    /// The chair's last list action or floor given, undoable while nothing else has happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Undo>,
+}
+
+/// What undoing the last chair action would record: a compensating event (the
+/// journal keeps both the action and its undoing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Undo {
+    /// Seq of the event it undoes.
+    pub seq: u64,
+    /// For the screen: "the inscription of Chile".
+    pub what: String,
+    pub compensation: EventKind,
+}
+
+/// When the speakers list of a segment will end at the current limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forecast {
+    pub ends_at: Timestamp,
+    pub scheduled_end: Timestamp,
+    /// Positive when the list runs past the scheduled end.
+    pub late_ms: i64,
+    /// Entries (list, then rights of reply) that finish before the scheduled end.
+    pub fit: usize,
+    pub total: usize,
+}
+
+/// Forecast the end of a segment's list from `now`: the current turn's time left
+/// (if it is in this segment), then every entry's allotted time.
+pub fn forecast(session: &Session, segment: usize, now: Timestamp) -> Option<Forecast> {
+    let def = session.segment_def(segment)?;
+    let state = session.segments.get(segment)?;
+    let scheduled_end = def.end.with_timezone(&Utc);
+    let mut at = now;
+    if let Some(turn) = session.floor.as_ref().filter(|t| t.segment == segment) {
+        let left = turn.reading(now, def.limits.warning).remaining_ms.max(0);
+        at += chrono::Duration::milliseconds(left);
+    }
+    let mut fit = 0;
+    let entries: Vec<&Entry> = state.list.iter().chain(state.replies.iter()).collect();
+    for entry in &entries {
+        at += chrono::Duration::seconds(i64::from(entry.allotted));
+        if at <= scheduled_end {
+            fit += 1;
+        }
+    }
+    Some(Forecast {
+        ends_at: at,
+        scheduled_end,
+        late_ms: (at - scheduled_end).num_milliseconds(),
+        fit,
+        total: entries.len(),
+    })
 }
 
 impl Session {
@@ -412,6 +480,7 @@ impl Session {
             notes: Vec::new(),
             pledges: Vec::new(),
             next_id: 1,
+            undo: None,
         };
         for (index, segment) in def.segments.iter().enumerate() {
             // Inscribed before the meeting (e-Speakers): at the session's scheduled start.
@@ -503,6 +572,10 @@ impl Session {
 /// Fold one event into the state. Never fails and never panics: an event that does
 /// not fit the state (which [`decide`] never produces) changes only what it can.
 pub fn apply(session: &mut Session, event: &Event) {
+    session.undo = match event.actor.role {
+        Role::Chair => undo_of(session, event),
+        _ => None,
+    };
     session.seq = event.seq;
     let at = event.at;
     match &event.event {
@@ -585,6 +658,32 @@ pub fn apply(session: &mut Session, event: &Event) {
             session.next_id = session.next_id.max(turn.id + 1);
             session.floor = Some(turn.clone());
         }
+        EventKind::FloorRevoked { turn, segment, entry, order: ids, states_since_stakeholder } => {
+            if session.floor.as_ref().is_some_and(|t| t.id == *turn) {
+                session.floor = None;
+            }
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.states_since_stakeholder = *states_since_stakeholder;
+                if entry.kind == StatementKind::Reply {
+                    if let Some(taken) = state.replies_taken.get_mut(&entry.participant) {
+                        *taken = taken.saturating_sub(1);
+                    }
+                    state.replies.push(entry.clone());
+                    order::reorder(&mut state.replies, ids);
+                } else {
+                    state.list.push(entry.clone());
+                    order::reorder(&mut state.list, ids);
+                }
+                order::refresh_reasons(session, *segment);
+            }
+        }
+        EventKind::Restored { segment, entry, order: ids } => {
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.list.push(entry.clone());
+                order::reorder(&mut state.list, ids);
+                order::refresh_reasons(session, *segment);
+            }
+        }
         EventKind::TurnEnded { turn, used_ms, overrun_ms } => {
             if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
                 session.turns.push(TurnRecord {
@@ -656,6 +755,64 @@ pub fn apply(session: &mut Session, event: &Event) {
             session.pledges.push(pledge.clone());
         }
     }
+}
+
+/// The compensating event that would undo `event`, computed on the state before it.
+fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
+    let ids = |list: &[Entry]| list.iter().map(|e| e.id).collect::<Vec<_>>();
+    let (what, compensation) = match &event.event {
+        EventKind::Inscribed { segment, entry, .. } => (
+            format!("the inscription of {}", session.name_of(&entry.participant)),
+            EventKind::Withdrawn { segment: *segment, entry: entry.id },
+        ),
+        EventKind::Withdrawn { segment, entry } => {
+            let list = &session.segments.get(*segment)?.list;
+            let removed = list.iter().find(|e| e.id == *entry)?;
+            (
+                format!("the withdrawal of {}", session.name_of(&removed.participant)),
+                EventKind::Restored { segment: *segment, entry: removed.clone(), order: ids(list) },
+            )
+        }
+        EventKind::Restored { segment, entry, .. } => (
+            format!("the restoring of {}", session.name_of(&entry.participant)),
+            EventKind::Withdrawn { segment: *segment, entry: entry.id },
+        ),
+        EventKind::Moved { segment, entry, .. } => {
+            let list = &session.segments.get(*segment)?.list;
+            let moved = list.iter().find(|e| e.id == *entry)?;
+            (
+                format!("the move of {}", session.name_of(&moved.participant)),
+                EventKind::Moved {
+                    segment: *segment,
+                    entry: *entry,
+                    placement: moved.placement.clone(),
+                    order: ids(list),
+                },
+            )
+        }
+        EventKind::ListClosed { segment } => {
+            ("the closing of the list".to_string(), EventKind::ListReopened { segment: *segment })
+        }
+        EventKind::ListReopened { segment } => {
+            ("the reopening of the list".to_string(), EventKind::ListClosed { segment: *segment })
+        }
+        EventKind::FloorGiven { turn } => {
+            let state = session.segments.get(turn.segment)?;
+            let list = if turn.entry.kind == StatementKind::Reply { &state.replies } else { &state.list };
+            (
+                format!("the floor given to {}", session.name_of(&turn.entry.participant)),
+                EventKind::FloorRevoked {
+                    turn: turn.id,
+                    segment: turn.segment,
+                    entry: turn.entry.clone(),
+                    order: ids(list),
+                    states_since_stakeholder: state.states_since_stakeholder,
+                },
+            )
+        }
+        _ => return None,
+    };
+    Some(Undo { seq: event.seq, what, compensation })
 }
 
 fn stop_clock(turn: &mut Turn, at: Timestamp) {

@@ -549,6 +549,68 @@ fn opening_a_segment_ends_the_previous_one() {
     assert_eq!(r.reason, "\"General debate\" has ended");
 }
 
+// ---- Undo and forecast ----
+
+#[test]
+fn undo_records_a_compensating_event_right_after_the_action() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    let chile = w.inscribe("chile");
+    w.inscribe("holy-see");
+    let seq = w.session.seq;
+    w.ok(Command::Withdraw { entry: chile });
+    assert_eq!(w.session.undo.as_ref().map(|u| u.what.as_str()), Some("the withdrawal of Chile"));
+    let events = w.ok(Command::Undo { seq: seq + 1 });
+    assert!(matches!(events[0], EventKind::Restored { .. }));
+    assert_eq!(w.list(0), ["peru", "chile", "holy-see"], "back where it was");
+
+    // A floor given by mistake: the speaker goes back to the list, no turn is recorded.
+    let turn = w.give("chile");
+    let given = w.session.seq;
+    w.wait(5);
+    w.ok(Command::Undo { seq: given });
+    assert!(w.session.floor.is_none());
+    assert!(w.session.turns.is_empty());
+    assert_eq!(w.list(0), ["peru", "chile", "holy-see"]);
+    let r = w.no(Command::EndTurn { turn });
+    assert_eq!(r.code, RejectCode::NotFound);
+
+    // Only right after the action.
+    w.inscribe("france");
+    let inscribed = w.session.seq;
+    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::Connected });
+    let r = w.no(Command::Undo { seq: inscribed });
+    assert_eq!(
+        r.reason,
+        format!(
+            "event #{inscribed} cannot be undone: only the chair's last list action or floor given, right after it"
+        )
+    );
+}
+
+#[test]
+fn the_forecast_adds_the_time_left_and_every_allotted_time() {
+    let mut w = World::new();
+    w.open("general"); // scheduled 10:00 to 11:00
+    for p in ["african-group", "peru", "chile", "iom", "ngo-a"] {
+        w.inscribe(p);
+    }
+    // 5 + 3 + 3 + 3 + 2 = 16 minutes of statements.
+    let f = forecast(&w.session, 0, w.now()).expect("forecast");
+    assert_eq!((f.fit, f.total), (5, 5));
+    assert_eq!(f.ends_at, t(16 * 60));
+    assert_eq!(f.late_ms, -44 * 60 * 1000);
+    // 50 minutes later, a 5-minute turn has 2 minutes left: 2 + 11 = 13 minutes, 3 past schedule.
+    w.wait(47 * 60);
+    w.give("african-group");
+    w.wait(3 * 60);
+    let f = forecast(&w.session, 0, w.now()).expect("forecast");
+    assert_eq!(f.ends_at, t(63 * 60));
+    assert_eq!(f.late_ms, 3 * 60 * 1000);
+    assert_eq!((f.fit, f.total), (2, 4), "52+3, 55+3 fit by 60; iom would end at 61");
+}
+
 // ---- Properties ----
 
 const PEOPLE: [&str; 10] =
