@@ -9,3 +9,4 @@ pub mod domain;
 pub mod hub;
 pub mod journal;
 pub mod protocol;
+pub mod tui;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use rostrum::{config, hub, journal};
+use rostrum::{config, hub, journal, tui};
 
 #[derive(Parser)]
 #[command(name = "rostrum", version, about = "Run live hybrid sessions of intergovernmental meetings from a terminal")]
@@ -16,6 +16,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Chair a session: on a session file (starts a hub in this process), or on a hub's URL.
+    Chair {
+        /// A session file (TOML), or ws://HOST:PORT/v1/sessions/ID to join a hub elsewhere.
+        session: String,
+        /// Chair token, when joining a hub elsewhere.
+        #[arg(long)]
+        token: Option<String>,
+        /// Data directory of the embedded hub.
+        #[arg(long, default_value = "sessions")]
+        data: PathBuf,
+        /// Address of the embedded hub (a free port on 127.0.0.1 by default).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// A keymap file laid over the default keys (default: ~/.config/rostrum/keys.toml if present).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
     /// Check a session file and print every problem with its line and column.
     Check {
         /// Session files (TOML).
@@ -49,6 +66,26 @@ enum Cmd {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Cmd::Chair { session, token, data, listen, keys } => {
+            let target = if session.starts_with("ws://") || session.starts_with("wss://") {
+                match token {
+                    Some(token) => tui::Target::Url { url: session, token },
+                    None => {
+                        eprintln!("joining a hub needs the chair's token: --token TOKEN");
+                        return ExitCode::from(2);
+                    }
+                }
+            } else {
+                tui::Target::File(PathBuf::from(session))
+            };
+            match tui::chair(tui::ChairOptions { target, data, listen, keys }) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Cmd::Check { files } => check(&files),
         Cmd::Verify { log } => match journal::verify_report(&log) {
             Ok(report) => {

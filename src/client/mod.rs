@@ -1,6 +1,8 @@
 //! The client side of the protocol: connect to a hub, send commands, and keep a
 //! replica of the session state from its snapshot and events.
 
+pub mod link;
+
 use std::fmt;
 
 use futures_util::{SinkExt, StreamExt};

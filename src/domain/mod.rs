@@ -435,10 +435,17 @@ pub struct Forecast {
 
 /// Forecast the end of a segment's list from `now`: the current turn's time left
 /// (if it is in this segment), then every entry's allotted time.
+///
+/// A session run far from its scheduled date (a rehearsal, a replayed example) is
+/// forecast against the segment's scheduled length counted from when it opened.
 pub fn forecast(session: &Session, segment: usize, now: Timestamp) -> Option<Forecast> {
     let def = session.segment_def(segment)?;
     let state = session.segments.get(segment)?;
-    let scheduled_end = def.end.with_timezone(&Utc);
+    let scheduled_start = def.start.with_timezone(&Utc);
+    let length = def.end - def.start;
+    let anchor = state.opened_at.unwrap_or(now);
+    let scheduled_end =
+        if (anchor - scheduled_start).num_hours().abs() >= 12 { anchor + length } else { def.end.with_timezone(&Utc) };
     let mut at = now;
     if let Some(turn) = session.floor.as_ref().filter(|t| t.segment == segment) {
         let left = turn.reading(now, def.limits.warning).remaining_ms.max(0);

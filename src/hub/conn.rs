@@ -269,6 +269,22 @@ impl Connection {
         Ok(())
     }
 
+    /// A frame over the rate limit is dropped; a command still gets its answer
+    /// (so no client waits forever), and the connection is told once a second.
+    async fn over_limit(&mut self, text: &str, limit: &mut RateLimit) -> Result<(), Gone> {
+        let reason = format!("more than {} frames a second: frames are being dropped", self.settings.frames_per_sec);
+        match decode_client(text) {
+            Ok(ClientFrame::Command { id, .. }) | Err(DecodeError::Command { id, .. }) => {
+                let code = crate::domain::RejectCode::Refused;
+                self.send(envelope(ServerFrame::Rejected { id, code, reason })).await
+            }
+            _ if limit.should_warn() => {
+                self.send(envelope(ServerFrame::Error { code: ErrorCode::RateLimited, reason })).await
+            }
+            _ => Ok(()),
+        }
+    }
+
     async fn on_text(&mut self, actor: &Actor, text: &str) -> Result<(), Gone> {
         match decode_client(text) {
             Ok(ClientFrame::Command { id, command }) => match self.handle.command(actor.clone(), command).await {
@@ -388,16 +404,8 @@ pub(super) async fn serve(
                     Message::Text(text) => {
                         if limit.allow() {
                             conn.on_text(&actor, text.as_str()).await
-                        } else if limit.should_warn() {
-                            conn.send(envelope(ServerFrame::Error {
-                                code: ErrorCode::RateLimited,
-                                reason: format!(
-                                    "more than {} frames a second: frames are being dropped",
-                                    settings.frames_per_sec
-                                ),
-                            })).await
                         } else {
-                            Ok(())
+                            conn.over_limit(text.as_str(), &mut limit).await
                         }
                     }
                     Message::Binary(_) => conn.send(envelope(ServerFrame::Error {

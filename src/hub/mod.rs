@@ -23,9 +23,30 @@ use crate::journal;
 pub use session::SessionHandle;
 pub use tokens::Tokens;
 
-/// A line on the hub's log (stderr). Never pass a token here.
+static LOG_FILE: std::sync::OnceLock<std::sync::Mutex<std::fs::File>> = std::sync::OnceLock::new();
+
+/// Send the hub's log to a file instead of stderr (when a terminal screen owns stderr).
+pub fn log_to_file(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let _ = LOG_FILE.set(std::sync::Mutex::new(file));
+    Ok(())
+}
+
+/// A line on the hub's log (stderr, or the file given to [`log_to_file`]). Never pass a token here.
 pub fn log(message: &str) {
-    eprintln!("[{} rostrum hub] {message}", Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+    let line = format!("[{} rostrum hub] {message}", Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+    match LOG_FILE.get() {
+        Some(file) => {
+            use std::io::Write;
+            if let Ok(mut file) = file.lock() {
+                let _ = writeln!(file, "{line}");
+            }
+        }
+        None => eprintln!("{line}"),
+    }
 }
 
 /// Limits that protect the hub from clients.

@@ -1,0 +1,231 @@
+//! A long-lived link to a hub for interactive clients: reconnects with backoff,
+//! resumes from the last event it saw, measures round-trip time and clock offset,
+//! and never drops a command silently (one that cannot be sent is reported back).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{ClientError, Connection};
+use crate::domain::{Command, Timestamp};
+use crate::protocol::{ClientFrame, Envelope, ServerFrame};
+
+/// What the link tells its client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkEvent {
+    Connecting {
+        attempt: u32,
+    },
+    Connected,
+    Frame(Box<Envelope>),
+    /// A ping came back: round-trip time and the hub's clock minus ours.
+    Clock {
+        rtt_ms: u64,
+        offset_ms: i64,
+    },
+    /// The connection dropped; the link retries after `retry_in`.
+    Disconnected {
+        reason: String,
+        retry_in: Duration,
+    },
+    /// The hub refused us (bad token, unknown session): the link gives up.
+    Refused {
+        reason: String,
+    },
+    /// A command could not be sent.
+    NotSent {
+        id: String,
+        reason: String,
+    },
+}
+
+/// What a client asks of the link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkCommand {
+    Send {
+        id: String,
+        command: Command,
+    },
+    /// The replica found a gap: reconnect and resume after `since`.
+    Resync {
+        since: Option<u64>,
+    },
+}
+
+pub struct Link {
+    pub commands: mpsc::Sender<LinkCommand>,
+    pub events: mpsc::Receiver<LinkEvent>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+const PING_EVERY: Duration = Duration::from_secs(2);
+
+/// Backoff before reconnect attempt `attempt` (1-based): 250 ms doubling, at most 5 s.
+pub fn backoff(attempt: u32) -> Duration {
+    let ms = 250u64.saturating_mul(1 << attempt.saturating_sub(1).min(5));
+    Duration::from_millis(ms.min(5_000))
+}
+
+/// Clock offset from a ping sent at `sent` (our clock), answered at `hub_now`, with
+/// round trip `rtt`: the hub's clock minus ours, assuming a symmetric path.
+pub fn clock_offset(sent: Timestamp, rtt: Duration, hub_now: Timestamp) -> i64 {
+    let midpoint = sent + chrono::Duration::milliseconds(rtt.as_millis() as i64 / 2);
+    (hub_now - midpoint).num_milliseconds()
+}
+
+/// Start a link to `url` with `token`.
+pub fn spawn(url: String, token: Option<String>) -> Link {
+    let (commands, commands_rx) = mpsc::channel(256);
+    let (events_tx, events) = mpsc::channel(1024);
+    let task = tokio::spawn(run(url, token, commands_rx, events_tx));
+    Link { commands, events, task }
+}
+
+/// Seq of the last event a frame brings the client to.
+fn seq_of(frame: &ServerFrame) -> Option<u64> {
+    match frame {
+        ServerFrame::Snapshot { seq, .. } => Some(*seq),
+        ServerFrame::Event { event } => Some(event.seq),
+        _ => None,
+    }
+}
+
+async fn run(
+    url: String,
+    token: Option<String>,
+    mut commands: mpsc::Receiver<LinkCommand>,
+    events: mpsc::Sender<LinkEvent>,
+) {
+    let mut since: Option<u64> = None;
+    let mut attempt: u32 = 0;
+    loop {
+        if events.send(LinkEvent::Connecting { attempt }).await.is_err() {
+            return;
+        }
+        let reason = match Connection::connect(&url, token.as_deref(), since).await {
+            Err(ClientError::Refused { status, message }) if matches!(status, 401 | 403 | 404) => {
+                let _ = events.send(LinkEvent::Refused { reason: format!("{message} (HTTP {status})") }).await;
+                // Keep answering commands so none is dropped silently.
+                while let Some(command) = commands.recv().await {
+                    if let LinkCommand::Send { id, .. } = command {
+                        let reason = "not connected: the hub refused this client".to_string();
+                        let _ = events.send(LinkEvent::NotSent { id, reason }).await;
+                    }
+                }
+                return;
+            }
+            Err(e) => e.to_string(),
+            Ok(conn) => {
+                attempt = 0;
+                if events.send(LinkEvent::Connected).await.is_err() {
+                    return;
+                }
+                match serve(conn, &mut commands, &events, &mut since).await {
+                    Served::Stop => return,
+                    Served::Lost(reason) => reason,
+                }
+            }
+        };
+        attempt += 1;
+        let retry_in = backoff(attempt);
+        if events.send(LinkEvent::Disconnected { reason, retry_in }).await.is_err() {
+            return;
+        }
+        // While waiting, commands cannot be sent: say so at once.
+        let wait = tokio::time::sleep(retry_in);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                _ = &mut wait => break,
+                command = commands.recv() => match command {
+                    None => return,
+                    Some(LinkCommand::Send { id, .. }) => {
+                        let reason = "not connected: reconnecting to the hub".to_string();
+                        if events.send(LinkEvent::NotSent { id, reason }).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(LinkCommand::Resync { since: s }) => since = s,
+                },
+            }
+        }
+    }
+}
+
+enum Served {
+    Stop,
+    Lost(String),
+}
+
+async fn serve(
+    mut conn: Connection,
+    commands: &mut mpsc::Receiver<LinkCommand>,
+    events: &mpsc::Sender<LinkEvent>,
+    since: &mut Option<u64>,
+) -> Served {
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut in_flight: Option<(String, Instant, Timestamp)> = None;
+    let mut pings = 0u64;
+    loop {
+        tokio::select! {
+            frame = conn.recv() => match frame {
+                Ok(envelope) => {
+                    if let Some(seq) = seq_of(&envelope.frame) {
+                        *since = Some(seq);
+                    }
+                    if let ServerFrame::Pong { id } = &envelope.frame
+                        && let Some((sent_id, sent_at, sent_wall)) = &in_flight
+                        && id == sent_id
+                    {
+                        let rtt = sent_at.elapsed();
+                        let offset_ms = clock_offset(*sent_wall, rtt, envelope.now);
+                        in_flight = None;
+                        let clock = LinkEvent::Clock { rtt_ms: rtt.as_millis() as u64, offset_ms };
+                        if events.send(clock).await.is_err() {
+                            return Served::Stop;
+                        }
+                        continue;
+                    }
+                    if events.send(LinkEvent::Frame(Box::new(envelope))).await.is_err() {
+                        return Served::Stop;
+                    }
+                }
+                Err(e) => return Served::Lost(e.to_string()),
+            },
+            command = commands.recv() => match command {
+                None => {
+                    conn.close().await;
+                    return Served::Stop;
+                }
+                Some(LinkCommand::Send { id, command }) => {
+                    if let Err(e) = conn.send(&ClientFrame::Command { id: id.clone(), command }).await {
+                        let _ = events.send(LinkEvent::NotSent { id, reason: format!("not connected: {e}") }).await;
+                        return Served::Lost(e.to_string());
+                    }
+                }
+                Some(LinkCommand::Resync { since: s }) => {
+                    *since = s;
+                    conn.close().await;
+                    return Served::Lost("resynchronizing with the hub".to_string());
+                }
+            },
+            _ = ping.tick() => {
+                pings += 1;
+                let id = format!("ping-{pings}");
+                in_flight = Some((id.clone(), Instant::now(), Utc::now()));
+                if let Err(e) = conn.send(&ClientFrame::Ping { id }).await {
+                    return Served::Lost(e.to_string());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,707 @@
+//! The chair screen's state and its pure `update(&mut App, Msg) -> Vec<Effect>`.
+//! Every input (key, mouse, network, tick) becomes a [`Msg`]; the run loop performs
+//! the [`Effect`]s. Rules of procedure are never decided here: commands go to the
+//! hub, and its answer (accepted, or rejected with a reason) is shown.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
+
+use super::keymap::{Action, Keymap};
+use crate::client::Replica;
+use crate::client::link::LinkEvent;
+use crate::domain::{
+    Command, ConnectionStatus, Entry, Modality, Participant, ParticipantKind, Session, StatementKind, Timestamp,
+};
+use crate::hub::JoinUrl;
+use crate::protocol::ServerFrame;
+
+/// Seconds added or taken by one press of extend or cut.
+pub const TIME_STEP: u32 = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkStatus {
+    Connecting,
+    Connected,
+    Reconnecting { reason: String },
+    Refused { reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Ok,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLine {
+    pub text: String,
+    pub tone: Tone,
+}
+
+/// What a participant picker is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Inscribe,
+    PointOfOrder,
+    RightOfReply,
+}
+
+impl Purpose {
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Inscribe => "Inscribe a speaker",
+            Self::PointOfOrder => "Point of order raised by",
+            Self::RightOfReply => "Right of reply for",
+        }
+    }
+
+    fn admits(self, p: &Participant) -> bool {
+        match self {
+            Self::Inscribe => true,
+            Self::PointOfOrder => p.kind == ParticipantKind::MemberState,
+            Self::RightOfReply => p.kind.is_state(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picker {
+    pub purpose: Purpose,
+    pub query: String,
+    /// Indices into the roster, best match first.
+    pub results: Vec<usize>,
+    pub selected: usize,
+    /// Statement kind chosen with Tab (inscription only); None = the participant's default.
+    pub kind: Option<StatementKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ruling {
+    pub point: u64,
+    pub text: String,
+    pub upheld: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub question: String,
+    /// Sent on yes; `None` means quit.
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+    Picker(Picker),
+    Ruling(Ruling),
+    Confirm(Confirm),
+}
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Tick(Timestamp),
+    Link(LinkEvent),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send { id: String, command: Command },
+    Resync { since: Option<u64> },
+    Quit,
+}
+
+pub struct App {
+    pub replica: Replica,
+    pub link: LinkStatus,
+    pub rtt_ms: Option<u64>,
+    /// The hub's clock minus ours, in milliseconds.
+    pub offset_ms: i64,
+    /// Our clock, as of the last tick.
+    pub local_now: Timestamp,
+    /// Index into the selectable entries: the list, then the rights of reply.
+    pub selected: usize,
+    pub mode: Mode,
+    pub status: Option<StatusLine>,
+    /// Commands sent and not yet answered: id → what it was.
+    pub pending: BTreeMap<String, String>,
+    next_id: u64,
+    pub join_urls: Vec<JoinUrl>,
+    pub show_join: bool,
+    pub keymap: Keymap,
+    /// Terminal size, for mapping mouse clicks to rows.
+    pub size: (u16, u16),
+    pub no_color: bool,
+}
+
+impl App {
+    pub fn new(keymap: Keymap, join_urls: Vec<JoinUrl>, now: Timestamp) -> Self {
+        Self {
+            replica: Replica::default(),
+            link: LinkStatus::Connecting,
+            rtt_ms: None,
+            offset_ms: 0,
+            local_now: now,
+            selected: 0,
+            mode: Mode::Normal,
+            status: None,
+            pending: BTreeMap::new(),
+            next_id: 1,
+            show_join: !join_urls.is_empty(),
+            join_urls,
+            keymap,
+            size: (80, 24),
+            no_color: false,
+        }
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.replica.state.as_ref()
+    }
+
+    /// The hub's time now, as best we know it.
+    pub fn hub_now(&self) -> Timestamp {
+        self.local_now + Duration::milliseconds(self.offset_ms)
+    }
+
+    /// The segment whose lists the screen shows: the open one, or the first.
+    pub fn view_segment(&self) -> usize {
+        self.session().and_then(|s| s.current_segment).unwrap_or(0)
+    }
+
+    /// Entries the selection moves over: the speakers list, then the rights of reply.
+    pub fn selectable(&self) -> Vec<&Entry> {
+        let segment = self.view_segment();
+        self.session()
+            .and_then(|s| s.segments.get(segment))
+            .map(|state| state.list.iter().chain(state.replies.iter()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn selected_entry(&self) -> Option<&Entry> {
+        self.selectable().get(self.selected).copied()
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.status = Some(StatusLine { text: text.into(), tone: Tone::Info });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.status = Some(StatusLine { text: text.into(), tone: Tone::Error });
+    }
+
+    /// Send a command to the hub, or say at once that it cannot be sent.
+    fn send(&mut self, command: Command, what: String) -> Vec<Effect> {
+        if self.link != LinkStatus::Connected {
+            self.error(format!("not connected: {what} was not sent"));
+            return Vec::new();
+        }
+        let id = format!("c{}", self.next_id);
+        self.next_id += 1;
+        self.pending.insert(id.clone(), what.clone());
+        self.info(format!("{what}…"));
+        vec![Effect::Send { id, command }]
+    }
+
+    fn name(&self, participant: &str) -> String {
+        self.session().map_or_else(|| participant.to_string(), |s| s.name_of(participant).to_string())
+    }
+
+    fn clamp_selection(&mut self) {
+        let len = self.selectable().len();
+        self.selected = self.selected.min(len.saturating_sub(1));
+    }
+
+    /// Keep the same entry selected when the list changes under it.
+    fn follow(&mut self, entry: Option<u64>) {
+        if let Some(id) = entry
+            && let Some(i) = self.selectable().iter().position(|e| e.id == id)
+        {
+            self.selected = i;
+        }
+        self.clamp_selection();
+    }
+}
+
+/// Indices of roster participants matching `query` (fuzzy), best first.
+pub fn search_roster(roster: &[Participant], query: &str, purpose: Purpose) -> Vec<usize> {
+    let candidates = roster.iter().enumerate().filter(|(_, p)| purpose.admits(p));
+    if query.trim().is_empty() {
+        return candidates.map(|(i, _)| i).collect();
+    }
+    let mut matcher = Matcher::new(Config::DEFAULT);
+    let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
+    let mut buf = Vec::new();
+    let mut scored: Vec<(u32, usize)> = candidates
+        .filter_map(|(i, p)| {
+            let haystack = format!("{} {}", p.name, p.id);
+            pattern.score(Utf32Str::new(&haystack, &mut buf), &mut matcher).map(|score| (score, i))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The statement kinds a participant can make, for Tab in the inscription picker.
+pub fn kinds_for(kind: ParticipantKind) -> &'static [StatementKind] {
+    match kind {
+        ParticipantKind::MemberState => &[StatementKind::National, StatementKind::Group],
+        ParticipantKind::ObserverState => &[StatementKind::National],
+        ParticipantKind::GroupOfStates => &[StatementKind::Group],
+        ParticipantKind::UnEntity | ParticipantKind::Igo => &[StatementKind::Organization],
+        ParticipantKind::Stakeholder => &[StatementKind::Stakeholder],
+    }
+}
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(app, key),
+        Msg::Key(_) => Vec::new(), // act on presses only: some terminals report releases
+        Msg::Mouse(mouse) => on_mouse(app, mouse),
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            app.local_now = now;
+            Vec::new()
+        }
+        Msg::Link(event) => on_link(app, event),
+    }
+}
+
+fn on_link(app: &mut App, event: LinkEvent) -> Vec<Effect> {
+    match event {
+        LinkEvent::Connecting { .. } => Vec::new(),
+        LinkEvent::Connected => {
+            app.link = LinkStatus::Connected;
+            app.info("connected to the hub");
+            Vec::new()
+        }
+        LinkEvent::Clock { rtt_ms, offset_ms } => {
+            app.rtt_ms = Some(rtt_ms);
+            app.offset_ms = offset_ms;
+            Vec::new()
+        }
+        LinkEvent::Disconnected { reason, retry_in } => {
+            app.link = LinkStatus::Reconnecting { reason: reason.clone() };
+            app.rtt_ms = None;
+            let lost: Vec<String> = std::mem::take(&mut app.pending).into_values().collect();
+            let unanswered = if lost.is_empty() { String::new() } else { format!("; unanswered: {}", lost.join(", ")) };
+            app.error(format!("hub unreachable ({reason}); retrying in {} ms{unanswered}", retry_in.as_millis()));
+            Vec::new()
+        }
+        LinkEvent::Refused { reason } => {
+            app.link = LinkStatus::Refused { reason: reason.clone() };
+            app.error(format!("the hub refused this screen: {reason}"));
+            Vec::new()
+        }
+        LinkEvent::NotSent { id, reason } => {
+            let what = app.pending.remove(&id).unwrap_or_else(|| "the command".to_string());
+            app.error(format!("{what} was not sent: {reason}"));
+            Vec::new()
+        }
+        LinkEvent::Frame(envelope) => {
+            let selected = app.selected_entry().map(|e| e.id);
+            let mut effects = Vec::new();
+            match &envelope.frame {
+                ServerFrame::Accepted { id, .. } => {
+                    if let Some(what) = app.pending.remove(id) {
+                        app.status = Some(StatusLine { text: format!("✓ {what}"), tone: Tone::Ok });
+                    }
+                }
+                ServerFrame::Rejected { id, reason, .. } => {
+                    let what = app.pending.remove(id).unwrap_or_else(|| "command".to_string());
+                    app.error(format!("✗ {what}: {reason}"));
+                }
+                ServerFrame::Error { reason, .. } => app.error(format!("hub: {reason}")),
+                ServerFrame::Resync { reason } => app.info(reason.clone()),
+                _ => match app.replica.apply(&envelope) {
+                    Ok(_) => {}
+                    Err(_) => effects.push(Effect::Resync { since: app.replica.seq() }),
+                },
+            }
+            app.follow(selected);
+            effects
+        }
+    }
+}
+
+fn on_mouse(app: &mut App, mouse: MouseEvent) -> Vec<Effect> {
+    match mouse.kind {
+        MouseEventKind::ScrollDown => move_selection(app, 1),
+        MouseEventKind::ScrollUp => move_selection(app, -1),
+        MouseEventKind::Down(MouseButton::Left) if app.mode == Mode::Normal => {
+            let layout = super::view::layout(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1));
+            let rows = layout.list_rows;
+            if mouse.row >= rows.y && mouse.row < rows.y + rows.height && mouse.column >= rows.x {
+                let offset = super::view::list_offset(app.selected, rows.height as usize);
+                let index = offset + (mouse.row - rows.y) as usize;
+                if index < app.selectable().len() {
+                    app.selected = index;
+                }
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn move_selection(app: &mut App, delta: isize) {
+    let len = app.selectable().len();
+    if len == 0 {
+        app.selected = 0;
+        return;
+    }
+    app.selected = app.selected.saturating_add_signed(delta).min(len - 1);
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    match app.mode.clone() {
+        Mode::Normal => match app.keymap.resolve(&key) {
+            Some(action) => on_action(app, action),
+            None => Vec::new(),
+        },
+        Mode::Help => {
+            app.mode = Mode::Normal;
+            Vec::new()
+        }
+        Mode::Confirm(confirm) => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                app.mode = Mode::Normal;
+                match confirm.command {
+                    None => vec![Effect::Quit],
+                    Some(command) => {
+                        let what = describe(app, &command);
+                        app.send(command, what)
+                    }
+                }
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.mode = Mode::Normal;
+                app.info("cancelled");
+                Vec::new()
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => vec![Effect::Quit],
+            _ => Vec::new(),
+        },
+        Mode::Picker(picker) => on_picker_key(app, picker, key),
+        Mode::Ruling(ruling) => on_ruling_key(app, ruling, key),
+    }
+}
+
+fn on_picker_key(app: &mut App, mut picker: Picker, key: KeyEvent) -> Vec<Effect> {
+    let roster: Vec<Participant> = app.session().map(|s| s.def.participants.clone()).unwrap_or_default();
+    match key.code {
+        KeyCode::Esc => {
+            app.mode = Mode::Normal;
+            return Vec::new();
+        }
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            app.mode = Mode::Normal;
+            return Vec::new();
+        }
+        KeyCode::Up => picker.selected = picker.selected.saturating_sub(1),
+        KeyCode::Down => picker.selected = (picker.selected + 1).min(picker.results.len().saturating_sub(1)),
+        KeyCode::Tab if picker.purpose == Purpose::Inscribe => {
+            if let Some(p) = picker.results.get(picker.selected).and_then(|i| roster.get(*i)) {
+                let kinds = kinds_for(p.kind);
+                let now = picker.kind.unwrap_or(kinds[0]);
+                let at = kinds.iter().position(|k| *k == now).unwrap_or(0);
+                picker.kind = Some(kinds[(at + 1) % kinds.len()]);
+            }
+        }
+        KeyCode::Backspace => {
+            picker.query.pop();
+            picker.results = search_roster(&roster, &picker.query, picker.purpose);
+            picker.selected = 0;
+            picker.kind = None;
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            picker.query.push(c);
+            picker.results = search_roster(&roster, &picker.query, picker.purpose);
+            picker.selected = 0;
+            picker.kind = None;
+        }
+        KeyCode::Enter => {
+            app.mode = Mode::Normal;
+            let Some(p) = picker.results.get(picker.selected).and_then(|i| roster.get(*i)) else {
+                app.error("no participant matches; nothing sent");
+                return Vec::new();
+            };
+            let (command, what) = match picker.purpose {
+                Purpose::Inscribe => (
+                    Command::Inscribe { participant: p.id.clone(), segment: None, kind: picker.kind, level: None },
+                    format!("inscribe {}", p.name),
+                ),
+                Purpose::PointOfOrder => {
+                    (Command::RaisePointOfOrder { by: p.id.clone() }, format!("point of order by {}", p.name))
+                }
+                Purpose::RightOfReply => (
+                    Command::RequestReply { participant: p.id.clone(), segment: None },
+                    format!("right of reply for {}", p.name),
+                ),
+            };
+            return app.send(command, what);
+        }
+        _ => {}
+    }
+    app.mode = Mode::Picker(picker);
+    Vec::new()
+}
+
+fn on_ruling_key(app: &mut App, mut ruling: Ruling, key: KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Esc => {
+            app.mode = Mode::Normal;
+            return Vec::new();
+        }
+        KeyCode::Tab => ruling.upheld = !ruling.upheld,
+        KeyCode::Backspace => {
+            ruling.text.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => ruling.text.push(c),
+        KeyCode::Enter => {
+            app.mode = Mode::Normal;
+            let text = if ruling.text.trim().is_empty() {
+                if ruling.upheld { "Upheld." } else { "Not upheld." }.to_string()
+            } else {
+                ruling.text.clone()
+            };
+            let verdict = if ruling.upheld { "upheld" } else { "not upheld" };
+            return app.send(
+                Command::RulePointOfOrder { point: ruling.point, ruling: text, upheld: ruling.upheld },
+                format!("ruling: {verdict}"),
+            );
+        }
+        _ => {}
+    }
+    app.mode = Mode::Ruling(ruling);
+    Vec::new()
+}
+
+/// A short description of a command for the status line.
+fn describe(app: &App, command: &Command) -> String {
+    let entry_name = |id: &u64| {
+        app.session()
+            .and_then(|s| s.segment_of_entry(*id).and_then(|seg| s.find_entry(seg, *id)))
+            .map_or_else(|| format!("entry #{id}"), |(_, e, _)| app.name(&e.participant))
+    };
+    match command {
+        Command::Withdraw { entry } => format!("withdraw {}", entry_name(entry)),
+        Command::CloseList { .. } => "close the list".to_string(),
+        Command::CloseSession => "close the session".to_string(),
+        other => other.name().to_string(),
+    }
+}
+
+fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    // The join URLs shown at start give way to the first other action.
+    if action != Action::JoinUrls {
+        app.show_join = false;
+    }
+    let floor = app.session().and_then(|s| s.floor.clone());
+    let selected = app.selected_entry().cloned();
+    let need_selection = |app: &mut App| {
+        app.error("select an entry on the list first");
+        Vec::new()
+    };
+    match action {
+        Action::Quit => {
+            if floor.is_some() {
+                app.mode =
+                    Mode::Confirm(Confirm { question: "A turn is running. Quit anyway?".to_string(), command: None });
+                Vec::new()
+            } else {
+                vec![Effect::Quit]
+            }
+        }
+        Action::Help => {
+            app.mode = Mode::Help;
+            Vec::new()
+        }
+        Action::Up => {
+            move_selection(app, -1);
+            Vec::new()
+        }
+        Action::Down => {
+            move_selection(app, 1);
+            Vec::new()
+        }
+        Action::PageUp => {
+            move_selection(app, -10);
+            Vec::new()
+        }
+        Action::PageDown => {
+            move_selection(app, 10);
+            Vec::new()
+        }
+        Action::Top => {
+            app.selected = 0;
+            Vec::new()
+        }
+        Action::Bottom => {
+            app.selected = app.selectable().len().saturating_sub(1);
+            Vec::new()
+        }
+        Action::JoinUrls => {
+            app.show_join = !app.show_join;
+            Vec::new()
+        }
+        Action::Inscribe | Action::PointOfOrder | Action::RightOfReply => {
+            let purpose = match action {
+                Action::Inscribe => Purpose::Inscribe,
+                Action::PointOfOrder => Purpose::PointOfOrder,
+                _ => Purpose::RightOfReply,
+            };
+            let roster: Vec<Participant> = app.session().map(|s| s.def.participants.clone()).unwrap_or_default();
+            let results = search_roster(&roster, "", purpose);
+            app.mode = Mode::Picker(Picker { purpose, query: String::new(), results, selected: 0, kind: None });
+            Vec::new()
+        }
+        Action::GiveFloor => match selected {
+            Some(e) => {
+                let what = format!("floor to {}", app.name(&e.participant));
+                app.send(Command::GiveFloor { entry: e.id }, what)
+            }
+            None => need_selection(app),
+        },
+        Action::NextSpeaker => {
+            let first = app.selectable().first().map(|e| (e.id, e.participant.clone()));
+            match first {
+                Some((entry, participant)) => {
+                    let what = format!("floor to {}", app.name(&participant));
+                    app.send(Command::GiveFloor { entry }, what)
+                }
+                None => {
+                    app.error("the list is empty");
+                    Vec::new()
+                }
+            }
+        }
+        Action::EndTurn | Action::PauseResume | Action::Extend | Action::Cut => {
+            let Some(turn) = floor else {
+                app.error("nobody holds the floor");
+                return Vec::new();
+            };
+            let name = app.name(&turn.entry.participant);
+            let (command, what) = match action {
+                Action::EndTurn => (Command::EndTurn { turn: turn.id }, format!("end the turn of {name}")),
+                Action::PauseResume if turn.paused => (Command::Resume { turn: turn.id }, "resume the clock".into()),
+                Action::PauseResume => (Command::Pause { turn: turn.id }, "pause the clock".into()),
+                Action::Extend => (Command::Extend { turn: turn.id, secs: TIME_STEP }, format!("+{TIME_STEP} s")),
+                _ => (Command::Cut { turn: turn.id, secs: TIME_STEP }, format!("-{TIME_STEP} s")),
+            };
+            app.send(command, what)
+        }
+        Action::MoveUp | Action::MoveDown | Action::Defer | Action::DeferToEnd | Action::Reinstate => {
+            let Some(e) = selected else { return need_selection(app) };
+            let name = app.name(&e.participant);
+            let (command, what) = match action {
+                Action::MoveUp => (Command::MoveUp { entry: e.id }, format!("move {name} up")),
+                Action::MoveDown => (Command::MoveDown { entry: e.id }, format!("move {name} down")),
+                Action::Defer => (Command::Defer { entry: e.id, places: None, to_end: false }, format!("defer {name}")),
+                Action::DeferToEnd => {
+                    (Command::Defer { entry: e.id, places: None, to_end: true }, format!("defer {name} to the end"))
+                }
+                _ => (Command::Reinstate { entry: e.id }, format!("reinstate {name}")),
+            };
+            app.send(command, what)
+        }
+        Action::Withdraw => {
+            let Some(e) = selected else { return need_selection(app) };
+            let name = app.name(&e.participant);
+            let command = if e.kind == StatementKind::Reply {
+                Command::WithdrawReply { entry: e.id }
+            } else {
+                Command::Withdraw { entry: e.id }
+            };
+            app.mode = Mode::Confirm(Confirm {
+                question: format!("Withdraw {name} (entry #{}) from the list?", e.id),
+                command: Some(command),
+            });
+            Vec::new()
+        }
+        Action::ToggleList => {
+            let segment = app.view_segment();
+            let closed = app.session().and_then(|s| s.segments.get(segment)).is_some_and(|s| s.closed);
+            let id = app.session().and_then(|s| s.segment_def(segment)).map(|d| d.id.clone());
+            if closed {
+                app.send(Command::ReopenList { segment: id }, "reopen the list".to_string())
+            } else {
+                app.mode = Mode::Confirm(Confirm {
+                    question: "Close the list of speakers? No new inscriptions until it is reopened.".to_string(),
+                    command: Some(Command::CloseList { segment: id }),
+                });
+                Vec::new()
+            }
+        }
+        Action::Rule => match app.session().and_then(|s| s.point_of_order.clone()) {
+            Some(point) => {
+                app.mode = Mode::Ruling(Ruling { point: point.id, text: String::new(), upheld: true });
+                Vec::new()
+            }
+            None => {
+                app.error("no point of order is pending");
+                Vec::new()
+            }
+        },
+        Action::Connection => {
+            let Some(e) = selected else { return need_selection(app) };
+            let Some(session) = app.session() else { return Vec::new() };
+            let remote = session.def.participant(&e.participant).is_some_and(|p| p.modality == Modality::Remote);
+            if !remote {
+                let name = app.name(&e.participant);
+                app.error(format!("{name} is not a remote participant"));
+                return Vec::new();
+            }
+            let next = match session.connection(&e.participant) {
+                ConnectionStatus::Unknown => ConnectionStatus::Connected,
+                ConnectionStatus::Connected => ConnectionStatus::AudioChecked,
+                ConnectionStatus::AudioChecked => ConnectionStatus::TechnicalIssue,
+                ConnectionStatus::TechnicalIssue => ConnectionStatus::Connected,
+            };
+            let what = format!("{}: {}", app.name(&e.participant), next.label());
+            app.send(Command::SetConnection { participant: e.participant.clone(), status: next }, what)
+        }
+        Action::Undo => match app.session().and_then(|s| s.undo.clone()) {
+            Some(undo) => app.send(Command::Undo { seq: undo.seq }, format!("undo {}", undo.what)),
+            None => {
+                app.error("nothing to undo: undo works right after a list action or a floor given");
+                Vec::new()
+            }
+        },
+        Action::NextSegment => {
+            let Some(session) = app.session() else { return Vec::new() };
+            let next = session.current_segment.map_or(0, |c| c + 1);
+            match session.segment_def(next) {
+                Some(def) => {
+                    let (id, title) = (def.id.clone(), def.title.clone());
+                    app.send(Command::OpenSegment { segment: id }, format!("open \"{title}\""))
+                }
+                None => {
+                    app.error("this is the last segment");
+                    Vec::new()
+                }
+            }
+        }
+        Action::EndSession => {
+            app.mode = Mode::Confirm(Confirm {
+                question: "Close the session? Nothing more can be recorded afterwards.".to_string(),
+                command: Some(Command::CloseSession),
+            });
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,667 @@
+//! Rendering: pure functions from the app's state to a frame, one per screen region.
+//! Compact at 80x24; wider terminals get a side column. Only visible rows are drawn.
+
+use chrono::{FixedOffset, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+use tui_big_text::{BigText, PixelSize};
+
+use super::app::{App, LinkStatus, Mode, Purpose, Tone, kinds_for};
+use super::keymap::Action;
+use crate::domain::{
+    ClockPhase, ConnectionStatus, Entry, Modality, Placement, Session, StatementKind, Timestamp, Turn, forecast,
+};
+
+/// Screen regions; the same function serves drawing and mouse hit-testing.
+#[derive(Debug, Clone, Copy)]
+pub struct Areas {
+    pub wide: bool,
+    pub header: Rect,
+    pub floor: Rect,
+    pub list: Rect,
+    /// Rows of list entries inside the list block (below its column titles).
+    pub list_rows: Rect,
+    pub reason: Rect,
+    pub forecast: Rect,
+    pub recent: Rect,
+    pub replies: Rect,
+    pub join: Rect,
+    pub status: Rect,
+    pub footer: Rect,
+}
+
+pub fn layout(area: Rect) -> Areas {
+    let wide = area.width >= 120 && area.height >= 34;
+    let [header, body, status, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(8), Constraint::Length(1), Constraint::Length(1)])
+            .areas(area);
+    let (floor, list, forecast, recent, replies, join) = if wide {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+        let [floor, forecast, recent, replies, join] = Layout::vertical([
+            Constraint::Length(10),
+            Constraint::Length(3),
+            Constraint::Min(5),
+            Constraint::Length(6),
+            Constraint::Length(6),
+        ])
+        .areas(right);
+        (floor, left, forecast, recent, replies, join)
+    } else {
+        let [floor, list, forecast, recent, replies] = Layout::vertical([
+            Constraint::Length(6),
+            Constraint::Min(5),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(body);
+        (floor, list, forecast, recent, replies, Rect::default())
+    };
+    let inner = Block::bordered().inner(list);
+    // Column titles on the first inner row, the selected entry's reason on the last.
+    let list_rows = Rect { y: inner.y + 1, height: inner.height.saturating_sub(2), ..inner };
+    let reason = Rect { y: inner.y + inner.height.saturating_sub(1), height: 1.min(inner.height), ..inner };
+    Areas { wide, header, floor, list, list_rows, reason, forecast, recent, replies, join, status, footer }
+}
+
+/// First visible row so that `selected` is on screen.
+pub fn list_offset(selected: usize, height: usize) -> usize {
+    if height == 0 { 0 } else { selected.saturating_sub(height - 1) }
+}
+
+struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    fn fg(&self, color: Color) -> Style {
+        if self.color { Style::new().fg(color) } else { Style::new() }
+    }
+    fn phase(&self, phase: ClockPhase) -> Style {
+        match (phase, self.color) {
+            (ClockPhase::Normal, true) => Style::new().fg(Color::Green),
+            (ClockPhase::Warning, true) => Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            (ClockPhase::Overrun, true) => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            (ClockPhase::Normal, false) => Style::new(),
+            (ClockPhase::Warning, false) => Style::new().add_modifier(Modifier::BOLD),
+            (ClockPhase::Overrun, false) => Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        }
+    }
+    fn alert(&self) -> Style {
+        let base = Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED);
+        if self.color { base.fg(Color::Magenta) } else { base }
+    }
+    fn tone(&self, tone: Tone) -> Style {
+        match tone {
+            Tone::Info => Style::new(),
+            Tone::Ok => self.fg(Color::Green),
+            Tone::Error => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+        }
+    }
+    fn selected(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    fn dim(&self) -> Style {
+        if self.color { Style::new().fg(Color::DarkGray) } else { Style::new().add_modifier(Modifier::DIM) }
+    }
+}
+
+/// `m:ss` (or `h:mm:ss`) of a number of milliseconds, rounded down to the second.
+pub fn clock(ms: u64) -> String {
+    let secs = ms / 1000;
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
+}
+
+/// What the big countdown shows: time left, counting up with `+` in overrun.
+pub fn countdown(remaining_ms: i64) -> String {
+    if remaining_ms >= 0 {
+        // Show 2:59.4 as 3:00 while the first second runs: ceiling.
+        let ms = remaining_ms as u64;
+        let secs = ms.div_ceil(1000);
+        format!("{:02}:{:02}", secs / 60, secs % 60)
+    } else {
+        let secs = remaining_ms.unsigned_abs() / 1000;
+        format!("+{:02}:{:02}", secs / 60, secs % 60)
+    }
+}
+
+fn zone(session: &Session) -> FixedOffset {
+    session.def.start.timezone()
+}
+
+fn time_of_day(session: Option<&Session>, at: Timestamp) -> String {
+    match session {
+        Some(s) => at.with_timezone(&zone(s)).format("%H:%M:%S").to_string(),
+        None => at.with_timezone(&Utc).format("%H:%M:%S").to_string(),
+    }
+}
+
+fn short_kind(entry: &Entry) -> String {
+    match entry.kind {
+        StatementKind::National => "national".into(),
+        StatementKind::Group => "group".into(),
+        StatementKind::Organization => "organization".into(),
+        StatementKind::Stakeholder => "stakeholder".into(),
+        StatementKind::Reply => format!("reply {}", entry.reply_number.unwrap_or(1)),
+    }
+}
+
+fn modality(session: &Session, participant: &str) -> String {
+    match session.def.participant(participant).map(|p| p.modality) {
+        Some(Modality::Remote) => match session.connection(participant) {
+            ConnectionStatus::Unknown => "remote ?".into(),
+            ConnectionStatus::Connected => "remote ●".into(),
+            ConnectionStatus::AudioChecked => "remote ✓".into(),
+            ConnectionStatus::TechnicalIssue => "remote ⚠ issue".into(),
+        },
+        Some(Modality::PreRecorded) => "pre-recorded".into(),
+        _ => "in room".into(),
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let theme = Theme { color: !app.no_color };
+    let areas = layout(frame.area());
+    render_header(app, &theme, frame, areas.header);
+    render_floor(app, &theme, frame, areas.floor, areas.wide);
+    render_list(app, &theme, frame, &areas);
+    render_forecast(app, &theme, frame, areas.forecast, areas.wide);
+    render_recent(app, &theme, frame, areas.recent, areas.wide);
+    render_replies(app, &theme, frame, areas.replies, areas.wide);
+    if areas.wide {
+        render_join(app, frame, areas.join);
+    }
+    render_status(app, &theme, frame, areas.status);
+    render_footer(app, &theme, frame, areas.footer);
+    match &app.mode {
+        Mode::Help => render_help(app, frame),
+        Mode::Picker(_) => render_picker(app, &theme, frame),
+        Mode::Ruling(ruling) => {
+            let verdict = if ruling.upheld { "UPHELD" } else { "NOT UPHELD" };
+            let lines = vec![
+                Line::from(format!("Ruling: {}█", ruling.text)),
+                Line::from(""),
+                Line::from(vec![Span::raw("Verdict: "), Span::styled(verdict, theme.alert()), Span::raw("  (Tab)")]),
+            ];
+            popup(frame, " Rule on the point of order ", lines, 60, 5);
+        }
+        Mode::Confirm(confirm) => popup(
+            frame,
+            " Confirm ",
+            vec![Line::from(confirm.question.clone()), Line::from(""), Line::from("y yes · n no")],
+            60,
+            5,
+        ),
+        Mode::Normal if app.show_join => render_join_popup(app, frame),
+        Mode::Normal => {}
+    }
+}
+
+fn render_header(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let session = app.session();
+    let title = session.map_or("Rostrum", |s| s.def.title.as_str());
+    let segment = session
+        .and_then(|s| {
+            let index = app.view_segment();
+            let def = s.segment_def(index)?;
+            let state = s.segments.get(index)?;
+            let open = if s.current_segment == Some(index) { "" } else { " (not open)" };
+            let closed = if state.closed { " · list closed" } else { "" };
+            Some(format!("{}{open}{closed}", def.title))
+        })
+        .unwrap_or_default();
+    let link = match &app.link {
+        LinkStatus::Connected => match app.rtt_ms {
+            Some(rtt) => Span::styled(format!("● hub {rtt} ms"), theme.fg(Color::Green)),
+            None => Span::styled("● hub".to_string(), theme.fg(Color::Green)),
+        },
+        LinkStatus::Connecting => Span::styled("○ connecting…".to_string(), theme.fg(Color::Yellow)),
+        LinkStatus::Reconnecting { .. } => Span::styled("○ RECONNECTING…".to_string(), theme.alert()),
+        LinkStatus::Refused { .. } => Span::styled("✗ REFUSED".to_string(), theme.alert()),
+    };
+    let now = time_of_day(session, app.hub_now());
+    let closed = if session.is_some_and(|s| s.closed_at.is_some()) { " · SESSION CLOSED" } else { "" };
+    let left = format!(" {title} │ {segment}{closed}");
+    let right_len = link.content.chars().count() + now.chars().count() + 6;
+    let room = (area.width as usize).saturating_sub(right_len);
+    let left: String = left.chars().take(room).collect();
+    let pad = room.saturating_sub(left.chars().count());
+    let line = Line::from(vec![
+        Span::styled(left, Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(" ".repeat(pad)),
+        Span::raw(" │ "),
+        link,
+        Span::raw(format!(" │ {now}")),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn describe_turn(session: &Session, turn: &Turn) -> String {
+    let p = session.def.participant(&turn.entry.participant);
+    let level = turn.entry.level.map(|l| format!(" · {}", l.label())).unwrap_or_default();
+    let kind = turn.entry.kind.label();
+    let modality = modality(session, &turn.entry.participant);
+    let _ = p;
+    format!("{kind}{level} · {modality}")
+}
+
+fn render_floor(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, wide: bool) {
+    let block = Block::bordered().title(" Floor ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(session) = app.session() else {
+        frame.render_widget(Paragraph::new("waiting for the hub…"), inner);
+        return;
+    };
+    let warning = session.segment_def(app.view_segment()).map_or(30, |d| d.limits.warning);
+    let point = session.point_of_order.as_ref();
+    let Some(turn) = session.floor.as_ref() else {
+        let mut lines = vec![Line::from("No one holds the floor.")];
+        if let Some(point) = point {
+            lines.insert(0, Line::styled(format!(" POINT OF ORDER: {} ", session.name_of(&point.by)), theme.alert()));
+        }
+        if let Some(next) = app.selectable().first() {
+            let key = app.keymap.key_of(Action::NextSpeaker);
+            lines.push(Line::styled(
+                format!("{key}: give the floor to {}", session.name_of(&next.participant)),
+                theme.dim(),
+            ));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    };
+    let reading = turn.reading(app.hub_now(), warning);
+    let digits_width: u16 = if wide { 49 } else { 25 };
+    let [text_area, digits_area] =
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(digits_width.min(inner.width / 2))]).areas(inner);
+    let state = if point.is_some() {
+        Span::styled(format!(" POINT OF ORDER: {} ", point.map_or("", |p| session.name_of(&p.by))), theme.alert())
+    } else if turn.paused {
+        Span::styled(" PAUSED ", theme.alert())
+    } else {
+        match reading.phase {
+            ClockPhase::Normal => Span::styled("speaking", theme.phase(ClockPhase::Normal)),
+            ClockPhase::Warning => Span::styled("WARNING: time almost up", theme.phase(ClockPhase::Warning)),
+            ClockPhase::Overrun => Span::styled("OVERRUN", theme.phase(ClockPhase::Overrun)),
+        }
+    };
+    let mut lines = vec![
+        Line::styled(session.name_of(&turn.entry.participant).to_string(), Style::new().add_modifier(Modifier::BOLD)),
+        Line::from(describe_turn(session, turn)),
+        Line::from(state),
+        Line::from(format!(
+            "used {} of {}{}",
+            clock(reading.used_ms),
+            clock(reading.allotted_ms),
+            if turn.points_of_order > 0 {
+                format!(" · {} point(s) of order", turn.points_of_order)
+            } else {
+                String::new()
+            }
+        )),
+    ];
+    if wide {
+        lines.push(Line::styled(
+            format!("turn #{} · since {}", turn.id, time_of_day(Some(session), turn.started_at)),
+            theme.dim(),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), text_area);
+    let style = if turn.paused || point.is_some() { theme.dim() } else { theme.phase(reading.phase) };
+    let big = BigText::builder()
+        .pixel_size(if wide { PixelSize::HalfHeight } else { PixelSize::Quadrant })
+        .style(style)
+        .lines(vec![Line::from(countdown(reading.remaining_ms))])
+        .right_aligned()
+        .build();
+    frame.render_widget(big, digits_area);
+}
+
+fn render_list(app: &App, theme: &Theme, frame: &mut Frame, areas: &Areas) {
+    let Some(session) = app.session() else {
+        frame.render_widget(Block::bordered().title(" Speakers "), areas.list);
+        return;
+    };
+    let segment = app.view_segment();
+    let state = session.segments.get(segment);
+    let entries = app.selectable();
+    let list_len = state.map_or(0, |s| s.list.len());
+    let closed = state.is_some_and(|s| s.closed);
+    let title = format!(" Speakers: {} {}", list_len, if closed { "· LIST CLOSED " } else { "" });
+    let block = Block::bordered().title(title);
+    frame.render_widget(block, areas.list);
+    let inner = Block::bordered().inner(areas.list);
+    let header_area = Rect { height: 1.min(inner.height), ..inner };
+    let wide = areas.wide;
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Length(4),
+            Constraint::Min(16),
+            Constraint::Length(12),
+            Constraint::Length(18),
+            Constraint::Length(14),
+            Constraint::Length(6),
+        ]
+    } else {
+        vec![
+            Constraint::Length(4),
+            Constraint::Min(14),
+            Constraint::Length(12),
+            Constraint::Length(14),
+            Constraint::Length(5),
+        ]
+    };
+    let titles: Vec<&str> = if wide {
+        vec!["#", "speaker", "kind", "level", "modality", "time"]
+    } else {
+        vec!["#", "speaker", "kind", "modality", "time"]
+    };
+    let header = Row::new(titles.into_iter().map(|t| Cell::from(t).style(theme.dim())));
+    frame.render_widget(Table::new(Vec::<Row>::new(), widths.clone()).header(header), header_area);
+    let height = areas.list_rows.height as usize;
+    let offset = list_offset(app.selected, height);
+    let rows: Vec<Row> = entries
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, e)| {
+            let position = if i < list_len { format!("{}", i + 1) } else { "R".to_string() };
+            let moved = match e.placement {
+                Placement::Policy => "",
+                Placement::Moved { .. } => " ↕",
+                Placement::Deferred { .. } => " ↓",
+            };
+            let mut cells = vec![
+                Cell::from(position),
+                Cell::from(format!("{}{moved}", session.name_of(&e.participant))),
+                Cell::from(short_kind(e)),
+            ];
+            if wide {
+                cells.push(Cell::from(e.level.map(|l| l.label()).unwrap_or("")));
+            }
+            let remote = modality(session, &e.participant);
+            let issue = remote.contains('⚠');
+            cells.push(Cell::from(remote).style(if issue { theme.fg(Color::Red) } else { Style::new() }));
+            cells.push(Cell::from(clock(u64::from(e.allotted) * 1000)));
+            let row = Row::new(cells);
+            if i == app.selected { row.style(theme.selected()) } else { row }
+        })
+        .collect();
+    frame.render_widget(Table::new(rows, widths), areas.list_rows);
+    let reason = match app.selected_entry() {
+        Some(e) => {
+            format!("why here: {}", if e.reason.is_empty() { "right of reply, in order of request" } else { &e.reason })
+        }
+        None if closed => "the list is closed".to_string(),
+        None => format!("the list is empty: {} to inscribe a speaker", app.keymap.key_of(Action::Inscribe)),
+    };
+    frame.render_widget(Paragraph::new(Line::styled(reason, theme.dim())), areas.reason);
+}
+
+fn render_forecast(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, wide: bool) {
+    let Some(session) = app.session() else { return };
+    let segment = app.view_segment();
+    let Some(f) = forecast(session, segment, app.hub_now()) else { return };
+    let ends = time_of_day(Some(session), f.ends_at);
+    let minutes = f.late_ms.unsigned_abs().div_ceil(60_000);
+    let (verdict, style) = if f.late_ms > 0 {
+        (format!("{minutes} min past schedule"), theme.fg(Color::Red))
+    } else {
+        (format!("{minutes} min to spare"), theme.fg(Color::Green))
+    };
+    let text = format!("list ends {} · ", &ends[..5]);
+    let fits = format!(" · {} of {} fit before {}", f.fit, f.total, &time_of_day(Some(session), f.scheduled_end)[..5]);
+    let line = Line::from(vec![Span::raw(text), Span::styled(verdict, style), Span::raw(fits)]);
+    if wide {
+        frame.render_widget(Paragraph::new(line).block(Block::bordered().title(" Forecast ")), area);
+    } else {
+        frame.render_widget(Paragraph::new(line), area);
+    }
+}
+
+fn render_recent(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, wide: bool) {
+    let Some(session) = app.session() else { return };
+    let notes = |turn: u64| {
+        session.notes.iter().filter(|n| n.turn == Some(turn)).count()
+            + session.pledges.iter().filter(|p| p.turn == Some(turn)).count()
+    };
+    if wide {
+        let height = area.height.saturating_sub(3) as usize;
+        let rows: Vec<Row> = session
+            .turns
+            .iter()
+            .rev()
+            .take(height)
+            .map(|t| {
+                let overrun = if t.overrun_ms >= 1000 { format!("+{}", clock(t.overrun_ms)) } else { String::new() };
+                let n = notes(t.id);
+                Row::new(vec![
+                    Cell::from(session.name_of(&t.participant).to_string()),
+                    Cell::from(time_of_day(Some(session), t.started_at)),
+                    Cell::from(clock(t.used_ms)),
+                    Cell::from(overrun).style(theme.fg(Color::Red)),
+                    Cell::from(if n > 0 { format!("{n} notes") } else { String::new() }),
+                ])
+            })
+            .collect();
+        let header = Row::new(["speaker", "start", "used", "overrun", ""].map(|t| Cell::from(t).style(theme.dim())));
+        let widths = [
+            Constraint::Min(14),
+            Constraint::Length(9),
+            Constraint::Length(6),
+            Constraint::Length(8),
+            Constraint::Length(9),
+        ];
+        frame.render_widget(
+            Table::new(rows, widths).header(header).block(Block::bordered().title(" Recent turns ")),
+            area,
+        );
+    } else {
+        let spans: Vec<String> = session
+            .turns
+            .iter()
+            .rev()
+            .take(4)
+            .map(|t| {
+                let overrun = if t.overrun_ms >= 1000 { format!(" +{}", clock(t.overrun_ms)) } else { String::new() };
+                format!("{} {}{overrun}", session.name_of(&t.participant), clock(t.used_ms))
+            })
+            .collect();
+        let text = if spans.is_empty() { "no turns yet".to_string() } else { spans.join(" · ") };
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![Span::styled("recent: ", theme.dim()), Span::raw(text)])),
+            area,
+        );
+    }
+}
+
+fn render_replies(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, wide: bool) {
+    let Some(session) = app.session() else { return };
+    let state = session.segments.get(app.view_segment());
+    let replies: Vec<String> = state
+        .map(|s| {
+            s.replies
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} ({}, {})",
+                        session.name_of(&e.participant),
+                        e.reply_number.unwrap_or(1),
+                        clock(u64::from(e.allotted) * 1000)
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = if replies.is_empty() { "none requested".to_string() } else { replies.join(" · ") };
+    if wide {
+        let p = Paragraph::new(text).wrap(Wrap { trim: true }).block(Block::bordered().title(" Rights of reply "));
+        frame.render_widget(p, area);
+    } else {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![Span::styled("replies: ", theme.dim()), Span::raw(text)])),
+            area,
+        );
+    }
+}
+
+fn join_lines(app: &App) -> Vec<Line<'static>> {
+    if app.join_urls.is_empty() {
+        return vec![Line::from("joined a hub elsewhere: ask its operator for join URLs")];
+    }
+    let mut lines: Vec<Line> = app.join_urls.iter().map(|u| Line::from(format!("{:<10} {}", u.role, u.url))).collect();
+    if let Some(session) = app.session() {
+        lines.push(Line::from(format!(
+            "delegates  one token each in the data directory: {}/tokens.toml",
+            session.def.id
+        )));
+    }
+    lines
+}
+
+fn render_join(app: &App, frame: &mut Frame, area: Rect) {
+    let p = Paragraph::new(join_lines(app))
+        .wrap(Wrap { trim: false })
+        .block(Block::bordered().title(format!(" Join ({} to enlarge) ", app.keymap.key_of(Action::JoinUrls))));
+    frame.render_widget(p, area);
+}
+
+fn render_join_popup(app: &App, frame: &mut Frame) {
+    let width = frame.area().width.saturating_sub(4);
+    popup(frame, " Join URLs ", join_lines(app), width, 8);
+}
+
+fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let line = match &app.status {
+        Some(s) => Line::styled(s.text.clone(), theme.tone(s.tone)),
+        None => Line::from(""),
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn render_footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let k = |a: Action| app.keymap.key_of(a);
+    let hints: Vec<(String, &str)> = match &app.mode {
+        Mode::Normal => vec![
+            (k(Action::Inscribe), "inscribe"),
+            (k(Action::GiveFloor), "floor"),
+            (k(Action::NextSpeaker), "next"),
+            (k(Action::EndTurn), "end"),
+            (k(Action::PauseResume), "pause"),
+            (format!("{}/{}", k(Action::Extend), k(Action::Cut)), "time"),
+            (k(Action::PointOfOrder), "order"),
+            (k(Action::Undo), "undo"),
+            (k(Action::Help), "help"),
+            (k(Action::Quit), "quit"),
+        ],
+        Mode::Picker(p) if p.purpose == Purpose::Inscribe => {
+            vec![
+                ("type".into(), "search"),
+                ("↑↓".into(), "choose"),
+                ("Tab".into(), "kind"),
+                ("Enter".into(), "inscribe"),
+                ("Esc".into(), "cancel"),
+            ]
+        }
+        Mode::Picker(_) => vec![
+            ("type".into(), "search"),
+            ("↑↓".into(), "choose"),
+            ("Enter".into(), "confirm"),
+            ("Esc".into(), "cancel"),
+        ],
+        Mode::Ruling(_) => vec![
+            ("type".into(), "ruling"),
+            ("Tab".into(), "verdict"),
+            ("Enter".into(), "rule"),
+            ("Esc".into(), "cancel"),
+        ],
+        Mode::Confirm(_) => vec![("y".into(), "yes"), ("n".into(), "no")],
+        Mode::Help => vec![("any key".into(), "close")],
+    };
+    let mut spans = Vec::new();
+    for (key, what) in hints {
+        spans.push(Span::styled(format!(" {key}"), Style::new().add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(format!(" {what} "), theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height }
+}
+
+fn popup(frame: &mut Frame, title: &str, lines: Vec<Line>, width: u16, inner_height: u16) {
+    let area = centered(frame.area(), width, inner_height + 2);
+    frame.render_widget(Clear, area);
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(title.to_string()));
+    frame.render_widget(p, area);
+}
+
+fn render_help(app: &App, frame: &mut Frame) {
+    let lines: Vec<Line> = app
+        .keymap
+        .all()
+        .map(|(action, keys)| {
+            let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+            Line::from(vec![
+                Span::styled(format!("{:<16}", keys.join(" ")), Style::new().add_modifier(Modifier::BOLD)),
+                Span::raw(action.describe()),
+            ])
+        })
+        .collect();
+    let height = (lines.len() as u16).min(frame.area().height.saturating_sub(2));
+    let area = centered(frame.area(), 64, height + 2);
+    frame.render_widget(Clear, area);
+    let p = Paragraph::new(lines).block(Block::bordered().title(" Keys (any key closes) ").borders(Borders::ALL));
+    frame.render_widget(p, area);
+}
+
+fn render_picker(app: &App, theme: &Theme, frame: &mut Frame) {
+    let Mode::Picker(picker) = &app.mode else { return };
+    let Some(session) = app.session() else { return };
+    let roster = &session.def.participants;
+    let area = centered(frame.area(), 64, frame.area().height.saturating_sub(4).min(16));
+    frame.render_widget(Clear, area);
+    let block = Block::bordered().title(format!(" {} ", picker.purpose.title()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [query, results, kind] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(format!("> {}█", picker.query)), query);
+    let height = results.height as usize;
+    let offset = list_offset(picker.selected, height);
+    let lines: Vec<Line> = picker
+        .results
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .filter_map(|(i, index)| {
+            let p = roster.get(*index)?;
+            let text = format!("{:<36} {}", p.name, p.kind.label());
+            Some(if i == picker.selected { Line::styled(text, theme.selected()) } else { Line::from(text) })
+        })
+        .collect();
+    let lines = if lines.is_empty() { vec![Line::styled("no match", theme.dim())] } else { lines };
+    frame.render_widget(Paragraph::new(lines), results);
+    if picker.purpose == Purpose::Inscribe
+        && let Some(p) = picker.results.get(picker.selected).and_then(|i| roster.get(*i))
+    {
+        let chosen = picker.kind.unwrap_or(kinds_for(p.kind)[0]);
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!("as: {} (Tab to change)", chosen.label()), theme.dim())),
+            kind,
+        );
+    }
+    let _ = Alignment::Left;
+}
