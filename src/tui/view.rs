@@ -41,7 +41,7 @@ pub fn layout(area: Rect) -> Areas {
     let (floor, list, forecast, recent, replies, join) = if wide {
         let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
         let [floor, forecast, recent, replies, join] = Layout::vertical([
-            Constraint::Length(10),
+            Constraint::Length(11),
             Constraint::Length(3),
             Constraint::Min(5),
             Constraint::Length(6),
@@ -278,9 +278,12 @@ fn render_floor(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, wide: b
         return;
     };
     let reading = turn.reading(app.hub_now(), warning);
-    let digits_width: u16 = if wide { 49 } else { 25 };
-    let [text_area, digits_area] =
-        Layout::horizontal([Constraint::Min(10), Constraint::Length(digits_width.min(inner.width / 2))]).areas(inner);
+    // Compact: text left, digits right. Wide: text above, larger digits below.
+    let [text_area, digits_area] = if wide {
+        Layout::vertical([Constraint::Length(5), Constraint::Min(4)]).areas(inner)
+    } else {
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(25.min(inner.width / 2))]).areas(inner)
+    };
     let state = if point.is_some() {
         Span::styled(format!(" POINT OF ORDER: {} ", point.map_or("", |p| session.name_of(&p.by))), theme.alert())
     } else if turn.paused {
@@ -319,7 +322,7 @@ fn render_floor(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, wide: b
         .pixel_size(if wide { PixelSize::HalfHeight } else { PixelSize::Quadrant })
         .style(style)
         .lines(vec![Line::from(countdown(reading.remaining_ms))])
-        .right_aligned()
+        .alignment(if wide { Alignment::Center } else { Alignment::Right })
         .build();
     frame.render_widget(big, digits_area);
 }
@@ -663,5 +666,4 @@ fn render_picker(app: &App, theme: &Theme, frame: &mut Frame) {
             kind,
         );
     }
-    let _ = Alignment::Left;
 }

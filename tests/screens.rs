@@ -1,0 +1,119 @@
+//! Snapshots of the chair screen (ratatui TestBackend + insta) at 80x24 and 160x48.
+
+use chrono::{Duration, TimeZone, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use rostrum::domain::{self, Actor, Command, ConnectionStatus, Session, Timestamp};
+use rostrum::tui::app::{App, LinkStatus};
+use rostrum::tui::keymap::Keymap;
+use rostrum::tui::view;
+
+fn t(secs: i64) -> Timestamp {
+    Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid") + Duration::seconds(secs)
+}
+
+fn inscribe(p: &str) -> Command {
+    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None }
+}
+
+/// A session after the chair's commands, one second apart from 10:00 local.
+fn session(commands: Vec<Command>) -> Session {
+    let def = rostrum::config::parse_session(include_str!("data/small.toml")).expect("valid");
+    let mut s = Session::new(def);
+    for (i, command) in commands.into_iter().enumerate() {
+        let shown = format!("{command:?}");
+        let events = domain::decide(&s, command, &Actor::chair("chair"), t(i as i64))
+            .unwrap_or_else(|r| panic!("{shown}: {}", r.reason));
+        for e in &events {
+            domain::apply(&mut s, e);
+        }
+    }
+    s
+}
+
+fn app(session: Session, now: Timestamp) -> App {
+    let mut app = App::new(Keymap::from_texts(None).expect("keys"), Vec::new(), now);
+    app.replica.state = Some(session);
+    app.link = LinkStatus::Connected;
+    app.rtt_ms = Some(3);
+    app
+}
+
+fn draw(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal.draw(|frame| view::render(app, frame)).expect("draws");
+    terminal.backend().to_string()
+}
+
+fn check(name: &str, app: &App) {
+    insta::assert_snapshot!(format!("{name}_80x24"), draw(app, 80, 24));
+    insta::assert_snapshot!(format!("{name}_160x48"), draw(app, 160, 48));
+}
+
+fn open() -> Command {
+    Command::OpenSegment { segment: "general".into() }
+}
+
+/// Open the general debate, inscribe five speakers, give the floor to the first.
+fn running() -> Session {
+    session(vec![
+        open(),
+        inscribe("peru"),
+        inscribe("chile"),
+        inscribe("ghana"),
+        inscribe("holy-see"),
+        inscribe("ngo-b"),
+        Command::GiveFloor { entry: 3 }, // Peru (ids 1-2: the dialogue's pre-inscribed)
+    ])
+}
+
+#[test]
+fn empty_list() {
+    check("empty_list", &app(session(vec![open()]), t(30)));
+}
+
+#[test]
+fn running_turn() {
+    // Given the floor at 10:00:06; 40 seconds later.
+    check("running_turn", &app(running(), t(46)));
+}
+
+#[test]
+fn warning() {
+    check("warning", &app(running(), t(6 + 160)));
+}
+
+#[test]
+fn overrun() {
+    check("overrun", &app(running(), t(6 + 200)));
+}
+
+#[test]
+fn point_of_order() {
+    let mut commands = vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3 }];
+    commands.push(Command::RaisePointOfOrder { by: "france".into() });
+    check("point_of_order", &app(session(commands), t(60)));
+}
+
+#[test]
+fn remote_speaker_with_technical_issue() {
+    let s = session(vec![
+        open(),
+        inscribe("ghana"),
+        inscribe("chile"),
+        Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue },
+    ]);
+    check("technical_issue", &app(s, t(20)));
+}
+
+#[test]
+fn disconnected() {
+    let mut app = app(running(), t(46));
+    app.link = LinkStatus::Reconnecting { reason: "connection reset".into() };
+    app.rtt_ms = None;
+    app.status = Some(rostrum::tui::app::StatusLine {
+        text: "hub unreachable (connection reset); retrying in 1000 ms".into(),
+        tone: rostrum::tui::app::Tone::Error,
+    });
+    check("disconnected", &app);
+}
