@@ -334,3 +334,40 @@ async fn tokens_never_reach_the_journal() {
     assert_eq!(again.tokens(SESSION), Some(&tokens));
     again.shutdown().await;
 }
+
+#[tokio::test]
+async fn two_chairs_acting_at_once_stay_consistent_and_the_late_one_is_told_why() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let token = chair_token(&hub);
+    let mut first = connect(&hub, &token).await;
+    let mut second = connect(&hub, &token).await;
+    handshake(&mut first).await;
+    handshake(&mut second).await;
+    accepted(&mut first, Command::OpenSegment { segment: "general".into() }).await;
+    let peru = match command(&mut first, inscribe("peru")).await {
+        Outcome::Accepted { events, .. } => match &events.last().expect("event").event {
+            EventKind::Inscribed { entry, .. } => entry.id,
+            other => panic!("{other:?}"),
+        },
+        Outcome::Rejected { reason, .. } => panic!("{reason}"),
+    };
+    // Both chairs press "give the floor to Peru" at the same moment.
+    let a = first.command(Command::GiveFloor { entry: peru }).await.expect("sends");
+    let b = second.command(Command::GiveFloor { entry: peru }).await.expect("sends");
+    let answer = |id: String| move |f: &ServerFrame| matches!(f, ServerFrame::Accepted { id: got, .. } | ServerFrame::Rejected { id: got, .. } if *got == id);
+    let (fa, _) = until(&mut first, answer(a)).await;
+    let (fb, _) = until(&mut second, answer(b)).await;
+    let outcomes = [&fa, &fb];
+    let accepted_count = outcomes.iter().filter(|f| matches!(f, ServerFrame::Accepted { .. })).count();
+    assert_eq!(accepted_count, 1, "exactly one wins: {outcomes:?}");
+    let reason = outcomes
+        .iter()
+        .find_map(|f| match f {
+            ServerFrame::Rejected { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .expect("the other is refused");
+    assert!(reason.starts_with("Peru holds the floor (turn #"), "{reason}");
+    hub.shutdown().await;
+}

@@ -299,15 +299,17 @@ fn render_floor(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, wide: b
         Line::styled(session.name_of(&turn.entry.participant).to_string(), Style::new().add_modifier(Modifier::BOLD)),
         Line::from(describe_turn(session, turn)),
         Line::from(state),
+        // The countdown in words too: screen readers and terminals without block glyphs.
         Line::from(format!(
-            "used {} of {}{}",
+            "used {} of {} · {}{}",
             clock(reading.used_ms),
             clock(reading.allotted_ms),
-            if turn.points_of_order > 0 {
-                format!(" · {} point(s) of order", turn.points_of_order)
+            if reading.remaining_ms >= 0 {
+                format!("{} left", countdown(reading.remaining_ms))
             } else {
-                String::new()
-            }
+                format!("{} over", countdown(reading.remaining_ms))
+            },
+            if turn.points_of_order > 0 { format!(" · {} PoO", turn.points_of_order) } else { String::new() }
         )),
     ];
     if wide {

@@ -1,0 +1,148 @@
+//! End to end: the `rostrum chair` binary in tmux, driven by keys, read from the pane.
+//! Polls the pane until the expected text appears (never a bare sleep).
+
+use std::path::Path;
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+use rostrum::domain::EventKind;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A tmux session running one command; killed when dropped.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(name: &str, command: &str) -> Self {
+        let _ = Process::new("tmux").args(["kill-session", "-t", name]).output();
+        let status = Process::new("tmux")
+            .args(["new-session", "-d", "-s", name, "-x", "100", "-y", "30", command])
+            .env("NO_COLOR", "1")
+            .status()
+            .expect("tmux runs (install it: apt-get install tmux)");
+        assert!(status.success(), "tmux new-session failed");
+        Self { name: name.to_string() }
+    }
+
+    fn pane(&self) -> String {
+        let out = Process::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().expect("capture");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait until `test` holds for the pane; return the pane.
+    fn wait(&self, what: &str, test: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let pane = self.pane();
+            if test(&pane) {
+                return pane;
+            }
+            assert!(start.elapsed() < DEADLINE, "waited {DEADLINE:?} for {what}; the pane shows:\n{pane}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        self.wait(needle, |pane| pane.contains(needle))
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Process::new("tmux").args(["send-keys", "-t", &self.name]).args(keys).status().expect("send-keys");
+        assert!(status.success());
+    }
+
+    fn type_text(&self, text: &str) {
+        let status =
+            Process::new("tmux").args(["send-keys", "-t", &self.name, "-l", text]).status().expect("send-keys");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Process::new("tmux").args(["kill-session", "-t", &self.name]).output();
+    }
+}
+
+/// `m:ss` used on the floor line, e.g. "used 0:03 of 3:00".
+fn used_seconds(pane: &str) -> Option<u64> {
+    let at = pane.find("used ")?;
+    let rest = &pane[at + 5..];
+    let (m, rest) = rest.split_once(':')?;
+    let s = rest.get(..2)?;
+    Some(m.trim().parse::<u64>().ok()? * 60 + s.parse::<u64>().ok()?)
+}
+
+#[test]
+fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let command = format!(
+        "{} chair {} --data {}; echo EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_rostrum"),
+        root.join("config/imrf-2022-roundtable-1.toml").display(),
+        data.path().display()
+    );
+    let tmux = Tmux::start(&format!("rostrum-e2e-{}", std::process::id()), &command);
+    tmux.wait_for("● hub");
+    tmux.wait_for("Join URLs");
+
+    // Open the first segment.
+    tmux.keys(&["]"]);
+    tmux.wait_for("✓ open \"Opening remarks\"");
+
+    // Inscribe three speakers by typing part of their names.
+    for (typed, name) in [("mexi", "Mexico"), ("kenya", "Kenya"), ("philip", "Philippines")] {
+        tmux.keys(&["i"]);
+        tmux.wait_for("Inscribe a speaker");
+        tmux.type_text(typed);
+        tmux.wait(name, |pane| pane.lines().any(|l| l.contains(&format!("│{name} "))));
+        tmux.keys(&["Enter"]);
+        tmux.wait_for(&format!("✓ inscribe {name}"));
+    }
+    let pane = tmux.wait_for("Speakers: 4");
+    for name in ["Mexico", "Kenya", "Philippines"] {
+        assert!(pane.contains(name), "{name} is on the list:\n{pane}");
+    }
+
+    // Select Mexico (second on the list, after the pre-inscribed IOM) and give it the floor.
+    tmux.keys(&["Down"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("✓ floor to Mexico");
+    // The countdown runs: the floor line reads the time used, and it advances.
+    let first = used_seconds(&tmux.wait_for("used ")).expect("a clock on the pane");
+    let pane = tmux.wait("the clock to advance", |pane| used_seconds(pane).is_some_and(|s| s >= first + 2));
+    assert!(pane.contains("of 3:00"), "a national statement has 3 minutes:\n{pane}");
+    assert!(pane.contains(" left"), "{pane}");
+
+    tmux.keys(&["e"]);
+    tmux.wait_for("✓ end the turn of Mexico");
+    tmux.wait_for("recent: Mexico 0:0");
+
+    tmux.keys(&["q"]);
+    let pane = tmux.wait_for("EXITED");
+    assert!(pane.contains("EXITED 0"), "{pane}");
+    assert!(pane.contains("Join URLs (valid when it runs again)"), "{pane}");
+
+    // The journal holds those events, in order, and its chain verifies.
+    let journal = data.path().join("imrf-2022-roundtable-1/journal.jsonl");
+    let contents = rostrum::journal::read_file(&journal).expect("journal verifies");
+    let kinds: Vec<String> = contents
+        .events
+        .iter()
+        .map(|e| match &e.event {
+            EventKind::SegmentOpened { .. } => "opened".to_string(),
+            EventKind::Inscribed { entry, .. } => format!("inscribed {}", entry.participant),
+            EventKind::FloorGiven { turn } => format!("floor {}", turn.entry.participant),
+            EventKind::TurnEnded { used_ms, .. } => format!("ended after {}s", used_ms / 1000),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(&kinds[..5], ["opened", "inscribed mexico", "inscribed kenya", "inscribed philippines", "floor mexico"]);
+    assert!(kinds[5].starts_with("ended after"), "{kinds:?}");
+    assert_eq!(kinds.len(), 6);
+    let EventKind::TurnEnded { used_ms, .. } = contents.events[5].event else { unreachable!() };
+    assert!(used_ms >= 2_000, "the turn lasted at least the 2 s the pane showed");
+}
