@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
@@ -160,8 +159,8 @@ fn authorize(
     Ok(Authed { session: id.to_string(), actor, since })
 }
 
-fn envelope(frame: ServerFrame) -> Message {
-    Message::Text(Envelope { frame, now: Utc::now() }.to_json().into())
+fn envelope(frame: ServerFrame, clock: &super::Clock) -> Message {
+    Message::Text(Envelope { frame, now: clock.now() }.to_json().into())
 }
 
 /// The connection is too slow to take what it is sent, or gone.
@@ -220,6 +219,11 @@ struct Connection {
 }
 
 impl Connection {
+    /// A hub frame stamped with the hub's clock.
+    fn frame(&self, frame: ServerFrame) -> Message {
+        envelope(frame, &self.settings.clock)
+    }
+
     async fn send(&self, message: Message) -> Result<(), Gone> {
         match timeout(self.settings.write_timeout, self.out.send(message)).await {
             Ok(Ok(())) => Ok(()),
@@ -243,7 +247,7 @@ impl Connection {
         };
         let snapshot = sub.initial.len() == 1 && sub.initial[0].as_str().starts_with(r#"{"type":"snapshot""#);
         if snapshot {
-            self.send(envelope(ServerFrame::Resync {
+            self.send(self.frame(ServerFrame::Resync {
                 reason: format!("fell behind the live stream after seq {}: a fresh snapshot follows", self.forwarded),
             }))
             .await?;
@@ -276,10 +280,10 @@ impl Connection {
         match decode_client(text) {
             Ok(ClientFrame::Command { id, .. }) | Err(DecodeError::Command { id, .. }) => {
                 let code = crate::domain::RejectCode::Refused;
-                self.send(envelope(ServerFrame::Rejected { id, code, reason })).await
+                self.send(self.frame(ServerFrame::Rejected { id, code, reason })).await
             }
             _ if limit.should_warn() => {
-                self.send(envelope(ServerFrame::Error { code: ErrorCode::RateLimited, reason })).await
+                self.send(self.frame(ServerFrame::Error { code: ErrorCode::RateLimited, reason })).await
             }
             _ => Ok(()),
         }
@@ -292,7 +296,7 @@ impl Connection {
                     if let Some(last) = accepted.last_seq {
                         self.catch_up(last).await?;
                     }
-                    self.send(envelope(ServerFrame::Accepted {
+                    self.send(self.frame(ServerFrame::Accepted {
                         id,
                         first_seq: accepted.first_seq,
                         last_seq: accepted.last_seq,
@@ -300,14 +304,14 @@ impl Connection {
                     .await
                 }
                 Err(rejection) => {
-                    self.send(envelope(ServerFrame::Rejected { id, code: rejection.code, reason: rejection.reason }))
+                    self.send(self.frame(ServerFrame::Rejected { id, code: rejection.code, reason: rejection.reason }))
                         .await
                 }
             },
-            Ok(ClientFrame::Ping { id }) => self.send(envelope(ServerFrame::Pong { id })).await,
-            Err(DecodeError::Frame(code, reason)) => self.send(envelope(ServerFrame::Error { code, reason })).await,
+            Ok(ClientFrame::Ping { id }) => self.send(self.frame(ServerFrame::Pong { id })).await,
+            Err(DecodeError::Frame(code, reason)) => self.send(self.frame(ServerFrame::Error { code, reason })).await,
             Err(DecodeError::Command { id, reason }) => {
-                self.send(envelope(ServerFrame::Rejected { id, code: crate::domain::RejectCode::Invalid, reason }))
+                self.send(self.frame(ServerFrame::Rejected { id, code: crate::domain::RejectCode::Invalid, reason }))
                     .await
             }
         }
@@ -351,13 +355,16 @@ pub(super) async fn serve(
     let (out, out_rx) = mpsc::channel(OUT_QUEUE);
     let writer = tokio::spawn(write_loop(sink, out_rx, settings.write_timeout));
 
-    let welcome = envelope(ServerFrame::Welcome {
-        protocol: PROTOCOL_VERSION,
-        session: session.clone(),
-        role: actor.role,
-        name: actor.name.clone(),
-        participant: actor.participant.clone(),
-    });
+    let welcome = envelope(
+        ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            session: session.clone(),
+            role: actor.role,
+            name: actor.name.clone(),
+            participant: actor.participant.clone(),
+        },
+        &settings.clock,
+    );
     let Some(sub) = entry.handle.subscribe(since).await else {
         let _ = out.send(close(CloseCode::Away, "session is shutting down")).await;
         drop(out);
@@ -408,7 +415,7 @@ pub(super) async fn serve(
                             conn.over_limit(text.as_str(), &mut limit).await
                         }
                     }
-                    Message::Binary(_) => conn.send(envelope(ServerFrame::Error {
+                    Message::Binary(_) => conn.send(conn.frame(ServerFrame::Error {
                         code: ErrorCode::Binary,
                         reason: "binary messages are not part of the protocol: send JSON text".to_string(),
                     })).await,

@@ -49,6 +49,29 @@ pub fn log(message: &str) {
     }
 }
 
+/// Where the hub reads the time: the system clock, or (for tests and generated
+/// sample sessions) a clock the caller moves.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> crate::domain::Timestamp + Send + Sync>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Self(Arc::new(Utc::now))
+    }
+    pub fn new(now: impl Fn() -> crate::domain::Timestamp + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+    pub fn now(&self) -> crate::domain::Timestamp {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
+}
+
 /// Limits that protect the hub from clients.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -66,6 +89,7 @@ pub struct Settings {
     /// Event frames kept for connections that are a little behind; further behind,
     /// a connection is resynced.
     pub broadcast_capacity: usize,
+    pub clock: Clock,
 }
 
 impl Default for Settings {
@@ -78,6 +102,7 @@ impl Default for Settings {
             write_timeout: Duration::from_secs(20),
             allowed_origins: Vec::new(),
             broadcast_capacity: session::BROADCAST_CAPACITY,
+            clock: Clock::system(),
         }
     }
 }
@@ -133,7 +158,7 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
         let state = Session::replay(def, &contents.events);
         (state, writer, contents.events, true)
     } else {
-        let writer = journal::Writer::create(&dir, &def.id, &source, Utc::now())
+        let writer = journal::Writer::create(&dir, &def.id, &source, settings.clock.now())
             .map_err(|e| format!("{}: {e}", journal_path.display()))?;
         (Session::new(def), writer, Vec::new(), false)
     };
@@ -141,7 +166,7 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
     let tokens = Tokens::load_or_create(&dir, &def).map_err(|e| format!("{}: {e}", dir.display()))?;
     let report =
         OpenReport { session: def.id.clone(), title: def.title.clone(), events: history.len(), resumed, warnings };
-    let (handle, task) = session::spawn(state, writer, history, settings.broadcast_capacity);
+    let (handle, task) = session::spawn(state, writer, history, settings.broadcast_capacity, settings.clock.clone());
     Ok(Opened { entry: SessionEntry { def, handle, tokens }, task, report })
 }
 

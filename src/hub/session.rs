@@ -5,7 +5,6 @@
 //! commands waiting at that moment: group commit), then broadcast as frames
 //! serialized once and shared by every connection, then acknowledged.
 
-use chrono::Utc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -111,6 +110,7 @@ struct Owner {
     /// Set when the journal could not be written: the record comes first, so the
     /// session refuses every further command.
     failed: Option<String>,
+    clock: super::Clock,
 }
 
 /// Start the task owning a session whose state and journal are already open.
@@ -119,10 +119,11 @@ pub fn spawn(
     journal: journal::Writer,
     history: Vec<Event>,
     broadcast_capacity: usize,
+    clock: super::Clock,
 ) -> (SessionHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
-    let owner = Owner { state, journal, history, live, failed: None };
+    let owner = Owner { state, journal, history, live, failed: None, clock };
     let task = tokio::spawn(owner.run(rx));
     (SessionHandle { tx }, task)
 }
@@ -155,7 +156,7 @@ impl Owner {
                             let _ = reply.send(Err(Rejection { code: RejectCode::Refused, reason: why.clone() }));
                             continue;
                         }
-                        match domain::decide(&self.state, command, &actor, Utc::now()) {
+                        match domain::decide(&self.state, command, &actor, self.clock.now()) {
                             Ok(new) => {
                                 let start = events.len();
                                 for event in &new {
@@ -199,7 +200,7 @@ impl Owner {
             events.clear();
             return;
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         for event in events.iter() {
             // No receivers is fine: nobody is watching right now.
             let _ = self.live.send(Frame { seq: event.seq, text: event_frame(event, now) });
@@ -213,7 +214,7 @@ impl Owner {
     }
 
     fn subscription(&self, since: Option<u64>) -> Subscription {
-        let now = Utc::now();
+        let now = self.clock.now();
         let seq = self.state.seq;
         let initial = match since {
             Some(since) if since <= seq && (seq - since) as usize <= MAX_REPLAY => self
