@@ -33,6 +33,23 @@ enum Cmd {
         #[arg(long)]
         keys: Option<PathBuf>,
     },
+    /// Follow a session as a rapporteur: live view, notes and pledges.
+    Rapporteur {
+        /// The session's URL on its hub: ws://HOST:PORT/v1/sessions/ID (a join URL with ?token= works too).
+        url: String,
+        /// Rapporteur token (unless the URL carries it).
+        #[arg(long)]
+        token: Option<String>,
+        /// Your name, shown with your notes.
+        #[arg(long, default_value = "rapporteur")]
+        name: String,
+        /// Outbox file where saved notes wait for the hub (default: ./rostrum-outbox-SESSION-NAME.jsonl).
+        #[arg(long)]
+        outbox: Option<PathBuf>,
+        /// A keymap file laid over the default keys.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
     /// Check a session file and print every problem with its line and column.
     Check {
         /// Session files (TOML).
@@ -66,15 +83,22 @@ enum Cmd {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Cmd::Rapporteur { url, token, name, outbox, keys } => {
+            match tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys }) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Cmd::Chair { session, token, data, listen, keys } => {
             let target = if session.starts_with("ws://") || session.starts_with("wss://") {
-                match token {
-                    Some(token) => tui::Target::Url { url: session, token },
-                    None => {
-                        eprintln!("joining a hub needs the chair's token: --token TOKEN");
-                        return ExitCode::from(2);
-                    }
+                if token.is_none() && !session.contains("token=") {
+                    eprintln!("joining a hub needs the chair's token: --token TOKEN (or ?token= in the URL)");
+                    return ExitCode::from(2);
                 }
+                tui::Target::Url { url: session, token }
             } else {
                 tui::Target::File(PathBuf::from(session))
             };

@@ -32,7 +32,8 @@ fn session(commands: Vec<Command>) -> Session {
 }
 
 fn app(session: Session, now: Timestamp) -> App {
-    let mut app = App::new(Keymap::from_texts(None).expect("keys"), Vec::new(), now);
+    let mut app =
+        App::new(Keymap::from_texts(None, rostrum::tui::keymap::Screen::Chair).expect("keys"), Vec::new(), now);
     app.replica.state = Some(session);
     app.link = LinkStatus::Connected;
     app.rtt_ms = Some(3);

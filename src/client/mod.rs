@@ -2,6 +2,7 @@
 //! replica of the session state from its snapshot and events.
 
 pub mod link;
+pub mod outbox;
 
 use std::fmt;
 

@@ -291,3 +291,35 @@ impl SessionDef {
         self.participants.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect()
     }
 }
+
+/// The 23 objectives of the Global Compact for Migration, short titles, 1-based.
+pub const GCM_OBJECTIVES: [&str; 23] = [
+    "data",
+    "adverse drivers",
+    "information",
+    "legal identity and documentation",
+    "regular pathways",
+    "fair recruitment and decent work",
+    "reducing vulnerabilities",
+    "saving lives, missing migrants",
+    "smuggling",
+    "trafficking",
+    "border management",
+    "procedures, screening and referral",
+    "detention as last resort",
+    "consular protection",
+    "basic services",
+    "inclusion and social cohesion",
+    "non-discrimination and public discourse",
+    "skills",
+    "diaspora contributions",
+    "remittances",
+    "return, readmission and reintegration",
+    "social protection portability",
+    "international cooperation",
+];
+
+/// The short title of GCM objective `n` (1 to 23).
+pub fn gcm_objective(n: u8) -> Option<&'static str> {
+    GCM_OBJECTIVES.get(usize::from(n).checked_sub(1)?).copied()
+}

@@ -13,8 +13,13 @@ use nucleo_matcher::{Config, Matcher, Utf32Str};
 use super::keymap::{Action, Keymap};
 use crate::client::Replica;
 use crate::client::link::LinkEvent;
+use ratatui_textarea::TextArea;
+
+use super::keymap::Screen;
+use crate::client::outbox::Saved;
 use crate::domain::{
-    Command, ConnectionStatus, Entry, Modality, Participant, ParticipantKind, Session, StatementKind, Timestamp,
+    Command, ConnectionStatus, Entry, Modality, Participant, ParticipantId, ParticipantKind, Session, StatementKind,
+    Timestamp, TurnId,
 };
 use crate::hub::JoinUrl;
 use crate::protocol::ServerFrame;
@@ -49,6 +54,7 @@ pub enum Purpose {
     Inscribe,
     PointOfOrder,
     RightOfReply,
+    Pledger,
 }
 
 impl Purpose {
@@ -57,12 +63,13 @@ impl Purpose {
             Self::Inscribe => "Inscribe a speaker",
             Self::PointOfOrder => "Point of order raised by",
             Self::RightOfReply => "Right of reply for",
+            Self::Pledger => "Pledge made by",
         }
     }
 
     fn admits(self, p: &Participant) -> bool {
         match self {
-            Self::Inscribe => true,
+            Self::Inscribe | Self::Pledger => true,
             Self::PointOfOrder => p.kind == ParticipantKind::MemberState,
             Self::RightOfReply => p.kind.is_state(),
         }
@@ -87,11 +94,19 @@ pub struct Ruling {
     pub upheld: bool,
 }
 
+/// What answering yes does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnYes {
+    Quit,
+    Send(Command),
+    /// Throw away the note being written.
+    Discard,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
     pub question: String,
-    /// Sent on yes; `None` means quit.
-    pub command: Option<Command>,
+    pub on_yes: OnYes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +116,8 @@ pub enum Mode {
     Picker(Picker),
     Ruling(Ruling),
     Confirm(Confirm),
+    /// Writing a note or a pledge (the editor is in `App::rapporteur`).
+    Editing,
 }
 
 #[derive(Debug)]
@@ -110,13 +127,106 @@ pub enum Msg {
     Resize(u16, u16),
     Tick(Timestamp),
     Link(LinkEvent),
+    /// The outbox has this note on disk.
+    Saved(Saved),
+    /// The outbox could not be written.
+    SaveFailed(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Send { id: String, command: Command },
-    Resync { since: Option<u64> },
+    Send {
+        id: String,
+        command: Command,
+    },
+    Resync {
+        since: Option<u64>,
+    },
+    /// Write a note or pledge to the outbox (fsync), then report `Msg::Saved`.
+    Save(Saved),
+    /// The hub has it: remove it from the outbox.
+    Ack(String),
     Quit,
+}
+
+/// What a note or pledge being written is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoteTarget {
+    Note { turn: Option<TurnId> },
+    Pledge { pledger: ParticipantId, turn: Option<TurnId> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Text,
+    Tags,
+}
+
+/// The note (or pledge) editor.
+pub struct Editor {
+    pub target: NoteTarget,
+    pub text: TextArea<'static>,
+    /// GCM objective numbers and free themes, comma separated: "5 6, care work".
+    pub tags: String,
+    pub focus: Field,
+    /// The client id under which it is being saved, once Ctrl+S was pressed.
+    pub saving: Option<String>,
+}
+
+/// A rapporteur's part of the screen state.
+#[derive(Default)]
+pub struct Rapporteur {
+    /// Index into `turn_choices`.
+    pub turn_selected: usize,
+    pub editor: Option<Editor>,
+    /// Saved on this machine, not yet acknowledged by the hub.
+    pub outbox: Vec<Saved>,
+    /// Makes client ids unique across restarts (chosen at start by the run loop).
+    pub client_prefix: String,
+    pub next_note: u64,
+}
+
+/// What a note can be attached to: a turn, or (`id: None`) the session as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnChoice {
+    pub id: Option<TurnId>,
+    pub participant: Option<ParticipantId>,
+    pub current: bool,
+    pub started_at: Option<Timestamp>,
+}
+
+/// The current turn first, then finished turns, most recent first, then the session.
+pub fn turn_choices(session: &Session) -> Vec<TurnChoice> {
+    let current = session.floor.iter().map(|t| TurnChoice {
+        id: Some(t.id),
+        participant: Some(t.entry.participant.clone()),
+        current: true,
+        started_at: Some(t.started_at),
+    });
+    let finished = session.turns.iter().rev().map(|t| TurnChoice {
+        id: Some(t.id),
+        participant: Some(t.participant.clone()),
+        current: false,
+        started_at: Some(t.started_at),
+    });
+    let whole = std::iter::once(TurnChoice { id: None, participant: None, current: false, started_at: None });
+    current.chain(finished).chain(whole).collect()
+}
+
+/// Split a tags line into GCM objectives (numbers) and free themes: parts are
+/// separated by commas; a part made only of numbers gives objectives.
+pub fn parse_tags(line: &str) -> (Vec<u8>, Vec<String>) {
+    let mut objectives = Vec::new();
+    let mut themes = Vec::new();
+    for part in line.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let numbers: Option<Vec<u8>> =
+            part.split_whitespace().map(|w| w.trim_start_matches('#').parse().ok()).collect();
+        match numbers {
+            Some(numbers) => objectives.extend(numbers),
+            None => themes.push(part.to_string()),
+        }
+    }
+    (objectives, themes)
 }
 
 pub struct App {
@@ -140,6 +250,8 @@ pub struct App {
     /// Terminal size, for mapping mouse clicks to rows.
     pub size: (u16, u16),
     pub no_color: bool,
+    pub screen: Screen,
+    pub rapporteur: Rapporteur,
 }
 
 impl App {
@@ -160,6 +272,8 @@ impl App {
             keymap,
             size: (80, 24),
             no_color: false,
+            screen: Screen::Chair,
+            rapporteur: Rapporteur::default(),
         }
     }
 
@@ -275,7 +389,62 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Link(event) => on_link(app, event),
+        Msg::Saved(saved) => {
+            if app.rapporteur.editor.as_ref().and_then(|e| e.saving.as_deref()) == Some(saved.client_id.as_str()) {
+                app.rapporteur.editor = None;
+                app.mode = Mode::Normal;
+            }
+            app.rapporteur.outbox.push(saved.clone());
+            let waiting = app.rapporteur.outbox.len();
+            app.status = Some(StatusLine {
+                text: format!("saved on this machine ({waiting} waiting to be sent)"),
+                tone: Tone::Ok,
+            });
+            if app.link == LinkStatus::Connected {
+                vec![Effect::Send { id: saved.client_id.clone(), command: saved.command }]
+            } else {
+                Vec::new()
+            }
+        }
+        Msg::SaveFailed(reason) => {
+            if let Some(editor) = app.rapporteur.editor.as_mut() {
+                editor.saving = None;
+            }
+            app.error(format!("NOT saved: {reason}; the note is still in the editor"));
+            Vec::new()
+        }
     }
+}
+
+/// Send every note and pledge the outbox holds (on connecting; the hub ignores repeats).
+fn send_outbox(app: &App) -> Vec<Effect> {
+    app.rapporteur.outbox.iter().map(|s| Effect::Send { id: s.client_id.clone(), command: s.command.clone() }).collect()
+}
+
+/// A frame answering an outbox item: acknowledge it either way, and say so.
+fn outbox_answer(app: &mut App, frame: &ServerFrame) -> Option<Vec<Effect>> {
+    let (id, rejected) = match frame {
+        ServerFrame::Accepted { id, .. } => (id, None),
+        ServerFrame::Rejected { id, reason, .. } => (id, Some(reason)),
+        _ => return None,
+    };
+    let at = app.rapporteur.outbox.iter().position(|s| &s.client_id == id)?;
+    let saved = app.rapporteur.outbox.remove(at);
+    let waiting = app.rapporteur.outbox.len();
+    match rejected {
+        None => {
+            app.status =
+                Some(StatusLine { text: format!("✓ delivered to the hub ({waiting} waiting)"), tone: Tone::Ok })
+        }
+        Some(reason) => {
+            let text = match &saved.command {
+                Command::AddNote { text, .. } | Command::AddPledge { text, .. } => text.chars().take(40).collect(),
+                _ => String::new(),
+            };
+            app.error(format!("✗ not recorded by the hub: {reason} («{text}…»)"));
+        }
+    }
+    Some(vec![Effect::Ack(saved.client_id)])
 }
 
 fn on_link(app: &mut App, event: LinkEvent) -> Vec<Effect> {
@@ -284,7 +453,7 @@ fn on_link(app: &mut App, event: LinkEvent) -> Vec<Effect> {
         LinkEvent::Connected => {
             app.link = LinkStatus::Connected;
             app.info("connected to the hub");
-            Vec::new()
+            send_outbox(app)
         }
         LinkEvent::Clock { rtt_ms, offset_ms } => {
             app.rtt_ms = Some(rtt_ms);
@@ -304,6 +473,11 @@ fn on_link(app: &mut App, event: LinkEvent) -> Vec<Effect> {
             app.error(format!("the hub refused this screen: {reason}"));
             Vec::new()
         }
+        LinkEvent::NotSent { id, reason } if app.rapporteur.outbox.iter().any(|s| s.client_id == id) => {
+            let waiting = app.rapporteur.outbox.len();
+            app.info(format!("not connected ({reason}): {waiting} waiting, sent when the hub is back"));
+            Vec::new()
+        }
         LinkEvent::NotSent { id, reason } => {
             let what = app.pending.remove(&id).unwrap_or_else(|| "the command".to_string());
             app.error(format!("{what} was not sent: {reason}"));
@@ -311,6 +485,9 @@ fn on_link(app: &mut App, event: LinkEvent) -> Vec<Effect> {
         }
         LinkEvent::Frame(envelope) => {
             let selected = app.selected_entry().map(|e| e.id);
+            if let Some(effects) = outbox_answer(app, &envelope.frame) {
+                return effects;
+            }
             let mut effects = Vec::new();
             match &envelope.frame {
                 ServerFrame::Accepted { id, .. } => {
@@ -340,8 +517,11 @@ fn on_mouse(app: &mut App, mouse: MouseEvent) -> Vec<Effect> {
         MouseEventKind::ScrollDown => move_selection(app, 1),
         MouseEventKind::ScrollUp => move_selection(app, -1),
         MouseEventKind::Down(MouseButton::Left) if app.mode == Mode::Normal => {
-            let layout = super::view::layout(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1));
-            let rows = layout.list_rows;
+            let area = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
+            let rows = match app.screen {
+                Screen::Chair => super::view::layout(area).list_rows,
+                Screen::Rapporteur => super::view::list_parts(super::view::rapporteur_layout(area).list).0,
+            };
             if mouse.row >= rows.y && mouse.row < rows.y + rows.height && mouse.column >= rows.x {
                 let offset = super::view::list_offset(app.selected, rows.height as usize);
                 let index = offset + (mouse.row - rows.y) as usize;
@@ -366,9 +546,10 @@ fn move_selection(app: &mut App, delta: isize) {
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     match app.mode.clone() {
-        Mode::Normal => match app.keymap.resolve(&key) {
-            Some(action) => on_action(app, action),
-            None => Vec::new(),
+        Mode::Normal => match (app.keymap.resolve(&key), app.screen) {
+            (Some(action), Screen::Chair) => on_action(app, action),
+            (Some(action), Screen::Rapporteur) => on_rapporteur_action(app, action),
+            (None, _) => Vec::new(),
         },
         Mode::Help => {
             app.mode = Mode::Normal;
@@ -377,16 +558,22 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Mode::Confirm(confirm) => match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
                 app.mode = Mode::Normal;
-                match confirm.command {
-                    None => vec![Effect::Quit],
-                    Some(command) => {
+                match confirm.on_yes {
+                    OnYes::Quit => vec![Effect::Quit],
+                    OnYes::Send(command) => {
                         let what = describe(app, &command);
                         app.send(command, what)
+                    }
+                    OnYes::Discard => {
+                        app.rapporteur.editor = None;
+                        app.info("note discarded");
+                        Vec::new()
                     }
                 }
             }
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                app.mode = Mode::Normal;
+                // Back to the note being written, if that is what was asked about.
+                app.mode = if confirm.on_yes == OnYes::Discard { Mode::Editing } else { Mode::Normal };
                 app.info("cancelled");
                 Vec::new()
             }
@@ -395,6 +582,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         },
         Mode::Picker(picker) => on_picker_key(app, picker, key),
         Mode::Ruling(ruling) => on_ruling_key(app, ruling, key),
+        Mode::Editing => on_editor_key(app, key),
     }
 }
 
@@ -449,6 +637,11 @@ fn on_picker_key(app: &mut App, mut picker: Picker, key: KeyEvent) -> Vec<Effect
                     Command::RequestReply { participant: p.id.clone(), segment: None },
                     format!("right of reply for {}", p.name),
                 ),
+                Purpose::Pledger => {
+                    let turn = selected_turn(app);
+                    open_editor(app, NoteTarget::Pledge { pledger: p.id.clone(), turn });
+                    return Vec::new();
+                }
             };
             return app.send(command, what);
         }
@@ -517,8 +710,10 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
         Action::Quit => {
             if floor.is_some() {
-                app.mode =
-                    Mode::Confirm(Confirm { question: "A turn is running. Quit anyway?".to_string(), command: None });
+                app.mode = Mode::Confirm(Confirm {
+                    question: "A turn is running. Quit anyway?".to_string(),
+                    on_yes: OnYes::Quit,
+                });
                 Vec::new()
             } else {
                 vec![Effect::Quit]
@@ -626,7 +821,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             };
             app.mode = Mode::Confirm(Confirm {
                 question: format!("Withdraw {name} (entry #{}) from the list?", e.id),
-                command: Some(command),
+                on_yes: OnYes::Send(command),
             });
             Vec::new()
         }
@@ -639,7 +834,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             } else {
                 app.mode = Mode::Confirm(Confirm {
                     question: "Close the list of speakers? No new inscriptions until it is reopened.".to_string(),
-                    command: Some(Command::CloseList { segment: id }),
+                    on_yes: OnYes::Send(Command::CloseList { segment: id }),
                 });
                 Vec::new()
             }
@@ -693,14 +888,135 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 }
             }
         }
+        Action::NewNote | Action::NewPledge => Vec::new(), // the rapporteur's
         Action::EndSession => {
             app.mode = Mode::Confirm(Confirm {
                 question: "Close the session? Nothing more can be recorded afterwards.".to_string(),
-                command: Some(Command::CloseSession),
+                on_yes: OnYes::Send(Command::CloseSession),
             });
             Vec::new()
         }
     }
+}
+
+/// The turn a new note attaches to: the one selected in the history (the current
+/// turn first), or none before any turn.
+fn selected_turn(app: &App) -> Option<TurnId> {
+    let choices = app.session().map(turn_choices).unwrap_or_default();
+    choices.get(app.rapporteur.turn_selected).or(choices.first()).and_then(|c| c.id)
+}
+
+fn open_editor(app: &mut App, target: NoteTarget) {
+    let mut text = TextArea::default();
+    text.set_placeholder_text("Write the note; Tab: tags; Ctrl+S: save; Esc: cancel");
+    app.rapporteur.editor = Some(Editor { target, text, tags: String::new(), focus: Field::Text, saving: None });
+    app.mode = Mode::Editing;
+}
+
+fn on_rapporteur_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let count = app.session().map_or(0, |s| turn_choices(s).len());
+    let r = &mut app.rapporteur;
+    match action {
+        Action::Up => r.turn_selected = r.turn_selected.saturating_sub(1),
+        Action::Down => r.turn_selected = (r.turn_selected + 1).min(count.saturating_sub(1)),
+        Action::PageUp => r.turn_selected = r.turn_selected.saturating_sub(10),
+        Action::PageDown => r.turn_selected = (r.turn_selected + 10).min(count.saturating_sub(1)),
+        Action::Top => r.turn_selected = 0,
+        Action::Bottom => r.turn_selected = count.saturating_sub(1),
+        Action::Help => app.mode = Mode::Help,
+        Action::NewNote => {
+            let turn = selected_turn(app);
+            open_editor(app, NoteTarget::Note { turn });
+        }
+        Action::NewPledge => {
+            let roster: Vec<Participant> = app.session().map(|s| s.def.participants.clone()).unwrap_or_default();
+            let results = search_roster(&roster, "", Purpose::Pledger);
+            app.mode = Mode::Picker(Picker {
+                purpose: Purpose::Pledger,
+                query: String::new(),
+                results,
+                selected: 0,
+                kind: None,
+            });
+        }
+        Action::Quit if !app.rapporteur.outbox.is_empty() => {
+            let waiting = app.rapporteur.outbox.len();
+            app.mode = Mode::Confirm(Confirm {
+                question: format!(
+                    "{waiting} saved notes are not yet on the hub; they stay in the outbox and go out next time. Quit?"
+                ),
+                on_yes: OnYes::Quit,
+            });
+        }
+        Action::Quit => return vec![Effect::Quit],
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn on_editor_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let Some(editor) = app.rapporteur.editor.as_mut() else {
+        app.mode = Mode::Normal;
+        return Vec::new();
+    };
+    match key.code {
+        KeyCode::Esc => {
+            if editor.text.is_empty() && editor.tags.is_empty() {
+                app.rapporteur.editor = None;
+                app.mode = Mode::Normal;
+            } else {
+                app.mode =
+                    Mode::Confirm(Confirm { question: "Discard this note?".to_string(), on_yes: OnYes::Discard });
+            }
+        }
+        KeyCode::Tab | KeyCode::BackTab => {
+            editor.focus = if editor.focus == Field::Text { Field::Tags } else { Field::Text };
+        }
+        KeyCode::Char('s') if ctrl => return save_note(app),
+        KeyCode::Char('c') if ctrl => {
+            app.mode = Mode::Confirm(Confirm { question: "Discard this note?".to_string(), on_yes: OnYes::Discard });
+        }
+        _ if editor.focus == Field::Tags => match key.code {
+            KeyCode::Backspace => {
+                editor.tags.pop();
+            }
+            KeyCode::Char(c) if !ctrl => editor.tags.push(c),
+            KeyCode::Enter => editor.focus = Field::Text,
+            _ => {}
+        },
+        _ => {
+            editor.text.input(key);
+        }
+    }
+    Vec::new()
+}
+
+fn save_note(app: &mut App) -> Vec<Effect> {
+    let Some(editor) = app.rapporteur.editor.as_mut() else { return Vec::new() };
+    if editor.saving.is_some() {
+        return Vec::new(); // already being saved
+    }
+    let text = editor.text.lines().join("\n");
+    if text.trim().is_empty() {
+        app.error("the note is empty: nothing saved");
+        return Vec::new();
+    }
+    let (objectives, themes) = parse_tags(&editor.tags);
+    app.rapporteur.next_note += 1;
+    let client_id = format!("{}-{}", app.rapporteur.client_prefix, app.rapporteur.next_note);
+    let command = match editor.target.clone() {
+        NoteTarget::Note { turn } => Command::AddNote { client_id: client_id.clone(), turn, text, objectives, themes },
+        NoteTarget::Pledge { pledger, turn } => {
+            if !themes.is_empty() || objectives.is_empty() {
+                app.error("a pledge needs the numbers of the GCM objectives it serves (1 to 23), e.g. \"5 6\"");
+                return Vec::new();
+            }
+            Command::AddPledge { client_id: client_id.clone(), pledger, text, objectives, turn }
+        }
+    };
+    editor.saving = Some(client_id.clone());
+    vec![Effect::Save(Saved { client_id, command })]
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub enum Action {
     NextSegment,
     JoinUrls,
     EndSession,
+    NewNote,
+    NewPledge,
 }
 
 impl Action {
@@ -79,6 +81,8 @@ impl Action {
             Self::NextSegment => "open the next segment",
             Self::JoinUrls => "show or hide the join URLs",
             Self::EndSession => "close the session",
+            Self::NewNote => "write a note on the selected turn",
+            Self::NewPledge => "record a pledge",
         }
     }
 }
@@ -181,10 +185,29 @@ impl fmt::Display for Key {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Which screen a keymap is for: each has its own table in the keys file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Chair,
+    Rapporteur,
+}
+
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeyFile {
-    keys: BTreeMap<Action, Vec<String>>,
+    #[serde(default)]
+    chair: BTreeMap<Action, Vec<String>>,
+    #[serde(default)]
+    rapporteur: BTreeMap<Action, Vec<String>>,
+}
+
+impl KeyFile {
+    fn table(self, screen: Screen) -> BTreeMap<Action, Vec<String>> {
+        match screen {
+            Screen::Chair => self.chair,
+            Screen::Rapporteur => self.rapporteur,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -195,8 +218,8 @@ pub struct Keymap {
 }
 
 impl Keymap {
-    /// The default keymap with a user's file (if any) laid over it.
-    pub fn load(user: Option<&Path>) -> Result<Self, String> {
+    /// The default keymap of a screen with a user's file (if any) laid over it.
+    pub fn load(user: Option<&Path>, screen: Screen) -> Result<Self, String> {
         let user_text = match user {
             Some(path) => Some((
                 path.display().to_string(),
@@ -204,19 +227,19 @@ impl Keymap {
             )),
             None => None,
         };
-        Self::from_texts(user_text.as_ref().map(|(p, t)| (p.as_str(), t.as_str())))
+        Self::from_texts(user_text.as_ref().map(|(p, t)| (p.as_str(), t.as_str())), screen)
     }
 
-    pub fn from_texts(user: Option<(&str, &str)>) -> Result<Self, String> {
+    pub fn from_texts(user: Option<(&str, &str)>, screen: Screen) -> Result<Self, String> {
         let parse = |name: &str, text: &str| {
             toml::from_str::<KeyFile>(text).map_err(|e| {
                 let (line, column) = e.span().map_or((1, 1), |s| crate::config::line_column(text, s.start));
                 format!("{name}:{line}:{column}: {}", e.message())
             })
         };
-        let mut actions = parse("config/keys.toml", DEFAULT_KEYS)?.keys;
+        let mut actions = parse("config/keys.toml", DEFAULT_KEYS)?.table(screen);
         if let Some((name, text)) = user {
-            actions.extend(parse(name, text)?.keys);
+            actions.extend(parse(name, text)?.table(screen));
         }
         let mut bindings: HashMap<Key, Action> = HashMap::new();
         let mut by_action: BTreeMap<Action, Vec<Key>> = BTreeMap::new();
@@ -275,7 +298,7 @@ mod tests {
 
     #[test]
     fn the_default_keymap_loads_and_resolves() {
-        let keys = Keymap::from_texts(None).expect("defaults are valid");
+        let keys = Keymap::from_texts(None, Screen::Chair).expect("defaults are valid");
         assert_eq!(keys.resolve(&press(KeyCode::Char('i'), KeyModifiers::NONE)), Some(Action::Inscribe));
         assert_eq!(keys.resolve(&press(KeyCode::Char('K'), KeyModifiers::SHIFT)), Some(Action::MoveUp));
         assert_eq!(keys.resolve(&press(KeyCode::Up, KeyModifiers::SHIFT)), Some(Action::MoveUp));
@@ -286,18 +309,22 @@ mod tests {
 
     #[test]
     fn a_user_file_replaces_an_actions_keys() {
-        let keys = Keymap::from_texts(Some(("mine.toml", "[keys]\ninscribe = [\"a\"]\n"))).expect("valid");
+        let keys =
+            Keymap::from_texts(Some(("mine.toml", "[chair]\ninscribe = [\"a\"]\n")), Screen::Chair).expect("valid");
         assert_eq!(keys.resolve(&press(KeyCode::Char('a'), KeyModifiers::NONE)), Some(Action::Inscribe));
         assert_eq!(keys.resolve(&press(KeyCode::Char('i'), KeyModifiers::NONE)), None);
     }
 
     #[test]
     fn conflicting_or_unknown_bindings_are_clear_errors() {
-        let err = Keymap::from_texts(Some(("mine.toml", "[keys]\ninscribe = [\"q\"]\n"))).expect_err("conflict");
+        let err = Keymap::from_texts(Some(("mine.toml", "[chair]\ninscribe = [\"q\"]\n")), Screen::Chair)
+            .expect_err("conflict");
         assert_eq!(err, "key \"q\" is bound to both quit and inscribe: give each key one action");
-        let err = Keymap::from_texts(Some(("mine.toml", "[keys]\ninscribe = [\"hyper+q\"]\n"))).expect_err("bad key");
+        let err = Keymap::from_texts(Some(("mine.toml", "[chair]\ninscribe = [\"hyper+q\"]\n")), Screen::Chair)
+            .expect_err("bad key");
         assert_eq!(err, "unknown key \"hyper+q\" for Inscribe");
-        let err = Keymap::from_texts(Some(("mine.toml", "[keys]\ndance = [\"z\"]\n"))).expect_err("bad action");
+        let err = Keymap::from_texts(Some(("mine.toml", "[chair]\ndance = [\"z\"]\n")), Screen::Chair)
+            .expect_err("bad action");
         assert!(err.starts_with("mine.toml:2:1: unknown variant `dance`"), "{err}");
     }
 }

@@ -21,17 +21,18 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 use crate::client::link::{self, LinkCommand};
-use crate::hub::{self, Hub, JoinUrl, Settings};
+use crate::client::outbox::Outbox;
+use crate::hub::{self, Hub, Settings};
 use app::{App, Effect, Msg};
-use keymap::Keymap;
+use keymap::{Keymap, Screen};
 
 /// Where a chair screen gets its session.
 #[derive(Debug, Clone)]
 pub enum Target {
     /// Start a hub in this process on a session file.
     File(PathBuf),
-    /// Join a hub elsewhere.
-    Url { url: String, token: String },
+    /// Join a hub elsewhere (the token may also be in the URL's query).
+    Url { url: String, token: Option<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +40,17 @@ pub struct ChairOptions {
     pub target: Target,
     pub data: PathBuf,
     pub listen: String,
+    pub keys: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RapporteurOptions {
+    pub url: String,
+    pub token: Option<String>,
+    /// The name notes are signed with.
+    pub name: String,
+    /// Where saved notes wait for the hub; by default `rostrum-outbox-SESSION-NAME.jsonl`.
+    pub outbox: Option<PathBuf>,
     pub keys: Option<PathBuf>,
 }
 
@@ -85,9 +97,32 @@ fn clock_key(app: &App) -> i64 {
     app.hub_now().timestamp()
 }
 
+/// Percent-encode a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A session URL with `name=` added to its query.
+fn with_name(url: &str, name: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}name={}", encode(name))
+}
+
+/// The session id in a `ws://HOST/v1/sessions/ID?...` URL.
+pub fn session_of_url(url: &str) -> Option<&str> {
+    let path = url.split('?').next()?;
+    path.rsplit('/').next().filter(|id| !id.is_empty())
+}
+
 /// The chair screen, until the chair quits.
 pub fn chair(options: ChairOptions) -> Result<(), String> {
-    let keymap = Keymap::load(options.keys.as_deref().or(default_keys_file().as_deref()))?;
+    let keymap = Keymap::load(options.keys.as_deref().or(default_keys_file().as_deref()), Screen::Chair)?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let (hub, url, token, join) = match &options.target {
@@ -100,11 +135,14 @@ pub fn chair(options: ChairOptions) -> Result<(), String> {
                 let tokens = hub.tokens(&report.session).ok_or("no tokens")?.clone();
                 let url = format!("ws://{}/v1/sessions/{}", hub.addr, report.session);
                 let join = hub.join_urls();
-                (Some(hub), url, tokens.chair, join)
+                (Some(hub), url, Some(tokens.chair), join)
             }
             Target::Url { url, token } => (None, url.clone(), token.clone(), Vec::new()),
         };
-        let result = run_screen(keymap, &url, &token, join.clone()).await;
+        let link = link::spawn(with_name(&url, "chair"), token);
+        let mut app = App::new(keymap, join.clone(), Utc::now());
+        app.screen = Screen::Chair;
+        let result = run_screen(Runner { app, link, outbox: None }).await;
         if let Some(hub) = hub {
             hub.shutdown().await;
         }
@@ -119,28 +157,120 @@ pub fn chair(options: ChairOptions) -> Result<(), String> {
     })
 }
 
+/// The rapporteur screen, until the rapporteur quits. Notes wait in the outbox
+/// file until the hub has them.
+pub fn rapporteur(options: RapporteurOptions) -> Result<(), String> {
+    let keymap = Keymap::load(options.keys.as_deref().or(default_keys_file().as_deref()), Screen::Rapporteur)?;
+    let session = session_of_url(&options.url).ok_or("the URL names no session: ws://HOST:PORT/v1/sessions/ID")?;
+    let path = options.outbox.clone().unwrap_or_else(|| {
+        let name: String = options.name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
+        PathBuf::from(format!("rostrum-outbox-{session}-{name}.jsonl"))
+    });
+    let outbox = Outbox::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let runner = Runner::rapporteur(keymap, &options.url, options.token.clone(), &options.name, outbox)?;
+        let waiting = runner.app.rapporteur.outbox.len();
+        let result = run_screen(runner).await;
+        if waiting > 0 || result.is_err() {
+            println!("Outbox: {}", path.display());
+        }
+        result
+    })
+}
+
+/// An app with its link to the hub and (for a rapporteur) its outbox: performs the
+/// effects of `update`. The terminal loop and the tests drive it the same way.
+pub struct Runner {
+    pub app: App,
+    pub link: link::Link,
+    pub outbox: Option<Outbox>,
+}
+
+impl Runner {
+    /// A rapporteur's runner: connects, and loads what the outbox still holds.
+    pub fn rapporteur(
+        keymap: Keymap,
+        url: &str,
+        token: Option<String>,
+        name: &str,
+        outbox: Outbox,
+    ) -> Result<Self, String> {
+        let mut app = App::new(keymap, Vec::new(), Utc::now());
+        app.screen = Screen::Rapporteur;
+        app.show_join = false;
+        app.rapporteur.outbox = outbox.pending().to_vec();
+        let mut bytes = [0u8; 6];
+        getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for note ids: {e}"))?;
+        app.rapporteur.client_prefix = hex::encode(bytes);
+        let link = link::spawn(with_name(url, name), token);
+        Ok(Self { app, link, outbox: Some(outbox) })
+    }
+
+    /// Apply a message and perform its effects; `Ok(true)` when the screen should close.
+    pub async fn handle(&mut self, msg: Msg) -> Result<bool, String> {
+        let mut queue = std::collections::VecDeque::from([msg]);
+        while let Some(msg) = queue.pop_front() {
+            for effect in app::update(&mut self.app, msg) {
+                match effect {
+                    Effect::Quit => return Ok(true),
+                    Effect::Send { id, command } => {
+                        if self.link.commands.send(LinkCommand::Send { id, command }).await.is_err() {
+                            return Err("the connection task stopped".to_string());
+                        }
+                    }
+                    Effect::Resync { since } => {
+                        let _ = self.link.commands.send(LinkCommand::Resync { since }).await;
+                    }
+                    Effect::Save(saved) => {
+                        let result = match self.outbox.as_mut() {
+                            Some(outbox) => outbox.add(saved.clone()).map_err(|e| e.to_string()),
+                            None => Err("this screen has no outbox".to_string()),
+                        };
+                        queue.push_back(match result {
+                            Ok(()) => Msg::Saved(saved),
+                            Err(e) => Msg::SaveFailed(e),
+                        });
+                    }
+                    Effect::Ack(id) => {
+                        if let Some(outbox) = self.outbox.as_mut()
+                            && let Err(e) = outbox.ack(&id)
+                        {
+                            queue.push_back(Msg::SaveFailed(format!("outbox: {e}")));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The next event from the hub link, as a message.
+    pub async fn next_link(&mut self) -> Option<Msg> {
+        self.link.events.recv().await.map(Msg::Link)
+    }
+}
+
 fn default_keys_file() -> Option<PathBuf> {
     let home = std::env::var_os("HOME")?;
     let path = Path::new(&home).join(".config/rostrum/keys.toml");
     path.exists().then_some(path)
 }
 
-async fn run_screen(keymap: Keymap, url: &str, token: &str, join: Vec<JoinUrl>) -> Result<(), String> {
-    let mut link = link::spawn(url.to_string(), Some(token.to_string()));
-    let mut app = App::new(keymap, join, Utc::now());
-    app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+async fn run_screen(mut runner: Runner) -> Result<(), String> {
+    runner.app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut guard = TerminalGuard::new().map_err(|e| format!("cannot open the terminal: {e}"))?;
     let size = guard.terminal.size().map_err(|e| e.to_string())?;
-    app.size = (size.width, size.height);
+    runner.app.size = (size.width, size.height);
     let mut events = EventStream::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(200));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
     let mut drawn_clock = i64::MIN;
     loop {
-        if dirty || clock_key(&app) != drawn_clock {
-            guard.terminal.draw(|frame| view::render(&app, frame)).map_err(|e| e.to_string())?;
-            drawn_clock = clock_key(&app);
+        if dirty || clock_key(&runner.app) != drawn_clock {
+            guard.terminal.draw(|frame| view::render(&runner.app, frame)).map_err(|e| e.to_string())?;
+            drawn_clock = clock_key(&runner.app);
             dirty = false;
         }
         let msg = tokio::select! {
@@ -152,25 +282,15 @@ async fn run_screen(keymap: Keymap, url: &str, token: &str, join: Vec<JoinUrl>) 
                 Some(Err(e)) => return Err(format!("terminal input failed: {e}")),
                 None => return Ok(()),
             },
-            event = link.events.recv() => match event {
-                Some(event) => Msg::Link(event),
+            msg = runner.next_link() => match msg {
+                Some(msg) => msg,
                 None => return Err("the connection task stopped".to_string()),
             },
             _ = ticker.tick() => Msg::Tick(Utc::now()),
         };
         let is_tick = matches!(msg, Msg::Tick(_));
-        for effect in app::update(&mut app, msg) {
-            match effect {
-                Effect::Quit => return Ok(()),
-                Effect::Send { id, command } => {
-                    if link.commands.send(LinkCommand::Send { id, command }).await.is_err() {
-                        return Err("the connection task stopped".to_string());
-                    }
-                }
-                Effect::Resync { since } => {
-                    let _ = link.commands.send(LinkCommand::Resync { since }).await;
-                }
-            }
+        if runner.handle(msg).await? {
+            return Ok(());
         }
         if !is_tick {
             dirty = true;

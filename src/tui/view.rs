@@ -9,10 +9,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 use tui_big_text::{BigText, PixelSize};
 
-use super::app::{App, LinkStatus, Mode, Purpose, Tone, kinds_for};
+use super::app::{App, Field, LinkStatus, Mode, NoteTarget, Purpose, Tone, kinds_for, parse_tags, turn_choices};
 use super::keymap::Action;
+use super::keymap::Screen;
 use crate::domain::{
     ClockPhase, ConnectionStatus, Entry, Modality, Placement, Session, StatementKind, Timestamp, Turn, forecast,
+    gcm_objective,
 };
 
 /// Screen regions; the same function serves drawing and mouse hit-testing.
@@ -60,11 +62,17 @@ pub fn layout(area: Rect) -> Areas {
         .areas(body);
         (floor, list, forecast, recent, replies, Rect::default())
     };
-    let inner = Block::bordered().inner(list);
-    // Column titles on the first inner row, the selected entry's reason on the last.
-    let list_rows = Rect { y: inner.y + 1, height: inner.height.saturating_sub(2), ..inner };
-    let reason = Rect { y: inner.y + inner.height.saturating_sub(1), height: 1.min(inner.height), ..inner };
+    let (list_rows, reason) = list_parts(list);
     Areas { wide, header, floor, list, list_rows, reason, forecast, recent, replies, join, status, footer }
+}
+
+/// Inside a list block: the rows of entries (below the column titles) and the
+/// selected entry's reason (the last row).
+pub fn list_parts(list: Rect) -> (Rect, Rect) {
+    let inner = Block::bordered().inner(list);
+    let rows = Rect { y: inner.y + 1, height: inner.height.saturating_sub(2), ..inner };
+    let reason = Rect { y: inner.y + inner.height.saturating_sub(1), height: 1.min(inner.height), ..inner };
+    (rows, reason)
 }
 
 /// First visible row so that `selected` is on screen.
@@ -168,21 +176,32 @@ fn modality(session: &Session, participant: &str) -> String {
 
 pub fn render(app: &App, frame: &mut Frame) {
     let theme = Theme { color: !app.no_color };
+    match app.screen {
+        Screen::Chair => render_chair(app, &theme, frame),
+        Screen::Rapporteur => render_rapporteur(app, &theme, frame),
+    }
+    render_overlay(app, &theme, frame);
+}
+
+fn render_chair(app: &App, theme: &Theme, frame: &mut Frame) {
     let areas = layout(frame.area());
-    render_header(app, &theme, frame, areas.header);
-    render_floor(app, &theme, frame, areas.floor, areas.wide);
-    render_list(app, &theme, frame, &areas);
-    render_forecast(app, &theme, frame, areas.forecast, areas.wide);
-    render_recent(app, &theme, frame, areas.recent, areas.wide);
-    render_replies(app, &theme, frame, areas.replies, areas.wide);
+    render_header(app, theme, frame, areas.header);
+    render_floor(app, theme, frame, areas.floor, areas.wide);
+    render_list(app, theme, frame, areas.list, areas.wide);
+    render_forecast(app, theme, frame, areas.forecast, areas.wide);
+    render_recent(app, theme, frame, areas.recent, areas.wide);
+    render_replies(app, theme, frame, areas.replies, areas.wide);
     if areas.wide {
         render_join(app, frame, areas.join);
     }
-    render_status(app, &theme, frame, areas.status);
-    render_footer(app, &theme, frame, areas.footer);
+    render_status(app, theme, frame, areas.status);
+    render_footer(app, theme, frame, areas.footer);
+}
+
+fn render_overlay(app: &App, theme: &Theme, frame: &mut Frame) {
     match &app.mode {
         Mode::Help => render_help(app, frame),
-        Mode::Picker(_) => render_picker(app, &theme, frame),
+        Mode::Picker(_) => render_picker(app, theme, frame),
         Mode::Ruling(ruling) => {
             let verdict = if ruling.upheld { "UPHELD" } else { "NOT UPHELD" };
             let lines = vec![
@@ -199,8 +218,8 @@ pub fn render(app: &App, frame: &mut Frame) {
             60,
             5,
         ),
-        Mode::Normal if app.show_join => render_join_popup(app, frame),
-        Mode::Normal => {}
+        Mode::Normal if app.show_join && app.screen == Screen::Chair => render_join_popup(app, frame),
+        Mode::Normal | Mode::Editing => {}
     }
 }
 
@@ -329,9 +348,10 @@ fn render_floor(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, wide: b
     frame.render_widget(big, digits_area);
 }
 
-fn render_list(app: &App, theme: &Theme, frame: &mut Frame, areas: &Areas) {
+fn render_list(app: &App, theme: &Theme, frame: &mut Frame, list: Rect, wide: bool) {
+    let (list_rows, reason_area) = list_parts(list);
     let Some(session) = app.session() else {
-        frame.render_widget(Block::bordered().title(" Speakers "), areas.list);
+        frame.render_widget(Block::bordered().title(" Speakers "), list);
         return;
     };
     let segment = app.view_segment();
@@ -341,10 +361,9 @@ fn render_list(app: &App, theme: &Theme, frame: &mut Frame, areas: &Areas) {
     let closed = state.is_some_and(|s| s.closed);
     let title = format!(" Speakers: {} {}", list_len, if closed { "· LIST CLOSED " } else { "" });
     let block = Block::bordered().title(title);
-    frame.render_widget(block, areas.list);
-    let inner = Block::bordered().inner(areas.list);
+    frame.render_widget(block, list);
+    let inner = Block::bordered().inner(list);
     let header_area = Rect { height: 1.min(inner.height), ..inner };
-    let wide = areas.wide;
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Length(4),
@@ -370,7 +389,7 @@ fn render_list(app: &App, theme: &Theme, frame: &mut Frame, areas: &Areas) {
     };
     let header = Row::new(titles.into_iter().map(|t| Cell::from(t).style(theme.dim())));
     frame.render_widget(Table::new(Vec::<Row>::new(), widths.clone()).header(header), header_area);
-    let height = areas.list_rows.height as usize;
+    let height = list_rows.height as usize;
     let offset = list_offset(app.selected, height);
     let rows: Vec<Row> = entries
         .iter()
@@ -400,15 +419,16 @@ fn render_list(app: &App, theme: &Theme, frame: &mut Frame, areas: &Areas) {
             if i == app.selected { row.style(theme.selected()) } else { row }
         })
         .collect();
-    frame.render_widget(Table::new(rows, widths), areas.list_rows);
+    frame.render_widget(Table::new(rows, widths), list_rows);
     let reason = match app.selected_entry() {
         Some(e) => {
             format!("why here: {}", if e.reason.is_empty() { "right of reply, in order of request" } else { &e.reason })
         }
         None if closed => "the list is closed".to_string(),
+        None if app.screen == Screen::Rapporteur => "the list is empty".to_string(),
         None => format!("the list is empty: {} to inscribe a speaker", app.keymap.key_of(Action::Inscribe)),
     };
-    frame.render_widget(Paragraph::new(Line::styled(reason, theme.dim())), areas.reason);
+    frame.render_widget(Paragraph::new(Line::styled(reason, theme.dim())), reason_area);
 }
 
 fn render_forecast(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, wide: bool) {
@@ -555,6 +575,13 @@ fn render_status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 fn render_footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let k = |a: Action| app.keymap.key_of(a);
     let hints: Vec<(String, &str)> = match &app.mode {
+        Mode::Normal if app.screen == Screen::Rapporteur => vec![
+            (k(Action::NewNote), "note"),
+            (k(Action::NewPledge), "pledge"),
+            ("↑↓".into(), "turn"),
+            (k(Action::Help), "help"),
+            (k(Action::Quit), "quit"),
+        ],
         Mode::Normal => vec![
             (k(Action::Inscribe), "inscribe"),
             (k(Action::GiveFloor), "floor"),
@@ -589,6 +616,7 @@ fn render_footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             ("Esc".into(), "cancel"),
         ],
         Mode::Confirm(_) => vec![("y".into(), "yes"), ("n".into(), "no")],
+        Mode::Editing => vec![("Ctrl+S".into(), "save"), ("Tab".into(), "text/tags"), ("Esc".into(), "cancel")],
         Mode::Help => vec![("any key".into(), "close")],
     };
     let mut spans = Vec::new();
@@ -668,4 +696,189 @@ fn render_picker(app: &App, theme: &Theme, frame: &mut Frame) {
             kind,
         );
     }
+}
+
+// ---- The rapporteur's screen ----
+
+/// Regions of the rapporteur's screen.
+#[derive(Debug, Clone, Copy)]
+pub struct RapporteurAreas {
+    pub wide: bool,
+    pub header: Rect,
+    pub floor: Rect,
+    pub list: Rect,
+    pub turns: Rect,
+    pub notes: Rect,
+    pub status: Rect,
+    pub footer: Rect,
+}
+
+pub fn rapporteur_layout(area: Rect) -> RapporteurAreas {
+    let wide = area.width >= 120 && area.height >= 34;
+    let [header, body, status, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(8), Constraint::Length(1), Constraint::Length(1)])
+            .areas(area);
+    if wide {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+        let [floor, list] = Layout::vertical([Constraint::Length(11), Constraint::Min(5)]).areas(left);
+        let [turns, notes] = Layout::vertical([Constraint::Length(14), Constraint::Min(6)]).areas(right);
+        RapporteurAreas { wide, header, floor, list, turns, notes, status, footer }
+    } else {
+        let [floor, list, rest] =
+            Layout::vertical([Constraint::Length(6), Constraint::Length(6), Constraint::Min(4)]).areas(body);
+        let [turns, notes] = Layout::horizontal([Constraint::Length(32), Constraint::Min(20)]).areas(rest);
+        RapporteurAreas { wide, header, floor, list, turns, notes, status, footer }
+    }
+}
+
+fn render_rapporteur(app: &App, theme: &Theme, frame: &mut Frame) {
+    let areas = rapporteur_layout(frame.area());
+    render_header(app, theme, frame, areas.header);
+    render_floor(app, theme, frame, areas.floor, areas.wide);
+    render_list(app, theme, frame, areas.list, areas.wide);
+    render_turns(app, theme, frame, areas.turns);
+    if app.mode == Mode::Editing || app.rapporteur.editor.is_some() {
+        render_editor(app, theme, frame, areas.notes);
+    } else {
+        render_notes(app, theme, frame, areas.notes);
+    }
+    render_status(app, theme, frame, areas.status);
+    render_footer(app, theme, frame, areas.footer);
+}
+
+fn render_turns(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let block = Block::bordered().title(" Turns ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(session) = app.session() else { return };
+    let choices = turn_choices(session);
+    let height = inner.height as usize;
+    let selected = app.rapporteur.turn_selected.min(choices.len() - 1);
+    let lines: Vec<Line> = choices
+        .iter()
+        .enumerate()
+        .skip(list_offset(selected, height))
+        .take(height)
+        .map(|(i, c)| {
+            let count = session.notes.iter().filter(|n| n.turn == c.id).count()
+                + session.pledges.iter().filter(|p| p.turn == c.id).count();
+            let when = match (c.current, c.started_at) {
+                (true, _) => "now".to_string(),
+                (false, Some(at)) => time_of_day(Some(session), at).chars().take(5).collect(),
+                (false, None) => String::new(),
+            };
+            let notes = if count > 0 { format!(" ({count})") } else { String::new() };
+            let who = c.participant.as_deref().map_or("the session as a whole", |p| session.name_of(p));
+            let text = format!("{when:>5} {who}{notes}");
+            if i == selected { Line::styled(text, theme.selected()) } else { Line::from(text) }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn objectives_text(objectives: &[u8]) -> String {
+    objectives
+        .iter()
+        .map(|o| match gcm_objective(*o) {
+            Some(title) => format!("{o} {title}"),
+            None => format!("{o} (no such objective)"),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn render_notes(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(session) = app.session() else {
+        frame.render_widget(Block::bordered().title(" Notes "), area);
+        return;
+    };
+    let choices = turn_choices(session);
+    let turn = choices.get(app.rapporteur.turn_selected.min(choices.len().saturating_sub(1))).and_then(|c| c.id);
+    let title = match choices.iter().find(|c| c.id.is_some() && c.id == turn) {
+        Some(c) => format!(
+            " Notes on turn #{}: {} ",
+            c.id.unwrap_or_default(),
+            c.participant.as_deref().map_or("", |p| session.name_of(p))
+        ),
+        None => " Notes on the session ".to_string(),
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    for note in session.notes.iter().filter(|n| n.turn == turn) {
+        let mut tags = objectives_text(&note.objectives);
+        if !note.themes.is_empty() {
+            if !tags.is_empty() {
+                tags.push_str(" · ");
+            }
+            tags.push_str(&note.themes.join(", "));
+        }
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{} {}", time_of_day(Some(session), note.at), note.author),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(if tags.is_empty() { String::new() } else { format!("  [{tags}]") }, theme.dim()),
+        ]));
+        lines.extend(note.text.lines().map(|l| Line::from(l.to_string())));
+    }
+    for pledge in session.pledges.iter().filter(|p| p.turn == turn) {
+        lines.push(Line::styled(
+            format!("PLEDGE by {} [{}]", session.name_of(&pledge.pledger), objectives_text(&pledge.objectives)),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        lines.push(Line::from(pledge.text.clone()));
+    }
+    let waiting = app.rapporteur.outbox.len();
+    if waiting > 0 {
+        lines.push(Line::styled(
+            format!("{waiting} saved here, waiting to be sent to the hub"),
+            theme.fg(Color::Yellow),
+        ));
+    }
+    if lines.is_empty() {
+        let key = app.keymap.key_of(Action::NewNote);
+        lines.push(Line::styled(format!("no notes yet: {key} to write one"), theme.dim()));
+    }
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(title));
+    frame.render_widget(p, area);
+}
+
+fn render_editor(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(editor) = app.rapporteur.editor.as_ref() else { return };
+    let session = app.session();
+    let name = |id: &str| session.map_or(id.to_string(), |s| s.name_of(id).to_string());
+    let title = match &editor.target {
+        NoteTarget::Note { turn: Some(turn) } => {
+            let who = session
+                .and_then(|s| turn_choices(s).into_iter().find(|c| c.id == Some(*turn)))
+                .and_then(|c| c.participant)
+                .map(|p| name(&p))
+                .unwrap_or_default();
+            format!(" Note on turn #{turn}: {who} ")
+        }
+        NoteTarget::Note { turn: None } => " Note on the session ".to_string(),
+        NoteTarget::Pledge { pledger, .. } => format!(" Pledge by {} ", name(pledger)),
+    };
+    let saving = if editor.saving.is_some() { " (saving…)" } else { "" };
+    let block = Block::bordered().title(format!("{title}{saving}"));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [text_area, tags_area, meaning_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(&editor.text, text_area);
+    let label = if matches!(editor.target, NoteTarget::Pledge { .. }) { "objectives: " } else { "tags: " };
+    let cursor = if editor.focus == Field::Tags { "█" } else { "" };
+    let tag_style = if editor.focus == Field::Tags { Style::new().add_modifier(Modifier::BOLD) } else { theme.dim() };
+    frame.render_widget(Paragraph::new(Line::styled(format!("{label}{}{cursor}", editor.tags), tag_style)), tags_area);
+    let (objectives, themes) = parse_tags(&editor.tags);
+    let mut meaning = objectives_text(&objectives);
+    if !themes.is_empty() {
+        if !meaning.is_empty() {
+            meaning.push_str(" · ");
+        }
+        meaning.push_str(&format!("themes: {}", themes.join(", ")));
+    }
+    if meaning.is_empty() {
+        meaning = "GCM objective numbers (1-23) and themes, comma separated: 5 6, care work".to_string();
+    }
+    frame.render_widget(Paragraph::new(Line::styled(meaning, theme.dim())), meaning_area);
 }

@@ -24,7 +24,8 @@ fn app_with(commands: Vec<Command>) -> App {
             domain::apply(&mut s, e);
         }
     }
-    let mut app = App::new(Keymap::from_texts(None).expect("keys"), Vec::new(), t(100));
+    let mut app =
+        App::new(Keymap::from_texts(None, crate::tui::keymap::Screen::Chair).expect("keys"), Vec::new(), t(100));
     app.replica.state = Some(s);
     app.link = LinkStatus::Connected;
     app
@@ -172,7 +173,7 @@ fn quitting_asks_only_while_a_turn_runs() {
     let entry = app.selectable()[0].id;
     let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }]);
     assert!(press(&mut app, "q").is_empty());
-    assert!(matches!(app.mode, Mode::Confirm(Confirm { command: None, .. })));
+    assert!(matches!(app.mode, Mode::Confirm(Confirm { on_yes: OnYes::Quit, .. })));
     assert_eq!(press(&mut app, "y"), [Effect::Quit]);
     // Ctrl+C is a key in raw mode; it quits the same way.
     let mut app = app_with(vec![open()]);
