@@ -54,6 +54,9 @@ pub enum ServerFrame {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         participant: Option<String>,
+        /// The journal's identity: send it back as `epoch=` with `since=` when resuming.
+        #[serde(default)]
+        epoch: String,
     },
     /// The whole state as of `seq`; events after it follow as `event` frames.
     Snapshot {

@@ -371,3 +371,66 @@ async fn two_chairs_acting_at_once_stay_consistent_and_the_late_one_is_told_why(
     assert!(reason.starts_with("Peru holds the floor (turn #"), "{reason}");
     hub.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_second_process_cannot_open_the_same_session() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let second = rostrum::hub::Hub::start("127.0.0.1:0", data.path(), &[session_file()], Settings::default()).await;
+    let err = second.err().expect("refused");
+    assert!(err.contains("is open in another Rostrum process"), "{err}");
+    hub.shutdown().await;
+    // Once the first has stopped, the session opens again.
+    let again = start_hub(data.path(), Settings::default()).await;
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn resuming_against_another_history_gets_a_snapshot() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let token = chair_token(&hub);
+    let mut chair = connect(&hub, &token).await;
+    let welcome = recv(&mut chair).await;
+    let ServerFrame::Welcome { epoch, .. } = welcome.frame else { panic!("welcome") };
+    assert_eq!(epoch.len(), 64);
+    recv(&mut chair).await;
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    accepted(&mut chair, inscribe("chile")).await;
+    // Same journal: the events after seq 1.
+    let mut same = Connection::resume(&url(&hub), Some(&token), Some(1), Some(&epoch)).await.expect("connects");
+    recv(&mut same).await;
+    assert!(matches!(recv(&mut same).await.frame, ServerFrame::Event { ref event } if event.seq == 2));
+    // A seq from another journal (a restored or recreated data directory): a snapshot.
+    let other = "ab".repeat(32);
+    let mut stranger = Connection::resume(&url(&hub), Some(&token), Some(1), Some(&other)).await.expect("connects");
+    recv(&mut stranger).await;
+    assert!(matches!(recv(&mut stranger).await.frame, ServerFrame::Snapshot { seq: 2, .. }));
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_session_clock_never_goes_back_when_the_wall_clock_does() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let data = tempfile::tempdir().expect("temp dir");
+    let offset = Arc::new(AtomicI64::new(0));
+    let base = chrono::Utc::now();
+    let clock = {
+        let offset = offset.clone();
+        rostrum::hub::Clock::new(move || base + chrono::Duration::seconds(offset.load(Ordering::SeqCst)))
+    };
+    let hub = start_hub(data.path(), Settings { clock, ..Settings::default() }).await;
+    let mut chair = connect(&hub, &chair_token(&hub)).await;
+    handshake(&mut chair).await;
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    offset.store(100, Ordering::SeqCst);
+    accepted(&mut chair, inscribe("chile")).await;
+    offset.store(-3600, Ordering::SeqCst); // NTP steps the clock back an hour
+    accepted(&mut chair, inscribe("peru")).await;
+    hub.shutdown().await;
+    let journal = rostrum::journal::read_file(&data.path().join(SESSION).join("journal.jsonl")).expect("reads");
+    let times: Vec<_> = journal.events.iter().map(|e| e.at).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert_eq!(times[2], times[1]);
+}

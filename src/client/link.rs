@@ -105,12 +105,13 @@ async fn run(
     events: mpsc::Sender<LinkEvent>,
 ) {
     let mut since: Option<u64> = None;
+    let mut epoch: Option<String> = None;
     let mut attempt: u32 = 0;
     loop {
         if events.send(LinkEvent::Connecting { attempt }).await.is_err() {
             return;
         }
-        let reason = match Connection::connect(&url, token.as_deref(), since).await {
+        let reason = match Connection::resume(&url, token.as_deref(), since, epoch.as_deref()).await {
             Err(ClientError::Refused { status, message }) if matches!(status, 401 | 403 | 404) => {
                 let _ = events.send(LinkEvent::Refused { reason: format!("{message} (HTTP {status})") }).await;
                 // Keep answering commands so none is dropped silently.
@@ -128,7 +129,7 @@ async fn run(
                 if events.send(LinkEvent::Connected).await.is_err() {
                     return;
                 }
-                match serve(conn, &mut commands, &events, &mut since).await {
+                match serve(conn, &mut commands, &events, &mut since, &mut epoch).await {
                     Served::Stop => return,
                     Served::Lost(reason) => reason,
                 }
@@ -170,6 +171,7 @@ async fn serve(
     commands: &mut mpsc::Receiver<LinkCommand>,
     events: &mpsc::Sender<LinkEvent>,
     since: &mut Option<u64>,
+    epoch: &mut Option<String>,
 ) -> Served {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -181,6 +183,9 @@ async fn serve(
                 Ok(envelope) => {
                     if let Some(seq) = seq_of(&envelope.frame) {
                         *since = Some(seq);
+                    }
+                    if let ServerFrame::Welcome { epoch: e, .. } = &envelope.frame {
+                        *epoch = Some(e.clone());
                     }
                     if let ServerFrame::Pong { id } = &envelope.frame
                         && let Some((sent_id, sent_at, sent_wall)) = &in_flight
@@ -219,6 +224,16 @@ async fn serve(
                 }
             },
             _ = ping.tick() => {
+                // A ping unanswered for three periods: the link is dead even if TCP has not noticed.
+                if let Some((_, sent_at, _)) = &in_flight
+                    && sent_at.elapsed() > PING_EVERY * 3
+                {
+                    conn.close().await;
+                    return Served::Lost(format!("no answer from the hub for {} s", sent_at.elapsed().as_secs()));
+                }
+                if in_flight.is_some() {
+                    continue;
+                }
                 pings += 1;
                 let id = format!("ping-{pings}");
                 in_flight = Some((id.clone(), Instant::now(), Utc::now()));

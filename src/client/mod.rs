@@ -50,12 +50,15 @@ pub struct Connection {
     next_id: u64,
 }
 
-/// Add `since=SEQ` to a session URL.
-fn with_since(url: &str, since: Option<u64>) -> String {
-    match since {
-        None => url.to_string(),
-        Some(seq) if url.contains('?') => format!("{url}&since={seq}"),
-        Some(seq) => format!("{url}?since={seq}"),
+/// Add `since=SEQ` (and the journal's `epoch`, when known) to a session URL.
+fn with_since(url: &str, since: Option<u64>, epoch: Option<&str>) -> String {
+    let Some(seq) = since else { return url.to_string() };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    match epoch {
+        Some(epoch) if !epoch.is_empty() && epoch.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            format!("{url}{sep}since={seq}&epoch={epoch}")
+        }
+        _ => format!("{url}{sep}since={seq}"),
     }
 }
 
@@ -63,8 +66,19 @@ impl Connection {
     /// Connect to `ws://HOST:PORT/v1/sessions/ID`, with a token (sent as a bearer
     /// header) and, to resume, the seq of the last event already held.
     pub async fn connect(url: &str, token: Option<&str>, since: Option<u64>) -> Result<Self, ClientError> {
+        Self::resume(url, token, since, None).await
+    }
+
+    /// Connect and resume after `since` in the journal identified by `epoch` (from
+    /// `welcome`): a hub with another history answers with a snapshot instead.
+    pub async fn resume(
+        url: &str,
+        token: Option<&str>,
+        since: Option<u64>,
+        epoch: Option<&str>,
+    ) -> Result<Self, ClientError> {
         let mut request =
-            with_since(url, since).into_client_request().map_err(|e| ClientError::Connect(e.to_string()))?;
+            with_since(url, since, epoch).into_client_request().map_err(|e| ClientError::Connect(e.to_string()))?;
         if let Some(token) = token {
             let value = HeaderValue::from_str(&format!("Bearer {token}"))
                 .map_err(|_| ClientError::Connect("the token has characters a header cannot carry".into()))?;
@@ -106,9 +120,12 @@ impl Connection {
     pub async fn recv(&mut self) -> Result<Envelope, ClientError> {
         loop {
             match self.ws.next().await {
-                Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(text.as_str()).map_err(|e| ClientError::BadFrame(e.to_string()));
-                }
+                Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {
+                    Ok(envelope) => return Ok(envelope),
+                    // A frame type from a newer hub: skip it rather than fail.
+                    Err(_) if is_unknown_type(text.as_str()) => continue,
+                    Err(e) => return Err(ClientError::BadFrame(e.to_string())),
+                },
                 Some(Ok(Message::Close(frame))) => {
                     return Err(ClientError::Closed(frame.map(|f| format!("{} ({})", f.reason, u16::from(f.code)))));
                 }
@@ -123,6 +140,15 @@ impl Connection {
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }
+}
+
+/// A JSON object whose `type` this client does not know.
+fn is_unknown_type(text: &str) -> bool {
+    const KNOWN: [&str; 8] = ["welcome", "snapshot", "event", "accepted", "rejected", "pong", "error", "resync"];
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| !KNOWN.contains(&t)))
+        .unwrap_or(false)
 }
 
 /// What a client knows of the session: a snapshot and every event after it.

@@ -293,7 +293,7 @@ fn duration(problems: &mut Problems<'_>, value: &Spanned<RawDuration>, key: &str
         RawDuration::Text(text) => parse_duration(text),
     };
     match parsed {
-        Some(secs) if secs > 0 => Some(secs),
+        Some(secs) if secs > 0 && secs <= 24 * 3600 => Some(secs),
         _ => {
             let shown = match value.get_ref() {
                 RawDuration::Seconds(n) => n.to_string(),
@@ -301,7 +301,7 @@ fn duration(problems: &mut Problems<'_>, value: &Spanned<RawDuration>, key: &str
             };
             problems.at(
                 value.span(),
-                format!("`{key}`: bad duration {shown}: use e.g. \"3m\", \"90s\", \"2m30s\" or whole seconds above 0"),
+                format!("`{key}`: bad duration {shown}: use e.g. \"3m\", \"90s\", \"2m30s\" or whole seconds, from 1 s to 24 h"),
             );
             None
         }

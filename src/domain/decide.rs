@@ -11,6 +11,13 @@ use super::{
 /// Longest note, pledge or ruling text, in characters (so that any such command,
 /// even written with JSON escapes, fits in a 64 KiB frame).
 pub const MAX_TEXT: usize = 8_000;
+/// Most seconds one extend or cut may add or take.
+pub const MAX_STEP_SECS: u32 = 3600;
+/// Most time a turn may be allotted, in milliseconds (a day).
+pub const MAX_ALLOTTED_MS: u64 = 24 * 3600 * 1000;
+/// A floor given by mistake may be undone while the turn has run less than this.
+pub const UNDO_FLOOR_WITHIN_MS: u64 = 60_000;
+
 /// Longest client-made id or theme, in characters.
 pub const MAX_SHORT: usize = 200;
 
@@ -334,6 +341,15 @@ impl Rules<'_> {
             }
             Command::GiveFloor { entry } => self.give_floor(entry),
             Command::Undo { seq } => match &self.session.undo {
+                Some(undo)
+                    if matches!(undo.compensation, EventKind::FloorRevoked { .. })
+                        && self.session.floor.as_ref().is_some_and(|t| t.used_at(self.now) >= UNDO_FLOOR_WITHIN_MS) =>
+                {
+                    Err(refused(format!(
+                        "the turn has run for more than {} s: end it instead of undoing it",
+                        UNDO_FLOOR_WITHIN_MS / 1000
+                    )))
+                }
                 Some(undo) if undo.seq == seq && seq == self.session.seq => Ok(vec![undo.compensation.clone()]),
                 Some(undo) if undo.seq == self.session.seq => Err(refused(format!(
                     "event #{seq} cannot be undone: the last undoable action is #{} ({})",
@@ -393,8 +409,20 @@ impl Rules<'_> {
                         p.modality.label()
                     )));
                 }
-                if self.session.connection(&participant) == status {
+                let now = self.session.connection(&participant);
+                if now == status {
                     return Err(refused(format!("{} is already marked {}", p.name, status.label())));
+                }
+                // A delegate may say it is connected or has a problem, but not clear what
+                // the secretariat found (an audio check, a technical issue).
+                if self.actor.role == Role::Delegate
+                    && (matches!(now, ConnectionStatus::AudioChecked | ConnectionStatus::TechnicalIssue)
+                        || status == ConnectionStatus::AudioChecked)
+                {
+                    return Err(reject(
+                        RejectCode::Forbidden,
+                        format!("only the chair may change {} from {} to {}", p.name, now.label(), status.label()),
+                    ));
                 }
                 Ok(vec![EventKind::ConnectionSet { participant, status }])
             }
@@ -551,6 +579,18 @@ impl Rules<'_> {
         level: Option<Level>,
     ) -> Decision {
         let p = self.participant(participant)?;
+        if self.actor.role != Role::Chair {
+            // Precedence follows the roster; only the chair may say otherwise.
+            if level.is_some_and(|l| Some(l) != p.level) {
+                return Err(reject(
+                    RejectCode::Forbidden,
+                    "only the chair may change the level of representation of an inscription",
+                ));
+            }
+            if kind.is_some_and(|k| k != p.kind.default_statement()) {
+                return Err(reject(RejectCode::Forbidden, "only the chair may inscribe a statement of another kind"));
+            }
+        }
         let index = self.segment(segment)?;
         let state = &self.session.segments[index];
         if state.ended_at.is_some() {
@@ -693,15 +733,18 @@ impl Rules<'_> {
 
     fn change_time(&self, turn: TurnId, secs: u32, extend: bool) -> Decision {
         let current = self.turn(turn)?;
-        if secs == 0 {
-            return Err(invalid("give a number of seconds greater than 0"));
+        if secs == 0 || secs > MAX_STEP_SECS {
+            return Err(invalid(format!("give a number of seconds from 1 to {MAX_STEP_SECS}")));
         }
         if self.session.def.participant(&current.entry.participant).map(|p| p.modality) == Some(Modality::PreRecorded) {
             return Err(refused("a pre-recorded statement has a fixed length"));
         }
         let delta = u64::from(secs) * 1000;
-        let allotted_ms =
-            if extend { current.allotted_ms.saturating_add(delta) } else { current.allotted_ms.saturating_sub(delta) };
+        let allotted_ms = if extend {
+            current.allotted_ms.saturating_add(delta).min(MAX_ALLOTTED_MS)
+        } else {
+            current.allotted_ms.saturating_sub(delta)
+        };
         Ok(vec![EventKind::TimeChanged { turn, allotted_ms }])
     }
 

@@ -197,7 +197,9 @@ impl Turn {
 
     pub fn reading(&self, now: Timestamp, warning_secs: u32) -> ClockReading {
         let used_ms = self.used_at(now);
-        let remaining_ms = self.allotted_ms as i64 - used_ms as i64;
+        let remaining_ms = i64::try_from(self.allotted_ms)
+            .unwrap_or(i64::MAX)
+            .saturating_sub(i64::try_from(used_ms).unwrap_or(i64::MAX));
         let phase = if remaining_ms < 0 {
             ClockPhase::Overrun
         } else if remaining_ms <= i64::from(warning_secs) * 1000 {
@@ -449,12 +451,12 @@ pub fn forecast(session: &Session, segment: usize, now: Timestamp) -> Option<For
     let mut at = now;
     if let Some(turn) = session.floor.as_ref().filter(|t| t.segment == segment) {
         let left = turn.reading(now, def.limits.warning).remaining_ms.max(0);
-        at += chrono::Duration::milliseconds(left);
+        at = at.checked_add_signed(chrono::Duration::milliseconds(left))?;
     }
     let mut fit = 0;
     let entries: Vec<&Entry> = state.list.iter().chain(state.replies.iter()).collect();
     for entry in &entries {
-        at += chrono::Duration::seconds(i64::from(entry.allotted));
+        at = at.checked_add_signed(chrono::Duration::seconds(i64::from(entry.allotted)))?;
         if at <= scheduled_end {
             fit += 1;
         }

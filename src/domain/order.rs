@@ -29,8 +29,10 @@ fn participant<'a>(session: &'a Session, entry: &Entry) -> Option<&'a Participan
     session.def.participant(&entry.participant)
 }
 
+/// Inscription order is the order the hub decided the inscriptions in, which ids
+/// record (a wall clock can step backwards; ids never do).
 fn by_inscription(a: &Entry, b: &Entry) -> Ordering {
-    a.inscribed_at.cmp(&b.inscribed_at).then(a.id.cmp(&b.id))
+    a.id.cmp(&b.id)
 }
 
 fn by_protocol(session: &Session, a: &Entry, b: &Entry) -> Ordering {

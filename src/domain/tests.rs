@@ -524,6 +524,70 @@ fn each_role_may_do_only_its_part() {
 }
 
 #[test]
+fn a_delegate_cannot_raise_its_own_precedence_or_clear_the_secretariats_findings() {
+    let mut w = World::new();
+    w.open("general");
+    let chile = Actor::delegate("chile");
+    let r = w
+        .try_as(
+            &chile,
+            Command::Inscribe {
+                participant: "chile".into(),
+                segment: None,
+                kind: None,
+                level: Some(Level::HeadOfStateOrGovernment),
+            },
+        )
+        .expect_err("level");
+    assert_eq!(r.reason, "only the chair may change the level of representation of an inscription");
+    let r = w
+        .try_as(
+            &chile,
+            Command::Inscribe {
+                participant: "chile".into(),
+                segment: None,
+                kind: Some(StatementKind::Group),
+                level: None,
+            },
+        )
+        .expect_err("kind");
+    assert_eq!(r.code, RejectCode::Forbidden);
+    let ghana = Actor::delegate("ghana");
+    let set = |status| Command::SetConnection { participant: "ghana".into(), status };
+    w.try_as(&ghana, set(ConnectionStatus::Connected)).expect("a delegate says it is connected");
+    w.ok(set(ConnectionStatus::TechnicalIssue));
+    let r = w.try_as(&ghana, set(ConnectionStatus::Connected)).expect_err("cannot clear the issue");
+    assert_eq!(r.reason, "only the chair may change Ghana from technical issue to connected");
+}
+
+#[test]
+fn time_changes_are_bounded() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("chile");
+    let turn = w.give("chile");
+    let r = w.no(Command::Extend { turn, secs: u32::MAX });
+    assert_eq!(r.reason, "give a number of seconds from 1 to 3600");
+    for _ in 0..30 {
+        w.ok(Command::Extend { turn, secs: 3600 });
+    }
+    assert_eq!(w.reading().allotted_ms, 24 * 3600 * 1000, "at most a day");
+    assert!(forecast(&w.session, 0, w.now()).is_some());
+}
+
+#[test]
+fn a_floor_given_by_mistake_is_undone_only_within_a_minute() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("chile");
+    w.give("chile");
+    let seq = w.session.seq;
+    w.wait(61);
+    let r = w.no(Command::Undo { seq });
+    assert_eq!(r.reason, "the turn has run for more than 60 s: end it instead of undoing it");
+}
+
+#[test]
 fn a_closed_session_refuses_everything() {
     let mut w = World::new();
     w.open("general");

@@ -28,7 +28,7 @@ use crate::protocol::{ClientFrame, DecodeError, Envelope, ErrorCode, PROTOCOL_VE
 const OUT_QUEUE: usize = 256;
 /// Messages above this size close the connection (1009); between
 /// [`crate::protocol::MAX_CLIENT_FRAME`] and this, they get an error frame.
-const HARD_MESSAGE_LIMIT: usize = 1024 * 1024;
+const HARD_MESSAGE_LIMIT: usize = 256 * 1024;
 
 fn ws_config() -> WebSocketConfig {
     // Small buffers: thousands of observers must fit in memory.
@@ -45,6 +45,7 @@ struct Authed {
     session: String,
     actor: Actor,
     since: Option<u64>,
+    epoch: Option<String>,
 }
 
 /// Why an upgrade request is refused: an HTTP status and a message.
@@ -156,7 +157,8 @@ fn authorize(
         Role::Delegate => Actor::delegate(participant.as_deref().unwrap_or_default()),
         role => Actor { role, name: name.unwrap_or_else(|| role.label().to_string()), participant: None },
     };
-    Ok(Authed { session: id.to_string(), actor, since })
+    let epoch = params.get("epoch").filter(|e| !e.is_empty()).cloned();
+    Ok(Authed { session: id.to_string(), actor, since, epoch })
 }
 
 fn envelope(frame: ServerFrame, clock: &super::Clock) -> Message {
@@ -242,7 +244,7 @@ impl Connection {
     /// Fell behind the broadcast: send what was missed (or a fresh snapshot) and
     /// continue on a new live receiver, so the client is never left silently deaf.
     async fn resync(&mut self) -> Result<(), Gone> {
-        let Some(sub) = self.handle.subscribe(Some(self.forwarded)).await else {
+        let Some(sub) = self.handle.subscribe(Some(self.forwarded), None).await else {
             return Err(Gone);
         };
         let snapshot = sub.initial.len() == 1 && sub.initial[0].as_str().starts_with(r#"{"type":"snapshot""#);
@@ -345,7 +347,7 @@ pub(super) async fn serve(
         Ok(Ok(ws)) => ws,
         Ok(Err(_)) | Err(_) => return, // refused, malformed or too slow: nothing to serve
     };
-    let Some(Authed { session, actor, since }) = authed else {
+    let Some(Authed { session, actor, since, epoch }) = authed else {
         return;
     };
     let Some(entry) = registry.get(&session) else {
@@ -355,6 +357,12 @@ pub(super) async fn serve(
     let (out, out_rx) = mpsc::channel(OUT_QUEUE);
     let writer = tokio::spawn(write_loop(sink, out_rx, settings.write_timeout));
 
+    let Some(sub) = entry.handle.subscribe(since, epoch).await else {
+        let _ = out.send(close(CloseCode::Away, "session is shutting down")).await;
+        drop(out);
+        let _ = writer.await;
+        return;
+    };
     let welcome = envelope(
         ServerFrame::Welcome {
             protocol: PROTOCOL_VERSION,
@@ -362,15 +370,10 @@ pub(super) async fn serve(
             role: actor.role,
             name: actor.name.clone(),
             participant: actor.participant.clone(),
+            epoch: sub.epoch.clone(),
         },
         &settings.clock,
     );
-    let Some(sub) = entry.handle.subscribe(since).await else {
-        let _ = out.send(close(CloseCode::Away, "session is shutting down")).await;
-        drop(out);
-        let _ = writer.await;
-        return;
-    };
     let mut conn = Connection {
         out,
         handle: entry.handle.clone(),
@@ -387,12 +390,26 @@ pub(super) async fn serve(
     }
 
     let mut limit = RateLimit::new(settings.frames_per_sec, settings.frame_burst);
+    let mut heartbeat = tokio::time::interval(settings.idle_timeout / 3);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_heard = Instant::now();
     let outcome: Result<(), Gone> = loop {
         tokio::select! {
             _ = shutdown.changed() => {
                 break conn.send(close(CloseCode::Away, "the hub is shutting down")).await;
             }
+            _ = heartbeat.tick() => {
+                // A peer that answers nothing, not even pings, is gone: free its place.
+                if last_heard.elapsed() >= settings.idle_timeout {
+                    let reason = format!("nothing heard for {} s", settings.idle_timeout.as_secs());
+                    break conn.send(close(CloseCode::Away, &reason)).await;
+                }
+                if let Err(gone) = conn.send(Message::Ping(Default::default())).await {
+                    break Err(gone);
+                }
+            }
             incoming = stream.next() => {
+                last_heard = Instant::now();
                 let message = match incoming {
                     Some(Ok(message)) => message,
                     Some(Err(e)) => {

@@ -83,6 +83,8 @@ pub struct Settings {
     pub frame_burst: u32,
     /// A connection whose socket accepts nothing for this long is closed.
     pub write_timeout: Duration,
+    /// A connection from which nothing (not even a pong) is heard for this long is closed.
+    pub idle_timeout: Duration,
     /// Browser origins allowed to connect; requests with any other `Origin` header are
     /// refused (clients that send no `Origin`, like Rostrum's own, are not browsers).
     pub allowed_origins: Vec<String>,
@@ -100,6 +102,7 @@ impl Default for Settings {
             frames_per_sec: 50,
             frame_burst: 200,
             write_timeout: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(45),
             allowed_origins: Vec::new(),
             broadcast_capacity: session::BROADCAST_CAPACITY,
             clock: Clock::system(),
@@ -166,7 +169,7 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
     let tokens = Tokens::load_or_create(&dir, &def).map_err(|e| format!("{}: {e}", dir.display()))?;
     let report =
         OpenReport { session: def.id.clone(), title: def.title.clone(), events: history.len(), resumed, warnings };
-    let (handle, task) = session::spawn(state, writer, history, settings.broadcast_capacity, settings.clock.clone());
+    let (handle, task) = session::spawn(state, writer, &history, settings.broadcast_capacity, settings.clock.clone());
     Ok(Opened { entry: SessionEntry { def, handle, tokens }, task, report })
 }
 

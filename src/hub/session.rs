@@ -38,6 +38,8 @@ pub struct Subscription {
     /// Seq of the last event the initial frames include.
     pub seq: u64,
     pub live: broadcast::Receiver<Frame>,
+    /// The journal's identity, for `welcome` and later resumes.
+    pub epoch: String,
 }
 
 /// The result of an accepted command.
@@ -55,6 +57,7 @@ enum Request {
     },
     Subscribe {
         since: Option<u64>,
+        epoch: Option<String>,
         reply: oneshot::Sender<Subscription>,
     },
     /// Finish what is queued before this, then stop.
@@ -95,35 +98,56 @@ impl SessionHandle {
     }
 
     /// Subscribe: a snapshot (or the events after `since`) and the live stream.
-    pub async fn subscribe(&self, since: Option<u64>) -> Option<Subscription> {
+    /// `epoch` is the journal identity the client's `since` refers to, if it knows it.
+    pub async fn subscribe(&self, since: Option<u64>, epoch: Option<String>) -> Option<Subscription> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Request::Subscribe { since, reply }).await.ok()?;
+        self.tx.send(Request::Subscribe { since, epoch, reply }).await.ok()?;
         rx.await.ok()
     }
 }
 
 struct Owner {
     state: Session,
-    journal: journal::Writer,
-    history: Vec<Event>,
+    /// Taken while a write is in progress on a blocking thread.
+    journal: Option<journal::Writer>,
+    /// Every event's frame, serialized once (index `seq - 1`), for resuming clients.
+    history: Vec<Utf8Bytes>,
+    /// The snapshot frame of `state` at the seq it was made, built at most once per seq.
+    snapshot: Option<(u64, Utf8Bytes)>,
+    /// The journal's identity (its header's hash): a client resuming with `since`
+    /// from another journal's history gets a snapshot instead.
+    epoch: String,
     live: broadcast::Sender<Frame>,
     /// Set when the journal could not be written: the record comes first, so the
     /// session refuses every further command.
     failed: Option<String>,
     clock: super::Clock,
+    /// Time of the last event: the session's clock never goes back.
+    last_at: Option<domain::Timestamp>,
 }
 
 /// Start the task owning a session whose state and journal are already open.
 pub fn spawn(
     state: Session,
     journal: journal::Writer,
-    history: Vec<Event>,
+    history: &[Event],
     broadcast_capacity: usize,
     clock: super::Clock,
 ) -> (SessionHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
-    let owner = Owner { state, journal, history, live, failed: None, clock };
+    let epoch = journal.epoch().to_string();
+    let owner = Owner {
+        state,
+        journal: Some(journal),
+        history: history.iter().map(|e| event_frame(e, e.at)).collect(),
+        snapshot: None,
+        epoch,
+        live,
+        failed: None,
+        clock,
+        last_at: history.last().map(|e| e.at),
+    };
     let task = tokio::spawn(owner.run(rx));
     (SessionHandle { tx }, task)
 }
@@ -138,15 +162,24 @@ pub fn snapshot_frame(state: &Session, now: domain::Timestamp) -> Utf8Bytes {
 
 type Pending = (oneshot::Sender<Result<Accepted, Rejection>>, usize, usize);
 
+/// What a batch decided and has not yet made durable.
+#[derive(Default)]
+struct Batch {
+    events: Vec<Event>,
+    pending: Vec<Pending>,
+    /// The state before the batch's first accepted command, to return to if the
+    /// journal cannot be written.
+    before: Option<Session>,
+}
+
 impl Owner {
     async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut requests = Vec::with_capacity(BATCH);
         // Ends on a stop request, or when every handle is gone and the queue is drained.
         let mut stopping = false;
-        while !stopping && rx.recv_many(&mut batch, BATCH).await > 0 {
-            let mut events: Vec<Event> = Vec::new();
-            let mut pending: Vec<Pending> = Vec::new();
-            for request in batch.drain(..) {
+        while !stopping && rx.recv_many(&mut requests, BATCH).await > 0 {
+            let mut batch = Batch::default();
+            for request in requests.drain(..) {
                 match request {
                     Request::Stop => stopping = true,
                     // Requests after a stop find the session gone (their reply is dropped).
@@ -156,75 +189,111 @@ impl Owner {
                             let _ = reply.send(Err(Rejection { code: RejectCode::Refused, reason: why.clone() }));
                             continue;
                         }
-                        match domain::decide(&self.state, command, &actor, self.clock.now()) {
+                        // Never earlier than the last event, whatever the wall clock does.
+                        let now = self.last_at.map_or_else(|| self.clock.now(), |last| self.clock.now().max(last));
+                        match domain::decide(&self.state, command, &actor, now) {
                             Ok(new) => {
-                                let start = events.len();
+                                if !new.is_empty() && batch.before.is_none() {
+                                    batch.before = Some(self.state.clone());
+                                }
+                                let start = batch.events.len();
                                 for event in &new {
                                     domain::apply(&mut self.state, event);
                                 }
-                                events.extend(new);
-                                pending.push((reply, start, events.len()));
+                                if !new.is_empty() {
+                                    self.last_at = Some(now);
+                                }
+                                batch.events.extend(new);
+                                batch.pending.push((reply, start, batch.events.len()));
                             }
                             Err(rejection) => {
                                 let _ = reply.send(Err(rejection));
                             }
                         }
                     }
-                    Request::Subscribe { since, reply } => {
+                    Request::Subscribe { since, epoch, reply } => {
                         // Everything decided so far is made durable and sent first,
                         // so the subscriber's starting point is on disk.
-                        self.commit(&mut events, &mut pending);
-                        let _ = reply.send(self.subscription(since));
+                        self.commit(std::mem::take(&mut batch)).await;
+                        let _ = reply.send(self.subscription(since, epoch.as_deref()));
                     }
                 }
             }
-            self.commit(&mut events, &mut pending);
+            self.commit(batch).await;
         }
     }
 
-    /// Write, fsync, broadcast, then acknowledge.
-    fn commit(&mut self, events: &mut Vec<Event>, pending: &mut Vec<Pending>) {
+    /// Write and fsync (on a blocking thread), then broadcast, then acknowledge.
+    async fn commit(&mut self, batch: Batch) {
+        let Batch { events, pending, before } = batch;
         if events.is_empty() && pending.is_empty() {
             return;
         }
-        if let Err(e) = self.journal.append(events) {
-            let why = format!(
-                "the journal {} could not be written ({e}); the session is stopped to protect the record: restart the hub",
-                self.journal.path().display()
-            );
+        let written = match self.journal.take() {
+            Some(mut journal) if !events.is_empty() => {
+                let to_write = events.clone();
+                match tokio::task::spawn_blocking(move || {
+                    let result = journal.append(&to_write);
+                    (journal, result)
+                })
+                .await
+                {
+                    Ok((journal, result)) => {
+                        let path = journal.path().display().to_string();
+                        self.journal = Some(journal);
+                        result.map_err(|e| format!("the journal {path} could not be written ({e})"))
+                    }
+                    Err(e) => Err(format!("the journal writer stopped ({e})")),
+                }
+            }
+            Some(journal) => {
+                self.journal = Some(journal);
+                Ok(())
+            }
+            None => Err("the journal is not open".to_string()),
+        };
+        if let Err(e) = written {
+            let why = format!("{e}; the session is stopped to protect the record: restart the hub");
             log(&why);
+            // What was not recorded did not happen.
+            if let Some(before) = before {
+                self.state = before;
+            }
             self.failed = Some(why.clone());
-            for (reply, _, _) in pending.drain(..) {
+            for (reply, _, _) in pending {
                 let _ = reply.send(Err(Rejection { code: RejectCode::Refused, reason: why.clone() }));
             }
-            events.clear();
             return;
         }
         let now = self.clock.now();
-        for event in events.iter() {
+        for event in &events {
+            let text = event_frame(event, now);
+            self.history.push(text.clone());
             // No receivers is fine: nobody is watching right now.
-            let _ = self.live.send(Frame { seq: event.seq, text: event_frame(event, now) });
+            let _ = self.live.send(Frame { seq: event.seq, text });
         }
-        for (reply, start, end) in pending.drain(..) {
+        for (reply, start, end) in pending {
             let seqs = events.get(start..end).unwrap_or_default();
             let _ = reply
                 .send(Ok(Accepted { first_seq: seqs.first().map(|e| e.seq), last_seq: seqs.last().map(|e| e.seq) }));
         }
-        self.history.append(events);
     }
 
-    fn subscription(&self, since: Option<u64>) -> Subscription {
-        let now = self.clock.now();
+    fn subscription(&mut self, since: Option<u64>, epoch: Option<&str>) -> Subscription {
         let seq = self.state.seq;
+        let same_history = epoch.is_none_or(|e| e == self.epoch);
         let initial = match since {
-            Some(since) if since <= seq && (seq - since) as usize <= MAX_REPLAY => self
-                .history
-                .iter()
-                .skip(usize::try_from(since).unwrap_or(usize::MAX))
-                .map(|e| event_frame(e, now))
-                .collect(),
-            _ => vec![snapshot_frame(&self.state, now)],
+            Some(since) if same_history && since <= seq && (seq - since) as usize <= MAX_REPLAY => {
+                self.history.iter().skip(usize::try_from(since).unwrap_or(usize::MAX)).cloned().collect()
+            }
+            _ => {
+                let fresh = matches!(&self.snapshot, Some((at, _)) if *at == seq);
+                if !fresh {
+                    self.snapshot = Some((seq, snapshot_frame(&self.state, self.clock.now())));
+                }
+                self.snapshot.iter().map(|(_, frame)| frame.clone()).collect()
+            }
         };
-        Subscription { initial, seq, live: self.live.subscribe() }
+        Subscription { initial, seq, live: self.live.subscribe(), epoch: self.epoch.clone() }
     }
 }

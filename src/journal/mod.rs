@@ -43,6 +43,8 @@ pub struct Contents {
     pub events: Vec<Event>,
     /// Hash of the last complete line (the chain's head).
     pub last_hash: String,
+    /// Hash of the header line: the journal's identity.
+    pub header_hash: String,
     /// Bytes of the complete, verified lines.
     pub valid_len: u64,
     /// An incomplete last line, left by a crash mid-write.
@@ -147,6 +149,7 @@ pub fn read<R: BufRead>(mut reader: R) -> Result<Contents, JournalError> {
     let mut valid_len = 0u64;
     let mut previous = String::new();
     let mut header: Option<Header> = None;
+    let mut header_hash = String::new();
     let mut events = Vec::new();
     let mut torn = None;
     loop {
@@ -176,6 +179,7 @@ pub fn read<R: BufRead>(mut reader: R) -> Result<Contents, JournalError> {
                     ));
                 }
                 header = Some(h);
+                header_hash = hash.clone();
             }
             Some(_) => {
                 let event: Event =
@@ -193,7 +197,7 @@ pub fn read<R: BufRead>(mut reader: R) -> Result<Contents, JournalError> {
     let Some(header) = header else {
         return Err(damaged(1, "the journal has no complete header line"));
     };
-    Ok(Contents { header, events, last_hash: previous, valid_len, torn })
+    Ok(Contents { header, events, last_hash: previous, header_hash, valid_len, torn })
 }
 
 /// Read and verify the journal at `path` without changing it.
@@ -202,12 +206,26 @@ pub fn read_file(path: &Path) -> Result<Contents, JournalError> {
 }
 
 /// Appends events to a journal, fsync'ing each batch before returning.
+/// The only writer of a journal: it holds an exclusive lock on the file for as
+/// long as it lives, so two processes can never append to the same session.
 #[derive(Debug)]
 pub struct Writer {
     file: File,
     path: PathBuf,
     last_hash: String,
     last_seq: u64,
+    epoch: String,
+}
+
+fn lock(file: &File, path: &Path) -> io::Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!("{} is open in another Rostrum process (a hub or a chair screen): stop it first", path.display()),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -220,6 +238,7 @@ impl Writer {
         fs::create_dir_all(dir)?;
         let path = dir.join(FILE_NAME);
         let mut file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+        lock(&file, &path)?;
         let header = Header {
             format: FORMAT.to_string(),
             version: VERSION,
@@ -234,14 +253,15 @@ impl Writer {
         if let Some(parent) = dir.parent() {
             sync_dir(parent)?;
         }
-        Ok(Self { file, path, last_hash: hash, last_seq: 0 })
+        Ok(Self { file, path, epoch: hash.clone(), last_hash: hash, last_seq: 0 })
     }
 
     /// Open an existing journal for appending: verify it, cut an incomplete last
     /// line (reported in the returned contents), and continue its chain.
     pub fn open(path: &Path) -> Result<(Self, Contents), JournalError> {
-        let contents = read_file(path)?;
         let file = OpenOptions::new().read(true).write(true).open(path)?;
+        lock(&file, path)?;
+        let contents = read_file(path)?;
         if contents.torn.is_some() {
             file.set_len(contents.valid_len)?;
             file.sync_all()?;
@@ -250,7 +270,13 @@ impl Writer {
         use std::io::Seek;
         file.seek(io::SeekFrom::End(0))?;
         let last_seq = contents.events.last().map_or(0, |e| e.seq);
-        let writer = Self { file, path: path.to_path_buf(), last_hash: contents.last_hash.clone(), last_seq };
+        let writer = Self {
+            file,
+            path: path.to_path_buf(),
+            last_hash: contents.last_hash.clone(),
+            last_seq,
+            epoch: contents.header_hash.clone(),
+        };
         Ok((writer, contents))
     }
 
@@ -260,6 +286,11 @@ impl Writer {
 
     pub fn last_seq(&self) -> u64 {
         self.last_seq
+    }
+
+    /// The journal's identity: the hash of its header line.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
     }
 
     /// Append events (which must continue the sequence) and fsync once for all of them.
@@ -279,8 +310,14 @@ impl Writer {
             hash = h;
             seq = event.seq;
         }
-        self.file.write_all(&batch)?;
-        self.file.sync_data()?;
+        let before = self.file.metadata()?.len();
+        let written = self.file.write_all(&batch).and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // Take back what may have reached the file: it was never acknowledged.
+            let _ = self.file.set_len(before);
+            let _ = self.file.sync_data();
+            return Err(e);
+        }
         self.last_hash = hash;
         self.last_seq = seq;
         Ok(())

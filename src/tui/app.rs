@@ -451,8 +451,13 @@ fn on_link(app: &mut App, event: LinkEvent) -> Vec<Effect> {
     match event {
         LinkEvent::Connecting { .. } => Vec::new(),
         LinkEvent::Connected => {
+            // Keep a warning shown at start (from the hub's opening) until something replaces it.
+            let first = app.link == LinkStatus::Connecting;
+            let warning = matches!(&app.status, Some(StatusLine { tone: Tone::Error, .. }));
             app.link = LinkStatus::Connected;
-            app.info("connected to the hub");
+            if !(first && warning) {
+                app.info("connected to the hub");
+            }
             send_outbox(app)
         }
         LinkEvent::Clock { rtt_ms, offset_ms } => {
@@ -545,6 +550,16 @@ fn move_selection(app: &mut App, delta: isize) {
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    // Ctrl+C quits from anywhere (asking first where quitting would lose something),
+    // except in the note editor, where it asks to discard the note.
+    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl_c && !matches!(app.mode, Mode::Normal | Mode::Editing | Mode::Confirm(_)) {
+        app.mode = Mode::Normal;
+        return match app.screen {
+            Screen::Chair => on_action(app, Action::Quit),
+            Screen::Rapporteur => on_rapporteur_action(app, Action::Quit),
+        };
+    }
     match app.mode.clone() {
         Mode::Normal => match (app.keymap.resolve(&key), app.screen) {
             (Some(action), Screen::Chair) => on_action(app, action),

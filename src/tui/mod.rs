@@ -55,6 +55,9 @@ pub struct RapporteurOptions {
 }
 
 static RESTORED: AtomicBool = AtomicBool::new(true);
+/// The thread that owns the screen: only its panics end the screen (a task of the
+/// embedded hub that panics is caught by tokio, and must not break the terminal).
+static UI_THREAD: std::sync::OnceLock<std::thread::ThreadId> = std::sync::OnceLock::new();
 
 /// Give the terminal back: idempotent, safe from a panic hook.
 fn restore_terminal() {
@@ -73,16 +76,27 @@ struct TerminalGuard {
 impl TerminalGuard {
     fn new() -> io::Result<Self> {
         // The hook first, so a panic during set-up restores the terminal too.
+        let _ = UI_THREAD.set(std::thread::current().id());
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            restore_terminal();
+            if UI_THREAD.get() == Some(&std::thread::current().id()) {
+                restore_terminal();
+            }
             previous(info);
         }));
         RESTORED.store(false, Ordering::SeqCst);
-        enable_raw_mode()?;
-        execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
-        let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-        Ok(Self { terminal })
+        let set_up = || -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+            enable_raw_mode()?;
+            execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+            Terminal::new(CrosstermBackend::new(io::stdout()))
+        };
+        match set_up() {
+            Ok(terminal) => Ok(Self { terminal }),
+            Err(e) => {
+                restore_terminal();
+                Err(e)
+            }
+        }
     }
 }
 
@@ -142,6 +156,16 @@ pub fn chair(options: ChairOptions) -> Result<(), String> {
         let link = link::spawn(with_name(&url, "chair"), token);
         let mut app = App::new(keymap, join.clone(), Utc::now());
         app.screen = Screen::Chair;
+        // What the hub found on opening (a torn journal tail cut, a changed session file).
+        let warnings: Vec<String> =
+            hub.iter().flat_map(|h| h.reports.iter().flat_map(|r| r.warnings.clone())).collect();
+        for warning in &warnings {
+            hub::log(&format!("warning: {warning}"));
+        }
+        if !warnings.is_empty() {
+            app.status =
+                Some(app::StatusLine { text: format!("warning: {}", warnings.join("; ")), tone: app::Tone::Error });
+        }
         let result = run_screen(Runner { app, link, outbox: None }).await;
         if let Some(hub) = hub {
             hub.shutdown().await;
@@ -267,6 +291,9 @@ async fn run_screen(mut runner: Runner) -> Result<(), String> {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
     let mut drawn_clock = i64::MIN;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     loop {
         if dirty || clock_key(&runner.app) != drawn_clock {
             guard.terminal.draw(|frame| view::render(&runner.app, frame)).map_err(|e| e.to_string())?;
@@ -287,6 +314,9 @@ async fn run_screen(mut runner: Runner) -> Result<(), String> {
                 None => return Err("the connection task stopped".to_string()),
             },
             _ = ticker.tick() => Msg::Tick(Utc::now()),
+            // Killed or the terminal closed: leave cleanly (the guard restores the terminal).
+            _ = terminate.recv() => return Ok(()),
+            _ = hangup.recv() => return Ok(()),
         };
         let is_tick = matches!(msg, Msg::Tick(_));
         if runner.handle(msg).await? {

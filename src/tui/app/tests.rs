@@ -345,3 +345,24 @@ fn the_countdown_reads_hub_time_corrected_by_the_offset() {
     assert_eq!(reading.used_ms, 17_000);
     assert_eq!(app.rtt_ms, Some(4));
 }
+
+#[test]
+fn ctrl_c_quits_from_a_popup_too() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "i");
+    let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(update(&mut app, ctrl_c), [Effect::Quit]);
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "?");
+    assert_eq!(app.mode, Mode::Help);
+    assert_eq!(update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))), [Effect::Quit]);
+}
+
+#[test]
+fn a_warning_shown_at_start_survives_the_first_connection() {
+    let mut app = app_with(vec![]);
+    app.link = LinkStatus::Connecting;
+    app.status = Some(StatusLine { text: "warning: journal tail cut".into(), tone: Tone::Error });
+    update(&mut app, Msg::Link(LinkEvent::Connected));
+    assert_eq!(app.status.as_ref().map(|s| s.text.as_str()), Some("warning: journal tail cut"));
+}
