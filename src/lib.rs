@@ -9,4 +9,5 @@ pub mod domain;
 pub mod hub;
 pub mod journal;
 pub mod protocol;
+pub mod report;
 pub mod tui;

@@ -50,6 +50,17 @@ enum Cmd {
         #[arg(long)]
         keys: Option<PathBuf>,
     },
+    /// Produce a session's report from its journal.
+    Report {
+        /// A journal (DATA/SESSION-ID/journal.jsonl).
+        log: PathBuf,
+        /// markdown (a chair's summary), csv (one row per turn) or json.
+        #[arg(long, default_value = "markdown", value_parser = ["markdown", "csv", "json"])]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Check a session file and print every problem with its line and column.
     Check {
         /// Session files (TOML).
@@ -83,6 +94,13 @@ enum Cmd {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Cmd::Report { log, format, out } => match report(&log, &format, out.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
         Cmd::Rapporteur { url, token, name, outbox, keys } => {
             match tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys }) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -168,4 +186,25 @@ fn check(files: &[PathBuf]) -> ExitCode {
         }
     }
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn report(log: &std::path::Path, format: &str, out: Option<&std::path::Path>) -> Result<(), String> {
+    let contents = journal::read_file(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    if let Some(torn) = &contents.torn {
+        eprintln!("{}: warning: {torn}; the report covers the complete lines", log.display());
+    }
+    let built = rostrum::report::build(&contents)?;
+    let zone = config::parse_session(&contents.header.config).map(|d| d.start.timezone()).map_err(|e| e.to_string())?;
+    let text = match format {
+        "csv" => rostrum::report::to_csv(&built),
+        "json" => serde_json::to_string_pretty(&built).map_err(|e| e.to_string())? + "\n",
+        _ => rostrum::report::to_markdown(&built, zone),
+    };
+    match out {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
 }

@@ -118,3 +118,50 @@ fn disconnected() {
     });
     check("disconnected", &app);
 }
+
+// ---- The rapporteur's screen ----
+
+fn rapporteur(session: Session, now: Timestamp) -> App {
+    let mut app = app(session, now);
+    app.keymap = Keymap::from_texts(None, rostrum::tui::keymap::Screen::Rapporteur).expect("keys");
+    app.screen = rostrum::tui::keymap::Screen::Rapporteur;
+    app.show_join = false;
+    app
+}
+
+fn type_keys(app: &mut App, text: &str) {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    for c in text.chars() {
+        let code = if c == '\t' { KeyCode::Tab } else { KeyCode::Char(c) };
+        rostrum::tui::app::update(app, rostrum::tui::app::Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+}
+
+fn with_notes() -> Session {
+    let mut commands = vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3 }];
+    commands.push(Command::EndTurn { turn: 5 });
+    commands.push(Command::GiveFloor { entry: 4 });
+    let mut s = session(commands);
+    let note = Command::AddNote {
+        client_id: "a-1".into(),
+        turn: Some(6),
+        text: "Chile stresses fair recruitment and the portability of social protection.".into(),
+        objectives: vec![6, 22],
+        themes: vec!["recruitment fees".into()],
+    };
+    let events = domain::decide(&s, note, &Actor::rapporteur("Ana"), t(120)).expect("note");
+    domain::apply(&mut s, &events[0]);
+    s
+}
+
+#[test]
+fn rapporteur_following() {
+    check("rapporteur_following", &rapporteur(with_notes(), t(150)));
+}
+
+#[test]
+fn rapporteur_writing_a_note() {
+    let mut app = rapporteur(with_notes(), t(150));
+    type_keys(&mut app, "nChile announces a review of recruitment fees.\t6, recruitment");
+    check("rapporteur_writing", &app);
+}

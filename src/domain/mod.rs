@@ -227,6 +227,9 @@ pub fn millis_between(a: Timestamp, b: Timestamp) -> u64 {
 pub struct TurnRecord {
     pub id: TurnId,
     pub segment: usize,
+    /// The list entry that was heard.
+    #[serde(default)]
+    pub entry: EntryId,
     pub participant: ParticipantId,
     pub kind: StatementKind,
     pub inscribed_at: Timestamp,
@@ -698,6 +701,7 @@ pub fn apply(session: &mut Session, event: &Event) {
                 session.turns.push(TurnRecord {
                     id: current.id,
                     segment: current.segment,
+                    entry: current.entry.id,
                     participant: current.entry.participant.clone(),
                     kind: current.entry.kind,
                     inscribed_at: current.entry.inscribed_at,

@@ -282,6 +282,13 @@ pub struct SessionDef {
 }
 
 impl SessionDef {
+    /// How many entries the file inscribes in advance: they take ids 1 to this.
+    pub fn pre_inscribed(&self) -> u64 {
+        let count: usize =
+            self.segments.iter().map(|s| s.inscribed.iter().filter(|p| self.participant(p).is_some()).count()).sum();
+        count as u64
+    }
+
     pub fn participant(&self, id: &str) -> Option<&Participant> {
         self.participants.iter().find(|p| p.id == id)
     }

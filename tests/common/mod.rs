@@ -2,6 +2,8 @@
 //! waits for frames with a deadline (never a bare sleep).
 #![allow(dead_code)]
 
+pub mod script;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -6,6 +6,7 @@ use crossterm::event::{KeyEventState, MouseEvent};
 use super::*;
 use crate::domain::{self, Actor, Event, Session};
 use crate::protocol::Envelope;
+use crate::tui::keymap::Screen;
 
 fn t(secs: i64) -> Timestamp {
     Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid") + Duration::seconds(secs)
@@ -365,4 +366,173 @@ fn a_warning_shown_at_start_survives_the_first_connection() {
     app.status = Some(StatusLine { text: "warning: journal tail cut".into(), tone: Tone::Error });
     update(&mut app, Msg::Link(LinkEvent::Connected));
     assert_eq!(app.status.as_ref().map(|s| s.text.as_str()), Some("warning: journal tail cut"));
+}
+
+// ---- The rapporteur ----
+
+fn rapporteur_with(commands: Vec<Command>) -> App {
+    let mut app = app_with(commands);
+    app.keymap = Keymap::from_texts(None, Screen::Rapporteur).expect("keys");
+    app.screen = Screen::Rapporteur;
+    app.rapporteur.client_prefix = "r1".into();
+    app
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+#[test]
+fn a_note_is_written_tagged_saved_then_sent() {
+    let entry = app_with(vec![open(), inscribe("peru")]).selectable()[0].id;
+    let mut app = rapporteur_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }]);
+    let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
+    press(&mut app, "n");
+    assert_eq!(app.mode, Mode::Editing);
+    press(&mut app, "Calls for regular pathways.");
+    update(&mut app, key(KeyCode::Tab));
+    press(&mut app, "5 6, care work");
+    let effects = update(&mut app, ctrl('s'));
+    let expected = Saved {
+        client_id: "r1-1".into(),
+        command: Command::AddNote {
+            client_id: "r1-1".into(),
+            turn: Some(turn),
+            text: "Calls for regular pathways.".into(),
+            objectives: vec![5, 6],
+            themes: vec!["care work".into()],
+        },
+    };
+    assert_eq!(effects, [Effect::Save(expected.clone())]);
+    assert_eq!(app.mode, Mode::Editing, "the editor stays until the outbox has it");
+    // Saved on disk: the editor closes, and the note goes to the hub.
+    let effects = update(&mut app, Msg::Saved(expected.clone()));
+    assert_eq!(effects, [Effect::Send { id: "r1-1".into(), command: expected.command.clone() }]);
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(app.rapporteur.editor.is_none());
+    assert_eq!(app.rapporteur.outbox.len(), 1);
+    // The hub has it: acknowledged, out of the outbox.
+    let effects =
+        update(&mut app, frame(ServerFrame::Accepted { id: "r1-1".into(), first_seq: Some(9), last_seq: Some(9) }));
+    assert_eq!(effects, [Effect::Ack("r1-1".into())]);
+    assert!(app.rapporteur.outbox.is_empty());
+}
+
+#[test]
+fn notes_saved_while_disconnected_wait_and_go_out_on_reconnect() {
+    let mut app = rapporteur_with(vec![open()]);
+    update(
+        &mut app,
+        Msg::Link(LinkEvent::Disconnected { reason: "reset".into(), retry_in: std::time::Duration::from_secs(1) }),
+    );
+    let mut saved = Vec::new();
+    for text in ["first", "second"] {
+        press(&mut app, "n");
+        press(&mut app, text);
+        let effects = update(&mut app, ctrl('s'));
+        let Effect::Save(s) = &effects[0] else { panic!("save") };
+        assert!(update(&mut app, Msg::Saved(s.clone())).is_empty(), "not connected: nothing sent");
+        saved.push(s.clone());
+    }
+    assert_eq!(app.status.clone().expect("status").text, "saved on this machine (2 waiting to be sent)");
+    let effects = update(&mut app, Msg::Link(LinkEvent::Connected));
+    let sent: Vec<&str> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send { id, .. } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, ["r1-1", "r1-2"]);
+}
+
+#[test]
+fn a_failed_save_keeps_the_text_in_the_editor() {
+    let mut app = rapporteur_with(vec![open()]);
+    press(&mut app, "nkeep me");
+    update(&mut app, ctrl('s'));
+    update(&mut app, Msg::SaveFailed("No space left on device".into()));
+    assert_eq!(app.mode, Mode::Editing);
+    assert_eq!(app.rapporteur.editor.as_ref().map(|e| e.text.lines().join("")), Some("keep me".into()));
+    assert!(app.status.clone().expect("status").text.starts_with("NOT saved: No space left on device"));
+}
+
+#[test]
+fn escape_asks_before_discarding_a_note() {
+    let mut app = rapporteur_with(vec![open()]);
+    press(&mut app, "ndraft");
+    update(&mut app, key(KeyCode::Esc));
+    assert!(matches!(app.mode, Mode::Confirm(Confirm { on_yes: OnYes::Discard, .. })));
+    press(&mut app, "n");
+    assert_eq!(app.mode, Mode::Editing, "back to the note");
+    update(&mut app, key(KeyCode::Esc));
+    press(&mut app, "y");
+    assert!(app.rapporteur.editor.is_none());
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn a_pledge_names_its_pledger_and_needs_objectives() {
+    let mut app = rapporteur_with(vec![open()]);
+    press(&mut app, "p");
+    press(&mut app, "chile");
+    update(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.mode, Mode::Editing);
+    press(&mut app, "Five thousand visas.");
+    assert!(update(&mut app, ctrl('s')).is_empty());
+    assert!(app.status.clone().expect("status").text.starts_with("a pledge needs the numbers of the GCM objectives"));
+    update(&mut app, key(KeyCode::Tab));
+    press(&mut app, "6 5");
+    let effects = update(&mut app, ctrl('s'));
+    assert!(matches!(
+        &effects[..],
+        [Effect::Save(Saved { command: Command::AddPledge { pledger, objectives, turn: None, .. }, .. })]
+            if pledger == "chile" && objectives == &vec![6, 5]
+    ));
+}
+
+#[test]
+fn a_rejected_note_leaves_the_outbox_and_says_why() {
+    let mut app = rapporteur_with(vec![open()]);
+    let saved = Saved {
+        client_id: "r1-7".into(),
+        command: Command::AddNote {
+            client_id: "r1-7".into(),
+            turn: Some(99),
+            text: "lost turn".into(),
+            objectives: vec![],
+            themes: vec![],
+        },
+    };
+    app.rapporteur.outbox.push(saved);
+    let effects = update(
+        &mut app,
+        frame(ServerFrame::Rejected {
+            id: "r1-7".into(),
+            code: domain::RejectCode::NotFound,
+            reason: "no turn #99 in this session".into(),
+        }),
+    );
+    assert_eq!(effects, [Effect::Ack("r1-7".into())]);
+    assert_eq!(
+        app.status.clone().expect("status").text,
+        "✗ not recorded by the hub: no turn #99 in this session («lost turn…»)"
+    );
+}
+
+#[test]
+fn quitting_with_notes_waiting_asks_first() {
+    let mut app = rapporteur_with(vec![open()]);
+    assert_eq!(press(&mut app, "q"), [Effect::Quit]);
+    let mut app = rapporteur_with(vec![open()]);
+    app.rapporteur.outbox.push(Saved { client_id: "x".into(), command: Command::CloseSession });
+    assert!(press(&mut app, "q").is_empty());
+    assert_eq!(press(&mut app, "y"), [Effect::Quit]);
+}
+
+#[test]
+fn tags_split_into_objectives_and_themes() {
+    assert_eq!(parse_tags("5 6, care work, #7"), (vec![5, 6, 7], vec!["care work".to_string()]));
+    assert_eq!(parse_tags(""), (vec![], vec![]));
+    assert_eq!(parse_tags("5 six"), (vec![], vec!["5 six".to_string()]));
 }

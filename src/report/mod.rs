@@ -1,0 +1,617 @@
+//! The record a secretariat needs, computed from a journal alone: speakers per
+//! segment with their times, speaking time by kind of participant, regional group
+//! and constituency, waiting time remote against in room, points of order, rights
+//! of reply, deferrals, pledges by GCM objective and the rapporteurs' notes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::FixedOffset;
+use serde::Serialize;
+
+use crate::config;
+use crate::domain::{
+    self, ConnectionStatus, EventKind, Modality, ParticipantKind, Placement, Session, StatementKind, Timestamp,
+    gcm_objective,
+};
+use crate::journal::Contents;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub session: SessionInfo,
+    pub segments: Vec<SegmentReport>,
+    /// Speaking time and statements by kind of participant.
+    pub by_kind: Vec<Share>,
+    /// By UN regional group (States only).
+    pub by_regional_group: Vec<Share>,
+    /// By constituency (stakeholders only).
+    pub by_constituency: Vec<Share>,
+    pub waiting: Waiting,
+    pub points_of_order: Vec<PointOfOrderRow>,
+    pub rights_of_reply: Vec<u64>,
+    pub deferrals: Vec<Deferral>,
+    pub pledges_by_objective: Vec<ObjectivePledges>,
+    /// Notes and pledges not attached to a turn.
+    pub session_notes: Vec<NoteRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub title: String,
+    pub venue: Option<String>,
+    pub scheduled_start: Timestamp,
+    pub scheduled_end: Timestamp,
+    pub first_event: Option<Timestamp>,
+    pub last_event: Option<Timestamp>,
+    pub events: usize,
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentReport {
+    pub id: String,
+    pub title: String,
+    pub opened_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub turns: Vec<TurnRow>,
+}
+
+/// One turn: the CSV's row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TurnRow {
+    pub turn: u64,
+    pub segment_id: String,
+    /// 1-based order within the segment.
+    pub position: usize,
+    pub participant_id: String,
+    pub participant_name: String,
+    pub participant_kind: String,
+    pub regional_group: Option<String>,
+    pub constituency: Option<String>,
+    pub statement_kind: String,
+    pub modality: String,
+    pub inscribed_at: Timestamp,
+    /// Inscribed in advance by the session file (no meaningful waiting time).
+    pub pre_inscribed: bool,
+    pub started_at: Timestamp,
+    pub ended_at: Timestamp,
+    pub allotted_s: u64,
+    pub used_s: u64,
+    pub overrun_s: u64,
+    pub points_of_order: u32,
+    pub notes: Vec<NoteRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoteRow {
+    pub at: Timestamp,
+    pub author: String,
+    pub text: String,
+    pub objectives: Vec<u8>,
+    pub themes: Vec<String>,
+    /// For a pledge: who pledged.
+    pub pledger: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Share {
+    pub group: String,
+    pub statements: usize,
+    pub seconds: u64,
+    /// Percent of the speaking time of the turns counted in this table.
+    pub time_percent: f64,
+    pub statement_percent: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Wait {
+    pub turns: usize,
+    pub mean_s: f64,
+    pub median_s: f64,
+    pub max_s: u64,
+}
+
+/// From inscription to floor: is the hybrid format fair to remote speakers?
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Waiting {
+    pub in_room: Wait,
+    pub remote: Wait,
+    pub pre_recorded: Wait,
+    /// Turns left out because their speakers were inscribed before the meeting.
+    pub pre_inscribed_excluded: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PointOfOrderRow {
+    pub by: String,
+    pub raised_at: Timestamp,
+    /// The turn it interrupted.
+    pub turn: Option<u64>,
+    pub ruling: Option<String>,
+    pub upheld: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Deferral {
+    pub at: Timestamp,
+    pub segment_id: String,
+    pub participant: String,
+    pub from_position: usize,
+    pub to_position: usize,
+    /// The participant was marked with a technical issue when deferred.
+    pub technical_issue: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectivePledges {
+    pub objective: u8,
+    pub title: String,
+    pub pledges: Vec<NoteRow>,
+}
+
+fn label<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+fn share_table(rows: Vec<(String, u64)>) -> Vec<Share> {
+    let mut groups: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    for (group, seconds) in rows {
+        let g = groups.entry(group).or_default();
+        g.0 += 1;
+        g.1 += seconds;
+    }
+    let total_s: u64 = groups.values().map(|g| g.1).sum();
+    let total_n: usize = groups.values().map(|g| g.0).sum();
+    let percent = |part: f64, whole: f64| if whole > 0.0 { (part * 1000.0 / whole).round() / 10.0 } else { 0.0 };
+    let mut shares: Vec<Share> = groups
+        .into_iter()
+        .map(|(group, (statements, seconds))| Share {
+            group,
+            statements,
+            seconds,
+            time_percent: percent(seconds as f64, total_s as f64),
+            statement_percent: percent(statements as f64, total_n as f64),
+        })
+        .collect();
+    shares.sort_by(|a, b| b.seconds.cmp(&a.seconds).then(a.group.cmp(&b.group)));
+    shares
+}
+
+fn wait_stats(mut waits: Vec<u64>) -> Wait {
+    waits.sort_unstable();
+    let n = waits.len();
+    let mean = if n == 0 { 0.0 } else { waits.iter().sum::<u64>() as f64 / n as f64 };
+    let median = match n {
+        0 => 0.0,
+        n if n % 2 == 1 => waits[n / 2] as f64,
+        n => (waits[n / 2 - 1] + waits[n / 2]) as f64 / 2.0,
+    };
+    Wait { turns: n, mean_s: (mean * 10.0).round() / 10.0, median_s: median, max_s: waits.last().copied().unwrap_or(0) }
+}
+
+/// Build the report from a verified journal.
+pub fn build(contents: &Contents) -> Result<Report, String> {
+    let def = config::parse_session(&contents.header.config)
+        .map_err(|e| format!("the session file in the journal's header does not read: {e}"))?;
+    let pre_inscribed = def.pre_inscribed();
+    let mut session = Session::new(def);
+    let mut deferrals = Vec::new();
+    for event in &contents.events {
+        if let EventKind::Moved { segment, entry, placement: Placement::Deferred { from }, order } = &event.event {
+            let participant =
+                session.find_entry(*segment, *entry).map(|(_, e, _)| e.participant.clone()).unwrap_or_default();
+            deferrals.push(Deferral {
+                at: event.at,
+                segment_id: session.segment_def(*segment).map(|s| s.id.clone()).unwrap_or_default(),
+                technical_issue: session.connection(&participant) == ConnectionStatus::TechnicalIssue,
+                participant: session.name_of(&participant).to_string(),
+                from_position: *from,
+                to_position: order.iter().position(|id| id == entry).map_or(0, |i| i + 1),
+            });
+        }
+        domain::apply(&mut session, event);
+    }
+    let def = session.def.clone();
+    let utc = |t: chrono::DateTime<FixedOffset>| t.with_timezone(&chrono::Utc);
+    let note_row = |n: &domain::Note| NoteRow {
+        at: n.at,
+        author: n.author.clone(),
+        text: n.text.clone(),
+        objectives: n.objectives.clone(),
+        themes: n.themes.clone(),
+        pledger: None,
+    };
+    let pledge_row = |p: &domain::Pledge| NoteRow {
+        at: p.at,
+        author: p.author.clone(),
+        text: p.text.clone(),
+        objectives: p.objectives.clone(),
+        themes: Vec::new(),
+        pledger: Some(session.name_of(&p.pledger).to_string()),
+    };
+
+    let mut segments: Vec<SegmentReport> = def
+        .segments
+        .iter()
+        .zip(&session.segments)
+        .map(|(d, s)| SegmentReport {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            opened_at: s.opened_at,
+            ended_at: s.ended_at,
+            turns: Vec::new(),
+        })
+        .collect();
+    let mut all_turns = Vec::new();
+    for t in &session.turns {
+        let p = def.participant(&t.participant);
+        let Some(segment) = segments.get_mut(t.segment) else { continue };
+        let mut notes: Vec<NoteRow> = session.notes.iter().filter(|n| n.turn == Some(t.id)).map(note_row).collect();
+        notes.extend(session.pledges.iter().filter(|x| x.turn == Some(t.id)).map(pledge_row));
+        let row = TurnRow {
+            turn: t.id,
+            segment_id: segment.id.clone(),
+            position: segment.turns.len() + 1,
+            participant_id: t.participant.clone(),
+            participant_name: session.name_of(&t.participant).to_string(),
+            participant_kind: p.map(|p| label(&p.kind)).unwrap_or_default(),
+            regional_group: p.and_then(|p| p.regional_group).map(|g| label(&g)),
+            constituency: p.and_then(|p| p.constituency).map(|c| label(&c)),
+            statement_kind: label(&t.kind),
+            modality: p.map(|p| label(&p.modality)).unwrap_or_default(),
+            inscribed_at: t.inscribed_at,
+            pre_inscribed: t.entry != 0 && t.entry <= pre_inscribed,
+            started_at: t.started_at,
+            ended_at: t.ended_at,
+            allotted_s: t.allotted_ms / 1000,
+            used_s: t.used_ms / 1000,
+            overrun_s: t.overrun_ms / 1000,
+            points_of_order: t.points_of_order,
+            notes,
+        };
+        segment.turns.push(row.clone());
+        all_turns.push(row);
+    }
+
+    let kind_label =
+        |id: &str| def.participant(id).map_or_else(|| "unknown".to_string(), |p| p.kind.label().to_string());
+    let by_kind = share_table(all_turns.iter().map(|t| (kind_label(&t.participant_id), t.used_s)).collect());
+    let by_regional_group = share_table(
+        all_turns
+            .iter()
+            .filter_map(|t| {
+                let p = def.participant(&t.participant_id)?;
+                Some((p.regional_group?.label().to_string(), t.used_s))
+            })
+            .collect(),
+    );
+    let by_constituency = share_table(
+        all_turns
+            .iter()
+            .filter(|t| def.participant(&t.participant_id).is_some_and(|p| p.kind == ParticipantKind::Stakeholder))
+            .map(|t| (t.constituency.clone().unwrap_or_else(|| "unknown".into()), t.used_s))
+            .collect(),
+    );
+    let mut waits: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    let mut excluded = 0;
+    for t in all_turns.iter().filter(|t| t.statement_kind != label(&StatementKind::Reply)) {
+        if t.pre_inscribed {
+            excluded += 1;
+            continue;
+        }
+        let wait = u64::try_from((t.started_at - t.inscribed_at).num_seconds()).unwrap_or(0);
+        waits.entry(t.modality.as_str()).or_default().push(wait);
+    }
+    let mut take = |m: Modality| wait_stats(waits.remove(label(&m).as_str()).unwrap_or_default());
+    let waiting = Waiting {
+        in_room: take(Modality::InRoom),
+        remote: take(Modality::Remote),
+        pre_recorded: take(Modality::PreRecorded),
+        pre_inscribed_excluded: excluded,
+    };
+
+    let mut pledges_by_objective = Vec::new();
+    for objective in 1..=23u8 {
+        let pledges: Vec<NoteRow> =
+            session.pledges.iter().filter(|p| p.objectives.contains(&objective)).map(pledge_row).collect();
+        if !pledges.is_empty() {
+            pledges_by_objective.push(ObjectivePledges {
+                objective,
+                title: gcm_objective(objective).unwrap_or_default().to_string(),
+                pledges,
+            });
+        }
+    }
+    let mut session_notes: Vec<NoteRow> = session.notes.iter().filter(|n| n.turn.is_none()).map(note_row).collect();
+    session_notes.extend(session.pledges.iter().filter(|p| p.turn.is_none()).map(pledge_row));
+
+    Ok(Report {
+        session: SessionInfo {
+            id: def.id.clone(),
+            title: def.title.clone(),
+            venue: def.venue.clone(),
+            scheduled_start: utc(def.start),
+            scheduled_end: utc(def.end),
+            first_event: contents.events.first().map(|e| e.at),
+            last_event: contents.events.last().map(|e| e.at),
+            events: contents.events.len(),
+            closed: session.closed_at.is_some(),
+        },
+        segments,
+        by_kind,
+        by_regional_group,
+        by_constituency,
+        waiting,
+        points_of_order: session
+            .points_of_order
+            .iter()
+            .map(|p| PointOfOrderRow {
+                by: session.name_of(&p.by).to_string(),
+                raised_at: p.raised_at,
+                turn: p.turn,
+                ruling: p.ruling.clone(),
+                upheld: p.upheld,
+            })
+            .collect(),
+        rights_of_reply: all_turns
+            .iter()
+            .filter(|t| t.statement_kind == label(&StatementKind::Reply))
+            .map(|t| t.turn)
+            .collect(),
+        deferrals,
+        pledges_by_objective,
+        session_notes,
+    })
+}
+
+/// The CSV's columns, in order: stable; documented in docs/report.md.
+pub const CSV_COLUMNS: [&str; 19] = [
+    "segment_id",
+    "position",
+    "turn",
+    "participant_id",
+    "participant_name",
+    "participant_kind",
+    "regional_group",
+    "constituency",
+    "statement_kind",
+    "modality",
+    "inscribed_at",
+    "started_at",
+    "ended_at",
+    "allotted_s",
+    "used_s",
+    "overrun_s",
+    "wait_s",
+    "points_of_order",
+    "notes",
+];
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+/// One row per turn, RFC 4180 quoting, UTC times in RFC 3339.
+pub fn to_csv(report: &Report) -> String {
+    let mut out = CSV_COLUMNS.join(",");
+    out.push('\n');
+    for segment in &report.segments {
+        for t in &segment.turns {
+            let wait = if t.pre_inscribed {
+                String::new()
+            } else {
+                (t.started_at - t.inscribed_at).num_seconds().max(0).to_string()
+            };
+            let fields = [
+                t.segment_id.clone(),
+                t.position.to_string(),
+                t.turn.to_string(),
+                t.participant_id.clone(),
+                t.participant_name.clone(),
+                t.participant_kind.clone(),
+                t.regional_group.clone().unwrap_or_default(),
+                t.constituency.clone().unwrap_or_default(),
+                t.statement_kind.clone(),
+                t.modality.clone(),
+                t.inscribed_at.to_rfc3339(),
+                t.started_at.to_rfc3339(),
+                t.ended_at.to_rfc3339(),
+                t.allotted_s.to_string(),
+                t.used_s.to_string(),
+                t.overrun_s.to_string(),
+                wait,
+                t.points_of_order.to_string(),
+                t.notes.len().to_string(),
+            ];
+            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn mmss(secs: u64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+fn shares_md(out: &mut String, title: &str, shares: &[Share]) {
+    let _ = writeln!(out, "### {title}\n");
+    if shares.is_empty() {
+        let _ = writeln!(out, "None.\n");
+        return;
+    }
+    let _ = writeln!(out, "| | statements | share | speaking time | share |\n| --- | ---: | ---: | ---: | ---: |");
+    for s in shares {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1}% | {} | {:.1}% |",
+            s.group,
+            s.statements,
+            s.statement_percent,
+            mmss(s.seconds),
+            s.time_percent
+        );
+    }
+    out.push('\n');
+}
+
+fn note_md(out: &mut String, n: &NoteRow, zone: FixedOffset) {
+    let mut tags: Vec<String> = n.objectives.iter().map(|o| format!("GCM {o}")).collect();
+    tags.extend(n.themes.iter().cloned());
+    let tags = if tags.is_empty() { String::new() } else { format!(" [{}]", tags.join(", ")) };
+    let who = match &n.pledger {
+        Some(p) => format!("**Pledge by {p}**"),
+        None => "Note".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "  - {who} ({}, {}){tags}: {}",
+        n.author,
+        n.at.with_timezone(&zone).format("%H:%M"),
+        n.text.replace('\n', " ")
+    );
+}
+
+/// Markdown ready to become a chair's summary. Times in the session's time zone.
+pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
+    let hm = |t: Timestamp| t.with_timezone(&zone).format("%H:%M:%S").to_string();
+    let mut out = String::new();
+    let s = &report.session;
+    let _ = writeln!(out, "# {}\n", s.title);
+    if let Some(venue) = &s.venue {
+        let _ = writeln!(out, "{venue}  ");
+    }
+    let _ = writeln!(
+        out,
+        "Scheduled {} to {}; recorded {} to {} ({} events{}).\n",
+        s.scheduled_start.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+        s.scheduled_end.with_timezone(&zone).format("%H:%M"),
+        s.first_event.map(hm).unwrap_or_else(|| "-".into()),
+        s.last_event.map(hm).unwrap_or_else(|| "-".into()),
+        s.events,
+        if s.closed { ", closed" } else { ", not closed" }
+    );
+    let _ = writeln!(out, "## Speakers\n");
+    for segment in &report.segments {
+        let _ = writeln!(out, "### {}\n", segment.title);
+        if segment.turns.is_empty() {
+            let _ = writeln!(out, "No statements.\n");
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "| # | speaker | kind | modality | start | allotted | used | overrun |\n| ---: | --- | --- | --- | --- | ---: | ---: | ---: |"
+        );
+        for t in &segment.turns {
+            let overrun = if t.overrun_s > 0 { format!("+{}", mmss(t.overrun_s)) } else { String::new() };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                t.position,
+                t.participant_name,
+                t.statement_kind,
+                t.modality,
+                hm(t.started_at),
+                mmss(t.allotted_s),
+                mmss(t.used_s),
+                overrun
+            );
+        }
+        out.push('\n');
+        for t in segment.turns.iter().filter(|t| !t.notes.is_empty()) {
+            let _ = writeln!(out, "- {} (turn {}):", t.participant_name, t.turn);
+            for n in &t.notes {
+                note_md(&mut out, n, zone);
+            }
+        }
+        if segment.turns.iter().any(|t| !t.notes.is_empty()) {
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(out, "## Speaking time\n");
+    shares_md(&mut out, "By kind of participant", &report.by_kind);
+    shares_md(&mut out, "By UN regional group (States)", &report.by_regional_group);
+    shares_md(&mut out, "By constituency (stakeholders)", &report.by_constituency);
+    let w = &report.waiting;
+    let _ = writeln!(out, "## Waiting time, inscription to floor\n");
+    let _ = writeln!(out, "| modality | turns | mean | median | longest |\n| --- | ---: | ---: | ---: | ---: |");
+    for (name, stat) in [("in room", &w.in_room), ("remote", &w.remote), ("pre-recorded", &w.pre_recorded)] {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} |",
+            stat.turns,
+            mmss(stat.mean_s.round() as u64),
+            mmss(stat.median_s.round() as u64),
+            mmss(stat.max_s)
+        );
+    }
+    let _ =
+        writeln!(out, "\n{} turns of speakers inscribed before the meeting are left out.\n", w.pre_inscribed_excluded);
+    let _ = writeln!(out, "## Points of order\n");
+    if report.points_of_order.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    }
+    for p in &report.points_of_order {
+        let verdict = match p.upheld {
+            Some(true) => "upheld",
+            Some(false) => "not upheld",
+            None => "not ruled",
+        };
+        let _ = writeln!(out, "- {} at {}: {} ({verdict})", p.by, hm(p.raised_at), p.ruling.as_deref().unwrap_or("-"));
+    }
+    if !report.points_of_order.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "## Rights of reply\n");
+    let replies: Vec<&TurnRow> =
+        report.segments.iter().flat_map(|s| &s.turns).filter(|t| report.rights_of_reply.contains(&t.turn)).collect();
+    if replies.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    } else {
+        for t in replies {
+            let _ = writeln!(out, "- {} at {} ({} used)", t.participant_name, hm(t.started_at), mmss(t.used_s));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "## Deferrals\n");
+    if report.deferrals.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    } else {
+        for d in &report.deferrals {
+            let why = if d.technical_issue { " (technical issue)" } else { "" };
+            let _ = writeln!(
+                out,
+                "- {} at {}: from position {} to {}{why}",
+                d.participant,
+                hm(d.at),
+                d.from_position,
+                d.to_position
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "## Pledges by GCM objective\n");
+    if report.pledges_by_objective.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    }
+    for o in &report.pledges_by_objective {
+        let _ = writeln!(out, "### Objective {}: {}\n", o.objective, o.title);
+        for p in &o.pledges {
+            let _ = writeln!(out, "- {}: {}", p.pledger.as_deref().unwrap_or("-"), p.text.replace('\n', " "));
+        }
+        out.push('\n');
+    }
+    if !report.session_notes.is_empty() {
+        let _ = writeln!(out, "## Notes on the session\n");
+        for n in &report.session_notes {
+            note_md(&mut out, n, zone);
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,207 @@
+//! Reports from a journal made by a scripted session through the hub; the expected
+//! figures are worked out by hand in the comments, not by the code under test.
+
+mod common;
+
+use common::script::{Scripted, base};
+use rostrum::domain::{Actor, Command, ConnectionStatus};
+use rostrum::report::{self, Report};
+
+fn inscribe(p: &str) -> Command {
+    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None }
+}
+
+/// The script, times in seconds after 10:00:00 local (14:00:00 UTC):
+///
+/// |   s | who | what |
+/// | --: | --- | --- |
+/// |   0 | chair | opens "general" (UN protocol, stakeholders after States) |
+/// |  10 | chair | inscribes Chile (Head of delegation) |
+/// |  20 | Peru | inscribes itself (Minister: goes first) |
+/// |  30 | chair | inscribes Migrant Forum A (stakeholder: last) |
+/// |  40 | Ghana | inscribes itself (remote, Head of delegation: after Chile) |
+/// |  60 | chair | floor to Peru |
+/// | 120 | rapporteur | note on Peru's turn, objective 5 |
+/// | 270 | chair | ends Peru: used 210 s of 180, overrun 30 |
+/// | 280 | chair | Ghana: technical issue |
+/// | 285 | chair | defers Ghana to the end: from position 2 (Chile, Ghana, Forum) to 3 |
+/// | 300 | chair | floor to Chile |
+/// | 360 | France | point of order: Chile's clock stops at 60 s |
+/// | 390 | chair | rules: not upheld; Chile resumes |
+/// | 480 | chair | ends Chile: 60 + 90 = 150 s |
+/// | 490 | rapporteur | pledge by Chile, objectives 5 and 6, on Chile's turn |
+/// | 490 | chair | floor to Migrant Forum A |
+/// | 610 | chair | ends it: 120 s of 120 |
+/// | 620 | chair | Ghana connected |
+/// | 630 | chair | floor to Ghana |
+/// | 780 | chair | ends Ghana: 150 s |
+/// | 790 | chair | closes the session |
+async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
+    let s = Scripted::start(data, &common::session_file()).await;
+    let chair = Actor::chair("chair");
+    let rapporteur = Actor::rapporteur("Ana");
+    s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
+    s.at(10, &chair, inscribe("chile")).await;
+    s.at(20, &Actor::delegate("peru"), inscribe("peru")).await;
+    s.at(30, &chair, inscribe("ngo-a")).await;
+    s.at(40, &Actor::delegate("ghana"), inscribe("ghana")).await;
+    let peru = s.entry(0, "peru").await;
+    s.at(60, &chair, Command::GiveFloor { entry: peru }).await;
+    let turn = s.turn().await;
+    let note = Command::AddNote {
+        client_id: "ana-1".into(),
+        turn: Some(turn),
+        text: "Peru announces a regularization programme.".into(),
+        objectives: vec![5],
+        themes: vec!["regularization".into()],
+    };
+    s.at(120, &rapporteur, note).await;
+    s.at(270, &chair, Command::EndTurn { turn }).await;
+    let set = |status| Command::SetConnection { participant: "ghana".into(), status };
+    s.at(280, &chair, set(ConnectionStatus::TechnicalIssue)).await;
+    let ghana = s.entry(0, "ghana").await;
+    s.at(285, &chair, Command::Defer { entry: ghana, places: None, to_end: true }).await;
+    let chile = s.entry(0, "chile").await;
+    s.at(300, &chair, Command::GiveFloor { entry: chile }).await;
+    let chile_turn = s.turn().await;
+    s.at(360, &Actor::delegate("france"), Command::RaisePointOfOrder { by: "france".into() }).await;
+    let point = s.point().await;
+    let ruling = Command::RulePointOfOrder { point, ruling: "The speaker may continue.".into(), upheld: false };
+    s.at(390, &chair, ruling).await;
+    s.at(480, &chair, Command::EndTurn { turn: chile_turn }).await;
+    let pledge = Command::AddPledge {
+        client_id: "ana-2".into(),
+        pledger: "chile".into(),
+        text: "5,000 seasonal work visas a year.".into(),
+        objectives: vec![6, 5],
+        turn: Some(chile_turn),
+    };
+    s.at(490, &rapporteur, pledge).await;
+    let forum = s.entry(0, "ngo-a").await;
+    s.at(490, &chair, Command::GiveFloor { entry: forum }).await;
+    let turn = s.turn().await;
+    s.at(610, &chair, Command::EndTurn { turn }).await;
+    s.at(620, &chair, set(ConnectionStatus::Connected)).await;
+    s.at(630, &chair, Command::GiveFloor { entry: ghana }).await;
+    let turn = s.turn().await;
+    s.at(780, &chair, Command::EndTurn { turn }).await;
+    s.at(790, &chair, Command::CloseSession).await;
+    s.stop().await;
+    data.join("test-session/journal.jsonl")
+}
+
+fn build(path: &std::path::Path) -> Report {
+    let contents = rostrum::journal::read_file(path).expect("the journal verifies");
+    report::build(&contents).expect("report")
+}
+
+#[tokio::test]
+async fn speakers_times_and_shares_match_the_hand_count() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let r = build(&scripted(data.path()).await);
+    let turns = &r.segments[0].turns;
+    let summary: Vec<(&str, u64, u64, u64)> =
+        turns.iter().map(|t| (t.participant_id.as_str(), t.allotted_s, t.used_s, t.overrun_s)).collect();
+    assert_eq!(
+        summary,
+        [("peru", 180, 210, 30), ("chile", 180, 150, 0), ("ngo-a", 120, 120, 0), ("ghana", 180, 150, 0)]
+    );
+    assert_eq!(turns[1].points_of_order, 1);
+    assert_eq!(turns[0].started_at, base() + chrono::Duration::seconds(60));
+    assert_eq!(turns[3].modality, "remote");
+
+    // 510 s by Member States (3 statements), 120 s by one stakeholder: 630 s in all.
+    let kinds: Vec<(&str, usize, u64, f64, f64)> = r
+        .by_kind
+        .iter()
+        .map(|s| (s.group.as_str(), s.statements, s.seconds, s.time_percent, s.statement_percent))
+        .collect();
+    assert_eq!(kinds, [("Member State", 3, 510, 81.0, 75.0), ("stakeholder", 1, 120, 19.0, 25.0)]);
+    // Of the States' 510 s: Peru and Chile 360 s (70.6%), Ghana 150 s (29.4%).
+    let groups: Vec<(&str, u64, f64)> =
+        r.by_regional_group.iter().map(|s| (s.group.as_str(), s.seconds, s.time_percent)).collect();
+    assert_eq!(groups, [("Latin American and Caribbean States", 360, 70.6), ("African States", 150, 29.4)]);
+    let constituencies: Vec<(&str, f64)> =
+        r.by_constituency.iter().map(|s| (s.group.as_str(), s.time_percent)).collect();
+    assert_eq!(constituencies, [("migrant-organization", 100.0)]);
+}
+
+#[tokio::test]
+async fn waiting_points_of_order_deferrals_and_pledges() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let r = build(&scripted(data.path()).await);
+    // In room: Peru 60-20 = 40 s, Chile 300-10 = 290 s, the Forum 490-30 = 460 s.
+    assert_eq!((r.waiting.in_room.turns, r.waiting.in_room.mean_s, r.waiting.in_room.median_s), (3, 263.3, 290.0));
+    assert_eq!(r.waiting.in_room.max_s, 460);
+    // Remote: Ghana 630-40 = 590 s.
+    assert_eq!((r.waiting.remote.turns, r.waiting.remote.mean_s), (1, 590.0));
+    assert_eq!(r.waiting.pre_inscribed_excluded, 0);
+
+    assert_eq!(r.points_of_order.len(), 1);
+    let p = &r.points_of_order[0];
+    assert_eq!(
+        (p.by.as_str(), p.upheld, p.ruling.as_deref()),
+        ("France", Some(false), Some("The speaker may continue."))
+    );
+    assert_eq!(r.deferrals.len(), 1);
+    let d = &r.deferrals[0];
+    assert_eq!((d.participant.as_str(), d.from_position, d.to_position, d.technical_issue), ("Ghana", 2, 3, true));
+
+    let objectives: Vec<(u8, usize)> = r.pledges_by_objective.iter().map(|o| (o.objective, o.pledges.len())).collect();
+    assert_eq!(objectives, [(5, 1), (6, 1)]);
+    assert_eq!(r.pledges_by_objective[0].title, "regular pathways");
+    assert_eq!(r.segments[0].turns[0].notes[0].text, "Peru announces a regularization programme.");
+    assert_eq!(r.segments[0].turns[1].notes[0].pledger.as_deref(), Some("Chile"));
+    assert!(r.session.closed);
+}
+
+#[tokio::test]
+async fn csv_markdown_and_json_say_the_same() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let path = scripted(data.path()).await;
+    let r = build(&path);
+    let csv = report::to_csv(&r);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], report::CSV_COLUMNS.join(","));
+    assert_eq!(lines.len(), 5, "a header and one row per turn");
+    let peru: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(&peru[..2], ["general", "1"]);
+    assert_eq!(&peru[3..10], ["peru", "Peru", "member-state", "grulac", "", "national", "in-room"]);
+    assert_eq!(peru[10], "2022-05-17T14:00:20+00:00");
+    assert_eq!(&peru[13..], ["180", "210", "30", "40", "0", "1"]);
+
+    let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
+    let md = report::to_markdown(&r, zone);
+    assert!(md.contains("| 1 | Peru | national | in-room | 10:01:00 | 3:00 | 3:30 | +0:30 |"), "{md}");
+    assert!(md.contains("| Member State | 3 | 75.0% | 8:30 | 81.0% |"), "{md}");
+    assert!(md.contains("- Ghana at 10:04:45: from position 2 to 3 (technical issue)"), "{md}");
+    assert!(md.contains("### Objective 6: fair recruitment and decent work"), "{md}");
+
+    // The command line gives the same, in every format.
+    let run = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rostrum"))
+            .args(["report", "--format", format])
+            .arg(&path)
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    assert_eq!(run("csv"), csv);
+    assert_eq!(run("markdown"), md);
+    let json: serde_json::Value = serde_json::from_str(&run("json")).expect("json");
+    assert_eq!(json["by_kind"][0]["seconds"], 510);
+}
+
+#[test]
+fn a_journal_with_a_broken_chain_gives_no_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let path = runtime.block_on(scripted(dir.path()));
+    let text = std::fs::read_to_string(&path).expect("journal");
+    std::fs::write(&path, text.replacen("\"used_ms\":210000", "\"used_ms\":110000", 1)).expect("edit");
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_rostrum")).arg("report").arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hash chain broken"));
+}
