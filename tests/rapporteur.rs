@@ -160,6 +160,7 @@ fn hub_process(data: &Path, listen: &str) -> (std::process::Child, String) {
             }
             _ => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("the hub did not start");
             }
         }
