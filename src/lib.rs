@@ -9,5 +9,6 @@ pub mod domain;
 pub mod hub;
 pub mod journal;
 pub mod protocol;
+pub mod replay;
 pub mod report;
 pub mod tui;

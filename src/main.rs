@@ -50,6 +50,17 @@ enum Cmd {
         #[arg(long)]
         keys: Option<PathBuf>,
     },
+    /// Replay a session's journal in the terminal, as it unfolded.
+    Replay {
+        /// A journal (DATA/SESSION-ID/journal.jsonl).
+        log: PathBuf,
+        /// Replay even if the hash chain does not verify (marked UNVERIFIED on screen).
+        #[arg(long)]
+        no_verify: bool,
+        /// A keymap file laid over the default keys.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+    },
     /// Produce a session's report from its journal.
     Report {
         /// A journal (DATA/SESSION-ID/journal.jsonl).
@@ -94,6 +105,13 @@ enum Cmd {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Cmd::Replay { log, no_verify, keys } => match tui::replay(&log, !no_verify, keys.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
         Cmd::Report { log, format, out } => match report(&log, &format, out.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

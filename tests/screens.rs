@@ -165,3 +165,31 @@ fn rapporteur_writing_a_note() {
     type_keys(&mut app, "nChile announces a review of recruitment fees.\t6, recruitment");
     check("rapporteur_writing", &app);
 }
+
+// ---- The replay screen ----
+
+fn replay_at(keys: &str) -> rostrum::tui::replay::ReplayApp {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let contents = rostrum::journal::read(include_str!("data/sample-session.jsonl").as_bytes()).expect("verifies");
+    let player = rostrum::replay::Player::new(contents, true).expect("player");
+    let keymap = Keymap::from_texts(None, rostrum::tui::keymap::Screen::Replay).expect("keys");
+    let mut app = rostrum::tui::replay::ReplayApp::new(player, keymap, t(0));
+    for c in keys.chars() {
+        let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
+        rostrum::tui::replay::update(&mut app, rostrum::tui::app::Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+    app
+}
+
+fn draw_replay(app: &rostrum::tui::replay::ReplayApp, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal.draw(|frame| view::render_replay(app, frame)).expect("draws");
+    terminal.backend().to_string()
+}
+
+#[test]
+fn replay_during_a_point_of_order() {
+    let app = replay_at("t10:06:10\n");
+    insta::assert_snapshot!("replay_point_of_order_80x24", draw_replay(&app, 80, 24));
+    insta::assert_snapshot!("replay_point_of_order_160x48", draw_replay(&app, 160, 48));
+}

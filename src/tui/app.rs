@@ -524,7 +524,7 @@ fn on_mouse(app: &mut App, mouse: MouseEvent) -> Vec<Effect> {
         MouseEventKind::Down(MouseButton::Left) if app.mode == Mode::Normal => {
             let area = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
             let rows = match app.screen {
-                Screen::Chair => super::view::layout(area).list_rows,
+                Screen::Chair | Screen::Replay => super::view::layout(area).list_rows,
                 Screen::Rapporteur => super::view::list_parts(super::view::rapporteur_layout(area).list).0,
             };
             if mouse.row >= rows.y && mouse.row < rows.y + rows.height && mouse.column >= rows.x {
@@ -556,7 +556,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if ctrl_c && !matches!(app.mode, Mode::Normal | Mode::Editing | Mode::Confirm(_)) {
         app.mode = Mode::Normal;
         return match app.screen {
-            Screen::Chair => on_action(app, Action::Quit),
+            Screen::Chair | Screen::Replay => on_action(app, Action::Quit),
             Screen::Rapporteur => on_rapporteur_action(app, Action::Quit),
         };
     }
@@ -564,6 +564,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Mode::Normal => match (app.keymap.resolve(&key), app.screen) {
             (Some(action), Screen::Chair) => on_action(app, action),
             (Some(action), Screen::Rapporteur) => on_rapporteur_action(app, action),
+            // The replay screen has its own update (tui::replay); it only borrows this state to draw.
+            (Some(_), Screen::Replay) => Vec::new(),
             (None, _) => Vec::new(),
         },
         Mode::Help => {
@@ -903,7 +905,18 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 }
             }
         }
-        Action::NewNote | Action::NewPledge => Vec::new(), // the rapporteur's
+        // The rapporteur's and the replay's.
+        Action::NewNote
+        | Action::NewPledge
+        | Action::PlayPause
+        | Action::Faster
+        | Action::Slower
+        | Action::StepForward
+        | Action::StepBack
+        | Action::NextTurn
+        | Action::PreviousTurn
+        | Action::PreviousSegment
+        | Action::Seek => Vec::new(),
         Action::EndSession => {
             app.mode = Mode::Confirm(Confirm {
                 question: "Close the session? Nothing more can be recorded afterwards.".to_string(),

@@ -46,6 +46,15 @@ pub enum Action {
     EndSession,
     NewNote,
     NewPledge,
+    PlayPause,
+    Faster,
+    Slower,
+    StepForward,
+    StepBack,
+    NextTurn,
+    PreviousTurn,
+    PreviousSegment,
+    Seek,
 }
 
 impl Action {
@@ -78,11 +87,20 @@ impl Action {
             Self::RightOfReply => "request a right of reply",
             Self::Connection => "next connection status of a remote speaker",
             Self::Undo => "undo the last list action or floor given",
-            Self::NextSegment => "open the next segment",
+            Self::NextSegment => "open (replay: go to) the next segment",
             Self::JoinUrls => "show or hide the join URLs",
             Self::EndSession => "close the session",
             Self::NewNote => "write a note on the selected turn",
             Self::NewPledge => "record a pledge",
+            Self::PlayPause => "play or pause",
+            Self::Faster => "faster (1x 2x 5x 10x 30x 60x)",
+            Self::Slower => "slower",
+            Self::StepForward => "one event forward",
+            Self::StepBack => "one event back",
+            Self::NextTurn => "next turn",
+            Self::PreviousTurn => "previous turn",
+            Self::PreviousSegment => "previous segment",
+            Self::Seek => "go to a clock time (HH:MM or HH:MM:SS)",
         }
     }
 }
@@ -190,6 +208,7 @@ impl fmt::Display for Key {
 pub enum Screen {
     Chair,
     Rapporteur,
+    Replay,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -199,6 +218,8 @@ struct KeyFile {
     chair: BTreeMap<Action, Vec<String>>,
     #[serde(default)]
     rapporteur: BTreeMap<Action, Vec<String>>,
+    #[serde(default)]
+    replay: BTreeMap<Action, Vec<String>>,
 }
 
 impl KeyFile {
@@ -206,6 +227,7 @@ impl KeyFile {
         match screen {
             Screen::Chair => self.chair,
             Screen::Rapporteur => self.rapporteur,
+            Screen::Replay => self.replay,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod keymap;
+pub mod replay;
 pub mod view;
 
 use std::io::{self, Stdout};
@@ -273,6 +274,52 @@ impl Runner {
     pub async fn next_link(&mut self) -> Option<Msg> {
         self.link.events.recv().await.map(Msg::Link)
     }
+}
+
+/// The replay screen, until its user quits.
+pub fn replay(log: &Path, verify: bool, keys: Option<&Path>) -> Result<(), String> {
+    let keymap = Keymap::load(keys.or(default_keys_file().as_deref()), Screen::Replay)?;
+    let player = crate::replay::Player::open(log, verify)?;
+    if player.is_empty() {
+        return Err(format!("{}: the journal holds no events yet", log.display()));
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let mut app = replay::ReplayApp::new(player, keymap, Utc::now());
+        app.view.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let mut guard = TerminalGuard::new().map_err(|e| format!("cannot open the terminal: {e}"))?;
+        let mut events = EventStream::new();
+        let mut ticker = tokio::time::interval(Duration::from_millis(100));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut dirty = true;
+        let mut drawn = (usize::MAX, i64::MIN);
+        loop {
+            let key = (app.cursor, app.now.timestamp());
+            if dirty || key != drawn {
+                guard.terminal.draw(|frame| view::render_replay(&app, frame)).map_err(|e| e.to_string())?;
+                drawn = key;
+                dirty = false;
+            }
+            let msg = tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(Event::Key(key))) => Msg::Key(key),
+                    Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => return Err(format!("terminal input failed: {e}")),
+                    None => return Ok(()),
+                },
+                _ = ticker.tick() => Msg::Tick(Utc::now()),
+                _ = terminate.recv() => return Ok(()),
+            };
+            let tick = matches!(msg, Msg::Tick(_));
+            if replay::update(&mut app, msg) {
+                return Ok(());
+            }
+            dirty |= !tick;
+        }
+    })
 }
 
 fn default_keys_file() -> Option<PathBuf> {

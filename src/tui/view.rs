@@ -12,6 +12,7 @@ use tui_big_text::{BigText, PixelSize};
 use super::app::{App, Field, LinkStatus, Mode, NoteTarget, Purpose, Tone, kinds_for, parse_tags, turn_choices};
 use super::keymap::Action;
 use super::keymap::Screen;
+use super::replay::{ReplayApp, ReplayMode};
 use crate::domain::{
     ClockPhase, ConnectionStatus, Entry, Modality, Placement, Session, StatementKind, Timestamp, Turn, forecast,
     gcm_objective,
@@ -177,7 +178,7 @@ fn modality(session: &Session, participant: &str) -> String {
 pub fn render(app: &App, frame: &mut Frame) {
     let theme = Theme { color: !app.no_color };
     match app.screen {
-        Screen::Chair => render_chair(app, &theme, frame),
+        Screen::Chair | Screen::Replay => render_chair(app, &theme, frame),
         Screen::Rapporteur => render_rapporteur(app, &theme, frame),
     }
     render_overlay(app, &theme, frame);
@@ -881,4 +882,202 @@ fn render_editor(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         meaning = "GCM objective numbers (1-23) and themes, comma separated: 5 6, care work".to_string();
     }
     frame.render_widget(Paragraph::new(Line::styled(meaning, theme.dim())), meaning_area);
+}
+
+// ---- The replay screen ----
+
+fn describe_event(session: &Session, event: &crate::domain::Event) -> String {
+    use crate::domain::EventKind as E;
+    let name = |id: &str| session.name_of(id).to_string();
+    let entry_name = |id: u64| {
+        session
+            .segments
+            .iter()
+            .flat_map(|s| s.list.iter().chain(s.replies.iter()))
+            .find(|e| e.id == id)
+            .map_or_else(|| format!("entry #{id}"), |e| name(&e.participant))
+    };
+    let segment = |i: usize| session.segment_def(i).map_or_else(|| format!("segment {i}"), |d| d.title.clone());
+    match &event.event {
+        E::SegmentOpened { segment: s } => format!("opens \"{}\"", segment(*s)),
+        E::SessionClosed => "closes the session".into(),
+        E::Inscribed { entry, .. } => format!("inscribes {} ({})", name(&entry.participant), entry.kind.label()),
+        E::Withdrawn { entry, .. } => format!("withdraws {}", entry_name(*entry)),
+        E::Moved { entry, placement, .. } => match placement {
+            Placement::Deferred { .. } => format!("defers {}", entry_name(*entry)),
+            Placement::Policy => format!("reinstates {}", entry_name(*entry)),
+            Placement::Moved { to } => format!("moves {} to {to}", entry_name(*entry)),
+        },
+        E::ListClosed { .. } => "closes the list".into(),
+        E::ListReopened { .. } => "reopens the list".into(),
+        E::ReplyRequested { entry, .. } => format!("right of reply for {}", name(&entry.participant)),
+        E::ReplyWithdrawn { .. } => "withdraws a right of reply".into(),
+        E::FloorGiven { turn } => format!("floor to {}", name(&turn.entry.participant)),
+        E::FloorRevoked { entry, .. } => format!("takes back the floor from {}", name(&entry.participant)),
+        E::Restored { entry, .. } => format!("restores {}", name(&entry.participant)),
+        E::TurnEnded { used_ms, overrun_ms, .. } => {
+            let over = if *overrun_ms >= 1000 { format!(", +{}", clock(*overrun_ms)) } else { String::new() };
+            format!("ends the turn ({}{over})", clock(*used_ms))
+        }
+        E::ClockPaused { .. } => "pauses the clock".into(),
+        E::ClockResumed { .. } => "resumes the clock".into(),
+        E::TimeChanged { allotted_ms, .. } => format!("sets the time to {}", clock(*allotted_ms)),
+        E::PointOfOrderRaised { point } => format!("point of order by {}", name(&point.by)),
+        E::PointOfOrderRuled { upheld, .. } => format!("rules: {}", if *upheld { "upheld" } else { "not upheld" }),
+        E::ConnectionSet { participant, status } => format!("{}: {}", name(participant), status.label()),
+        E::NoteAdded { note } => format!("note: {}", note.text.chars().take(60).collect::<String>()),
+        E::PledgeAdded { pledge } => format!("pledge by {}", name(&pledge.pledger)),
+    }
+}
+
+fn kind_glyph(theme: &Theme, kind: StatementKind) -> (char, Style) {
+    match kind {
+        StatementKind::National => ('█', theme.fg(Color::Blue)),
+        StatementKind::Group => ('▓', theme.fg(Color::Cyan)),
+        StatementKind::Organization => ('▒', theme.fg(Color::Green)),
+        StatementKind::Stakeholder => ('░', theme.fg(Color::Yellow)),
+        StatementKind::Reply => ('▚', theme.fg(Color::Red)),
+    }
+}
+
+fn render_timeline(app: &ReplayApp, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some((start, end)) = app.player.span() else { return };
+    let width = area.width as usize;
+    if width == 0 {
+        return;
+    }
+    let total = (end - start).num_milliseconds().max(1);
+    let at =
+        |column: usize| start + chrono::Duration::milliseconds(total * (2 * column as i64 + 1) / (2 * width as i64));
+    let cursor = (((app.now - start).num_milliseconds().clamp(0, total)) * (width as i64 - 1) / total) as usize;
+    let spans: Vec<Span> = (0..width)
+        .map(|c| {
+            let t = at(c);
+            let (glyph, style) = app
+                .all_turns
+                .iter()
+                .find(|turn| turn.started_at <= t && t < turn.ended_at)
+                .map_or(('─', theme.dim()), |turn| kind_glyph(theme, turn.kind));
+            if c == cursor {
+                Span::styled("┃", Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED))
+            } else {
+                Span::styled(glyph.to_string(), style)
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_events(app: &ReplayApp, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let block = Block::bordered().title(format!(" Events {}/{} ", app.cursor, app.player.len()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(session) = app.view.session() else { return };
+    let height = inner.height as usize;
+    let current = app.cursor.checked_sub(1);
+    let first = current.unwrap_or(0).saturating_sub(height / 2).min(app.player.len().saturating_sub(height));
+    let lines: Vec<Line> = app
+        .player
+        .events
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, e)| {
+            let text = format!(
+                "{} {:<10} {}",
+                time_of_day(Some(session), e.at),
+                e.actor.name.chars().take(10).collect::<String>(),
+                describe_event(session, e)
+            );
+            match current {
+                Some(c) if c == i => Line::styled(text, theme.selected()),
+                Some(c) if i > c => Line::styled(text, theme.dim()),
+                None => Line::styled(text, theme.dim()),
+                _ => Line::from(text),
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn render_replay_header(app: &ReplayApp, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let session = app.view.session();
+    let title = session.map_or("", |s| s.def.title.as_str());
+    let state = if app.playing { "▶" } else { "⏸" };
+    let mut spans = vec![
+        Span::styled(" REPLAY ", theme.alert()),
+        Span::styled(format!(" {} ", time_of_day(session, app.now)), Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(format!("│ {}x {state} │ event {}/{} │ {title}", app.speed(), app.cursor, app.player.len())),
+    ];
+    if !app.player.verified {
+        spans.insert(
+            1,
+            Span::styled(" UNVERIFIED ", theme.fg(Color::Red).add_modifier(Modifier::BOLD | Modifier::REVERSED)),
+        );
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+pub fn render_replay(app: &ReplayApp, frame: &mut Frame) {
+    let theme = Theme { color: !app.view.no_color };
+    let area = frame.area();
+    let wide = area.width >= 120 && area.height >= 34;
+    let [header, timeline, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(8),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_replay_header(app, &theme, frame, header);
+    render_timeline(app, &theme, frame, timeline);
+    if wide {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+        let [floor, list] = Layout::vertical([Constraint::Length(11), Constraint::Min(5)]).areas(left);
+        let [recent, events] = Layout::vertical([Constraint::Length(12), Constraint::Min(5)]).areas(right);
+        render_floor(&app.view, &theme, frame, floor, true);
+        render_list(&app.view, &theme, frame, list, true);
+        render_recent(&app.view, &theme, frame, recent, true);
+        render_events(app, &theme, frame, events);
+    } else {
+        let [floor, list, events] =
+            Layout::vertical([Constraint::Length(6), Constraint::Length(6), Constraint::Min(3)]).areas(body);
+        render_floor(&app.view, &theme, frame, floor, false);
+        render_list(&app.view, &theme, frame, list, false);
+        render_events(app, &theme, frame, events);
+    }
+    render_status(&app.view, &theme, frame, status);
+    let k = |a: Action| app.view.keymap.key_of(a);
+    let hints = [
+        (k(Action::PlayPause), "play/pause"),
+        (format!("{}/{}", k(Action::Slower), k(Action::Faster)), "speed"),
+        ("←→".to_string(), "step"),
+        (format!("{}{}", k(Action::PreviousTurn), k(Action::NextTurn)), "turn"),
+        ("{}".to_string(), "segment"),
+        (k(Action::Seek), "go to time"),
+        (k(Action::Help), "help"),
+        (k(Action::Quit), "quit"),
+    ];
+    let mut spans = Vec::new();
+    for (key, what) in hints {
+        spans.push(Span::styled(format!(" {key}"), Style::new().add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(format!(" {what} "), theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), footer);
+    match &app.mode {
+        ReplayMode::Help => render_help(&app.view, frame),
+        ReplayMode::Seek(text) => popup(
+            frame,
+            " Go to a time of the session ",
+            vec![
+                Line::from(format!("HH:MM or HH:MM:SS > {text}█")),
+                Line::styled("Enter go · Esc cancel", theme.dim()),
+            ],
+            50,
+            2,
+        ),
+        ReplayMode::Normal => {}
+    }
 }

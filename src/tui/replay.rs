@@ -1,0 +1,338 @@
+//! The replay screen: a recorded session as it unfolded, with a transport (play,
+//! pause, speeds, step, turn and segment jumps, seek to a clock time). It draws with
+//! the live screens' widgets, fed the state the replayer computes at the cursor.
+
+use chrono::{Duration, NaiveTime, TimeZone};
+use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+
+use super::app::{App, LinkStatus, Msg, StatusLine, Tone};
+use super::keymap::{Action, Keymap, Screen};
+use crate::domain::Timestamp;
+use crate::replay::{Player, is_segment_start, is_turn_start};
+
+pub const SPEEDS: [u32; 6] = [1, 2, 5, 10, 30, 60];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayMode {
+    Normal,
+    Help,
+    /// Typing a clock time to go to.
+    Seek(String),
+}
+
+pub struct ReplayApp {
+    pub player: Player,
+    /// The live screens' state, holding the replayed session (for their widgets).
+    pub view: App,
+    /// Events applied: the state shown is the one after this many events.
+    pub cursor: usize,
+    pub playing: bool,
+    /// Index into `SPEEDS`.
+    pub speed: usize,
+    /// The session's time at the cursor (it moves between events while playing).
+    pub now: Timestamp,
+    last_tick: Option<Timestamp>,
+    pub mode: ReplayMode,
+    /// Every turn of the recording, for the timeline.
+    pub all_turns: Vec<crate::domain::TurnRecord>,
+}
+
+impl ReplayApp {
+    pub fn new(player: Player, keymap: Keymap, local_now: Timestamp) -> Self {
+        let mut view = App::new(keymap, Vec::new(), local_now);
+        view.screen = Screen::Replay;
+        view.show_join = false;
+        view.link = LinkStatus::Connected;
+        let now = player.span().map_or(local_now, |(start, _)| start);
+        let all_turns = player.state_at(player.len()).turns;
+        let mut app = Self {
+            player,
+            view,
+            cursor: 0,
+            playing: false,
+            speed: 0,
+            now,
+            last_tick: None,
+            mode: ReplayMode::Normal,
+            all_turns,
+        };
+        app.go_to(0);
+        if let Some(torn) = app.player.torn.clone() {
+            app.view.status = Some(StatusLine {
+                text: format!("the log ends with a torn line (left out): {torn}"),
+                tone: Tone::Error,
+            });
+        }
+        app
+    }
+
+    pub fn speed(&self) -> u32 {
+        SPEEDS[self.speed]
+    }
+
+    /// Show the state after `index` events, at that event's time.
+    pub fn go_to(&mut self, index: usize) {
+        let index = index.min(self.player.len());
+        let at = match index {
+            0 => self.player.span().map(|(start, _)| start),
+            i => self.player.events.get(i - 1).map(|e| e.at),
+        };
+        if let Some(at) = at {
+            self.now = at;
+        }
+        self.set_cursor(index);
+    }
+
+    fn set_cursor(&mut self, index: usize) {
+        let step = index == self.cursor + 1 && self.view.replica.state.is_some();
+        if step {
+            if let (Some(state), Some(event)) = (self.view.replica.state.as_mut(), self.player.events.get(self.cursor))
+            {
+                crate::domain::apply(state, event);
+            }
+        } else if index != self.cursor || self.view.replica.state.is_none() {
+            self.view.replica.state = Some(self.player.state_at(index));
+        }
+        self.cursor = index;
+        // The live widgets read "now" from the app's clock: give them the session's.
+        self.view.local_now = self.now;
+        self.view.offset_ms = 0;
+        self.view.selected = 0;
+    }
+
+    /// Move the session's time, applying the events up to it.
+    fn advance_to(&mut self, at: Timestamp) {
+        self.now = at;
+        let index = self.player.index_at(at);
+        self.set_cursor(index);
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.view.status = Some(StatusLine { text: text.into(), tone: Tone::Info });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.view.status = Some(StatusLine { text: text.into(), tone: Tone::Error });
+    }
+}
+
+/// Parse `HH:MM` or `HH:MM:SS` as a time of the replayed session's day, in its time zone.
+pub fn parse_clock(app: &ReplayApp, text: &str) -> Option<Timestamp> {
+    let time = NaiveTime::parse_from_str(text.trim(), "%H:%M:%S")
+        .or_else(|_| NaiveTime::parse_from_str(text.trim(), "%H:%M"))
+        .ok()?;
+    let zone = app.view.session()?.def.start.timezone();
+    let (start, _) = app.player.span()?;
+    let day = start.with_timezone(&zone).date_naive();
+    zone.from_local_datetime(&day.and_time(time)).single().map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// `true` when the screen should close.
+pub fn update(app: &mut ReplayApp, msg: Msg) -> bool {
+    match msg {
+        Msg::Tick(now) => {
+            if app.playing
+                && let Some(last) = app.last_tick
+            {
+                let elapsed = (now - last).num_milliseconds().max(0) * i64::from(app.speed());
+                let target = app.now + Duration::milliseconds(elapsed);
+                let end = app.player.span().map(|(_, end)| end);
+                match end {
+                    Some(end) if target >= end => {
+                        app.advance_to(end);
+                        app.playing = false;
+                        app.info("end of the recording");
+                    }
+                    _ => app.advance_to(target),
+                }
+            }
+            app.last_tick = Some(now);
+            false
+        }
+        Msg::Resize(w, h) => {
+            app.view.size = (w, h);
+            false
+        }
+        Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(app, key),
+        _ => false,
+    }
+}
+
+fn on_key(app: &mut ReplayApp, key: crossterm::event::KeyEvent) -> bool {
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        return true;
+    }
+    match app.mode.clone() {
+        ReplayMode::Help => {
+            app.mode = ReplayMode::Normal;
+            false
+        }
+        ReplayMode::Seek(mut text) => {
+            match key.code {
+                KeyCode::Esc => app.mode = ReplayMode::Normal,
+                KeyCode::Backspace => {
+                    text.pop();
+                    app.mode = ReplayMode::Seek(text);
+                }
+                KeyCode::Enter => {
+                    app.mode = ReplayMode::Normal;
+                    match parse_clock(app, &text) {
+                        Some(at) => {
+                            app.advance_to(at);
+                            app.info(format!("at {}", text.trim()));
+                        }
+                        None => app.error(format!("\"{text}\" is not a time: type HH:MM or HH:MM:SS")),
+                    }
+                }
+                KeyCode::Char(c) if c.is_ascii_digit() || c == ':' => {
+                    text.push(c);
+                    app.mode = ReplayMode::Seek(text);
+                }
+                _ => {}
+            }
+            false
+        }
+        ReplayMode::Normal => {
+            let Some(action) = app.view.keymap.resolve(&key) else { return false };
+            on_action(app, action)
+        }
+    }
+}
+
+fn on_action(app: &mut ReplayApp, action: Action) -> bool {
+    match action {
+        Action::Quit => return true,
+        Action::Help => app.mode = ReplayMode::Help,
+        Action::PlayPause => {
+            if app.cursor >= app.player.len() && !app.playing {
+                app.go_to(0);
+            }
+            app.playing = !app.playing;
+            app.last_tick = None;
+        }
+        Action::Faster => app.speed = (app.speed + 1).min(SPEEDS.len() - 1),
+        Action::Slower => app.speed = app.speed.saturating_sub(1),
+        Action::StepForward => {
+            app.playing = false;
+            app.go_to(app.cursor + 1);
+        }
+        Action::StepBack => {
+            app.playing = false;
+            app.go_to(app.cursor.saturating_sub(1));
+        }
+        Action::NextTurn | Action::NextSegment => {
+            let pred = if action == Action::NextTurn { is_turn_start } else { is_segment_start };
+            match app.player.next_matching(app.cursor, pred) {
+                Some(index) => app.go_to(index),
+                None => app.info("no later one"),
+            }
+        }
+        Action::PreviousTurn | Action::PreviousSegment => {
+            let pred = if action == Action::PreviousTurn { is_turn_start } else { is_segment_start };
+            match app.player.previous_matching(app.cursor, pred) {
+                Some(index) => app.go_to(index),
+                None => app.info("no earlier one"),
+            }
+        }
+        Action::Seek => {
+            app.playing = false;
+            app.mode = ReplayMode::Seek(String::new());
+        }
+        Action::Top => app.go_to(0),
+        Action::Bottom => app.go_to(app.player.len()),
+        _ => {}
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyEvent;
+
+    fn player() -> Player {
+        let text = include_str!("../../tests/data/sample-session.jsonl");
+        let contents = crate::journal::read(text.as_bytes()).expect("the sample verifies");
+        Player::new(contents, true).expect("player")
+    }
+
+    fn app() -> ReplayApp {
+        let keys = Keymap::from_texts(None, Screen::Replay).expect("keys");
+        ReplayApp::new(player(), keys, chrono::Utc::now())
+    }
+
+    fn press(app: &mut ReplayApp, c: char) -> bool {
+        let code = match c {
+            '→' => KeyCode::Right,
+            '←' => KeyCode::Left,
+            '\n' => KeyCode::Enter,
+            ' ' => KeyCode::Char(' '),
+            c => KeyCode::Char(c),
+        };
+        update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    fn floor(app: &ReplayApp) -> Option<String> {
+        app.view.session()?.floor.as_ref().map(|t| t.entry.participant.clone())
+    }
+
+    #[test]
+    fn stepping_and_jumping_between_turns() {
+        let mut app = app();
+        assert_eq!(app.cursor, 0);
+        press(&mut app, '→');
+        assert_eq!(app.cursor, 1);
+        press(&mut app, ']');
+        assert_eq!(floor(&app).as_deref(), Some("peru"));
+        press(&mut app, ']');
+        assert_eq!(floor(&app).as_deref(), Some("chile"));
+        press(&mut app, '[');
+        assert_eq!(floor(&app).as_deref(), Some("peru"));
+        press(&mut app, '←');
+        assert_eq!(floor(&app), None);
+        press(&mut app, 'G');
+        assert_eq!(app.cursor, app.player.len());
+        assert!(app.view.session().is_some_and(|s| s.closed_at.is_some()));
+    }
+
+    #[test]
+    fn playing_moves_the_session_clock_at_the_chosen_speed() {
+        let mut app = app();
+        let t0 = chrono::Utc::now();
+        press(&mut app, ' ');
+        for _ in 0..4 {
+            press(&mut app, '>'); // 1x → 30x
+        }
+        assert_eq!(app.speed(), 30);
+        update(&mut app, Msg::Tick(t0));
+        let before = app.now;
+        update(&mut app, Msg::Tick(t0 + Duration::seconds(1)));
+        assert_eq!(app.now - before, Duration::seconds(30));
+        // Peru had the floor from 60 s to 270 s after the start: 30 s in, nobody yet.
+        assert_eq!(floor(&app), None);
+        update(&mut app, Msg::Tick(t0 + Duration::seconds(3)));
+        assert_eq!(floor(&app).as_deref(), Some("peru"));
+        // Far beyond the end: stops there.
+        update(&mut app, Msg::Tick(t0 + Duration::seconds(1000)));
+        assert!(!app.playing);
+        assert_eq!(app.cursor, app.player.len());
+    }
+
+    #[test]
+    fn seeking_to_a_clock_time() {
+        let mut app = app();
+        press(&mut app, 't');
+        for c in "10:05:30\n".chars() {
+            press(&mut app, c);
+        }
+        // 10:05:30 is 330 s in: Chile has had the floor since 300 s.
+        assert_eq!(floor(&app).as_deref(), Some("chile"));
+        let reading = app.view.session().and_then(|s| s.floor.clone()).expect("floor").reading(app.now, 30);
+        assert_eq!(reading.used_ms, 30_000);
+        press(&mut app, 't');
+        for c in "99:99\n".chars() {
+            press(&mut app, c);
+        }
+        assert!(app.view.status.as_ref().is_some_and(|s| s.text.contains("is not a time")));
+    }
+}

@@ -1,0 +1,145 @@
+//! Replay: the shipped sample log comes from a real scripted session; replaying it
+//! ends where the hub ended; the screen replays it in tmux.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+use common::script::{Scripted, scripted};
+use rostrum::replay::Player;
+
+const SAMPLE: &str = "tests/data/sample-session.jsonl";
+
+fn sample() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE)
+}
+
+#[tokio::test]
+async fn the_shipped_sample_is_what_its_script_produces() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let made = std::fs::read(scripted(data.path()).await).expect("journal");
+    if std::env::var_os("ROSTRUM_WRITE_SAMPLE").is_some() {
+        std::fs::write(sample(), &made).expect("write the sample");
+    }
+    let shipped = std::fs::read(sample()).expect("the sample is shipped");
+    assert!(
+        made == shipped,
+        "tests/data/sample-session.jsonl differs from what the script makes now; \
+        regenerate it with ROSTRUM_WRITE_SAMPLE=1 cargo test --test replay"
+    );
+}
+
+#[tokio::test]
+async fn replaying_a_scripted_session_ends_in_the_hubs_final_state() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let s = Scripted::start(data.path(), &common::session_file()).await;
+    let chair = rostrum::domain::Actor::chair("chair");
+    s.at(0, &chair, rostrum::domain::Command::OpenSegment { segment: "general".into() }).await;
+    for (i, p) in ["chile", "peru", "ghana", "ngo-a", "holy-see"].iter().enumerate() {
+        let inscribe =
+            rostrum::domain::Command::Inscribe { participant: (*p).into(), segment: None, kind: None, level: None };
+        s.at(10 + i as i64, &chair, inscribe).await;
+    }
+    let peru = s.entry(0, "peru").await;
+    s.at(30, &chair, rostrum::domain::Command::GiveFloor { entry: peru }).await;
+    let turn = s.turn().await;
+    s.at(100, &chair, rostrum::domain::Command::Pause { turn }).await;
+    s.at(130, &chair, rostrum::domain::Command::Resume { turn }).await;
+    let hub_state = s.state().await;
+    s.stop().await;
+    let player = Player::open(&data.path().join("test-session/journal.jsonl"), true).expect("opens");
+    assert_eq!(player.state_at(player.len()), hub_state);
+}
+
+#[test]
+fn a_log_with_a_broken_chain_is_refused_unless_no_verify() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("edited.jsonl");
+    let text = std::fs::read_to_string(sample()).expect("sample");
+    std::fs::write(&path, text.replacen("\"used_ms\":210000", "\"used_ms\":110000", 1)).expect("edit");
+    let err = Player::open(&path, true).err().expect("refused");
+    assert!(err.contains("hash chain broken"), "{err}");
+    assert!(err.contains(": line "), "names the line: {err}");
+    let player = Player::open(&path, false).expect("opens unverified");
+    assert!(!player.verified);
+
+    // A torn tail (a crash mid-write) opens, and says so.
+    let torn = dir.path().join("torn.jsonl");
+    std::fs::write(&torn, format!("{text}{{\"seq\":99,\"at\"")).expect("write");
+    let player = Player::open(&torn, true).expect("opens");
+    assert!(player.torn.is_some());
+}
+
+/// A tmux pane; killed when dropped.
+struct Pane(String);
+
+impl Pane {
+    fn pane(&self) -> String {
+        let out = Process::new("tmux").args(["capture-pane", "-p", "-t", &self.0]).output().expect("capture");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn wait_for(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let pane = self.pane();
+            if pane.contains(needle) {
+                return pane;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "waited for {needle:?}; the pane shows:\n{pane}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    fn keys(&self, keys: &[&str]) {
+        assert!(Process::new("tmux").args(["send-keys", "-t", &self.0]).args(keys).status().expect("keys").success());
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = Process::new("tmux").args(["kill-session", "-t", &self.0]).output();
+    }
+}
+
+#[test]
+fn the_replay_screen_plays_steps_and_seeks_the_sample() {
+    let name = format!("rostrum-replay-{}", std::process::id());
+    let _ = Process::new("tmux").args(["kill-session", "-t", &name]).output();
+    let command = format!("{} replay {}; echo EXITED $?; sleep 30", env!("CARGO_BIN_EXE_rostrum"), sample().display());
+    let ok = Process::new("tmux")
+        .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30", &command])
+        .status()
+        .expect("tmux runs (install it: apt-get install tmux)");
+    assert!(ok.success());
+    let pane = Pane(name);
+    pane.wait_for("REPLAY");
+    pane.wait_for("10:00:00");
+
+    // Step to the first turn: Peru at 10:01:00.
+    pane.keys(&["]"]);
+    let screen = pane.wait_for("10:01:00");
+    assert!(screen.contains("Peru"), "{screen}");
+    assert!(screen.contains("used 0:00 of 3:00"), "{screen}");
+    // One event forward: the rapporteur's note at 10:02:00, Peru 60 s in.
+    pane.keys(&["Right"]);
+    let screen = pane.wait_for("10:02:00");
+    assert!(screen.contains("used 1:00 of 3:00"), "{screen}");
+    // Seek to 10:06:10: Chile has the floor, stopped by France's point of order at 60 s.
+    pane.keys(&["t"]);
+    pane.keys(&["-l", "10:06:10"]);
+    pane.keys(&["Enter"]);
+    let screen = pane.wait_for("10:06:10");
+    assert!(screen.contains("Chile"), "{screen}");
+    assert!(screen.contains("POINT OF ORDER: France"), "{screen}");
+    assert!(screen.contains("used 1:00 of 3:00"), "{screen}");
+    // Play at 60x from there: the clock on screen advances.
+    for _ in 0..5 {
+        pane.keys(&[">"]);
+    }
+    pane.keys(&["Space"]);
+    pane.wait_for("60x ▶");
+    pane.wait_for("10:07");
+    pane.keys(&["q"]);
+    pane.wait_for("EXITED 0");
+}
