@@ -3,6 +3,7 @@
 //! Data flows one way: session file ([`config`]) → rules ([`domain`]) → [`hub`] →
 //! wire ([`protocol`]) → clients; the [`journal`] records what the domain decided.
 
+pub mod bench;
 pub mod client;
 pub mod config;
 pub mod domain;

@@ -61,6 +61,11 @@ enum Cmd {
         #[arg(long)]
         keys: Option<PathBuf>,
     },
+    /// Measure speed and memory (results go in docs/PERFORMANCE.md).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCmd,
+    },
     /// Produce a session's report from its journal.
     Report {
         /// A journal (DATA/SESSION-ID/journal.jsonl).
@@ -103,8 +108,72 @@ enum Cmd {
     },
 }
 
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Open a synthetic log and seek around it, painting the replay screen.
+    Replay {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        #[arg(long, default_value_t = 2000)]
+        seeks: usize,
+        /// Use this journal instead of generating one.
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
+    /// N observers on a hub process, a chair publishing at R events/s; then a bare relay.
+    Fanout {
+        #[arg(long, default_value_t = 5000)]
+        observers: usize,
+        #[arg(long, default_value_t = 5)]
+        rate: u64,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Percent of observers that stop reading.
+        #[arg(long, default_value_t = 0)]
+        slow: usize,
+    },
+    /// Acknowledgement latency with fsync per event, one at a time and in bursts.
+    Durability {
+        #[arg(long, default_value_t = 500)]
+        commands: u64,
+        #[arg(long, default_value_t = 50)]
+        burst: u64,
+    },
+    /// Observers resuming after a hub is killed and restarted.
+    Storm {
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+    },
+    /// The baseline relay for `fanout` (started by it).
+    #[command(hide = true)]
+    Relay,
+}
+
+fn bench(what: BenchCmd) -> Result<String, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    match what {
+        BenchCmd::Replay { events, seeks, log } => rostrum::bench::replay(events, seeks, log.as_deref()),
+        BenchCmd::Fanout { observers, rate, seconds, slow } => {
+            runtime.block_on(rostrum::bench::fanout(observers, rate, seconds, slow))
+        }
+        BenchCmd::Durability { commands, burst } => runtime.block_on(rostrum::bench::durability(commands, burst)),
+        BenchCmd::Storm { clients } => runtime.block_on(rostrum::bench::storm(clients)),
+        BenchCmd::Relay => runtime.block_on(rostrum::bench::relay()).map(|()| String::new()),
+    }
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Cmd::Bench { what } => match bench(what) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
         Cmd::Replay { log, no_verify, keys } => match tui::replay(&log, !no_verify, keys.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -6,13 +6,57 @@ use crate::domain::{self, Event, EventKind, Session, Timestamp};
 use crate::journal::{self, Contents, JournalError, TornTail};
 
 /// A checkpoint is kept every this many events.
-pub const CHECKPOINT_EVERY: usize = 1000;
+pub const CHECKPOINT_EVERY: usize = 100;
+
+/// The state after some events, without the logs that only grow (turns, notes,
+/// pledges, points of order): those are kept once, in the final state, and a
+/// checkpoint only says how many of each it had. Checkpoints stay small.
+struct Checkpoint {
+    base: Session,
+    turns: usize,
+    notes: usize,
+    pledges: usize,
+    points: usize,
+}
+
+impl Checkpoint {
+    fn of(state: &mut Session) -> Self {
+        // Lift the logs out while copying the rest, then put them back.
+        let turns = std::mem::take(&mut state.turns);
+        let notes = std::mem::take(&mut state.notes);
+        let pledges = std::mem::take(&mut state.pledges);
+        let points = std::mem::take(&mut state.points_of_order);
+        let checkpoint = Self {
+            base: state.clone(),
+            turns: turns.len(),
+            notes: notes.len(),
+            pledges: pledges.len(),
+            points: points.len(),
+        };
+        state.turns = turns;
+        state.notes = notes;
+        state.pledges = pledges;
+        state.points_of_order = points;
+        checkpoint
+    }
+
+    fn restore(&self, all: &Session) -> Session {
+        let mut state = self.base.clone();
+        state.turns = all.turns[..self.turns.min(all.turns.len())].to_vec();
+        state.notes = all.notes[..self.notes.min(all.notes.len())].to_vec();
+        state.pledges = all.pledges[..self.pledges.min(all.pledges.len())].to_vec();
+        state.points_of_order = all.points_of_order[..self.points.min(all.points_of_order.len())].to_vec();
+        state
+    }
+}
 
 /// A loaded journal, ready to show at any position.
 pub struct Player {
     pub events: Vec<Event>,
-    /// `checkpoints[i]` is the state after `i * CHECKPOINT_EVERY` events.
-    checkpoints: Vec<Session>,
+    /// `checkpoints[i]`: the state after `i * CHECKPOINT_EVERY` events.
+    checkpoints: Vec<Checkpoint>,
+    /// The state after every event (its logs serve every checkpoint).
+    last: Session,
     /// False when opened with `--no-verify` (the hash chain was not checked).
     pub verified: bool,
     pub torn: Option<TornTail>,
@@ -24,14 +68,15 @@ impl Player {
         let def = config::parse_session(&contents.header.config)
             .map_err(|e| format!("the session file in the journal's first line does not read: {e}"))?;
         let mut state = Session::new(def);
-        let mut checkpoints = vec![state.clone()];
+        let mut checkpoints = vec![Checkpoint::of(&mut state)];
         for (i, event) in contents.events.iter().enumerate() {
-            domain::apply(&mut state, event);
+            domain::apply_quietly(&mut state, event);
             if (i + 1) % CHECKPOINT_EVERY == 0 {
-                checkpoints.push(state.clone());
+                checkpoints.push(Checkpoint::of(&mut state));
             }
         }
-        Ok(Self { events: contents.events, checkpoints, verified, torn: contents.torn })
+        domain::refresh_all_reasons(&mut state);
+        Ok(Self { events: contents.events, checkpoints, last: state, verified, torn: contents.torn })
     }
 
     /// Open a journal file: verified, unless `verify` is false (then damaged lines
@@ -62,11 +107,15 @@ impl Player {
     /// The state after the first `index` events (clamped).
     pub fn state_at(&self, index: usize) -> Session {
         let index = index.min(self.events.len());
-        let checkpoint = (index / CHECKPOINT_EVERY).min(self.checkpoints.len() - 1);
-        let mut state = self.checkpoints[checkpoint].clone();
-        for event in &self.events[checkpoint * CHECKPOINT_EVERY..index] {
-            domain::apply(&mut state, event);
+        if index == self.events.len() {
+            return self.last.clone();
         }
+        let checkpoint = (index / CHECKPOINT_EVERY).min(self.checkpoints.len() - 1);
+        let mut state = self.checkpoints[checkpoint].restore(&self.last);
+        for event in &self.events[checkpoint * CHECKPOINT_EVERY..index] {
+            domain::apply_quietly(&mut state, event);
+        }
+        domain::refresh_all_reasons(&mut state);
         state
     }
 

@@ -465,6 +465,7 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
         chairs: raw.chairs.into_iter().map(|c| Chair { name: c.name, title: c.title }).collect(),
         segments,
         participants,
+        roster: Default::default(),
     }
 }
 

@@ -820,7 +820,8 @@ impl Rules<'_> {
 
     fn known_turn(&self, turn: Option<TurnId>) -> Result<(), Rejection> {
         let Some(turn) = turn else { return Ok(()) };
-        let known = self.session.turns.iter().any(|t| t.id == turn)
+        // Notes are mostly about recent turns: look from the end.
+        let known = self.session.turns.iter().rev().any(|t| t.id == turn)
             || self.session.floor.as_ref().is_some_and(|t| t.id == turn);
         if known { Ok(()) } else { Err(not_found(format!("no turn #{turn} in this session"))) }
     }

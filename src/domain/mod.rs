@@ -405,9 +405,11 @@ pub struct Session {
     pub point_of_order: Option<PointOfOrder>,
     pub points_of_order: Vec<PointOfOrder>,
     pub connections: BTreeMap<ParticipantId, ConnectionStatus>,
-    pub turns: Vec<TurnRecord>,
-    pub notes: Vec<Note>,
-    pub pledges: Vec<Pledge>,
+    /// Finished turns, notes and pledges only grow: shared, so that copies of the
+    /// state (snapshots, replay checkpoints) are cheap.
+    pub turns: Vec<Arc<TurnRecord>>,
+    pub notes: Vec<Arc<Note>>,
+    pub pledges: Vec<Arc<Pledge>>,
     /// Next id for entries, turns, points of order, notes and pledges (one counter).
     pub next_id: u64,
     /// The chair's last list action or floor given, undoable while nothing else has happened.
@@ -584,6 +586,24 @@ impl Session {
 /// Fold one event into the state. Never fails and never panics: an event that does
 /// not fit the state (which [`decide`] never produces) changes only what it can.
 pub fn apply(session: &mut Session, event: &Event) {
+    apply_with(session, event, true);
+}
+
+/// Recompute every list's reasons (after applying events with `apply_quietly`).
+pub fn refresh_all_reasons(session: &mut Session) {
+    for segment in 0..session.segments.len() {
+        order::refresh_reasons(session, segment);
+    }
+}
+
+/// `apply`, leaving the entries' reasons stale: for replaying many events at
+/// once, followed by [`refresh_all_reasons`] (reasons depend only on the lists,
+/// so the result is the same).
+pub fn apply_quietly(session: &mut Session, event: &Event) {
+    apply_with(session, event, false);
+}
+
+fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
     session.undo = match event.actor.role {
         Role::Chair => undo_of(session, event),
         _ => None,
@@ -617,13 +637,17 @@ pub fn apply(session: &mut Session, event: &Event) {
                 state.list.push(entry.clone());
                 order::reorder(&mut state.list, ids);
                 session.next_id = session.next_id.max(entry.id + 1);
-                order::refresh_reasons(session, *segment);
+                if reasons {
+                    order::refresh_reasons(session, *segment);
+                }
             }
         }
         EventKind::Withdrawn { segment, entry } => {
             if let Some(state) = session.segments.get_mut(*segment) {
                 state.list.retain(|e| e.id != *entry);
-                order::refresh_reasons(session, *segment);
+                if reasons {
+                    order::refresh_reasons(session, *segment);
+                }
             }
         }
         EventKind::Moved { segment, entry, placement, order: ids } => {
@@ -632,7 +656,9 @@ pub fn apply(session: &mut Session, event: &Event) {
             {
                 moved.placement = placement.clone();
                 order::reorder(&mut state.list, ids);
-                order::refresh_reasons(session, *segment);
+                if reasons {
+                    order::refresh_reasons(session, *segment);
+                }
             }
         }
         EventKind::ListClosed { segment } | EventKind::ListReopened { segment } => {
@@ -665,7 +691,9 @@ pub fn apply(session: &mut Session, event: &Event) {
                     }
                     StatementKind::Organization => {}
                 }
-                order::refresh_reasons(session, turn.segment);
+                if reasons {
+                    order::refresh_reasons(session, turn.segment);
+                }
             }
             session.next_id = session.next_id.max(turn.id + 1);
             session.floor = Some(turn.clone());
@@ -686,19 +714,23 @@ pub fn apply(session: &mut Session, event: &Event) {
                     state.list.push(entry.clone());
                     order::reorder(&mut state.list, ids);
                 }
-                order::refresh_reasons(session, *segment);
+                if reasons {
+                    order::refresh_reasons(session, *segment);
+                }
             }
         }
         EventKind::Restored { segment, entry, order: ids } => {
             if let Some(state) = session.segments.get_mut(*segment) {
                 state.list.push(entry.clone());
                 order::reorder(&mut state.list, ids);
-                order::refresh_reasons(session, *segment);
+                if reasons {
+                    order::refresh_reasons(session, *segment);
+                }
             }
         }
         EventKind::TurnEnded { turn, used_ms, overrun_ms } => {
             if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
-                session.turns.push(TurnRecord {
+                session.turns.push(Arc::new(TurnRecord {
                     id: current.id,
                     segment: current.segment,
                     entry: current.entry.id,
@@ -711,7 +743,7 @@ pub fn apply(session: &mut Session, event: &Event) {
                     used_ms: *used_ms,
                     overrun_ms: *overrun_ms,
                     points_of_order: current.points_of_order,
-                });
+                }));
             }
         }
         EventKind::ClockPaused { turn } => {
@@ -761,11 +793,11 @@ pub fn apply(session: &mut Session, event: &Event) {
         }
         EventKind::NoteAdded { note } => {
             session.next_id = session.next_id.max(note.id + 1);
-            session.notes.push(note.clone());
+            session.notes.push(Arc::new(note.clone()));
         }
         EventKind::PledgeAdded { pledge } => {
             session.next_id = session.next_id.max(pledge.id + 1);
-            session.pledges.push(pledge.clone());
+            session.pledges.push(Arc::new(pledge.clone()));
         }
     }
 }

@@ -279,6 +279,20 @@ pub struct SessionDef {
     pub chairs: Vec<Chair>,
     pub segments: Vec<SegmentDef>,
     pub participants: Vec<Participant>,
+    /// Participant id → index in `participants`, built on first use.
+    #[serde(skip)]
+    pub roster: RosterIndex,
+}
+
+/// A lookup table derived from the roster. It is not part of the session's
+/// content: two definitions are equal whatever their indexes hold.
+#[derive(Debug, Clone, Default)]
+pub struct RosterIndex(std::sync::OnceLock<HashMap<String, usize>>);
+
+impl PartialEq for RosterIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl SessionDef {
@@ -290,7 +304,14 @@ impl SessionDef {
     }
 
     pub fn participant(&self, id: &str) -> Option<&Participant> {
-        self.participants.iter().find(|p| p.id == id)
+        let index = self.roster.0.get_or_init(|| {
+            let mut map = HashMap::with_capacity(self.participants.len());
+            for (i, p) in self.participants.iter().enumerate() {
+                map.entry(p.id.clone()).or_insert(i);
+            }
+            map
+        });
+        index.get(id).and_then(|i| self.participants.get(*i))
     }
 
     /// An index by id, for callers that look up many participants.

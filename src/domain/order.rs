@@ -181,5 +181,7 @@ fn why(session: &Session, segment: usize, a: &Entry, b: &Entry) -> String {
 
 /// A time of day in the session's own time zone.
 pub(super) fn clock(session: &Session, at: Timestamp) -> String {
-    at.with_timezone(&session.def.start.timezone()).format("%H:%M:%S").to_string()
+    use chrono::Timelike;
+    let local = at.with_timezone(&session.def.start.timezone());
+    format!("{:02}:{:02}:{:02}", local.hour(), local.minute(), local.second())
 }

@@ -11,7 +11,7 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -115,9 +115,8 @@ fn seal<T: Serialize>(value: &T, previous: &str) -> (Vec<u8>, String) {
     (body, hash)
 }
 
-/// Split a complete line (without newline) into its body and hash, and check the
-/// chain (unless `verify` is false: then a line edited in place is taken as it is).
-fn unseal(line: &[u8], previous: &str, line_no: usize, verify: bool) -> Result<(Vec<u8>, String), JournalError> {
+/// The two parts of a sealed line: its text up to `,"hash":"…"}` and the hash.
+fn split_sealed(line: &[u8], line_no: usize) -> Result<(&[u8], &[u8]), JournalError> {
     let bad = || damaged(line_no, "no chain hash at the end of the line (not written by Rostrum, or edited)");
     if line.len() < HASH_SUFFIX_LEN + 2 {
         return Err(bad());
@@ -130,16 +129,25 @@ fn unseal(line: &[u8], previous: &str, line_no: usize, verify: bool) -> Result<(
     if !hash.iter().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
         return Err(bad());
     }
-    let mut body = head.to_vec();
-    body.push(b'}');
-    let expected = chain_hash(previous, &body);
-    if verify && expected.as_bytes() != hash {
+    Ok((head, hash))
+}
+
+/// Check that a line's hash chains on `previous`; returns the line's hash.
+fn unseal(line: &[u8], previous: &str, line_no: usize) -> Result<String, JournalError> {
+    let (head, hash) = split_sealed(line, line_no)?;
+    // The body is the line without its hash: its head and the closing brace.
+    let mut hasher = Sha256::new();
+    hasher.update(previous.as_bytes());
+    hasher.update(head);
+    hasher.update(b"}");
+    let expected = hex::encode(hasher.finalize());
+    if expected.as_bytes() != hash {
         return Err(damaged(
             line_no,
             "hash chain broken: the line was edited, or a line before it was removed or reordered",
         ));
     }
-    Ok((body, expected))
+    Ok(expected)
 }
 
 /// Read and verify a whole journal. An incomplete last line is reported in
@@ -151,35 +159,47 @@ pub fn read<R: BufRead>(reader: R) -> Result<Contents, JournalError> {
 /// Read a journal without checking its hash chain (for `replay --no-verify`);
 /// lines must still read, in sequence.
 pub fn read_file_unverified(path: &Path) -> Result<Contents, JournalError> {
-    read_with(BufReader::new(File::open(path)?), false)
+    parse(&fs::read(path)?, false)
 }
 
 fn read_with<R: BufRead>(mut reader: R, verify: bool) -> Result<Contents, JournalError> {
-    let mut buf = Vec::new();
-    let mut line_no = 0;
-    let mut valid_len = 0u64;
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    parse(&bytes, verify)
+}
+
+/// Check the hash chain over complete lines: the header's hash and the last one.
+fn verify_chain(lines: &[&[u8]]) -> Result<(String, String), JournalError> {
     let mut previous = String::new();
+    let mut header_hash = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let hash = unseal(line, &previous, i + 1)?;
+        if i == 0 {
+            header_hash = hash.clone();
+        }
+        previous = hash;
+    }
+    Ok((header_hash, previous))
+}
+
+/// Read every complete line: the header, then events in sequence.
+fn parse_lines(lines: &[&[u8]]) -> Result<(Header, Vec<Event>, String, String), JournalError> {
     let mut header: Option<Header> = None;
     let mut header_hash = String::new();
-    let mut events = Vec::new();
-    let mut torn = None;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            break;
+    let mut last_hash = String::new();
+    let mut events = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let line_no = i + 1;
+        // The whole line parses: the trailing "hash" is a field the types ignore.
+        if line.len() < HASH_SUFFIX_LEN + 2 || !line.ends_with(b"\"}") {
+            split_sealed(line, line_no)?; // says what is wrong
         }
-        line_no += 1;
-        if buf.last() != Some(&b'\n') {
-            torn = Some(TornTail { line: line_no, bytes: n });
-            break;
-        }
-        buf.pop();
-        let (body, hash) = unseal(&buf, &previous, line_no, verify)?;
+        let body = *line;
+        let hash = || String::from_utf8_lossy(&line[line.len() - 66..line.len() - 2]).into_owned();
         match &header {
             None => {
-                let h: Header = serde_json::from_slice(&body)
-                    .map_err(|e| damaged(line_no, format!("not a journal header: {e}")))?;
+                let h: Header =
+                    serde_json::from_slice(body).map_err(|e| damaged(line_no, format!("not a journal header: {e}")))?;
                 if h.format != FORMAT {
                     return Err(damaged(line_no, format!("not a Rostrum journal (format \"{}\")", h.format)));
                 }
@@ -190,11 +210,11 @@ fn read_with<R: BufRead>(mut reader: R, verify: bool) -> Result<Contents, Journa
                     ));
                 }
                 header = Some(h);
-                header_hash = hash.clone();
+                header_hash = hash();
             }
             Some(_) => {
                 let event: Event =
-                    serde_json::from_slice(&body).map_err(|e| damaged(line_no, format!("not a valid event: {e}")))?;
+                    serde_json::from_slice(body).map_err(|e| damaged(line_no, format!("not a valid event: {e}")))?;
                 let expected = events.len() as u64 + 1;
                 if event.seq != expected {
                     return Err(damaged(line_no, format!("event seq {} where {expected} was expected", event.seq)));
@@ -202,18 +222,63 @@ fn read_with<R: BufRead>(mut reader: R, verify: bool) -> Result<Contents, Journa
                 events.push(event);
             }
         }
-        previous = hash;
-        valid_len += n as u64;
+        if i + 1 == lines.len() {
+            last_hash = hash();
+        }
     }
-    let Some(header) = header else {
-        return Err(damaged(1, "the journal has no complete header line"));
+    let header = header.ok_or_else(|| damaged(1, "the journal has no complete header line"))?;
+    Ok((header, events, header_hash, last_hash))
+}
+
+fn line_of(e: &JournalError) -> usize {
+    match e {
+        JournalError::Damaged { line, .. } => *line,
+        JournalError::Io(_) => 0,
+    }
+}
+
+/// Read a whole journal held in memory. With `verify`, the hash chain is checked
+/// on a second thread while the lines are parsed; the first damage (by line) wins.
+fn parse(bytes: &[u8], verify: bool) -> Result<Contents, JournalError> {
+    let mut lines: Vec<&[u8]> = Vec::new();
+    let mut start = 0;
+    let mut torn = None;
+    while start < bytes.len() {
+        match memchr::memchr(b'\n', &bytes[start..]) {
+            Some(end) => {
+                lines.push(&bytes[start..start + end]);
+                start += end + 1;
+            }
+            None => {
+                torn = Some(TornTail { line: lines.len() + 1, bytes: bytes.len() - start });
+                break;
+            }
+        }
+    }
+    let valid_len = start as u64;
+    let (parsed, chain) = if verify && lines.len() > 1 {
+        std::thread::scope(|scope| {
+            let chain = scope.spawn(|| verify_chain(&lines));
+            let parsed = parse_lines(&lines);
+            let chain = chain.join().unwrap_or_else(|_| Err(damaged(0, "the chain check stopped")));
+            (parsed, Some(chain))
+        })
+    } else if verify {
+        (parse_lines(&lines), Some(verify_chain(&lines)))
+    } else {
+        (parse_lines(&lines), None)
     };
-    Ok(Contents { header, events, last_hash: previous, header_hash, valid_len, torn })
+    let (header, events, header_hash, last_hash) = match (parsed, chain) {
+        (Err(a), Some(Err(b))) => return Err(if line_of(&b) <= line_of(&a) { b } else { a }),
+        (Err(e), _) | (Ok(_), Some(Err(e))) => return Err(e),
+        (Ok(parsed), _) => parsed,
+    };
+    Ok(Contents { header, events, last_hash, header_hash, valid_len, torn })
 }
 
 /// Read and verify the journal at `path` without changing it.
 pub fn read_file(path: &Path) -> Result<Contents, JournalError> {
-    read(BufReader::new(File::open(path)?))
+    parse(&fs::read(path)?, true)
 }
 
 /// Appends events to a journal, fsync'ing each batch before returning.

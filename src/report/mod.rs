@@ -214,7 +214,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
     }
     let def = session.def.clone();
     let utc = |t: chrono::DateTime<FixedOffset>| t.with_timezone(&chrono::Utc);
-    let note_row = |n: &domain::Note| NoteRow {
+    let note_row = |n: &std::sync::Arc<domain::Note>| NoteRow {
         at: n.at,
         author: n.author.clone(),
         text: n.text.clone(),
@@ -222,7 +222,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
         themes: n.themes.clone(),
         pledger: None,
     };
-    let pledge_row = |p: &domain::Pledge| NoteRow {
+    let pledge_row = |p: &std::sync::Arc<domain::Pledge>| NoteRow {
         at: p.at,
         author: p.author.clone(),
         text: p.text.clone(),

@@ -34,7 +34,7 @@ pub struct ReplayApp {
     last_tick: Option<Timestamp>,
     pub mode: ReplayMode,
     /// Every turn of the recording, for the timeline.
-    pub all_turns: Vec<crate::domain::TurnRecord>,
+    pub all_turns: Vec<std::sync::Arc<crate::domain::TurnRecord>>,
 }
 
 impl ReplayApp {

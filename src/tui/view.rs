@@ -950,13 +950,15 @@ fn render_timeline(app: &ReplayApp, theme: &Theme, frame: &mut Frame, area: Rect
     let at =
         |column: usize| start + chrono::Duration::milliseconds(total * (2 * column as i64 + 1) / (2 * width as i64));
     let cursor = (((app.now - start).num_milliseconds().clamp(0, total)) * (width as i64 - 1) / total) as usize;
+    let turns = &app.all_turns; // in speaking order: started_at ascending
     let spans: Vec<Span> = (0..width)
         .map(|c| {
             let t = at(c);
-            let (glyph, style) = app
-                .all_turns
-                .iter()
-                .find(|turn| turn.started_at <= t && t < turn.ended_at)
+            let started = turns.partition_point(|turn| turn.started_at <= t);
+            let (glyph, style) = started
+                .checked_sub(1)
+                .and_then(|i| turns.get(i))
+                .filter(|turn| t < turn.ended_at)
                 .map_or(('─', theme.dim()), |turn| kind_glyph(theme, turn.kind));
             if c == cursor {
                 Span::styled("┃", Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED))

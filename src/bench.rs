@@ -1,0 +1,706 @@
+//! `rostrum bench …`: measurements that back the claims in docs/PERFORMANCE.md.
+//! They are commands, not tests: numbers depend on the machine.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::domain::{self, Actor, Command, Session};
+use crate::journal;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn summary(mut values: Vec<f64>) -> String {
+    values.sort_by(|a, b| a.total_cmp(b));
+    format!(
+        "p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms (n = {})",
+        percentile(&values, 50.0),
+        percentile(&values, 99.0),
+        percentile(&values, 99.9),
+        values.last().copied().unwrap_or(f64::NAN),
+        values.len()
+    )
+}
+
+// ---- replay ----
+
+/// Write a journal of `n` events from a synthetic session (inscriptions, turns,
+/// notes) on the shipped roundtable, and return its path.
+pub fn synthetic_journal(dir: &Path, n: usize) -> Result<PathBuf, String> {
+    let source = std::fs::read_to_string("config/imrf-2022-roundtable-1.toml")
+        .or_else(|_| {
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/imrf-2022-roundtable-1.toml"))
+        })
+        .map_err(|e| format!("config/imrf-2022-roundtable-1.toml: {e}"))?;
+    let def = crate::config::parse_session(&source).map_err(|e| e.to_string())?;
+    let ids: Vec<String> = def.participants.iter().map(|p| p.id.clone()).collect();
+    let t0 = Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().ok_or("time")?;
+    let mut session = Session::new(def.clone());
+    let mut writer = journal::Writer::create(&dir.join(&def.id), &def.id, &source, t0).map_err(|e| e.to_string())?;
+    let chair = Actor::chair("chair");
+    let rapporteur = Actor::rapporteur("bench");
+    let mut events: Vec<domain::Event> = Vec::with_capacity(n);
+    let mut secs = 0i64;
+    let mut i = 0usize;
+    let mut decide = |session: &mut Session, command: Command, actor: &Actor, events: &mut Vec<domain::Event>| {
+        secs += 3;
+        if let Ok(new) = domain::decide(session, command, actor, t0 + chrono::Duration::seconds(secs)) {
+            for e in &new {
+                domain::apply(session, e);
+            }
+            events.extend(new);
+        }
+    };
+    decide(&mut session, Command::OpenSegment { segment: "statements".into() }, &chair, &mut events);
+    while events.len() < n {
+        let p = ids[i % ids.len()].clone();
+        i += 1;
+        decide(
+            &mut session,
+            Command::Inscribe { participant: p, segment: None, kind: None, level: None },
+            &chair,
+            &mut events,
+        );
+        if session.segments.iter().map(|s| s.list.len()).sum::<usize>() > 20 {
+            let first = session.current_segment.and_then(|c| session.segments[c].list.first().map(|e| e.id));
+            if let Some(entry) = first {
+                decide(&mut session, Command::GiveFloor { entry }, &chair, &mut events);
+            }
+            let turn = session.floor.as_ref().map(|t| t.id);
+            let note = Command::AddNote {
+                client_id: format!("n{i}"),
+                turn,
+                text: "A note on the statement.".into(),
+                objectives: vec![5],
+                themes: vec![],
+            };
+            decide(&mut session, note, &rapporteur, &mut events);
+            if let Some(turn) = turn {
+                decide(&mut session, Command::EndTurn { turn }, &chair, &mut events);
+            }
+        }
+    }
+    events.truncate(n);
+    for chunk in events.chunks(10_000) {
+        writer.append(chunk).map_err(|e| e.to_string())?;
+    }
+    Ok(writer.path().to_path_buf())
+}
+
+pub fn replay(n: usize, seeks: usize, log: Option<&Path>) -> Result<String, String> {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let dir = tempfile_dir()?;
+    let path = match log {
+        Some(log) if log.exists() => log.to_path_buf(),
+        Some(log) => {
+            // Generate it once and keep it, for repeated runs.
+            let made = synthetic_journal(&dir, n)?;
+            std::fs::copy(&made, log).map_err(|e| format!("{}: {e}", log.display()))?;
+            log.to_path_buf()
+        }
+        None => synthetic_journal(&dir, n)?,
+    };
+    let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+    let started = Instant::now();
+    let contents = journal::read_file(&path).map_err(|e| e.to_string())?;
+    let read = started.elapsed();
+    let player = crate::replay::Player::new(contents, true)?;
+    let open = started.elapsed();
+    let n = player.len();
+    let keymap = crate::tui::keymap::Keymap::from_texts(None, crate::tui::keymap::Screen::Replay)?;
+    let mut app = crate::tui::replay::ReplayApp::new(player, keymap, Utc::now());
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).map_err(|e| e.to_string())?;
+    let mut times = Vec::with_capacity(seeks);
+    let mut seek_only = Vec::with_capacity(seeks);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..seeks {
+        // xorshift: spread the seeks over the whole log
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let index = (x % (n as u64 + 1)) as usize;
+        let t = Instant::now();
+        app.go_to(index);
+        seek_only.push(t.elapsed().as_secs_f64() * 1000.0);
+        terminal.draw(|frame| crate::tui::view::render_replay(&app, frame)).map_err(|e| e.to_string())?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(format!(
+        "replay: {n} events ({:.1} MB journal)\n  open: {:.0} ms (read and verify the chain {:.0} ms, apply and checkpoint {:.0} ms)\n  seek (state at a random event): {}\n  seek + paint 160x48 ({seeks} random seeks): {}\n",
+        size as f64 / 1e6,
+        open.as_secs_f64() * 1000.0,
+        read.as_secs_f64() * 1000.0,
+        (open - read).as_secs_f64() * 1000.0,
+        summary(seek_only),
+        summary(times)
+    ))
+}
+
+fn tempfile_dir() -> Result<PathBuf, String> {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
+    let dir = std::env::temp_dir().join(format!("rostrum-bench-{}", hex::encode(bytes)));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+// ---- hub processes ----
+
+/// A `rostrum hub` child process on the roundtable, in a fresh data directory.
+pub struct HubProcess {
+    pub child: Child,
+    pub addr: String,
+    pub data: PathBuf,
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn session_file() -> PathBuf {
+    let local = PathBuf::from("config/imrf-2022-roundtable-1.toml");
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/imrf-2022-roundtable-1.toml"))
+    }
+}
+
+pub fn start_hub(data: &Path, listen: &str, extra: &[&str]) -> Result<HubProcess, String> {
+    use std::io::{BufRead, BufReader};
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Process::new(exe)
+        .args(["hub", "--listen", listen, "--data"])
+        .arg(data)
+        .args(extra)
+        .arg(session_file())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(addr) = line.strip_prefix("listening on ws://") {
+            // Keep draining so the child never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return Ok(HubProcess { child, addr: addr.to_string(), data: data.to_path_buf() });
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err("the hub did not start".into())
+}
+
+pub fn tokens(data: &Path) -> Result<crate::hub::Tokens, String> {
+    let path = data.join("imrf-2022-roundtable-1/tokens.toml");
+    toml::from_str(&std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?)
+        .map_err(|e| e.to_string())
+}
+
+/// Resident memory (KiB) and CPU time (s) of a process, from /proc.
+pub fn proc_usage(pid: u32) -> Option<(u64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some((rss, ticks / 100.0))
+}
+
+// ---- fan-out ----
+
+fn client_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0)
+}
+
+/// Pull `"seq":N` and `"at":"…"` out of an event frame without a full parse.
+fn seq_and_at(text: &str) -> Option<(u64, chrono::DateTime<Utc>)> {
+    let seq_at = text.find("\"seq\":")? + 6;
+    let digits: String = text[seq_at..].chars().take_while(|c| c.is_ascii_digit()).collect();
+    let at_at = text.find("\"at\":\"")? + 6;
+    let end = text[at_at..].find('"')? + at_at;
+    let at = chrono::DateTime::parse_from_rfc3339(&text[at_at..end]).ok()?.with_timezone(&Utc);
+    Some((digits.parse().ok()?, at))
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies: Mutex<Vec<f64>>,
+    received: AtomicU64,
+    lost: AtomicU64,
+    connected: AtomicUsize,
+}
+
+/// One observer: counts every event, measures publish-to-receive latency, checks
+/// seqs for gaps. A slow one stops reading after connecting.
+async fn observer(url: String, tally: Arc<Tally>, slow: bool, stop: Arc<tokio::sync::Notify>) {
+    let Ok((ws, _)) = tokio_tungstenite::connect_async_with_config(url, Some(client_config()), false).await else {
+        return;
+    };
+    tally.connected.fetch_add(1, Ordering::SeqCst);
+    let (_sink, mut stream) = ws.split();
+    if slow {
+        stop.notified().await;
+        return;
+    }
+    let mut last: Option<u64> = None;
+    let mut latencies = Vec::new();
+    loop {
+        tokio::select! {
+            _ = stop.notified() => break,
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    if text.as_str().starts_with("{\"type\":\"snapshot\"") {
+                        if let Some(seq) = text.as_str().find("\"seq\":").and_then(|i| text.as_str()[i + 6..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()) {
+                            last = Some(seq);
+                        }
+                        continue;
+                    }
+                    if let Some((seq, at)) = seq_and_at(text.as_str()) {
+                        let now = Utc::now();
+                        latencies.push((now - at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+                        tally.received.fetch_add(1, Ordering::Relaxed);
+                        if let Some(prev) = last && seq > prev + 1 {
+                            tally.lost.fetch_add(seq - prev - 1, Ordering::Relaxed);
+                        }
+                        last = Some(seq.max(last.unwrap_or(0)));
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => break,
+            }
+        }
+    }
+    tally.latencies.lock().await.extend(latencies);
+}
+
+pub struct FanoutResult {
+    pub text: String,
+    pub p99: f64,
+}
+
+/// The load of a fan-out run.
+#[derive(Clone, Copy)]
+struct Load {
+    observers: usize,
+    slow_percent: usize,
+    rate: u64,
+    seconds: u64,
+}
+
+/// What a fan-out run is pointed at.
+struct Target {
+    label: &'static str,
+    observer_url: String,
+    publisher_url: String,
+    publisher_token: Option<String>,
+    pid: u32,
+}
+
+/// N observers, a publisher at `rate` commands a second for `seconds`.
+async fn fanout_run(
+    target: Target,
+    publish: impl Fn(u64) -> (String, String) + Send + 'static,
+    load: Load,
+) -> Result<FanoutResult, String> {
+    let Target { label, observer_url: url_for_observer, publisher_url, publisher_token, pid } = target;
+    let Load { observers, slow_percent, rate, seconds } = load;
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let before = proc_usage(pid);
+    let slow_every = 100usize.checked_div(slow_percent).unwrap_or(usize::MAX);
+    let mut tasks = Vec::new();
+    for i in 0..observers {
+        let slow = slow_percent > 0 && i % slow_every == 0;
+        tasks.push(tokio::spawn(observer(url_for_observer.clone(), tally.clone(), slow, stop.clone())));
+        if i % 200 == 199 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tally.connected.load(Ordering::SeqCst) < observers && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = proc_usage(pid);
+    // The publisher.
+    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(publisher_url)
+        .map_err(|e| e.to_string())?;
+    if let Some(token) = publisher_token {
+        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().map_err(|_| "token")?);
+    }
+    let (mut publisher, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
+    let total = rate * seconds;
+    for n in 0..total {
+        ticker.tick().await;
+        let (text, _) = publish(n);
+        publisher.send(Message::Text(text.into())).await.map_err(|e| e.to_string())?;
+        // Drain the publisher's own frames so it never blocks the hub.
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(0), publisher.next()).await {}
+    }
+    let elapsed = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let busy = proc_usage(pid);
+    stop.notify_waiters();
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+    }
+    let latencies = std::mem::take(&mut *tally.latencies.lock().await);
+    let mut sorted = latencies.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let p99 = percentile(&sorted, 99.0);
+    let fast = observers - if slow_percent > 0 { observers.div_ceil(slow_every) } else { 0 };
+    let expected = fast as u64 * total;
+    let received = tally.received.load(Ordering::SeqCst);
+    let memory = match (before, idle) {
+        (Some((b, _)), Some((i, _))) => {
+            format!("{:.1} KiB per idle observer", (i.saturating_sub(b)) as f64 / observers as f64)
+        }
+        _ => "memory: n/a".into(),
+    };
+    let cpu = match (idle, busy) {
+        (Some((_, a)), Some((_, b))) => {
+            format!("{:.0}% of one core during the load", (b - a) / elapsed.as_secs_f64() * 100.0)
+        }
+        _ => "cpu: n/a".into(),
+    };
+    Ok(FanoutResult {
+        text: format!(
+            "{label}: {observers} observers ({} slow), {total} events at {rate}/s\n  latency publish→receive: {}\n  received {received} of {expected} expected by reading observers; gaps (lost) {}\n  hub: {memory}; {cpu}; rss after {:.1} MiB\n",
+            observers - fast,
+            summary(latencies),
+            tally.lost.load(Ordering::SeqCst),
+            busy.map_or(0.0, |b| b.0 as f64 / 1024.0),
+        ),
+        p99,
+    })
+}
+
+/// The hub under fan-out, then a bare broadcast relay under the same load.
+pub async fn fanout(observers: usize, rate: u64, seconds: u64, slow_percent: usize) -> Result<String, String> {
+    let dir = tempfile_dir()?;
+    let hub = start_hub(&dir, "127.0.0.1:0", &[])?;
+    let tokens = tokens(&dir)?;
+    let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
+    // Toggle a remote participant's status: one small event per command.
+    let publish = |n: u64| {
+        let status = if n.is_multiple_of(2) { "connected" } else { "technical-issue" };
+        (
+            format!(
+                r#"{{"type":"command","id":"b{n}","command":{{"type":"set-connection","participant":"albania","status":"{status}"}}}}"#
+            ),
+            String::new(),
+        )
+    };
+    // Albania is remote in the shipped roundtable? If not, any remote participant does.
+    let def = crate::config::parse_session(&std::fs::read_to_string(session_file()).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let remote = def
+        .participants
+        .iter()
+        .find(|p| p.modality == crate::domain::Modality::Remote)
+        .map(|p| p.id.clone())
+        .ok_or("no remote participant")?;
+    let publish = move |n: u64| {
+        let (text, x) = publish(n);
+        (text.replace("albania", &remote), x)
+    };
+    let load = Load { observers, slow_percent, rate, seconds };
+    let target = Target {
+        label: "rostrum hub (fsync per event)",
+        observer_url: format!("{url}?token={}", tokens.observer),
+        publisher_url: url.clone(),
+        publisher_token: Some(tokens.chair.clone()),
+        pid: hub.child.id(),
+    };
+    let ours = fanout_run(target, publish, load).await?;
+    drop(hub);
+    let relay = start_relay()?;
+    let relay_url = format!("ws://{}/", relay.1);
+    let target = Target {
+        label: "bare tokio-tungstenite relay (no state, no journal)",
+        observer_url: relay_url.clone(),
+        publisher_url: format!("{relay_url}?publish"),
+        publisher_token: None,
+        pid: relay.0.id(),
+    };
+    let bare = fanout_run(
+        target,
+        move |n: u64| {
+            let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            (format!(r#"{{"type":"event","event":{{"seq":{},"at":"{at}"}}}}"#, n + 1), String::new())
+        },
+        load,
+    )
+    .await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(format!("{}{}ratio of p99 latencies (hub / bare relay): {:.2}\n", ours.text, bare.text, ours.p99 / bare.p99))
+}
+
+struct Relay(Child, String);
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_relay() -> Result<Relay, String> {
+    use std::io::{BufRead, BufReader};
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Process::new(exe)
+        .args(["bench", "relay"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    match lines.next() {
+        Some(Ok(addr)) => Ok(Relay(child, addr)),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err("the relay did not start".into())
+        }
+    }
+}
+
+/// The baseline: a websocket relay that broadcasts what its publisher sends, and
+/// nothing else. Prints its address, then serves until killed.
+pub async fn relay() -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    println!("{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let (tx, _) = tokio::sync::broadcast::channel::<tokio_tungstenite::tungstenite::Utf8Bytes>(4096);
+    loop {
+        let (stream, _) = listener.accept().await.map_err(|e| e.to_string())?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut publisher = false;
+            #[allow(clippy::result_large_err)] // tungstenite's callback type
+            let callback =
+                |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+                 resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
+                    publisher = req.uri().query() == Some("publish");
+                    Ok(resp)
+                };
+            let Ok(ws) = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(client_config())).await
+            else {
+                return;
+            };
+            let (mut sink, mut stream) = ws.split();
+            if publisher {
+                while let Some(Ok(Message::Text(text))) = stream.next().await {
+                    let _ = tx.send(text);
+                }
+            } else {
+                let mut rx = tx.subscribe();
+                while let Ok(text) = rx.recv().await {
+                    if sink.send(Message::Text(text)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+    }
+}
+
+// ---- durability ----
+
+/// Command acknowledgement latency with fsync per event: one at a time, then in bursts.
+pub async fn durability(commands: u64, burst: u64) -> Result<String, String> {
+    let dir = tempfile_dir()?;
+    let hub = start_hub(&dir, "127.0.0.1:0", &[])?;
+    let tokens = tokens(&dir)?;
+    let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
+    let mut conn =
+        crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
+    let def = crate::config::parse_session(&std::fs::read_to_string(session_file()).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let remote: Vec<String> = def
+        .participants
+        .iter()
+        .filter(|p| p.modality == crate::domain::Modality::Remote)
+        .map(|p| p.id.clone())
+        .collect();
+    let command = |n: u64| Command::SetConnection {
+        participant: remote[(n as usize) % remote.len()].clone(),
+        status: if (n as usize / remote.len()).is_multiple_of(2) {
+            crate::domain::ConnectionStatus::Connected
+        } else {
+            crate::domain::ConnectionStatus::TechnicalIssue
+        },
+    };
+    let mut single = Vec::new();
+    let mut n = 0;
+    for _ in 0..commands {
+        let t = Instant::now();
+        let id = conn.command(command(n)).await.map_err(|e| e.to_string())?;
+        n += 1;
+        loop {
+            let envelope = conn.recv().await.map_err(|e| e.to_string())?;
+            if matches!(&envelope.frame, crate::protocol::ServerFrame::Accepted { id: got, .. } | crate::protocol::ServerFrame::Rejected { id: got, .. } if *got == id)
+            {
+                break;
+            }
+        }
+        single.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut bursts = Vec::new();
+    let rounds = (commands / burst.max(1)).max(1);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let mut ids = std::collections::HashSet::new();
+        for _ in 0..burst {
+            ids.insert(conn.command(command(n)).await.map_err(|e| e.to_string())?);
+            n += 1;
+        }
+        while !ids.is_empty() {
+            let envelope = conn.recv().await.map_err(|e| e.to_string())?;
+            if let crate::protocol::ServerFrame::Accepted { id, .. }
+            | crate::protocol::ServerFrame::Rejected { id, .. } = &envelope.frame
+            {
+                ids.remove(id);
+            }
+        }
+        bursts.push(t.elapsed().as_secs_f64() * 1000.0 / burst as f64);
+    }
+    drop(hub);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(format!(
+        "durability: acknowledgement latency, fsync before every acknowledgement\n  one command at a time: {}\n  bursts of {burst} pipelined on one connection, time per command: {}\n",
+        summary(single),
+        summary(bursts)
+    ))
+}
+
+// ---- reconnect storm ----
+
+/// `clients` observers follow a hub; it is killed (-9) and restarted; each resumes
+/// from its last seq. Reports how long until all have resumed, and gaps/duplicates.
+pub async fn storm(clients: usize) -> Result<String, String> {
+    let dir = tempfile_dir()?;
+    let hub = start_hub(&dir, "127.0.0.1:0", &[])?;
+    let addr = hub.addr.clone();
+    let tokens = tokens(&dir)?;
+    let url = format!("ws://{addr}/v1/sessions/imrf-2022-roundtable-1");
+    let mut chair =
+        crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
+    chair.command(Command::OpenSegment { segment: "statements".into() }).await.map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(chair);
+    let resumed = Arc::new(AtomicUsize::new(0));
+    let problems = Arc::new(AtomicU64::new(0));
+    let ready = Arc::new(AtomicUsize::new(0));
+    let restart_at = Arc::new(Mutex::new(None::<Instant>));
+    let done_at = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (url, token) = (url.clone(), tokens.observer.clone());
+        let (resumed, problems, ready, done_at) = (resumed.clone(), problems.clone(), ready.clone(), done_at.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut replica = crate::client::Replica::default();
+            let mut epoch = None;
+            let mut conn = match crate::client::Connection::connect(&url, Some(&token), None).await {
+                Ok(c) => c,
+                Err(_) => return,
+            };
+            // Follow until the hub dies.
+            ready.fetch_add(1, Ordering::SeqCst);
+            while let Ok(env) = conn.recv().await {
+                if let crate::protocol::ServerFrame::Welcome { epoch: e, .. } = &env.frame {
+                    epoch = Some(e.clone());
+                }
+                if replica.apply(&env).is_err() {
+                    problems.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            // Reconnect with backoff, resume from the last seq held.
+            let mut attempt = 0;
+            let mut conn = loop {
+                attempt += 1;
+                tokio::time::sleep(crate::client::link::backoff(attempt)).await;
+                if let Ok(c) =
+                    crate::client::Connection::resume(&url, Some(&token), replica.seq(), epoch.as_deref()).await
+                {
+                    break c;
+                }
+                if attempt > 40 {
+                    return;
+                }
+            };
+            // Resumed once the events after the restart (seq 2 and 3) are held, without gaps or repeats.
+            while let Ok(env) = conn.recv().await {
+                match replica.apply(&env) {
+                    Ok(_) => {}
+                    Err(_) => {
+                        problems.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                if replica.seq() >= Some(3) {
+                    resumed.fetch_add(1, Ordering::SeqCst);
+                    done_at.lock().await.push(Instant::now());
+                    break;
+                }
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ready.load(Ordering::SeqCst) < clients && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut hub = hub;
+    let _ = hub.child.kill();
+    let _ = hub.child.wait();
+    let restarted = start_hub(&dir, &addr, &[])?;
+    *restart_at.lock().await = Some(Instant::now());
+    let started = Instant::now();
+    let mut chair =
+        crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
+    chair
+        .command(Command::Inscribe { participant: "chile".into(), segment: None, kind: None, level: None })
+        .await
+        .map_err(|e| e.to_string())?;
+    chair
+        .command(Command::Inscribe { participant: "peru".into(), segment: None, kind: None, level: None })
+        .await
+        .map_err(|e| e.to_string())?;
+    while resumed.load(Ordering::SeqCst) < clients && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let last = done_at.lock().await.iter().max().copied();
+    for t in tasks {
+        t.abort();
+    }
+    drop(restarted);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(format!(
+        "reconnect storm: {clients} observers, hub killed (-9) and restarted\n  resumed: {} of {clients} in {:.2} s after the restart; gaps or repeats seen: {}\n",
+        resumed.load(Ordering::SeqCst),
+        last.map_or(f64::NAN, |l| l.duration_since(started).as_secs_f64()),
+        problems.load(Ordering::SeqCst)
+    ))
+}
