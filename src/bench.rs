@@ -530,7 +530,31 @@ pub async fn relay() -> Result<(), String> {
 
 // ---- durability ----
 
-/// Command acknowledgement latency with fsync per event: one at a time, then in bursts.
+fn note(n: u64) -> Command {
+    Command::AddNote {
+        client_id: format!("bench-{n}"),
+        turn: None,
+        text: format!("note {n}"),
+        objectives: vec![],
+        themes: vec![],
+    }
+}
+
+/// Send one command and wait for its answer; `true` if accepted.
+async fn acknowledged(conn: &mut crate::client::Connection, command: Command) -> Result<bool, String> {
+    use crate::protocol::ServerFrame;
+    let id = conn.command(command).await.map_err(|e| e.to_string())?;
+    loop {
+        match conn.recv().await.map_err(|e| e.to_string())?.frame {
+            ServerFrame::Accepted { id: got, .. } if got == id => return Ok(true),
+            ServerFrame::Rejected { id: got, .. } if got == id => return Ok(false),
+            _ => {}
+        }
+    }
+}
+
+/// Command acknowledgement latency with fsync per event: one at a time, then
+/// `burst` connections giving a command at the same instant (group commit).
 pub async fn durability(commands: u64, burst: u64) -> Result<String, String> {
     let dir = tempfile_dir()?;
     let hub = start_hub(&dir, "127.0.0.1:0", &[])?;
@@ -538,62 +562,52 @@ pub async fn durability(commands: u64, burst: u64) -> Result<String, String> {
     let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
     let mut conn =
         crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
-    let def = crate::config::parse_session(&std::fs::read_to_string(session_file()).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
-    let remote: Vec<String> = def
-        .participants
-        .iter()
-        .filter(|p| p.modality == crate::domain::Modality::Remote)
-        .map(|p| p.id.clone())
-        .collect();
-    let command = |n: u64| Command::SetConnection {
-        participant: remote[(n as usize) % remote.len()].clone(),
-        status: if (n as usize / remote.len()).is_multiple_of(2) {
-            crate::domain::ConnectionStatus::Connected
-        } else {
-            crate::domain::ConnectionStatus::TechnicalIssue
-        },
-    };
     let mut single = Vec::new();
-    let mut n = 0;
-    for _ in 0..commands {
+    let mut refused = 0;
+    for n in 0..commands {
         let t = Instant::now();
-        let id = conn.command(command(n)).await.map_err(|e| e.to_string())?;
-        n += 1;
-        loop {
-            let envelope = conn.recv().await.map_err(|e| e.to_string())?;
-            if matches!(&envelope.frame, crate::protocol::ServerFrame::Accepted { id: got, .. } | crate::protocol::ServerFrame::Rejected { id: got, .. } if *got == id)
-            {
-                break;
-            }
+        if !acknowledged(&mut conn, note(n)).await? {
+            refused += 1;
         }
         single.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let mut bursts = Vec::new();
-    let rounds = (commands / burst.max(1)).max(1);
-    for _ in 0..rounds {
-        let t = Instant::now();
-        let mut ids = std::collections::HashSet::new();
-        for _ in 0..burst {
-            ids.insert(conn.command(command(n)).await.map_err(|e| e.to_string())?);
-            n += 1;
-        }
-        while !ids.is_empty() {
-            let envelope = conn.recv().await.map_err(|e| e.to_string())?;
-            if let crate::protocol::ServerFrame::Accepted { id, .. }
-            | crate::protocol::ServerFrame::Rejected { id, .. } = &envelope.frame
-            {
-                ids.remove(id);
-            }
-        }
-        bursts.push(t.elapsed().as_secs_f64() * 1000.0 / burst as f64);
+    let mut conns = Vec::new();
+    for _ in 0..burst {
+        conns.push(
+            crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?,
+        );
     }
+    let rounds = (commands / burst.max(1)).max(1);
+    let mut burst_latencies = Vec::new();
+    let started = Instant::now();
+    let mut next = commands;
+    for _ in 0..rounds {
+        let mut tasks = Vec::new();
+        for mut c in conns.drain(..) {
+            next += 1;
+            let n = next;
+            tasks.push(tokio::spawn(async move {
+                let t = Instant::now();
+                let ok = acknowledged(&mut c, note(n)).await;
+                (c, ok, t.elapsed().as_secs_f64() * 1000.0)
+            }));
+        }
+        for task in tasks {
+            let (c, ok, ms) = task.await.map_err(|e| e.to_string())?;
+            if !ok? {
+                refused += 1;
+            }
+            burst_latencies.push(ms);
+            conns.push(c);
+        }
+    }
+    let throughput = (rounds * burst) as f64 / started.elapsed().as_secs_f64();
     drop(hub);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(format!(
-        "durability: acknowledgement latency, fsync before every acknowledgement\n  one command at a time: {}\n  bursts of {burst} pipelined on one connection, time per command: {}\n",
+        "durability: acknowledgement latency, each event fsync'd before its acknowledgement\n  one command at a time: {}\n  {burst} connections at once, {rounds} rounds: {} ({throughput:.0} commands/s)\n  refused: {refused}\n",
         summary(single),
-        summary(bursts)
+        summary(burst_latencies)
     ))
 }
 

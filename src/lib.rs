@@ -12,4 +12,5 @@ pub mod journal;
 pub mod protocol;
 pub mod replay;
 pub mod report;
+pub mod tls;
 pub mod tui;

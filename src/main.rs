@@ -32,6 +32,9 @@ enum Cmd {
         /// A keymap file laid over the default keys (default: ~/.config/rostrum/keys.toml if present).
         #[arg(long)]
         keys: Option<PathBuf>,
+        /// Trust this CA certificate (PEM) for a wss:// hub with a private certificate.
+        #[arg(long)]
+        ca: Option<PathBuf>,
     },
     /// Follow a session as a rapporteur: live view, notes and pledges.
     Rapporteur {
@@ -49,6 +52,9 @@ enum Cmd {
         /// A keymap file laid over the default keys.
         #[arg(long)]
         keys: Option<PathBuf>,
+        /// Trust this CA certificate (PEM) for a wss:// hub with a private certificate.
+        #[arg(long)]
+        ca: Option<PathBuf>,
     },
     /// Replay a session's journal in the terminal, as it unfolded.
     Replay {
@@ -102,6 +108,12 @@ enum Cmd {
         /// Most connections at once.
         #[arg(long, default_value_t = 20_000)]
         max_connections: usize,
+        /// Serve wss:// with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Session files (TOML).
         #[arg(required = true)]
         sessions: Vec<PathBuf>,
@@ -188,7 +200,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Cmd::Rapporteur { url, token, name, outbox, keys } => {
+        Cmd::Rapporteur { url, token, name, outbox, keys, ca } => {
+            if let Some(ca) = ca
+                && let Err(e) = rostrum::tls::trust_ca(&ca)
+            {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
             match tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -197,7 +215,13 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Chair { session, token, data, listen, keys } => {
+        Cmd::Chair { session, token, data, listen, keys, ca } => {
+            if let Some(ca) = ca
+                && let Err(e) = rostrum::tls::trust_ca(&ca)
+            {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
             let target = if session.starts_with("ws://") || session.starts_with("wss://") {
                 if token.is_none() && !session.contains("token=") {
                     eprintln!("joining a hub needs the chair's token: --token TOKEN (or ?token= in the URL)");
@@ -226,8 +250,18 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Cmd::Hub { listen, data, allow_origins, max_connections, sessions } => {
-            let settings = hub::Settings { allowed_origins: allow_origins, max_connections, ..Default::default() };
+        Cmd::Hub { listen, data, allow_origins, max_connections, tls_cert, tls_key, sessions } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => match rostrum::tls::server_config(&cert, &key) {
+                    Ok(config) => Some(config),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::FAILURE;
+                    }
+                },
+                _ => None,
+            };
+            let settings = hub::Settings { allowed_origins: allow_origins, max_connections, tls, ..Default::default() };
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(e) => {

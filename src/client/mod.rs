@@ -84,7 +84,12 @@ impl Connection {
                 .map_err(|_| ClientError::Connect("the token has characters a header cannot carry".into()))?;
             request.headers_mut().insert("authorization", value);
         }
-        match tokio_tungstenite::connect_async(request).await {
+        let connector = if url.starts_with("wss://") {
+            Some(tokio_tungstenite::Connector::Rustls(crate::tls::client().map_err(ClientError::Connect)?))
+        } else {
+            None
+        };
+        match tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector).await {
             Ok((ws, _)) => Ok(Self { ws, next_id: 1 }),
             Err(tungstenite::Error::Http(response)) => Err(ClientError::Refused {
                 status: response.status().as_u16(),

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, watch};
 use tokio::time::timeout;
@@ -33,7 +32,7 @@ const HARD_MESSAGE_LIMIT: usize = 256 * 1024;
 fn ws_config() -> WebSocketConfig {
     // Small buffers: thousands of observers must fit in memory.
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(4 * 1024 * 1024)
         .max_message_size(Some(HARD_MESSAGE_LIMIT))
@@ -324,14 +323,16 @@ fn close(code: CloseCode, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason.to_string()) }))
 }
 
-pub(super) async fn serve(
-    stream: TcpStream,
+pub(super) async fn serve<S>(
+    stream: S,
     peer: SocketAddr,
     registry: Arc<HashMap<String, SessionEntry>>,
     settings: Arc<Settings>,
     mut shutdown: watch::Receiver<bool>,
     permit: Option<OwnedSemaphorePermit>,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let mut authed: Option<Authed> = None;
     // tungstenite's callback type fixes the error type.
     #[allow(clippy::result_large_err)]
@@ -465,6 +466,35 @@ pub(super) async fn serve(
     let _ = timeout(settings.write_timeout, writer).await;
 }
 
+/// Largest piece of a text message written at once.
+const FRAGMENT: usize = 4 * 1024;
+
+/// Split a large text message (a snapshot) into websocket fragments, so that the
+/// connection's write buffer never grows past a few KiB: thousands of observers each
+/// keeping a snapshot-sized buffer would not fit in memory.
+fn fragments(message: Message) -> Vec<Message> {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let Message::Text(text) = &message else { return vec![message] };
+    let text = text.as_str();
+    if text.len() <= FRAGMENT {
+        return vec![message];
+    }
+    let mut parts = Vec::with_capacity(text.len() / FRAGMENT + 1);
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + FRAGMENT).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let opcode = if start == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
+        let piece = text.as_bytes()[start..end].to_vec();
+        parts.push(Message::Frame(Frame::message(piece, opcode, end == text.len())));
+        start = end;
+    }
+    parts
+}
+
 /// Owns the sending half: writes queued messages, flushing when the queue is empty.
 async fn write_loop<S>(mut sink: S, mut rx: mpsc::Receiver<Message>, write_timeout: std::time::Duration)
 where
@@ -474,9 +504,13 @@ where
         let closing = matches!(message, Message::Close(_));
         let flush = closing || rx.is_empty();
         // A client that stops reading fills its socket; give up on it after a while.
-        let written =
-            timeout(write_timeout, async { if flush { sink.send(message).await } else { sink.feed(message).await } })
-                .await;
+        let written = timeout(write_timeout, async {
+            for part in fragments(message) {
+                sink.feed(part).await?;
+            }
+            if flush { sink.flush().await } else { Ok(()) }
+        })
+        .await;
         if !matches!(written, Ok(Ok(()))) {
             return;
         }

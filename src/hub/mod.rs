@@ -92,6 +92,8 @@ pub struct Settings {
     /// a connection is resynced.
     pub broadcast_capacity: usize,
     pub clock: Clock,
+    /// Serve wss:// with this certificate (see `crate::tls::server_config`).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for Settings {
@@ -106,6 +108,7 @@ impl Default for Settings {
             allowed_origins: Vec::new(),
             broadcast_capacity: session::BROADCAST_CAPACITY,
             clock: Clock::system(),
+            tls: None,
         }
     }
 }
@@ -176,6 +179,8 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
 /// A running hub.
 pub struct Hub {
     pub addr: SocketAddr,
+    /// "ws", or "wss" with TLS.
+    pub scheme: &'static str,
     pub reports: Vec<OpenReport>,
     registry: Arc<HashMap<String, SessionEntry>>,
     shutdown: watch::Sender<bool>,
@@ -214,8 +219,9 @@ impl Hub {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let registry = Arc::new(registry);
         let (shutdown, watch_rx) = watch::channel(false);
+        let scheme = if settings.tls.is_some() { "wss" } else { "ws" };
         let accept = tokio::spawn(accept_loop(listener, registry.clone(), Arc::new(settings), watch_rx));
-        Ok(Self { addr, reports, registry, shutdown, accept, sessions })
+        Ok(Self { addr, scheme, reports, registry, shutdown, accept, sessions })
     }
 
     /// Join URLs (with tokens) of every session; delegate URLs are in tokens.toml.
@@ -225,7 +231,7 @@ impl Hub {
         ids.sort();
         for id in ids {
             let entry = &self.registry[id];
-            let base = format!("ws://{}/v1/sessions/{id}", self.addr);
+            let base = format!("{}://{}/v1/sessions/{id}", self.scheme, self.addr);
             for (role, token) in [
                 ("chair", &entry.tokens.chair),
                 ("rapporteur", &entry.tokens.rapporteur),
@@ -261,7 +267,7 @@ impl Hub {
                 let _ = writeln!(out, "  warning: {w}");
             }
         }
-        let _ = writeln!(out, "listening on ws://{}", self.addr);
+        let _ = writeln!(out, "listening on {}://{}", self.scheme, self.addr);
         for u in self.join_urls() {
             let _ = writeln!(out, "  {:<11} {}", u.role, u.url);
         }
@@ -316,7 +322,17 @@ async fn accept_loop(
                 let settings = settings.clone();
                 let shutdown = shutdown.clone();
                 connections.spawn(async move {
-                    conn::serve(stream, peer, registry, settings, shutdown, permit).await;
+                    match settings.tls.clone() {
+                        None => conn::serve(stream, peer, registry, settings, shutdown, permit).await,
+                        Some(tls) => {
+                            // The TLS handshake is bounded like the websocket one.
+                            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                            let limit = settings.handshake_timeout;
+                            if let Ok(Ok(stream)) = tokio::time::timeout(limit, acceptor.accept(stream)).await {
+                                conn::serve(stream, peer, registry, settings, shutdown, permit).await;
+                            }
+                        }
+                    }
                 });
             }
             // Reap finished connections so the set does not grow.

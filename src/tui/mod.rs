@@ -129,7 +129,7 @@ fn with_name(url: &str, name: &str) -> String {
     format!("{url}{sep}name={}", encode(name))
 }
 
-/// The session id in a `ws://HOST/v1/sessions/ID?...` URL.
+/// The session id in a `ws://` or `wss://HOST/v1/sessions/ID?...` URL.
 pub fn session_of_url(url: &str) -> Option<&str> {
     let path = url.split('?').next()?;
     path.rsplit('/').next().filter(|id| !id.is_empty())
@@ -148,7 +148,7 @@ pub fn chair(options: ChairOptions) -> Result<(), String> {
                     Hub::start(&options.listen, &options.data, std::slice::from_ref(file), Settings::default()).await?;
                 let report = hub.reports.first().cloned().ok_or("no session opened")?;
                 let tokens = hub.tokens(&report.session).ok_or("no tokens")?.clone();
-                let url = format!("ws://{}/v1/sessions/{}", hub.addr, report.session);
+                let url = format!("{}://{}/v1/sessions/{}", hub.scheme, hub.addr, report.session);
                 let join = hub.join_urls();
                 (Some(hub), url, Some(tokens.chair), join)
             }
