@@ -156,6 +156,11 @@ enum BenchCmd {
         #[arg(long, default_value_t = 1000)]
         clients: usize,
     },
+    /// Kill the hub -9 at random moments during a session and check what survives.
+    Crash {
+        #[arg(long, default_value_t = 200)]
+        kills: usize,
+    },
     /// The baseline relay for `fanout` (started by it).
     #[command(hide = true)]
     Relay,
@@ -170,6 +175,7 @@ fn bench(what: BenchCmd) -> Result<String, String> {
         }
         BenchCmd::Durability { commands, burst } => runtime.block_on(rostrum::bench::durability(commands, burst)),
         BenchCmd::Storm { clients } => runtime.block_on(rostrum::bench::storm(clients)),
+        BenchCmd::Crash { kills } => runtime.block_on(rostrum::bench::crash_bench(kills)),
         BenchCmd::Relay => runtime.block_on(rostrum::bench::relay()).map(|()| String::new()),
     }
 }

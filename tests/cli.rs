@@ -219,3 +219,17 @@ fn sigterm_stops_the_hub_cleanly_with_exit_0() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The short form of `rostrum bench crash` (the long form, 200 kills, is in
+/// docs/PERFORMANCE.md): a few kill -9 at random moments.
+#[tokio::test]
+async fn acknowledged_events_survive_random_kills_and_observers_resume() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_rostrum"));
+    let report = rostrum::bench::crash(3, data.path(), binary).await.expect("runs");
+    assert_eq!(report.kills, 3);
+    assert!(report.acknowledged > 0, "{report:?}");
+    assert_eq!((report.missing, report.duplicated), (0, 0), "{report:?}");
+    assert!(report.observer_in_step, "{report:?}");
+    assert_eq!(report.observer_problems, 0, "{report:?}");
+}
