@@ -572,12 +572,16 @@ pub async fn durability(commands: u64, burst: u64) -> Result<String, String> {
         crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
     let mut single = Vec::new();
     let mut refused = 0;
+    // Under the hub's per-connection rate limit (50 frames a second).
+    let mut pace = tokio::time::interval(Duration::from_millis(25));
     for n in 0..commands {
+        pace.tick().await;
         let t = Instant::now();
-        if !acknowledged(&mut conn, note(n)).await? {
+        if acknowledged(&mut conn, note(n)).await? {
+            single.push(t.elapsed().as_secs_f64() * 1000.0);
+        } else {
             refused += 1;
         }
-        single.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let mut conns = Vec::new();
     for _ in 0..burst {
@@ -602,10 +606,11 @@ pub async fn durability(commands: u64, burst: u64) -> Result<String, String> {
         }
         for task in tasks {
             let (c, ok, ms) = task.await.map_err(|e| e.to_string())?;
-            if !ok? {
+            if ok? {
+                burst_latencies.push(ms);
+            } else {
                 refused += 1;
             }
-            burst_latencies.push(ms);
             conns.push(c);
         }
     }

@@ -1,70 +1,12 @@
 //! End to end: the `rostrum chair` binary in tmux, driven by keys, read from the pane.
 //! Polls the pane until the expected text appears (never a bare sleep).
 
+mod common;
+
 use std::path::Path;
-use std::process::Command as Process;
-use std::time::{Duration, Instant};
 
+use common::tmux::Pane;
 use rostrum::domain::EventKind;
-
-const DEADLINE: Duration = Duration::from_secs(20);
-
-/// A tmux session running one command; killed when dropped.
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start(name: &str, command: &str) -> Self {
-        let _ = Process::new("tmux").args(["kill-session", "-t", name]).output();
-        let status = Process::new("tmux")
-            .args(["new-session", "-d", "-s", name, "-x", "100", "-y", "30", command])
-            .env("NO_COLOR", "1")
-            .status()
-            .expect("tmux runs (install it: apt-get install tmux)");
-        assert!(status.success(), "tmux new-session failed");
-        Self { name: name.to_string() }
-    }
-
-    fn pane(&self) -> String {
-        let out = Process::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().expect("capture");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Wait until `test` holds for the pane; return the pane.
-    fn wait(&self, what: &str, test: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let pane = self.pane();
-            if test(&pane) {
-                return pane;
-            }
-            assert!(start.elapsed() < DEADLINE, "waited {DEADLINE:?} for {what}; the pane shows:\n{pane}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        self.wait(needle, |pane| pane.contains(needle))
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Process::new("tmux").args(["send-keys", "-t", &self.name]).args(keys).status().expect("send-keys");
-        assert!(status.success());
-    }
-
-    fn type_text(&self, text: &str) {
-        let status =
-            Process::new("tmux").args(["send-keys", "-t", &self.name, "-l", text]).status().expect("send-keys");
-        assert!(status.success());
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Process::new("tmux").args(["kill-session", "-t", &self.name]).output();
-    }
-}
 
 /// `m:ss` used on the floor line, e.g. "used 0:03 of 3:00".
 fn used_seconds(pane: &str) -> Option<u64> {
@@ -85,7 +27,7 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
         root.join("config/imrf-2022-roundtable-1.toml").display(),
         data.path().display()
     );
-    let tmux = Tmux::start(&format!("rostrum-e2e-{}", std::process::id()), &command);
+    let tmux = Pane::start(&format!("rostrum-e2e-{}", std::process::id()), &command);
     tmux.wait_for("● hub");
     tmux.wait_for("Join URLs");
 
@@ -97,7 +39,7 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
     for (typed, name) in [("mexi", "Mexico"), ("kenya", "Kenya"), ("philip", "Philippines")] {
         tmux.keys(&["i"]);
         tmux.wait_for("Inscribe a speaker");
-        tmux.type_text(typed);
+        tmux.text(typed);
         tmux.wait(name, |pane| pane.lines().any(|l| l.contains(&format!("│{name} "))));
         tmux.keys(&["Enter"]);
         tmux.wait_for(&format!("✓ inscribe {name}"));

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
+use common::tmux::Pane;
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use rostrum::client::outbox::Outbox;
@@ -96,48 +97,6 @@ async fn notes_saved_while_the_hub_is_away_arrive_exactly_once_when_it_returns()
     assert_eq!(notes_in_journal(data.path()), ["first note, written offline", "second note, written offline"]);
 }
 
-/// A tmux pane running a command; killed when dropped.
-struct Pane(String);
-
-impl Pane {
-    fn start(name: &str, command: &str) -> Self {
-        let _ = Process::new("tmux").args(["kill-session", "-t", name]).output();
-        let ok = Process::new("tmux")
-            .args(["new-session", "-d", "-s", name, "-x", "100", "-y", "30", command])
-            .status()
-            .expect("tmux runs (install it: apt-get install tmux)");
-        assert!(ok.success());
-        Self(name.to_string())
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let out = Process::new("tmux").args(["capture-pane", "-p", "-t", &self.0]).output().expect("capture");
-            let pane = String::from_utf8_lossy(&out.stdout).into_owned();
-            if pane.contains(needle) {
-                return pane;
-            }
-            assert!(start.elapsed() < Duration::from_secs(20), "waited for {needle:?}; the pane shows:\n{pane}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        assert!(Process::new("tmux").args(["send-keys", "-t", &self.0]).args(keys).status().expect("keys").success());
-    }
-
-    fn text(&self, text: &str) {
-        assert!(Process::new("tmux").args(["send-keys", "-t", &self.0, "-l", text]).status().expect("keys").success());
-    }
-}
-
-impl Drop for Pane {
-    fn drop(&mut self) {
-        let _ = Process::new("tmux").args(["kill-session", "-t", &self.0]).output();
-    }
-}
-
 /// `rostrum hub` on `listen`; returns the process and the address it listens on.
 fn hub_process(data: &Path, listen: &str) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
@@ -197,10 +156,7 @@ fn a_killed_rapporteur_sends_its_outbox_when_restarted() {
         pane.wait_for(&format!("saved on this machine ({} waiting to be sent)", i + 1));
     }
     // kill -9 the client (the pane's shell's child) with its notes in the outbox.
-    let shell = Process::new("tmux").args(["display", "-p", "-t", &name, "#{pane_pid}"]).output().expect("pane pid");
-    let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
-    let client = Process::new("pgrep").args(["-P", &shell]).output().expect("pgrep runs");
-    let client = String::from_utf8_lossy(&client.stdout).trim().to_string();
+    let client = pane.program_pid();
     assert!(!client.is_empty(), "the client runs under the pane's shell");
     assert!(Process::new("kill").args(["-9", &client]).status().expect("kill runs").success());
     pane.wait_for("EXITED 137");

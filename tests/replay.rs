@@ -4,10 +4,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command as Process;
-use std::time::{Duration, Instant};
 
 use common::script::{Scripted, scripted};
+use common::tmux::Pane;
 use rostrum::replay::Player;
 
 const SAMPLE: &str = "tests/data/sample-session.jsonl";
@@ -72,47 +71,11 @@ fn a_log_with_a_broken_chain_is_refused_unless_no_verify() {
     assert!(player.torn.is_some());
 }
 
-/// A tmux pane; killed when dropped.
-struct Pane(String);
-
-impl Pane {
-    fn pane(&self) -> String {
-        let out = Process::new("tmux").args(["capture-pane", "-p", "-t", &self.0]).output().expect("capture");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-    fn wait_for(&self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let pane = self.pane();
-            if pane.contains(needle) {
-                return pane;
-            }
-            assert!(start.elapsed() < Duration::from_secs(20), "waited for {needle:?}; the pane shows:\n{pane}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    fn keys(&self, keys: &[&str]) {
-        assert!(Process::new("tmux").args(["send-keys", "-t", &self.0]).args(keys).status().expect("keys").success());
-    }
-}
-
-impl Drop for Pane {
-    fn drop(&mut self) {
-        let _ = Process::new("tmux").args(["kill-session", "-t", &self.0]).output();
-    }
-}
-
 #[test]
 fn the_replay_screen_plays_steps_and_seeks_the_sample() {
     let name = format!("rostrum-replay-{}", std::process::id());
-    let _ = Process::new("tmux").args(["kill-session", "-t", &name]).output();
     let command = format!("{} replay {}; echo EXITED $?; sleep 30", env!("CARGO_BIN_EXE_rostrum"), sample().display());
-    let ok = Process::new("tmux")
-        .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30", &command])
-        .status()
-        .expect("tmux runs (install it: apt-get install tmux)");
-    assert!(ok.success());
-    let pane = Pane(name);
+    let pane = Pane::start(&name, &command);
     pane.wait_for("REPLAY");
     pane.wait_for("10:00:00");
 
@@ -127,7 +90,7 @@ fn the_replay_screen_plays_steps_and_seeks_the_sample() {
     assert!(screen.contains("used 1:00 of 3:00"), "{screen}");
     // Seek to 10:06:10: Chile has the floor, stopped by France's point of order at 60 s.
     pane.keys(&["t"]);
-    pane.keys(&["-l", "10:06:10"]);
+    pane.text("10:06:10");
     pane.keys(&["Enter"]);
     let screen = pane.wait_for("10:06:10");
     assert!(screen.contains("Chile"), "{screen}");

@@ -475,11 +475,13 @@ const FRAGMENT: usize = 4 * 1024;
 fn fragments(message: Message) -> Vec<Message> {
     use tokio_tungstenite::tungstenite::protocol::frame::Frame;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-    let Message::Text(text) = &message else { return vec![message] };
-    let text = text.as_str();
+    let Message::Text(text) = message else { return vec![message] };
     if text.len() <= FRAGMENT {
-        return vec![message];
+        return vec![Message::Text(text)];
     }
+    // Pieces are slices of the shared frame: no copy.
+    let bytes = tokio_tungstenite::tungstenite::Bytes::from(text.clone());
+    let text = text.as_str();
     let mut parts = Vec::with_capacity(text.len() / FRAGMENT + 1);
     let mut start = 0;
     while start < text.len() {
@@ -488,8 +490,7 @@ fn fragments(message: Message) -> Vec<Message> {
             end -= 1;
         }
         let opcode = if start == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
-        let piece = text.as_bytes()[start..end].to_vec();
-        parts.push(Message::Frame(Frame::message(piece, opcode, end == text.len())));
+        parts.push(Message::Frame(Frame::message(bytes.slice(start..end), opcode, end == text.len())));
         start = end;
     }
     parts
