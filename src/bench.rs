@@ -190,29 +190,46 @@ fn this_program() -> Result<PathBuf, String> {
     std::env::current_exe().map_err(|e| e.to_string())
 }
 
-pub fn start_hub_with(exe: &Path, data: &Path, listen: &str, extra: &[&str]) -> Result<HubProcess, String> {
+/// Start a program and read its standard output until `pick` finds what it
+/// announces (an address); the rest of its output is drained in the background.
+fn spawn_announcing(mut command: Process, pick: impl Fn(&str) -> Option<String>) -> Result<(Child, String), String> {
     use std::io::{BufRead, BufReader};
-    let mut child = Process::new(exe)
-        .args(["hub", "--listen", listen, "--data"])
-        .arg(data)
-        .args(extra)
-        .arg(session_file())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().map_err(|e| e.to_string())?;
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err("no standard output".into());
+    };
     let mut lines = BufReader::new(stdout).lines();
     while let Some(Ok(line)) = lines.next() {
-        if let Some(addr) = line.strip_prefix("listening on ws://") {
+        if let Some(found) = pick(&line) {
             // Keep draining so the child never blocks on a full pipe.
             std::thread::spawn(move || for _ in lines {});
-            return Ok(HubProcess { child, addr: addr.to_string(), data: data.to_path_buf() });
+            return Ok((child, found));
         }
     }
     let _ = child.kill();
     let _ = child.wait();
-    Err("the hub did not start".into())
+    Err("it did not start".into())
+}
+
+/// `rostrum hub` (the program `exe`) on `session` in `data`, listening on `listen`.
+pub fn start_hub_on(
+    exe: &Path,
+    session: &Path,
+    data: &Path,
+    listen: &str,
+    extra: &[&str],
+) -> Result<HubProcess, String> {
+    let mut command = Process::new(exe);
+    command.args(["hub", "--listen", listen, "--data"]).arg(data).args(extra).arg(session);
+    let (child, addr) = spawn_announcing(command, |line| line.strip_prefix("listening on ws://").map(String::from))
+        .map_err(|e| format!("the hub: {e}"))?;
+    Ok(HubProcess { child, addr, data: data.to_path_buf() })
+}
+
+pub fn start_hub_with(exe: &Path, data: &Path, listen: &str, extra: &[&str]) -> Result<HubProcess, String> {
+    start_hub_on(exe, &session_file(), data, listen, extra)
 }
 
 pub fn start_hub(data: &Path, listen: &str, extra: &[&str]) -> Result<HubProcess, String> {
@@ -477,24 +494,11 @@ impl Drop for Relay {
 }
 
 fn start_relay() -> Result<Relay, String> {
-    use std::io::{BufRead, BufReader};
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut child = Process::new(exe)
-        .args(["bench", "relay"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    match lines.next() {
-        Some(Ok(addr)) => Ok(Relay(child, addr)),
-        _ => {
-            let _ = child.kill();
-            let _ = child.wait();
-            Err("the relay did not start".into())
-        }
-    }
+    let mut command = Process::new(this_program()?);
+    command.args(["bench", "relay"]);
+    let (child, addr) =
+        spawn_announcing(command, |line| Some(line.to_string())).map_err(|e| format!("the relay: {e}"))?;
+    Ok(Relay(child, addr))
 }
 
 /// The baseline: a websocket relay that broadcasts what its publisher sends, and

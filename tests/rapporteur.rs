@@ -3,7 +3,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command as Process, Stdio};
+use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 use common::tmux::Pane;
@@ -97,39 +97,17 @@ async fn notes_saved_while_the_hub_is_away_arrive_exactly_once_when_it_returns()
     assert_eq!(notes_in_journal(data.path()), ["first note, written offline", "second note, written offline"]);
 }
 
-/// `rostrum hub` on `listen`; returns the process and the address it listens on.
-fn hub_process(data: &Path, listen: &str) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = Process::new(env!("CARGO_BIN_EXE_rostrum"))
-        .args(["hub", "--listen", listen, "--data"])
-        .arg(data)
-        .arg(session_file())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hub starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(addr) = line.strip_prefix("listening on ws://") {
-                    return (child, addr.to_string());
-                }
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the hub did not start");
-            }
-        }
-    }
+/// `rostrum hub` on the test session in `data`, listening on `listen`.
+fn hub_process(data: &Path, listen: &str) -> rostrum::bench::HubProcess {
+    let binary = Path::new(env!("CARGO_BIN_EXE_rostrum"));
+    rostrum::bench::start_hub_on(binary, &session_file(), data, listen, &[]).expect("the hub starts")
 }
 
 #[test]
 fn a_killed_rapporteur_sends_its_outbox_when_restarted() {
     let data = tempfile::tempdir().expect("temp dir");
-    let (mut hub, addr) = hub_process(data.path(), "127.0.0.1:0");
+    let mut hub = hub_process(data.path(), "127.0.0.1:0");
+    let addr = hub.addr.clone();
     let tokens: rostrum::hub::Tokens =
         toml::from_str(&std::fs::read_to_string(data.path().join(SESSION).join("tokens.toml")).expect("tokens"))
             .expect("parse");
@@ -145,8 +123,8 @@ fn a_killed_rapporteur_sends_its_outbox_when_restarted() {
     pane.wait_for("● hub");
 
     // The hub goes away; two notes are saved into the outbox.
-    hub.kill().expect("kill hub");
-    hub.wait().expect("reaped");
+    hub.child.kill().expect("kill hub");
+    hub.child.wait().expect("reaped");
     pane.wait_for("RECONNECTING");
     for (i, text) in ["kept through a crash", "also kept"].iter().enumerate() {
         pane.keys(&["n"]);
@@ -164,11 +142,12 @@ fn a_killed_rapporteur_sends_its_outbox_when_restarted() {
     assert_eq!(Outbox::open(&outbox).expect("outbox").pending().len(), 2);
 
     // Hub back, client restarted: the outbox goes out.
-    let (mut hub, _) = hub_process(data.path(), &addr);
+    let hub = hub_process(data.path(), &addr);
     let pane = Pane::start(&name, &command);
     pane.wait_for("delivered to the hub (0 waiting)");
     drop(pane);
-    let _ = Process::new("kill").args(["-TERM", &hub.id().to_string()]).status();
-    let _ = hub.wait();
+    let mut hub = hub;
+    let _ = Process::new("kill").args(["-TERM", &hub.child.id().to_string()]).status();
+    let _ = hub.child.wait();
     assert_eq!(notes_in_journal(data.path()), ["kept through a crash", "also kept"]);
 }
