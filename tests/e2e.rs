@@ -66,7 +66,8 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
     tmux.keys(&["q"]);
     let pane = tmux.wait_for("EXITED");
     assert!(pane.contains("EXITED 0"), "{pane}");
-    assert!(pane.contains("Join URLs (valid when it runs again)"), "{pane}");
+    assert!(pane.contains("The session's hub has stopped. Its join URLs were"), "{pane}");
+    assert!(pane.contains("imrf-2022-roundtable-1/tokens.toml"), "the delegates' tokens file is named: {pane}");
 
     // The journal holds those events, in order, and its chain verifies.
     let journal = data.path().join("imrf-2022-roundtable-1/journal.jsonl");

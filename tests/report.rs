@@ -121,3 +121,29 @@ fn a_journal_with_a_broken_chain_gives_no_report() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("hash chain broken"));
 }
+
+#[tokio::test]
+async fn pending_replies_are_listed_and_an_undo_is_not_a_deferral() {
+    use common::script::Scripted;
+    use rostrum::domain::{Actor, Command};
+    let data = tempfile::tempdir().expect("temp dir");
+    let s = Scripted::start(data.path(), &common::session_file()).await;
+    let chair = Actor::chair("chair");
+    let inscribe = |p: &str| Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None };
+    s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
+    s.at(1, &chair, inscribe("chile")).await;
+    s.at(2, &chair, inscribe("ghana")).await;
+    s.at(3, &chair, inscribe("holy-see")).await;
+    s.at(4, &chair, Command::RequestReply { participant: "peru".into(), segment: None }).await;
+    let chile = s.entry(0, "chile").await;
+    s.at(5, &chair, Command::Defer { entry: chile, places: None, to_end: true }).await;
+    s.at(6, &chair, Command::Reinstate { entry: chile }).await;
+    let reinstated = s.state().await.seq;
+    s.at(7, &chair, Command::Undo { seq: reinstated }).await; // back to deferred: the same deferral, not a new one
+    s.stop().await;
+    let r = build(&data.path().join("test-session/journal.jsonl"));
+    assert_eq!(r.deferrals.len(), 1, "{:?}", r.deferrals);
+    assert_eq!(r.replies_pending, [("general".to_string(), "Peru".to_string())]);
+    let md = report::to_markdown(&r, chrono::FixedOffset::west_opt(4 * 3600).expect("offset"));
+    assert!(md.contains("- Peru: requested in general, not taken"), "{md}");
+}

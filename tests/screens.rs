@@ -193,3 +193,18 @@ fn replay_during_a_point_of_order() {
     insta::assert_snapshot!("replay_point_of_order_80x24", draw_replay(&app, 80, 24));
     insta::assert_snapshot!("replay_point_of_order_160x48", draw_replay(&app, 160, 48));
 }
+
+#[test]
+fn help_shows_every_key_even_at_80x24() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = app(session(vec![open()]), t(10));
+    rostrum::tui::app::update(
+        &mut app,
+        rostrum::tui::app::Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
+    );
+    let screen = draw(&app, 80, 24);
+    for needle in ["close the session", "show or hide the join URLs", "undo the last", "raise a point of order"] {
+        assert!(screen.contains(needle), "{needle} is missing from the help:\n{screen}");
+    }
+    insta::assert_snapshot!("help_80x24", screen);
+}

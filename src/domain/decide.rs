@@ -645,7 +645,8 @@ impl Rules<'_> {
         }
         let target = (position - 1).min(len - 1);
         if target == index {
-            return Err(refused(format!("entry #{entry} is already at position {}", index + 1)));
+            let name = self.session.name_of(&self.session.segments[segment].list[index].participant).to_string();
+            return Err(refused(format!("{name} is already at position {}", index + 1)));
         }
         Ok(vec![EventKind::Moved {
             segment,
@@ -660,7 +661,8 @@ impl Rules<'_> {
         let len = self.session.segments[segment].list.len();
         let target = if to_end { len - 1 } else { (index + places.unwrap_or(2)).min(len - 1) };
         if target == index {
-            return Err(refused(format!("entry #{entry} is already last: it cannot go further down")));
+            let name = self.session.name_of(&self.session.segments[segment].list[index].participant).to_string();
+            return Err(refused(format!("{name} is already last: it cannot go further down")));
         }
         Ok(vec![EventKind::Moved {
             segment,
@@ -673,7 +675,10 @@ impl Rules<'_> {
     fn reinstate(&self, entry: EntryId) -> Decision {
         let (segment, index, e) = self.list_entry(entry)?;
         if e.placement == Placement::Policy {
-            return Err(refused(format!("entry #{entry} is already where the policy places it")));
+            return Err(refused(format!(
+                "{} is already where the rules place it",
+                self.session.name_of(&e.participant)
+            )));
         }
         let mut list = self.session.segments[segment].list.clone();
         list[index].placement = Placement::Policy;

@@ -138,13 +138,22 @@ fn reason_for(session: &Session, segment: usize, list: &[Entry], i: usize) -> St
     if let Some(previous) = list[..i].iter().rev().find(is_policy) {
         return format!("after {}: {}", session.name_of(&previous.participant), why(session, segment, previous, entry));
     }
-    format!("inscribed at {}", clock(session, entry.inscribed_at))
+    format!("inscribed {}", when(session, entry))
+}
+
+/// When an entry was inscribed: a time, or "in advance" for the speakers the
+/// session file inscribes before the meeting (ids 1 to their count).
+fn when(session: &Session, entry: &Entry) -> String {
+    if entry.id <= session.def.pre_inscribed() {
+        "in advance".to_string()
+    } else {
+        format!("at {}", clock(session, entry.inscribed_at))
+    }
 }
 
 /// Why `a` speaks before `b` under the segment's policy.
 fn why(session: &Session, segment: usize, a: &Entry, b: &Entry) -> String {
-    let earlier =
-        || format!("inscribed earlier ({} vs {})", clock(session, a.inscribed_at), clock(session, b.inscribed_at));
+    let earlier = || format!("inscribed earlier ({} vs {})", when(session, a), when(session, b));
     let Some(def) = session.segment_def(segment) else {
         return earlier();
     };

@@ -29,6 +29,8 @@ pub struct Report {
     pub waiting: Waiting,
     pub points_of_order: Vec<PointOfOrderRow>,
     pub rights_of_reply: Vec<u64>,
+    /// Rights of reply requested and not (yet) taken: (segment id, delegation).
+    pub replies_pending: Vec<(String, String)>,
     pub deferrals: Vec<Deferral>,
     pub pledges_by_objective: Vec<ObjectivePledges>,
     /// Notes and pledges not attached to a turn.
@@ -198,7 +200,11 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
     let mut session = Session::new(def);
     let mut deferrals = Vec::new();
     for event in &contents.events {
-        if let EventKind::Moved { segment, entry, placement: Placement::Deferred { from }, order } = &event.event {
+        // The chair's undo of a reinstatement moves the entry back to Deferred: not a new deferral.
+        let undoing = session.undo.as_ref().is_some_and(|u| u.compensation == event.event && u.seq + 1 == event.seq);
+        if let EventKind::Moved { segment, entry, placement: Placement::Deferred { from }, order } = &event.event
+            && !undoing
+        {
             let participant =
                 session.find_entry(*segment, *entry).map(|(_, e, _)| e.participant.clone()).unwrap_or_default();
             deferrals.push(Deferral {
@@ -358,6 +364,13 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             .iter()
             .filter(|t| t.statement_kind == label(&StatementKind::Reply))
             .map(|t| t.turn)
+            .collect(),
+        replies_pending: def
+            .segments
+            .iter()
+            .zip(&session.segments)
+            .flat_map(|(d, s)| s.replies.iter().map(move |e| (d.id.clone(), e.participant.clone())))
+            .map(|(segment, p)| (segment, session.name_of(&p).to_string()))
             .collect(),
         deferrals,
         pledges_by_objective,
@@ -570,11 +583,14 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
     let _ = writeln!(out, "## Rights of reply\n");
     let replies: Vec<&TurnRow> =
         report.segments.iter().flat_map(|s| &s.turns).filter(|t| report.rights_of_reply.contains(&t.turn)).collect();
-    if replies.is_empty() {
+    if replies.is_empty() && report.replies_pending.is_empty() {
         let _ = writeln!(out, "None.\n");
     } else {
         for t in replies {
             let _ = writeln!(out, "- {} at {} ({} used)", t.participant_name, hm(t.started_at), mmss(t.used_s));
+        }
+        for (segment, who) in &report.replies_pending {
+            let _ = writeln!(out, "- {who}: requested in {segment}, not taken");
         }
         out.push('\n');
     }

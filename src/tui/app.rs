@@ -837,7 +837,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 Command::Withdraw { entry: e.id }
             };
             app.mode = Mode::Confirm(Confirm {
-                question: format!("Withdraw {name} (entry #{}) from the list?", e.id),
+                question: format!("Withdraw {name} from the list?"),
                 on_yes: OnYes::Send(command),
             });
             Vec::new()
@@ -936,7 +936,8 @@ fn selected_turn(app: &App) -> Option<TurnId> {
 
 fn open_editor(app: &mut App, target: NoteTarget) {
     let mut text = TextArea::default();
-    text.set_placeholder_text("Write the note; Tab: tags; Ctrl+S: save; Esc: cancel");
+    let what = if matches!(target, NoteTarget::Pledge { .. }) { "pledge" } else { "note" };
+    text.set_placeholder_text(format!("Write the {what}; Tab: tags; Ctrl+S: save; Esc: cancel"));
     app.rapporteur.editor = Some(Editor { target, text, tags: String::new(), focus: Field::Text, saving: None });
     app.mode = Mode::Editing;
 }

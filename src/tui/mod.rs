@@ -172,11 +172,15 @@ pub fn chair(options: ChairOptions) -> Result<(), String> {
             hub.shutdown().await;
         }
         if !join.is_empty() {
-            println!("The session's hub has stopped. Join URLs (valid when it runs again):");
+            println!("The session's hub has stopped. Its join URLs were (the tokens stay; the port changes");
+            println!("on the next run unless you give --listen ADDR):");
             for u in &join {
                 println!("  {:<11} {}", u.role, u.url);
             }
-            println!("  delegates   one token per participant in {}", options.data.display());
+            if let Some(session) = session_of_url(&url) {
+                let tokens = options.data.join(session).join(hub::tokens::FILE_NAME);
+                println!("  delegates   one token per participant in {}", tokens.display());
+            }
         }
         result
     })

@@ -360,7 +360,14 @@ fn render_list(app: &App, theme: &Theme, frame: &mut Frame, list: Rect, wide: bo
     let entries = app.selectable();
     let list_len = state.map_or(0, |s| s.list.len());
     let closed = state.is_some_and(|s| s.closed);
-    let title = format!(" Speakers: {} {}", list_len, if closed { "· LIST CLOSED " } else { "" });
+    let replies = entries.len().saturating_sub(list_len);
+    let hidden = entries.len().saturating_sub(list_rows.height as usize);
+    let title = format!(
+        " Speakers: {list_len}{}{}{} ",
+        if replies > 0 { format!(" + {replies} replies") } else { String::new() },
+        if hidden > 0 { format!(" ({hidden} more: ↑↓)") } else { String::new() },
+        if closed { " · LIST CLOSED" } else { "" }
+    );
     let block = Block::bordered().title(title);
     frame.render_widget(block, list);
     let inner = Block::bordered().inner(list);
@@ -498,7 +505,9 @@ fn render_recent(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, wide: 
             .take(4)
             .map(|t| {
                 let overrun = if t.overrun_ms >= 1000 { format!(" +{}", clock(t.overrun_ms)) } else { String::new() };
-                format!("{} {}{overrun}", session.name_of(&t.participant), clock(t.used_ms))
+                let n = notes(t.id);
+                let notes = if n > 0 { format!(" ({n} notes)") } else { String::new() };
+                format!("{} {}{overrun}{notes}", session.name_of(&t.participant), clock(t.used_ms))
             })
             .collect();
         let text = if spans.is_empty() { "no turns yet".to_string() } else { spans.join(" · ") };
@@ -577,13 +586,15 @@ fn render_footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let k = |a: Action| app.keymap.key_of(a);
     let hints: Vec<(String, &str)> = match &app.mode {
         Mode::Normal if app.screen == Screen::Rapporteur => vec![
+            (k(Action::Help), "help"),
+            (k(Action::Quit), "quit"),
             (k(Action::NewNote), "note"),
             (k(Action::NewPledge), "pledge"),
             ("↑↓".into(), "turn"),
-            (k(Action::Help), "help"),
-            (k(Action::Quit), "quit"),
         ],
         Mode::Normal => vec![
+            (k(Action::Help), "help"),
+            (k(Action::Quit), "quit"),
             (k(Action::Inscribe), "inscribe"),
             (k(Action::GiveFloor), "floor"),
             (k(Action::NextSpeaker), "next"),
@@ -592,8 +603,6 @@ fn render_footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             (format!("{}/{}", k(Action::Extend), k(Action::Cut)), "time"),
             (k(Action::PointOfOrder), "order"),
             (k(Action::Undo), "undo"),
-            (k(Action::Help), "help"),
-            (k(Action::Quit), "quit"),
         ],
         Mode::Picker(p) if p.purpose == Purpose::Inscribe => {
             vec![
@@ -642,19 +651,40 @@ fn popup(frame: &mut Frame, title: &str, lines: Vec<Line>, width: u16, inner_hei
 }
 
 fn render_help(app: &App, frame: &mut Frame) {
-    let lines: Vec<Line> = app
+    let entries: Vec<(String, &str)> = app
         .keymap
         .all()
         .map(|(action, keys)| {
             let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
-            Line::from(vec![
-                Span::styled(format!("{:<16}", keys.join(" ")), Style::new().add_modifier(Modifier::BOLD)),
-                Span::raw(action.describe()),
-            ])
+            let what = match (app.screen, action) {
+                (Screen::Replay, Action::NextSegment) => "next segment",
+                (Screen::Chair, Action::NextSegment) => "open the next segment",
+                _ => action.describe(),
+            };
+            (keys.join(" "), what)
         })
         .collect();
-    let height = (lines.len() as u16).min(frame.area().height.saturating_sub(2));
-    let area = centered(frame.area(), 64, height + 2);
+    // As many columns as the height needs, so every key shows on a small screen.
+    let room = frame.area().height.saturating_sub(2).max(1) as usize;
+    let columns = entries.len().div_ceil(room).max(1);
+    let rows = entries.len().div_ceil(columns);
+    let width = (frame.area().width / columns as u16).saturating_sub(1).max(20) as usize;
+    let key_width = if columns > 1 { 9 } else { 16 };
+    let lines: Vec<Line> = (0..rows)
+        .map(|r| {
+            let mut spans = Vec::new();
+            for c in 0..columns {
+                if let Some((keys, what)) = entries.get(c * rows + r) {
+                    let keys: String = keys.chars().take(key_width - 1).collect();
+                    let what: String = what.chars().take(width.saturating_sub(key_width + 1)).collect();
+                    spans.push(Span::styled(format!("{keys:<key_width$}"), Style::new().add_modifier(Modifier::BOLD)));
+                    spans.push(Span::raw(format!("{what:<w$} ", w = width.saturating_sub(key_width + 1))));
+                }
+            }
+            Line::from(spans)
+        })
+        .collect();
+    let area = centered(frame.area(), if columns > 1 { frame.area().width } else { 64 }, rows as u16 + 2);
     frame.render_widget(Clear, area);
     let p = Paragraph::new(lines).block(Block::bordered().title(" Keys (any key closes) ").borders(Borders::ALL));
     frame.render_widget(p, area);
