@@ -180,54 +180,31 @@ fn bench(what: BenchCmd) -> Result<String, String> {
     }
 }
 
+/// Exit 0, or print the error and exit 1.
+fn finish(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Trust a CA file for wss:// connections, if one is given.
+fn trust(ca: Option<PathBuf>) -> Result<(), String> {
+    ca.map_or(Ok(()), |ca| rostrum::tls::trust_ca(&ca))
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Cmd::Bench { what } => match bench(what) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        },
-        Cmd::Replay { log, no_verify, keys } => match tui::replay(&log, !no_verify, keys.as_deref()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        },
-        Cmd::Report { log, format, out } => match report(&log, &format, out.as_deref()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        },
+        Cmd::Bench { what } => finish(bench(what).map(|text| print!("{text}"))),
+        Cmd::Replay { log, no_verify, keys } => finish(tui::replay(&log, !no_verify, keys.as_deref())),
+        Cmd::Report { log, format, out } => finish(report(&log, &format, out.as_deref())),
         Cmd::Rapporteur { url, token, name, outbox, keys, ca } => {
-            if let Some(ca) = ca
-                && let Err(e) = rostrum::tls::trust_ca(&ca)
-            {
-                eprintln!("{e}");
-                return ExitCode::FAILURE;
-            }
-            match tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys }) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("{e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish(trust(ca).and_then(|()| tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys })))
         }
         Cmd::Chair { session, token, data, listen, keys, ca } => {
-            if let Some(ca) = ca
-                && let Err(e) = rostrum::tls::trust_ca(&ca)
-            {
-                eprintln!("{e}");
-                return ExitCode::FAILURE;
-            }
             let target = if session.starts_with("ws://") || session.starts_with("wss://") {
                 if token.is_none() && !session.contains("token=") {
                     eprintln!("joining a hub needs the chair's token: --token TOKEN (or ?token= in the URL)");
@@ -237,52 +214,23 @@ fn main() -> ExitCode {
             } else {
                 tui::Target::File(PathBuf::from(session))
             };
-            match tui::chair(tui::ChairOptions { target, data, listen, keys }) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("{e}");
-                    ExitCode::FAILURE
-                }
-            }
+            finish(trust(ca).and_then(|()| tui::chair(tui::ChairOptions { target, data, listen, keys })))
         }
         Cmd::Check { files } => check(&files),
-        Cmd::Verify { log } => match journal::verify_report(&log) {
-            Ok(report) => {
-                println!("{report}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("{}: {e}", log.display());
-                ExitCode::FAILURE
-            }
-        },
-        Cmd::Hub { listen, data, allow_origins, max_connections, tls_cert, tls_key, sessions } => {
+        Cmd::Verify { log } => finish(
+            journal::verify_report(&log)
+                .map(|report| println!("{report}"))
+                .map_err(|e| format!("{}: {e}", log.display())),
+        ),
+        Cmd::Hub { listen, data, allow_origins, max_connections, tls_cert, tls_key, sessions } => finish((|| {
             let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => match rostrum::tls::server_config(&cert, &key) {
-                    Ok(config) => Some(config),
-                    Err(e) => {
-                        eprintln!("{e}");
-                        return ExitCode::FAILURE;
-                    }
-                },
+                (Some(cert), Some(key)) => Some(rostrum::tls::server_config(&cert, &key)?),
                 _ => None,
             };
             let settings = hub::Settings { allowed_origins: allow_origins, max_connections, tls, ..Default::default() };
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match runtime.block_on(hub::run(&listen, &data, &sessions, settings)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("{e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+            runtime.block_on(hub::run(&listen, &data, &sessions, settings))
+        })()),
     }
 }
 
