@@ -137,7 +137,7 @@ pub fn replay(n: usize, seeks: usize, log: Option<&Path>) -> Result<String, Stri
         let t = Instant::now();
         app.go_to(index);
         seek_only.push(t.elapsed().as_secs_f64() * 1000.0);
-        terminal.draw(|frame| crate::tui::view::render_replay(&app, frame)).map_err(|e| e.to_string())?;
+        terminal.draw(|frame| crate::tui::replay::view::render(&app, frame)).map_err(|e| e.to_string())?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let _ = std::fs::remove_dir_all(&dir);

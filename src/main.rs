@@ -26,9 +26,9 @@ enum Cmd {
         /// Data directory of the embedded hub.
         #[arg(long, default_value = "sessions")]
         data: PathBuf,
-        /// Address of the embedded hub (a free port on 127.0.0.1 by default).
-        #[arg(long, default_value = "127.0.0.1:0")]
-        listen: String,
+        /// Address of the embedded hub (by default the one it had last time, else a free port on 127.0.0.1).
+        #[arg(long)]
+        listen: Option<String>,
         /// A keymap file laid over the default keys (default: ~/.config/rostrum/keys.toml if present).
         #[arg(long)]
         keys: Option<PathBuf>,
@@ -206,11 +206,20 @@ fn main() -> ExitCode {
         }
         Cmd::Chair { session, token, data, listen, keys, ca } => {
             let target = if session.starts_with("ws://") || session.starts_with("wss://") {
+                if rostrum::tui::session_of_url(&session).is_none() || !session.contains("/v1/sessions/") {
+                    eprintln!("{session}: a hub's URL names the session: ws://HOST:PORT/v1/sessions/SESSION-ID");
+                    return ExitCode::from(2);
+                }
                 if token.is_none() && !session.contains("token=") {
                     eprintln!("joining a hub needs the chair's token: --token TOKEN (or ?token= in the URL)");
                     return ExitCode::from(2);
                 }
                 tui::Target::Url { url: session, token }
+            } else if session.contains("://") {
+                eprintln!(
+                    "{session}: a chair target is a session file (TOML) or a hub's session URL, ws://HOST:PORT/v1/sessions/SESSION-ID (wss:// with TLS)"
+                );
+                return ExitCode::from(2);
             } else {
                 tui::Target::File(PathBuf::from(session))
             };

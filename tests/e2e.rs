@@ -29,10 +29,15 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
     );
     let tmux = Pane::start(&format!("rostrum-e2e-{}", std::process::id()), &command);
     tmux.wait_for("● hub");
-    tmux.wait_for("Join URLs");
+    // A new session shows its join URLs once, without the chair's own.
+    let pane = tmux.wait_for("Join URLs");
+    assert!(pane.contains("rapporteur") && !pane.contains("chair      ws://"), "{pane}");
+    tmux.keys(&["Escape"]);
 
-    // Open the first segment.
+    // Open the first segment: it asks first.
     tmux.keys(&["]"]);
+    tmux.wait_for("Open \"Opening remarks\"?");
+    tmux.keys(&["y"]);
     tmux.wait_for("✓ open \"Opening remarks\"");
 
     // Inscribe three speakers by typing part of their names.
@@ -59,14 +64,17 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
     assert!(pane.contains("of 3:00"), "a national statement has 3 minutes:\n{pane}");
     assert!(pane.contains(" left"), "{pane}");
 
+    // Ending with most of the time left asks first.
     tmux.keys(&["e"]);
-    tmux.wait_for("✓ end the turn of Mexico");
+    tmux.wait_for("Mexico still has");
+    tmux.keys(&["y"]);
+    tmux.wait_for("✓ end the turn");
     tmux.wait_for("recent: Mexico 0:0");
 
     tmux.keys(&["q"]);
     let pane = tmux.wait_for("EXITED");
     assert!(pane.contains("EXITED 0"), "{pane}");
-    assert!(pane.contains("The session's hub has stopped. Its join URLs were"), "{pane}");
+    assert!(pane.contains("The session's hub has stopped. Its join URLs (the same next time"), "{pane}");
     assert!(pane.contains("imrf-2022-roundtable-1/tokens.toml"), "the delegates' tokens file is named: {pane}");
 
     // The journal holds those events, in order, and its chain verifies.

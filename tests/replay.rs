@@ -81,21 +81,23 @@ fn the_replay_screen_plays_steps_and_seeks_the_sample() {
 
     // Step to the first turn: Peru at 10:01:00.
     pane.keys(&["]"]);
-    let screen = pane.wait_for("10:01:00");
-    assert!(screen.contains("Peru"), "{screen}");
-    assert!(screen.contains("used 0:00 of 3:00"), "{screen}");
+    pane.wait("10:01:00 with Peru on the floor", |s| {
+        s.contains("10:01:00") && s.contains("Peru") && s.contains("used 0:00 of 3:00")
+    });
     // One event forward: the rapporteur's note at 10:02:00, Peru 60 s in.
     pane.keys(&["Right"]);
-    let screen = pane.wait_for("10:02:00");
-    assert!(screen.contains("used 1:00 of 3:00"), "{screen}");
+    // Wait for the whole redraw, not only its first line (tmux may show a frame half drawn).
+    pane.wait("10:02:00 with Peru 60 s in", |s| s.contains("10:02:00") && s.contains("used 1:00 of 3:00"));
     // Seek to 10:06:10: Chile has the floor, stopped by France's point of order at 60 s.
     pane.keys(&["t"]);
     pane.text("10:06:10");
     pane.keys(&["Enter"]);
-    let screen = pane.wait_for("10:06:10");
-    assert!(screen.contains("Chile"), "{screen}");
-    assert!(screen.contains("POINT OF ORDER: France"), "{screen}");
-    assert!(screen.contains("used 1:00 of 3:00"), "{screen}");
+    pane.wait("10:06:10 with Chile stopped by France's point of order", |s| {
+        s.contains("10:06:10")
+            && s.contains("Chile")
+            && s.contains("POINT OF ORDER: France")
+            && s.contains("used 1:00 of 3:00")
+    });
     // Play at 60x from there: the clock on screen advances.
     for _ in 0..5 {
         pane.keys(&[">"]);

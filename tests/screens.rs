@@ -1,12 +1,14 @@
-//! Snapshots of the chair screen (ratatui TestBackend + insta) at 80x24 and 160x48.
+//! Snapshots of the screens (ratatui TestBackend + insta) at 80x24, 120x40 and
+//! 200x50, and checks that nothing is cut without an ellipsis.
 
 use chrono::{Duration, TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rostrum::domain::{self, Actor, Command, ConnectionStatus, Session, Timestamp};
-use rostrum::tui::app::{App, LinkStatus};
-use rostrum::tui::keymap::Keymap;
-use rostrum::tui::view;
+use rostrum::tui::chair::{self, Chair};
+use rostrum::tui::keymap::{Keymap, Screen};
+use rostrum::tui::live::{LinkStatus, Msg, StatusLine, Tone};
+use rostrum::tui::rapporteur::{self, Rapporteur};
 
 fn t(secs: i64) -> Timestamp {
     Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid") + Duration::seconds(secs)
@@ -31,24 +33,26 @@ fn session(commands: Vec<Command>) -> Session {
     s
 }
 
-fn app(session: Session, now: Timestamp) -> App {
-    let mut app =
-        App::new(Keymap::from_texts(None, rostrum::tui::keymap::Screen::Chair).expect("keys"), Vec::new(), now);
-    app.replica.state = Some(session);
-    app.link = LinkStatus::Connected;
-    app.rtt_ms = Some(3);
+fn app(session: Session, now: Timestamp) -> Chair {
+    let mut app = Chair::new(Keymap::from_texts(None, Screen::Chair).expect("keys"), Vec::new(), now);
+    app.live.replica.state = Some(session);
+    app.live.link = LinkStatus::Connected;
+    app.live.rtt_ms = Some(3);
     app
 }
 
-fn draw(app: &App, width: u16, height: u16) -> String {
+fn draw(app: &Chair, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    terminal.draw(|frame| view::render(app, frame)).expect("draws");
+    terminal.draw(|frame| chair::view::render(app, frame)).expect("draws");
     terminal.backend().to_string()
 }
 
-fn check(name: &str, app: &App) {
-    insta::assert_snapshot!(format!("{name}_80x24"), draw(app, 80, 24));
-    insta::assert_snapshot!(format!("{name}_160x48"), draw(app, 160, 48));
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 50)];
+
+fn check(name: &str, app: &Chair) {
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), draw(app, w, h));
+    }
 }
 
 fn open() -> Command {
@@ -102,7 +106,7 @@ fn remote_speaker_with_technical_issue() {
         open(),
         inscribe("ghana"),
         inscribe("chile"),
-        Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue },
+        Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue, from: None },
     ]);
     check("technical_issue", &app(s, t(20)));
 }
@@ -110,30 +114,38 @@ fn remote_speaker_with_technical_issue() {
 #[test]
 fn disconnected() {
     let mut app = app(running(), t(46));
-    app.link = LinkStatus::Reconnecting { reason: "connection reset".into() };
-    app.rtt_ms = None;
-    app.status = Some(rostrum::tui::app::StatusLine {
-        text: "hub unreachable (connection reset); retrying in 1000 ms".into(),
-        tone: rostrum::tui::app::Tone::Error,
+    app.live.link = LinkStatus::Reconnecting { reason: "connection reset".into(), attempt: 3 };
+    app.live.rtt_ms = None;
+    app.live.status = Some(StatusLine {
+        text: "hub unreachable (connection reset); attempt 3, retrying in 1000 ms".into(),
+        tone: Tone::Error,
     });
     check("disconnected", &app);
 }
 
 // ---- The rapporteur's screen ----
 
-fn rapporteur(session: Session, now: Timestamp) -> App {
-    let mut app = app(session, now);
-    app.keymap = Keymap::from_texts(None, rostrum::tui::keymap::Screen::Rapporteur).expect("keys");
-    app.screen = rostrum::tui::keymap::Screen::Rapporteur;
-    app.show_join = false;
+fn rapporteur(session: Session, now: Timestamp) -> Rapporteur {
+    let mut app = Rapporteur::new(Keymap::from_texts(None, Screen::Rapporteur).expect("keys"), now);
+    app.live.replica.state = Some(session);
+    app.live.link = LinkStatus::Connected;
+    app.live.rtt_ms = Some(3);
     app
 }
 
-fn type_keys(app: &mut App, text: &str) {
+fn type_keys(app: &mut Rapporteur, text: &str) {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     for c in text.chars() {
         let code = if c == '\t' { KeyCode::Tab } else { KeyCode::Char(c) };
-        rostrum::tui::app::update(app, rostrum::tui::app::Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        rapporteur::update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+}
+
+fn check_rapporteur(name: &str, app: &Rapporteur) {
+    for (w, h) in SIZES {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        terminal.draw(|frame| rapporteur::view::render(app, frame)).expect("draws");
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend().to_string());
     }
 }
 
@@ -156,14 +168,14 @@ fn with_notes() -> Session {
 
 #[test]
 fn rapporteur_following() {
-    check("rapporteur_following", &rapporteur(with_notes(), t(150)));
+    check_rapporteur("rapporteur_following", &rapporteur(with_notes(), t(150)));
 }
 
 #[test]
 fn rapporteur_writing_a_note() {
     let mut app = rapporteur(with_notes(), t(150));
     type_keys(&mut app, "nChile announces a review of recruitment fees.\t6, recruitment");
-    check("rapporteur_writing", &app);
+    check_rapporteur("rapporteur_writing", &app);
 }
 
 // ---- The replay screen ----
@@ -176,34 +188,34 @@ fn replay_at(keys: &str) -> rostrum::tui::replay::ReplayApp {
     let mut app = rostrum::tui::replay::ReplayApp::new(player, keymap, t(0));
     for c in keys.chars() {
         let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
-        rostrum::tui::replay::update(&mut app, rostrum::tui::app::Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        rostrum::tui::replay::update(&mut app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
     app
 }
 
 fn draw_replay(app: &rostrum::tui::replay::ReplayApp, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    terminal.draw(|frame| view::render_replay(app, frame)).expect("draws");
+    terminal.draw(|frame| rostrum::tui::replay::view::render(app, frame)).expect("draws");
     terminal.backend().to_string()
 }
 
 #[test]
 fn replay_during_a_point_of_order() {
     let app = replay_at("t10:06:10\n");
-    insta::assert_snapshot!("replay_point_of_order_80x24", draw_replay(&app, 80, 24));
-    insta::assert_snapshot!("replay_point_of_order_160x48", draw_replay(&app, 160, 48));
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("replay_point_of_order_{w}x{h}"), draw_replay(&app, w, h));
+    }
 }
 
 #[test]
 fn help_shows_every_key_even_at_80x24() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let mut app = app(session(vec![open()]), t(10));
-    rostrum::tui::app::update(
-        &mut app,
-        rostrum::tui::app::Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
-    );
+    chair::update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)));
     let screen = draw(&app, 80, 24);
-    for needle in ["close the session", "show or hide the join URLs", "undo the last", "raise a point of order"] {
+    for needle in
+        ["close the session", "show the join URLs", "undo the last", "raise a point of order", "thank you, next"]
+    {
         assert!(screen.contains(needle), "{needle} is missing from the help:\n{screen}");
     }
     insta::assert_snapshot!("help_80x24", screen);

@@ -71,7 +71,10 @@ fn every_command(s: &Session) -> Vec<(&'static str, Command)> {
         ("rule-point-of-order", Command::RulePointOfOrder { point, ruling: "Noted.".into(), upheld: true }),
         ("request-reply", Command::RequestReply { participant: "chile".into(), segment: None }),
         ("withdraw-reply", Command::WithdrawReply { entry: reply }),
-        ("set-connection", Command::SetConnection { participant: "chile".into(), status: ConnectionStatus::Connected }),
+        (
+            "set-connection",
+            Command::SetConnection { participant: "chile".into(), status: ConnectionStatus::Connected, from: None },
+        ),
         ("undo", Command::Undo { seq: s.seq }),
         (
             "add-note",

@@ -158,6 +158,7 @@ struct RawSegment {
 struct RawParticipant {
     id: Spanned<String>,
     name: String,
+    short: Option<Spanned<String>>,
     kind: Spanned<ParticipantKind>,
     regional_group: Option<Spanned<RegionalGroup>>,
     region: Option<Region>,
@@ -520,6 +521,7 @@ fn participant(problems: &mut Problems<'_>, p: &RawParticipant, known: &dyn Fn(&
     Participant {
         id: p.id.get_ref().clone(),
         name: p.name.clone(),
+        short: p.short.as_ref().map(|s| s.get_ref().trim().to_string()).filter(|s| !s.is_empty()),
         kind,
         regional_group: p.regional_group.as_ref().map(|g| *g.get_ref()),
         region: p.region,

@@ -116,6 +116,17 @@ pub enum Command {
     SetConnection {
         participant: ParticipantId,
         status: ConnectionStatus,
+        /// The status the sender saw: if the participant is marked otherwise now, the
+        /// command is refused (a stale or repeated key press changes nothing).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<ConnectionStatus>,
+    },
+    /// "Thank you, next": end the turn on the floor (if any) and give the floor to
+    /// `entry`, which must be the next speaker who may have it ([`super::next_up`]).
+    Next {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnId>,
+        entry: EntryId,
     },
     AddNote {
         client_id: String,
@@ -165,6 +176,7 @@ impl Command {
             Self::CloseList { .. } => "close the list of speakers",
             Self::ReopenList { .. } => "reopen the list of speakers",
             Self::GiveFloor { .. } => "give the floor",
+            Self::Next { .. } => "give the floor to the next speaker",
             Self::EndTurn { .. } => "end a turn",
             Self::Pause { .. } => "pause the clock",
             Self::Resume { .. } => "resume the clock",
@@ -242,7 +254,9 @@ type Decision = Result<Vec<EventKind>, Rejection>;
 /// A rejected command changes nothing.
 pub fn decide(session: &Session, command: Command, actor: &Actor, now: Timestamp) -> Result<Vec<Event>, Rejection> {
     authorize(session, &command, actor)?;
-    if let Some(closed) = session.closed_at {
+    if let Some(closed) = session.closed_at
+        && !matches!(command, Command::Undo { .. })
+    {
         return Err(refused(format!("the session was closed at {}", clock(session, closed))));
     }
     let kinds = Rules { session, actor, now }.decide(command)?;
@@ -350,21 +364,26 @@ impl Rules<'_> {
                         UNDO_FLOOR_WITHIN_MS / 1000
                     )))
                 }
-                Some(undo) if undo.seq == seq && seq == self.session.seq => Ok(vec![undo.compensation.clone()]),
+                Some(undo) if undo.seq == seq && seq == self.session.seq => {
+                    let mut compensation = undo.compensation.clone();
+                    // A turn ended by mistake runs again from now: the time between its
+                    // end and the undo is not charged to the speaker.
+                    if let EventKind::TurnRestored { turn } = &mut compensation
+                        && turn.running_since.is_some()
+                    {
+                        turn.running_since = Some(self.now);
+                    }
+                    Ok(vec![compensation])
+                }
                 Some(undo) if undo.seq == self.session.seq => Err(refused(format!(
                     "event #{seq} cannot be undone: the last undoable action is #{} ({})",
                     undo.seq, undo.what
                 ))),
                 _ => Err(refused(format!(
-                    "event #{seq} cannot be undone: only the chair's last list action or floor given, right after it"
+                    "event #{seq} cannot be undone: only the chair's last action on the lists, the floor, a segment or the session, right after it"
                 ))),
             },
-            Command::EndTurn { turn } => {
-                let current = self.turn(turn)?;
-                let used_ms = current.used_at(self.now);
-                let overrun_ms = used_ms.saturating_sub(current.allotted_ms);
-                Ok(vec![EventKind::TurnEnded { turn, used_ms, overrun_ms }])
-            }
+            Command::EndTurn { turn } => Ok(vec![self.end_turn(turn)?]),
             Command::Pause { turn } => {
                 let current = self.turn(turn)?;
                 self.no_point_pending()?;
@@ -400,7 +419,8 @@ impl Rules<'_> {
                     _ => Err(not_found(format!("no right of reply #{entry} is pending"))),
                 }
             }
-            Command::SetConnection { participant, status } => {
+            Command::Next { turn, entry } => self.next(turn, entry),
+            Command::SetConnection { participant, status, from } => {
                 let p = self.participant(&participant)?;
                 if p.modality != Modality::Remote {
                     return Err(refused(format!(
@@ -410,6 +430,16 @@ impl Rules<'_> {
                     )));
                 }
                 let now = self.session.connection(&participant);
+                if let Some(from) = from
+                    && from != now
+                {
+                    return Err(refused(format!(
+                        "{} is now marked {}, not {}: nothing changed",
+                        p.name,
+                        now.label(),
+                        from.label()
+                    )));
+                }
                 if now == status {
                     return Err(refused(format!("{} is already marked {}", p.name, status.label())));
                 }
@@ -721,19 +751,52 @@ impl Rules<'_> {
                 p.name
             )));
         }
-        Ok(vec![EventKind::FloorGiven {
+        Ok(vec![self.floor_to(current, e)])
+    }
+
+    fn floor_to(&self, segment: usize, entry: &super::Entry) -> EventKind {
+        EventKind::FloorGiven {
             turn: Turn {
                 id: self.session.next_id,
-                segment: current,
-                entry: e.clone(),
+                segment,
+                entry: entry.clone(),
                 started_at: self.now,
-                allotted_ms: u64::from(e.allotted) * 1000,
+                allotted_ms: u64::from(entry.allotted) * 1000,
                 used_ms: 0,
                 running_since: Some(self.now),
                 paused: false,
                 points_of_order: 0,
             },
-        }])
+        }
+    }
+
+    fn end_turn(&self, turn: TurnId) -> Result<EventKind, Rejection> {
+        let current = self.turn(turn)?;
+        let used_ms = current.used_at(self.now);
+        let overrun_ms = used_ms.saturating_sub(current.allotted_ms);
+        Ok(EventKind::TurnEnded { turn, used_ms, overrun_ms })
+    }
+
+    /// End the turn on the floor and give the floor to the next who may have it, in one step.
+    fn next(&self, turn: Option<TurnId>, entry: EntryId) -> Decision {
+        let current = self.current_segment()?;
+        self.no_point_pending()?;
+        let mut events = Vec::new();
+        match turn {
+            Some(turn) => events.push(self.end_turn(turn)?),
+            None => self.no_one_on_floor()?,
+        }
+        match super::next_up(self.session) {
+            Some(next) if next.entry.id == entry => {
+                events.push(self.floor_to(current, next.entry));
+                Ok(events)
+            }
+            Some(next) => Err(refused(format!(
+                "the next speaker who may have the floor is now {}, not entry #{entry}: nothing changed",
+                self.session.name_of(&next.entry.participant)
+            ))),
+            None => Err(refused("no one on the lists of the open segment may be given the floor now")),
+        }
     }
 
     fn change_time(&self, turn: TurnId, secs: u32, extend: bool) -> Decision {

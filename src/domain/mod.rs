@@ -349,6 +349,23 @@ pub enum EventKind {
         used_ms: u64,
         overrun_ms: u64,
     },
+    /// Undo of a turn ended by mistake: the turn holds the floor again, its time
+    /// used so far kept.
+    TurnRestored {
+        turn: Turn,
+    },
+    /// Undo of opening a segment: it is not open any more (its lists are kept) and
+    /// the previous one, if any, is open again with its lists as they were.
+    SegmentOpenUndone {
+        segment: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<usize>,
+    },
+    /// Undo of closing the session; `segment` was open before and opens again.
+    SessionReopened {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        segment: Option<usize>,
+    },
     ClockPaused {
         turn: TurnId,
     },
@@ -632,6 +649,27 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
             }
             session.closed_at = Some(at);
         }
+        EventKind::SessionReopened { segment } => {
+            session.closed_at = None;
+            if let Some(state) = segment.and_then(|s| session.segments.get_mut(s)) {
+                state.ended_at = None;
+            }
+        }
+        EventKind::SegmentOpenUndone { segment, previous } => {
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.opened_at = None;
+            }
+            session.current_segment = *previous;
+            if let Some(state) = previous.and_then(|p| session.segments.get_mut(p)) {
+                state.ended_at = None;
+            }
+        }
+        EventKind::TurnRestored { turn } => {
+            if session.turns.last().is_some_and(|t| t.id == turn.id) {
+                session.turns.pop();
+            }
+            session.floor = Some(turn.clone());
+        }
         EventKind::Inscribed { segment, entry, order: ids } => {
             if let Some(state) = session.segments.get_mut(*segment) {
                 state.list.push(entry.clone());
@@ -802,6 +840,27 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
     }
 }
 
+/// The next speaker who may have the floor in the open segment, and the entries
+/// passed over to reach it (remote speakers with a technical issue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextUp<'a> {
+    pub entry: &'a Entry,
+    pub skipped: Vec<&'a Entry>,
+}
+
+/// Who "next" gives the floor to: the first on the speakers list who can be heard;
+/// once the list is empty, the first right of reply.
+pub fn next_up(session: &Session) -> Option<NextUp<'_>> {
+    let state = session.segments.get(session.current_segment?)?;
+    let can_speak = |e: &Entry| {
+        session.def.participant(&e.participant).is_none_or(|p| p.modality != Modality::Remote)
+            || session.connection(&e.participant) != ConnectionStatus::TechnicalIssue
+    };
+    let source = if state.list.is_empty() { &state.replies } else { &state.list };
+    let at = source.iter().position(can_speak)?;
+    Some(NextUp { entry: &source[at], skipped: source[..at].iter().collect() })
+}
+
 /// The compensating event that would undo `event`, computed on the state before it.
 fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
     let ids = |list: &[Entry]| list.iter().map(|e| e.id).collect::<Vec<_>>();
@@ -840,6 +899,29 @@ fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
         }
         EventKind::ListReopened { segment } => {
             ("the reopening of the list".to_string(), EventKind::ListClosed { segment: *segment })
+        }
+        EventKind::SegmentOpened { segment } => (
+            format!("the opening of \"{}\"", session.segment_def(*segment)?.title),
+            EventKind::SegmentOpenUndone { segment: *segment, previous: session.current_segment },
+        ),
+        EventKind::SessionClosed => (
+            "the closing of the session".to_string(),
+            EventKind::SessionReopened {
+                segment: session
+                    .current_segment
+                    .filter(|s| session.segments.get(*s).is_some_and(|state| state.ended_at.is_none())),
+            },
+        ),
+        EventKind::TurnEnded { turn, used_ms, .. } => {
+            let current = session.floor.as_ref().filter(|t| t.id == *turn)?;
+            let mut restored = current.clone();
+            restored.used_ms = *used_ms;
+            // When undone, the clock runs again from the undo (see decide).
+            restored.running_since = current.running_since.map(|_| event.at);
+            (
+                format!("the end of the turn of {}", session.name_of(&current.entry.participant)),
+                EventKind::TurnRestored { turn: restored },
+            )
         }
         EventKind::FloorGiven { turn } => {
             let state = session.segments.get(turn.segment)?;

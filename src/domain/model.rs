@@ -142,6 +142,9 @@ impl Modality {
 pub struct Participant {
     pub id: ParticipantId,
     pub name: String,
+    /// A short name for narrow columns ("IOM", "G77 and China").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short: Option<String>,
     pub kind: ParticipantKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regional_group: Option<RegionalGroup>,

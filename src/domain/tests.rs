@@ -409,7 +409,7 @@ fn a_remote_speaker_with_a_technical_issue_cannot_be_given_the_floor_and_is_defe
         w.inscribe(p);
     }
     assert_eq!(w.list(0), ["ghana", "chile", "holy-see", "iom"]);
-    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue });
+    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue, from: None });
     let ghana = w.entry_of(0, "ghana");
     let r = w.no(Command::GiveFloor { entry: ghana });
     assert_eq!(r.reason, "Ghana has a technical issue: defer the entry or set its connection status first");
@@ -418,7 +418,7 @@ fn a_remote_speaker_with_a_technical_issue_cannot_be_given_the_floor_and_is_defe
     assert_eq!(w.reason(0, "ghana"), "deferred by the chair from position 1");
     w.ok(Command::Defer { entry: ghana, places: None, to_end: true });
     assert_eq!(w.list(0), ["chile", "holy-see", "iom", "ghana"]);
-    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::AudioChecked });
+    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::AudioChecked, from: None });
     w.ok(Command::Reinstate { entry: ghana });
     assert_eq!(w.list(0), ["ghana", "chile", "holy-see", "iom"]);
     w.give("ghana");
@@ -427,7 +427,8 @@ fn a_remote_speaker_with_a_technical_issue_cannot_be_given_the_floor_and_is_defe
 #[test]
 fn connection_status_is_for_remote_participants_only() {
     let mut w = World::new();
-    let r = w.no(Command::SetConnection { participant: "chile".into(), status: ConnectionStatus::Connected });
+    let r =
+        w.no(Command::SetConnection { participant: "chile".into(), status: ConnectionStatus::Connected, from: None });
     assert_eq!(r.reason, "Chile takes part in room: only remote participants have a connection status");
 }
 
@@ -553,7 +554,7 @@ fn a_delegate_cannot_raise_its_own_precedence_or_clear_the_secretariats_findings
         .expect_err("kind");
     assert_eq!(r.code, RejectCode::Forbidden);
     let ghana = Actor::delegate("ghana");
-    let set = |status| Command::SetConnection { participant: "ghana".into(), status };
+    let set = |status| Command::SetConnection { participant: "ghana".into(), status, from: None };
     w.try_as(&ghana, set(ConnectionStatus::Connected)).expect("a delegate says it is connected");
     w.ok(set(ConnectionStatus::TechnicalIssue));
     let r = w.try_as(&ghana, set(ConnectionStatus::Connected)).expect_err("cannot clear the issue");
@@ -643,12 +644,12 @@ fn undo_records_a_compensating_event_right_after_the_action() {
     // Only right after the action.
     w.inscribe("france");
     let inscribed = w.session.seq;
-    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::Connected });
+    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::Connected, from: None });
     let r = w.no(Command::Undo { seq: inscribed });
     assert_eq!(
         r.reason,
         format!(
-            "event #{inscribed} cannot be undone: only the chair's last list action or floor given, right after it"
+            "event #{inscribed} cannot be undone: only the chair's last action on the lists, the floor, a segment or the session, right after it"
         )
     );
 }
@@ -704,6 +705,7 @@ fn arb_command() -> impl Strategy<Value = Command> {
         1 => id.clone().prop_map(|point| Command::RulePointOfOrder { point, ruling: "ruled".into(), upheld: true }),
         1 => who.clone().prop_map(|participant| Command::RequestReply { participant, segment: None }),
         1 => who.clone().prop_map(|participant| Command::SetConnection {
+            from: None,
             participant,
             status: ConnectionStatus::TechnicalIssue
         }),

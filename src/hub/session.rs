@@ -68,6 +68,8 @@ enum Request {
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
     tx: mpsc::Sender<Request>,
+    /// The live stream's sender, only to count who follows it.
+    live: broadcast::Sender<Frame>,
 }
 
 impl std::fmt::Debug for Request {
@@ -90,6 +92,11 @@ impl SessionHandle {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::Command { actor, command, reply }).await.map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+
+    /// How many connections follow the session now.
+    pub fn connections(&self) -> usize {
+        self.live.receiver_count()
     }
 
     /// Ask the task to stop once every request queued before this one is done.
@@ -137,6 +144,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(QUEUE);
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
     let epoch = journal.epoch().to_string();
+    let handle = SessionHandle { tx, live: live.clone() };
     let owner = Owner {
         state,
         journal: Some(journal),
@@ -149,7 +157,7 @@ pub fn spawn(
         last_at: history.last().map(|e| e.at),
     };
     let task = tokio::spawn(owner.run(rx));
-    (SessionHandle { tx }, task)
+    (handle, task)
 }
 
 pub fn event_frame(event: &Event, now: domain::Timestamp) -> Utf8Bytes {

@@ -123,7 +123,7 @@ pub async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
     };
     s.at(120, &rapporteur, note).await;
     s.at(270, &chair, Command::EndTurn { turn }).await;
-    let set = |status| Command::SetConnection { participant: "ghana".into(), status };
+    let set = |status| Command::SetConnection { participant: "ghana".into(), status, from: None };
     s.at(280, &chair, set(ConnectionStatus::TechnicalIssue)).await;
     let ghana = s.entry(0, "ghana").await;
     s.at(285, &chair, Command::Defer { entry: ghana, places: None, to_end: true }).await;

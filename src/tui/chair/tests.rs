@@ -4,9 +4,13 @@ use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyEventState, MouseEvent};
 
 use super::*;
-use crate::domain::{self, Actor, Event, Session};
-use crate::protocol::Envelope;
+use crate::client::link::LinkEvent;
+use crate::domain::{self, Actor, Event, ParticipantKind, Session};
+use crate::protocol::{Envelope, ServerFrame};
 use crate::tui::keymap::Screen;
+use crate::tui::live::{LinkStatus, StatusLine, Tone};
+use chrono::Duration;
+use crossterm::event::KeyEventKind;
 
 fn t(secs: i64) -> Timestamp {
     Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid") + Duration::seconds(secs)
@@ -17,7 +21,7 @@ fn session() -> Session {
 }
 
 /// An app connected to a hub, holding `session` after the chair's `commands`.
-fn app_with(commands: Vec<Command>) -> App {
+fn app_with(commands: Vec<Command>) -> Chair {
     let mut s = session();
     for (i, command) in commands.into_iter().enumerate() {
         let events = domain::decide(&s, command, &Actor::chair("chair"), t(i as i64)).expect("accepted");
@@ -25,10 +29,9 @@ fn app_with(commands: Vec<Command>) -> App {
             domain::apply(&mut s, e);
         }
     }
-    let mut app =
-        App::new(Keymap::from_texts(None, crate::tui::keymap::Screen::Chair).expect("keys"), Vec::new(), t(100));
-    app.replica.state = Some(s);
-    app.link = LinkStatus::Connected;
+    let mut app = Chair::new(Keymap::from_texts(None, Screen::Chair).expect("keys"), Vec::new(), t(100));
+    app.live.replica.state = Some(s);
+    app.live.link = LinkStatus::Connected;
     app
 }
 
@@ -48,7 +51,7 @@ fn ch(c: char) -> Msg {
     key(KeyCode::Char(c))
 }
 
-fn press(app: &mut App, keys: &str) -> Vec<Effect> {
+fn press(app: &mut Chair, keys: &str) -> Vec<Effect> {
     keys.chars().flat_map(|c| update(app, ch(c))).collect()
 }
 
@@ -78,7 +81,7 @@ fn inscribing_by_typing_part_of_a_name_sends_the_best_match() {
     let effects = update(&mut app, key(KeyCode::Enter));
     assert_eq!(sent(&effects), [inscribe("peru")]);
     assert_eq!(app.mode, Mode::Normal);
-    assert_eq!(app.pending.values().collect::<Vec<_>>(), ["inscribe Peru"]);
+    assert_eq!(app.live.pending.values().collect::<Vec<_>>(), ["inscribe Peru"]);
 }
 
 #[test]
@@ -113,10 +116,10 @@ fn a_command_while_disconnected_is_refused_visibly_not_dropped() {
         &mut app,
         Msg::Link(LinkEvent::Disconnected { reason: "reset".into(), retry_in: std::time::Duration::from_millis(250) }),
     );
-    assert_eq!(app.link, LinkStatus::Reconnecting { reason: "reset".into() });
+    assert_eq!(app.live.link, LinkStatus::Reconnecting { reason: "reset".into(), attempt: 1 });
     let effects = update(&mut app, key(KeyCode::Enter));
     assert!(effects.is_empty());
-    let status = app.status.as_ref().expect("status");
+    let status = app.live.status.as_ref().expect("status");
     assert_eq!((status.text.as_str(), status.tone), ("not connected: floor to Peru was not sent", Tone::Error));
 }
 
@@ -129,13 +132,34 @@ fn the_floor_goes_to_the_selected_entry_or_the_first_by_name() {
     };
     update(&mut app, key(KeyCode::Down));
     assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::GiveFloor { entry: chile }]);
-    assert_eq!(sent(&press(&mut app, "n")), [Command::GiveFloor { entry: peru }]);
+    assert_eq!(sent(&press(&mut app, "n")), [Command::Next { turn: None, entry: peru }]);
+}
+
+#[test]
+fn thank_you_next_is_one_key_and_asks_only_when_it_passes_someone_over() {
+    let entry = app_with(vec![open(), inscribe("peru")]).selectable()[0].id;
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry }]);
+    let turn = app.session().and_then(|s| s.floor.as_ref()).map(|t| t.id);
+    let chile = app.selectable()[0].id;
+    assert_eq!(sent(&press(&mut app, "n")), [Command::Next { turn, entry: chile }]);
+    // Ghana (remote) has a technical issue: "next" would pass it over, so it asks.
+    let mut app = app_with(vec![
+        open(),
+        inscribe("ghana"),
+        inscribe("chile"),
+        Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue, from: None },
+    ]);
+    let chile = app.selectable()[1].id;
+    assert!(press(&mut app, "n").is_empty());
+    let Mode::Confirm(confirm) = &app.mode else { panic!("asks first") };
+    assert!(confirm.question.starts_with("Ghana has a technical issue"), "{}", confirm.question);
+    assert_eq!(sent(&press(&mut app, "y")), [Command::Next { turn: None, entry: chile }]);
 }
 
 #[test]
 fn turn_keys_name_the_turn_on_the_floor() {
     let mut app = app_with(vec![open(), inscribe("peru")]);
-    let status_of = |app: &App| app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    let status_of = |app: &Chair| app.live.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert!(press(&mut app, "e").is_empty());
     assert_eq!(status_of(&app), "nobody holds the floor");
     let entry = app.selectable()[0].id;
@@ -144,6 +168,7 @@ fn turn_keys_name_the_turn_on_the_floor() {
     assert_eq!(sent(&press(&mut app, " ")), [Command::Pause { turn }]);
     assert_eq!(sent(&press(&mut app, "+")), [Command::Extend { turn, secs: 30 }]);
     assert_eq!(sent(&press(&mut app, "-")), [Command::Cut { turn, secs: 30 }]);
+    update(&mut app, Msg::Tick(t(100 + 170)));
     assert_eq!(sent(&press(&mut app, "e")), [Command::EndTurn { turn }]);
     app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }, Command::Pause { turn }]);
     assert_eq!(sent(&press(&mut app, "p")), [Command::Resume { turn }]);
@@ -154,13 +179,23 @@ fn destructive_actions_ask_first() {
     let mut app = app_with(vec![open(), inscribe("peru")]);
     let entry = app.selectable()[0].id;
     assert!(press(&mut app, "x").is_empty());
-    assert!(matches!(&app.mode, Mode::Confirm(c) if c.question == "Withdraw Peru from the list?"));
+    assert!(
+        matches!(&app.mode, Mode::Confirm(c) if c.question == "Withdraw Peru from the list? (u undoes it right after)")
+    );
     assert!(press(&mut app, "n").is_empty());
     assert_eq!(app.mode, Mode::Normal);
     press(&mut app, "x");
     assert_eq!(sent(&press(&mut app, "y")), [Command::Withdraw { entry }]);
     press(&mut app, "c");
     assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::CloseList { segment: Some("general".into()) }]);
+    // Ending a turn with time left asks; near the end it does not.
+    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }]);
+    let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
+    assert!(press(&mut app, "e").is_empty());
+    assert!(matches!(&app.mode, Mode::Confirm(c) if c.question.starts_with("Peru still has 01:22 left")));
+    assert_eq!(sent(&press(&mut app, "y")), [Command::EndTurn { turn }]);
+    update(&mut app, Msg::Tick(t(100 + 170)));
+    assert_eq!(sent(&press(&mut app, "e")), [Command::EndTurn { turn }]);
     press(&mut app, "Q");
     assert_eq!(sent(&press(&mut app, "y")), [Command::CloseSession]);
 }
@@ -205,18 +240,19 @@ fn the_hubs_answer_shows_in_the_status_line() {
             reason: "the list of speakers of \"General debate\" is closed: no new inscriptions".into(),
         }),
     );
-    let status = app.status.clone().expect("status");
+    let status = app.live.status.clone().expect("status");
     assert_eq!(status.tone, Tone::Error);
     assert_eq!(
         status.text,
         "✗ inscribe Peru: the list of speakers of \"General debate\" is closed: no new inscriptions"
     );
-    assert!(app.pending.is_empty());
-    press(&mut app, "iperu");
+    assert!(app.live.pending.is_empty());
+    // The refused inscription's picker is back with its query, to try again.
+    assert!(matches!(&app.mode, Mode::Picker(p) if p.query == "peru"));
     let effects = update(&mut app, key(KeyCode::Enter));
     let Effect::Send { id, .. } = &effects[0] else { panic!("sent") };
     update(&mut app, frame(ServerFrame::Accepted { id: id.clone(), first_seq: Some(2), last_seq: Some(2) }));
-    assert_eq!(app.status.clone().expect("status").text, "✓ inscribe Peru");
+    assert_eq!(app.live.status.clone().expect("status").text, "✓ inscribe Peru");
 }
 
 #[test]
@@ -250,13 +286,13 @@ fn losing_the_hub_marks_unanswered_commands() {
             retry_in: std::time::Duration::from_millis(500),
         }),
     );
-    assert!(app.pending.is_empty());
+    assert!(app.live.pending.is_empty());
     assert_eq!(
-        app.status.clone().expect("status").text,
-        "hub unreachable (connection reset); retrying in 500 ms; unanswered: inscribe Peru"
+        app.live.status.clone().expect("status").text,
+        "hub unreachable (connection reset); attempt 1, retrying in 500 ms; unanswered: inscribe Peru"
     );
     update(&mut app, Msg::Link(LinkEvent::Connected));
-    assert_eq!(app.link, LinkStatus::Connected);
+    assert_eq!(app.live.link, LinkStatus::Connected);
 }
 
 #[test]
@@ -271,8 +307,15 @@ fn points_of_order_pick_a_member_state_and_rulings_are_typed() {
     let mut app = app_with(vec![open(), Command::RaisePointOfOrder { by: "france".into() }]);
     let point = app.session().and_then(|s| s.point_of_order.as_ref()).expect("pending").id;
     press(&mut app, "R");
-    press(&mut app, "Out of order.");
+    // The dialog names who raised it; neither verdict is chosen for the chair.
+    let Mode::Ruling(ruling) = &app.mode else { panic!("ruling") };
+    assert_eq!(ruling.upheld, None);
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty(), "no verdict yet: nothing sent");
     update(&mut app, key(KeyCode::Tab));
+    update(&mut app, key(KeyCode::Tab));
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty(), "an empty ruling is not sent");
+    assert!(app.live.status.as_ref().is_some_and(|s| s.text.starts_with("write the ruling first")));
+    press(&mut app, "Out of order.");
     assert_eq!(
         sent(&update(&mut app, key(KeyCode::Enter))),
         [Command::RulePointOfOrder { point, ruling: "Out of order.".into(), upheld: false }]
@@ -289,14 +332,33 @@ fn list_actions_act_on_the_selected_entry() {
     assert_eq!(sent(&press(&mut app, "d")), [Command::Defer { entry: ids[1], places: None, to_end: false }]);
     assert_eq!(sent(&press(&mut app, "D")), [Command::Defer { entry: ids[1], places: None, to_end: true }]);
     assert_eq!(sent(&press(&mut app, "r")), [Command::Reinstate { entry: ids[1] }]);
-    // Connection status: only for remote speakers, cycling.
+    // Connection status: only for remote speakers.
     assert!(press(&mut app, "s").is_empty());
-    assert_eq!(app.status.clone().expect("status").text, "Chile is not a remote participant");
-    update(&mut app, key(KeyCode::Down));
     assert_eq!(
-        sent(&press(&mut app, "s")),
-        [Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::Connected }]
+        app.live.status.clone().expect("status").text,
+        "Chile is not a remote participant: it has no connection status"
     );
+}
+
+#[test]
+fn connection_status_is_chosen_not_cycled_so_fast_presses_cannot_overshoot() {
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), inscribe("ghana")]);
+    update(&mut app, key(KeyCode::End));
+    // Three quick presses of s: one picker, nothing sent.
+    assert!(press(&mut app, "sss").is_empty());
+    assert!(matches!(&app.mode, Mode::Status(c) if c.participant == "ghana" && c.from == ConnectionStatus::Unknown));
+    assert_eq!(
+        sent(&press(&mut app, "4")),
+        [Command::SetConnection {
+            participant: "ghana".into(),
+            status: ConnectionStatus::TechnicalIssue,
+            from: Some(ConnectionStatus::Unknown)
+        }]
+    );
+    assert_eq!(app.mode, Mode::Normal);
+    // Choosing the status it already has sends nothing.
+    press(&mut app, "s");
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
 }
 
 #[test]
@@ -304,22 +366,36 @@ fn undo_names_the_action_it_undoes() {
     let mut app = app_with(vec![open(), inscribe("peru")]);
     let seq = app.session().expect("state").seq;
     assert_eq!(sent(&press(&mut app, "u")), [Command::Undo { seq }]);
-    assert_eq!(app.pending.values().next().map(String::as_str), Some("undo the inscription of Peru"));
+    assert_eq!(app.live.pending.values().next().map(String::as_str), Some("undo the inscription of Peru"));
 }
 
 #[test]
-fn next_segment_opens_the_one_after_the_current() {
+fn next_segment_asks_first_and_says_who_will_not_be_heard() {
     let mut app = app_with(vec![]);
-    assert_eq!(sent(&press(&mut app, "]")), [Command::OpenSegment { segment: "general".into() }]);
-    let mut app = app_with(vec![open()]);
-    assert_eq!(sent(&press(&mut app, "]")), [Command::OpenSegment { segment: "alternating".into() }]);
+    assert!(press(&mut app, "]").is_empty());
+    assert_eq!(sent(&press(&mut app, "y")), [Command::OpenSegment { segment: "general".into() }]);
+    let mut app = app_with(vec![
+        open(),
+        inscribe("peru"),
+        inscribe("chile"),
+        Command::RequestReply { participant: "france".into(), segment: None },
+    ]);
+    // Fast presses: the first asks, the second is answered "no" by nothing.
+    assert!(press(&mut app, "]]").is_empty());
+    let Mode::Confirm(confirm) = &app.mode else { panic!("asks first") };
+    assert!(
+        confirm.question.starts_with("2 speakers and 1 right of reply on \"General debate\" will not be heard. Open"),
+        "{}",
+        confirm.question
+    );
+    assert_eq!(sent(&press(&mut app, "y")), [Command::OpenSegment { segment: "alternating".into() }]);
 }
 
 #[test]
 fn a_mouse_click_selects_the_row_under_it() {
     let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), inscribe("ghana")]);
     update(&mut app, Msg::Resize(80, 24));
-    let rows = super::super::view::layout(ratatui::layout::Rect::new(0, 0, 80, 24)).list_rows;
+    let rows = view::layout(&app, ratatui::layout::Rect::new(0, 0, 80, 24)).list_rows;
     let click = MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
         column: rows.x + 3,
@@ -340,9 +416,9 @@ fn the_countdown_reads_hub_time_corrected_by_the_offset() {
     // Our clock is 7 s behind the hub's.
     update(&mut app, Msg::Link(LinkEvent::Clock { rtt_ms: 4, offset_ms: 7_000 }));
     update(&mut app, Msg::Tick(started + Duration::seconds(10)));
-    let reading = app.session().and_then(|s| s.floor.as_ref()).expect("floor").reading(app.hub_now(), 30);
+    let reading = app.session().and_then(|s| s.floor.as_ref()).expect("floor").reading(app.live.hub_now(), 30);
     assert_eq!(reading.used_ms, 17_000);
-    assert_eq!(app.rtt_ms, Some(4));
+    assert_eq!(app.live.rtt_ms, Some(4));
 }
 
 #[test]
@@ -360,177 +436,10 @@ fn ctrl_c_quits_from_a_popup_too() {
 #[test]
 fn a_warning_shown_at_start_survives_the_first_connection() {
     let mut app = app_with(vec![]);
-    app.link = LinkStatus::Connecting;
-    app.status = Some(StatusLine { text: "warning: journal tail cut".into(), tone: Tone::Error });
+    app.live.link = LinkStatus::Connecting;
+    app.live.status = Some(StatusLine { text: "warning: journal tail cut".into(), tone: Tone::Error });
     update(&mut app, Msg::Link(LinkEvent::Connected));
-    assert_eq!(app.status.as_ref().map(|s| s.text.as_str()), Some("warning: journal tail cut"));
+    assert_eq!(app.live.status.as_ref().map(|s| s.text.as_str()), Some("warning: journal tail cut"));
 }
 
 // ---- The rapporteur ----
-
-fn rapporteur_with(commands: Vec<Command>) -> App {
-    let mut app = app_with(commands);
-    app.keymap = Keymap::from_texts(None, Screen::Rapporteur).expect("keys");
-    app.screen = Screen::Rapporteur;
-    app.rapporteur.client_prefix = "r1".into();
-    app
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-
-#[test]
-fn a_note_is_written_tagged_saved_then_sent() {
-    let entry = app_with(vec![open(), inscribe("peru")]).selectable()[0].id;
-    let mut app = rapporteur_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }]);
-    let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
-    press(&mut app, "n");
-    assert_eq!(app.mode, Mode::Editing);
-    press(&mut app, "Calls for regular pathways.");
-    update(&mut app, key(KeyCode::Tab));
-    press(&mut app, "5 6, care work");
-    let effects = update(&mut app, ctrl('s'));
-    let expected = Saved {
-        client_id: "r1-1".into(),
-        command: Command::AddNote {
-            client_id: "r1-1".into(),
-            turn: Some(turn),
-            text: "Calls for regular pathways.".into(),
-            objectives: vec![5, 6],
-            themes: vec!["care work".into()],
-        },
-    };
-    assert_eq!(effects, [Effect::Save(expected.clone())]);
-    assert_eq!(app.mode, Mode::Editing, "the editor stays until the outbox has it");
-    // Saved on disk: the editor closes, and the note goes to the hub.
-    let effects = update(&mut app, Msg::Saved(expected.clone()));
-    assert_eq!(effects, [Effect::Send { id: "r1-1".into(), command: expected.command.clone() }]);
-    assert_eq!(app.mode, Mode::Normal);
-    assert!(app.rapporteur.editor.is_none());
-    assert_eq!(app.rapporteur.outbox.len(), 1);
-    // The hub has it: acknowledged, out of the outbox.
-    let effects =
-        update(&mut app, frame(ServerFrame::Accepted { id: "r1-1".into(), first_seq: Some(9), last_seq: Some(9) }));
-    assert_eq!(effects, [Effect::Ack("r1-1".into())]);
-    assert!(app.rapporteur.outbox.is_empty());
-}
-
-#[test]
-fn notes_saved_while_disconnected_wait_and_go_out_on_reconnect() {
-    let mut app = rapporteur_with(vec![open()]);
-    update(
-        &mut app,
-        Msg::Link(LinkEvent::Disconnected { reason: "reset".into(), retry_in: std::time::Duration::from_secs(1) }),
-    );
-    let mut saved = Vec::new();
-    for text in ["first", "second"] {
-        press(&mut app, "n");
-        press(&mut app, text);
-        let effects = update(&mut app, ctrl('s'));
-        let Effect::Save(s) = &effects[0] else { panic!("save") };
-        assert!(update(&mut app, Msg::Saved(s.clone())).is_empty(), "not connected: nothing sent");
-        saved.push(s.clone());
-    }
-    assert_eq!(app.status.clone().expect("status").text, "saved on this machine (2 waiting to be sent)");
-    let effects = update(&mut app, Msg::Link(LinkEvent::Connected));
-    let sent: Vec<&str> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send { id, .. } => Some(id.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(sent, ["r1-1", "r1-2"]);
-}
-
-#[test]
-fn a_failed_save_keeps_the_text_in_the_editor() {
-    let mut app = rapporteur_with(vec![open()]);
-    press(&mut app, "nkeep me");
-    update(&mut app, ctrl('s'));
-    update(&mut app, Msg::SaveFailed("No space left on device".into()));
-    assert_eq!(app.mode, Mode::Editing);
-    assert_eq!(app.rapporteur.editor.as_ref().map(|e| e.text.lines().join("")), Some("keep me".into()));
-    assert!(app.status.clone().expect("status").text.starts_with("NOT saved: No space left on device"));
-}
-
-#[test]
-fn escape_asks_before_discarding_a_note() {
-    let mut app = rapporteur_with(vec![open()]);
-    press(&mut app, "ndraft");
-    update(&mut app, key(KeyCode::Esc));
-    assert!(matches!(app.mode, Mode::Confirm(Confirm { on_yes: OnYes::Discard, .. })));
-    press(&mut app, "n");
-    assert_eq!(app.mode, Mode::Editing, "back to the note");
-    update(&mut app, key(KeyCode::Esc));
-    press(&mut app, "y");
-    assert!(app.rapporteur.editor.is_none());
-    assert_eq!(app.mode, Mode::Normal);
-}
-
-#[test]
-fn a_pledge_names_its_pledger_and_needs_objectives() {
-    let mut app = rapporteur_with(vec![open()]);
-    press(&mut app, "p");
-    press(&mut app, "chile");
-    update(&mut app, key(KeyCode::Enter));
-    assert_eq!(app.mode, Mode::Editing);
-    press(&mut app, "Five thousand visas.");
-    assert!(update(&mut app, ctrl('s')).is_empty());
-    assert!(app.status.clone().expect("status").text.starts_with("a pledge needs the numbers of the GCM objectives"));
-    update(&mut app, key(KeyCode::Tab));
-    press(&mut app, "6 5");
-    let effects = update(&mut app, ctrl('s'));
-    assert!(matches!(
-        &effects[..],
-        [Effect::Save(Saved { command: Command::AddPledge { pledger, objectives, turn: None, .. }, .. })]
-            if pledger == "chile" && objectives == &vec![6, 5]
-    ));
-}
-
-#[test]
-fn a_rejected_note_leaves_the_outbox_and_says_why() {
-    let mut app = rapporteur_with(vec![open()]);
-    let saved = Saved {
-        client_id: "r1-7".into(),
-        command: Command::AddNote {
-            client_id: "r1-7".into(),
-            turn: Some(99),
-            text: "lost turn".into(),
-            objectives: vec![],
-            themes: vec![],
-        },
-    };
-    app.rapporteur.outbox.push(saved);
-    let effects = update(
-        &mut app,
-        frame(ServerFrame::Rejected {
-            id: "r1-7".into(),
-            code: domain::RejectCode::NotFound,
-            reason: "no turn #99 in this session".into(),
-        }),
-    );
-    assert_eq!(effects, [Effect::Ack("r1-7".into())]);
-    assert_eq!(
-        app.status.clone().expect("status").text,
-        "✗ not recorded by the hub: no turn #99 in this session («lost turn…»)"
-    );
-}
-
-#[test]
-fn quitting_with_notes_waiting_asks_first() {
-    let mut app = rapporteur_with(vec![open()]);
-    assert_eq!(press(&mut app, "q"), [Effect::Quit]);
-    let mut app = rapporteur_with(vec![open()]);
-    app.rapporteur.outbox.push(Saved { client_id: "x".into(), command: Command::CloseSession });
-    assert!(press(&mut app, "q").is_empty());
-    assert_eq!(press(&mut app, "y"), [Effect::Quit]);
-}
-
-#[test]
-fn tags_split_into_objectives_and_themes() {
-    assert_eq!(parse_tags("5 6, care work, #7"), (vec![5, 6, 7], vec!["care work".to_string()]));
-    assert_eq!(parse_tags(""), (vec![], vec![]));
-    assert_eq!(parse_tags("5 six"), (vec![], vec!["5 six".to_string()]));
-}
