@@ -786,3 +786,112 @@ proptest! {
         prop_assert_eq!(serde_json::to_string(&session).expect("serializes"), before);
     }
 }
+
+#[test]
+fn opening_a_segment_is_undone_with_the_previous_lists_as_they_were() {
+    // Given the general debate with two speakers and a right of reply waiting
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    w.inscribe("chile");
+    w.ok(Command::RequestReply { participant: "france".into(), segment: None });
+    // When the chair opens the next segment by mistake, then undoes it
+    w.wait(3).open("alternating");
+    assert_eq!(w.session.current_segment, Some(1));
+    assert!(w.session.segments[0].ended_at.is_some());
+    let opened = w.session.seq;
+    let events = w.ok(Command::Undo { seq: opened });
+    // Then the general debate is open again with its lists, and the other is not open
+    assert!(matches!(events[0], EventKind::SegmentOpenUndone { segment: 1, previous: Some(0) }));
+    assert_eq!(w.session.current_segment, Some(0));
+    assert_eq!(w.session.segments[0].ended_at, None);
+    assert_eq!(w.session.segments[1].opened_at, None);
+    assert_eq!(w.list(0), ["peru", "chile"]);
+    assert_eq!(w.session.segments[0].replies.len(), 1);
+    // And the segment can be opened later for real.
+    w.open("alternating");
+    assert_eq!(w.session.current_segment, Some(1));
+}
+
+#[test]
+fn closing_the_session_is_undone_right_after() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    w.ok(Command::CloseSession);
+    let closed = w.session.seq;
+    assert_eq!(w.no(inscribe("chile")).code, RejectCode::Refused);
+    w.ok(Command::Undo { seq: closed });
+    assert_eq!(w.session.closed_at, None);
+    assert_eq!(w.session.segments[0].ended_at, None);
+    w.inscribe("chile");
+    assert_eq!(w.list(0), ["peru", "chile"]);
+}
+
+#[test]
+fn a_turn_ended_by_mistake_comes_back_with_its_time_used_and_no_record() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    let turn = w.give("peru");
+    w.wait(40);
+    w.ok(Command::EndTurn { turn });
+    assert_eq!(w.session.turns.len(), 1);
+    let ended = w.session.seq;
+    // Ten seconds pass before the undo: they are not charged to the speaker.
+    w.wait(10);
+    w.ok(Command::Undo { seq: ended });
+    assert_eq!(w.turn(), turn);
+    assert!(w.session.turns.is_empty(), "the record of the ended turn is gone");
+    assert_eq!(w.reading().used_ms, 40_000);
+    w.wait(5);
+    assert_eq!(w.reading().used_ms, 45_000);
+    // And the turn ends normally afterwards, recorded once.
+    w.ok(Command::EndTurn { turn });
+    assert_eq!(w.session.turns.len(), 1);
+    assert_eq!(w.session.turns[0].used_ms, 45_000);
+}
+
+#[test]
+fn next_ends_the_turn_and_gives_the_floor_to_the_next_who_can_be_heard() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    w.inscribe("ghana");
+    w.inscribe("chile");
+    let turn = w.give("peru");
+    w.ok(Command::SetConnection {
+        participant: "ghana".into(),
+        status: ConnectionStatus::TechnicalIssue,
+        from: Some(ConnectionStatus::Unknown),
+    });
+    // Ghana cannot be heard: the next who may speak is Chile.
+    let next = next_up(&w.session).expect("someone may speak");
+    assert_eq!(next.entry.participant, "chile");
+    assert_eq!(next.skipped.iter().map(|e| e.participant.as_str()).collect::<Vec<_>>(), ["ghana"]);
+    let ghana = w.entry_of(0, "ghana");
+    let chile = w.entry_of(0, "chile");
+    // Naming anyone else is refused, and changes nothing.
+    let r = w.no(Command::Next { turn: Some(turn), entry: ghana });
+    assert!(r.reason.starts_with("the next speaker who may have the floor is now Chile"), "{}", r.reason);
+    w.wait(30);
+    let events = w.ok(Command::Next { turn: Some(turn), entry: chile });
+    assert!(matches!(events[0], EventKind::TurnEnded { used_ms: 30_000, .. }));
+    assert!(matches!(&events[1], EventKind::FloorGiven { turn } if turn.entry.participant == "chile"));
+    assert_eq!(w.list(0), ["ghana"]);
+    // Without a turn while someone holds the floor: refused.
+    assert_eq!(w.no(Command::Next { turn: None, entry: ghana }).code, RejectCode::Refused);
+}
+
+#[test]
+fn a_connection_status_change_from_a_stale_status_is_refused() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("ghana");
+    let set = |status, from| Command::SetConnection { participant: "ghana".into(), status, from: Some(from) };
+    w.ok(set(ConnectionStatus::Connected, ConnectionStatus::Unknown));
+    // The same press again, sent from the old view: refused with the status it has now.
+    let r = w.no(set(ConnectionStatus::Connected, ConnectionStatus::Unknown));
+    assert_eq!(r.reason, "Ghana is now marked connected, not unknown: nothing changed");
+    w.ok(set(ConnectionStatus::TechnicalIssue, ConnectionStatus::Connected));
+}
