@@ -158,6 +158,23 @@ async fn a_journal_with_a_torn_tail_opens_and_the_cut_is_reported() {
 }
 
 #[test]
+fn a_chair_target_that_is_neither_a_file_nor_a_session_url_says_what_it_may_be() {
+    for target in ["http://127.0.0.1:7878/", "ws://127.0.0.1:7878/"] {
+        let out = rostrum().args(["chair", target, "--token", "t"]).output().expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{target}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ws://HOST:PORT/v1/sessions/SESSION-ID"), "{target}: {err}");
+    }
+    let out = rostrum().args(["chair", "no-such-file.toml"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no such session file; a chair target is a session file (TOML) or a hub's session URL"),
+        "{err}"
+    );
+}
+
+#[test]
 fn verify_names_the_first_bad_line_of_an_edited_journal() {
     let data = tempfile::tempdir().expect("temp dir");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

@@ -33,6 +33,8 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
     let pane = tmux.wait_for("Join URLs");
     assert!(pane.contains("rapporteur") && !pane.contains("chair      ws://"), "{pane}");
     tmux.keys(&["Escape"]);
+    // Escape then another key at once would read as Alt+key: wait for the panel to close.
+    tmux.wait("the join panel to close", |p| !p.contains("Join URLs"));
 
     // Open the first segment: it asks first.
     tmux.keys(&["]"]);
@@ -96,4 +98,79 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
     assert_eq!(kinds.len(), 6);
     let EventKind::TurnEnded { used_ms, .. } = contents.events[5].event else { unreachable!() };
     assert!(used_ms >= 2_000, "the turn lasted at least the 2 s the pane showed");
+}
+
+/// The rapporteur's URL from the embedded hub's data directory.
+fn rapporteur_url(data: &Path) -> String {
+    let dir = data.join("imrf-2022-roundtable-1");
+    let address = std::fs::read_to_string(dir.join("address")).expect("the hub keeps its address");
+    let tokens: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.join("tokens.toml")).expect("tokens")).expect("tokens parse");
+    let token = tokens.get("rapporteur").and_then(|t| t.as_str()).expect("a rapporteur token");
+    format!("ws://{}/v1/sessions/imrf-2022-roundtable-1?token={token}", address.trim())
+}
+
+#[test]
+fn the_hub_comes_back_on_its_address_and_a_rapporteur_follows_again() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let chair_command = format!(
+        "{} chair {} --data {}; echo EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_rostrum"),
+        root.join("config/imrf-2022-roundtable-1.toml").display(),
+        data.path().display()
+    );
+    let id = std::process::id();
+    let chair = Pane::start(&format!("rostrum-e2e-chair-{id}"), &chair_command);
+    chair.wait_for("● hub");
+    chair.wait_for("Join URLs");
+    chair.keys(&["Escape"]);
+    chair.wait("the join panel to close", |p| !p.contains("Join URLs"));
+    let url = rapporteur_url(data.path());
+    let rapporteur_command = format!(
+        "{} rapporteur '{url}' --name Ana --outbox {}; echo EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_rostrum"),
+        data.path().join("outbox.jsonl").display()
+    );
+    let rapporteur = Pane::start(&format!("rostrum-e2e-rapporteur-{id}"), &rapporteur_command);
+    rapporteur.wait_for("● hub");
+
+    // A wrong token ends the screen at once, with the hub's reason and a non-zero exit.
+    let wrong = url.split("token=").next().map(|base| format!("{base}token=not-a-token")).expect("url");
+    let refused = Pane::start(
+        &format!("rostrum-e2e-refused-{id}"),
+        &format!(
+            "{} rapporteur '{wrong}' --outbox {}; echo EXITED $?; sleep 30",
+            env!("CARGO_BIN_EXE_rostrum"),
+            data.path().join("o2.jsonl").display()
+        ),
+    );
+    let pane = refused.wait_for("EXITED");
+    assert!(pane.contains("EXITED 1"), "{pane}");
+    assert!(pane.contains("the hub refused this screen") && pane.contains("401"), "{pane}");
+
+    // Quitting with the rapporteur connected asks, and says it will be cut off.
+    chair.wait_for("1 other");
+    chair.keys(&["q"]);
+    chair.wait_for("1 other client on this hub will be cut off");
+    chair.keys(&["y"]);
+    chair.wait_for("EXITED 0");
+    rapporteur.wait_for("RECONNECTING");
+
+    // The chair starts again: same address, without the join panel, and the rapporteur follows within 5 s.
+    let address = std::fs::read_to_string(data.path().join("imrf-2022-roundtable-1/address")).expect("address");
+    let chair = Pane::start(&format!("rostrum-e2e-chair2-{id}"), &chair_command);
+    chair.wait_for("● hub");
+    let again = std::fs::read_to_string(data.path().join("imrf-2022-roundtable-1/address")).expect("address");
+    assert_eq!(address, again, "the hub listens where it did");
+    assert!(!chair.pane().contains("Join URLs"), "the join panel opens by itself only the first time");
+    rapporteur.wait_within(std::time::Duration::from_secs(5), "the rapporteur to follow again", |p| {
+        p.contains("● hub") && !p.contains("RECONNECTING")
+    });
+    // Nothing missed: what the chair does now reaches it.
+    chair.keys(&["]"]);
+    chair.wait_for("Open \"Opening remarks\"?");
+    chair.keys(&["y"]);
+    chair.wait_for("✓ open \"Opening remarks\"");
+    rapporteur.wait_for("Opening remarks");
 }

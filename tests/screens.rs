@@ -220,3 +220,70 @@ fn help_shows_every_key_even_at_80x24() {
     }
     insta::assert_snapshot!("help_80x24", screen);
 }
+
+#[test]
+fn a_closed_session_is_said_first_and_offers_no_floor() {
+    let s = session(vec![open(), inscribe("peru"), Command::CloseSession]);
+    let app = app(s, t(30));
+    check("session_closed", &app);
+    for (w, h) in SIZES {
+        let screen = draw(&app, w, h);
+        let header = screen.lines().next().expect("a header");
+        assert!(header.starts_with("\" SESSION CLOSED "), "{w}x{h}: {header}");
+        assert!(!screen.contains("give the floor"), "{w}x{h} offers the floor:\n{screen}");
+    }
+}
+
+#[test]
+fn a_long_status_message_is_shown_whole_on_two_rows() {
+    let mut app = app(running(), t(46));
+    let text = "✗ inscribe Peru: the list of speakers of \"Statements, stakeholders alternating\" is closed: no new inscriptions";
+    app.live.status = Some(StatusLine { text: text.into(), tone: Tone::Error });
+    let screen = draw(&app, 80, 24);
+    let joined: String = screen.lines().map(|l| l.trim_matches('"').trim_end()).collect::<Vec<_>>().join(" ");
+    assert!(joined.contains("is closed: no new") && joined.contains("inscriptions"), "{screen}");
+}
+
+#[test]
+fn long_names_stay_apart_at_every_size() {
+    let def = rostrum::config::parse_session(include_str!("../config/imrf-2022-roundtable-1.toml")).expect("valid");
+    let mut s = Session::new(def);
+    let mut at = 0;
+    for command in [
+        // The opening has IOM inscribed in advance.
+        Command::OpenSegment { segment: "opening".into() },
+        inscribe("ioe"),
+        inscribe("unhcr"),
+        inscribe("ohchr"),
+        inscribe("united-kingdom"),
+    ] {
+        let events = domain::decide(&s, command, &Actor::chair("chair"), t(at)).expect("accepted");
+        for e in &events {
+            domain::apply(&mut s, e);
+        }
+        at += 1;
+    }
+    let app = app(s, t(20));
+    for (w, h) in SIZES {
+        let screen = draw(&app, w, h);
+        for name in ["IOM", "IOE", "UNHCR", "OHCHR", "United Kingdom"] {
+            assert!(screen.contains(name), "{w}x{h}: {name} is not readable:\n{screen}");
+        }
+        assert!(!screen.contains("International Or "), "{w}x{h}: a name cut without a sign:\n{screen}");
+    }
+}
+
+#[test]
+fn the_replay_and_the_rapporteur_offer_only_their_own_keys() {
+    let replay = replay_at("");
+    for (w, h) in SIZES {
+        let screen = draw_replay(&replay, w, h);
+        assert!(!screen.contains("- to inscribe") && !screen.contains("give the floor"), "{w}x{h}:\n{screen}");
+    }
+    let r = rapporteur(session(vec![open(), inscribe("peru")]), t(10));
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|frame| rapporteur::view::render(&r, frame)).expect("draws");
+    let screen = terminal.backend().to_string();
+    assert!(!screen.contains("to inscribe") && !screen.contains("give the floor"), "{screen}");
+    assert!(screen.contains("n note") && screen.contains("p pledge"), "{screen}");
+}

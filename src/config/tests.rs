@@ -91,12 +91,43 @@ fn rules_between_keys_are_checked() {
 }
 
 #[test]
-fn a_wrong_type_is_reported_at_its_value() {
+fn a_wrong_value_is_reported_at_its_value_with_the_valid_ones() {
     let source = VALID.replace("kind = \"un-entity\"", "kind = \"spaceship\"");
     let found = problems(&source);
     let line = source.lines().position(|l| l.contains("spaceship")).expect("present") + 1;
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].starts_with(&format!("{line}:8: unknown variant `spaceship`")), "{found:?}");
+    assert!(
+        found[0].starts_with(&format!("{line}:8: `kind` cannot be \"spaceship\"; it is one of \"member-state\"")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn five_typos_are_found_in_one_run_each_with_the_nearest_valid_value() {
+    let source = VALID
+        .replacen("modality = \"remote\"", "modalty = \"remote\"", 1)
+        .replacen("level = \"head-of-delegation\"", "level = \"vice minister\"", 1)
+        .replacen("precedence = \"un-protocol\"", "precedence = \"un-protocl\"", 1)
+        .replacen("national = \"3m\"", "national = \"3 min\"", 1)
+        .replacen("inscribed = [\"chile\", \"ngo-a\"]", "inscribed = [\"chlie\", \"ngo-a\"]", 1);
+    assert_ne!(source, VALID);
+    let found = problems(&source);
+    let text = found.join("\n");
+    let line_of = |needle: &str| source.lines().position(|l| l.contains(needle)).expect("present") + 1;
+    for (needle, message) in [
+        ("modalty", "unknown key `participants.3.modalty` (did you mean `modality`?)"),
+        ("vice minister", "`level` cannot be \"vice minister\" (did you mean `vice-minister`?)"),
+        ("un-protocl", "`precedence` cannot be \"un-protocl\" (did you mean `un-protocol`?)"),
+        ("3 min", "`national`: bad duration \"3 min\" (did you mean \"3m\"?)"),
+        ("chlie", "unknown participant \"chlie\" in `inscribed` (did you mean `chile`?)"),
+    ] {
+        let line = line_of(needle);
+        assert!(
+            found.iter().any(|f| f.starts_with(&format!("{line}:")) && f.contains(message)),
+            "{message} at line {line}:\n{text}"
+        );
+    }
+    assert_eq!(found.len(), 5, "{text}");
 }
 
 #[test]

@@ -443,3 +443,40 @@ fn a_warning_shown_at_start_survives_the_first_connection() {
 }
 
 // ---- The rapporteur ----
+
+#[test]
+fn quitting_while_others_follow_the_hub_asks_and_says_how_many() {
+    let mut app = app_with(vec![open()]);
+    app.join_urls = vec![crate::hub::JoinUrl { session: "s".into(), role: "rapporteur".into(), url: "ws://x".into() }];
+    update(&mut app, Msg::Peers(2));
+    assert!(press(&mut app, "q").is_empty());
+    let Mode::Confirm(confirm) = &app.mode else { panic!("asks first") };
+    assert_eq!(confirm.question, "Quit? 2 other clients on this hub will be cut off until you start it again.");
+    assert_eq!(press(&mut app, "y"), [Effect::Quit]);
+}
+
+#[test]
+fn a_refused_handshake_ends_the_screen_with_the_hubs_reason() {
+    let mut app = app_with(vec![]);
+    let effects = update(&mut app, Msg::Link(LinkEvent::Refused { reason: "unknown token (HTTP 401)".into() }));
+    assert_eq!(effects, [Effect::Fail("the hub refused this screen: unknown token (HTTP 401)".into())]);
+}
+
+#[test]
+fn the_floor_offers_only_what_the_hub_would_accept() {
+    // Ghana (remote) has a technical issue: no hint gives it the floor.
+    let app = app_with(vec![
+        open(),
+        inscribe("ghana"),
+        Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue, from: None },
+    ]);
+    let hints = view::floor_hints(&app).join("\n");
+    assert!(!hints.contains("Ghana"), "{hints}");
+    assert!(!view::footer_hints(&app).iter().any(|(_, what)| what == "floor" || what == "next"));
+    // A point of order pending: only the ruling is offered, never R otherwise.
+    let app = app_with(vec![open(), inscribe("peru"), Command::RaisePointOfOrder { by: "france".into() }]);
+    assert_eq!(view::floor_hints(&app), ["R: rule on the point of order"]);
+    assert!(view::footer_hints(&app).iter().any(|(k, _)| k == "R"));
+    let app = app_with(vec![open(), inscribe("peru")]);
+    assert!(!view::footer_hints(&app).iter().any(|(k, _)| k == "R"));
+}

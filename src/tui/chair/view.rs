@@ -257,7 +257,13 @@ fn render_header(chair: &Chair, theme: &Theme, frame: &mut Frame, area: Rect) {
         titles.push("Rostrum".to_string());
     }
     let now = time_of_day(session, chair.live.hub_now());
-    widgets::render_header(&badges, &titles, Some(&chair.live), now, theme, frame, area);
+    // Who else the chair's own hub serves: quitting would cut them off.
+    let others = match chair.peers {
+        0 => None,
+        1 => Some("1 other".to_string()),
+        n => Some(format!("{n} others")),
+    };
+    widgets::render_header(&badges, &titles, Some((&chair.live, others)), now, theme, frame, area);
 }
 
 fn render_forecast(chair: &Chair, theme: &Theme, frame: &mut Frame, area: Rect, wide: bool) {

@@ -274,18 +274,19 @@ pub fn render_footer(hints: &[(String, String)], theme: &Theme, frame: &mut Fram
 pub fn render_header(
     badges: &[String],
     titles: &[String],
-    live: Option<&Live>,
+    live: Option<(&Live, Option<String>)>,
     now: String,
     theme: &Theme,
     frame: &mut Frame,
     area: Rect,
 ) {
     let mut right: Vec<Span> = Vec::new();
-    if let Some(live) = live {
+    if let Some((live, note)) = live {
+        let note = note.map(|n| format!(" · {n}")).unwrap_or_default();
         let link = match &live.link {
             LinkStatus::Connected => match live.rtt_ms {
-                Some(rtt) => Span::styled(format!("● hub {rtt} ms"), theme.fg(Color::Green)),
-                None => Span::styled("● hub".to_string(), theme.fg(Color::Green)),
+                Some(rtt) => Span::styled(format!("● hub {rtt} ms{note}"), theme.fg(Color::Green)),
+                None => Span::styled(format!("● hub{note}"), theme.fg(Color::Green)),
             },
             LinkStatus::Connecting => Span::styled("○ connecting…".to_string(), theme.fg(Color::Yellow)),
             // Shown as a badge on the left instead.

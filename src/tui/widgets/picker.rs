@@ -240,3 +240,37 @@ pub fn render(picker: &Picker, session: &Session, hint: &str, theme: &Theme, fra
         frame.render_widget(Paragraph::new(Line::styled(ellipsize(&text, width), theme.dim())), kind);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roster() -> Vec<Participant> {
+        crate::config::parse_session(include_str!("../../../config/imrf-2022-roundtable-1.toml"))
+            .expect("the shipped roundtable is valid")
+            .participants
+    }
+
+    fn first(query: &str) -> String {
+        let roster = roster();
+        let found = search(&roster, query, Purpose::Inscribe);
+        roster[found[0]].name.clone()
+    }
+
+    #[test]
+    fn exact_short_and_word_prefix_matches_come_before_fuzzy_ones() {
+        assert_eq!(first("korea"), "Republic of Korea");
+        assert_eq!(first("afr"), "African Group");
+        assert_eq!(first("iom"), "International Organization for Migration (IOM)");
+        assert_eq!(first("g77"), "Group of 77 and China");
+        assert_eq!(first("mexi"), "Mexico");
+    }
+
+    #[test]
+    fn a_point_of_order_picker_offers_member_states_only() {
+        let roster = roster();
+        let found = search(&roster, "", Purpose::PointOfOrder);
+        assert!(found.iter().all(|i| roster[*i].kind == ParticipantKind::MemberState));
+        assert_eq!(found.len(), 193);
+    }
+}
