@@ -248,20 +248,21 @@ fn a_long_status_message_is_shown_whole_on_two_rows() {
 fn long_names_stay_apart_at_every_size() {
     let def = rostrum::config::parse_session(include_str!("../config/imrf-2022-roundtable-1.toml")).expect("valid");
     let mut s = Session::new(def);
-    let mut at = 0;
-    for command in [
+    for (at, command) in [
         // The opening has IOM inscribed in advance.
         Command::OpenSegment { segment: "opening".into() },
         inscribe("ioe"),
         inscribe("unhcr"),
         inscribe("ohchr"),
         inscribe("united-kingdom"),
-    ] {
-        let events = domain::decide(&s, command, &Actor::chair("chair"), t(at)).expect("accepted");
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let events = domain::decide(&s, command, &Actor::chair("chair"), t(at as i64)).expect("accepted");
         for e in &events {
             domain::apply(&mut s, e);
         }
-        at += 1;
     }
     let app = app(s, t(20));
     for (w, h) in SIZES {
