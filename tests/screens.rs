@@ -288,3 +288,15 @@ fn the_replay_and_the_rapporteur_offer_only_their_own_keys() {
     assert!(!screen.contains("to inscribe") && !screen.contains("give the floor"), "{screen}");
     assert!(screen.contains("n note") && screen.contains("p pledge"), "{screen}");
 }
+
+#[test]
+fn the_inscription_picker_marks_who_is_on_the_list_already() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = app(session(vec![open(), inscribe("peru")]), t(10));
+    for c in "ipe".chars() {
+        chair::update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+    }
+    let screen = draw(&app, 80, 24);
+    let peru = screen.lines().find(|l| l.contains("Peru ·")).unwrap_or_else(|| panic!("Peru is offered:\n{screen}"));
+    assert!(peru.contains("(on the list)"), "{screen}");
+}
