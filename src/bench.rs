@@ -71,7 +71,7 @@ pub fn synthetic_journal(dir: &Path, n: usize) -> Result<PathBuf, String> {
         i += 1;
         decide(
             &mut session,
-            Command::Inscribe { participant: p, segment: None, kind: None, level: None },
+            Command::Inscribe { participant: p, segment: None, kind: None, level: None, on_behalf_of: None },
             &chair,
             &mut events,
         );
@@ -712,11 +712,23 @@ pub async fn storm(clients: usize) -> Result<String, String> {
     let mut chair =
         crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
     chair
-        .command(Command::Inscribe { participant: "chile".into(), segment: None, kind: None, level: None })
+        .command(Command::Inscribe {
+            participant: "chile".into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+        })
         .await
         .map_err(|e| e.to_string())?;
     chair
-        .command(Command::Inscribe { participant: "peru".into(), segment: None, kind: None, level: None })
+        .command(Command::Inscribe {
+            participant: "peru".into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+        })
         .await
         .map_err(|e| e.to_string())?;
     while resumed.load(Ordering::SeqCst) < clients && started.elapsed() < Duration::from_secs(60) {

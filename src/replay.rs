@@ -181,7 +181,7 @@ mod tests {
             i += 1;
             give(
                 &mut session,
-                Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None },
+                Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None },
                 &mut events,
             );
             if let Some(first) = session.segments[0].list.first().map(|e| e.id) {

@@ -37,8 +37,13 @@ async fn replaying_a_scripted_session_ends_in_the_hubs_final_state() {
     let chair = rostrum::domain::Actor::chair("chair");
     s.at(0, &chair, rostrum::domain::Command::OpenSegment { segment: "general".into() }).await;
     for (i, p) in ["chile", "peru", "ghana", "ngo-a", "holy-see"].iter().enumerate() {
-        let inscribe =
-            rostrum::domain::Command::Inscribe { participant: (*p).into(), segment: None, kind: None, level: None };
+        let inscribe = rostrum::domain::Command::Inscribe {
+            participant: (*p).into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+        };
         s.at(10 + i as i64, &chair, inscribe).await;
     }
     let peru = s.entry(0, "peru").await;

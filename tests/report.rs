@@ -129,7 +129,13 @@ async fn pending_replies_are_listed_and_an_undo_is_not_a_deferral() {
     let data = tempfile::tempdir().expect("temp dir");
     let s = Scripted::start(data.path(), &common::session_file()).await;
     let chair = Actor::chair("chair");
-    let inscribe = |p: &str| Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None };
+    let inscribe = |p: &str| Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+    };
     s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
     s.at(1, &chair, inscribe("chile")).await;
     s.at(2, &chair, inscribe("ghana")).await;

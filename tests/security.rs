@@ -51,6 +51,7 @@ fn every_command(s: &Session) -> Vec<(&'static str, Command)> {
                 segment: Some("dialogue".into()),
                 kind: None,
                 level: None,
+                on_behalf_of: None,
             },
         ),
         ("withdraw", Command::Withdraw { entry: entry("chile") }),

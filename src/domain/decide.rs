@@ -40,6 +40,10 @@ pub enum Command {
         kind: Option<StatementKind>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         level: Option<Level>,
+        /// For a statement on behalf of a group: the group's id in the roster, or its
+        /// name when it is not in the roster.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_behalf_of: Option<String>,
     },
     Withdraw {
         entry: EntryId,
@@ -82,6 +86,14 @@ pub enum Command {
     },
     EndTurn {
         turn: TurnId,
+    },
+    /// Interrupt the statement on the floor (the speaker's connection was lost):
+    /// the speaker goes back on the list, first or `places` places down, to continue
+    /// with the time left.
+    SuspendTurn {
+        turn: TurnId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        places: Option<usize>,
     },
     Pause {
         turn: TurnId,
@@ -178,6 +190,7 @@ impl Command {
             Self::GiveFloor { .. } => "give the floor",
             Self::Next { .. } => "give the floor to the next speaker",
             Self::EndTurn { .. } => "end a turn",
+            Self::SuspendTurn { .. } => "interrupt a statement",
             Self::Pause { .. } => "pause the clock",
             Self::Resume { .. } => "resume the clock",
             Self::Extend { .. } => "extend the time",
@@ -321,8 +334,8 @@ impl Rules<'_> {
         match command {
             Command::OpenSegment { segment } => self.open_segment(&segment),
             Command::CloseSession => self.close_session(),
-            Command::Inscribe { participant, segment, kind, level } => {
-                self.inscribe(&participant, segment.as_deref(), kind, level)
+            Command::Inscribe { participant, segment, kind, level, on_behalf_of } => {
+                self.inscribe(&participant, segment.as_deref(), kind, level, on_behalf_of)
             }
             Command::Withdraw { entry } => {
                 let (segment, _, _) = self.list_entry(entry)?;
@@ -368,7 +381,7 @@ impl Rules<'_> {
                     let mut compensation = undo.compensation.clone();
                     // A turn ended by mistake runs again from now: the time between its
                     // end and the undo is not charged to the speaker.
-                    if let EventKind::TurnRestored { turn } = &mut compensation
+                    if let EventKind::TurnRestored { turn, .. } = &mut compensation
                         && turn.running_since.is_some()
                     {
                         turn.running_since = Some(self.now);
@@ -384,6 +397,7 @@ impl Rules<'_> {
                 ))),
             },
             Command::EndTurn { turn } => Ok(vec![self.end_turn(turn)?]),
+            Command::SuspendTurn { turn, places } => Ok(vec![self.suspend(turn, places)?]),
             Command::Pause { turn } => {
                 let current = self.turn(turn)?;
                 self.no_point_pending()?;
@@ -443,18 +457,34 @@ impl Rules<'_> {
                 if now == status {
                     return Err(refused(format!("{} is already marked {}", p.name, status.label())));
                 }
-                // A delegate may say it is connected or has a problem, but not clear what
-                // the secretariat found (an audio check, a technical issue).
+                // A delegate reports its own connection: connected (also once it has fixed
+                // a technical issue) or a technical issue. The audio check is the
+                // secretariat's finding, and only the chair sets or clears it.
                 if self.actor.role == Role::Delegate
-                    && (matches!(now, ConnectionStatus::AudioChecked | ConnectionStatus::TechnicalIssue)
-                        || status == ConnectionStatus::AudioChecked)
+                    && (matches!(status, ConnectionStatus::AudioChecked | ConnectionStatus::Unknown)
+                        || now == ConnectionStatus::AudioChecked && status == ConnectionStatus::Connected)
                 {
                     return Err(reject(
                         RejectCode::Forbidden,
-                        format!("only the chair may change {} from {} to {}", p.name, now.label(), status.label()),
+                        format!(
+                            "only the chair may change {} from {} to {}: a delegate reports connected or technical issue",
+                            p.name,
+                            now.label(),
+                            status.label()
+                        ),
                     ));
                 }
-                Ok(vec![EventKind::ConnectionSet { participant, status }])
+                let mut events = vec![EventKind::ConnectionSet { participant: participant.clone(), status }];
+                // The speaker on the floor lost: the statement is interrupted, to continue later.
+                if let Some(turn) = self.session.floor.as_ref()
+                    && turn.entry.participant == participant
+                    && status == ConnectionStatus::TechnicalIssue
+                    && self.actor.role == Role::Chair
+                    && self.session.point_of_order.is_none()
+                {
+                    events.push(self.suspend(turn.id, None)?);
+                }
+                Ok(events)
             }
             Command::AddNote { client_id, turn, text, objectives, themes } => {
                 if self.already_recorded(&client_id)? {
@@ -607,18 +637,28 @@ impl Rules<'_> {
         segment: Option<&str>,
         kind: Option<StatementKind>,
         level: Option<Level>,
+        on_behalf_of: Option<String>,
     ) -> Decision {
         let p = self.participant(participant)?;
         if self.actor.role != Role::Chair {
-            // Precedence follows the roster; only the chair may say otherwise.
-            if level.is_some_and(|l| Some(l) != p.level) {
+            // Precedence follows the roster; only the chair may say otherwise. A level
+            // equal to the roster's (or, for a State without one, head of delegation,
+            // the level every inscription gets) is no change.
+            let roster_level = if p.kind.is_state() { p.level.or(Some(Level::HeadOfDelegation)) } else { None };
+            if level.is_some_and(|l| Some(l) != roster_level) {
                 return Err(reject(
                     RejectCode::Forbidden,
                     "only the chair may change the level of representation of an inscription",
                 ));
             }
-            if kind.is_some_and(|k| k != p.kind.default_statement()) {
-                return Err(reject(RejectCode::Forbidden, "only the chair may inscribe a statement of another kind"));
+            // A Member State may say it speaks on behalf of a group, naming it; any other
+            // kind of statement than its own is the chair's to give.
+            let group_statement = kind == Some(StatementKind::Group) && on_behalf_of.is_some();
+            if kind.is_some_and(|k| k != p.kind.default_statement()) && !group_statement {
+                return Err(reject(
+                    RejectCode::Forbidden,
+                    "only the chair may inscribe a statement of another kind (a delegate may inscribe a statement on behalf of a group it names)",
+                ));
             }
         }
         let index = self.segment(segment)?;
@@ -659,7 +699,29 @@ impl Rules<'_> {
         if level.is_some() && !p.kind.is_state() {
             return Err(invalid(format!("{} is not a State: it has no level of representation", p.name)));
         }
-        let entry = self.session.new_entry(index, p, Some(kind), level, self.now);
+        let on_behalf_of = match on_behalf_of {
+            None => None,
+            Some(_) if kind != StatementKind::Group || p.kind != ParticipantKind::MemberState => {
+                return Err(invalid(format!(
+                    "only a Member State making a statement on behalf of a group names the group; {} makes a {}",
+                    p.name,
+                    kind.label()
+                )));
+            }
+            Some(group) => {
+                let group = bounded_text("group's name", &group, MAX_SHORT)?;
+                match self.session.def.participant(&group) {
+                    Some(g) if g.kind == ParticipantKind::GroupOfStates => Some(g.id.clone()),
+                    Some(g) => {
+                        return Err(invalid(format!("{} is not a group of States", g.name)));
+                    }
+                    // A group the roster does not list: its name as given.
+                    None => Some(group),
+                }
+            }
+        };
+        let mut entry = self.session.new_entry(index, p, Some(kind), level, self.now);
+        entry.on_behalf_of = on_behalf_of;
         let mut list = self.session.segments[index].list.clone();
         list.push(entry.clone());
         let order = policy_layout(self.session, index, &list);
@@ -775,6 +837,46 @@ impl Rules<'_> {
         let used_ms = current.used_at(self.now);
         let overrun_ms = used_ms.saturating_sub(current.allotted_ms);
         Ok(EventKind::TurnEnded { turn, used_ms, overrun_ms })
+    }
+
+    /// Interrupt the turn on the floor: record its part, and put the speaker back on
+    /// the list (first, or `places` down) with the time left.
+    fn suspend(&self, turn: TurnId, places: Option<usize>) -> Result<EventKind, Rejection> {
+        let current = self.turn(turn)?;
+        if let Some(point) = &self.session.point_of_order {
+            return Err(refused(format!(
+                "a point of order by {} is pending: rule on it before interrupting the statement",
+                self.session.name_of(&point.by)
+            )));
+        }
+        let used_ms = current.used_at(self.now);
+        let left_ms = current.allotted_ms.saturating_sub(used_ms);
+        let resumes = match &current.entry.resumes {
+            Some(r) => super::Resumes {
+                first_turn: r.first_turn,
+                parts: r.parts + 1,
+                used_ms: r.used_ms + used_ms,
+                original_ms: r.original_ms,
+            },
+            None => super::Resumes {
+                first_turn: current.id,
+                parts: 1,
+                used_ms,
+                original_ms: u64::from(current.entry.allotted) * 1000,
+            },
+        };
+        let segment = current.segment;
+        let list = &self.session.segments.get(segment).ok_or_else(|| not_found("no such segment"))?.list;
+        let index = places.unwrap_or(0).min(list.len());
+        let mut entry = current.entry.clone();
+        entry.id = self.session.next_id;
+        entry.placement = Placement::Suspended { to: index + 1 };
+        entry.allotted = u32::try_from(left_ms.div_ceil(1000)).unwrap_or(u32::MAX);
+        entry.reason = String::new();
+        entry.resumes = Some(resumes);
+        let mut order: Vec<EntryId> = list.iter().map(|e| e.id).collect();
+        order.insert(index, entry.id);
+        Ok(EventKind::TurnSuspended { turn, used_ms, segment, entry, order })
     }
 
     /// End the turn on the floor and give the floor to the next who may have it, in one step.

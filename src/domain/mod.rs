@@ -115,6 +115,22 @@ pub enum Placement {
     Moved { to: usize },
     /// Deferred by the chair (usually a remote speaker who cannot be heard).
     Deferred { from: usize },
+    /// A statement interrupted (the speaker's connection was lost), back on the
+    /// list at position `to` to continue with the time it had left.
+    Suspended { to: usize },
+}
+
+/// A statement delivered in parts: what the parts before this entry used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumes {
+    /// The turn of the statement's first part.
+    pub first_turn: TurnId,
+    /// Parts delivered so far.
+    pub parts: u32,
+    /// Time those parts used, in milliseconds.
+    pub used_ms: u64,
+    /// The statement's original allotment, in milliseconds.
+    pub original_ms: u64,
 }
 
 /// One entry on a speakers list or a right-of-reply list.
@@ -135,6 +151,12 @@ pub struct Entry {
     /// Human-readable reason for the entry's position, kept current by [`apply`].
     #[serde(default)]
     pub reason: String,
+    /// Set when the entry continues an interrupted statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumes: Option<Resumes>,
+    /// A statement on behalf of a group: the group's roster id, or its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -239,6 +261,12 @@ pub struct TurnRecord {
     pub used_ms: u64,
     pub overrun_ms: u64,
     pub points_of_order: u32,
+    /// For the second and later parts of an interrupted statement: its first part's turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<TurnId>,
+    /// This part ended because the statement was interrupted (suspended).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -353,6 +381,19 @@ pub enum EventKind {
     /// used so far kept.
     TurnRestored {
         turn: Turn,
+        /// Undo of a suspension: the entry that put the speaker back on the list, removed again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        withdraw: Option<EntryId>,
+    },
+    /// The turn on the floor stops (the speaker's connection was lost): its part is
+    /// recorded, and `entry` puts the speaker back on the list, at a place of its
+    /// own (`order`), to continue later with the time it had left.
+    TurnSuspended {
+        turn: TurnId,
+        used_ms: u64,
+        segment: usize,
+        entry: Entry,
+        order: Vec<EntryId>,
     },
     /// Undo of opening a segment: it is not open any more (its lists are kept) and
     /// the previous one, if any, is open again with its lists as they were.
@@ -538,6 +579,24 @@ impl Session {
         self.connections.get(participant).copied().unwrap_or_default()
     }
 
+    /// Who speaks for an entry, as people say it: "Senegal, on behalf of the African Group".
+    pub fn speaker(&self, entry: &Entry) -> String {
+        let name = self.name_of(&entry.participant);
+        match &entry.on_behalf_of {
+            Some(group) => format!("{name}, on behalf of {}", self.group_name(group)),
+            None => name.to_string(),
+        }
+    }
+
+    /// A group's name: "the African Group" for a roster group, else the name as given.
+    pub fn group_name(&self, group: &str) -> String {
+        match self.def.participant(group) {
+            Some(g) if g.name.starts_with("the ") || g.name.starts_with("The ") => g.name.clone(),
+            Some(g) => format!("the {}", g.name),
+            None => group.to_string(),
+        }
+    }
+
     /// The display name of a participant, or its id if unknown.
     pub fn name_of<'a>(&'a self, participant: &'a str) -> &'a str {
         self.def.participant(participant).map_or(participant, |p| p.name.as_str())
@@ -587,6 +646,8 @@ impl Session {
             allotted,
             reply_number: None,
             reason: String::new(),
+            resumes: None,
+            on_behalf_of: None,
         }
     }
 
@@ -664,9 +725,17 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                 state.ended_at = None;
             }
         }
-        EventKind::TurnRestored { turn } => {
+        EventKind::TurnRestored { turn, withdraw } => {
             if session.turns.last().is_some_and(|t| t.id == turn.id) {
                 session.turns.pop();
+            }
+            if let Some(entry) = withdraw
+                && let Some(state) = session.segments.get_mut(turn.segment)
+            {
+                state.list.retain(|e| e.id != *entry);
+                if reasons {
+                    order::refresh_reasons(session, turn.segment);
+                }
             }
             session.floor = Some(turn.clone());
         }
@@ -781,7 +850,37 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                     used_ms: *used_ms,
                     overrun_ms: *overrun_ms,
                     points_of_order: current.points_of_order,
+                    part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
+                    suspended: false,
                 }));
+            }
+        }
+        EventKind::TurnSuspended { turn, used_ms, segment, entry, order: ids } => {
+            if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
+                session.turns.push(Arc::new(TurnRecord {
+                    id: current.id,
+                    segment: current.segment,
+                    entry: current.entry.id,
+                    participant: current.entry.participant.clone(),
+                    kind: current.entry.kind,
+                    inscribed_at: current.entry.inscribed_at,
+                    started_at: current.started_at,
+                    ended_at: at,
+                    allotted_ms: current.allotted_ms,
+                    used_ms: *used_ms,
+                    overrun_ms: used_ms.saturating_sub(current.allotted_ms),
+                    points_of_order: current.points_of_order,
+                    part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
+                    suspended: true,
+                }));
+            }
+            session.next_id = session.next_id.max(entry.id + 1);
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.list.push(entry.clone());
+                order::reorder(&mut state.list, ids);
+                if reasons {
+                    order::refresh_reasons(session, *segment);
+                }
             }
         }
         EventKind::ClockPaused { turn } => {
@@ -920,7 +1019,17 @@ fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
             restored.running_since = current.running_since.map(|_| event.at);
             (
                 format!("the end of the turn of {}", session.name_of(&current.entry.participant)),
-                EventKind::TurnRestored { turn: restored },
+                EventKind::TurnRestored { turn: restored, withdraw: None },
+            )
+        }
+        EventKind::TurnSuspended { turn, used_ms, entry, .. } => {
+            let current = session.floor.as_ref().filter(|t| t.id == *turn)?;
+            let mut restored = current.clone();
+            restored.used_ms = *used_ms;
+            restored.running_since = current.running_since.map(|_| event.at);
+            (
+                format!("the interruption of {}'s statement", session.name_of(&current.entry.participant)),
+                EventKind::TurnRestored { turn: restored, withdraw: Some(entry.id) },
             )
         }
         EventKind::FloorGiven { turn } => {

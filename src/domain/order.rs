@@ -129,6 +129,14 @@ fn reason_for(session: &Session, segment: usize, list: &[Entry], i: usize) -> St
         Placement::Deferred { from } => {
             return format!("deferred by the chair from position {from}");
         }
+        Placement::Suspended { to } => {
+            let left = u64::from(entry.allotted) * 1000;
+            let part = entry.resumes.as_ref().map_or(2, |r| r.parts + 1);
+            return format!(
+                "statement interrupted (connection lost), placed at position {to} by the chair to continue: part {part}, {} left",
+                clock_ms(left)
+            );
+        }
         Placement::Policy => {}
     }
     let is_policy = |e: &&Entry| e.placement == Placement::Policy;
@@ -139,6 +147,12 @@ fn reason_for(session: &Session, segment: usize, list: &[Entry], i: usize) -> St
         return format!("after {}: {}", session.name_of(&previous.participant), why(session, segment, previous, entry));
     }
     format!("inscribed {}", when(session, entry))
+}
+
+/// `m:ss` of a duration in milliseconds.
+fn clock_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    format!("{}:{:02}", secs / 60, secs % 60)
 }
 
 /// When an entry was inscribed: a time, or "in advance" for the speakers the

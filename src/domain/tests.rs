@@ -111,7 +111,7 @@ impl World {
 }
 
 fn inscribe(participant: &str) -> Command {
-    Command::Inscribe { participant: participant.into(), segment: None, kind: None, level: None }
+    Command::Inscribe { participant: participant.into(), segment: None, kind: None, level: None, on_behalf_of: None }
 }
 
 // ---- Speakers list ----
@@ -158,6 +158,7 @@ fn level_given_at_inscription_overrides_the_roster() {
         segment: None,
         kind: None,
         level: Some(Level::HeadOfStateOrGovernment),
+        on_behalf_of: None,
     });
     assert_eq!(w.list(0), ["chile", "peru"]);
     assert_eq!(w.reason(0, "chile"), "before Peru: Head of State or Government outranks Minister");
@@ -179,7 +180,13 @@ fn alternating_slots_give_one_stakeholder_after_every_n_state_statements() {
     let turn = w.give("france");
     w.ok(Command::EndTurn { turn });
     assert_eq!(w.session.segments[1].states_since_stakeholder, 2);
-    w.ok(Command::Inscribe { participant: "fiji".into(), segment: None, kind: None, level: Some(Level::Minister) });
+    w.ok(Command::Inscribe {
+        participant: "fiji".into(),
+        segment: None,
+        kind: None,
+        level: Some(Level::Minister),
+        on_behalf_of: None,
+    });
     assert_eq!(w.list(1), ["ngo-a", "fiji", "chile", "ngo-b", "ghana"]);
 }
 
@@ -537,6 +544,7 @@ fn a_delegate_cannot_raise_its_own_precedence_or_clear_the_secretariats_findings
                 segment: None,
                 kind: None,
                 level: Some(Level::HeadOfStateOrGovernment),
+                on_behalf_of: None,
             },
         )
         .expect_err("level");
@@ -549,6 +557,7 @@ fn a_delegate_cannot_raise_its_own_precedence_or_clear_the_secretariats_findings
                 segment: None,
                 kind: Some(StatementKind::Group),
                 level: None,
+                on_behalf_of: None,
             },
         )
         .expect_err("kind");
@@ -557,8 +566,79 @@ fn a_delegate_cannot_raise_its_own_precedence_or_clear_the_secretariats_findings
     let set = |status| Command::SetConnection { participant: "ghana".into(), status, from: None };
     w.try_as(&ghana, set(ConnectionStatus::Connected)).expect("a delegate says it is connected");
     w.ok(set(ConnectionStatus::TechnicalIssue));
-    let r = w.try_as(&ghana, set(ConnectionStatus::Connected)).expect_err("cannot clear the issue");
-    assert_eq!(r.reason, "only the chair may change Ghana from technical issue to connected");
+    // A delegate who has fixed its audio says so.
+    w.try_as(&ghana, set(ConnectionStatus::Connected)).expect("a delegate clears its own technical issue");
+    w.try_as(&ghana, set(ConnectionStatus::TechnicalIssue)).expect("and reports a new one");
+    // The audio check is the secretariat's.
+    let r = w.try_as(&ghana, set(ConnectionStatus::AudioChecked)).expect_err("audio check");
+    assert_eq!(
+        r.reason,
+        "only the chair may change Ghana from technical issue to audio checked: a delegate reports connected or technical issue"
+    );
+    w.ok(set(ConnectionStatus::AudioChecked));
+    let r = w.try_as(&ghana, set(ConnectionStatus::Connected)).expect_err("cannot undo the audio check");
+    assert_eq!(r.code, RejectCode::Forbidden);
+}
+
+#[test]
+fn a_delegate_may_name_its_default_level_and_speak_on_behalf_of_a_group() {
+    let mut w = World::new();
+    w.open("general");
+    // Chile has no level in the roster: head of delegation is what every inscription gets.
+    let chile = Actor::delegate("chile");
+    w.try_as(
+        &chile,
+        Command::Inscribe {
+            participant: "chile".into(),
+            segment: None,
+            kind: None,
+            level: Some(Level::HeadOfDelegation),
+            on_behalf_of: None,
+        },
+    )
+    .expect("the effective default level is no change");
+    let peru = Actor::delegate("peru");
+    let events = w
+        .try_as(
+            &peru,
+            Command::Inscribe {
+                participant: "peru".into(),
+                segment: None,
+                kind: Some(StatementKind::Group),
+                level: None,
+                on_behalf_of: Some("Andean Community".into()),
+            },
+        )
+        .expect("a statement on behalf of a group it names");
+    let EventKind::Inscribed { entry, .. } = &events[0] else { panic!("inscribed") };
+    assert_eq!(w.session.speaker(entry), "Peru, on behalf of Andean Community");
+}
+
+#[test]
+fn a_group_statement_names_a_roster_group_by_id_and_shows_its_name() {
+    let mut w = World::new();
+    w.open("general");
+    let group = w.session.def.participants.iter().find(|p| p.kind == ParticipantKind::GroupOfStates).cloned();
+    let group = group.expect("the test roster has a group of States");
+    let events = w.ok(Command::Inscribe {
+        participant: "ghana".into(),
+        segment: None,
+        kind: Some(StatementKind::Group),
+        level: None,
+        on_behalf_of: Some(group.id.clone()),
+    });
+    let EventKind::Inscribed { entry, .. } = &events[0] else { panic!("inscribed") };
+    assert_eq!(entry.on_behalf_of.as_deref(), Some(group.id.as_str()));
+    assert_eq!(w.session.speaker(entry), format!("Ghana, on behalf of the {}", group.name));
+    // Only a Member State's group statement names a group.
+    let r = w.no(Command::Inscribe {
+        participant: "peru".into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: Some(group.id.clone()),
+    });
+    assert_eq!(r.code, RejectCode::Invalid);
 }
 
 #[test]
@@ -610,6 +690,7 @@ fn opening_a_segment_ends_the_previous_one() {
         segment: Some("general".into()),
         kind: None,
         level: None,
+        on_behalf_of: None,
     });
     assert_eq!(r.reason, "\"General debate\" has ended");
 }
@@ -894,4 +975,110 @@ fn a_connection_status_change_from_a_stale_status_is_refused() {
     let r = w.no(set(ConnectionStatus::Connected, ConnectionStatus::Unknown));
     assert_eq!(r.reason, "Ghana is now marked connected, not unknown: nothing changed");
     w.ok(set(ConnectionStatus::TechnicalIssue, ConnectionStatus::Connected));
+}
+
+/// Given Peru on the floor 40 s into its 3 minutes, with Chile and Holy See waiting.
+fn peru_speaking() -> (World, TurnId) {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    w.inscribe("chile");
+    w.inscribe("holy-see");
+    let turn = w.give("peru");
+    w.wait(40);
+    (w, turn)
+}
+
+#[test]
+fn a_suspended_statement_resumes_with_the_time_left_and_is_recorded_in_two_parts() {
+    let (mut w, turn) = peru_speaking();
+    // When the chair interrupts it (connection lost)
+    let events = w.ok(Command::SuspendTurn { turn, places: None });
+    assert!(matches!(&events[0], EventKind::TurnSuspended { used_ms: 40_000, .. }));
+    // Then no one holds the floor, Peru is first again with 2:20 left, and says why
+    assert!(w.session.floor.is_none());
+    assert_eq!(w.list(0), ["peru", "chile", "holy-see"]);
+    let entry = &w.session.segments[0].list[0];
+    assert_eq!(entry.allotted, 140);
+    assert!(entry.reason.starts_with("statement interrupted (connection lost)"), "{}", entry.reason);
+    assert_eq!(w.session.turns.len(), 1);
+    assert!(w.session.turns[0].suspended);
+    // When Peru is given the floor again, it continues with 2:20
+    w.wait(60);
+    let second = w.give("peru");
+    assert_eq!(w.reading().remaining_ms, 140_000);
+    w.wait(150);
+    w.ok(Command::EndTurn { turn: second });
+    // Then the record holds two parts of one statement: 40 s and 150 s, 10 s over the original 3:00
+    let parts: Vec<_> = w.session.turns.iter().map(|t| (t.used_ms, t.part_of, t.suspended)).collect();
+    assert_eq!(parts, [(40_000, None, true), (150_000, Some(turn), false)]);
+    assert_eq!(w.session.turns[1].overrun_ms, 10_000);
+}
+
+#[test]
+fn a_statement_suspended_twice_keeps_its_first_part_and_original_allotment() {
+    let (mut w, turn) = peru_speaking();
+    w.ok(Command::SuspendTurn { turn, places: Some(1) });
+    assert_eq!(w.list(0), ["chile", "peru", "holy-see"], "deferred one place");
+    w.wait(5);
+    let second = w.give("peru");
+    w.wait(20);
+    w.ok(Command::SuspendTurn { turn: second, places: None });
+    let entry = &w.session.segments[0].list[0];
+    let resumes = entry.resumes.as_ref().expect("continues a statement");
+    assert_eq!((resumes.first_turn, resumes.parts, resumes.used_ms, resumes.original_ms), (turn, 2, 60_000, 180_000));
+    assert_eq!(entry.allotted, 120);
+}
+
+#[test]
+fn a_suspended_speaker_may_withdraw() {
+    let (mut w, turn) = peru_speaking();
+    w.ok(Command::SuspendTurn { turn, places: None });
+    let peru = w.entry_of(0, "peru");
+    w.ok(Command::Withdraw { entry: peru });
+    assert_eq!(w.list(0), ["chile", "holy-see"]);
+    assert_eq!(w.session.turns.len(), 1, "the part delivered stays in the record");
+}
+
+#[test]
+fn a_statement_is_not_suspended_while_a_point_of_order_is_pending() {
+    let (mut w, turn) = peru_speaking();
+    w.ok(Command::RaisePointOfOrder { by: "france".into() });
+    let r = w.no(Command::SuspendTurn { turn, places: None });
+    assert_eq!(r.code, RejectCode::Refused);
+    assert_eq!(r.reason, "a point of order by France is pending: rule on it before interrupting the statement");
+}
+
+#[test]
+fn undoing_a_suspension_gives_the_floor_back_with_the_time_used() {
+    let (mut w, turn) = peru_speaking();
+    w.ok(Command::SuspendTurn { turn, places: None });
+    let suspended = w.session.seq;
+    w.wait(7);
+    w.ok(Command::Undo { seq: suspended });
+    assert_eq!(w.turn(), turn);
+    assert_eq!(w.reading().used_ms, 40_000);
+    assert_eq!(w.list(0), ["chile", "holy-see"]);
+    assert!(w.session.turns.is_empty());
+}
+
+#[test]
+fn marking_the_speaker_on_the_floor_technical_issue_interrupts_the_statement() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("ghana");
+    w.inscribe("chile");
+    let turn = w.give("ghana");
+    w.wait(30);
+    let events = w.ok(Command::SetConnection {
+        participant: "ghana".into(),
+        status: ConnectionStatus::TechnicalIssue,
+        from: None,
+    });
+    assert!(
+        matches!(events.as_slice(), [EventKind::ConnectionSet { .. }, EventKind::TurnSuspended { turn: t, .. }] if *t == turn)
+    );
+    assert_eq!(w.list(0), ["ghana", "chile"]);
+    // Ghana cannot be given the floor until its connection is back; Chile is next.
+    assert_eq!(next_up(&w.session).map(|n| n.entry.participant.as_str()), Some("chile"));
 }

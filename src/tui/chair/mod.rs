@@ -83,6 +83,8 @@ pub struct Chair {
     pub peers: usize,
     /// The last picker whose command is waiting for the hub: reopened if refused.
     last_picker: Option<(String, Picker)>,
+    /// A Member State being inscribed for a group statement, while the group is chosen.
+    group_for: Option<String>,
 }
 
 impl Chair {
@@ -95,6 +97,7 @@ impl Chair {
             delegate_tokens: None,
             peers: 0,
             last_picker: None,
+            group_for: None,
         }
     }
 
@@ -333,6 +336,12 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                     chair.mode = Mode::Normal;
                     Vec::new()
                 }
+                Outcome::NoMatch if p.purpose == Purpose::OnBehalfOf && !p.query.trim().is_empty() => {
+                    // A group the roster does not list: the name as typed.
+                    chair.mode = Mode::Normal;
+                    let group = p.query.trim().to_string();
+                    inscribe_for_group(chair, group)
+                }
                 Outcome::NoMatch => {
                     chair.mode = Mode::Picker(p.clone());
                     chair.nothing(format!("no participant matches \"{}\"", p.query))
@@ -340,6 +349,18 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                 Outcome::Chosen(i) => {
                     chair.mode = Mode::Normal;
                     let Some(participant) = roster.get(i) else { return Vec::new() };
+                    if p.purpose == Purpose::OnBehalfOf {
+                        return inscribe_for_group(chair, participant.id.clone());
+                    }
+                    // A Member State's statement on behalf of a group: which group, first.
+                    if p.purpose == Purpose::Inscribe
+                        && p.kind == Some(StatementKind::Group)
+                        && participant.kind == crate::domain::ParticipantKind::MemberState
+                    {
+                        chair.group_for = Some(participant.id.clone());
+                        chair.mode = Mode::Picker(Picker::new(Purpose::OnBehalfOf, &roster, ""));
+                        return Vec::new();
+                    }
                     let (command, what) = match p.purpose {
                         Purpose::Inscribe => (
                             Command::Inscribe {
@@ -347,6 +368,7 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                                 segment: None,
                                 kind: p.kind,
                                 level: None,
+                                on_behalf_of: None,
                             },
                             format!("inscribe {}", participant.name),
                         ),
@@ -354,7 +376,7 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                             Command::RaisePointOfOrder { by: participant.id.clone() },
                             format!("point of order by {}", participant.name),
                         ),
-                        Purpose::RightOfReply | Purpose::Pledger => (
+                        Purpose::RightOfReply | Purpose::Pledger | Purpose::OnBehalfOf => (
                             Command::RequestReply { participant: participant.id.clone(), segment: None },
                             format!("right of reply for {}", participant.name),
                         ),
@@ -367,6 +389,26 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
         Mode::Ruling(ruling) => on_ruling_key(chair, ruling, key),
         Mode::Status(choice) => on_status_key(chair, choice, key),
     }
+}
+
+/// Inscribe the Member State waiting in `group_for`, speaking on behalf of `group`.
+fn inscribe_for_group(chair: &mut Chair, group: String) -> Vec<Effect> {
+    let Some(participant) = chair.group_for.take() else { return Vec::new() };
+    let command = Command::Inscribe {
+        participant: participant.clone(),
+        segment: None,
+        kind: Some(StatementKind::Group),
+        level: None,
+        on_behalf_of: Some(group),
+    };
+    let what = match &command {
+        Command::Inscribe { on_behalf_of: Some(g), .. } => {
+            let group = chair.session().map_or_else(|| g.clone(), |s| s.group_name(g));
+            format!("inscribe {}, on behalf of {group}", chair.live.name(&participant))
+        }
+        _ => String::new(),
+    };
+    chair.live.send(command, what)
 }
 
 fn on_ruling_key(chair: &mut Chair, mut ruling: Ruling, key: KeyEvent) -> Vec<Effect> {
@@ -611,6 +653,13 @@ fn on_action(chair: &mut Chair, action: Action) -> Vec<Effect> {
             } else {
                 chair.live.send(command, format!("end the turn of {name}"))
             }
+        }
+        Action::Suspend => {
+            let Some(turn) = floor else { return chair.nothing("nobody holds the floor") };
+            let name = session.name_of(&turn.entry.participant).to_string();
+            chair
+                .live
+                .send(Command::SuspendTurn { turn: turn.id, places: None }, format!("interrupt {name}'s statement"))
         }
         Action::PauseResume | Action::Extend | Action::Cut => {
             let Some(turn) = floor else { return chair.nothing("nobody holds the floor") };

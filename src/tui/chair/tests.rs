@@ -36,7 +36,7 @@ fn app_with(commands: Vec<Command>) -> Chair {
 }
 
 fn inscribe(p: &str) -> Command {
-    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None }
+    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
 }
 
 fn open() -> Command {
@@ -89,6 +89,9 @@ fn tab_chooses_the_kind_of_statement() {
     let mut app = app_with(vec![open()]);
     press(&mut app, "ichile");
     update(&mut app, key(KeyCode::Tab));
+    // A group statement names its group: the roster's groups of States are offered.
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    press(&mut app, "afr");
     let effects = update(&mut app, key(KeyCode::Enter));
     assert_eq!(
         sent(&effects),
@@ -96,8 +99,13 @@ fn tab_chooses_the_kind_of_statement() {
             participant: "chile".into(),
             segment: None,
             kind: Some(StatementKind::Group),
-            level: None
+            level: None,
+            on_behalf_of: Some("african-group".into()),
         }]
+    );
+    assert_eq!(
+        app.live.pending.values().next().map(String::as_str),
+        Some("inscribe Chile, on behalf of the African Group")
     );
 }
 
@@ -479,4 +487,41 @@ fn the_floor_offers_only_what_the_hub_would_accept() {
     assert!(view::footer_hints(&app).iter().any(|(k, _)| k == "R"));
     let app = app_with(vec![open(), inscribe("peru")]);
     assert!(!view::footer_hints(&app).iter().any(|(k, _)| k == "R"));
+}
+
+#[test]
+fn a_lost_speaker_is_interrupted_with_one_key_from_the_floor() {
+    let entry = app_with(vec![open(), inscribe("ghana")]).selectable()[0].id;
+    let mut app = app_with(vec![open(), inscribe("ghana"), Command::GiveFloor { entry }]);
+    let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
+    let hints = view::floor_hints(&app).join("\n");
+    assert!(
+        hints.contains("S: lost? interrupt, continue later") && hints.contains("s: connection (unknown)"),
+        "{hints}"
+    );
+    assert_eq!(sent(&press(&mut app, "S")), [Command::SuspendTurn { turn, places: None }]);
+    // The connection status of the speaker on the floor is set from the floor too.
+    press(&mut app, "s");
+    assert!(matches!(&app.mode, Mode::Status(c) if c.participant == "ghana"));
+}
+
+#[test]
+fn a_group_statement_asks_for_whom_and_takes_a_name_not_in_the_roster() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "ighana");
+    update(&mut app, key(KeyCode::Tab)); // national → group
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    let Mode::Picker(picker) = &app.mode else { panic!("the group picker") };
+    assert_eq!(picker.purpose, Purpose::OnBehalfOf);
+    press(&mut app, "Andean Community");
+    assert_eq!(
+        sent(&update(&mut app, key(KeyCode::Enter))),
+        [Command::Inscribe {
+            participant: "ghana".into(),
+            segment: None,
+            kind: Some(StatementKind::Group),
+            level: None,
+            on_behalf_of: Some("Andean Community".into()),
+        }]
+    );
 }

@@ -52,7 +52,7 @@ pub fn layout(chair: &Chair, area: Rect) -> Areas {
         let side = (area.width * 45 / 100).min(area.width.saturating_sub(80));
         let [left, right] = Layout::horizontal([Constraint::Min(80), Constraint::Length(side)]).areas(body);
         let [floor, forecast, recent, replies, join] = Layout::vertical([
-            Constraint::Length(11 + hints.min(3)),
+            Constraint::Length(11 + hints.min(4)),
             Constraint::Length(if side < 70 { 4 } else { 3 }),
             Constraint::Min(5),
             Constraint::Length(5),
@@ -109,12 +109,16 @@ pub fn floor_hints(chair: &Chair) -> Vec<String> {
     if let Some(turn) = &session.floor {
         hints.push(format!("{}: end the turn", k(Action::EndTurn)));
         let remote = session.def.participant(&turn.entry.participant).is_some_and(|p| p.modality == Modality::Remote);
+        let modality = session.def.participant(&turn.entry.participant).map(|p| p.modality);
         if remote {
             hints.push(format!(
                 "{}: connection ({})",
                 k(Action::Connection),
                 session.connection(&turn.entry.participant).label()
             ));
+        }
+        if remote || modality == Some(Modality::PreRecorded) {
+            hints.push(format!("{}: lost? interrupt, continue later", k(Action::Suspend)));
         }
     } else if session.current_segment.is_some_and(|c| session.segment_def(c + 1).is_some())
         && session
@@ -352,7 +356,12 @@ fn render_overlay(chair: &Chair, theme: &Theme, frame: &mut Frame) {
         }
         Mode::Picker(p) => {
             if let Some(session) = chair.session() {
-                picker::render(p, session, "no participant matches", theme, frame);
+                let hint = if p.purpose == picker::Purpose::OnBehalfOf {
+                    format!("Enter: on behalf of \"{}\" (not in the roster)", p.query.trim())
+                } else {
+                    "no participant matches".to_string()
+                };
+                picker::render(p, session, &hint, theme, frame);
             }
         }
         Mode::Ruling(ruling) => {

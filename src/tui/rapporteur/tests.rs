@@ -31,7 +31,7 @@ fn app_with(commands: Vec<Command>) -> Rapporteur {
 }
 
 fn inscribe(p: &str) -> Command {
-    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None }
+    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
 }
 
 fn open() -> Command {

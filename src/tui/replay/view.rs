@@ -31,25 +31,33 @@ pub fn describe_event(session: &Session, event: &Event) -> String {
         E::SegmentOpenUndone { segment: s, .. } => format!("undoes the opening of \"{}\"", segment(*s)),
         E::SessionClosed => "closes the session".into(),
         E::SessionReopened { .. } => "undoes the closing of the session".into(),
-        E::Inscribed { entry, .. } => format!("inscribes {} ({})", name(&entry.participant), entry.kind.label()),
+        E::Inscribed { entry, .. } => format!("inscribes {} ({})", session.speaker(entry), entry.kind.label()),
         E::Withdrawn { entry, .. } => format!("withdraws {}", entry_name(*entry)),
         E::Moved { entry, placement, .. } => match placement {
             Placement::Deferred { .. } => format!("defers {}", entry_name(*entry)),
             Placement::Policy => format!("reinstates {}", entry_name(*entry)),
-            Placement::Moved { to } => format!("moves {} to {to}", entry_name(*entry)),
+            Placement::Moved { to } | Placement::Suspended { to } => format!("moves {} to {to}", entry_name(*entry)),
         },
         E::ListClosed { .. } => "closes the list".into(),
         E::ListReopened { .. } => "reopens the list".into(),
         E::ReplyRequested { entry, .. } => format!("right of reply for {}", name(&entry.participant)),
         E::ReplyWithdrawn { .. } => "withdraws a right of reply".into(),
-        E::FloorGiven { turn } => format!("floor to {}", name(&turn.entry.participant)),
+        E::FloorGiven { turn } => format!("floor to {}", session.speaker(&turn.entry)),
         E::FloorRevoked { entry, .. } => format!("takes back the floor from {}", name(&entry.participant)),
         E::Restored { entry, .. } => format!("restores {}", name(&entry.participant)),
         E::TurnEnded { used_ms, overrun_ms, .. } => {
             let over = if *overrun_ms >= 1000 { format!(", +{}", clock(*overrun_ms)) } else { String::new() };
             format!("ends the turn ({}{over})", clock(*used_ms))
         }
-        E::TurnRestored { turn } => format!("undoes the end of {}'s turn", name(&turn.entry.participant)),
+        E::TurnRestored { turn, withdraw: None } => {
+            format!("undoes the end of {}'s turn", name(&turn.entry.participant))
+        }
+        E::TurnRestored { turn, withdraw: Some(_) } => {
+            format!("undoes the interruption of {}'s statement", name(&turn.entry.participant))
+        }
+        E::TurnSuspended { entry, .. } => {
+            format!("interrupts {}'s statement (to continue later)", name(&entry.participant))
+        }
         E::ClockPaused { .. } => "pauses the clock".into(),
         E::ClockResumed { .. } => "resumes the clock".into(),
         E::TimeChanged { allotted_ms, .. } => format!("sets the time to {}", clock(*allotted_ms)),

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use tui_big_text::{BigText, PixelSize};
 
-use super::{Theme, clock, countdown, ellipsize, fit_name, modality, time_of_day};
+use super::{Theme, clock, countdown, ellipsize, fit_speaker, modality, time_of_day};
 use crate::domain::{ClockPhase, Session, Timestamp, Turn};
 
 /// What the floor panel shows.
@@ -31,7 +31,8 @@ pub fn statement_number(session: &Session, turn: &Turn) -> usize {
 
 fn describe(session: &Session, turn: &Turn) -> String {
     let level = turn.entry.level.map(|l| format!(" · {}", l.label())).unwrap_or_default();
-    format!("{}{level} · {}", turn.entry.kind.label(), modality(session, &turn.entry.participant))
+    let part = turn.entry.resumes.as_ref().map(|r| format!(" · part {}", r.parts + 1)).unwrap_or_default();
+    format!("{}{level} · {}{part}", turn.entry.kind.label(), modality(session, &turn.entry.participant))
 }
 
 pub fn render(view: &FloorView, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -93,7 +94,7 @@ pub fn render(view: &FloorView, theme: &Theme, frame: &mut Frame, area: Rect) {
     };
     let poo = if turn.points_of_order > 0 { format!(" · {} PoO", turn.points_of_order) } else { String::new() };
     let mut lines = vec![
-        Line::styled(fit_name(session, &turn.entry.participant, text_width), Style::new().add_modifier(Modifier::BOLD)),
+        Line::styled(fit_speaker(session, &turn.entry, text_width), Style::new().add_modifier(Modifier::BOLD)),
         Line::from(ellipsize(&describe(session, turn), text_width)),
         Line::from(state),
         // The countdown in words too: screen readers and terminals without block glyphs.
@@ -107,7 +108,12 @@ pub fn render(view: &FloorView, theme: &Theme, frame: &mut Frame, area: Rect) {
     if view.wide {
         lines.push(Line::styled(ellipsize(&since, text_width), theme.dim()));
     }
-    lines.extend(view.hints.iter().map(|h| Line::styled(ellipsize(h, text_width), theme.dim())));
+    if view.wide {
+        lines.extend(view.hints.iter().map(|h| Line::styled(ellipsize(h, text_width), theme.dim())));
+    } else if !view.hints.is_empty() {
+        // Compact: every hint on one row, the most useful first.
+        lines.push(Line::styled(ellipsize(&view.hints.join(" · "), text_width), theme.dim()));
+    }
     frame.render_widget(Paragraph::new(lines), text_area);
     let style = if turn.paused || point.is_some() { theme.dim() } else { theme.phase(reading.phase) };
     let big = BigText::builder()

@@ -8,7 +8,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 
-use super::{Theme, cell, clock, ellipsize, fit_name, modality, short_kind, wrapped_rows};
+use super::{Theme, cell, clock, ellipsize, fit_speaker, modality, short_kind, wrapped_rows};
 use crate::domain::{ConnectionStatus, Entry, Placement, Session};
 
 /// Columns of everything but the name; the name takes the rest.
@@ -113,12 +113,13 @@ pub fn render(view: &ListView, theme: &Theme, frame: &mut Frame, list: Rect) {
                 Placement::Policy => "",
                 Placement::Moved { .. } => " ↕",
                 Placement::Deferred { .. } => " ↓",
+                Placement::Suspended { .. } => " ↺",
             };
             let own = if view.own == Some(e.participant.as_str()) { "▶ " } else { "" };
             let room = usize::from(name_width).saturating_sub(moved.chars().count() + own.chars().count());
             let mut cells = vec![
                 Cell::from(position),
-                Cell::from(format!("{own}{}{moved}", fit_name(session, &e.participant, room))),
+                Cell::from(format!("{own}{}{moved}", fit_speaker(session, e, room))),
                 Cell::from(cell(&short_kind(e), usize::from(KIND))),
             ];
             if with_level {

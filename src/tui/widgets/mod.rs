@@ -146,6 +146,24 @@ pub fn fit_name(session: &Session, participant: &str, width: usize) -> String {
     }
 }
 
+/// Who speaks for an entry in `width` columns: "Senegal, on behalf of the African
+/// Group", with short names where needed, else cut with an ellipsis.
+pub fn fit_speaker(session: &Session, entry: &Entry, width: usize) -> String {
+    let Some(group) = &entry.on_behalf_of else { return fit_name(session, &entry.participant, width) };
+    let full = session.speaker(entry);
+    if width_of(&full) <= width {
+        return full;
+    }
+    let short = |id: &str| {
+        session.def.participant(id).and_then(|p| p.short.clone()).unwrap_or_else(|| session.name_of(id).to_string())
+    };
+    let group = match session.def.participant(group) {
+        Some(_) => short(group),
+        None => group.clone(),
+    };
+    ellipsize(&format!("{}, for {group}", short(&entry.participant)), width)
+}
+
 /// The kind of statement, short.
 pub fn short_kind(entry: &Entry) -> String {
     match entry.kind {

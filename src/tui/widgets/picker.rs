@@ -19,6 +19,8 @@ pub enum Purpose {
     PointOfOrder,
     RightOfReply,
     Pledger,
+    /// The group a Member State speaks for (a group of States, or a name typed).
+    OnBehalfOf,
 }
 
 impl Purpose {
@@ -28,6 +30,7 @@ impl Purpose {
             Self::PointOfOrder => "Point of order raised by",
             Self::RightOfReply => "Right of reply for",
             Self::Pledger => "Pledge made by",
+            Self::OnBehalfOf => "On behalf of (a group of States, or type its name)",
         }
     }
 
@@ -36,6 +39,7 @@ impl Purpose {
             Self::Inscribe | Self::Pledger => true,
             Self::PointOfOrder => p.kind == ParticipantKind::MemberState,
             Self::RightOfReply => p.kind.is_state(),
+            Self::OnBehalfOf => p.kind == ParticipantKind::GroupOfStates,
         }
     }
 }
