@@ -56,6 +56,21 @@ enum Cmd {
         #[arg(long)]
         ca: Option<PathBuf>,
     },
+    /// Follow a session as a delegate: the floor, your place on the list and why; inscribe,
+    /// withdraw, rights of reply, points of order, your connection.
+    Delegate {
+        /// The session's URL on its hub: ws://HOST:PORT/v1/sessions/ID (?token= works too).
+        url: String,
+        /// Your delegation's token (from the session's tokens.toml, [delegates]).
+        #[arg(long)]
+        token: Option<String>,
+        /// A keymap file laid over the default keys.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Trust this CA certificate (PEM) for a wss:// hub with a private certificate.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
     /// Replay a session's journal in the terminal, as it unfolded.
     Replay {
         /// A journal (DATA/SESSION-ID/journal.jsonl).
@@ -203,6 +218,9 @@ fn main() -> ExitCode {
         Cmd::Report { log, format, out } => finish(report(&log, &format, out.as_deref())),
         Cmd::Rapporteur { url, token, name, outbox, keys, ca } => {
             finish(trust(ca).and_then(|()| tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys })))
+        }
+        Cmd::Delegate { url, token, keys, ca } => {
+            finish(trust(ca).and_then(|()| tui::delegate(&url, token, keys.as_deref())))
         }
         Cmd::Chair { session, token, data, listen, keys, ca } => {
             let target = if session.starts_with("ws://") || session.starts_with("wss://") {

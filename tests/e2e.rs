@@ -174,3 +174,65 @@ fn the_hub_comes_back_on_its_address_and_a_rapporteur_follows_again() {
     chair.wait_for("✓ open \"Opening remarks\"");
     rapporteur.wait_for("Opening remarks");
 }
+
+#[test]
+fn a_delegate_inscribes_is_given_the_floor_sees_its_countdown_and_raises_a_point_of_order() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let id = std::process::id();
+    let chair = Pane::start(
+        &format!("rostrum-e2e-dchair-{id}"),
+        &format!(
+            "{} chair {} --data {}; echo EXITED $?; sleep 30",
+            env!("CARGO_BIN_EXE_rostrum"),
+            root.join("config/imrf-2022-roundtable-1.toml").display(),
+            data.path().display()
+        ),
+    );
+    chair.wait_for("Join URLs");
+    chair.keys(&["Escape"]);
+    chair.wait("the join panel to close", |p| !p.contains("Join URLs"));
+    chair.keys(&["]"]);
+    chair.wait_for("Open \"Opening remarks\"?");
+    chair.keys(&["y"]);
+    chair.wait_for("✓ open \"Opening remarks\"");
+
+    // Mexico's delegate, with its own token.
+    let dir = data.path().join("imrf-2022-roundtable-1");
+    let address = std::fs::read_to_string(dir.join("address")).expect("address");
+    let tokens: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.join("tokens.toml")).expect("tokens")).expect("toml");
+    let token = tokens["delegates"]["mexico"].as_str().expect("Mexico's token");
+    let delegate = Pane::start(
+        &format!("rostrum-e2e-delegate-{id}"),
+        &format!(
+            "{} delegate ws://{}/v1/sessions/imrf-2022-roundtable-1 --token {token}; echo EXITED $?; sleep 30",
+            env!("CARGO_BIN_EXE_rostrum"),
+            address.trim()
+        ),
+    );
+    delegate.wait_for("● hub");
+    delegate.wait_for("i inscribe");
+    delegate.keys(&["i"]);
+    delegate.wait_for("national statement");
+    delegate.keys(&["1"]);
+    delegate.wait_for("✓ inscribe Mexico");
+    delegate.wait_for("position 2");
+
+    // The chair gives Mexico the floor: the delegate sees its own countdown.
+    chair.wait_for("Mexico");
+    chair.keys(&["Down"]);
+    chair.keys(&["Enter"]);
+    chair.wait_for("✓ floor to Mexico");
+    delegate.wait("its own countdown", |p| p.contains("YOU HAVE THE FLOOR") && p.contains(" left"));
+
+    // Thank you, next: IOM speaks; Mexico raises a point of order during IOM's statement.
+    chair.keys(&["n"]);
+    chair.wait_for("✓ floor to International Organization for Migration");
+    delegate.wait("IOM on the floor", |p| p.contains("IOM") && !p.contains("YOU HAVE THE FLOOR"));
+    delegate.keys(&["o"]);
+    delegate.wait_for("✓ point of order");
+    chair.wait_for("POINT OF ORDER: Mexico");
+    delegate.keys(&["q"]);
+    delegate.wait_for("EXITED 0");
+}

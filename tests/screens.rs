@@ -300,3 +300,38 @@ fn the_inscription_picker_marks_who_is_on_the_list_already() {
     let peru = screen.lines().find(|l| l.contains("Peru ·")).unwrap_or_else(|| panic!("Peru is offered:\n{screen}"));
     assert!(peru.contains("(on the list)"), "{screen}");
 }
+
+// ---- The delegate's screen ----
+
+fn delegate(me: &str, session: Session, now: Timestamp) -> rostrum::tui::delegate::Delegate {
+    let mut d = rostrum::tui::delegate::Delegate::new(Keymap::from_texts(None, Screen::Delegate).expect("keys"), now);
+    d.live.replica.state = Some(session);
+    d.live.link = LinkStatus::Connected;
+    d.live.rtt_ms = Some(3);
+    d.participant = Some(me.to_string());
+    d
+}
+
+fn check_delegate(name: &str, d: &rostrum::tui::delegate::Delegate) {
+    for (w, h) in [(80, 24), (120, 40), (160, 48), (200, 50)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        terminal.draw(|frame| rostrum::tui::delegate::view::render(d, frame)).expect("draws");
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend().to_string());
+    }
+}
+
+#[test]
+fn a_delegate_waiting_sees_its_place_and_why() {
+    // Chile waits third; Peru speaks.
+    check_delegate("delegate_waiting", &delegate("chile", running(), t(46)));
+}
+
+#[test]
+fn a_delegate_on_the_floor_sees_its_own_countdown() {
+    let d = delegate("peru", running(), t(46));
+    check_delegate("delegate_speaking", &d);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    terminal.draw(|frame| rostrum::tui::delegate::view::render(&d, frame)).expect("draws");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("YOU HAVE THE FLOOR") && screen.contains("02:20 left"), "{screen}");
+}

@@ -6,6 +6,7 @@
 //! something changed (the clock once a second).
 
 pub mod chair;
+pub mod delegate;
 pub mod keymap;
 pub mod live;
 pub mod rapporteur;
@@ -63,6 +64,21 @@ impl LiveScreen for Rapporteur {
     }
     fn render(&self, frame: &mut Frame) {
         rapporteur::view::render(self, frame);
+    }
+    fn live(&self) -> &Live {
+        &self.live
+    }
+    fn live_mut(&mut self) -> &mut Live {
+        &mut self.live
+    }
+}
+
+impl LiveScreen for delegate::Delegate {
+    fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        delegate::update(self, msg)
+    }
+    fn render(&self, frame: &mut Frame) {
+        delegate::view::render(self, frame);
     }
     fn live(&self) -> &Live {
         &self.live
@@ -379,6 +395,17 @@ impl<S: LiveScreen> Runner<S> {
     pub async fn next_link(&mut self) -> Option<Msg> {
         self.link.events.recv().await.map(Msg::Link)
     }
+}
+
+/// The delegate's screen, until the delegate quits.
+pub fn delegate(url: &str, token: Option<String>, keys: Option<&Path>) -> Result<(), String> {
+    let keymap = Keymap::load(keys.or(default_keys_file().as_deref()), Screen::Delegate)?;
+    session_of_url(url).ok_or("the URL names no session: ws://HOST:PORT/v1/sessions/ID")?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let app = delegate::Delegate::new(keymap, Utc::now());
+        run_screen(Runner::new(app, url, token, "delegate")).await
+    })
 }
 
 /// The replay screen, until its user quits.

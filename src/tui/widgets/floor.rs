@@ -116,10 +116,13 @@ pub fn render(view: &FloorView, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
     frame.render_widget(Paragraph::new(lines), text_area);
     let style = if turn.paused || point.is_some() { theme.dim() } else { theme.phase(reading.phase) };
+    let digits = countdown(reading.remaining_ms);
+    // Half-height glyphs are 8 columns wide: only where the whole countdown fits.
+    let large = view.wide && usize::from(digits_area.width) >= 8 * digits.chars().count();
     let big = BigText::builder()
-        .pixel_size(if view.wide { PixelSize::HalfHeight } else { PixelSize::Quadrant })
+        .pixel_size(if large { PixelSize::HalfHeight } else { PixelSize::Quadrant })
         .style(style)
-        .lines(vec![Line::from(countdown(reading.remaining_ms))])
+        .lines(vec![Line::from(digits)])
         .alignment(if view.wide { Alignment::Center } else { Alignment::Right })
         .build();
     frame.render_widget(big, digits_area);
