@@ -115,6 +115,26 @@ impl Envelope {
     }
 }
 
+/// The `snapshot` frame of `state`, serialized from a borrow: the same JSON as an
+/// [`Envelope`] holding [`ServerFrame::Snapshot`], without copying the state first.
+pub fn snapshot_json(state: &Session, now: Timestamp) -> String {
+    #[derive(Serialize)]
+    struct Snapshot<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        seq: u64,
+        state: &'a Session,
+        now: Timestamp,
+    }
+    let frame = Snapshot { kind: "snapshot", seq: state.seq, state, now };
+    serde_json::to_string(&frame).unwrap_or_else(|e| {
+        format!(
+            r#"{{"type":"error","code":"bad-frame","reason":"cannot encode frame: {e}","now":"{}"}}"#,
+            now.to_rfc3339()
+        )
+    })
+}
+
 /// Why a client frame could not be decoded: the `error` or `rejected` frame to answer with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DecodeError {

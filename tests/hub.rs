@@ -434,3 +434,44 @@ async fn the_session_clock_never_goes_back_when_the_wall_clock_does() {
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     assert_eq!(times[2], times[1]);
 }
+
+#[tokio::test]
+async fn a_hub_opened_on_a_long_journal_resumes_recent_clients_and_snapshots_the_rest() {
+    let data = tempfile::tempdir().expect("temp dir");
+    // 9,000 events: more than the hub keeps frames for (8,192).
+    let journal = rostrum::bench::synthetic_journal(data.path(), 9_000).expect("journal written");
+    let contents = rostrum::journal::read_file(&journal).expect("reads");
+    let old_note = contents
+        .events
+        .iter()
+        .find_map(|e| match &e.event {
+            EventKind::NoteAdded { note } => Some(note.client_id.clone()),
+            _ => None,
+        })
+        .expect("the journal has notes");
+    let file = rostrum::bench::session_file();
+    let hub =
+        rostrum::hub::Hub::start("127.0.0.1:0", data.path(), &[file], Settings::default()).await.expect("hub starts");
+    let id = "imrf-2022-roundtable-1";
+    let tokens = hub.tokens(id).expect("session").clone();
+    let url = format!("ws://{}/v1/sessions/{id}", hub.addr);
+    // A client 5 events behind gets those 5 events.
+    let mut recent = Connection::resume(&url, Some(&tokens.observer), Some(8_995), None).await.expect("connects");
+    recv(&mut recent).await;
+    for seq in 8_996..=9_000 {
+        assert!(matches!(recv(&mut recent).await.frame, ServerFrame::Event { ref event } if event.seq == seq));
+    }
+    // A client further behind than the frames kept gets a snapshot.
+    let mut old = Connection::resume(&url, Some(&tokens.observer), Some(100), None).await.expect("connects");
+    recv(&mut old).await;
+    assert!(matches!(recv(&mut old).await.frame, ServerFrame::Snapshot { seq: 9_000, .. }));
+    // A note recorded before the hub opened is still recognised by its client id.
+    let mut rapporteur = Connection::connect(&url, Some(&tokens.rapporteur), None).await.expect("connects");
+    let again =
+        Command::AddNote { client_id: old_note, turn: None, text: "again".into(), objectives: vec![], themes: vec![] };
+    match command(&mut rapporteur, again).await {
+        Outcome::Accepted { first, events, .. } => assert!(first.is_none() && events.is_empty(), "recorded twice"),
+        Outcome::Rejected { reason, .. } => panic!("refused: {reason}"),
+    }
+    hub.shutdown().await;
+}

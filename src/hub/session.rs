@@ -5,6 +5,8 @@
 //! commands waiting at that moment: group commit), then broadcast as frames
 //! serialized once and shared by every connection, then acknowledged.
 
+use std::collections::VecDeque;
+
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -110,8 +112,10 @@ struct Owner {
     state: Session,
     /// Taken while a write is in progress on a blocking thread.
     journal: Option<journal::Writer>,
-    /// Every event's frame, serialized once (index `seq - 1`), for resuming clients.
-    history: Vec<Utf8Bytes>,
+    /// The frames of the last [`MAX_REPLAY`] events (the last one is `state.seq`),
+    /// serialized once, for resuming clients. A client further behind gets a
+    /// snapshot, so older frames are not kept: memory does not grow with the session.
+    history: VecDeque<Utf8Bytes>,
     /// The snapshot frame of `state` at the seq it was made, built at most once per seq.
     snapshot: Option<(u64, Utf8Bytes)>,
     /// The journal's identity (its header's hash): a client resuming with `since`
@@ -140,7 +144,7 @@ pub fn spawn(
     let owner = Owner {
         state,
         journal: Some(journal),
-        history: history.iter().map(|e| event_frame(e, e.at)).collect(),
+        history: history[history.len().saturating_sub(MAX_REPLAY)..].iter().map(|e| event_frame(e, e.at)).collect(),
         snapshot: None,
         epoch,
         live,
@@ -157,7 +161,7 @@ pub fn event_frame(event: &Event, now: domain::Timestamp) -> Utf8Bytes {
 }
 
 pub fn snapshot_frame(state: &Session, now: domain::Timestamp) -> Utf8Bytes {
-    Envelope { frame: ServerFrame::Snapshot { seq: state.seq, state: Box::new(state.clone()) }, now }.to_json().into()
+    crate::protocol::snapshot_json(state, now).into()
 }
 
 type Pending = (oneshot::Sender<Result<Accepted, Rejection>>, usize, usize);
@@ -167,9 +171,9 @@ type Pending = (oneshot::Sender<Result<Accepted, Rejection>>, usize, usize);
 struct Batch {
     events: Vec<Event>,
     pending: Vec<Pending>,
-    /// The state before the batch's first accepted command, to return to if the
-    /// journal cannot be written.
-    before: Option<Session>,
+    /// Where to return to if the journal cannot be written: taken before the
+    /// batch's first event, at a cost that does not grow with the session.
+    before: Option<domain::RewindPoint>,
 }
 
 impl Owner {
@@ -194,7 +198,7 @@ impl Owner {
                         match domain::decide(&self.state, command, &actor, now) {
                             Ok(new) => {
                                 if !new.is_empty() && batch.before.is_none() {
-                                    batch.before = Some(self.state.clone());
+                                    batch.before = Some(self.state.rewind_point());
                                 }
                                 let start = batch.events.len();
                                 for event in &new {
@@ -225,20 +229,22 @@ impl Owner {
 
     /// Write and fsync (on a blocking thread), then broadcast, then acknowledge.
     async fn commit(&mut self, batch: Batch) {
-        let Batch { events, pending, before } = batch;
+        let Batch { mut events, pending, before } = batch;
         if events.is_empty() && pending.is_empty() {
             return;
         }
         let written = match self.journal.take() {
             Some(mut journal) if !events.is_empty() => {
-                let to_write = events.clone();
+                // The events go to the writer's thread and come back: no copy.
+                let to_write = std::mem::take(&mut events);
                 match tokio::task::spawn_blocking(move || {
                     let result = journal.append(&to_write);
-                    (journal, result)
+                    (journal, result, to_write)
                 })
                 .await
                 {
-                    Ok((journal, result)) => {
+                    Ok((journal, result, written)) => {
+                        events = written;
                         let path = journal.path().display().to_string();
                         self.journal = Some(journal);
                         result.map_err(|e| format!("the journal {path} could not be written ({e})"))
@@ -257,7 +263,7 @@ impl Owner {
             log(&why);
             // What was not recorded did not happen.
             if let Some(before) = before {
-                self.state = before;
+                self.state.rewind(before);
             }
             self.failed = Some(why.clone());
             for (reply, _, _) in pending {
@@ -268,7 +274,10 @@ impl Owner {
         let now = self.clock.now();
         for event in &events {
             let text = event_frame(event, now);
-            self.history.push(text.clone());
+            if self.history.len() == MAX_REPLAY {
+                self.history.pop_front();
+            }
+            self.history.push_back(text.clone());
             // No receivers is fine: nobody is watching right now.
             let _ = self.live.send(Frame { seq: event.seq, text });
         }
@@ -283,8 +292,9 @@ impl Owner {
         let seq = self.state.seq;
         let same_history = epoch.is_none_or(|e| e == self.epoch);
         let initial = match since {
-            Some(since) if same_history && since <= seq && (seq - since) as usize <= MAX_REPLAY => {
-                self.history.iter().skip(usize::try_from(since).unwrap_or(usize::MAX)).cloned().collect()
+            Some(since) if same_history && since <= seq && seq - since <= self.history.len() as u64 => {
+                let missed = (seq - since) as usize;
+                self.history.iter().skip(self.history.len() - missed).cloned().collect()
             }
             _ => {
                 let fresh = matches!(&self.snapshot, Some((at, _)) if *at == seq);
