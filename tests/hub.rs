@@ -475,3 +475,36 @@ async fn a_hub_opened_on_a_long_journal_resumes_recent_clients_and_snapshots_the
     }
     hub.shutdown().await;
 }
+
+#[tokio::test]
+async fn heartbeats_keep_a_reading_client_and_close_a_silent_one() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = Settings { idle_timeout: Duration::from_millis(1500), ..Settings::default() };
+    let hub = start_hub(data.path(), settings).await;
+    let token = hub.tokens(SESSION).expect("session").observer.clone();
+    // A client that upgrades and then never reads nor answers: raw bytes on a socket.
+    let mut silent = tokio::net::TcpStream::connect(hub.addr).await.expect("connects");
+    let request = format!(
+        "GET /v1/sessions/{SESSION}?token={token} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        hub.addr
+    );
+    silent.write_all(request.as_bytes()).await.expect("writes");
+    let mut reading = connect(&hub, &token).await;
+    handshake(&mut reading).await;
+    // The reading client answers pings while it reads: nothing arrives, and it stays open.
+    let quiet = tokio::time::timeout(Duration::from_secs(4), reading.recv()).await;
+    assert!(quiet.is_err(), "the reading client got {quiet:?}");
+    // The silent one was pinged (opcode 0x9), then closed (0x8) with a reason, then hung up.
+    let mut bytes = Vec::new();
+    tokio::time::timeout(DEADLINE, silent.read_to_end(&mut bytes)).await.expect("hung up in time").expect("reads");
+    let reason = b"nothing heard for 1 s";
+    let at = bytes.windows(reason.len()).position(|w| w == reason).expect("a close frame with the reason");
+    let close = bytes[..at].iter().rposition(|b| *b == 0x88).expect("a close frame");
+    assert!(bytes[..close].windows(2).any(|w| w == [0x89, 0x00]), "pinged before being closed");
+    // The reading client is still served.
+    reading.send_text(r#"{"type":"ping","id":"still"}"#.into()).await.expect("sends");
+    assert_eq!(recv(&mut reading).await.frame, ServerFrame::Pong { id: "still".into() });
+    hub.shutdown().await;
+}
