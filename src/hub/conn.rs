@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{OwnedSemaphorePermit, broadcast};
 use tokio::time::timeout;
 use tokio_tungstenite::WebSocketStream;
@@ -232,25 +232,22 @@ where
     }
 
     /// Write a message (a large one in fragments) without flushing. A client that
-    /// stops reading fills its socket: give up on it after the write timeout. (The
-    /// timer is only armed when the write does not complete at once.)
+    /// stops reading fills its socket: give up on it after the write timeout.
     async fn feed(&mut self, message: Message) -> Result<(), Gone> {
-        let ws = &mut self.ws;
-        let written = timeout(self.settings.write_timeout, async {
-            for part in fragments(message) {
-                ws.feed(part).await?;
+        let limit = self.settings.write_timeout;
+        match message {
+            Message::Text(text) if text.len() > FRAGMENT => {
+                for part in fragments(text) {
+                    bounded(limit, self.ws.feed(part)).await?;
+                }
+                Ok(())
             }
-            Ok::<_, tokio_tungstenite::tungstenite::Error>(())
-        })
-        .await;
-        if matches!(written, Ok(Ok(()))) { Ok(()) } else { Err(Gone) }
+            message => bounded(limit, self.ws.feed(message)).await,
+        }
     }
 
     async fn flush(&mut self) -> Result<(), Gone> {
-        match timeout(self.settings.write_timeout, self.ws.flush()).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(Gone),
-        }
+        bounded(self.settings.write_timeout, self.ws.flush()).await
     }
 
     async fn send(&mut self, message: Message) -> Result<(), Gone> {
@@ -270,25 +267,6 @@ where
             self.feed(Message::Text(frame.text)).await?;
         }
         Ok(())
-    }
-
-    /// Forward `first` and every further event already waiting, then flush once:
-    /// a burst of events costs one trip through the connection's `select!`.
-    async fn forward_burst(&mut self, first: Frame) -> Result<Flow, Gone> {
-        self.forward(first).await?;
-        let flow = loop {
-            match self.live.try_recv() {
-                Ok(frame) => self.forward(frame).await?,
-                Err(TryRecvError::Empty) => break Flow::Continue,
-                Err(TryRecvError::Lagged(_)) => {
-                    self.resync().await?;
-                    break Flow::Continue;
-                }
-                Err(TryRecvError::Closed) => break Flow::Stopped,
-            }
-        };
-        self.flush().await?;
-        Ok(flow)
     }
 
     /// Fell behind the broadcast: send what was missed (or a fresh snapshot) and
@@ -407,7 +385,9 @@ pub(super) async fn serve<S>(
         authed = Some(authorize(&registry, &settings, request).map_err(error_response)?);
         Ok(response)
     };
-    let handshake = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config()));
+    // Boxed (like the rarely taken branches below), so that its buffers are not
+    // part of every connection's long-lived task.
+    let handshake = Box::pin(tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config())));
     let mut ws = match timeout(settings.handshake_timeout, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(_)) | Err(_) => return, // refused, malformed or too slow: nothing to serve
@@ -460,8 +440,11 @@ pub(super) async fn serve<S>(
             biased;
             frame = conn.live.recv() => {
                 let result = match frame {
-                    Ok(frame) => conn.forward_burst(frame).await,
-                    Err(RecvError::Lagged(_)) => conn.resync().await.map(|()| Flow::Continue),
+                    Ok(frame) => match conn.forward(frame).await {
+                        Ok(()) => conn.flush().await.map(|()| Flow::Continue),
+                        Err(gone) => Err(gone),
+                    },
+                    Err(RecvError::Lagged(_)) => Box::pin(conn.resync()).await.map(|()| Flow::Continue),
                     Err(RecvError::Closed) => Ok(Flow::Stopped),
                 };
                 match result {
@@ -489,9 +472,9 @@ pub(super) async fn serve<S>(
                 let result = match message {
                     Message::Text(text) => {
                         if limit.allow() {
-                            conn.on_text(&actor, text.as_str()).await
+                            Box::pin(conn.on_text(&actor, text.as_str())).await
                         } else {
-                            conn.over_limit(text.as_str(), &mut limit).await
+                            Box::pin(conn.over_limit(text.as_str(), &mut limit)).await
                         }
                     }
                     Message::Binary(_) => conn.send(conn.frame(ServerFrame::Error {
@@ -530,19 +513,31 @@ pub(super) async fn serve<S>(
     }
 }
 
+/// Await a write under `limit`, arming the timer only if the write does not
+/// complete at once: most do, and a timer per write per connection is measurable
+/// when one event goes to thousands of connections.
+async fn bounded<F, E>(limit: Duration, write: F) -> Result<(), Gone>
+where
+    F: std::future::Future<Output = Result<(), E>>,
+{
+    let mut write = std::pin::pin!(write);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
+    let result = match first {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => timeout(limit, write).await.map_err(|_| Gone)?,
+    };
+    result.map_err(|_| Gone)
+}
+
 /// Largest piece of a text message written at once.
 const FRAGMENT: usize = 4 * 1024;
 
 /// Split a large text message (a snapshot) into websocket fragments, so that the
 /// connection's write buffer never grows past a few KiB: thousands of observers each
 /// keeping a snapshot-sized buffer would not fit in memory.
-fn fragments(message: Message) -> Vec<Message> {
+fn fragments(text: Utf8Bytes) -> Vec<Message> {
     use tokio_tungstenite::tungstenite::protocol::frame::Frame;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-    let Message::Text(text) = message else { return vec![message] };
-    if text.len() <= FRAGMENT {
-        return vec![Message::Text(text)];
-    }
     // Pieces are slices of the shared frame: no copy.
     let bytes = tokio_tungstenite::tungstenite::Bytes::from(text.clone());
     let text = text.as_str();

@@ -321,19 +321,23 @@ async fn accept_loop(
                 let permit = permits.clone().try_acquire_owned().ok();
                 let registry = registry.clone();
                 let settings = settings.clone();
-                connections.spawn(async move {
-                    match settings.tls.clone() {
-                        None => conn::serve(stream, peer, registry, settings, permit).await,
-                        Some(tls) => {
+                // Two tasks of their own sizes: a plain connection's task does not
+                // carry room for TLS state.
+                match settings.tls.clone() {
+                    None => {
+                        connections.spawn(conn::serve(stream, peer, registry, settings, permit));
+                    }
+                    Some(tls) => {
+                        connections.spawn(async move {
                             // The TLS handshake is bounded like the websocket one.
                             let acceptor = tokio_rustls::TlsAcceptor::from(tls);
                             let limit = settings.handshake_timeout;
                             if let Ok(Ok(stream)) = tokio::time::timeout(limit, acceptor.accept(stream)).await {
                                 conn::serve(stream, peer, registry, settings, permit).await;
                             }
-                        }
+                        });
                     }
-                });
+                }
             }
             // Reap finished connections so the set does not grow.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
