@@ -338,6 +338,19 @@ where
                 }
             },
             Ok(ClientFrame::Ping { id }) => self.send(self.frame(ServerFrame::Pong { id })).await,
+            Ok(ClientFrame::FetchNotes { id, notes_before, pledges_before }) => {
+                let Some(page) = self.handle.notes(notes_before, pledges_before).await else {
+                    return Err(Gone);
+                };
+                self.send(self.frame(ServerFrame::Notes {
+                    id,
+                    notes_from: page.notes_from,
+                    notes: page.notes,
+                    pledges_from: page.pledges_from,
+                    pledges: page.pledges,
+                }))
+                .await
+            }
             Err(DecodeError::Frame(code, reason)) => self.send(self.frame(ServerFrame::Error { code, reason })).await,
             Err(DecodeError::Command { id, reason }) => {
                 self.send(self.frame(ServerFrame::Rejected { id, code: crate::domain::RejectCode::Invalid, reason }))

@@ -62,8 +62,24 @@ enum Request {
         epoch: Option<String>,
         reply: oneshot::Sender<Subscription>,
     },
+    /// A page of older notes and pledges (see `fetch-notes` in docs/protocol.md).
+    Notes {
+        notes_before: usize,
+        pledges_before: usize,
+        reply: oneshot::Sender<NotesPage>,
+    },
     /// Finish what is queued before this, then stop.
     Stop,
+}
+
+/// Older notes and pledges: those at `notes_from..` up to the position asked
+/// (likewise pledges). Shared with the state, not copied.
+#[derive(Debug, Clone, Default)]
+pub struct NotesPage {
+    pub notes_from: usize,
+    pub notes: Vec<std::sync::Arc<domain::Note>>,
+    pub pledges_from: usize,
+    pub pledges: Vec<std::sync::Arc<domain::Pledge>>,
 }
 
 /// A cheap handle to a session task.
@@ -77,6 +93,7 @@ impl std::fmt::Debug for Request {
         match self {
             Self::Command { command, .. } => write!(f, "Command({})", command.name()),
             Self::Subscribe { since, .. } => write!(f, "Subscribe({since:?})"),
+            Self::Notes { notes_before, pledges_before, .. } => write!(f, "Notes({notes_before}, {pledges_before})"),
             Self::Stop => write!(f, "Stop"),
         }
     }
@@ -92,6 +109,14 @@ impl SessionHandle {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::Command { actor, command, reply }).await.map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+
+    /// The notes and pledges just before the positions given, at most
+    /// [`crate::protocol::NOTES_PAGE`] of each.
+    pub async fn notes(&self, notes_before: usize, pledges_before: usize) -> Option<NotesPage> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Notes { notes_before, pledges_before, reply }).await.ok()?;
+        rx.await.ok()
     }
 
     /// Ask the task to stop once every request queued before this one is done.
@@ -160,7 +185,7 @@ pub fn event_frame(event: &Event, now: domain::Timestamp) -> Utf8Bytes {
     Envelope { frame: ServerFrame::Event { event: Box::new(event.clone()) }, now }.to_json().into()
 }
 
-pub fn snapshot_frame(state: &Session, now: domain::Timestamp) -> Utf8Bytes {
+pub fn snapshot_frame(state: &mut Session, now: domain::Timestamp) -> Utf8Bytes {
     crate::protocol::snapshot_json(state, now).into()
 }
 
@@ -220,6 +245,11 @@ impl Owner {
                         // so the subscriber's starting point is on disk.
                         self.commit(std::mem::take(&mut batch)).await;
                         let _ = reply.send(self.subscription(since, epoch.as_deref()));
+                    }
+                    Request::Notes { notes_before, pledges_before, reply } => {
+                        // Only what is on disk is shown.
+                        self.commit(std::mem::take(&mut batch)).await;
+                        let _ = reply.send(self.notes_page(notes_before, pledges_before));
                     }
                 }
             }
@@ -288,6 +318,20 @@ impl Owner {
         }
     }
 
+    fn notes_page(&self, notes_before: usize, pledges_before: usize) -> NotesPage {
+        fn page<T>(log: &[T], before: usize) -> (usize, Vec<T>)
+        where
+            T: Clone,
+        {
+            let before = before.min(log.len());
+            let from = before.saturating_sub(crate::protocol::NOTES_PAGE);
+            (from, log[from..before].to_vec())
+        }
+        let (notes_from, notes) = page(&self.state.notes, notes_before);
+        let (pledges_from, pledges) = page(&self.state.pledges, pledges_before);
+        NotesPage { notes_from, notes, pledges_from, pledges }
+    }
+
     fn subscription(&mut self, since: Option<u64>, epoch: Option<&str>) -> Subscription {
         let seq = self.state.seq;
         let same_history = epoch.is_none_or(|e| e == self.epoch);
@@ -299,7 +343,7 @@ impl Owner {
             _ => {
                 let fresh = matches!(&self.snapshot, Some((at, _)) if *at == seq);
                 if !fresh {
-                    self.snapshot = Some((seq, snapshot_frame(&self.state, self.clock.now())));
+                    self.snapshot = Some((seq, snapshot_frame(&mut self.state, self.clock.now())));
                 }
                 self.snapshot.iter().map(|(_, frame)| frame.clone()).collect()
             }
