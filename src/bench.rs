@@ -271,6 +271,8 @@ fn seq_and_at(text: &str) -> Option<(u64, chrono::DateTime<Utc>)> {
 #[derive(Default)]
 struct Tally {
     latencies: Mutex<Vec<f64>>,
+    /// Size in bytes of the largest event frame received.
+    frame_bytes: AtomicUsize,
     received: AtomicU64,
     lost: AtomicU64,
     connected: AtomicUsize,
@@ -303,6 +305,7 @@ async fn observer(url: String, tally: Arc<Tally>, slow: bool, stop: Arc<tokio::s
                     }
                     if let Some((seq, at)) = seq_and_at(text.as_str()) {
                         let now = Utc::now();
+                        tally.frame_bytes.fetch_max(text.len(), Ordering::Relaxed);
                         latencies.push((now - at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
                         tally.received.fetch_add(1, Ordering::Relaxed);
                         if let Some(prev) = last && seq > prev + 1 {
@@ -322,6 +325,12 @@ async fn observer(url: String, tally: Arc<Tally>, slow: bool, stop: Arc<tokio::s
 pub struct FanoutResult {
     pub text: String,
     pub p99: f64,
+    /// Hub (or relay) CPU time per event frame delivered, in µs.
+    pub cpu_per_frame_us: f64,
+    /// Resident memory growth per connected observer, in KiB.
+    pub kib_per_observer: f64,
+    /// Size of the event frames the observers received, in bytes.
+    pub frame_bytes: usize,
 }
 
 /// The load of a fan-out run.
@@ -399,47 +408,82 @@ async fn fanout_run(
     let fast = observers - if slow_percent > 0 { observers.div_ceil(slow_every) } else { 0 };
     let expected = fast as u64 * total;
     let received = tally.received.load(Ordering::SeqCst);
-    let memory = match (before, idle) {
-        (Some((b, _)), Some((i, _))) => {
-            format!("{:.1} KiB per idle observer", (i.saturating_sub(b)) as f64 / observers as f64)
-        }
-        _ => "memory: n/a".into(),
+    let kib_per_observer = match (before, idle) {
+        (Some((b, _)), Some((i, _))) => (i.saturating_sub(b)) as f64 / observers as f64,
+        _ => f64::NAN,
     };
-    let cpu = match (idle, busy) {
-        (Some((_, a)), Some((_, b))) => {
-            format!("{:.0}% of one core during the load", (b - a) / elapsed.as_secs_f64() * 100.0)
-        }
-        _ => "cpu: n/a".into(),
+    let cpu_s = match (idle, busy) {
+        (Some((_, a)), Some((_, b))) => b - a,
+        _ => f64::NAN,
     };
+    let cpu_per_frame_us = cpu_s * 1e6 / received.max(1) as f64;
+    let frame_bytes = tally.frame_bytes.load(Ordering::SeqCst);
     Ok(FanoutResult {
         text: format!(
-            "{label}: {observers} observers ({} slow), {total} events at {rate}/s\n  latency publish→receive: {}\n  received {received} of {expected} expected by reading observers; gaps (lost) {}\n  hub: {memory}; {cpu}; rss after {:.1} MiB\n",
+            "{label}: {observers} observers ({} slow), {total} events at {rate}/s, event frames of {frame_bytes} bytes\n  latency publish→receive: {}\n  received {received} of {expected} expected by reading observers; gaps (lost) {}\n  {kib_per_observer:.1} KiB per idle observer; {:.0}% of one core during the load, {cpu_per_frame_us:.1} µs of CPU per delivered frame; rss after {:.1} MiB\n",
             observers - fast,
             summary(latencies),
             tally.lost.load(Ordering::SeqCst),
+            cpu_s / elapsed.as_secs_f64() * 100.0,
             busy.map_or(0.0, |b| b.0 as f64 / 1024.0),
         ),
         p99,
+        cpu_per_frame_us,
+        kib_per_observer,
+        frame_bytes,
     })
 }
 
-/// The hub under fan-out, then a bare broadcast relay under the same load.
-pub async fn fanout(observers: usize, rate: u64, seconds: u64, slow_percent: usize) -> Result<String, String> {
+/// What a fan-out benchmark runs.
+#[derive(Debug, Clone)]
+pub struct FanoutOptions {
+    pub observers: usize,
+    pub rate: u64,
+    pub seconds: u64,
+    pub slow_percent: usize,
+    /// Hub, then relay, this many times: every figure is compared within its round.
+    pub rounds: usize,
+    /// Open the hub on a synthetic journal of this many events (0: a fresh session).
+    pub journal_events: usize,
+    /// The `rostrum` program serving as the hub (default: this one), to measure another build.
+    pub hub_exe: Option<PathBuf>,
+}
+
+fn hub_program(hub_exe: Option<&Path>) -> Result<PathBuf, String> {
+    hub_exe.map_or_else(this_program, |p| Ok(p.to_path_buf()))
+}
+
+/// A data directory for a hub: fresh, or holding a copy of a synthetic journal of
+/// `events` events (generated once into `cache`).
+fn hub_data(cache: &Path, events: usize) -> Result<PathBuf, String> {
     let dir = tempfile_dir()?;
-    let hub = start_hub(&dir, "127.0.0.1:0", &[])?;
-    let tokens = tokens(&dir)?;
-    let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
-    // Toggle a remote participant's status: one small event per command.
-    let publish = |n: u64| {
-        let status = if n.is_multiple_of(2) { "connected" } else { "technical-issue" };
-        (
-            format!(
-                r#"{{"type":"command","id":"b{n}","command":{{"type":"set-connection","participant":"albania","status":"{status}"}}}}"#
-            ),
-            String::new(),
-        )
-    };
-    // Albania is remote in the shipped roundtable? If not, any remote participant does.
+    if events > 0 {
+        let id = "imrf-2022-roundtable-1";
+        let made = cache.join(format!("journal-{events}.jsonl"));
+        if !made.exists() {
+            let generated = tempfile_dir()?;
+            let path = synthetic_journal(&generated, events)?;
+            std::fs::copy(&path, &made).map_err(|e| e.to_string())?;
+            let _ = std::fs::remove_dir_all(&generated);
+        }
+        std::fs::create_dir_all(dir.join(id)).map_err(|e| e.to_string())?;
+        std::fs::copy(&made, dir.join(id).join(journal::FILE_NAME)).map_err(|e| e.to_string())?;
+    }
+    Ok(dir)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The hub under fan-out, then a bare broadcast relay under the same load with
+/// event frames of the same size, alternated `rounds` times.
+pub async fn fanout(options: FanoutOptions) -> Result<String, String> {
+    let FanoutOptions { observers, rate, seconds, slow_percent, rounds, journal_events, hub_exe } = options;
+    let exe = hub_program(hub_exe.as_deref())?;
+    let cache = tempfile_dir()?;
+    let load = Load { observers, slow_percent, rate, seconds };
     let def = crate::config::parse_session(&std::fs::read_to_string(session_file()).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     let remote = def
@@ -448,40 +492,84 @@ pub async fn fanout(observers: usize, rate: u64, seconds: u64, slow_percent: usi
         .find(|p| p.modality == crate::domain::Modality::Remote)
         .map(|p| p.id.clone())
         .ok_or("no remote participant")?;
-    let publish = move |n: u64| {
-        let (text, x) = publish(n);
-        (text.replace("albania", &remote), x)
-    };
-    let load = Load { observers, slow_percent, rate, seconds };
-    let target = Target {
-        label: "rostrum hub (fsync per event)",
-        observer_url: format!("{url}?token={}", tokens.observer),
-        publisher_url: url.clone(),
-        publisher_token: Some(tokens.chair.clone()),
-        pid: hub.child.id(),
-    };
-    let ours = fanout_run(target, publish, load).await?;
-    drop(hub);
-    let relay = start_relay()?;
-    let relay_url = format!("ws://{}/", relay.1);
-    let target = Target {
-        label: "bare tokio-tungstenite relay (no state, no journal)",
-        observer_url: relay_url.clone(),
-        publisher_url: format!("{relay_url}?publish"),
-        publisher_token: None,
-        pid: relay.0.id(),
-    };
-    let bare = fanout_run(
-        target,
-        move |n: u64| {
-            let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-            (format!(r#"{{"type":"event","event":{{"seq":{},"at":"{at}"}}}}"#, n + 1), String::new())
-        },
-        load,
-    )
-    .await?;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(format!("{}{}ratio of p99 latencies (hub / bare relay): {:.2}\n", ours.text, bare.text, ours.p99 / bare.p99))
+    let mut out = format!(
+        "fan-out: hub {} {}; {rounds} round(s) of hub then bare relay\n",
+        exe.display(),
+        if journal_events > 0 {
+            format!("opened on a {journal_events}-event journal")
+        } else {
+            "on a fresh session".into()
+        }
+    );
+    let mut ratios = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds.max(1) {
+        let dir = hub_data(&cache, journal_events)?;
+        let hub = start_hub_with(&exe, &dir, "127.0.0.1:0", &[])?;
+        let tokens = tokens(&dir)?;
+        let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
+        // Toggle a remote participant's status: one small event per command.
+        let participant = remote.clone();
+        let publish = move |n: u64| {
+            let status = if n.is_multiple_of(2) { "technical-issue" } else { "connected" };
+            (
+                format!(
+                    r#"{{"type":"command","id":"b{n}","command":{{"type":"set-connection","participant":"{participant}","status":"{status}"}}}}"#
+                ),
+                String::new(),
+            )
+        };
+        let target = Target {
+            label: "rostrum hub (fsync per event)",
+            observer_url: format!("{url}?token={}", tokens.observer),
+            publisher_url: url.clone(),
+            publisher_token: Some(tokens.chair.clone()),
+            pid: hub.child.id(),
+        };
+        let ours = fanout_run(target, publish, load).await?;
+        drop(hub);
+        let _ = std::fs::remove_dir_all(&dir);
+        let relay = start_relay()?;
+        let relay_url = format!("ws://{}/", relay.1);
+        let target = Target {
+            label: "bare tokio-tungstenite relay (no state, no journal)",
+            observer_url: relay_url.clone(),
+            publisher_url: format!("{relay_url}?publish"),
+            publisher_token: None,
+            pid: relay.0.id(),
+        };
+        // Frames of the size the hub's observers received.
+        let size = ours.frame_bytes;
+        let bare = fanout_run(
+            target,
+            move |n: u64| {
+                let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                let head = format!(r#"{{"type":"event","event":{{"seq":{},"at":"{at}"}},"pad":""#, n + 1);
+                let pad = "x".repeat(size.saturating_sub(head.len() + 2));
+                (format!("{head}{pad}\"}}"), String::new())
+            },
+            load,
+        )
+        .await?;
+        drop(relay);
+        let (p99, cpu, memory) =
+            (ours.p99 / bare.p99, ours.cpu_per_frame_us / bare.cpu_per_frame_us, ours.kib_per_observer);
+        out.push_str(&format!(
+            "round {round}\n{}{}  hub / relay: p99 {p99:.2}, CPU per delivered frame {cpu:.2}; memory per idle observer {memory:.1} KiB (relay {:.1})\n",
+            ours.text, bare.text, bare.kib_per_observer
+        ));
+        ratios.0.push(p99);
+        ratios.1.push(cpu);
+        ratios.2.push(memory);
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+    out.push_str(&format!(
+        "median over {} round(s), hub / relay: p99 {:.2}, CPU per delivered frame {:.2}; hub memory per idle observer {:.1} KiB\n",
+        ratios.0.len(),
+        median(ratios.0),
+        median(ratios.1),
+        median(ratios.2)
+    ));
+    Ok(out)
 }
 
 struct Relay(Child, String);
@@ -567,9 +655,15 @@ async fn acknowledged(conn: &mut crate::client::Connection, command: Command) ->
 
 /// Command acknowledgement latency with fsync per event: one at a time, then
 /// `burst` connections giving a command at the same instant (group commit).
-pub async fn durability(commands: u64, burst: u64) -> Result<String, String> {
-    let dir = tempfile_dir()?;
-    let hub = start_hub(&dir, "127.0.0.1:0", &[])?;
+pub async fn durability(
+    commands: u64,
+    burst: u64,
+    journal_events: usize,
+    hub_exe: Option<&Path>,
+) -> Result<String, String> {
+    let cache = tempfile_dir()?;
+    let dir = hub_data(&cache, journal_events)?;
+    let hub = start_hub_with(&hub_program(hub_exe)?, &dir, "127.0.0.1:0", &[])?;
     let tokens = tokens(&dir)?;
     let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
     let mut conn =
@@ -621,8 +715,11 @@ pub async fn durability(commands: u64, burst: u64) -> Result<String, String> {
     let throughput = (rounds * burst) as f64 / started.elapsed().as_secs_f64();
     drop(hub);
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&cache);
+    let session =
+        if journal_events > 0 { format!("a session of {journal_events} events") } else { "a fresh session".into() };
     Ok(format!(
-        "durability: acknowledgement latency, each event fsync'd before its acknowledgement\n  one command at a time: {}\n  {burst} connections at once, {rounds} rounds: {} ({throughput:.0} commands/s)\n  refused: {refused}\n",
+        "durability: acknowledgement latency on {session}, each event fsync'd before its acknowledgement\n  one command at a time: {}\n  {burst} connections at once, {rounds} rounds: {} ({throughput:.0} commands/s)\n  refused: {refused}\n",
         summary(single),
         summary(burst_latencies)
     ))
@@ -921,4 +1018,183 @@ pub async fn crash_bench(kills: usize) -> Result<String, String> {
         r.observer_in_step,
         r.observer_problems
     ))
+}
+
+// ---- long sessions ----
+
+/// What one chair of the growth run saw: (seq of the event, acknowledgement ms).
+type Acks = Vec<(u64, f64)>;
+
+/// One chair giving `rate` notes a second without waiting for the answers (open
+/// loop, as people press keys), until `stop`; answers are matched by id.
+async fn growing_chair(
+    url: String,
+    token: String,
+    chair: usize,
+    rate: u64,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    top: Arc<AtomicU64>,
+) -> Result<(Acks, u64, u64), String> {
+    use std::collections::HashMap;
+    use std::sync::atomic::AtomicBool;
+    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+        .map_err(|e| e.to_string())?;
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().map_err(|_| "token")?);
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(client_config()), false)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sink, mut stream) = ws.split();
+    let mut sent: HashMap<String, Instant> = HashMap::new();
+    let mut acks = Vec::new();
+    let mut refused = 0u64;
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut n = 0u64;
+    let stopped = |stop: &AtomicBool| stop.load(Ordering::Relaxed);
+    let mut drain_until: Option<Instant> = None;
+    loop {
+        if drain_until.is_none() && stopped(&stop) {
+            drain_until = Some(Instant::now() + Duration::from_secs(15));
+        }
+        if drain_until.is_some_and(|d| sent.is_empty() || Instant::now() >= d) {
+            break;
+        }
+        tokio::select! {
+            _ = ticker.tick(), if drain_until.is_none() => {
+                n += 1;
+                let id = format!("g{chair}-{n}");
+                let text = format!(
+                    r#"{{"type":"command","id":"{id}","command":{{"type":"add-note","client_id":"{id}","text":"note {n} of chair {chair}"}}}}"#
+                );
+                sent.insert(id, Instant::now());
+                sink.send(Message::Text(text.into())).await.map_err(|e| e.to_string())?;
+            }
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    let text = text.as_str();
+                    let accepted = text.starts_with(r#"{"type":"accepted""#);
+                    if !accepted && !text.starts_with(r#"{"type":"rejected""#) {
+                        continue;
+                    }
+                    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else { continue };
+                    let Some(at) = value.get("id").and_then(|v| v.as_str()).and_then(|id| sent.remove(id)) else {
+                        continue;
+                    };
+                    match value.get("last_seq").and_then(serde_json::Value::as_u64) {
+                        Some(seq) if accepted => {
+                            top.fetch_max(seq, Ordering::Relaxed);
+                            acks.push((seq, at.elapsed().as_secs_f64() * 1000.0));
+                        }
+                        _ => refused += 1,
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => break,
+            },
+        }
+    }
+    Ok((acks, refused, sent.len() as u64))
+}
+
+/// The growth run: `chairs` chairs each giving `rate` notes a second to a fresh
+/// session until its journal holds `events` events; acknowledgement latency by
+/// slice of `slice` events. A hub that falls behind is stopped after three times
+/// the time the run should take.
+pub async fn growth(
+    chairs: usize,
+    rate: u64,
+    events: u64,
+    slice: u64,
+    hub_exe: Option<&Path>,
+) -> Result<String, String> {
+    use std::sync::atomic::AtomicBool;
+    let exe = hub_program(hub_exe)?;
+    let dir = tempfile_dir()?;
+    let hub = start_hub_with(&exe, &dir, "127.0.0.1:0", &[])?;
+    let tokens = tokens(&dir)?;
+    let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
+    let stop = Arc::new(AtomicBool::new(false));
+    let top = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for chair in 0..chairs {
+        let (url, token, stop, top) = (url.clone(), tokens.chair.clone(), stop.clone(), top.clone());
+        tasks.push(tokio::spawn(growing_chair(url, token, chair, rate, stop, top)));
+    }
+    let expected = Duration::from_secs_f64(events as f64 / (chairs as f64 * rate as f64).max(1.0));
+    let cap = expected * 3 + Duration::from_secs(30);
+    while top.load(Ordering::Relaxed) < events && started.elapsed() < cap {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let (mut acks, mut refused, mut unanswered) = (Vec::new(), 0, 0);
+    for task in tasks {
+        let (a, r, u) = task.await.map_err(|e| e.to_string())??;
+        acks.extend(a);
+        refused += r;
+        unanswered += u;
+    }
+    let reached = top.load(Ordering::Relaxed);
+    drop(hub);
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut out = format!(
+        "growth: {chairs} chairs × {rate} notes/s on {}, journal 0 → {events} events\n  reached seq {reached} in {:.1} s (at the offered rate: {:.1} s); refused {refused}, unanswered at the end {unanswered}\n",
+        exe.display(),
+        elapsed.as_secs_f64(),
+        expected.as_secs_f64()
+    );
+    let mut p99s = Vec::new();
+    let mut from = 0;
+    while from < reached.min(events) {
+        let to = from + slice;
+        let values: Vec<f64> = acks.iter().filter(|(seq, _)| *seq > from && *seq <= to).map(|a| a.1).collect();
+        let mut sorted = values.clone();
+        sorted.sort_by(|a, b| a.total_cmp(b));
+        p99s.push(percentile(&sorted, 99.0));
+        out.push_str(&format!("  events {}–{to}: {}\n", from + 1, summary(values)));
+        from = to;
+    }
+    if let (Some(first), Some(last)) = (p99s.first(), p99s.last()) {
+        out.push_str(&format!("  p99 last slice / first slice: {:.2}\n", last / first));
+    }
+    Ok(out)
+}
+
+/// `rostrum report` (of the program `exe`) on synthetic journals of a quarter,
+/// half and all of `events` events: wall time, the median of three runs each.
+pub fn report_timing(events: usize, hub_exe: Option<&Path>) -> Result<String, String> {
+    let exe = hub_program(hub_exe)?;
+    let cache = tempfile_dir()?;
+    let mut out = format!("report: {} report LOG > /dev/null, median of 3 runs\n", exe.display());
+    let mut first: Option<(usize, f64)> = None;
+    for n in [events / 4, events / 2, events] {
+        let dir = hub_data(&cache, n)?;
+        let log = dir.join("imrf-2022-roundtable-1").join(journal::FILE_NAME);
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let t = Instant::now();
+            let status = Process::new(&exe)
+                .arg("report")
+                .arg(&log)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !status.success() {
+                return Err(format!("rostrum report failed on {}", log.display()));
+            }
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let ms = median(times);
+        let growth = first.map_or(String::new(), |(n0, t0)| {
+            format!(" ({:.2}× the time of {n0} events for {:.0}× the events)", ms / t0, n as f64 / n0 as f64)
+        });
+        out.push_str(&format!("  {n} events: {ms:.0} ms{growth}\n"));
+        first.get_or_insert((n, ms));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+    Ok(out)
 }

@@ -147,7 +147,8 @@ enum BenchCmd {
         #[arg(long)]
         log: Option<PathBuf>,
     },
-    /// N observers on a hub process, a chair publishing at R events/s; then a bare relay.
+    /// N observers on a hub process, a chair publishing at R events/s; then a bare
+    /// relay with frames of the same size; alternated `--rounds` times.
     Fanout {
         #[arg(long, default_value_t = 5000)]
         observers: usize,
@@ -158,6 +159,15 @@ enum BenchCmd {
         /// Percent of observers that stop reading.
         #[arg(long, default_value_t = 0)]
         slow: usize,
+        /// Hub then relay, this many times.
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
+        /// Long-session mode: open the hub on a synthetic journal of this many events.
+        #[arg(long, default_value_t = 0)]
+        journal_events: usize,
+        /// Serve the hub with another `rostrum` program (to measure an earlier build).
+        #[arg(long)]
+        hub_exe: Option<PathBuf>,
     },
     /// Acknowledgement latency with fsync per event, one at a time and in bursts.
     Durability {
@@ -165,6 +175,34 @@ enum BenchCmd {
         commands: u64,
         #[arg(long, default_value_t = 50)]
         burst: u64,
+        /// Long-session mode: open the hub on a synthetic journal of this many events.
+        #[arg(long, default_value_t = 0)]
+        journal_events: usize,
+        #[arg(long)]
+        hub_exe: Option<PathBuf>,
+    },
+    /// Chairs giving notes at a steady rate while the journal grows; acknowledgement
+    /// latency per slice of the journal.
+    Growth {
+        #[arg(long, default_value_t = 20)]
+        chairs: usize,
+        /// Notes a second per chair.
+        #[arg(long, default_value_t = 48)]
+        rate: u64,
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        #[arg(long, default_value_t = 20_000)]
+        slice: u64,
+        #[arg(long)]
+        hub_exe: Option<PathBuf>,
+    },
+    /// `rostrum report` on synthetic journals of a quarter, half and all of N events.
+    Report {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// Time another `rostrum` program's report.
+        #[arg(long)]
+        exe: Option<PathBuf>,
     },
     /// Observers resuming after a hub is killed and restarted.
     Storm {
@@ -185,10 +223,24 @@ fn bench(what: BenchCmd) -> Result<String, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     match what {
         BenchCmd::Replay { events, seeks, log } => rostrum::bench::replay(events, seeks, log.as_deref()),
-        BenchCmd::Fanout { observers, rate, seconds, slow } => {
-            runtime.block_on(rostrum::bench::fanout(observers, rate, seconds, slow))
+        BenchCmd::Fanout { observers, rate, seconds, slow, rounds, journal_events, hub_exe } => {
+            runtime.block_on(rostrum::bench::fanout(rostrum::bench::FanoutOptions {
+                observers,
+                rate,
+                seconds,
+                slow_percent: slow,
+                rounds,
+                journal_events,
+                hub_exe,
+            }))
         }
-        BenchCmd::Durability { commands, burst } => runtime.block_on(rostrum::bench::durability(commands, burst)),
+        BenchCmd::Durability { commands, burst, journal_events, hub_exe } => {
+            runtime.block_on(rostrum::bench::durability(commands, burst, journal_events, hub_exe.as_deref()))
+        }
+        BenchCmd::Growth { chairs, rate, events, slice, hub_exe } => {
+            runtime.block_on(rostrum::bench::growth(chairs, rate, events, slice, hub_exe.as_deref()))
+        }
+        BenchCmd::Report { events, exe } => rostrum::bench::report_timing(events, exe.as_deref()),
         BenchCmd::Storm { clients } => runtime.block_on(rostrum::bench::storm(clients)),
         BenchCmd::Crash { kills } => runtime.block_on(rostrum::bench::crash_bench(kills)),
         BenchCmd::Relay => runtime.block_on(rostrum::bench::relay()).map(|()| String::new()),

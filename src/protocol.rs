@@ -6,12 +6,19 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::{Command, Event, RejectCode, Role, Session, Timestamp};
+use std::sync::Arc;
+
+use crate::domain::{Command, Event, Note, Pledge, RejectCode, Role, Session, Timestamp};
 
 /// Version of this protocol; the hub says it in `welcome`.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest frame a client may send, in bytes.
 pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
+/// Most notes (and most pledges) a snapshot carries: the latest ones. The older
+/// ones are fetched with `fetch-notes`, so a snapshot's size does not grow with them.
+pub const SNAPSHOT_NOTES: usize = 50;
+/// Most notes (and most pledges) in one `notes` page.
+pub const NOTES_PAGE: usize = 500;
 
 /// A frame sent by a client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +31,9 @@ pub enum ClientFrame {
         #[serde(default)]
         id: String,
     },
+    /// Ask for the notes and pledges just before positions `notes_before` and
+    /// `pledges_before` of their logs (0-based, oldest first); answered by `notes`.
+    FetchNotes { id: String, notes_before: usize, pledges_before: usize },
 }
 
 /// Error codes of `error` frames (problems with a frame, not with a command).
@@ -58,10 +68,27 @@ pub enum ServerFrame {
         #[serde(default)]
         epoch: String,
     },
-    /// The whole state as of `seq`; events after it follow as `event` frames.
+    /// The whole state as of `seq`, except older notes and pledges: `state.notes`
+    /// holds the log's notes from position `notes_from` on (and `state.pledges` the
+    /// pledges from `pledges_from`); `fetch-notes` gets the ones before. Events after
+    /// `seq` follow as `event` frames.
     Snapshot {
         seq: u64,
         state: Box<Session>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        notes_from: usize,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        pledges_from: usize,
+    },
+    /// A page of older notes and pledges, answering `fetch-notes` `id`: the notes at
+    /// positions `notes_from` up to the `notes_before` asked (likewise pledges).
+    /// Both `*_from` at 0: nothing older remains.
+    Notes {
+        id: String,
+        notes_from: usize,
+        notes: Vec<Arc<Note>>,
+        pledges_from: usize,
+        pledges: Vec<Arc<Pledge>>,
     },
     /// One event, in sequence order.
     Event {
@@ -115,6 +142,43 @@ impl Envelope {
     }
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The `snapshot` frame of `state`, serialized from a borrow (the same JSON as an
+/// [`Envelope`] holding [`ServerFrame::Snapshot`], without copying the state
+/// first), with only the latest [`SNAPSHOT_NOTES`] notes and pledges.
+pub fn snapshot_json(state: &mut Session, now: Timestamp) -> String {
+    #[derive(Serialize)]
+    struct Snapshot<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        seq: u64,
+        state: &'a Session,
+        #[serde(skip_serializing_if = "is_zero")]
+        notes_from: usize,
+        #[serde(skip_serializing_if = "is_zero")]
+        pledges_from: usize,
+        now: Timestamp,
+    }
+    let notes_from = state.notes.len().saturating_sub(SNAPSHOT_NOTES);
+    let pledges_from = state.pledges.len().saturating_sub(SNAPSHOT_NOTES);
+    // Lift the older entries out while serializing, then put them back.
+    let older_notes: Vec<Arc<Note>> = state.notes.drain(..notes_from).collect();
+    let older_pledges: Vec<Arc<Pledge>> = state.pledges.drain(..pledges_from).collect();
+    let frame = Snapshot { kind: "snapshot", seq: state.seq, state, notes_from, pledges_from, now };
+    let text = serde_json::to_string(&frame);
+    state.notes.splice(..0, older_notes);
+    state.pledges.splice(..0, older_pledges);
+    text.unwrap_or_else(|e| {
+        format!(
+            r#"{{"type":"error","code":"bad-frame","reason":"cannot encode frame: {e}","now":"{}"}}"#,
+            now.to_rfc3339()
+        )
+    })
+}
+
 /// Why a client frame could not be decoded: the `error` or `rejected` frame to answer with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DecodeError {
@@ -156,9 +220,14 @@ pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
         }
         "ping" => serde_json::from_value(value)
             .map_err(|e| DecodeError::Frame(ErrorCode::BadFrame, format!("invalid ping: {e}"))),
+        "fetch-notes" => serde_json::from_value(value)
+            .map_err(|e| DecodeError::Frame(ErrorCode::BadFrame, format!("invalid fetch-notes: {e}"))),
         other => Err(DecodeError::Frame(
             ErrorCode::UnknownType,
-            format!("unknown frame type \"{}\": expected \"command\" or \"ping\"", truncate(other, 40)),
+            format!(
+                "unknown frame type \"{}\": expected \"command\", \"ping\" or \"fetch-notes\"",
+                truncate(other, 40)
+            ),
         )),
     }
 }

@@ -434,3 +434,174 @@ async fn the_session_clock_never_goes_back_when_the_wall_clock_does() {
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     assert_eq!(times[2], times[1]);
 }
+
+#[tokio::test]
+async fn a_hub_opened_on_a_long_journal_resumes_recent_clients_and_snapshots_the_rest() {
+    let data = tempfile::tempdir().expect("temp dir");
+    // 9,000 events: more than the hub keeps frames for (8,192).
+    let journal = rostrum::bench::synthetic_journal(data.path(), 9_000).expect("journal written");
+    let contents = rostrum::journal::read_file(&journal).expect("reads");
+    let old_note = contents
+        .events
+        .iter()
+        .find_map(|e| match &e.event {
+            EventKind::NoteAdded { note } => Some(note.client_id.clone()),
+            _ => None,
+        })
+        .expect("the journal has notes");
+    let file = rostrum::bench::session_file();
+    let hub =
+        rostrum::hub::Hub::start("127.0.0.1:0", data.path(), &[file], Settings::default()).await.expect("hub starts");
+    let id = "imrf-2022-roundtable-1";
+    let tokens = hub.tokens(id).expect("session").clone();
+    let url = format!("ws://{}/v1/sessions/{id}", hub.addr);
+    // A client 5 events behind gets those 5 events.
+    let mut recent = Connection::resume(&url, Some(&tokens.observer), Some(8_995), None).await.expect("connects");
+    recv(&mut recent).await;
+    for seq in 8_996..=9_000 {
+        assert!(matches!(recv(&mut recent).await.frame, ServerFrame::Event { ref event } if event.seq == seq));
+    }
+    // A client further behind than the frames kept gets a snapshot.
+    let mut old = Connection::resume(&url, Some(&tokens.observer), Some(100), None).await.expect("connects");
+    recv(&mut old).await;
+    assert!(matches!(recv(&mut old).await.frame, ServerFrame::Snapshot { seq: 9_000, .. }));
+    // A note recorded before the hub opened is still recognised by its client id.
+    let mut rapporteur = Connection::connect(&url, Some(&tokens.rapporteur), None).await.expect("connects");
+    let again =
+        Command::AddNote { client_id: old_note, turn: None, text: "again".into(), objectives: vec![], themes: vec![] };
+    match command(&mut rapporteur, again).await {
+        Outcome::Accepted { first, events, .. } => assert!(first.is_none() && events.is_empty(), "recorded twice"),
+        Outcome::Rejected { reason, .. } => panic!("refused: {reason}"),
+    }
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn heartbeats_keep_a_reading_client_and_close_a_silent_one() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = Settings { idle_timeout: Duration::from_millis(1500), ..Settings::default() };
+    let hub = start_hub(data.path(), settings).await;
+    let token = hub.tokens(SESSION).expect("session").observer.clone();
+    // A client that upgrades and then never reads nor answers: raw bytes on a socket.
+    let mut silent = tokio::net::TcpStream::connect(hub.addr).await.expect("connects");
+    let request = format!(
+        "GET /v1/sessions/{SESSION}?token={token} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        hub.addr
+    );
+    silent.write_all(request.as_bytes()).await.expect("writes");
+    let mut reading = connect(&hub, &token).await;
+    handshake(&mut reading).await;
+    // The reading client answers pings while it reads: nothing arrives, and it stays open.
+    let quiet = tokio::time::timeout(Duration::from_secs(4), reading.recv()).await;
+    assert!(quiet.is_err(), "the reading client got {quiet:?}");
+    // The silent one was pinged (opcode 0x9), then closed (0x8) with a reason, then hung up.
+    let mut bytes = Vec::new();
+    tokio::time::timeout(DEADLINE, silent.read_to_end(&mut bytes)).await.expect("hung up in time").expect("reads");
+    let reason = b"nothing heard for 1 s";
+    let at = bytes.windows(reason.len()).position(|w| w == reason).expect("a close frame with the reason");
+    let close = bytes[..at].iter().rposition(|b| *b == 0x88).expect("a close frame");
+    assert!(bytes[..close].windows(2).any(|w| w == [0x89, 0x00]), "pinged before being closed");
+    // The reading client is still served.
+    reading.send_text(r#"{"type":"ping","id":"still"}"#.into()).await.expect("sends");
+    assert_eq!(recv(&mut reading).await.frame, ServerFrame::Pong { id: "still".into() });
+    hub.shutdown().await;
+}
+
+/// 600 notes and 60 pledges, given from inside the hub's process (many at once, so
+/// they are written in few batches); their client ids in the order recorded.
+async fn many_notes(hub: &rostrum::hub::Hub, data: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let session = hub.session(SESSION).expect("session");
+    let rapporteur = Actor::rapporteur("Ana");
+    let notes = (0..600).map(|n| Command::AddNote {
+        client_id: format!("n{n}"),
+        turn: None,
+        text: format!("note {n}"),
+        objectives: vec![],
+        themes: vec![],
+    });
+    let pledges = (0..60).map(|n| Command::AddPledge {
+        client_id: format!("p{n}"),
+        pledger: "chile".into(),
+        text: format!("pledge {n}"),
+        objectives: vec![5],
+        turn: None,
+    });
+    let results = join_all(notes.chain(pledges).map(|c| session.command(rapporteur.clone(), c))).await;
+    assert!(results.iter().all(Result::is_ok));
+    let journal = rostrum::journal::read_file(&hub_journal(data)).expect("journal reads");
+    let (mut n, mut p) = (Vec::new(), Vec::new());
+    for e in journal.events {
+        match e.event {
+            EventKind::NoteAdded { note } => n.push(note.client_id),
+            EventKind::PledgeAdded { pledge } => p.push(pledge.client_id),
+            _ => {}
+        }
+    }
+    (n, p)
+}
+
+fn hub_journal(data: &std::path::Path) -> std::path::PathBuf {
+    data.join(SESSION).join(rostrum::journal::FILE_NAME)
+}
+
+#[tokio::test]
+async fn a_snapshot_carries_only_the_latest_notes_and_older_ones_come_in_pages() {
+    use rostrum::protocol::SNAPSHOT_NOTES;
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let (notes, pledges) = many_notes(&hub, data.path()).await;
+    let token = hub.tokens(SESSION).expect("session").observer.clone();
+    let mut observer = connect(&hub, &token).await;
+    recv(&mut observer).await;
+    let snapshot = recv(&mut observer).await;
+    let ServerFrame::Snapshot { state, notes_from, pledges_from, .. } = &snapshot.frame else { panic!("snapshot") };
+    assert_eq!((*notes_from, *pledges_from), (600 - SNAPSHOT_NOTES, 60 - SNAPSHOT_NOTES));
+    assert_eq!(state.notes.len(), SNAPSHOT_NOTES, "only the latest notes");
+    assert_eq!(state.pledges.len(), SNAPSHOT_NOTES);
+    let mut replica = Replica::default();
+    replica.apply(&snapshot).expect("snapshot");
+    // Page back until nothing older remains: two pages of notes (500, then 50).
+    let mut pages = 0;
+    while replica.missing_notes() {
+        let id = observer.fetch_notes(replica.notes_from, replica.pledges_from).await.expect("sends");
+        let page = recv(&mut observer).await;
+        assert!(matches!(&page.frame, ServerFrame::Notes { id: got, .. } if *got == id), "{page:?}");
+        assert!(replica.apply(&page).expect("page"), "each page adds notes");
+        pages += 1;
+    }
+    assert_eq!(pages, 2);
+    let state = replica.state.as_ref().expect("state");
+    let held: Vec<&str> = state.notes.iter().map(|n| n.client_id.as_str()).collect();
+    assert_eq!(held, notes.iter().map(String::as_str).collect::<Vec<_>>(), "every note, once, in order");
+    let held: Vec<&str> = state.pledges.iter().map(|p| p.client_id.as_str()).collect();
+    assert_eq!(held, pledges.iter().map(String::as_str).collect::<Vec<_>>());
+    // The replica now equals the hub's whole state, as a late snapshot would have had it.
+    let journal = rostrum::journal::read_file(&hub_journal(data.path())).expect("journal reads");
+    let def = rostrum::config::parse_session(&journal.header.config).expect("session file");
+    assert_eq!(state, &rostrum::domain::Session::replay(def, &journal.events));
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_link_fetches_the_notes_a_snapshot_left_out() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let (notes, pledges) = many_notes(&hub, data.path()).await;
+    let token = hub.tokens(SESSION).expect("session").rapporteur.clone();
+    let mut link = rostrum::client::link::spawn(url(&hub), Some(token));
+    let mut replica = Replica::default();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while replica.state.is_none() || replica.missing_notes() {
+        let event = tokio::time::timeout_at(deadline, link.events.recv()).await.expect("in time").expect("link runs");
+        if let rostrum::client::link::LinkEvent::Frame(envelope) = event {
+            replica.apply(&envelope).expect("applies");
+        }
+    }
+    let state = replica.state.as_ref().expect("state");
+    assert_eq!(state.notes.len(), notes.len());
+    assert_eq!(state.pledges.len(), pledges.len());
+    assert_eq!(state.notes[0].client_id, notes[0]);
+    hub.shutdown().await;
+}

@@ -1,6 +1,10 @@
 //! A long-lived link to a hub for interactive clients: reconnects with backoff,
 //! resumes from the last event it saw, measures round-trip time and clock offset,
 //! and never drops a command silently (one that cannot be sent is reported back).
+//!
+//! A snapshot carries only the latest notes and pledges; the link then fetches
+//! the older ones, page after page, and passes the `notes` frames on like any
+//! other: a [`super::Replica`] fed with every frame ends up holding them all.
 
 use std::time::{Duration, Instant};
 
@@ -184,6 +188,17 @@ async fn serve(
                 Ok(envelope) => {
                     if let Some(seq) = seq_of(&envelope.frame) {
                         *since = Some(seq);
+                    }
+                    // Older notes left out of a snapshot, or of the page just received.
+                    let older = match &envelope.frame {
+                        ServerFrame::Snapshot { notes_from, pledges_from, .. }
+                        | ServerFrame::Notes { notes_from, pledges_from, .. } => Some((*notes_from, *pledges_from)),
+                        _ => None,
+                    };
+                    if let Some((notes, pledges)) = older.filter(|(n, p)| *n > 0 || *p > 0)
+                        && let Err(e) = conn.fetch_notes(notes, pledges).await
+                    {
+                        return Served::Lost(e.to_string());
                     }
                     if let ServerFrame::Welcome { epoch: e, .. } = &envelope.frame {
                         *epoch = Some(e.clone());

@@ -113,6 +113,14 @@ impl Connection {
         self.ws.send(Message::Text(text.into())).await.map_err(|e| ClientError::Closed(Some(e.to_string())))
     }
 
+    /// Ask for the notes and pledges before these positions (a `notes` frame answers).
+    pub async fn fetch_notes(&mut self, notes_before: usize, pledges_before: usize) -> Result<String, ClientError> {
+        let id = format!("notes-{}", self.next_id);
+        self.next_id += 1;
+        self.send(&ClientFrame::FetchNotes { id: id.clone(), notes_before, pledges_before }).await?;
+        Ok(id)
+    }
+
     /// Send a command; returns the id its `accepted` or `rejected` will carry.
     pub async fn command(&mut self, command: Command) -> Result<String, ClientError> {
         let id = format!("c{}", self.next_id);
@@ -149,17 +157,24 @@ impl Connection {
 
 /// A JSON object whose `type` this client does not know.
 fn is_unknown_type(text: &str) -> bool {
-    const KNOWN: [&str; 8] = ["welcome", "snapshot", "event", "accepted", "rejected", "pong", "error", "resync"];
+    const KNOWN: [&str; 9] =
+        ["welcome", "snapshot", "event", "accepted", "rejected", "pong", "error", "resync", "notes"];
     serde_json::from_str::<serde_json::Value>(text)
         .ok()
         .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| !KNOWN.contains(&t)))
         .unwrap_or(false)
 }
 
-/// What a client knows of the session: a snapshot and every event after it.
+/// What a client knows of the session: a snapshot and every event after it, and
+/// the older notes and pledges as their pages arrive.
 #[derive(Debug, Default, Clone)]
 pub struct Replica {
     pub state: Option<Session>,
+    /// Position in the session's note log of `state.notes[0]`: the notes before it
+    /// were left out of the snapshot and are not held (yet).
+    pub notes_from: usize,
+    /// Likewise for pledges.
+    pub pledges_from: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,9 +191,29 @@ impl Replica {
     /// the state changed.
     pub fn apply(&mut self, envelope: &Envelope) -> Result<bool, ReplicaError> {
         match &envelope.frame {
-            ServerFrame::Snapshot { state, .. } => {
+            ServerFrame::Snapshot { state, notes_from, pledges_from, .. } => {
                 self.state = Some((**state).clone());
+                self.notes_from = *notes_from;
+                self.pledges_from = *pledges_from;
                 Ok(true)
+            }
+            ServerFrame::Notes { notes_from, notes, pledges_from, pledges, .. } => {
+                let Some(state) = self.state.as_mut() else {
+                    return Err(ReplicaError::NoSnapshot);
+                };
+                let mut changed = false;
+                // A page fits just before what is held, or it is stale (from before a new snapshot).
+                if *notes_from + notes.len() == self.notes_from && !notes.is_empty() {
+                    state.notes.splice(..0, notes.iter().cloned());
+                    self.notes_from = *notes_from;
+                    changed = true;
+                }
+                if *pledges_from + pledges.len() == self.pledges_from && !pledges.is_empty() {
+                    state.pledges.splice(..0, pledges.iter().cloned());
+                    self.pledges_from = *pledges_from;
+                    changed = true;
+                }
+                Ok(changed)
             }
             ServerFrame::Event { event } => {
                 let Some(state) = self.state.as_mut() else {
@@ -199,5 +234,10 @@ impl Replica {
 
     pub fn seq(&self) -> Option<u64> {
         self.state.as_ref().map(|s| s.seq)
+    }
+
+    /// Whether notes or pledges left out of the snapshot are still missing.
+    pub fn missing_notes(&self) -> bool {
+        self.state.is_some() && (self.notes_from > 0 || self.pledges_from > 0)
     }
 }

@@ -984,8 +984,7 @@ impl Rules<'_> {
         if client_id.is_empty() || client_id.chars().count() > MAX_SHORT {
             return Err(invalid(format!("client_id must have 1 to {MAX_SHORT} characters")));
         }
-        Ok(self.session.notes.iter().any(|n| n.client_id == client_id)
-            || self.session.pledges.iter().any(|p| p.client_id == client_id))
+        Ok(self.session.is_recorded(client_id))
     }
 
     fn known_turn(&self, turn: Option<TurnId>) -> Result<(), Rejection> {

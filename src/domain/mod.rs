@@ -473,6 +473,107 @@ pub struct Session {
     /// The chair's last list action or floor given, undoable while nothing else has happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undo: Option<Undo>,
+    /// Client ids of the notes and pledges recorded, so that a repeated note is
+    /// recognised without scanning them all. Derived from `notes` and `pledges`:
+    /// never serialized.
+    #[serde(skip)]
+    pub recorded: RecordedIds,
+}
+
+/// The client ids of recorded notes and pledges, built from the logs on first use
+/// and kept current by [`apply`].
+///
+/// A copy of the state (a snapshot, a replay checkpoint) starts without the
+/// index and builds it only if it is asked: copies stay cheap, and a state read
+/// from the wire needs no rebuilding step. Two indexes always compare equal: they
+/// are not part of the session's content.
+#[derive(Debug, Default)]
+pub struct RecordedIds(std::sync::OnceLock<std::collections::HashSet<String>>);
+
+impl Clone for RecordedIds {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for RecordedIds {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Session {
+    /// Was a note or pledge with this client id recorded?
+    pub fn is_recorded(&self, client_id: &str) -> bool {
+        self.recorded
+            .0
+            .get_or_init(|| {
+                let notes = self.notes.iter().map(|n| n.client_id.clone());
+                notes.chain(self.pledges.iter().map(|p| p.client_id.clone())).collect()
+            })
+            .contains(client_id)
+    }
+
+    fn note_recorded(&mut self, client_id: &str) {
+        // Not built yet: it will be built from the logs, which hold this id.
+        if let Some(ids) = self.recorded.0.get_mut() {
+            ids.insert(client_id.to_string());
+        }
+    }
+
+    /// A point to return to with [`Session::rewind`]: the state without its logs
+    /// that only grow (turns, notes, pledges, points of order), and their lengths.
+    /// Its cost does not grow with the session's history.
+    pub fn rewind_point(&mut self) -> RewindPoint {
+        let turns = std::mem::take(&mut self.turns);
+        let notes = std::mem::take(&mut self.notes);
+        let pledges = std::mem::take(&mut self.pledges);
+        let points = std::mem::take(&mut self.points_of_order);
+        let recorded = std::mem::take(&mut self.recorded);
+        let point = RewindPoint {
+            base: Box::new(self.clone()),
+            turns: turns.len(),
+            notes: notes.len(),
+            pledges: pledges.len(),
+            points: points.len(),
+        };
+        self.turns = turns;
+        self.notes = notes;
+        self.pledges = pledges;
+        self.points_of_order = points;
+        self.recorded = recorded;
+        point
+    }
+
+    /// Return to the state of `point`, taken on this session before the events
+    /// applied since (which only appended to the logs).
+    pub fn rewind(&mut self, point: RewindPoint) {
+        let RewindPoint { base, turns, notes, pledges, points } = point;
+        let mut logs = (
+            std::mem::take(&mut self.turns),
+            std::mem::take(&mut self.notes),
+            std::mem::take(&mut self.pledges),
+            std::mem::take(&mut self.points_of_order),
+        );
+        logs.0.truncate(turns);
+        logs.1.truncate(notes);
+        logs.2.truncate(pledges);
+        logs.3.truncate(points);
+        *self = *base;
+        (self.turns, self.notes, self.pledges, self.points_of_order) = logs;
+        // Rebuilt from the logs on next use.
+        self.recorded = RecordedIds::default();
+    }
+}
+
+/// See [`Session::rewind_point`].
+#[derive(Debug)]
+pub struct RewindPoint {
+    base: Box<Session>,
+    turns: usize,
+    notes: usize,
+    pledges: usize,
+    points: usize,
 }
 
 /// What undoing the last chair action would record: a compensating event (the
@@ -553,6 +654,7 @@ impl Session {
             pledges: Vec::new(),
             next_id: 1,
             undo: None,
+            recorded: RecordedIds::default(),
         };
         for (index, segment) in def.segments.iter().enumerate() {
             // Inscribed before the meeting (e-Speakers): at the session's scheduled start.
@@ -930,10 +1032,12 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
         }
         EventKind::NoteAdded { note } => {
             session.next_id = session.next_id.max(note.id + 1);
+            session.note_recorded(&note.client_id);
             session.notes.push(Arc::new(note.clone()));
         }
         EventKind::PledgeAdded { pledge } => {
             session.next_id = session.next_id.max(pledge.id + 1);
+            session.note_recorded(&pledge.client_id);
             session.pledges.push(Arc::new(pledge.clone()));
         }
     }

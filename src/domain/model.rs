@@ -290,7 +290,11 @@ pub struct SessionDef {
 /// A lookup table derived from the roster. It is not part of the session's
 /// content: two definitions are equal whatever their indexes hold.
 #[derive(Debug, Clone, Default)]
-pub struct RosterIndex(std::sync::OnceLock<HashMap<String, usize>>);
+pub struct RosterIndex {
+    by_id: std::sync::OnceLock<HashMap<String, usize>>,
+    /// [`SessionDef::pre_inscribed`], asked for every reason shown on a list.
+    pre_inscribed: std::sync::OnceLock<u64>,
+}
 
 impl PartialEq for RosterIndex {
     fn eq(&self, _: &Self) -> bool {
@@ -301,13 +305,18 @@ impl PartialEq for RosterIndex {
 impl SessionDef {
     /// How many entries the file inscribes in advance: they take ids 1 to this.
     pub fn pre_inscribed(&self) -> u64 {
-        let count: usize =
-            self.segments.iter().map(|s| s.inscribed.iter().filter(|p| self.participant(p).is_some()).count()).sum();
-        count as u64
+        *self.roster.pre_inscribed.get_or_init(|| {
+            let count: usize = self
+                .segments
+                .iter()
+                .map(|s| s.inscribed.iter().filter(|p| self.participant(p).is_some()).count())
+                .sum();
+            count as u64
+        })
     }
 
     pub fn participant(&self, id: &str) -> Option<&Participant> {
-        let index = self.roster.0.get_or_init(|| {
+        let index = self.roster.by_id.get_or_init(|| {
             let mut map = HashMap::with_capacity(self.participants.len());
             for (i, p) in self.participants.iter().enumerate() {
                 map.entry(p.id.clone()).or_insert(i);

@@ -497,6 +497,47 @@ fn notes_and_pledges_are_recorded_once_per_client_id() {
     assert_eq!(r.reason, "no turn #999 in this session");
 }
 
+#[test]
+fn a_client_id_is_recognised_in_a_copy_a_snapshot_read_back_and_after_a_rewind() {
+    let mut w = World::new();
+    w.open("general");
+    let rapporteur = Actor::rapporteur("Ana");
+    let note = |id: &str| Command::AddNote {
+        client_id: id.into(),
+        turn: None,
+        text: "text".into(),
+        objectives: vec![],
+        themes: vec![],
+    };
+    w.try_as(&rapporteur, note("n-1")).expect("accepted");
+    // A pledge whose client id is a note's is the same submission again: nothing recorded.
+    let pledge = Command::AddPledge {
+        client_id: "n-1".into(),
+        pledger: "chile".into(),
+        text: "A pledge.".into(),
+        objectives: vec![5],
+        turn: None,
+    };
+    assert_eq!(w.try_as(&rapporteur, pledge).expect("accepted"), []);
+    // A copy and a state read back from JSON start without the index and still know the id.
+    let copy = w.session.clone();
+    let json = serde_json::to_string(&w.session).expect("serializes");
+    let read: Session = serde_json::from_str(&json).expect("deserializes");
+    for state in [&copy, &read] {
+        let events = decide(state, note("n-1"), &rapporteur, t(5)).expect("accepted");
+        assert!(events.is_empty(), "a repeated client id is recorded once");
+        assert_eq!(decide(state, note("n-2"), &rapporteur, t(5)).expect("accepted").len(), 1);
+    }
+    // Rewound past a note, its id is new again; the earlier one is still known.
+    let point = w.session.rewind_point();
+    w.try_as(&rapporteur, note("n-3")).expect("accepted");
+    assert!(w.session.is_recorded("n-3"));
+    w.session.rewind(point);
+    assert!(!w.session.is_recorded("n-3"));
+    assert!(w.session.is_recorded("n-1"));
+    assert_eq!(w.session.notes.len(), 1);
+}
+
 // ---- Roles ----
 
 #[test]
@@ -852,6 +893,27 @@ proptest! {
             }
             prop_assert_eq!(&restored, &live);
         }
+    }
+
+    #[test]
+    fn rewinding_returns_to_the_state_before_the_events(
+        head in prop::collection::vec((arb_command(), 0i64..200), 0..30),
+        tail in prop::collection::vec((arb_command(), 0i64..200), 1..30),
+    ) {
+        let (mut session, _) = run(&head);
+        let before = session.clone();
+        let point = session.rewind_point();
+        let mut clock = 100_000;
+        for (command, gap) in tail {
+            clock += gap;
+            if let Ok(new) = decide(&session, command, &chair(), t(clock)) {
+                for e in &new {
+                    apply(&mut session, e);
+                }
+            }
+        }
+        session.rewind(point);
+        prop_assert_eq!(&session, &before);
     }
 
     #[test]

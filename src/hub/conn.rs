@@ -1,16 +1,17 @@
-//! One websocket connection: authentication at the handshake, then a loop that
-//! forwards the session's events and the client's commands. A separate writer task
-//! owns the socket's sending half, so nothing is sent from inside a `select!`.
+//! One websocket connection: authentication at the handshake, then one task with
+//! one loop that forwards the session's events and answers the client's commands.
+//! The loop's `select!` only waits; every write happens in its body.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, broadcast};
 use tokio::time::timeout;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -23,8 +24,6 @@ use super::{SessionEntry, Settings, log};
 use crate::domain::{Actor, Role};
 use crate::protocol::{ClientFrame, DecodeError, Envelope, ErrorCode, PROTOCOL_VERSION, ServerFrame, decode_client};
 
-/// Frames queued for a connection's writer.
-const OUT_QUEUE: usize = 256;
 /// Messages above this size close the connection (1009); between
 /// [`crate::protocol::MAX_CLIENT_FRAME`] and this, they get an error frame.
 const HARD_MESSAGE_LIMIT: usize = 256 * 1024;
@@ -210,8 +209,12 @@ impl RateLimit {
     }
 }
 
-struct Connection {
-    out: mpsc::Sender<Message>,
+/// One connection's state. A single task owns it, its socket and its live
+/// receiver: frames are written from the loop's body, never from inside a
+/// `select!` branch, and there is no second task or queue between the session's
+/// broadcast and the socket.
+struct Connection<S> {
+    ws: WebSocketStream<S>,
     handle: SessionHandle,
     live: broadcast::Receiver<Frame>,
     /// Seq of the last event this client has been sent.
@@ -219,23 +222,49 @@ struct Connection {
     settings: Arc<Settings>,
 }
 
-impl Connection {
+impl<S> Connection<S>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     /// A hub frame stamped with the hub's clock.
     fn frame(&self, frame: ServerFrame) -> Message {
         envelope(frame, &self.settings.clock)
     }
 
-    async fn send(&self, message: Message) -> Result<(), Gone> {
-        match timeout(self.settings.write_timeout, self.out.send(message)).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(Gone),
+    /// Write a message (a large one in fragments) without flushing. A client that
+    /// stops reading fills its socket: give up on it after the write timeout.
+    async fn feed(&mut self, message: Message) -> Result<(), Gone> {
+        let limit = self.settings.write_timeout;
+        match message {
+            Message::Text(text) if text.len() > FRAGMENT => {
+                for part in fragments(text) {
+                    bounded(limit, self.ws.feed(part)).await?;
+                }
+                Ok(())
+            }
+            message => bounded(limit, self.ws.feed(message)).await,
         }
     }
 
+    async fn flush(&mut self) -> Result<(), Gone> {
+        bounded(self.settings.write_timeout, self.ws.flush()).await
+    }
+
+    async fn send(&mut self, message: Message) -> Result<(), Gone> {
+        self.feed(message).await?;
+        self.flush().await
+    }
+
+    /// Say why, with a close frame; the closing handshake is finished after the loop.
+    async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Gone> {
+        self.send(close(code, reason)).await
+    }
+
+    /// Write an event frame unless the client has it already (unflushed).
     async fn forward(&mut self, frame: Frame) -> Result<(), Gone> {
         if frame.seq > self.forwarded {
             self.forwarded = frame.seq;
-            self.send(Message::Text(frame.text)).await?;
+            self.feed(Message::Text(frame.text)).await?;
         }
         Ok(())
     }
@@ -248,14 +277,13 @@ impl Connection {
         };
         let snapshot = sub.initial.len() == 1 && sub.initial[0].as_str().starts_with(r#"{"type":"snapshot""#);
         if snapshot {
-            self.send(self.frame(ServerFrame::Resync {
-                reason: format!("fell behind the live stream after seq {}: a fresh snapshot follows", self.forwarded),
-            }))
-            .await?;
+            let reason = format!("fell behind the live stream after seq {}: a fresh snapshot follows", self.forwarded);
+            self.feed(self.frame(ServerFrame::Resync { reason })).await?;
         }
         for text in sub.initial {
-            self.send(Message::Text(text)).await?;
+            self.feed(Message::Text(text)).await?;
         }
+        self.flush().await?;
         self.forwarded = sub.seq;
         self.live = sub.live;
         Ok(())
@@ -310,6 +338,19 @@ impl Connection {
                 }
             },
             Ok(ClientFrame::Ping { id }) => self.send(self.frame(ServerFrame::Pong { id })).await,
+            Ok(ClientFrame::FetchNotes { id, notes_before, pledges_before }) => {
+                let Some(page) = self.handle.notes(notes_before, pledges_before).await else {
+                    return Err(Gone);
+                };
+                self.send(self.frame(ServerFrame::Notes {
+                    id,
+                    notes_from: page.notes_from,
+                    notes: page.notes,
+                    pledges_from: page.pledges_from,
+                    pledges: page.pledges,
+                }))
+                .await
+            }
             Err(DecodeError::Frame(code, reason)) => self.send(self.frame(ServerFrame::Error { code, reason })).await,
             Err(DecodeError::Command { id, reason }) => {
                 self.send(self.frame(ServerFrame::Rejected { id, code: crate::domain::RejectCode::Invalid, reason }))
@@ -317,6 +358,21 @@ impl Connection {
             }
         }
     }
+}
+
+/// Whether the session's live stream goes on.
+enum Flow {
+    Continue,
+    /// The session stopped (the hub is shutting down).
+    Stopped,
+}
+
+/// When a connection's first heartbeat is due: somewhere in the first period,
+/// spread by the peer's port, so that thousands of connections made in the same
+/// second do not all ping in the same second ever after.
+fn first_heartbeat(peer: SocketAddr, period: Duration) -> tokio::time::Instant {
+    let spread = u32::from(peer.port()) % 1000;
+    tokio::time::Instant::now() + period.mul_f64(f64::from(spread + 1) / 1000.0)
 }
 
 fn close(code: CloseCode, reason: &str) -> Message {
@@ -328,7 +384,6 @@ pub(super) async fn serve<S>(
     peer: SocketAddr,
     registry: Arc<HashMap<String, SessionEntry>>,
     settings: Arc<Settings>,
-    mut shutdown: watch::Receiver<bool>,
     permit: Option<OwnedSemaphorePermit>,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -343,8 +398,10 @@ pub(super) async fn serve<S>(
         authed = Some(authorize(&registry, &settings, request).map_err(error_response)?);
         Ok(response)
     };
-    let handshake = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config()));
-    let ws = match timeout(settings.handshake_timeout, handshake).await {
+    // Boxed (like the rarely taken branches below), so that its buffers are not
+    // part of every connection's long-lived task.
+    let handshake = Box::pin(tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config())));
+    let mut ws = match timeout(settings.handshake_timeout, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(_)) | Err(_) => return, // refused, malformed or too slow: nothing to serve
     };
@@ -354,14 +411,8 @@ pub(super) async fn serve<S>(
     let Some(entry) = registry.get(&session) else {
         return;
     };
-    let (sink, mut stream) = ws.split();
-    let (out, out_rx) = mpsc::channel(OUT_QUEUE);
-    let writer = tokio::spawn(write_loop(sink, out_rx, settings.write_timeout));
-
     let Some(sub) = entry.handle.subscribe(since, epoch).await else {
-        let _ = out.send(close(CloseCode::Away, "session is shutting down")).await;
-        drop(out);
-        let _ = writer.await;
+        let _ = timeout(settings.write_timeout, ws.send(close(CloseCode::Away, "session is shutting down"))).await;
         return;
     };
     let welcome = envelope(
@@ -375,41 +426,47 @@ pub(super) async fn serve<S>(
         },
         &settings.clock,
     );
-    let mut conn = Connection {
-        out,
-        handle: entry.handle.clone(),
-        live: sub.live,
-        forwarded: sub.seq,
-        settings: settings.clone(),
-    };
+    let mut conn =
+        Connection { ws, handle: entry.handle.clone(), live: sub.live, forwarded: sub.seq, settings: settings.clone() };
     let mut start = vec![welcome];
     start.extend(sub.initial.into_iter().map(Message::Text));
     for message in start {
-        if conn.send(message).await.is_err() {
+        if conn.feed(message).await.is_err() {
             return;
         }
     }
+    if conn.flush().await.is_err() {
+        return;
+    }
 
     let mut limit = RateLimit::new(settings.frames_per_sec, settings.frame_burst);
-    let mut heartbeat = tokio::time::interval(settings.idle_timeout / 3);
+    let period = settings.idle_timeout / 3;
+    let mut heartbeat = tokio::time::interval_at(first_heartbeat(peer, period), period);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_heard = Instant::now();
+    // The hub shuts down by stopping its sessions: their live stream ends, which
+    // every connection is already waiting on, so no shutdown signal is polled here.
     let outcome: Result<(), Gone> = loop {
         tokio::select! {
-            _ = shutdown.changed() => {
-                break conn.send(close(CloseCode::Away, "the hub is shutting down")).await;
-            }
-            _ = heartbeat.tick() => {
-                // A peer that answers nothing, not even pings, is gone: free its place.
-                if last_heard.elapsed() >= settings.idle_timeout {
-                    let reason = format!("nothing heard for {} s", settings.idle_timeout.as_secs());
-                    break conn.send(close(CloseCode::Away, &reason)).await;
+            // Events first: under load they are what is ready, and the branches
+            // after them are not polled when an event is.
+            biased;
+            frame = conn.live.recv() => {
+                let result = match frame {
+                    Ok(frame) => match conn.forward(frame).await {
+                        Ok(()) => conn.flush().await.map(|()| Flow::Continue),
+                        Err(gone) => Err(gone),
+                    },
+                    Err(RecvError::Lagged(_)) => Box::pin(conn.resync()).await.map(|()| Flow::Continue),
+                    Err(RecvError::Closed) => Ok(Flow::Stopped),
+                };
+                match result {
+                    Ok(Flow::Continue) => {}
+                    Ok(Flow::Stopped) => break conn.close(CloseCode::Away, "the hub is shutting down").await,
+                    Err(gone) => break Err(gone),
                 }
-                if let Err(gone) = conn.send(Message::Ping(Default::default())).await {
-                    break Err(gone);
-                }
             }
-            incoming = stream.next() => {
+            incoming = conn.ws.next() => {
                 last_heard = Instant::now();
                 let message = match incoming {
                     Some(Ok(message)) => message,
@@ -421,16 +478,16 @@ pub(super) async fn serve<S>(
                         } else {
                             CloseCode::Protocol
                         };
-                        break conn.send(close(code, &reason.chars().take(100).collect::<String>())).await;
+                        break conn.close(code, &reason.chars().take(100).collect::<String>()).await;
                     }
                     None => break Ok(()),
                 };
                 let result = match message {
                     Message::Text(text) => {
                         if limit.allow() {
-                            conn.on_text(&actor, text.as_str()).await
+                            Box::pin(conn.on_text(&actor, text.as_str())).await
                         } else {
-                            conn.over_limit(text.as_str(), &mut limit).await
+                            Box::pin(conn.over_limit(text.as_str(), &mut limit)).await
                         }
                     }
                     Message::Binary(_) => conn.send(conn.frame(ServerFrame::Error {
@@ -438,32 +495,51 @@ pub(super) async fn serve<S>(
                         reason: "binary messages are not part of the protocol: send JSON text".to_string(),
                     })).await,
                     Message::Close(_) => break Ok(()),
-                    _ => Ok(()), // pings are answered by the websocket layer
+                    // Pings are answered by the websocket layer, on the next write or flush.
+                    Message::Ping(_) => conn.flush().await,
+                    _ => Ok(()),
                 };
                 if result.is_err() {
                     break result;
                 }
             }
-            frame = conn.live.recv() => {
-                let result = match frame {
-                    Ok(frame) => conn.forward(frame).await,
-                    Err(RecvError::Lagged(_)) => conn.resync().await,
-                    Err(RecvError::Closed) => {
-                        break conn.send(close(CloseCode::Away, "the session has stopped")).await;
-                    }
-                };
-                if result.is_err() {
-                    break result;
+            _ = heartbeat.tick() => {
+                // A peer that answers nothing, not even pings, is gone: free its place.
+                if last_heard.elapsed() >= settings.idle_timeout {
+                    let reason = format!("nothing heard for {} s", settings.idle_timeout.as_secs());
+                    break conn.close(CloseCode::Away, &reason).await;
+                }
+                if let Err(gone) = conn.send(Message::Ping(Default::default())).await {
+                    break Err(gone);
                 }
             }
         }
     };
-    if outcome.is_err() {
-        log(&format!("closed connection from {peer} ({}): too slow to receive its frames", actor.role.label()));
+    match outcome {
+        // Finish the closing handshake (answering the client's close frame, if it sent one).
+        Ok(()) => {
+            let _ = timeout(settings.write_timeout, conn.ws.close(None)).await;
+        }
+        Err(Gone) => {
+            log(&format!("closed connection from {peer} ({}): too slow to receive its frames", actor.role.label()));
+        }
     }
-    let Connection { out, .. } = conn;
-    drop(out);
-    let _ = timeout(settings.write_timeout, writer).await;
+}
+
+/// Await a write under `limit`, arming the timer only if the write does not
+/// complete at once: most do, and a timer per write per connection is measurable
+/// when one event goes to thousands of connections.
+async fn bounded<F, E>(limit: Duration, write: F) -> Result<(), Gone>
+where
+    F: std::future::Future<Output = Result<(), E>>,
+{
+    let mut write = std::pin::pin!(write);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
+    let result = match first {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => timeout(limit, write).await.map_err(|_| Gone)?,
+    };
+    result.map_err(|_| Gone)
 }
 
 /// Largest piece of a text message written at once.
@@ -472,13 +548,9 @@ const FRAGMENT: usize = 4 * 1024;
 /// Split a large text message (a snapshot) into websocket fragments, so that the
 /// connection's write buffer never grows past a few KiB: thousands of observers each
 /// keeping a snapshot-sized buffer would not fit in memory.
-fn fragments(message: Message) -> Vec<Message> {
+fn fragments(text: Utf8Bytes) -> Vec<Message> {
     use tokio_tungstenite::tungstenite::protocol::frame::Frame;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-    let Message::Text(text) = message else { return vec![message] };
-    if text.len() <= FRAGMENT {
-        return vec![Message::Text(text)];
-    }
     // Pieces are slices of the shared frame: no copy.
     let bytes = tokio_tungstenite::tungstenite::Bytes::from(text.clone());
     let text = text.as_str();
@@ -496,28 +568,20 @@ fn fragments(message: Message) -> Vec<Message> {
     parts
 }
 
-/// Owns the sending half: writes queued messages, flushing when the queue is empty.
-async fn write_loop<S>(mut sink: S, mut rx: mpsc::Receiver<Message>, write_timeout: std::time::Duration)
-where
-    S: futures_util::Sink<Message> + Unpin,
-{
-    while let Some(message) = rx.recv().await {
-        let closing = matches!(message, Message::Close(_));
-        let flush = closing || rx.is_empty();
-        // A client that stops reading fills its socket; give up on it after a while.
-        let written = timeout(write_timeout, async {
-            for part in fragments(message) {
-                sink.feed(part).await?;
-            }
-            if flush { sink.flush().await } else { Ok(()) }
-        })
-        .await;
-        if !matches!(written, Ok(Ok(()))) {
-            return;
-        }
-        if closing {
-            break;
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_heartbeats_are_spread_over_the_period() {
+        let period = Duration::from_secs(15);
+        let now = tokio::time::Instant::now();
+        let due: Vec<Duration> = (40_000..40_100u16)
+            .map(|port| first_heartbeat(SocketAddr::from(([127, 0, 0, 1], port)), period) - now)
+            .collect();
+        assert!(due.iter().all(|d| *d > Duration::ZERO && *d <= period + Duration::from_millis(100)));
+        let mut seconds: Vec<u64> = due.iter().map(Duration::as_secs).collect();
+        seconds.dedup();
+        assert!(seconds.len() >= 2, "100 connections made together do not all ping in the same second");
     }
-    let _ = timeout(write_timeout, sink.close()).await;
 }

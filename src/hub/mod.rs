@@ -281,17 +281,18 @@ impl Hub {
         out
     }
 
-    /// Stop accepting, close every connection with "going away", let each session
-    /// finish writing what it accepted, and return.
+    /// Stop accepting, let each session finish writing and broadcasting what it
+    /// accepted, then close every connection with "going away" (a session's end
+    /// ends its live stream, which is how its connections learn of it), and return.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        let _ = self.accept.await;
         for entry in self.registry.values() {
             entry.handle.stop().await;
         }
         for task in self.sessions {
             let _ = task.await;
         }
+        let _ = self.accept.await;
     }
 }
 
@@ -320,20 +321,23 @@ async fn accept_loop(
                 let permit = permits.clone().try_acquire_owned().ok();
                 let registry = registry.clone();
                 let settings = settings.clone();
-                let shutdown = shutdown.clone();
-                connections.spawn(async move {
-                    match settings.tls.clone() {
-                        None => conn::serve(stream, peer, registry, settings, shutdown, permit).await,
-                        Some(tls) => {
+                // Two tasks of their own sizes: a plain connection's task does not
+                // carry room for TLS state.
+                match settings.tls.clone() {
+                    None => {
+                        connections.spawn(conn::serve(stream, peer, registry, settings, permit));
+                    }
+                    Some(tls) => {
+                        connections.spawn(async move {
                             // The TLS handshake is bounded like the websocket one.
                             let acceptor = tokio_rustls::TlsAcceptor::from(tls);
                             let limit = settings.handshake_timeout;
                             if let Ok(Ok(stream)) = tokio::time::timeout(limit, acceptor.accept(stream)).await {
-                                conn::serve(stream, peer, registry, settings, shutdown, permit).await;
+                                conn::serve(stream, peer, registry, settings, permit).await;
                             }
-                        }
+                        });
                     }
-                });
+                }
             }
             // Reap finished connections so the set does not grow.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}

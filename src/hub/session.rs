@@ -5,6 +5,8 @@
 //! commands waiting at that moment: group commit), then broadcast as frames
 //! serialized once and shared by every connection, then acknowledged.
 
+use std::collections::VecDeque;
+
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -60,16 +62,33 @@ enum Request {
         epoch: Option<String>,
         reply: oneshot::Sender<Subscription>,
     },
+    /// A page of older notes and pledges (see `fetch-notes` in docs/protocol.md).
+    Notes {
+        notes_before: usize,
+        pledges_before: usize,
+        reply: oneshot::Sender<NotesPage>,
+    },
     /// Finish what is queued before this, then stop.
     Stop,
+}
+
+/// Older notes and pledges: those at `notes_from..` up to the position asked
+/// (likewise pledges). Shared with the state, not copied.
+#[derive(Debug, Clone, Default)]
+pub struct NotesPage {
+    pub notes_from: usize,
+    pub notes: Vec<std::sync::Arc<domain::Note>>,
+    pub pledges_from: usize,
+    pub pledges: Vec<std::sync::Arc<domain::Pledge>>,
 }
 
 /// A cheap handle to a session task.
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
     tx: mpsc::Sender<Request>,
-    /// The live stream's sender, only to count who follows it.
-    live: broadcast::Sender<Frame>,
+    /// The live stream's sender, weak (so the stream still ends with the session),
+    /// only to count who follows it.
+    live: broadcast::WeakSender<Frame>,
 }
 
 impl std::fmt::Debug for Request {
@@ -77,6 +96,7 @@ impl std::fmt::Debug for Request {
         match self {
             Self::Command { command, .. } => write!(f, "Command({})", command.name()),
             Self::Subscribe { since, .. } => write!(f, "Subscribe({since:?})"),
+            Self::Notes { notes_before, pledges_before, .. } => write!(f, "Notes({notes_before}, {pledges_before})"),
             Self::Stop => write!(f, "Stop"),
         }
     }
@@ -96,7 +116,15 @@ impl SessionHandle {
 
     /// How many connections follow the session now.
     pub fn connections(&self) -> usize {
-        self.live.receiver_count()
+        self.live.upgrade().map_or(0, |live| live.receiver_count())
+    }
+
+    /// The notes and pledges just before the positions given, at most
+    /// [`crate::protocol::NOTES_PAGE`] of each.
+    pub async fn notes(&self, notes_before: usize, pledges_before: usize) -> Option<NotesPage> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Notes { notes_before, pledges_before, reply }).await.ok()?;
+        rx.await.ok()
     }
 
     /// Ask the task to stop once every request queued before this one is done.
@@ -117,8 +145,10 @@ struct Owner {
     state: Session,
     /// Taken while a write is in progress on a blocking thread.
     journal: Option<journal::Writer>,
-    /// Every event's frame, serialized once (index `seq - 1`), for resuming clients.
-    history: Vec<Utf8Bytes>,
+    /// The frames of the last [`MAX_REPLAY`] events (the last one is `state.seq`),
+    /// serialized once, for resuming clients. A client further behind gets a
+    /// snapshot, so older frames are not kept: memory does not grow with the session.
+    history: VecDeque<Utf8Bytes>,
     /// The snapshot frame of `state` at the seq it was made, built at most once per seq.
     snapshot: Option<(u64, Utf8Bytes)>,
     /// The journal's identity (its header's hash): a client resuming with `since`
@@ -144,11 +174,11 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(QUEUE);
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
     let epoch = journal.epoch().to_string();
-    let handle = SessionHandle { tx, live: live.clone() };
+    let handle = SessionHandle { tx, live: live.downgrade() };
     let owner = Owner {
         state,
         journal: Some(journal),
-        history: history.iter().map(|e| event_frame(e, e.at)).collect(),
+        history: history[history.len().saturating_sub(MAX_REPLAY)..].iter().map(|e| event_frame(e, e.at)).collect(),
         snapshot: None,
         epoch,
         live,
@@ -164,8 +194,8 @@ pub fn event_frame(event: &Event, now: domain::Timestamp) -> Utf8Bytes {
     Envelope { frame: ServerFrame::Event { event: Box::new(event.clone()) }, now }.to_json().into()
 }
 
-pub fn snapshot_frame(state: &Session, now: domain::Timestamp) -> Utf8Bytes {
-    Envelope { frame: ServerFrame::Snapshot { seq: state.seq, state: Box::new(state.clone()) }, now }.to_json().into()
+pub fn snapshot_frame(state: &mut Session, now: domain::Timestamp) -> Utf8Bytes {
+    crate::protocol::snapshot_json(state, now).into()
 }
 
 type Pending = (oneshot::Sender<Result<Accepted, Rejection>>, usize, usize);
@@ -175,9 +205,9 @@ type Pending = (oneshot::Sender<Result<Accepted, Rejection>>, usize, usize);
 struct Batch {
     events: Vec<Event>,
     pending: Vec<Pending>,
-    /// The state before the batch's first accepted command, to return to if the
-    /// journal cannot be written.
-    before: Option<Session>,
+    /// Where to return to if the journal cannot be written: taken before the
+    /// batch's first event, at a cost that does not grow with the session.
+    before: Option<domain::RewindPoint>,
 }
 
 impl Owner {
@@ -202,7 +232,7 @@ impl Owner {
                         match domain::decide(&self.state, command, &actor, now) {
                             Ok(new) => {
                                 if !new.is_empty() && batch.before.is_none() {
-                                    batch.before = Some(self.state.clone());
+                                    batch.before = Some(self.state.rewind_point());
                                 }
                                 let start = batch.events.len();
                                 for event in &new {
@@ -225,6 +255,11 @@ impl Owner {
                         self.commit(std::mem::take(&mut batch)).await;
                         let _ = reply.send(self.subscription(since, epoch.as_deref()));
                     }
+                    Request::Notes { notes_before, pledges_before, reply } => {
+                        // Only what is on disk is shown.
+                        self.commit(std::mem::take(&mut batch)).await;
+                        let _ = reply.send(self.notes_page(notes_before, pledges_before));
+                    }
                 }
             }
             self.commit(batch).await;
@@ -233,20 +268,22 @@ impl Owner {
 
     /// Write and fsync (on a blocking thread), then broadcast, then acknowledge.
     async fn commit(&mut self, batch: Batch) {
-        let Batch { events, pending, before } = batch;
+        let Batch { mut events, pending, before } = batch;
         if events.is_empty() && pending.is_empty() {
             return;
         }
         let written = match self.journal.take() {
             Some(mut journal) if !events.is_empty() => {
-                let to_write = events.clone();
+                // The events go to the writer's thread and come back: no copy.
+                let to_write = std::mem::take(&mut events);
                 match tokio::task::spawn_blocking(move || {
                     let result = journal.append(&to_write);
-                    (journal, result)
+                    (journal, result, to_write)
                 })
                 .await
                 {
-                    Ok((journal, result)) => {
+                    Ok((journal, result, written)) => {
+                        events = written;
                         let path = journal.path().display().to_string();
                         self.journal = Some(journal);
                         result.map_err(|e| format!("the journal {path} could not be written ({e})"))
@@ -265,7 +302,7 @@ impl Owner {
             log(&why);
             // What was not recorded did not happen.
             if let Some(before) = before {
-                self.state = before;
+                self.state.rewind(before);
             }
             self.failed = Some(why.clone());
             for (reply, _, _) in pending {
@@ -276,7 +313,10 @@ impl Owner {
         let now = self.clock.now();
         for event in &events {
             let text = event_frame(event, now);
-            self.history.push(text.clone());
+            if self.history.len() == MAX_REPLAY {
+                self.history.pop_front();
+            }
+            self.history.push_back(text.clone());
             // No receivers is fine: nobody is watching right now.
             let _ = self.live.send(Frame { seq: event.seq, text });
         }
@@ -287,17 +327,32 @@ impl Owner {
         }
     }
 
+    fn notes_page(&self, notes_before: usize, pledges_before: usize) -> NotesPage {
+        fn page<T>(log: &[T], before: usize) -> (usize, Vec<T>)
+        where
+            T: Clone,
+        {
+            let before = before.min(log.len());
+            let from = before.saturating_sub(crate::protocol::NOTES_PAGE);
+            (from, log[from..before].to_vec())
+        }
+        let (notes_from, notes) = page(&self.state.notes, notes_before);
+        let (pledges_from, pledges) = page(&self.state.pledges, pledges_before);
+        NotesPage { notes_from, notes, pledges_from, pledges }
+    }
+
     fn subscription(&mut self, since: Option<u64>, epoch: Option<&str>) -> Subscription {
         let seq = self.state.seq;
         let same_history = epoch.is_none_or(|e| e == self.epoch);
         let initial = match since {
-            Some(since) if same_history && since <= seq && (seq - since) as usize <= MAX_REPLAY => {
-                self.history.iter().skip(usize::try_from(since).unwrap_or(usize::MAX)).cloned().collect()
+            Some(since) if same_history && since <= seq && seq - since <= self.history.len() as u64 => {
+                let missed = (seq - since) as usize;
+                self.history.iter().skip(self.history.len() - missed).cloned().collect()
             }
             _ => {
                 let fresh = matches!(&self.snapshot, Some((at, _)) if *at == seq);
                 if !fresh {
-                    self.snapshot = Some((seq, snapshot_frame(&self.state, self.clock.now())));
+                    self.snapshot = Some((seq, snapshot_frame(&mut self.state, self.clock.now())));
                 }
                 self.snapshot.iter().map(|(_, frame)| frame.clone()).collect()
             }

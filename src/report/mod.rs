@@ -216,7 +216,8 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
                 to_position: order.iter().position(|id| id == entry).map_or(0, |i| i + 1),
             });
         }
-        domain::apply(&mut session, event);
+        // The report shows no list's reasons: they are not computed.
+        domain::apply_quietly(&mut session, event);
     }
     let def = session.def.clone();
     let utc = |t: chrono::DateTime<FixedOffset>| t.with_timezone(&chrono::Utc);
@@ -249,12 +250,25 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             turns: Vec::new(),
         })
         .collect();
+    // Notes and pledges by turn, looked up once per turn (in recording order).
+    let mut notes_of: std::collections::HashMap<u64, Vec<NoteRow>> = std::collections::HashMap::new();
+    for n in &session.notes {
+        if let Some(turn) = n.turn {
+            notes_of.entry(turn).or_default().push(note_row(n));
+        }
+    }
+    let mut pledges_of: std::collections::HashMap<u64, Vec<NoteRow>> = std::collections::HashMap::new();
+    for p in &session.pledges {
+        if let Some(turn) = p.turn {
+            pledges_of.entry(turn).or_default().push(pledge_row(p));
+        }
+    }
     let mut all_turns = Vec::new();
     for t in &session.turns {
         let p = def.participant(&t.participant);
         let Some(segment) = segments.get_mut(t.segment) else { continue };
-        let mut notes: Vec<NoteRow> = session.notes.iter().filter(|n| n.turn == Some(t.id)).map(note_row).collect();
-        notes.extend(session.pledges.iter().filter(|x| x.turn == Some(t.id)).map(pledge_row));
+        let mut notes = notes_of.get(&t.id).cloned().unwrap_or_default();
+        notes.extend(pledges_of.get(&t.id).into_iter().flatten().cloned());
         let row = TurnRow {
             turn: t.id,
             segment_id: segment.id.clone(),
