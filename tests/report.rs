@@ -84,7 +84,7 @@ async fn csv_markdown_and_json_say_the_same() {
     assert_eq!(&peru[..2], ["general", "1"]);
     assert_eq!(&peru[3..10], ["peru", "Peru", "member-state", "grulac", "", "national", "in-room"]);
     assert_eq!(peru[10], "2022-05-17T14:00:20+00:00");
-    assert_eq!(&peru[13..], ["180", "210", "30", "40", "0", "1"]);
+    assert_eq!(&peru[13..], ["180", "210", "30", "40", "0", "1", "", "1", "7", "false"]);
 
     let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
     let md = report::to_markdown(&r, zone);
@@ -152,4 +152,72 @@ async fn pending_replies_are_listed_and_an_undo_is_not_a_deferral() {
     assert_eq!(r.replies_pending, [("general".to_string(), "Peru".to_string())]);
     let md = report::to_markdown(&r, chrono::FixedOffset::west_opt(4 * 3600).expect("offset"));
     assert!(md.contains("- Peru: requested in general, not taken"), "{md}");
+}
+
+/// A statement interrupted twice and a statement on behalf of a group, through the hub.
+#[tokio::test]
+async fn interrupted_and_group_statements_are_reported_as_such() {
+    use common::script::Scripted;
+    use rostrum::domain::{Actor, Command, StatementKind};
+    let data = tempfile::tempdir().expect("temp dir");
+    let s = Scripted::start(data.path(), &common::session_file()).await;
+    let chair = Actor::chair("chair");
+    s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
+    let inscribe = |p: &str, group: Option<&str>| Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: group.map(|_| StatementKind::Group),
+        level: None,
+        on_behalf_of: group.map(str::to_string),
+    };
+    s.at(1, &chair, inscribe("ghana", None)).await;
+    s.at(2, &chair, inscribe("chile", Some("african-group"))).await;
+    // Ghana (3:00) speaks 40 s, is lost; Chile speaks on behalf of the African Group 5:00... in the
+    // order the policy gives; Ghana comes back first and speaks 100 s, is lost again, then 50 s.
+    let ghana = s.entry(0, "ghana").await;
+    s.at(10, &chair, Command::GiveFloor { entry: ghana }).await;
+    let turn = s.turn().await;
+    s.at(50, &chair, Command::SuspendTurn { turn, places: None }).await;
+    let ghana = s.entry(0, "ghana").await;
+    s.at(60, &chair, Command::GiveFloor { entry: ghana }).await;
+    let turn = s.turn().await;
+    s.at(160, &chair, Command::SuspendTurn { turn, places: None }).await;
+    let ghana = s.entry(0, "ghana").await;
+    s.at(170, &chair, Command::GiveFloor { entry: ghana }).await;
+    let turn = s.turn().await;
+    s.at(220, &chair, Command::EndTurn { turn }).await;
+    let chile = s.entry(0, "chile").await;
+    s.at(230, &chair, Command::GiveFloor { entry: chile }).await;
+    let turn = s.turn().await;
+    s.at(330, &chair, Command::EndTurn { turn }).await;
+    s.stop().await;
+
+    let r = build(&data.path().join("test-session/journal.jsonl"));
+    let rows: Vec<(String, u32, bool, u64)> =
+        r.segments[0].turns.iter().map(|t| (t.speaker(), t.part, t.interrupted, t.used_s)).collect();
+    assert_eq!(
+        rows,
+        [
+            ("Ghana".to_string(), 1, true, 40),
+            ("Ghana".to_string(), 2, true, 100),
+            ("Ghana".to_string(), 3, false, 50),
+            ("Chile, on behalf of the African Group".to_string(), 1, false, 100),
+        ]
+    );
+    // One statement in three parts: 190 s against the original 3:00, 10 s over; two interruptions.
+    assert_eq!(r.interrupted.len(), 1);
+    let st = &r.interrupted[0];
+    assert_eq!((st.speaker.as_str(), st.parts.len(), st.interruptions, st.used_s), ("Ghana", 3, 2, 190));
+    assert_eq!((st.original_allotted_s, st.overrun_s, st.unfinished), (180, 10, false));
+    let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
+    let md = report::to_markdown(&r, zone);
+    assert!(md.contains("1 statement was interrupted when the speaker was lost (2 interruptions)."), "{md}");
+    assert!(
+        md.contains("| Ghana | 0:40 from 10:00:10; 1:40 from 10:01:00; 0:50 from 10:02:50 | 3:10 | 3:00 | +0:10 |"),
+        "{md}"
+    );
+    assert!(md.contains("Chile, on behalf of the African Group"), "{md}");
+    let csv = report::to_csv(&r);
+    assert!(csv.lines().next().is_some_and(|h| h.ends_with("on_behalf_of,part,statement_turn,interrupted")), "{csv}");
+    assert!(csv.contains(",the African Group,1,"), "{csv}");
 }

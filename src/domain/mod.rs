@@ -267,6 +267,9 @@ pub struct TurnRecord {
     /// This part ended because the statement was interrupted (suspended).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspended: bool,
+    /// A group statement's group (roster id or name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -954,6 +957,7 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                     points_of_order: current.points_of_order,
                     part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
                     suspended: false,
+                    on_behalf_of: current.entry.on_behalf_of.clone(),
                 }));
             }
         }
@@ -974,6 +978,7 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                     points_of_order: current.points_of_order,
                     part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
                     suspended: true,
+                    on_behalf_of: current.entry.on_behalf_of.clone(),
                 }));
             }
             session.next_id = session.next_id.max(entry.id + 1);

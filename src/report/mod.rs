@@ -35,6 +35,28 @@ pub struct Report {
     pub pledges_by_objective: Vec<ObjectivePledges>,
     /// Notes and pledges not attached to a turn.
     pub session_notes: Vec<NoteRow>,
+    /// Statements delivered in parts because the speaker was lost.
+    pub interrupted: Vec<InterruptedStatement>,
+}
+
+/// A statement interrupted (the speaker's connection was lost) and continued later.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterruptedStatement {
+    pub segment_id: String,
+    /// The first part's turn: the statement's id.
+    pub turn: u64,
+    pub speaker: String,
+    /// Each part: its turn, start and seconds used.
+    pub parts: Vec<(u64, Timestamp, u64)>,
+    /// How many times it was interrupted.
+    pub interruptions: usize,
+    pub used_s: u64,
+    /// The statement's allotment when it began.
+    pub original_allotted_s: u64,
+    /// Over the original allotment.
+    pub overrun_s: u64,
+    /// Its last part ended by an interruption: it was never finished.
+    pub unfinished: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -83,6 +105,24 @@ pub struct TurnRow {
     pub overrun_s: u64,
     pub points_of_order: u32,
     pub notes: Vec<NoteRow>,
+    /// A statement on behalf of a group: the group, as people say it ("the African Group").
+    pub on_behalf_of: Option<String>,
+    /// Part of a statement delivered in parts: 1, 2, …; 1 for a statement heard at once.
+    pub part: u32,
+    /// The turn of the statement's first part (its own turn for a statement heard at once).
+    pub statement_turn: u64,
+    /// This part ended because the speaker was lost (the statement continued later, or not).
+    pub interrupted: bool,
+}
+
+impl TurnRow {
+    /// "Senegal, on behalf of the African Group".
+    pub fn speaker(&self) -> String {
+        match &self.on_behalf_of {
+            Some(group) => format!("{}, on behalf of {group}", self.participant_name),
+            None => self.participant_name.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -264,7 +304,15 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
         }
     }
     let mut all_turns = Vec::new();
+    // Parts of interrupted statements, by their first part's turn.
+    let mut parts_of: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
     for t in &session.turns {
+        let statement_turn = t.part_of.unwrap_or(t.id);
+        let part = {
+            let seen = parts_of.entry(statement_turn).or_default();
+            *seen += 1;
+            *seen
+        };
         let p = def.participant(&t.participant);
         let Some(segment) = segments.get_mut(t.segment) else { continue };
         let mut notes = notes_of.get(&t.id).cloned().unwrap_or_default();
@@ -289,6 +337,10 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             overrun_s: t.overrun_ms / 1000,
             points_of_order: t.points_of_order,
             notes,
+            on_behalf_of: t.on_behalf_of.as_deref().map(|g| session.group_name(g)),
+            part,
+            statement_turn,
+            interrupted: t.suspended,
         };
         segment.turns.push(row.clone());
         all_turns.push(row);
@@ -343,6 +395,35 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             });
         }
     }
+    // Statements in parts: the first part's allotment is the original one.
+    let mut interrupted: Vec<InterruptedStatement> = Vec::new();
+    for t in &all_turns {
+        if t.part == 1 && !t.interrupted {
+            continue;
+        }
+        match interrupted.iter_mut().find(|s| s.turn == t.statement_turn) {
+            Some(statement) => {
+                statement.parts.push((t.turn, t.started_at, t.used_s));
+                statement.used_s += t.used_s;
+                statement.interruptions += usize::from(t.interrupted);
+                statement.unfinished = t.interrupted;
+            }
+            None => interrupted.push(InterruptedStatement {
+                segment_id: t.segment_id.clone(),
+                turn: t.statement_turn,
+                speaker: t.speaker(),
+                parts: vec![(t.turn, t.started_at, t.used_s)],
+                interruptions: usize::from(t.interrupted),
+                used_s: t.used_s,
+                original_allotted_s: t.allotted_s,
+                overrun_s: 0,
+                unfinished: t.interrupted,
+            }),
+        }
+    }
+    for statement in &mut interrupted {
+        statement.overrun_s = statement.used_s.saturating_sub(statement.original_allotted_s);
+    }
     let mut session_notes: Vec<NoteRow> = session.notes.iter().filter(|n| n.turn.is_none()).map(note_row).collect();
     session_notes.extend(session.pledges.iter().filter(|p| p.turn.is_none()).map(pledge_row));
 
@@ -389,11 +470,12 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
         deferrals,
         pledges_by_objective,
         session_notes,
+        interrupted,
     })
 }
 
 /// The CSV's columns, in order: stable; documented in docs/report.md.
-pub const CSV_COLUMNS: [&str; 19] = [
+pub const CSV_COLUMNS: [&str; 23] = [
     "segment_id",
     "position",
     "turn",
@@ -413,6 +495,10 @@ pub const CSV_COLUMNS: [&str; 19] = [
     "wait_s",
     "points_of_order",
     "notes",
+    "on_behalf_of",
+    "part",
+    "statement_turn",
+    "interrupted",
 ];
 
 fn csv_field(value: &str) -> String {
@@ -454,6 +540,10 @@ pub fn to_csv(report: &Report) -> String {
                 wait,
                 t.points_of_order.to_string(),
                 t.notes.len().to_string(),
+                t.on_behalf_of.clone().unwrap_or_default(),
+                t.part.to_string(),
+                t.statement_turn.to_string(),
+                t.interrupted.to_string(),
             ];
             out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
             out.push('\n');
@@ -536,11 +626,16 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
         );
         for t in &segment.turns {
             let overrun = if t.overrun_s > 0 { format!("+{}", mmss(t.overrun_s)) } else { String::new() };
+            let part = match (t.part, t.interrupted) {
+                (1, false) => String::new(),
+                (n, true) => format!(" (part {n}, interrupted)"),
+                (n, false) => format!(" (part {n})"),
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {}{part} | {} | {} | {} | {} | {} | {} |",
                 t.position,
-                t.participant_name,
+                t.speaker(),
                 t.statement_kind,
                 t.modality,
                 hm(t.started_at),
@@ -579,6 +674,35 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
     }
     let _ =
         writeln!(out, "\n{} turns of speakers inscribed before the meeting are left out.\n", w.pre_inscribed_excluded);
+    let _ = writeln!(out, "## Interrupted statements\n");
+    if report.interrupted.is_empty() {
+        let _ = writeln!(out, "None: no speaker was lost during a statement.\n");
+    } else {
+        let count: usize = report.interrupted.iter().map(|s| s.interruptions).sum();
+        let _ = writeln!(
+            out,
+            "{} {} interrupted when the speaker was lost ({count} {}).\n",
+            report.interrupted.len(),
+            if report.interrupted.len() == 1 { "statement was" } else { "statements were" },
+            if count == 1 { "interruption" } else { "interruptions" }
+        );
+        let _ = writeln!(out, "| speaker | parts | used | allotted | overrun |\n| --- | --- | ---: | ---: | ---: |");
+        for st in &report.interrupted {
+            let parts: Vec<String> =
+                st.parts.iter().map(|(_, at, used)| format!("{} from {}", mmss(*used), hm(*at))).collect();
+            let overrun = if st.overrun_s > 0 { format!("+{}", mmss(st.overrun_s)) } else { String::new() };
+            let unfinished = if st.unfinished { " (not finished)" } else { "" };
+            let _ = writeln!(
+                out,
+                "| {}{unfinished} | {} | {} | {} | {overrun} |",
+                st.speaker,
+                parts.join("; "),
+                mmss(st.used_s),
+                mmss(st.original_allotted_s)
+            );
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "## Points of order\n");
     if report.points_of_order.is_empty() {
         let _ = writeln!(out, "None.\n");
