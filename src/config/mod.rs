@@ -12,7 +12,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::domain::{
     Chair, Constituency, Level, Limits, Modality, Participant, ParticipantKind, Precedence, Region, RegionalGroup,
-    SegmentDef, SessionDef, StakeholderSlots,
+    RosterField, SegmentDef, SessionDef, StakeholderSlots,
 };
 
 /// One problem in a session file, at a 1-based line and column.
@@ -490,7 +490,6 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for p in raw.participants.get_ref() {
         let id = &p.get_ref().id;
-        check_id(problems, id, "participant");
         if let Some(first) = seen.get(id.get_ref()) {
             let (line, _) = line_column(problems.source, *first);
             problems.at(id.span(), format!("duplicate participant id \"{}\" (first at line {line})", id.get_ref()));
@@ -645,51 +644,8 @@ fn participant(problems: &mut Problems<'_>, p: &RawParticipant, known: &dyn Fn(&
             members: Vec::new(),
         };
     };
-    match (&p.regional_group, kind) {
-        (None, ParticipantKind::MemberState) => {
-            problems.at(p.id.span(), format!("member State \"{name}\" needs a `regional_group`"));
-        }
-        (Some(g), k) if !k.is_state() => {
-            problems.at(g.span(), format!("`regional_group` is for States; \"{name}\" is a {}", k.label()));
-        }
-        _ => {}
-    }
-    match (&p.constituency, kind) {
-        (None, ParticipantKind::Stakeholder) => {
-            problems.at(p.id.span(), format!("stakeholder \"{name}\" needs a `constituency`"));
-        }
-        (Some(c), k) if k != ParticipantKind::Stakeholder => {
-            problems.at(c.span(), format!("`constituency` is for stakeholders; \"{name}\" is a {}", k.label()));
-        }
-        _ => {}
-    }
-    if let Some(level) = &p.level
-        && !kind.is_state()
-    {
-        problems.at(level.span(), format!("`level` is for State delegations; \"{name}\" is a {}", kind.label()));
-    }
-    let recording_secs = match (&p.recording, modality) {
-        (Some(r), Modality::PreRecorded) => duration(problems, r, "recording"),
-        (None, Modality::PreRecorded) => {
-            let span = p.modality.as_ref().map_or(p.id.span(), Spanned::span);
-            problems.at(span, format!("pre-recorded \"{name}\" needs a `recording` length"));
-            None
-        }
-        (Some(r), _) => {
-            problems.at(r.span(), "`recording` goes with `modality = \"pre-recorded\"`");
-            None
-        }
-        (None, _) => None,
-    };
-    if !p.members.is_empty() && kind != ParticipantKind::GroupOfStates {
-        problems.at(p.members[0].span(), "`members` is for groups of States");
-    }
-    for m in &p.members {
-        if !known(m.get_ref()) {
-            problems.at(m.span(), format!("unknown participant \"{}\" in `members`", m.get_ref()));
-        }
-    }
-    Participant {
+    let recording_secs = p.recording.as_ref().and_then(|r| duration(problems, r, "recording"));
+    let participant = Participant {
         id: p.id.get_ref().clone(),
         name: p.name.clone(),
         short,
@@ -701,7 +657,25 @@ fn participant(problems: &mut Problems<'_>, p: &RawParticipant, known: &dyn Fn(&
         modality,
         recording_secs,
         members: p.members.iter().map(|m| m.get_ref().clone()).collect(),
+    };
+    // The roster's rules are the domain's (the same for a participant registered
+    // during the session); here each problem points at its key.
+    for (field, message) in participant.problems(known) {
+        let span = match field {
+            RosterField::Id => Some(p.id.span()),
+            RosterField::Name => Some(p.id.span()),
+            RosterField::RegionalGroup => p.regional_group.as_ref().map(Spanned::span),
+            RosterField::Constituency => p.constituency.as_ref().map(Spanned::span),
+            RosterField::Level => p.level.as_ref().map(Spanned::span),
+            // A bad recording length is reported by `duration` already.
+            RosterField::Modality if p.recording.is_some() => continue,
+            RosterField::Modality => p.modality.as_ref().map(Spanned::span),
+            RosterField::Recording => p.recording.as_ref().map(Spanned::span),
+            RosterField::Member(n) => p.members.get(n).map(Spanned::span),
+        };
+        problems.at(span.unwrap_or(p.id.span()), message);
     }
+    participant
 }
 
 #[cfg(test)]

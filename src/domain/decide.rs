@@ -31,6 +31,11 @@ pub enum Command {
         segment: String,
     },
     CloseSession,
+    /// Add a participant who registered during the session to the roster, with the
+    /// same fields and rules as a roster entry in a session file.
+    RegisterParticipant {
+        participant: super::Participant,
+    },
     Inscribe {
         participant: ParticipantId,
         /// Segment id; the current segment (or the first) when absent.
@@ -180,6 +185,7 @@ impl Command {
         match self {
             Self::OpenSegment { .. } => "open a segment",
             Self::CloseSession => "close the session",
+            Self::RegisterParticipant { .. } => "register a participant",
             Self::Inscribe { .. } => "inscribe a speaker",
             Self::Withdraw { .. } => "withdraw an entry",
             Self::MoveUp { .. } | Self::MoveDown { .. } | Self::MoveTo { .. } => "move an entry",
@@ -334,6 +340,7 @@ impl Rules<'_> {
         match command {
             Command::OpenSegment { segment } => self.open_segment(&segment),
             Command::CloseSession => self.close_session(),
+            Command::RegisterParticipant { participant } => self.register(participant),
             Command::Inscribe { participant, segment, kind, level, on_behalf_of } => {
                 self.inscribe(&participant, segment.as_deref(), kind, level, on_behalf_of)
             }
@@ -623,6 +630,24 @@ impl Rules<'_> {
             return Err(refused(format!("{} has ended", self.title(index))));
         }
         Ok(vec![EventKind::SegmentOpened { segment: index }])
+    }
+
+    fn register(&self, mut participant: super::Participant) -> Decision {
+        participant.name = participant.name.trim().to_string();
+        participant.short = participant.short.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        if participant.name.chars().count() > MAX_SHORT {
+            return Err(invalid(format!("the name is longer than {MAX_SHORT} characters")));
+        }
+        if let Some(existing) = self.session.def.participant(&participant.id) {
+            return Err(refused(format!("\"{}\" is already in the roster, as {}", participant.id, existing.name)));
+        }
+        let def = &self.session.def;
+        let problems = participant.problems(&|id| def.participant(id).is_some());
+        if !problems.is_empty() {
+            let all: Vec<String> = problems.into_iter().map(|(_, message)| message).collect();
+            return Err(invalid(all.join("; ")));
+        }
+        Ok(vec![EventKind::ParticipantRegistered { participant }])
     }
 
     fn close_session(&self) -> Decision {

@@ -328,6 +328,10 @@ pub enum EventKind {
         segment: usize,
     },
     SessionClosed,
+    /// A participant who registered during the session joins the roster.
+    ParticipantRegistered {
+        participant: Participant,
+    },
     /// `order`: the ids of the whole list afterwards, first speaker first.
     Inscribed {
         segment: usize,
@@ -814,6 +818,13 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                 state.ended_at = Some(at);
             }
             session.closed_at = Some(at);
+        }
+        EventKind::ParticipantRegistered { participant } => {
+            // The definition is shared with snapshots and checkpoints: this one copy is
+            // the session's own from now on.
+            let def = Arc::make_mut(&mut session.def);
+            def.participants.push(participant.clone());
+            def.roster = RosterIndex::default();
         }
         EventKind::SessionReopened { segment } => {
             session.closed_at = None;

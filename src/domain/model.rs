@@ -363,3 +363,86 @@ pub const GCM_OBJECTIVES: [&str; 23] = [
 pub fn gcm_objective(n: u8) -> Option<&'static str> {
     GCM_OBJECTIVES.get(usize::from(n).checked_sub(1)?).copied()
 }
+
+/// Which part of a roster entry a problem is about (a session file points at it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RosterField {
+    Id,
+    Name,
+    RegionalGroup,
+    Constituency,
+    Level,
+    Modality,
+    Recording,
+    /// The n-th of `members`.
+    Member(usize),
+}
+
+/// A participant id: 1 to 64 lowercase letters, digits or '-'.
+pub fn valid_participant_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+impl Participant {
+    /// Every rule a roster entry breaks, the same for a session file and for a
+    /// participant registered during the session. `known` tells whether an id is
+    /// in the roster (for `members`).
+    pub fn problems(&self, known: &dyn Fn(&str) -> bool) -> Vec<(RosterField, String)> {
+        let mut found = Vec::new();
+        let id = &self.id;
+        if !valid_participant_id(id) {
+            found.push((
+                RosterField::Id,
+                format!("participant id \"{id}\" must be 1 to 64 lowercase letters, digits or '-'"),
+            ));
+        }
+        if self.name.trim().is_empty() {
+            found.push((RosterField::Name, format!("participant \"{id}\" needs a `name`")));
+        }
+        let kind = self.kind;
+        match (self.regional_group, kind) {
+            (None, ParticipantKind::MemberState) => {
+                found.push((RosterField::Id, format!("member State \"{id}\" needs a `regional_group`")));
+            }
+            (Some(_), k) if !k.is_state() => found.push((
+                RosterField::RegionalGroup,
+                format!("`regional_group` is for States; \"{id}\" is a {}", k.label()),
+            )),
+            _ => {}
+        }
+        match (self.constituency, kind) {
+            (None, ParticipantKind::Stakeholder) => {
+                found.push((RosterField::Id, format!("stakeholder \"{id}\" needs a `constituency`")));
+            }
+            (Some(_), k) if k != ParticipantKind::Stakeholder => found.push((
+                RosterField::Constituency,
+                format!("`constituency` is for stakeholders; \"{id}\" is a {}", k.label()),
+            )),
+            _ => {}
+        }
+        if self.level.is_some() && !kind.is_state() {
+            found.push((
+                RosterField::Level,
+                format!("`level` is for State delegations; \"{id}\" is a {}", kind.label()),
+            ));
+        }
+        match (self.recording_secs, self.modality) {
+            (None, Modality::PreRecorded) => {
+                found.push((RosterField::Modality, format!("pre-recorded \"{id}\" needs a `recording` length")));
+            }
+            (Some(_), m) if m != Modality::PreRecorded => {
+                found.push((RosterField::Recording, "`recording` goes with `modality = \"pre-recorded\"`".to_string()));
+            }
+            _ => {}
+        }
+        if !self.members.is_empty() && kind != ParticipantKind::GroupOfStates {
+            found.push((RosterField::Member(0), "`members` is for groups of States".to_string()));
+        }
+        for (i, m) in self.members.iter().enumerate() {
+            if !known(m) {
+                found.push((RosterField::Member(i), format!("unknown participant \"{m}\" in `members`")));
+            }
+        }
+        found
+    }
+}

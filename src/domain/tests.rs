@@ -21,11 +21,13 @@ fn chair() -> Actor {
 struct World {
     session: Session,
     clock: i64,
+    /// Every event recorded, as a journal would hold them.
+    events: Vec<Event>,
 }
 
 impl World {
     fn new() -> Self {
-        Self { session: Session::new(def()), clock: 0 }
+        Self { session: Session::new(def()), clock: 0, events: Vec::new() }
     }
 
     /// Advance the clock by `secs`.
@@ -45,6 +47,7 @@ impl World {
                 for e in &events {
                     apply(&mut self.session, e);
                 }
+                self.events.extend(events.iter().cloned());
                 Ok(events.into_iter().map(|e| e.event).collect())
             }
             Err(r) => {
@@ -1143,4 +1146,42 @@ fn marking_the_speaker_on_the_floor_technical_issue_interrupts_the_statement() {
     assert_eq!(w.list(0), ["ghana", "chile"]);
     // Ghana cannot be given the floor until its connection is back; Chile is next.
     assert_eq!(next_up(&w.session).map(|n| n.entry.participant.as_str()), Some("chile"));
+}
+
+fn late(id: &str, name: &str, kind: ParticipantKind) -> Participant {
+    Participant {
+        id: id.into(),
+        name: name.into(),
+        short: None,
+        kind,
+        regional_group: None,
+        region: None,
+        constituency: None,
+        level: None,
+        modality: Modality::InRoom,
+        recording_secs: None,
+        members: Vec::new(),
+    }
+}
+
+#[test]
+fn a_participant_registered_during_the_session_can_be_inscribed_and_replays() {
+    let mut w = World::new();
+    w.open("general");
+    // Given a registration with a rule broken, it is refused with the file's wording
+    let r = w.no(Command::RegisterParticipant { participant: late("sica", "SICA", ParticipantKind::Stakeholder) });
+    assert_eq!((r.code, r.reason.as_str()), (RejectCode::Invalid, "stakeholder \"sica\" needs a `constituency`"));
+    let r = w.no(Command::RegisterParticipant { participant: late("peru", "Peru again", ParticipantKind::Igo) });
+    assert_eq!(r.reason, "\"peru\" is already in the roster, as Peru");
+    // When it is registered properly
+    let mut sica = late("sica", "Central American Integration System", ParticipantKind::Igo);
+    sica.short = Some("SICA".into());
+    w.ok(Command::RegisterParticipant { participant: sica.clone() });
+    // Then it is in the roster, can be inscribed, and a replay of the journal has it too
+    assert_eq!(w.session.def.participant("sica"), Some(&sica));
+    w.inscribe("sica");
+    assert_eq!(w.list(0), ["sica"]);
+    let replayed = Session::replay(def(), &w.events);
+    assert_eq!(replayed, w.session);
+    assert_eq!(replayed.def.participant("sica").map(|p| p.name.as_str()), Some("Central American Integration System"));
 }

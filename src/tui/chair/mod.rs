@@ -3,6 +3,7 @@
 //! answer (accepted, or rejected with a reason) is shown. What the screen offers
 //! (hints, footer) is what the hub would accept now.
 
+pub mod register;
 pub mod view;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -69,6 +70,8 @@ pub enum Mode {
     Join {
         chair: bool,
     },
+    /// Registering a participant not in the roster.
+    Register(register::Registration),
 }
 
 pub struct Chair {
@@ -85,6 +88,8 @@ pub struct Chair {
     last_picker: Option<(String, Picker)>,
     /// A Member State being inscribed for a group statement, while the group is chosen.
     group_for: Option<String>,
+    /// A registration waiting for the hub: once accepted, the inscription picker opens on the name.
+    registering: Option<(String, String)>,
 }
 
 impl Chair {
@@ -98,6 +103,7 @@ impl Chair {
             peers: 0,
             last_picker: None,
             group_for: None,
+            registering: None,
         }
     }
 
@@ -254,6 +260,15 @@ pub fn update(chair: &mut Chair, msg: Msg) -> Vec<Effect> {
                     if chair.last_picker.as_ref().is_some_and(|(w, _)| *w == what) {
                         chair.last_picker = None;
                     }
+                    // Registered: go on to inscribe them.
+                    if let Some((for_what, name)) = chair.registering.take() {
+                        if for_what == what && chair.mode == Mode::Normal {
+                            let roster = chair.roster();
+                            chair.mode = Mode::Picker(Picker::new(Purpose::Inscribe, &roster, &name));
+                        } else if for_what != what {
+                            chair.registering = Some((for_what, name));
+                        }
+                    }
                 }
                 Answer::Other => {}
             }
@@ -342,6 +357,11 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                     let group = p.query.trim().to_string();
                     inscribe_for_group(chair, group)
                 }
+                Outcome::NoMatch if p.purpose == Purpose::Inscribe && !p.query.trim().is_empty() => {
+                    // Not in the roster: register them (late registration).
+                    chair.mode = Mode::Register(register::Registration::new(&p.query));
+                    Vec::new()
+                }
                 Outcome::NoMatch => {
                     chair.mode = Mode::Picker(p.clone());
                     chair.nothing(format!("no participant matches \"{}\"", p.query))
@@ -387,6 +407,30 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
             }
         }
         Mode::Ruling(ruling) => on_ruling_key(chair, ruling, key),
+        Mode::Register(mut form) => match form.on_key(key) {
+            register::Outcome::Open => {
+                chair.mode = Mode::Register(form);
+                Vec::new()
+            }
+            register::Outcome::Cancelled => {
+                chair.mode = Mode::Normal;
+                Vec::new()
+            }
+            register::Outcome::Submit => {
+                if form.name.trim().is_empty() {
+                    chair.mode = Mode::Register(form);
+                    return chair.nothing("give the participant's name");
+                }
+                chair.mode = Mode::Normal;
+                let participant = {
+                    let session = chair.session();
+                    form.participant(&|id| session.is_some_and(|s| s.def.participant(id).is_some()))
+                };
+                let what = format!("register {}", participant.name);
+                chair.registering = Some((what.clone(), participant.name.clone()));
+                chair.live.send(Command::RegisterParticipant { participant }, what)
+            }
+        },
         Mode::Status(choice) => on_status_key(chair, choice, key),
     }
 }

@@ -525,3 +525,32 @@ fn a_group_statement_asks_for_whom_and_takes_a_name_not_in_the_roster() {
         }]
     );
 }
+
+#[test]
+fn a_name_not_in_the_roster_is_registered_then_inscribed() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "iMigrant Voices Network");
+    let Mode::Picker(picker) = &app.mode else { panic!("picker") };
+    // The last row takes the name as typed.
+    assert!(picker.offers_typed());
+    let rows = picker.results.len() + 1;
+    for _ in 0..rows {
+        update(&mut app, key(KeyCode::Down));
+    }
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    let Mode::Register(form) = &app.mode else { panic!("the registration form") };
+    assert_eq!(form.name, "Migrant Voices Network");
+    // A stakeholder by default; choose the constituency: migrant organization.
+    update(&mut app, key(KeyCode::Down)); // kind → constituency
+    update(&mut app, key(KeyCode::Right));
+    let effects = update(&mut app, key(KeyCode::Enter));
+    let commands = sent(&effects);
+    let [Command::RegisterParticipant { participant }] = commands.as_slice() else { panic!("{effects:?}") };
+    assert_eq!(participant.id, "migrant-voices-network");
+    assert_eq!(participant.kind, ParticipantKind::Stakeholder);
+    assert_eq!(participant.constituency, Some(crate::domain::Constituency::MigrantOrganization));
+    // Accepted: the picker opens on the name, to inscribe them.
+    let Effect::Send { id, .. } = &effects[0] else { panic!("sent") };
+    update(&mut app, frame(ServerFrame::Accepted { id: id.clone(), first_seq: Some(2), last_seq: Some(2) }));
+    assert!(matches!(&app.mode, Mode::Picker(p) if p.query == "Migrant Voices Network"));
+}

@@ -161,6 +161,12 @@ pub fn footer_hints(chair: &Chair) -> Vec<(String, String)> {
         Mode::Confirm(_) => vec![h("y".into(), "yes"), h("n".into(), "no")],
         Mode::Status(_) => vec![h("1-4 ↑↓".into(), "choose"), h("Enter".into(), "set"), h("Esc".into(), "cancel")],
         Mode::Help | Mode::Join { .. } => vec![h("any key".into(), "close")],
+        Mode::Register(_) => vec![
+            h("↑↓".into(), "field"),
+            h("←→".into(), "choose"),
+            h("Enter".into(), "register"),
+            h("Esc".into(), "cancel"),
+        ],
         Mode::Normal => {
             let mut hints = vec![h(k(Action::Help), "help"), h(k(Action::Quit), "quit")];
             let Some(session) = chair.session() else { return hints };
@@ -356,10 +362,14 @@ fn render_overlay(chair: &Chair, theme: &Theme, frame: &mut Frame) {
         }
         Mode::Picker(p) => {
             if let Some(session) = chair.session() {
-                let hint = if p.purpose == picker::Purpose::OnBehalfOf {
-                    format!("Enter: on behalf of \"{}\" (not in the roster)", p.query.trim())
-                } else {
-                    "no participant matches".to_string()
+                let hint = match p.purpose {
+                    picker::Purpose::OnBehalfOf => {
+                        format!("Enter: on behalf of \"{}\" (not in the roster)", p.query.trim())
+                    }
+                    picker::Purpose::Inscribe => {
+                        format!("not in the roster: Enter registers \"{}\" as a new participant", p.query.trim())
+                    }
+                    _ => "no participant matches".to_string(),
                 };
                 picker::render(p, session, &hint, theme, frame);
             }
@@ -403,6 +413,20 @@ fn render_overlay(chair: &Chair, theme: &Theme, frame: &mut Frame) {
             let lines = join_lines(chair, *with_chair);
             let rows: u16 = lines.iter().map(|l| widgets::wrapped_rows(&l.to_string(), width.saturating_sub(2))).sum();
             popup(frame, " Join URLs (any key closes) ", lines, width, rows);
+        }
+        Mode::Register(form) => {
+            let mut lines: Vec<Line> = form
+                .lines()
+                .into_iter()
+                .map(|(label, value, current)| {
+                    let text = format!("{label:>15}: {value}");
+                    if current { Line::styled(text, theme.selected()) } else { Line::from(text) }
+                })
+                .collect();
+            lines.push(Line::from(""));
+            lines.push(Line::styled("↑↓ field · ←→ choose · type the name · Enter register · Esc cancel", theme.dim()));
+            let rows = lines.len() as u16;
+            popup(frame, " Register a participant (late registration) ", lines, 72, rows);
         }
         Mode::Normal => {}
     }

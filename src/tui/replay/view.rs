@@ -30,6 +30,9 @@ pub fn describe_event(session: &Session, event: &Event) -> String {
         E::SegmentOpened { segment: s } => format!("opens \"{}\"", segment(*s)),
         E::SegmentOpenUndone { segment: s, .. } => format!("undoes the opening of \"{}\"", segment(*s)),
         E::SessionClosed => "closes the session".into(),
+        E::ParticipantRegistered { participant } => {
+            format!("registers {} ({})", participant.name, participant.kind.label())
+        }
         E::SessionReopened { .. } => "undoes the closing of the session".into(),
         E::Inscribed { entry, .. } => format!("inscribes {} ({})", session.speaker(entry), entry.kind.label()),
         E::Withdrawn { entry, .. } => format!("withdraws {}", entry_name(*entry)),

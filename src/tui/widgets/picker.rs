@@ -72,6 +72,16 @@ impl Picker {
     pub fn chosen<'r>(&self, roster: &'r [Participant]) -> Option<&'r Participant> {
         self.results.get(self.selected).and_then(|i| roster.get(*i))
     }
+
+    /// A last row taking the query as typed: register a new participant (inscription),
+    /// or a group not in the roster (on behalf of).
+    pub fn offers_typed(&self) -> bool {
+        matches!(self.purpose, Purpose::Inscribe | Purpose::OnBehalfOf) && !self.query.trim().is_empty()
+    }
+
+    fn rows(&self) -> usize {
+        self.results.len() + usize::from(self.offers_typed())
+    }
 }
 
 /// What a key did to a picker.
@@ -81,7 +91,7 @@ pub enum Outcome {
     Cancelled,
     /// Enter on a participant (roster index), with the kind chosen.
     Chosen(usize),
-    /// Enter with nothing matching the query.
+    /// Enter with nothing matching the query, or on the row that takes the query as typed.
     NoMatch,
 }
 
@@ -154,9 +164,9 @@ pub fn on_key(picker: &mut Picker, roster: &[Participant], key: KeyEvent) -> Out
         KeyCode::Esc => return Outcome::Cancelled,
         KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => return Outcome::Cancelled,
         KeyCode::Up => picker.selected = picker.selected.saturating_sub(1),
-        KeyCode::Down => picker.selected = (picker.selected + 1).min(picker.results.len().saturating_sub(1)),
+        KeyCode::Down => picker.selected = (picker.selected + 1).min(picker.rows().saturating_sub(1)),
         KeyCode::PageUp => picker.selected = picker.selected.saturating_sub(10),
-        KeyCode::PageDown => picker.selected = (picker.selected + 10).min(picker.results.len().saturating_sub(1)),
+        KeyCode::PageDown => picker.selected = (picker.selected + 10).min(picker.rows().saturating_sub(1)),
         KeyCode::Tab if picker.purpose == Purpose::Inscribe => {
             if let Some(p) = picker.chosen(roster) {
                 let kinds = kinds_for(p.kind);
@@ -207,13 +217,23 @@ pub fn render(picker: &Picker, session: &Session, hint: &str, theme: &Theme, fra
     let width = usize::from(inner.width);
     let height = results.height as usize;
     let first = offset(picker.selected, height);
+    let typed = picker.offers_typed().then(|| match picker.purpose {
+        Purpose::OnBehalfOf => format!("+ on behalf of \"{}\" (not in the roster)", picker.query.trim()),
+        _ => format!("+ register \"{}\" as a new participant", picker.query.trim()),
+    });
     let lines: Vec<Line> = picker
         .results
         .iter()
+        .map(Some)
+        .chain(typed.iter().map(|_| None))
         .enumerate()
         .skip(first)
         .take(height)
-        .filter_map(|(row, &i)| {
+        .filter_map(|(row, i)| {
+            let Some(&i) = i else {
+                let line = Line::styled(ellipsize(typed.as_deref().unwrap_or(""), width), theme.dim());
+                return Some(if row == picker.selected { line.style(theme.selected()) } else { line });
+            };
             let p = roster.get(i)?;
             let mark = if picker.purpose == Purpose::Inscribe && on_list.contains(&p.id.as_str()) {
                 "  (on the list)"
