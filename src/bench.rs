@@ -82,6 +82,7 @@ pub fn synthetic_journal(dir: &Path, n: usize) -> Result<PathBuf, String> {
             }
             let turn = session.floor.as_ref().map(|t| t.id);
             let note = Command::AddNote {
+                saved_at: None,
                 client_id: format!("n{i}"),
                 turn,
                 text: "A note on the statement.".into(),
@@ -632,6 +633,7 @@ pub async fn relay() -> Result<(), String> {
 
 fn note(n: u64) -> Command {
     Command::AddNote {
+        saved_at: None,
         client_id: format!("bench-{n}"),
         turn: None,
         text: format!("note {n}"),
@@ -898,6 +900,7 @@ pub async fn crash(kills: usize, dir: &Path, exe: &Path) -> Result<CrashReport, 
                 n += 1;
                 let id = format!("crash-{n}");
                 let command = Command::AddNote {
+                    saved_at: None,
                     client_id: id.clone(),
                     turn: None,
                     text: id.clone(),

@@ -91,9 +91,12 @@ enum Cmd {
     Report {
         /// A journal (DATA/SESSION-ID/journal.jsonl).
         log: PathBuf,
-        /// markdown (a chair's summary), csv (one row per turn) or json.
+        /// markdown (a chair's summary), csv or json.
         #[arg(long, default_value = "markdown", value_parser = ["markdown", "csv", "json"])]
         format: String,
+        /// With csv: one row per turn, per note (with its text) or per pledge.
+        #[arg(long, default_value = "turns", value_parser = ["turns", "notes", "pledges"])]
+        table: String,
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -267,7 +270,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Cmd::Bench { what } => finish(bench(what).map(|text| print!("{text}"))),
         Cmd::Replay { log, no_verify, keys } => finish(tui::replay(&log, !no_verify, keys.as_deref())),
-        Cmd::Report { log, format, out } => finish(report(&log, &format, out.as_deref())),
+        Cmd::Report { log, format, table, out } => finish(report(&log, &format, &table, out.as_deref())),
         Cmd::Rapporteur { url, token, name, outbox, keys, ca } => {
             finish(trust(ca).and_then(|()| tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys })))
         }
@@ -342,7 +345,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-fn report(log: &std::path::Path, format: &str, out: Option<&std::path::Path>) -> Result<(), String> {
+fn report(log: &std::path::Path, format: &str, table: &str, out: Option<&std::path::Path>) -> Result<(), String> {
     let contents = journal::read_file(log).map_err(|e| format!("{}: {e}", log.display()))?;
     if let Some(torn) = &contents.torn {
         eprintln!("{}: warning: {torn}; the report covers the complete lines", log.display());
@@ -350,6 +353,8 @@ fn report(log: &std::path::Path, format: &str, out: Option<&std::path::Path>) ->
     let built = rostrum::report::build(&contents)?;
     let zone = config::parse_session(&contents.header.config).map(|d| d.start.timezone()).map_err(|e| e.to_string())?;
     let text = match format {
+        "csv" if table == "notes" => rostrum::report::notes_csv(&built, false),
+        "csv" if table == "pledges" => rostrum::report::notes_csv(&built, true),
         "csv" => rostrum::report::to_csv(&built),
         "json" => serde_json::to_string_pretty(&built).map_err(|e| e.to_string())? + "\n",
         _ => rostrum::report::to_markdown(&built, zone),

@@ -109,6 +109,7 @@ async fn every_role_violation_is_rejected_and_names_who_may() {
     // A delegate acts for itself; a rapporteur records notes.
     accepted(&mut chile, inscribe("chile")).await;
     let note = Command::AddNote {
+        saved_at: None,
         client_id: "n1".into(),
         turn: None,
         text: "Opening remarks stress regular pathways.".into(),
@@ -467,8 +468,14 @@ async fn a_hub_opened_on_a_long_journal_resumes_recent_clients_and_snapshots_the
     assert!(matches!(recv(&mut old).await.frame, ServerFrame::Snapshot { seq: 9_000, .. }));
     // A note recorded before the hub opened is still recognised by its client id.
     let mut rapporteur = Connection::connect(&url, Some(&tokens.rapporteur), None).await.expect("connects");
-    let again =
-        Command::AddNote { client_id: old_note, turn: None, text: "again".into(), objectives: vec![], themes: vec![] };
+    let again = Command::AddNote {
+        saved_at: None,
+        client_id: old_note,
+        turn: None,
+        text: "again".into(),
+        objectives: vec![],
+        themes: vec![],
+    };
     match command(&mut rapporteur, again).await {
         Outcome::Accepted { first, events, .. } => assert!(first.is_none() && events.is_empty(), "recorded twice"),
         Outcome::Rejected { reason, .. } => panic!("refused: {reason}"),
@@ -515,6 +522,7 @@ async fn many_notes(hub: &rostrum::hub::Hub, data: &std::path::Path) -> (Vec<Str
     let session = hub.session(SESSION).expect("session");
     let rapporteur = Actor::rapporteur("Ana");
     let notes = (0..600).map(|n| Command::AddNote {
+        saved_at: None,
         client_id: format!("n{n}"),
         turn: None,
         text: format!("note {n}"),
@@ -522,6 +530,7 @@ async fn many_notes(hub: &rostrum::hub::Hub, data: &std::path::Path) -> (Vec<Str
         themes: vec![],
     });
     let pledges = (0..60).map(|n| Command::AddPledge {
+        saved_at: None,
         client_id: format!("p{n}"),
         pledger: "chile".into(),
         text: format!("pledge {n}"),

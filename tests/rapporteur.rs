@@ -85,6 +85,7 @@ async fn notes_saved_while_the_hub_is_away_arrive_exactly_once_when_it_returns()
     let mut raw = connect(&hub, &hub.tokens(SESSION).expect("session").rapporteur).await;
     handshake(&mut raw).await;
     let again = Command::AddNote {
+        saved_at: None,
         client_id: format!("{}-1", runner.app.client_prefix),
         turn: None,
         text: "first note, written offline".into(),

@@ -17,26 +17,28 @@ async fn speakers_times_and_shares_match_the_hand_count() {
     let r = build(&scripted(data.path()).await);
     let turns = &r.segments[0].turns;
     let summary: Vec<(&str, u64, u64, u64)> =
-        turns.iter().map(|t| (t.participant_id.as_str(), t.allotted_s, t.used_s, t.overrun_s)).collect();
+        turns.iter().map(|t| (t.participant_id.as_str(), t.allotted_ms, t.used_ms, t.overrun_ms)).collect();
     assert_eq!(
         summary,
-        [("peru", 180, 210, 30), ("chile", 180, 150, 0), ("ngo-a", 120, 120, 0), ("ghana", 180, 150, 0)]
+        [
+            ("peru", 180_000, 210_000, 30_000),
+            ("chile", 180_000, 150_000, 0),
+            ("ngo-a", 120_000, 120_000, 0),
+            ("ghana", 180_000, 150_000, 0)
+        ]
     );
     assert_eq!(turns[1].points_of_order, 1);
     assert_eq!(turns[0].started_at, base() + chrono::Duration::seconds(60));
     assert_eq!(turns[3].modality, "remote");
 
     // 510 s by Member States (3 statements), 120 s by one stakeholder: 630 s in all.
-    let kinds: Vec<(&str, usize, u64, f64, f64)> = r
-        .by_kind
-        .iter()
-        .map(|s| (s.group.as_str(), s.statements, s.seconds, s.time_percent, s.statement_percent))
-        .collect();
-    assert_eq!(kinds, [("Member State", 3, 510, 81.0, 75.0), ("stakeholder", 1, 120, 19.0, 25.0)]);
+    let kinds: Vec<(&str, usize, u64, f64, f64)> =
+        r.by_kind.iter().map(|s| (s.group.as_str(), s.statements, s.ms, s.time_percent, s.statement_percent)).collect();
+    assert_eq!(kinds, [("Member State", 3, 510_000, 81.0, 75.0), ("stakeholder", 1, 120_000, 19.0, 25.0)]);
     // Of the States' 510 s: Peru and Chile 360 s (70.6%), Ghana 150 s (29.4%).
     let groups: Vec<(&str, u64, f64)> =
-        r.by_regional_group.iter().map(|s| (s.group.as_str(), s.seconds, s.time_percent)).collect();
-    assert_eq!(groups, [("Latin American and Caribbean States", 360, 70.6), ("African States", 150, 29.4)]);
+        r.by_regional_group.iter().map(|s| (s.group.as_str(), s.ms, s.time_percent)).collect();
+    assert_eq!(groups, [("Latin American and Caribbean States", 360_000, 70.6), ("African States", 150_000, 29.4)]);
     let constituencies: Vec<(&str, f64)> =
         r.by_constituency.iter().map(|s| (s.group.as_str(), s.time_percent)).collect();
     assert_eq!(constituencies, [("migrant-organization", 100.0)]);
@@ -47,10 +49,11 @@ async fn waiting_points_of_order_deferrals_and_pledges() {
     let data = tempfile::tempdir().expect("temp dir");
     let r = build(&scripted(data.path()).await);
     // In room: Peru 60-20 = 40 s, Chile 300-10 = 290 s, the Forum 490-30 = 460 s.
-    assert_eq!((r.waiting.in_room.turns, r.waiting.in_room.mean_s, r.waiting.in_room.median_s), (3, 263.3, 290.0));
-    assert_eq!(r.waiting.in_room.max_s, 460);
+    let w = &r.waiting.in_room;
+    assert_eq!((w.turns, w.mean_ms, w.median_ms, w.max_ms), (3, Some(263_333), Some(290_000), Some(460_000)));
     // Remote: Ghana 630-40 = 590 s.
-    assert_eq!((r.waiting.remote.turns, r.waiting.remote.mean_s), (1, 590.0));
+    assert_eq!((r.waiting.remote.turns, r.waiting.remote.mean_ms), (1, Some(590_000)));
+    assert_eq!((r.waiting.pre_recorded.turns, r.waiting.pre_recorded.mean_ms), (0, None));
     assert_eq!(r.waiting.pre_inscribed_excluded, 0);
 
     assert_eq!(r.points_of_order.len(), 1);
@@ -81,14 +84,18 @@ async fn csv_markdown_and_json_say_the_same() {
     assert_eq!(lines[0], report::CSV_COLUMNS.join(","));
     assert_eq!(lines.len(), 5, "a header and one row per turn");
     let peru: Vec<&str> = lines[1].split(',').collect();
+    let column = |name: &str| report::CSV_COLUMNS.iter().position(|c| *c == name).expect("a column");
     assert_eq!(&peru[..2], ["general", "1"]);
-    assert_eq!(&peru[3..10], ["peru", "Peru", "member-state", "grulac", "", "national", "in-room"]);
-    assert_eq!(peru[10], "2022-05-17T14:00:20+00:00");
-    assert_eq!(&peru[13..], ["180", "210", "30", "40", "0", "1", "", "1", "7", "false"]);
+    assert_eq!(&peru[column("participant_id")..=column("participant_name")], ["peru", "Peru"]);
+    assert_eq!(peru[column("inscribed_at")], "2022-05-17T14:00:20Z");
+    assert_eq!(
+        &peru[column("original_allotted_s")..],
+        ["180.000", "0.000", "0.000", "180.000", "210.000", "30.000", "30.000", "40.000", "0", "1"]
+    );
 
     let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
     let md = report::to_markdown(&r, zone);
-    assert!(md.contains("| 1 | Peru | national | in-room | 10:01:00 | 3:00 | 3:30 | +0:30 |"), "{md}");
+    assert!(md.contains("| 1 | Peru | national | in-room | 10:01:00 | 3:00 | 3:30 | +0:30 | +0:30 |"), "{md}");
     assert!(md.contains("| Member State | 3 | 75.0% | 8:30 | 81.0% |"), "{md}");
     assert!(md.contains("- Ghana at 10:04:45: from position 2 to 3 (technical issue)"), "{md}");
     assert!(md.contains("### Objective 6: fair recruitment and decent work"), "{md}");
@@ -106,7 +113,7 @@ async fn csv_markdown_and_json_say_the_same() {
     assert_eq!(run("csv"), csv);
     assert_eq!(run("markdown"), md);
     let json: serde_json::Value = serde_json::from_str(&run("json")).expect("json");
-    assert_eq!(json["by_kind"][0]["seconds"], 510);
+    assert_eq!(json["by_kind"][0]["ms"], 510_000);
 }
 
 #[test]
@@ -194,7 +201,7 @@ async fn interrupted_and_group_statements_are_reported_as_such() {
 
     let r = build(&data.path().join("test-session/journal.jsonl"));
     let rows: Vec<(String, u32, bool, u64)> =
-        r.segments[0].turns.iter().map(|t| (t.speaker(), t.part, t.interrupted, t.used_s)).collect();
+        r.segments[0].turns.iter().map(|t| (t.speaker(), t.part, t.interrupted, t.used_ms / 1000)).collect();
     assert_eq!(
         rows,
         [
@@ -207,8 +214,8 @@ async fn interrupted_and_group_statements_are_reported_as_such() {
     // One statement in three parts: 190 s against the original 3:00, 10 s over; two interruptions.
     assert_eq!(r.interrupted.len(), 1);
     let st = &r.interrupted[0];
-    assert_eq!((st.speaker.as_str(), st.parts.len(), st.interruptions, st.used_s), ("Ghana", 3, 2, 190));
-    assert_eq!((st.original_allotted_s, st.overrun_s, st.unfinished), (180, 10, false));
+    assert_eq!((st.speaker.as_str(), st.parts.len(), st.interruptions, st.used_ms), ("Ghana", 3, 2, 190_000));
+    assert_eq!((st.original_allotted_ms, st.overrun_ms, st.unfinished), (180_000, 10_000, false));
     let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
     let md = report::to_markdown(&r, zone);
     assert!(md.contains("1 statement was interrupted when the speaker was lost (2 interruptions)."), "{md}");
@@ -218,6 +225,132 @@ async fn interrupted_and_group_statements_are_reported_as_such() {
     );
     assert!(md.contains("Chile, on behalf of the African Group"), "{md}");
     let csv = report::to_csv(&r);
-    assert!(csv.lines().next().is_some_and(|h| h.ends_with("on_behalf_of,part,statement_turn,interrupted")), "{csv}");
-    assert!(csv.contains(",the African Group,1,"), "{csv}");
+    assert!(csv.lines().nth(2).is_some_and(|l| l.starts_with("general,2,7,5,2,true,ghana")), "{csv}");
+    assert!(csv.contains(",Chile,the African Group,member-state,"), "{csv}");
+}
+
+/// A journal made straight from the domain, with times to the millisecond.
+fn journal(steps: Vec<(i64, rostrum::domain::Actor, rostrum::domain::Command)>) -> rostrum::journal::Contents {
+    use rostrum::domain::{Session, apply, decide};
+    let config = std::fs::read_to_string(common::session_file()).expect("session file");
+    let mut session = Session::new(rostrum::config::parse_session(&config).expect("valid"));
+    let mut events = Vec::new();
+    for (ms, actor, command) in steps {
+        let shown = format!("{command:?}");
+        let at = common::script::base() + chrono::Duration::milliseconds(ms);
+        for e in decide(&session, command, &actor, at).unwrap_or_else(|r| panic!("{shown}: {}", r.reason)) {
+            apply(&mut session, &e);
+            events.push(e);
+        }
+    }
+    rostrum::journal::Contents {
+        header: rostrum::journal::Header {
+            format: "rostrum-journal".into(),
+            version: 1,
+            session: "test-session".into(),
+            created: common::script::base(),
+            config,
+        },
+        events,
+        last_hash: String::new(),
+        header_hash: String::new(),
+        valid_len: 0,
+        torn: None,
+    }
+}
+
+#[test]
+fn short_turns_keep_their_milliseconds_and_what_was_not_heard_is_said() {
+    use rostrum::domain::{Actor, Command, ConnectionStatus};
+    let chair = Actor::chair("chair");
+    let ana = Actor::rapporteur("Ana");
+    let inscribe = |p: &str| Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+    };
+    let mut steps = vec![
+        (0, chair.clone(), Command::OpenSegment { segment: "general".into() }),
+        (10, chair.clone(), inscribe("peru")),
+        (20, chair.clone(), inscribe("ngo-b")),
+        (30, chair.clone(), inscribe("chile")),
+        (40, chair.clone(), inscribe("ghana")),
+        (50, chair.clone(), inscribe("holy-see")),
+    ];
+    // Peru 28.2 s in three parts of 9.4 s (a pause between), the stakeholder 0.76 s.
+    steps.push((1_000, chair.clone(), Command::GiveFloor { entry: 3 }));
+    steps.push((10_400, chair.clone(), Command::Pause { turn: 8 }));
+    steps.push((20_000, chair.clone(), Command::Resume { turn: 8 }));
+    steps.push((38_800, chair.clone(), Command::EndTurn { turn: 8 }));
+    steps.push((39_000, chair.clone(), Command::GiveFloor { entry: 4 }));
+    steps.push((39_760, chair.clone(), Command::EndTurn { turn: 9 }));
+    steps.push((
+        40_000,
+        ana.clone(),
+        Command::AddNote {
+            saved_at: Some(common::script::base() + chrono::Duration::milliseconds(35_000)),
+            client_id: "a-1".into(),
+            turn: Some(8),
+            text: "Peru: two points.\nFirst, pathways.\nSecond, recruitment.".into(),
+            objectives: vec![5, 6],
+            themes: vec!["Pathways".into()],
+        },
+    ));
+    // Chile withdraws itself; Ghana is lost; the Holy See is still waiting when the segment ends.
+    steps.push((41_000, Actor::delegate("chile"), Command::Withdraw { entry: 5 }));
+    steps.push((
+        42_000,
+        chair.clone(),
+        Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue, from: None },
+    ));
+    steps.push((43_000, chair.clone(), Command::RaisePointOfOrder { by: "france".into() }));
+    steps.push((
+        44_000,
+        chair.clone(),
+        Command::RulePointOfOrder { point: 11, ruling: "Upheld.".into(), upheld: true },
+    ));
+    steps.push((45_000, chair.clone(), Command::OpenSegment { segment: "alternating".into() }));
+    let r = rostrum::report::build(&journal(steps)).expect("report");
+
+    let peru = &r.segments[0].turns[0];
+    assert_eq!(peru.used_ms, 28_200);
+    let shares: Vec<(&str, u64, f64)> = r.by_kind.iter().map(|s| (s.group.as_str(), s.ms, s.time_percent)).collect();
+    assert_eq!(shares, [("Member State", 28_200, 97.4), ("stakeholder", 760, 2.6)]);
+    let csv = rostrum::report::to_csv(&r);
+    assert!(csv.contains(",28.200,") && csv.contains(",0.760,"), "{csv}");
+
+    let not_heard: Vec<(&str, &str)> =
+        r.segments[0].not_heard.iter().map(|n| (n.participant.as_str(), n.why.as_str())).collect();
+    assert_eq!(
+        not_heard,
+        [
+            ("Chile", "withdrew"),
+            ("Ghana", "technical issue: could not be heard"),
+            ("Holy See", "the segment ended before their turn")
+        ]
+    );
+    let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
+    let md = rostrum::report::to_markdown(&r, zone);
+    for expected in [
+        "The following were inscribed and unable to deliver their statements:\n\n- Chile (withdrew)",
+        "| 1 | Peru | national | in-room | 10:00:01 | 3:00 | 0:28 |",
+        "- Peru (10:00:01, 1 note):",
+        "  - Note (Ana, 10:00) [GCM 5, GCM 6, Pathways]: Peru: two points.\n    First, pathways.\n    Second, recruitment.",
+        "- France at 10:00:43: upheld\n",
+        "| pre-recorded | 0 | — | — | — |",
+        "### Objective 5: regular pathways",
+        "### pathways",
+    ] {
+        assert!(md.contains(expected), "missing {expected:?} in:\n{md}");
+    }
+    // The notes table carries the text and both times.
+    let notes = rostrum::report::notes_csv(&r, false);
+    let mut lines = notes.lines();
+    assert_eq!(lines.next(), Some("turn,segment_id,speaker,author,saved_at,recorded_at,objectives,themes,text"));
+    assert_eq!(
+        lines.next(),
+        Some("8,general,Peru,Ana,2022-05-17T14:00:35Z,2022-05-17T14:00:40Z,5 6,Pathways,\"Peru: two points.")
+    );
 }

@@ -155,6 +155,7 @@ fn with_notes() -> Session {
     commands.push(Command::GiveFloor { entry: 4 });
     let mut s = session(commands);
     let note = Command::AddNote {
+        saved_at: None,
         client_id: "a-1".into(),
         turn: Some(6),
         text: "Chile stresses fair recruitment and the portability of social protection.".into(),

@@ -80,6 +80,7 @@ fn every_command(s: &Session) -> Vec<(&'static str, Command)> {
         (
             "add-note",
             Command::AddNote {
+                saved_at: None,
                 client_id: "n".into(),
                 turn: Some(turn),
                 text: "t".into(),
@@ -90,6 +91,7 @@ fn every_command(s: &Session) -> Vec<(&'static str, Command)> {
         (
             "add-pledge",
             Command::AddPledge {
+                saved_at: None,
                 client_id: "p".into(),
                 pledger: "chile".into(),
                 text: "t".into(),

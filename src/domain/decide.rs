@@ -147,6 +147,10 @@ pub enum Command {
     },
     AddNote {
         client_id: String,
+        /// When the rapporteur saved it, on the hub's clock as the client knows it
+        /// (its own clock corrected by the offset it measured).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        saved_at: Option<Timestamp>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         turn: Option<TurnId>,
         text: String,
@@ -162,6 +166,8 @@ pub enum Command {
     },
     AddPledge {
         client_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        saved_at: Option<Timestamp>,
         pledger: ParticipantId,
         text: String,
         objectives: Vec<u8>,
@@ -493,7 +499,7 @@ impl Rules<'_> {
                 }
                 Ok(events)
             }
-            Command::AddNote { client_id, turn, text, objectives, themes } => {
+            Command::AddNote { client_id, saved_at, turn, text, objectives, themes } => {
                 if self.already_recorded(&client_id)? {
                     return Ok(Vec::new());
                 }
@@ -510,10 +516,11 @@ impl Rules<'_> {
                         objectives: objectives_in_range(objectives, false)?,
                         themes,
                         at: self.now,
+                        saved_at: saved_at.map(|t| t.min(self.now)),
                     },
                 }])
             }
-            Command::AddPledge { client_id, pledger, text, objectives, turn } => {
+            Command::AddPledge { client_id, saved_at, pledger, text, objectives, turn } => {
                 if self.already_recorded(&client_id)? {
                     return Ok(Vec::new());
                 }
@@ -529,6 +536,7 @@ impl Rules<'_> {
                         turn,
                         author: self.actor.name.clone(),
                         at: self.now,
+                        saved_at: saved_at.map(|t| t.min(self.now)),
                     },
                 }])
             }
@@ -826,10 +834,9 @@ impl Rules<'_> {
             return Err(self.gone(entry));
         };
         if is_reply && !self.session.segments[current].list.is_empty() {
-            return Err(refused(format!(
-                "rights of reply are taken at the end of the segment: {} speakers remain on the list",
-                self.session.segments[current].list.len()
-            )));
+            let left = self.session.segments[current].list.len();
+            let left = if left == 1 { "1 speaker remains".to_string() } else { format!("{left} speakers remain") };
+            return Err(refused(format!("rights of reply are taken at the end of the segment: {left} on the list")));
         }
         let p = self.participant(&e.participant)?;
         if p.modality == Modality::Remote && self.session.connection(&p.id) == ConnectionStatus::TechnicalIssue {
@@ -990,12 +997,15 @@ impl Rules<'_> {
         let pending = state.replies.iter().filter(|e| e.participant == participant).count() as u32;
         let number = taken + pending + 1;
         if number > limits.replies_per_delegation {
-            return Err(refused(format!(
-                "{} has used its {} rights of reply in {}",
-                p.name,
-                limits.replies_per_delegation,
-                self.title(index)
-            )));
+            let how = match (taken, pending) {
+                (_, 0) => format!("has used its {}", count(limits.replies_per_delegation, "right", "rights")),
+                (0, _) => format!("has requested its {}", count(limits.replies_per_delegation, "right", "rights")),
+                (t, p) => format!(
+                    "has used {t} and requested {p} of its {}",
+                    count(limits.replies_per_delegation, "right", "rights")
+                ),
+            };
+            return Err(refused(format!("{} {how} of reply in {}", p.name, self.title(index))));
         }
         let mut entry = self.session.new_entry(index, p, Some(StatementKind::Reply), None, self.now);
         entry.allotted = if number == 1 { limits.reply_first } else { limits.reply_second };
@@ -1019,6 +1029,11 @@ impl Rules<'_> {
             || self.session.floor.as_ref().is_some_and(|t| t.id == turn);
         if known { Ok(()) } else { Err(not_found(format!("no turn #{turn} in this session"))) }
     }
+}
+
+/// "1 right", "2 rights".
+fn count(n: u32, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
 }
 
 fn bounded_text(what: &str, text: &str, max: usize) -> Result<String, Rejection> {

@@ -304,6 +304,10 @@ pub struct Note {
     #[serde(default)]
     pub themes: Vec<String>,
     pub at: Timestamp,
+    /// When the rapporteur saved it (the client's clock corrected to the hub's; never
+    /// after `at`, when the hub recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,6 +321,8 @@ pub struct Pledge {
     pub turn: Option<TurnId>,
     pub author: String,
     pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_at: Option<Timestamp>,
 }
 
 /// What happened, as decided by [`decide`]. Events carry their results (positions,

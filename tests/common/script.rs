@@ -115,6 +115,7 @@ pub async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
     s.at(60, &chair, Command::GiveFloor { entry: peru }).await;
     let turn = s.turn().await;
     let note = Command::AddNote {
+        saved_at: None,
         client_id: "ana-1".into(),
         turn: Some(turn),
         text: "Peru announces a regularization programme.".into(),
@@ -136,6 +137,7 @@ pub async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
     s.at(390, &chair, ruling).await;
     s.at(480, &chair, Command::EndTurn { turn: chile_turn }).await;
     let pledge = Command::AddPledge {
+        saved_at: None,
         client_id: "ana-2".into(),
         pledger: "chile".into(),
         text: "5,000 seasonal work visas a year.".into(),

@@ -410,16 +410,20 @@ fn save_note(r: &mut Rapporteur) -> Vec<Effect> {
         return Vec::new();
     }
     let (objectives, themes) = parse_tags(&editor.tags);
+    // When it was written, on the hub's clock: the hub may be reached only later.
+    let saved_at = Some(r.live.hub_now());
     r.next_note += 1;
     let client_id = format!("{}-{}", r.client_prefix, r.next_note);
     let command = match editor.target.clone() {
-        NoteTarget::Note { turn } => Command::AddNote { client_id: client_id.clone(), turn, text, objectives, themes },
+        NoteTarget::Note { turn } => {
+            Command::AddNote { saved_at, client_id: client_id.clone(), turn, text, objectives, themes }
+        }
         NoteTarget::Pledge { pledger, turn } => {
             if !themes.is_empty() || objectives.is_empty() {
                 r.live.error("a pledge needs the numbers of the GCM objectives it serves (1 to 23), e.g. \"5 6\"");
                 return Vec::new();
             }
-            Command::AddPledge { client_id: client_id.clone(), pledger, text, objectives, turn }
+            Command::AddPledge { saved_at, client_id: client_id.clone(), pledger, text, objectives, turn }
         }
     };
     editor.saving = Some(client_id.clone());

@@ -83,6 +83,8 @@ fn a_note_is_written_tagged_saved_then_sent() {
     let expected = Saved {
         client_id: "r1-1".into(),
         command: Command::AddNote {
+            // When it was written, on the hub's clock (the app's clock here: no offset).
+            saved_at: Some(t(100)),
             client_id: "r1-1".into(),
             turn: Some(turn),
             text: "Calls for regular pathways.".into(),
@@ -186,6 +188,7 @@ fn a_rejected_note_leaves_the_outbox_and_says_why() {
     let saved = Saved {
         client_id: "r1-7".into(),
         command: Command::AddNote {
+            saved_at: None,
             client_id: "r1-7".into(),
             turn: Some(99),
             text: "lost turn".into(),

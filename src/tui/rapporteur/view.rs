@@ -231,7 +231,7 @@ fn render_notes(r: &Rapporteur, theme: &Theme, frame: &mut Frame, area: Rect) {
         let tags = tags_text(&note.objectives, &note.themes);
         lines.push(Line::from(vec![
             Span::styled(
-                format!("{} {}", time_of_day(Some(session), note.at), note.author),
+                format!("{} {}", time_of_day(Some(session), note.saved_at.unwrap_or(note.at)), note.author),
                 Style::new().add_modifier(Modifier::BOLD),
             ),
             Span::styled(if tags.is_empty() { String::new() } else { format!("  [{tags}]") }, theme.dim()),
