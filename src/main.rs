@@ -76,8 +76,11 @@ enum Cmd {
         /// A journal (DATA/SESSION-ID/journal.jsonl).
         log: PathBuf,
         /// Replay even if the hash chain does not verify (marked UNVERIFIED on screen).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "follow")]
         no_verify: bool,
+        /// Follow a journal a hub is still writing: start at its end and show new events live.
+        #[arg(long)]
+        follow: bool,
         /// A keymap file laid over the default keys.
         #[arg(long)]
         keys: Option<PathBuf>,
@@ -269,7 +272,7 @@ fn trust(ca: Option<PathBuf>) -> Result<(), String> {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Cmd::Bench { what } => finish(bench(what).map(|text| print!("{text}"))),
-        Cmd::Replay { log, no_verify, keys } => finish(tui::replay(&log, !no_verify, keys.as_deref())),
+        Cmd::Replay { log, no_verify, follow, keys } => finish(tui::replay(&log, !no_verify, follow, keys.as_deref())),
         Cmd::Report { log, format, table, out } => finish(report(&log, &format, &table, out.as_deref())),
         Cmd::Rapporteur { url, token, name, outbox, keys, ca } => {
             finish(trust(ca).and_then(|()| tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys })))

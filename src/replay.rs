@@ -100,6 +100,26 @@ impl Player {
         self.events.len()
     }
 
+    /// Add events appended to the journal since it was read (following a live session).
+    pub fn extend(&mut self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        for event in events {
+            domain::apply_quietly(&mut self.last, &event);
+            self.events.push(event);
+            if self.events.len() % CHECKPOINT_EVERY == 0 {
+                self.checkpoints.push(Checkpoint::of(&mut self.last));
+            }
+        }
+        domain::refresh_all_reasons(&mut self.last);
+    }
+
+    /// The turns of the whole recording so far (for the timeline).
+    pub fn all_turns(&self) -> Vec<std::sync::Arc<domain::TurnRecord>> {
+        self.last.turns.clone()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }

@@ -409,15 +409,27 @@ pub fn delegate(url: &str, token: Option<String>, keys: Option<&Path>) -> Result
 }
 
 /// The replay screen, until its user quits.
-pub fn replay(log: &Path, verify: bool, keys: Option<&Path>) -> Result<(), String> {
+///
+/// With `follow`, the journal is one a hub is still writing: the screen starts at
+/// its end and shows new events as they are recorded (read-only, no token needed).
+pub fn replay(log: &Path, verify: bool, follow: bool, keys: Option<&Path>) -> Result<(), String> {
     let keymap = Keymap::load(keys.or(default_keys_file().as_deref()), Screen::Replay)?;
-    let player = crate::replay::Player::open(log, verify)?;
-    if player.is_empty() {
-        return Err(format!("{}: the journal holds no events yet", log.display()));
+    let (player, follower) = if follow {
+        let contents = crate::journal::read_file(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let follower = crate::journal::Follower::after(log, &contents);
+        (crate::replay::Player::new(contents, true)?, Some(follower))
+    } else {
+        (crate::replay::Player::open(log, verify)?, None)
+    };
+    if player.is_empty() && follower.is_none() {
+        return Err(format!("{}: the journal holds no events yet (--follow waits for them)", log.display()));
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let mut app = replay::ReplayApp::new(player, keymap, Utc::now());
+        if let Some(follower) = follower {
+            app = app.following(follower, Utc::now());
+        }
         app.no_color = no_color();
         let mut guard = TerminalGuard::new().map_err(|e| format!("cannot open the terminal: {e}"))?;
         let mut events = EventStream::new();

@@ -40,12 +40,16 @@ pub struct ReplayApp {
     pub mode: ReplayMode,
     /// Every turn of the recording, for the timeline.
     pub all_turns: Vec<std::sync::Arc<crate::domain::TurnRecord>>,
+    /// Following a journal still being written (`replay --follow`).
+    pub follow: Option<crate::journal::Follower>,
+    /// When the journal was last read for new events.
+    last_poll: Option<Timestamp>,
 }
 
 impl ReplayApp {
     pub fn new(player: Player, keymap: Keymap, local_now: Timestamp) -> Self {
         let now = player.span().map_or(local_now, |(start, _)| start);
-        let all_turns = player.state_at(player.len()).turns;
+        let all_turns = player.all_turns();
         let mut app = Self {
             player,
             state: None,
@@ -59,6 +63,8 @@ impl ReplayApp {
             last_tick: None,
             mode: ReplayMode::Normal,
             all_turns,
+            follow: None,
+            last_poll: None,
         };
         app.go_to(0);
         if let Some(torn) = app.player.torn.clone() {
@@ -69,6 +75,47 @@ impl ReplayApp {
 
     pub fn session(&self) -> Option<&Session> {
         self.state.as_ref()
+    }
+
+    /// Follow the journal as the hub writes it: start at its end, live.
+    pub fn following(mut self, follower: crate::journal::Follower, local_now: Timestamp) -> Self {
+        self.follow = Some(follower);
+        self.go_to(self.player.len());
+        self.now = self.now.max(local_now);
+        self.info("following the live journal: new events appear as the hub records them");
+        self
+    }
+
+    /// At the newest event of a followed journal: the clocks run on the wall clock.
+    pub fn live(&self) -> bool {
+        self.follow.is_some() && self.cursor == self.player.len() && !self.playing
+    }
+
+    /// Read what the hub appended; stay at the end if we were there.
+    fn poll(&mut self, now: Timestamp) {
+        let Some(follower) = self.follow.as_mut() else { return };
+        if self.last_poll.is_some_and(|last| (now - last).num_milliseconds() < 500) {
+            return;
+        }
+        self.last_poll = Some(now);
+        let at_end = self.cursor == self.player.len();
+        match follower.poll() {
+            Ok(events) if !events.is_empty() => {
+                self.player.extend(events);
+                self.all_turns = self.player.all_turns();
+                if at_end {
+                    // A fresh state: the new events in order.
+                    let end = self.player.len();
+                    self.state = Some(self.player.state_at(end));
+                    self.cursor = end;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.follow = None;
+                self.error(format!("stopped following: {e}"));
+            }
+        }
     }
 
     pub fn speed(&self) -> u32 {
@@ -130,6 +177,11 @@ pub fn parse_clock(app: &ReplayApp, text: &str) -> Option<Timestamp> {
 pub fn update(app: &mut ReplayApp, msg: Msg) -> bool {
     match msg {
         Msg::Tick(now) => {
+            app.poll(now);
+            if app.live() {
+                // Live: the floor's clock reads the wall clock, like the live screens.
+                app.now = now.max(app.now);
+            }
             if app.playing
                 && let Some(last) = app.last_tick
             {

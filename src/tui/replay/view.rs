@@ -110,7 +110,11 @@ fn render_events(app: &ReplayApp, theme: &Theme, frame: &mut Frame, area: Rect) 
 fn render_header(app: &ReplayApp, theme: &Theme, frame: &mut Frame, area: Rect) {
     let session = app.session();
     let state = if app.playing { "▶" } else { "⏸" };
-    let mut badges = vec!["REPLAY".to_string()];
+    let mut badges = vec![match (&app.follow, app.live()) {
+        (Some(_), true) => "LIVE (following the journal)".to_string(),
+        (Some(_), false) => "REPLAY (following: G for live)".to_string(),
+        (None, _) => "REPLAY".to_string(),
+    }];
     if !app.player.verified {
         badges.push("UNVERIFIED".to_string());
     }
