@@ -108,7 +108,7 @@ impl Player {
         for event in events {
             domain::apply_quietly(&mut self.last, &event);
             self.events.push(event);
-            if self.events.len() % CHECKPOINT_EVERY == 0 {
+            if self.events.len().is_multiple_of(CHECKPOINT_EVERY) {
                 self.checkpoints.push(Checkpoint::of(&mut self.last));
             }
         }
