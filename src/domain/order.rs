@@ -165,9 +165,26 @@ fn when(session: &Session, entry: &Entry) -> String {
     }
 }
 
+/// Why `a` comes before `b` by inscription order, in words a person can check.
+fn earlier(session: &Session, a: &Entry, b: &Entry) -> String {
+    let pre = session.def.pre_inscribed();
+    match (a.id <= pre, b.id <= pre) {
+        (true, true) => "both inscribed in advance; earlier in the session file's list".to_string(),
+        (true, false) => "inscribed in advance, before the meeting".to_string(),
+        _ => {
+            let (ta, tb) = (clock(session, a.inscribed_at), clock(session, b.inscribed_at));
+            if ta == tb {
+                format!("inscribed first (both at {ta})")
+            } else {
+                format!("inscribed earlier (at {ta}, against {tb})")
+            }
+        }
+    }
+}
+
 /// Why `a` speaks before `b` under the segment's policy.
 fn why(session: &Session, segment: usize, a: &Entry, b: &Entry) -> String {
-    let earlier = || format!("inscribed earlier ({} vs {})", when(session, a), when(session, b));
+    let earlier = || earlier(session, a, b);
     let Some(def) = session.segment_def(segment) else {
         return earlier();
     };

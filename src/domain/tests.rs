@@ -127,8 +127,15 @@ fn inscription_order_is_first_come_first_served() {
     w.wait(5).inscribe("peru");
     w.wait(5).inscribe("iom");
     assert_eq!(w.list(2), ["chile", "ngo-a", "peru", "iom"]);
-    assert!(w.reason(2, "chile").starts_with("before Migrant Forum A: inscribed earlier"), "{}", w.reason(2, "chile"));
-    assert!(w.reason(2, "iom").starts_with("after Peru: inscribed earlier"), "{}", w.reason(2, "iom"));
+    assert_eq!(
+        w.reason(2, "chile"),
+        "before Migrant Forum A: both inscribed in advance; earlier in the session file's list"
+    );
+    assert_eq!(w.reason(2, "ngo-a"), "before Peru: inscribed in advance, before the meeting");
+    assert_eq!(w.reason(2, "iom"), "after Peru: inscribed earlier (at 10:00:05, against 10:00:10)");
+    // Two inscriptions in the same second: the hub's order decides, and says so.
+    w.inscribe("france");
+    assert_eq!(w.reason(2, "france"), "after IOM: inscribed first (both at 10:00:10)");
 }
 
 #[test]
