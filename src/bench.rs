@@ -78,7 +78,7 @@ pub fn synthetic_journal(dir: &Path, n: usize) -> Result<PathBuf, String> {
         if session.segments.iter().map(|s| s.list.len()).sum::<usize>() > 20 {
             let first = session.current_segment.and_then(|c| session.segments[c].list.first().map(|e| e.id));
             if let Some(entry) = first {
-                decide(&mut session, Command::GiveFloor { entry }, &chair, &mut events);
+                decide(&mut session, Command::GiveFloor { entry, budget: None }, &chair, &mut events);
             }
             let turn = session.floor.as_ref().map(|t| t.id);
             let note = Command::AddNote {

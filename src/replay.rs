@@ -205,7 +205,7 @@ mod tests {
                 &mut events,
             );
             if let Some(first) = session.segments[0].list.first().map(|e| e.id) {
-                give(&mut session, Command::GiveFloor { entry: first }, &mut events);
+                give(&mut session, Command::GiveFloor { entry: first, budget: None }, &mut events);
             }
             if let Some(turn) = session.floor.as_ref().map(|t| t.id) {
                 give(&mut session, Command::EndTurn { turn }, &mut events);

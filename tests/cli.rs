@@ -101,7 +101,7 @@ async fn a_hub_killed_and_restarted_has_every_acknowledged_event_and_continues()
     for p in ["chile", "peru", "france"] {
         accepted(&mut chair, inscribe(p)).await;
     }
-    let acknowledged = accepted(&mut chair, Command::GiveFloor { entry: 4 }).await;
+    let acknowledged = accepted(&mut chair, Command::GiveFloor { entry: 4, budget: None }).await;
     let turn = 6;
 
     // kill -9: no chance to finish anything.

@@ -38,7 +38,7 @@ async fn chair_delegate_and_observer_see_the_same_event_sequence() {
         (0, Command::OpenSegment { segment: "general".into() }),
         (1, inscribe("chile")),
         (0, inscribe("peru")),
-        (0, Command::GiveFloor { entry: 4 }), // ids 1-2: the dialogue's pre-inscribed; 3: Chile
+        (0, Command::GiveFloor { entry: 4, budget: None }), // ids 1-2: the dialogue's pre-inscribed; 3: Chile
     ];
     let mut conns = [chair, delegate];
     let mut last = 0;
@@ -85,7 +85,11 @@ async fn every_role_violation_is_rejected_and_names_who_may() {
     let mut conns = [rapporteur, observer, chile];
     let (rapporteur, observer, chile) = (0, 1, 2);
     let cases = [
-        (rapporteur, Command::GiveFloor { entry: 3 }, "a rapporteur may not give the floor: only the chair may"),
+        (
+            rapporteur,
+            Command::GiveFloor { entry: 3, budget: None },
+            "a rapporteur may not give the floor: only the chair may",
+        ),
         (
             observer,
             inscribe("chile"),
@@ -150,7 +154,7 @@ async fn a_client_that_drops_and_resumes_misses_nothing_and_duplicates_nothing()
     // While the observer is away, the session goes on.
     accepted(&mut chair, inscribe("peru")).await;
     accepted(&mut chair, inscribe("france")).await;
-    let last = accepted(&mut chair, Command::GiveFloor { entry: 4 }).await;
+    let last = accepted(&mut chair, Command::GiveFloor { entry: 4, budget: None }).await;
 
     let mut back = Connection::connect(&url(&hub), Some(&tokens.observer), Some(held)).await.expect("resumes");
     recv(&mut back).await; // welcome
@@ -354,8 +358,8 @@ async fn two_chairs_acting_at_once_stay_consistent_and_the_late_one_is_told_why(
         Outcome::Rejected { reason, .. } => panic!("{reason}"),
     };
     // Both chairs press "give the floor to Peru" at the same moment.
-    let a = first.command(Command::GiveFloor { entry: peru }).await.expect("sends");
-    let b = second.command(Command::GiveFloor { entry: peru }).await.expect("sends");
+    let a = first.command(Command::GiveFloor { entry: peru, budget: None }).await.expect("sends");
+    let b = second.command(Command::GiveFloor { entry: peru, budget: None }).await.expect("sends");
     let answer = |id: String| move |f: &ServerFrame| matches!(f, ServerFrame::Accepted { id: got, .. } | ServerFrame::Rejected { id: got, .. } if *got == id);
     let (fa, _) = until(&mut first, answer(a)).await;
     let (fb, _) = until(&mut second, answer(b)).await;

@@ -47,7 +47,7 @@ async fn replaying_a_scripted_session_ends_in_the_hubs_final_state() {
         s.at(10 + i as i64, &chair, inscribe).await;
     }
     let peru = s.entry(0, "peru").await;
-    s.at(30, &chair, rostrum::domain::Command::GiveFloor { entry: peru }).await;
+    s.at(30, &chair, rostrum::domain::Command::GiveFloor { entry: peru, budget: None }).await;
     let turn = s.turn().await;
     s.at(100, &chair, rostrum::domain::Command::Pause { turn }).await;
     s.at(130, &chair, rostrum::domain::Command::Resume { turn }).await;
@@ -172,7 +172,7 @@ async fn replay_follow_shows_new_events_live_in_the_terminal() {
     .await;
     pane.wait("Peru on the followed list", |p| p.contains("Speakers: 1") && p.contains("Peru"));
     let peru = s.entry(0, "peru").await;
-    s.at(6, &chair, Command::GiveFloor { entry: peru }).await;
+    s.at(6, &chair, Command::GiveFloor { entry: peru, budget: None }).await;
     pane.wait("Peru on the floor", |p| p.contains("national statement") && p.contains("Peru"));
     pane.keys(&["q"]);
     s.stop().await;

@@ -182,19 +182,19 @@ async fn interrupted_and_group_statements_are_reported_as_such() {
     // Ghana (3:00) speaks 40 s, is lost; Chile speaks on behalf of the African Group 5:00... in the
     // order the policy gives; Ghana comes back first and speaks 100 s, is lost again, then 50 s.
     let ghana = s.entry(0, "ghana").await;
-    s.at(10, &chair, Command::GiveFloor { entry: ghana }).await;
+    s.at(10, &chair, Command::GiveFloor { entry: ghana, budget: None }).await;
     let turn = s.turn().await;
     s.at(50, &chair, Command::SuspendTurn { turn, places: None }).await;
     let ghana = s.entry(0, "ghana").await;
-    s.at(60, &chair, Command::GiveFloor { entry: ghana }).await;
+    s.at(60, &chair, Command::GiveFloor { entry: ghana, budget: None }).await;
     let turn = s.turn().await;
     s.at(160, &chair, Command::SuspendTurn { turn, places: None }).await;
     let ghana = s.entry(0, "ghana").await;
-    s.at(170, &chair, Command::GiveFloor { entry: ghana }).await;
+    s.at(170, &chair, Command::GiveFloor { entry: ghana, budget: None }).await;
     let turn = s.turn().await;
     s.at(220, &chair, Command::EndTurn { turn }).await;
     let chile = s.entry(0, "chile").await;
-    s.at(230, &chair, Command::GiveFloor { entry: chile }).await;
+    s.at(230, &chair, Command::GiveFloor { entry: chile, budget: None }).await;
     let turn = s.turn().await;
     s.at(330, &chair, Command::EndTurn { turn }).await;
     s.stop().await;
@@ -280,11 +280,11 @@ fn short_turns_keep_their_milliseconds_and_what_was_not_heard_is_said() {
         (50, chair.clone(), inscribe("holy-see")),
     ];
     // Peru 28.2 s in three parts of 9.4 s (a pause between), the stakeholder 0.76 s.
-    steps.push((1_000, chair.clone(), Command::GiveFloor { entry: 3 }));
+    steps.push((1_000, chair.clone(), Command::GiveFloor { entry: 3, budget: None }));
     steps.push((10_400, chair.clone(), Command::Pause { turn: 8 }));
     steps.push((20_000, chair.clone(), Command::Resume { turn: 8 }));
     steps.push((38_800, chair.clone(), Command::EndTurn { turn: 8 }));
-    steps.push((39_000, chair.clone(), Command::GiveFloor { entry: 4 }));
+    steps.push((39_000, chair.clone(), Command::GiveFloor { entry: 4, budget: None }));
     steps.push((39_760, chair.clone(), Command::EndTurn { turn: 9 }));
     steps.push((
         40_000,

@@ -68,7 +68,7 @@ fn running() -> Session {
         inscribe("ghana"),
         inscribe("holy-see"),
         inscribe("ngo-b"),
-        Command::GiveFloor { entry: 3 }, // Peru (ids 1-2: the dialogue's pre-inscribed)
+        Command::GiveFloor { entry: 3, budget: None }, // Peru (ids 1-2: the dialogue's pre-inscribed)
     ])
 }
 
@@ -95,7 +95,7 @@ fn overrun() {
 
 #[test]
 fn point_of_order() {
-    let mut commands = vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3 }];
+    let mut commands = vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3, budget: None }];
     commands.push(Command::RaisePointOfOrder { by: "france".into() });
     check("point_of_order", &app(session(commands), t(60)));
 }
@@ -150,9 +150,9 @@ fn check_rapporteur(name: &str, app: &Rapporteur) {
 }
 
 fn with_notes() -> Session {
-    let mut commands = vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3 }];
+    let mut commands = vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3, budget: None }];
     commands.push(Command::EndTurn { turn: 5 });
-    commands.push(Command::GiveFloor { entry: 4 });
+    commands.push(Command::GiveFloor { entry: 4, budget: None });
     let mut s = session(commands);
     let note = Command::AddNote {
         saved_at: None,

@@ -30,7 +30,7 @@ fn busy_session() -> Session {
     run(&mut s, inscribe("ghana"));
     run(&mut s, Command::RequestReply { participant: "chile".into(), segment: None });
     let peru = s.segments[0].list.iter().find(|e| e.participant == "peru").expect("peru").id;
-    run(&mut s, Command::GiveFloor { entry: peru });
+    run(&mut s, Command::GiveFloor { entry: peru, budget: None });
     run(&mut s, Command::RaisePointOfOrder { by: "france".into() });
     s
 }
@@ -62,7 +62,7 @@ fn every_command(s: &Session) -> Vec<(&'static str, Command)> {
         ("reinstate", Command::Reinstate { entry: entry("chile") }),
         ("close-list", Command::CloseList { segment: None }),
         ("reopen-list", Command::ReopenList { segment: None }),
-        ("give-floor", Command::GiveFloor { entry: entry("chile") }),
+        ("give-floor", Command::GiveFloor { entry: entry("chile"), budget: None }),
         ("end-turn", Command::EndTurn { turn }),
         ("pause", Command::Pause { turn }),
         ("resume", Command::Resume { turn }),

@@ -11,8 +11,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::domain::{
-    Chair, Constituency, Level, Limits, Modality, Participant, ParticipantKind, Precedence, Region, RegionalGroup,
-    RosterField, SegmentDef, SessionDef, StakeholderSlots,
+    Budget, BudgetPer, Chair, Constituency, Level, Limits, Modality, Participant, ParticipantKind, Precedence, Region,
+    RegionalGroup, RosterField, SegmentDef, SessionDef, StakeholderSlots,
 };
 
 /// One problem in a session file, at a 1-based line and column.
@@ -152,6 +152,18 @@ struct RawSegment {
     #[serde(default)]
     panelists: Vec<Spanned<String>>,
     limits: Option<RawLimits>,
+    #[serde(default)]
+    budgets: Vec<RawBudget>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawBudget {
+    per: Spanned<String>,
+    time: Spanned<RawDuration>,
+    #[serde(default)]
+    kinds: Vec<Spanned<String>>,
+    #[serde(default)]
+    replies: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,6 +339,20 @@ const LEVELS: &[&str] = &[
 ];
 const MODALITIES: &[&str] = &["in-room", "remote", "pre-recorded"];
 const PRECEDENCES: &[&str] = &["inscription", "un-protocol"];
+const BUDGET_PER: &[&str] = &["regional-group", "constituency", "kind", "participant"];
+
+/// A segment's speaking-time budgets, each problem at its key.
+fn budgets(problems: &mut Problems<'_>, raw: &[RawBudget]) -> Vec<Budget> {
+    raw.iter()
+        .filter_map(|b| {
+            let per: Option<BudgetPer> = choice(problems, &b.per, "per", BUDGET_PER);
+            let secs = duration(problems, &b.time, "time");
+            let kinds: Vec<ParticipantKind> =
+                b.kinds.iter().filter_map(|k| choice(problems, k, "kinds", KINDS)).collect();
+            Some(Budget { per: per?, secs: secs?, kinds, replies: b.replies })
+        })
+        .collect()
+}
 
 /// The keys each table of a session file may hold, for suggestions on unknown ones.
 fn keys_of(table: &str) -> &'static [&'static str] {
@@ -356,6 +382,7 @@ fn keys_of(table: &str) -> &'static [&'static str] {
             "inscribed",
             "panelists",
             "limits",
+            "budgets",
         ],
         "limits" => &[
             "national",
@@ -368,6 +395,7 @@ fn keys_of(table: &str) -> &'static [&'static str] {
             "replies_per_delegation",
         ],
         "chairs" => &["name", "title"],
+        "budgets" => &["per", "time", "kinds", "replies"],
         _ => {
             &["id", "title", "venue", "start", "end", "observers_open", "limits", "chairs", "segments", "participants"]
         }
@@ -596,6 +624,7 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
             limits: seg_limits,
             inscribed: s.inscribed.iter().map(|i| i.get_ref().clone()).collect(),
             panelists: s.panelists.iter().map(|i| i.get_ref().clone()).collect(),
+            budgets: budgets(problems, &s.budgets),
         });
     }
     if segments.is_empty() {

@@ -88,6 +88,9 @@ pub enum Command {
     /// right-of-reply list.
     GiveFloor {
         entry: EntryId,
+        /// Needed when the statement's time exceeds what is left of a budget it draws on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        budget: Option<super::BudgetChoice>,
     },
     EndTurn {
         turn: TurnId,
@@ -144,6 +147,8 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         turn: Option<TurnId>,
         entry: EntryId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        budget: Option<super::BudgetChoice>,
     },
     AddNote {
         client_id: String,
@@ -379,7 +384,7 @@ impl Rules<'_> {
                 }
                 Ok(vec![EventKind::ListReopened { segment: index }])
             }
-            Command::GiveFloor { entry } => self.give_floor(entry),
+            Command::GiveFloor { entry, budget } => self.give_floor(entry, budget),
             Command::Undo { seq } => match &self.session.undo {
                 Some(undo)
                     if matches!(undo.compensation, EventKind::FloorRevoked { .. })
@@ -446,7 +451,7 @@ impl Rules<'_> {
                     _ => Err(not_found(format!("no right of reply #{entry} is pending"))),
                 }
             }
-            Command::Next { turn, entry } => self.next(turn, entry),
+            Command::Next { turn, entry, budget } => self.next(turn, entry, budget),
             Command::SetConnection { participant, status, from } => {
                 let p = self.participant(&participant)?;
                 if p.modality != Modality::Remote {
@@ -819,7 +824,7 @@ impl Rules<'_> {
         ids
     }
 
-    fn give_floor(&self, entry: EntryId) -> Decision {
+    fn give_floor(&self, entry: EntryId, budget: Option<super::BudgetChoice>) -> Decision {
         let current = self.current_segment()?;
         self.no_one_on_floor()?;
         self.no_point_pending()?;
@@ -845,23 +850,64 @@ impl Rules<'_> {
                 p.name
             )));
         }
-        Ok(vec![self.floor_to(current, e)])
+        self.floor_to(current, e, budget, 0).map(|event| vec![event])
     }
 
-    fn floor_to(&self, segment: usize, entry: &super::Entry) -> EventKind {
-        EventKind::FloorGiven {
+    /// The floor to an entry, within what is left of its budgets (counting `pending`
+    /// milliseconds of a turn ended in the same step): a statement longer than that
+    /// needs the chair's decision.
+    fn floor_to(
+        &self,
+        segment: usize,
+        entry: &super::Entry,
+        budget: Option<super::BudgetChoice>,
+        pending: u64,
+    ) -> Result<EventKind, Rejection> {
+        let allotted_ms = u64::from(entry.allotted) * 1000;
+        let tightest = super::budgets_left(self.session, segment, &entry.participant, entry.kind, pending)
+            .into_iter()
+            .min_by_key(|b| b.left_ms);
+        let (allotted_ms, budget) = match (tightest, budget) {
+            (Some(b), choice) if b.left_ms < allotted_ms => match choice {
+                None => {
+                    return Err(refused(format!(
+                        "{} has {} left of the {} budget ({} in this segment) for a {} statement: give the floor with the time left, or the full time with a reason",
+                        self.session.name_of(&entry.participant),
+                        clock_ms(b.left_ms),
+                        b.name,
+                        clock_ms(b.limit_ms),
+                        clock_ms(allotted_ms)
+                    )));
+                }
+                Some(super::BudgetChoice::TimeLeft) if b.left_ms == 0 => {
+                    return Err(refused(format!(
+                        "the {} budget is used up: give the full time with a reason, or another speaker the floor",
+                        b.name
+                    )));
+                }
+                Some(super::BudgetChoice::TimeLeft) => (b.left_ms, Some(super::BudgetChoice::TimeLeft)),
+                Some(super::BudgetChoice::FullTime { reason }) => {
+                    let reason = bounded_text("reason", &reason, MAX_SHORT)?;
+                    (allotted_ms, Some(super::BudgetChoice::FullTime { reason }))
+                }
+            },
+            // Within every budget: nothing to decide, nothing recorded.
+            _ => (allotted_ms, None),
+        };
+        Ok(EventKind::FloorGiven {
             turn: Turn {
                 id: self.session.next_id,
                 segment,
                 entry: entry.clone(),
                 started_at: self.now,
-                allotted_ms: u64::from(entry.allotted) * 1000,
+                allotted_ms,
                 used_ms: 0,
                 running_since: Some(self.now),
                 paused: false,
                 points_of_order: 0,
+                budget,
             },
-        }
+        })
     }
 
     fn end_turn(&self, turn: TurnId) -> Result<EventKind, Rejection> {
@@ -912,17 +958,32 @@ impl Rules<'_> {
     }
 
     /// End the turn on the floor and give the floor to the next who may have it, in one step.
-    fn next(&self, turn: Option<TurnId>, entry: EntryId) -> Decision {
+    fn next(&self, turn: Option<TurnId>, entry: EntryId, budget: Option<super::BudgetChoice>) -> Decision {
         let current = self.current_segment()?;
         self.no_point_pending()?;
         let mut events = Vec::new();
+        // The ending turn's time counts against the budgets before the next one starts.
+        let mut pending = 0;
         match turn {
-            Some(turn) => events.push(self.end_turn(turn)?),
+            Some(turn) => {
+                let ended = self.end_turn(turn)?;
+                if let EventKind::TurnEnded { used_ms, .. } = &ended {
+                    pending = *used_ms;
+                }
+                events.push(ended);
+            }
             None => self.no_one_on_floor()?,
         }
         match super::next_up(self.session) {
             Some(next) if next.entry.id == entry => {
-                events.push(self.floor_to(current, next.entry));
+                // The ending turn draws on the next speaker's budgets only if it draws on the same ones.
+                let shared = self.session.floor.as_ref().is_some_and(|t| {
+                    let of = |p: &str, k| super::budgets_left(self.session, current, p, k, 0);
+                    let mine: Vec<String> =
+                        of(&t.entry.participant, t.entry.kind).into_iter().map(|b| b.name).collect();
+                    of(&next.entry.participant, next.entry.kind).iter().any(|b| mine.contains(&b.name))
+                });
+                events.push(self.floor_to(current, next.entry, budget, if shared { pending } else { 0 })?);
                 Ok(events)
             }
             Some(next) => Err(refused(format!(
@@ -1029,6 +1090,12 @@ impl Rules<'_> {
             || self.session.floor.as_ref().is_some_and(|t| t.id == turn);
         if known { Ok(()) } else { Err(not_found(format!("no turn #{turn} in this session"))) }
     }
+}
+
+/// `m:ss` of milliseconds.
+fn clock_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    format!("{}:{:02}", secs / 60, secs % 60)
 }
 
 /// "1 right", "2 rights".

@@ -172,6 +172,30 @@ pub struct SegmentState {
     pub opened_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<Timestamp>,
+    /// Speaking time used against the segment's budgets, in milliseconds, by
+    /// `"{budget index}/{key}"` (a group, constituency, kind or participant id).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub budget_used: BTreeMap<String, u64>,
+}
+
+/// What the chair decided when a statement's time exceeds what is left of a budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "choice")]
+pub enum BudgetChoice {
+    /// Give the floor with the time left in the budget.
+    TimeLeft,
+    /// Give the full time anyway, for a reason the record keeps.
+    FullTime { reason: String },
+}
+
+/// A budget a statement draws on, and what is left of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetLeft {
+    /// As people name it: "Latin American and Caribbean States", "youth", "Chile".
+    pub name: String,
+    pub limit_ms: u64,
+    pub used_ms: u64,
+    pub left_ms: u64,
 }
 
 /// The turn in progress: who holds the floor and their clock.
@@ -191,6 +215,9 @@ pub struct Turn {
     /// Paused by the chair (as opposed to stopped by a point of order).
     pub paused: bool,
     pub points_of_order: u32,
+    /// The chair's decision when the statement exceeded what was left of a budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetChoice>,
 }
 
 /// What a clock shows: derived from a turn and the time now.
@@ -486,6 +513,9 @@ pub struct Session {
     /// The chair's last list action or floor given, undoable while nothing else has happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undo: Option<Undo>,
+    /// Each participant's speaking time so far in the session, in milliseconds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spoken_ms: BTreeMap<ParticipantId, u64>,
     /// Client ids of the notes and pledges recorded, so that a repeated note is
     /// recognised without scanning them all. Derived from `notes` and `pledges`:
     /// never serialized.
@@ -668,6 +698,7 @@ impl Session {
             next_id: 1,
             undo: None,
             recorded: RecordedIds::default(),
+            spoken_ms: BTreeMap::new(),
         };
         for (index, segment) in def.segments.iter().enumerate() {
             // Inscribed before the meeting (e-Speakers): at the session's scheduled start.
@@ -848,8 +879,8 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
             }
         }
         EventKind::TurnRestored { turn, withdraw } => {
-            if session.turns.last().is_some_and(|t| t.id == turn.id) {
-                session.turns.pop();
+            if let Some(record) = session.turns.pop_if(|t| t.id == turn.id) {
+                account(session, record.segment, &record.participant, record.kind, record.used_ms, false);
             }
             if let Some(entry) = withdraw
                 && let Some(state) = session.segments.get_mut(turn.segment)
@@ -959,6 +990,7 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
         }
         EventKind::TurnEnded { turn, used_ms, overrun_ms } => {
             if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
+                account(session, current.segment, &current.entry.participant, current.entry.kind, *used_ms, true);
                 session.turns.push(Arc::new(TurnRecord {
                     id: current.id,
                     segment: current.segment,
@@ -980,6 +1012,7 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
         }
         EventKind::TurnSuspended { turn, used_ms, segment, entry, order: ids } => {
             if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
+                account(session, current.segment, &current.entry.participant, current.entry.kind, *used_ms, true);
                 session.turns.push(Arc::new(TurnRecord {
                     id: current.id,
                     segment: current.segment,
@@ -1061,6 +1094,54 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
             session.next_id = session.next_id.max(pledge.id + 1);
             session.note_recorded(&pledge.client_id);
             session.pledges.push(Arc::new(pledge.clone()));
+        }
+    }
+}
+
+/// The budgets of `segment` that a statement by `participant` of `kind` draws on,
+/// with what is left of each, counting `pending` milliseconds more (a turn being
+/// ended in the same step).
+pub fn budgets_left(
+    session: &Session,
+    segment: usize,
+    participant: &str,
+    kind: StatementKind,
+    pending: u64,
+) -> Vec<BudgetLeft> {
+    let (Some(def), Some(state), Some(p)) =
+        (session.segment_def(segment), session.segments.get(segment), session.def.participant(participant))
+    else {
+        return Vec::new();
+    };
+    def.budgets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            let (key, name) = b.key(p, kind)?;
+            let limit_ms = u64::from(b.secs) * 1000;
+            let used_ms = state.budget_used.get(&format!("{i}/{key}")).copied().unwrap_or(0) + pending;
+            Some(BudgetLeft { name, limit_ms, used_ms, left_ms: limit_ms.saturating_sub(used_ms) })
+        })
+        .collect()
+}
+
+/// Count a finished part of a statement (or, `add` false, take it back for an
+/// undo): the participant's time in the session and the segment's budgets.
+fn account(session: &mut Session, segment: usize, participant: &str, kind: StatementKind, ms: u64, add: bool) {
+    let change = |v: &mut u64| *v = if add { v.saturating_add(ms) } else { v.saturating_sub(ms) };
+    change(session.spoken_ms.entry(participant.to_string()).or_default());
+    let keys: Vec<String> = match (session.segment_def(segment), session.def.participant(participant)) {
+        (Some(def), Some(p)) => def
+            .budgets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| b.key(p, kind).map(|(key, _)| format!("{i}/{key}")))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Some(state) = session.segments.get_mut(segment) {
+        for key in keys {
+            change(state.budget_used.entry(key).or_default());
         }
     }
 }

@@ -246,6 +246,64 @@ impl Limits {
     }
 }
 
+/// What a speaking-time budget is counted per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BudgetPer {
+    RegionalGroup,
+    Constituency,
+    Kind,
+    Participant,
+}
+
+/// A total speaking time for each regional group, constituency, kind of
+/// participant or participant, over one segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    pub per: BudgetPer,
+    /// Seconds each group (or participant) may speak in the segment.
+    pub secs: u32,
+    /// Only participants of these kinds draw on it (every kind when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<ParticipantKind>,
+    /// Rights of reply count against it too (by default they are excepted).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replies: bool,
+}
+
+impl Budget {
+    /// What a participant's statements count against: a group, constituency, kind
+    /// or the participant itself, as a key and as people name it; none when the
+    /// budget does not concern it.
+    pub fn key(&self, p: &Participant, statement: StatementKind) -> Option<(String, String)> {
+        if !self.kinds.is_empty() && !self.kinds.contains(&p.kind) {
+            return None;
+        }
+        if statement == StatementKind::Reply && !self.replies {
+            return None;
+        }
+        let plain = |v: &dyn erased_label::Label| v.kebab();
+        match self.per {
+            BudgetPer::RegionalGroup => p.regional_group.map(|g| (plain(&g), g.label().to_string())),
+            BudgetPer::Constituency => p.constituency.map(|c| (plain(&c), plain(&c).replace('-', " "))),
+            BudgetPer::Kind => Some((plain(&p.kind), p.kind.label().to_string())),
+            BudgetPer::Participant => Some((p.id.clone(), p.name.clone())),
+        }
+    }
+}
+
+/// Kebab-case names of the roster's enumerations, as a session file writes them.
+mod erased_label {
+    pub trait Label {
+        fn kebab(&self) -> String;
+    }
+    impl<T: serde::Serialize> Label for T {
+        fn kebab(&self) -> String {
+            serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentDef {
     pub id: String,
@@ -260,6 +318,8 @@ pub struct SegmentDef {
     pub inscribed: Vec<ParticipantId>,
     #[serde(default)]
     pub panelists: Vec<ParticipantId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<Budget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -100,7 +100,7 @@ impl World {
     fn give(&mut self, participant: &str) -> TurnId {
         let segment = self.session.current_segment.expect("a segment is open");
         let entry = self.entry_of(segment, participant);
-        self.ok(Command::GiveFloor { entry });
+        self.ok(Command::GiveFloor { entry, budget: None });
         self.turn()
     }
 
@@ -263,17 +263,20 @@ fn manual_moves_override_the_policy_and_say_so() {
 fn the_floor_goes_to_a_named_entry_and_a_repeated_command_skips_nobody() {
     let mut w = World::new();
     let chile = w.inscribe("chile");
-    assert_eq!(w.no(Command::GiveFloor { entry: chile }).reason, "no segment is open yet: open a segment first");
+    assert_eq!(
+        w.no(Command::GiveFloor { entry: chile, budget: None }).reason,
+        "no segment is open yet: open a segment first"
+    );
     w.open("general");
     w.inscribe("peru");
     let peru = w.entry_of(0, "peru");
-    w.ok(Command::GiveFloor { entry: peru });
+    w.ok(Command::GiveFloor { entry: peru, budget: None });
     // The same command again (a double key press, a stale client) is refused.
     let turn = w.turn();
-    let r = w.no(Command::GiveFloor { entry: peru });
+    let r = w.no(Command::GiveFloor { entry: peru, budget: None });
     assert_eq!(r.reason, format!("Peru holds the floor (turn #{turn}): end the turn first"));
     w.wait(100).ok(Command::EndTurn { turn });
-    let r = w.no(Command::GiveFloor { entry: peru });
+    let r = w.no(Command::GiveFloor { entry: peru, budget: None });
     assert!(r.reason.contains("is not on any list"), "{}", r.reason);
     assert_eq!(w.list(0), ["chile"], "nobody was skipped");
 }
@@ -350,7 +353,7 @@ fn a_point_of_order_stops_the_clock_and_the_speaker_resumes_with_the_time_left()
     w.wait(120);
     assert_eq!(w.reading().used_ms, 50_000, "the speaker's clock is stopped");
     let peru = w.entry_of(0, "peru");
-    assert!(w.no(Command::GiveFloor { entry: peru }).reason.contains("end the turn first"));
+    assert!(w.no(Command::GiveFloor { entry: peru, budget: None }).reason.contains("end the turn first"));
     assert_eq!(w.no(Command::Resume { turn }).reason, "a point of order by France is pending: rule on it first");
     assert!(w.no(Command::RaisePointOfOrder { by: "peru".into() }).reason.contains("pending"));
     w.ok(Command::RulePointOfOrder { point, ruling: "The speaker may continue.".into(), upheld: false });
@@ -402,11 +405,11 @@ fn rights_of_reply_are_two_per_delegation_ten_then_five_minutes_at_the_end() {
         [(600, Some(1)), (300, Some(2))]
     );
     let first = replies[0].id;
-    let r = w.no(Command::GiveFloor { entry: first });
+    let r = w.no(Command::GiveFloor { entry: first, budget: None });
     assert_eq!(r.reason, "rights of reply are taken at the end of the segment: 1 speaker remains on the list");
     let turn = w.give("peru");
     w.ok(Command::EndTurn { turn });
-    w.ok(Command::GiveFloor { entry: first });
+    w.ok(Command::GiveFloor { entry: first, budget: None });
     assert_eq!(w.reading().allotted_ms, 600_000);
     let turn = w.turn();
     w.ok(Command::EndTurn { turn });
@@ -429,7 +432,7 @@ fn a_remote_speaker_with_a_technical_issue_cannot_be_given_the_floor_and_is_defe
     assert_eq!(w.list(0), ["ghana", "chile", "holy-see", "iom"]);
     w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue, from: None });
     let ghana = w.entry_of(0, "ghana");
-    let r = w.no(Command::GiveFloor { entry: ghana });
+    let r = w.no(Command::GiveFloor { entry: ghana, budget: None });
     assert_eq!(r.reason, "Ghana has a technical issue: defer the entry or set its connection status first");
     w.ok(Command::Defer { entry: ghana, places: None, to_end: false });
     assert_eq!(w.list(0), ["chile", "holy-see", "ghana", "iom"]);
@@ -562,7 +565,7 @@ fn each_role_may_do_only_its_part() {
     w.open("general");
     let peru = w.inscribe("peru");
     let rapporteur = Actor::rapporteur("rapporteur");
-    let r = w.try_as(&rapporteur, Command::GiveFloor { entry: peru }).expect_err("not a chair");
+    let r = w.try_as(&rapporteur, Command::GiveFloor { entry: peru, budget: None }).expect_err("not a chair");
     assert_eq!(r.code, RejectCode::Forbidden);
     assert_eq!(r.reason, "a rapporteur may not give the floor: only the chair may");
     let observer = Actor::observer("observer");
@@ -841,7 +844,7 @@ fn arb_command() -> impl Strategy<Value = Command> {
            1 => id.clone().prop_map(|entry| Command::Reinstate { entry }),
            1 => Just(Command::CloseList { segment: None }),
            1 => Just(Command::ReopenList { segment: None }),
-           4 => id.clone().prop_map(|entry| Command::GiveFloor { entry }),
+           4 => id.clone().prop_map(|entry| Command::GiveFloor { entry, budget: None }),
            3 => id.clone().prop_map(|turn| Command::EndTurn { turn }),
            1 => id.clone().prop_map(|turn| Command::Pause { turn }),
            1 => id.clone().prop_map(|turn| Command::Resume { turn }),
@@ -1039,15 +1042,15 @@ fn next_ends_the_turn_and_gives_the_floor_to_the_next_who_can_be_heard() {
     let ghana = w.entry_of(0, "ghana");
     let chile = w.entry_of(0, "chile");
     // Naming anyone else is refused, and changes nothing.
-    let r = w.no(Command::Next { turn: Some(turn), entry: ghana });
+    let r = w.no(Command::Next { turn: Some(turn), entry: ghana, budget: None });
     assert!(r.reason.starts_with("the next speaker who may have the floor is now Chile"), "{}", r.reason);
     w.wait(30);
-    let events = w.ok(Command::Next { turn: Some(turn), entry: chile });
+    let events = w.ok(Command::Next { turn: Some(turn), entry: chile, budget: None });
     assert!(matches!(events[0], EventKind::TurnEnded { used_ms: 30_000, .. }));
     assert!(matches!(&events[1], EventKind::FloorGiven { turn } if turn.entry.participant == "chile"));
     assert_eq!(w.list(0), ["ghana"]);
     // Without a turn while someone holds the floor: refused.
-    assert_eq!(w.no(Command::Next { turn: None, entry: ghana }).code, RejectCode::Refused);
+    assert_eq!(w.no(Command::Next { turn: None, entry: ghana, budget: None }).code, RejectCode::Refused);
 }
 
 #[test]
@@ -1205,4 +1208,88 @@ fn a_participant_registered_during_the_session_can_be_inscribed_and_replays() {
     let replayed = Session::replay(def(), &w.events);
     assert_eq!(replayed, w.session);
     assert_eq!(replayed.def.participant("sica").map(|p| p.name.as_str()), Some("Central American Integration System"));
+}
+
+/// The test session with budgets on the general debate: each regional group 5:00,
+/// each delegation 4:00 (rights of reply excepted).
+fn budgeted() -> World {
+    let mut d = def();
+    d.segments[0].budgets = vec![
+        Budget { per: BudgetPer::RegionalGroup, secs: 300, kinds: Vec::new(), replies: false },
+        Budget { per: BudgetPer::Participant, secs: 240, kinds: vec![ParticipantKind::MemberState], replies: false },
+    ];
+    World { session: Session::new(d), clock: 0, events: Vec::new() }
+}
+
+#[test]
+fn a_statement_that_would_exceed_a_budget_needs_the_chairs_decision() {
+    let mut w = budgeted();
+    w.open("general");
+    w.inscribe("peru");
+    w.inscribe("chile");
+    // Peru (GRULAC) speaks 3:30 of its 3:00 (extended).
+    let turn = w.give("peru");
+    w.ok(Command::Extend { turn, secs: 60 });
+    w.wait(210);
+    w.ok(Command::EndTurn { turn });
+    let chile = w.entry_of(0, "chile");
+    let left = budgets_left(&w.session, 0, "chile", StatementKind::National, 0);
+    assert_eq!(
+        left.iter().map(|b| (b.name.as_str(), b.left_ms)).collect::<Vec<_>>(),
+        [("Latin American and Caribbean States", 90_000), ("Chile", 240_000)]
+    );
+    // Chile's 3:00 does not fit the 1:30 left to GRULAC: refused, with what to decide.
+    let r = w.no(Command::GiveFloor { entry: chile, budget: None });
+    assert_eq!(
+        r.reason,
+        "Chile has 1:30 left of the Latin American and Caribbean States budget (5:00 in this segment) for a 3:00 statement: give the floor with the time left, or the full time with a reason"
+    );
+    // The chair gives the time left: 1:30, and the record says so.
+    let events = w.ok(Command::GiveFloor { entry: chile, budget: Some(BudgetChoice::TimeLeft) });
+    let EventKind::FloorGiven { turn } = &events[0] else { panic!("floor") };
+    assert_eq!((turn.allotted_ms, turn.budget.clone()), (90_000, Some(BudgetChoice::TimeLeft)));
+    w.wait(90);
+    let id = w.turn();
+    w.ok(Command::EndTurn { turn: id });
+    assert_eq!(w.session.spoken_ms.get("chile"), Some(&90_000));
+    assert_eq!(w.session.spoken_ms.get("peru"), Some(&210_000));
+    // Used up: the time left is no choice any more; the full time needs a reason, recorded.
+    w.inscribe("peru");
+    let peru = w.entry_of(0, "peru");
+    let r = w.no(Command::GiveFloor { entry: peru, budget: Some(BudgetChoice::TimeLeft) });
+    assert!(r.reason.starts_with("the Latin American and Caribbean States budget is used up"), "{}", r.reason);
+    let r = w.no(Command::GiveFloor { entry: peru, budget: Some(BudgetChoice::FullTime { reason: " ".into() }) });
+    assert_eq!(r.code, RejectCode::Invalid);
+    let reason = "the region has had no other speaker";
+    let events =
+        w.ok(Command::GiveFloor { entry: peru, budget: Some(BudgetChoice::FullTime { reason: reason.into() }) });
+    let EventKind::FloorGiven { turn } = &events[0] else { panic!("floor") };
+    assert_eq!(turn.allotted_ms, 180_000);
+    assert_eq!(turn.budget, Some(BudgetChoice::FullTime { reason: reason.into() }));
+}
+
+#[test]
+fn budgets_count_what_was_used_and_an_undo_takes_it_back() {
+    let mut w = budgeted();
+    w.open("general");
+    w.inscribe("ghana");
+    w.ok(Command::RequestReply { participant: "ghana".into(), segment: None });
+    let turn = w.give("ghana");
+    w.wait(100);
+    w.ok(Command::EndTurn { turn });
+    let ended = w.session.seq;
+    assert_eq!(w.session.segments[0].budget_used.get("0/african"), Some(&100_000));
+    w.ok(Command::Undo { seq: ended });
+    assert_eq!(w.session.segments[0].budget_used.get("0/african"), Some(&0));
+    assert_eq!(w.session.spoken_ms.get("ghana"), Some(&0));
+    w.wait(20);
+    w.ok(Command::EndTurn { turn });
+    // A right of reply is excepted.
+    let reply = w.session.segments[0].replies[0].id;
+    w.ok(Command::GiveFloor { entry: reply, budget: None });
+    w.wait(50);
+    let id = w.turn();
+    w.ok(Command::EndTurn { turn: id });
+    assert_eq!(w.session.segments[0].budget_used.get("0/african"), Some(&120_000));
+    assert_eq!(w.session.spoken_ms.get("ghana"), Some(&170_000), "the session total counts every statement");
 }

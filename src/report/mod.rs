@@ -10,11 +10,10 @@ use chrono::FixedOffset;
 use serde::Serialize;
 
 use crate::config;
-use crate::domain::{
-    self, ConnectionStatus, EventKind, Modality, ParticipantKind, Placement, Session, StatementKind, Timestamp,
-    gcm_objective,
-};
+use crate::domain::{self, ConnectionStatus, EventKind, Placement, Session, StatementKind, Timestamp, gcm_objective};
 use crate::journal::Contents;
+
+pub use crate::fairness::{Share, Wait, Waiting};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -172,36 +171,6 @@ pub struct NoteRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Share {
-    pub group: String,
-    pub statements: usize,
-    /// Speaking time, in milliseconds.
-    pub ms: u64,
-    /// Percent of the speaking time of the turns counted in this table.
-    pub time_percent: f64,
-    pub statement_percent: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Wait {
-    pub turns: usize,
-    /// Milliseconds; none when no turn is counted.
-    pub mean_ms: Option<u64>,
-    pub median_ms: Option<u64>,
-    pub max_ms: Option<u64>,
-}
-
-/// From inscription to floor: is the hybrid format fair to remote speakers?
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Waiting {
-    pub in_room: Wait,
-    pub remote: Wait,
-    pub pre_recorded: Wait,
-    /// Turns left out because their speakers were inscribed before the meeting.
-    pub pre_inscribed_excluded: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PointOfOrderRow {
     pub by: String,
     pub raised_at: Timestamp,
@@ -233,45 +202,6 @@ pub struct ObjectivePledges {
 
 fn label<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
-}
-
-/// Shares of time and statements by group: `rows` are (group, milliseconds, whether
-/// the row begins a statement: the later parts of an interrupted one add time only).
-fn share_table(rows: Vec<(String, u64, bool)>) -> Vec<Share> {
-    let mut groups: BTreeMap<String, (usize, u64)> = BTreeMap::new();
-    for (group, ms, statement) in rows {
-        let g = groups.entry(group).or_default();
-        g.0 += usize::from(statement);
-        g.1 += ms;
-    }
-    let total_s: u64 = groups.values().map(|g| g.1).sum();
-    let total_n: usize = groups.values().map(|g| g.0).sum();
-    let percent = |part: f64, whole: f64| if whole > 0.0 { (part * 1000.0 / whole).round() / 10.0 } else { 0.0 };
-    let mut shares: Vec<Share> = groups
-        .into_iter()
-        .map(|(group, (statements, ms))| Share {
-            group,
-            statements,
-            ms,
-            time_percent: percent(ms as f64, total_s as f64),
-            statement_percent: percent(statements as f64, total_n as f64),
-        })
-        .collect();
-    shares.sort_by(|a, b| b.ms.cmp(&a.ms).then(a.group.cmp(&b.group)));
-    shares
-}
-
-/// Mean (rounded to the millisecond), median and longest of waiting times in milliseconds.
-fn wait_stats(mut waits: Vec<u64>) -> Wait {
-    waits.sort_unstable();
-    let n = waits.len();
-    let mean = (n > 0).then(|| (waits.iter().sum::<u64>() as f64 / n as f64).round() as u64);
-    let median = match n {
-        0 => None,
-        n if n % 2 == 1 => Some(waits[n / 2]),
-        n => Some((waits[n / 2 - 1] + waits[n / 2]) / 2),
-    };
-    Wait { turns: n, mean_ms: mean, median_ms: median, max_ms: waits.last().copied() }
 }
 
 /// Build the report from a verified journal.
@@ -475,42 +405,13 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
         all_turns.push(row);
     }
 
-    let kind_label =
-        |id: &str| def.participant(id).map_or_else(|| "unknown".to_string(), |p| p.kind.label().to_string());
-    let by_kind =
-        share_table(all_turns.iter().map(|t| (kind_label(&t.participant_id), t.used_ms, t.part == 1)).collect());
-    let by_regional_group = share_table(
-        all_turns
-            .iter()
-            .filter_map(|t| {
-                let p = def.participant(&t.participant_id)?;
-                Some((p.regional_group?.label().to_string(), t.used_ms, t.part == 1))
-            })
-            .collect(),
+    // The balance figures: the same computation as the chair's fairness panel.
+    let balance = crate::fairness::compute(
+        &session,
+        session.closed_at.or(contents.events.last().map(|e| e.at)).unwrap_or_else(|| utc(def.start)),
     );
-    let by_constituency = share_table(
-        all_turns
-            .iter()
-            .filter(|t| def.participant(&t.participant_id).is_some_and(|p| p.kind == ParticipantKind::Stakeholder))
-            .map(|t| (t.constituency.clone().unwrap_or_else(|| "unknown".into()), t.used_ms, t.part == 1))
-            .collect(),
-    );
-    let mut waits: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    let mut excluded = 0;
-    // A statement's later parts waited as suspended speakers, not as inscriptions: left out.
-    for t in all_turns.iter().filter(|t| t.statement_kind != label(&StatementKind::Reply) && t.part == 1) {
-        match t.wait_ms {
-            Some(wait) => waits.entry(t.modality.as_str()).or_default().push(wait),
-            None => excluded += 1,
-        }
-    }
-    let mut take = |m: Modality| wait_stats(waits.remove(label(&m).as_str()).unwrap_or_default());
-    let waiting = Waiting {
-        in_room: take(Modality::InRoom),
-        remote: take(Modality::Remote),
-        pre_recorded: take(Modality::PreRecorded),
-        pre_inscribed_excluded: excluded,
-    };
+    let (by_kind, by_regional_group, by_constituency, waiting) =
+        (balance.by_kind, balance.by_regional_group, balance.by_constituency, balance.waiting);
 
     let mut pledges_by_objective = Vec::new();
     for objective in 1..=23u8 {

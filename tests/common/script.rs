@@ -112,7 +112,7 @@ pub async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
     s.at(30, &chair, inscribe("ngo-a")).await;
     s.at(40, &Actor::delegate("ghana"), inscribe("ghana")).await;
     let peru = s.entry(0, "peru").await;
-    s.at(60, &chair, Command::GiveFloor { entry: peru }).await;
+    s.at(60, &chair, Command::GiveFloor { entry: peru, budget: None }).await;
     let turn = s.turn().await;
     let note = Command::AddNote {
         saved_at: None,
@@ -129,7 +129,7 @@ pub async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
     let ghana = s.entry(0, "ghana").await;
     s.at(285, &chair, Command::Defer { entry: ghana, places: None, to_end: true }).await;
     let chile = s.entry(0, "chile").await;
-    s.at(300, &chair, Command::GiveFloor { entry: chile }).await;
+    s.at(300, &chair, Command::GiveFloor { entry: chile, budget: None }).await;
     let chile_turn = s.turn().await;
     s.at(360, &Actor::delegate("france"), Command::RaisePointOfOrder { by: "france".into() }).await;
     let point = s.point().await;
@@ -146,11 +146,11 @@ pub async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
     };
     s.at(490, &rapporteur, pledge).await;
     let forum = s.entry(0, "ngo-a").await;
-    s.at(490, &chair, Command::GiveFloor { entry: forum }).await;
+    s.at(490, &chair, Command::GiveFloor { entry: forum, budget: None }).await;
     let turn = s.turn().await;
     s.at(610, &chair, Command::EndTurn { turn }).await;
     s.at(620, &chair, set(ConnectionStatus::Connected)).await;
-    s.at(630, &chair, Command::GiveFloor { entry: ghana }).await;
+    s.at(630, &chair, Command::GiveFloor { entry: ghana, budget: None }).await;
     let turn = s.turn().await;
     s.at(780, &chair, Command::EndTurn { turn }).await;
     s.at(790, &chair, Command::CloseSession).await;

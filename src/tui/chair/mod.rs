@@ -638,14 +638,14 @@ fn on_action(chair: &mut Chair, action: Action) -> Vec<Effect> {
         Action::GiveFloor => match selected {
             Some(e) => {
                 let what = format!("floor to {}", chair.live.name(&e.participant));
-                chair.live.send(Command::GiveFloor { entry: e.id }, what)
+                chair.live.send(Command::GiveFloor { entry: e.id, budget: None }, what)
             }
             None => chair.nothing("select an entry on the list first"),
         },
         Action::NextSpeaker => {
             match next_plan(&session) {
                 NextPlan::Give { entry, name, skipped } => {
-                    let command = Command::Next { turn: floor.as_ref().map(|t| t.id), entry };
+                    let command = Command::Next { turn: floor.as_ref().map(|t| t.id), entry, budget: None };
                     if skipped.is_empty() {
                         let what = format!("floor to {name}");
                         chair.live.send(command, what)

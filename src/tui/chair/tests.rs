@@ -139,17 +139,18 @@ fn the_floor_goes_to_the_selected_entry_or_the_first_by_name() {
         (list[0].id, list[1].id)
     };
     update(&mut app, key(KeyCode::Down));
-    assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::GiveFloor { entry: chile }]);
-    assert_eq!(sent(&press(&mut app, "n")), [Command::Next { turn: None, entry: peru }]);
+    assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::GiveFloor { entry: chile, budget: None }]);
+    assert_eq!(sent(&press(&mut app, "n")), [Command::Next { turn: None, entry: peru, budget: None }]);
 }
 
 #[test]
 fn thank_you_next_is_one_key_and_asks_only_when_it_passes_someone_over() {
     let entry = app_with(vec![open(), inscribe("peru")]).selectable()[0].id;
-    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry }]);
+    let mut app =
+        app_with(vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry, budget: None }]);
     let turn = app.session().and_then(|s| s.floor.as_ref()).map(|t| t.id);
     let chile = app.selectable()[0].id;
-    assert_eq!(sent(&press(&mut app, "n")), [Command::Next { turn, entry: chile }]);
+    assert_eq!(sent(&press(&mut app, "n")), [Command::Next { turn, entry: chile, budget: None }]);
     // Ghana (remote) has a technical issue: "next" would pass it over, so it asks.
     let mut app = app_with(vec![
         open(),
@@ -161,7 +162,7 @@ fn thank_you_next_is_one_key_and_asks_only_when_it_passes_someone_over() {
     assert!(press(&mut app, "n").is_empty());
     let Mode::Confirm(confirm) = &app.mode else { panic!("asks first") };
     assert!(confirm.question.starts_with("Ghana has a technical issue"), "{}", confirm.question);
-    assert_eq!(sent(&press(&mut app, "y")), [Command::Next { turn: None, entry: chile }]);
+    assert_eq!(sent(&press(&mut app, "y")), [Command::Next { turn: None, entry: chile, budget: None }]);
 }
 
 #[test]
@@ -171,14 +172,14 @@ fn turn_keys_name_the_turn_on_the_floor() {
     assert!(press(&mut app, "e").is_empty());
     assert_eq!(status_of(&app), "nobody holds the floor");
     let entry = app.selectable()[0].id;
-    app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }]);
+    app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
     let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
     assert_eq!(sent(&press(&mut app, " ")), [Command::Pause { turn }]);
     assert_eq!(sent(&press(&mut app, "+")), [Command::Extend { turn, secs: 30 }]);
     assert_eq!(sent(&press(&mut app, "-")), [Command::Cut { turn, secs: 30 }]);
     update(&mut app, Msg::Tick(t(100 + 170)));
     assert_eq!(sent(&press(&mut app, "e")), [Command::EndTurn { turn }]);
-    app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }, Command::Pause { turn }]);
+    app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }, Command::Pause { turn }]);
     assert_eq!(sent(&press(&mut app, "p")), [Command::Resume { turn }]);
 }
 
@@ -197,7 +198,7 @@ fn destructive_actions_ask_first() {
     press(&mut app, "c");
     assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::CloseList { segment: Some("general".into()) }]);
     // Ending a turn with time left asks; near the end it does not.
-    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }]);
+    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
     let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
     assert!(press(&mut app, "e").is_empty());
     assert!(matches!(&app.mode, Mode::Confirm(c) if c.question.starts_with("Peru still has 01:22 left")));
@@ -213,7 +214,7 @@ fn quitting_asks_only_while_a_turn_runs() {
     let mut app = app_with(vec![open(), inscribe("peru")]);
     assert_eq!(press(&mut app, "q"), [Effect::Quit]);
     let entry = app.selectable()[0].id;
-    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }]);
+    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
     assert!(press(&mut app, "q").is_empty());
     assert!(matches!(app.mode, Mode::Confirm(Confirm { on_yes: OnYes::Quit, .. })));
     assert_eq!(press(&mut app, "y"), [Effect::Quit]);
@@ -419,7 +420,7 @@ fn a_mouse_click_selects_the_row_under_it() {
 fn the_countdown_reads_hub_time_corrected_by_the_offset() {
     let entry_app = app_with(vec![open(), inscribe("peru")]);
     let entry = entry_app.selectable()[0].id;
-    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }]);
+    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
     let started = app.session().and_then(|s| s.floor.as_ref()).expect("floor").started_at;
     // Our clock is 7 s behind the hub's.
     update(&mut app, Msg::Link(LinkEvent::Clock { rtt_ms: 4, offset_ms: 7_000 }));
@@ -492,7 +493,7 @@ fn the_floor_offers_only_what_the_hub_would_accept() {
 #[test]
 fn a_lost_speaker_is_interrupted_with_one_key_from_the_floor() {
     let entry = app_with(vec![open(), inscribe("ghana")]).selectable()[0].id;
-    let mut app = app_with(vec![open(), inscribe("ghana"), Command::GiveFloor { entry }]);
+    let mut app = app_with(vec![open(), inscribe("ghana"), Command::GiveFloor { entry, budget: None }]);
     let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
     let hints = view::floor_hints(&app).join("\n");
     assert!(

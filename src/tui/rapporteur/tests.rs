@@ -72,7 +72,7 @@ fn ctrl(c: char) -> Msg {
 #[test]
 fn a_note_is_written_tagged_saved_then_sent() {
     let entry = first_entry(vec![open(), inscribe("peru")]);
-    let mut app = rapporteur_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry }]);
+    let mut app = rapporteur_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
     let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
     press(&mut app, "n");
     assert_eq!(app.mode, Mode::Editing);
