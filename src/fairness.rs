@@ -187,7 +187,7 @@ pub fn compute(session: &Session, now: Timestamp) -> Fairness {
                 .collect()
         })
         .unwrap_or_default();
-    waiting_now.sort_by(|a, b| b.waited_ms.cmp(&a.waited_ms));
+    waiting_now.sort_by_key(|w| std::cmp::Reverse(w.waited_ms));
     Fairness {
         by_kind: share_table(kinds, &roster_kinds),
         by_regional_group: share_table(groups, &roster_groups),
