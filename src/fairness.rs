@@ -196,3 +196,44 @@ pub fn compute(session: &Session, now: Timestamp) -> Fairness {
         waiting_now,
     }
 }
+
+/// One budget of a segment, for one group (or participant), and how much of it is used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetUse {
+    /// "regional group", "constituency", "kind", "participant".
+    pub per: String,
+    pub name: String,
+    pub used_ms: u64,
+    pub limit_ms: u64,
+}
+
+/// The budgets of a segment, each group that has used some of it or is on the list.
+pub fn budget_use(session: &Session, segment: usize) -> Vec<BudgetUse> {
+    let (Some(def), Some(state)) = (session.segment_def(segment), session.segments.get(segment)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<BudgetUse> = Vec::new();
+    for (i, budget) in def.budgets.iter().enumerate() {
+        let per = constituency_label(&budget.per).replace('-', " ");
+        // Who draws on it: those who spoke in the segment and those on its list.
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let spoke = session.turns.iter().rev().take_while(|t| t.segment == segment).map(|t| (&t.participant, t.kind));
+        let listed = state.list.iter().map(|e| (&e.participant, e.kind));
+        for (participant, kind) in spoke.chain(listed) {
+            if let Some(p) = session.def.participant(participant)
+                && let Some((key, name)) = budget.key(p, kind)
+            {
+                seen.insert(key, name);
+            }
+        }
+        for (key, name) in seen {
+            out.push(BudgetUse {
+                per: per.clone(),
+                name,
+                used_ms: state.budget_used.get(&format!("{i}/{key}")).copied().unwrap_or(0),
+                limit_ms: u64::from(budget.secs) * 1000,
+            });
+        }
+    }
+    out
+}

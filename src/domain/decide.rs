@@ -399,7 +399,12 @@ impl Rules<'_> {
                     let mut compensation = undo.compensation.clone();
                     // A turn ended by mistake runs again from now: the time between its
                     // end and the undo is not charged to the speaker.
-                    if let EventKind::TurnRestored { turn, .. } = &mut compensation
+                    let restored = match &mut compensation {
+                        EventKind::TurnRestored { turn, .. } => Some(turn),
+                        EventKind::FloorRevoked { restore: Some(turn), .. } => Some(turn),
+                        _ => None,
+                    };
+                    if let Some(turn) = restored
                         && turn.running_since.is_some()
                     {
                         turn.running_since = Some(self.now);
@@ -601,14 +606,15 @@ impl Rules<'_> {
     }
 
     fn turn(&self, turn: TurnId) -> Result<&Turn, Rejection> {
+        // Ids are for machines: the reason says whose turn it is now.
         match self.session.floor.as_ref() {
             Some(current) if current.id == turn => Ok(current),
+            // Ids are for machines: say whose turn it is now.
             Some(current) => Err(not_found(format!(
-                "turn #{turn} is not on the floor: {} holds it (turn #{})",
-                self.session.name_of(&current.entry.participant),
-                current.id
+                "that turn is over: {} holds the floor now",
+                self.session.name_of(&current.entry.participant)
             ))),
-            None => Err(not_found(format!("turn #{turn} is not on the floor: nobody holds it"))),
+            None => Err(not_found("that turn is over: nobody holds the floor")),
         }
     }
 
@@ -625,9 +631,8 @@ impl Rules<'_> {
     fn no_one_on_floor(&self) -> Result<(), Rejection> {
         match &self.session.floor {
             Some(turn) => Err(refused(format!(
-                "{} holds the floor (turn #{}): end the turn first",
-                self.session.name_of(&turn.entry.participant),
-                turn.id
+                "{} holds the floor: end the turn first",
+                self.session.name_of(&turn.entry.participant)
             ))),
             None => Ok(()),
         }
@@ -689,8 +694,28 @@ impl Rules<'_> {
                     "only the chair may change the level of representation of an inscription",
                 ));
             }
-            // A Member State may say it speaks on behalf of a group, naming it; any other
-            // kind of statement than its own is the chair's to give.
+            // A Member State may say it speaks on behalf of a group of the roster it
+            // belongs to (any group, when the roster lists no members); any other kind of
+            // statement than its own, and a group the roster does not know, are the chair's
+            // to give: a group statement comes first on the list.
+            if let Some(group) = &on_behalf_of {
+                match self.session.def.participant(group) {
+                    Some(g) if g.kind == ParticipantKind::GroupOfStates => {
+                        if !g.members.is_empty() && !g.members.iter().any(|m| m == participant) {
+                            return Err(reject(
+                                RejectCode::Forbidden,
+                                format!("{} is not a member of {} in the roster: only the chair may inscribe it for that group", p.name, g.name),
+                            ));
+                        }
+                    }
+                    _ => {
+                        return Err(reject(
+                            RejectCode::Forbidden,
+                            format!("\"{group}\" is not a group of States in the roster: only the chair may inscribe a statement for it"),
+                        ));
+                    }
+                }
+            }
             let group_statement = kind == Some(StatementKind::Group) && on_behalf_of.is_some();
             if kind.is_some_and(|k| k != p.kind.default_statement()) && !group_statement {
                 return Err(reject(
@@ -713,10 +738,10 @@ impl Rules<'_> {
         let allow_multiple = self.session.segment_def(index).is_some_and(|s| s.allow_multiple);
         if !allow_multiple && let Some(at) = state.list.iter().position(|e| e.participant == participant) {
             return Err(refused(format!(
-                "{} is already inscribed at position {} of {}",
+                "not inscribed again: {} is on the list of {} already, at position {} (one inscription each)",
                 p.name,
-                at + 1,
-                self.title(index)
+                self.title(index),
+                at + 1
             )));
         }
         let kind = kind.unwrap_or_else(|| p.kind.default_statement());

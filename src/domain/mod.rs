@@ -405,6 +405,9 @@ pub enum EventKind {
         entry: Entry,
         order: Vec<EntryId>,
         states_since_stakeholder: u32,
+        /// Undo of "next": the turn it ended comes back on the floor as it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restore: Option<Turn>,
     },
     /// Undo of a withdrawal: the entry comes back where it was.
     Restored {
@@ -625,6 +628,9 @@ pub struct RewindPoint {
 pub struct Undo {
     /// Seq of the event it undoes.
     pub seq: u64,
+    /// Time of that event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Timestamp>,
     /// For the screen: "the inscription of Chile".
     pub what: String,
     pub compensation: EventKind,
@@ -828,8 +834,9 @@ pub fn apply_quietly(session: &mut Session, event: &Event) {
 }
 
 fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
-    session.undo = match event.actor.role {
-        Role::Chair => undo_of(session, event),
+    session.undo = match (event.actor.role, &session.undo) {
+        (Role::Chair, Some(undo)) if is_compensation(undo, event) => None,
+        (Role::Chair, _) => undo_of(session, event),
         _ => None,
     };
     session.seq = event.seq;
@@ -958,9 +965,15 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
             session.next_id = session.next_id.max(turn.id + 1);
             session.floor = Some(turn.clone());
         }
-        EventKind::FloorRevoked { turn, segment, entry, order: ids, states_since_stakeholder } => {
+        EventKind::FloorRevoked { turn, segment, entry, order: ids, states_since_stakeholder, restore } => {
             if session.floor.as_ref().is_some_and(|t| t.id == *turn) {
                 session.floor = None;
+            }
+            if let Some(previous) = restore {
+                if let Some(record) = session.turns.pop_if(|t| t.id == previous.id) {
+                    account(session, record.segment, &record.participant, record.kind, record.used_ms, false);
+                }
+                session.floor = Some(previous.clone());
             }
             if let Some(state) = session.segments.get_mut(*segment) {
                 state.states_since_stakeholder = *states_since_stakeholder;
@@ -1242,20 +1255,52 @@ fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
         EventKind::FloorGiven { turn } => {
             let state = session.segments.get(turn.segment)?;
             let list = if turn.entry.kind == StatementKind::Reply { &state.replies } else { &state.list };
+            // "Next" ends a turn and gives the floor in one step (same time, next seq):
+            // its undo puts both back.
+            let restore = session
+                .undo
+                .as_ref()
+                .filter(|u| u.seq + 1 == event.seq && u.at == Some(event.at))
+                .and_then(|u| match &u.compensation {
+                    EventKind::TurnRestored { turn, withdraw: None } => Some(turn.clone()),
+                    _ => None,
+                });
+            let what = match &restore {
+                Some(previous) => format!(
+                    "\"next\" (the floor back to {})",
+                    session.name_of(&previous.entry.participant)
+                ),
+                None => format!("the floor given to {}", session.name_of(&turn.entry.participant)),
+            };
             (
-                format!("the floor given to {}", session.name_of(&turn.entry.participant)),
+                what,
                 EventKind::FloorRevoked {
                     turn: turn.id,
                     segment: turn.segment,
                     entry: turn.entry.clone(),
                     order: ids(list),
                     states_since_stakeholder: state.states_since_stakeholder,
+                    restore,
                 },
             )
         }
         _ => return None,
     };
-    Some(Undo { seq: event.seq, what, compensation })
+    Some(Undo { seq: event.seq, at: Some(event.at), what, compensation })
+}
+
+/// Is `event` the compensation `undo` offered, recorded right after? (An undo is
+/// not itself undone: undoing again would only redo.)
+fn is_compensation(undo: &Undo, event: &Event) -> bool {
+    if undo.seq + 1 != event.seq {
+        return false;
+    }
+    match (&undo.compensation, &event.event) {
+        // The hub sets the restored clock's start to the time of the undo.
+        (EventKind::TurnRestored { turn: a, .. }, EventKind::TurnRestored { turn: b, .. }) => a.id == b.id,
+        (EventKind::FloorRevoked { turn: a, .. }, EventKind::FloorRevoked { turn: b, .. }) => a == b,
+        (expected, recorded) => expected == recorded,
+    }
 }
 
 fn stop_clock(turn: &mut Turn, at: Timestamp) {

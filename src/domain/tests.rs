@@ -207,7 +207,7 @@ fn one_entry_per_participant_unless_the_segment_allows_more() {
     w.inscribe("chile");
     let r = w.no(inscribe("chile"));
     assert_eq!(r.code, RejectCode::Refused);
-    assert_eq!(r.reason, "Chile is already inscribed at position 1 of \"General debate\"");
+    assert_eq!(r.reason, "not inscribed again: Chile is on the list of \"General debate\" already, at position 1 (one inscription each)");
 }
 
 #[test]
@@ -274,7 +274,7 @@ fn the_floor_goes_to_a_named_entry_and_a_repeated_command_skips_nobody() {
     // The same command again (a double key press, a stale client) is refused.
     let turn = w.turn();
     let r = w.no(Command::GiveFloor { entry: peru, budget: None });
-    assert_eq!(r.reason, format!("Peru holds the floor (turn #{turn}): end the turn first"));
+    assert_eq!(r.reason, "Peru holds the floor: end the turn first");
     w.wait(100).ok(Command::EndTurn { turn });
     let r = w.no(Command::GiveFloor { entry: peru, budget: None });
     assert!(r.reason.contains("is not on any list"), "{}", r.reason);
@@ -305,7 +305,7 @@ fn the_clock_counts_pauses_warns_and_tracks_overrun() {
     assert_eq!(events, [EventKind::TurnEnded { turn, used_ms: 186_000, overrun_ms: 6_000 }]);
     let record = &w.session.turns[0];
     assert_eq!((record.used_ms, record.overrun_ms, record.allotted_ms), (186_000, 6_000, 180_000));
-    assert_eq!(w.no(Command::EndTurn { turn }).reason, format!("turn #{turn} is not on the floor: nobody holds it"));
+    assert_eq!(w.no(Command::EndTurn { turn }).reason, "that turn is over: nobody holds the floor");
 }
 
 #[test]
@@ -664,21 +664,24 @@ fn a_delegate_may_name_its_default_level_and_speak_on_behalf_of_a_group() {
         },
     )
     .expect("the effective default level is no change");
-    let peru = Actor::delegate("peru");
-    let events = w
-        .try_as(
-            &peru,
-            Command::Inscribe {
-                participant: "peru".into(),
-                segment: None,
-                kind: Some(StatementKind::Group),
-                level: None,
-                on_behalf_of: Some("Andean Community".into()),
-            },
-        )
-        .expect("a statement on behalf of a group it names");
+    // A group statement for a group of the roster the delegation belongs to; another
+    // group, or one the roster does not know, is the chair's to give (it comes first).
+    let group = |p: &str, g: &str| Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: Some(StatementKind::Group),
+        level: None,
+        on_behalf_of: Some(g.into()),
+    };
+    let r = w.try_as(&Actor::delegate("peru"), group("peru", "Andean Community")).expect_err("not in the roster");
+    assert_eq!(r.code, RejectCode::Forbidden);
+    let r = w.try_as(&Actor::delegate("peru"), group("peru", "african-group")).expect_err("not a member");
+    assert_eq!(r.reason, "Peru is not a member of African Group in the roster: only the chair may inscribe it for that group");
+    let events = w.try_as(&Actor::delegate("ghana"), group("ghana", "african-group")).expect("a member");
     let EventKind::Inscribed { entry, .. } = &events[0] else { panic!("inscribed") };
-    assert_eq!(w.session.speaker(entry), "Peru, on behalf of Andean Community");
+    assert_eq!(w.session.speaker(entry), "Ghana, on behalf of the African Group");
+    // The chair may inscribe a group the roster does not list.
+    w.ok(group("peru", "Andean Community"));
 }
 
 #[test]
@@ -1292,4 +1295,29 @@ fn budgets_count_what_was_used_and_an_undo_takes_it_back() {
     w.ok(Command::EndTurn { turn: id });
     assert_eq!(w.session.segments[0].budget_used.get("0/african"), Some(&120_000));
     assert_eq!(w.session.spoken_ms.get("ghana"), Some(&170_000), "the session total counts every statement");
+}
+
+#[test]
+fn undoing_next_puts_both_turns_back_and_an_undo_is_not_undone_again() {
+    let (mut w, peru) = peru_speaking();
+    let chile = w.entry_of(0, "chile");
+    w.ok(Command::Next { turn: Some(peru), entry: chile, budget: None });
+    let next = w.session.seq;
+    assert!(w.session.undo.as_ref().is_some_and(|u| u.what == "\"next\" (the floor back to Peru)"));
+    w.wait(5);
+    w.ok(Command::Undo { seq: next });
+    // Peru holds the floor again with its 40 s, Chile is back first, no turn recorded.
+    assert_eq!(w.turn(), peru);
+    assert_eq!(w.reading().used_ms, 40_000);
+    assert_eq!(w.list(0), ["chile", "holy-see"]);
+    assert!(w.session.turns.is_empty());
+    assert_eq!(w.session.spoken_ms.get("peru").copied().unwrap_or(0), 0);
+    // The undo itself offers nothing to undo: pressing u again does not redo.
+    assert_eq!(w.session.undo, None);
+    let inscribed = {
+        w.inscribe("france");
+        w.session.seq
+    };
+    w.ok(Command::Undo { seq: inscribed });
+    assert_eq!(w.session.undo, None, "undoing an inscription offers no 'undo the withdrawal'");
 }

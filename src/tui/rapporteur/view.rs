@@ -37,7 +37,9 @@ pub fn layout(r: &Rapporteur, area: Rect) -> Areas {
     ])
     .areas(area);
     if wide {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+        // The list never gets fewer columns than at 80: the other side takes the rest.
+        let side = (area.width / 2).min(area.width.saturating_sub(80));
+        let [left, right] = Layout::horizontal([Constraint::Min(80), Constraint::Length(side)]).areas(body);
         let [floor, list] = Layout::vertical([Constraint::Length(11), Constraint::Min(5)]).areas(left);
         let [turns, notes] = Layout::vertical([Constraint::Length(14), Constraint::Min(6)]).areas(right);
         Areas { wide, header, floor, list, turns, notes, status, footer }

@@ -4,12 +4,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 
 use super::{Theme, cell, clock, ellipsize, fit_speaker, modality, short_kind, wrapped_rows};
-use crate::domain::{ConnectionStatus, Entry, Placement, Session};
+use crate::domain::{ConnectionStatus, Entry, Placement, Session, budgets_left};
 
 /// Columns of everything but the name; the name takes the rest.
 const POSITION: u16 = 3;
@@ -17,8 +17,13 @@ const KIND: u16 = 12;
 const LEVEL: u16 = 16;
 const MODALITY: u16 = 14;
 const TIME: u16 = 5;
-/// The name's columns in an 80-column terminal: no wider layout gives it fewer.
-pub const NAME_MIN: u16 = 40;
+/// Each participant's speaking time so far in the session.
+const SPOKEN: u16 = 6;
+/// What is left of the budgets an entry draws on (segments with budgets).
+const LEFT: u16 = 6;
+/// The name's columns in an 80-column terminal (with a budget column): no wider
+/// layout gives it fewer.
+pub const NAME_MIN: u16 = 27;
 
 pub struct ListView<'a> {
     pub session: &'a Session,
@@ -87,7 +92,8 @@ pub fn render(view: &ListView, theme: &Theme, frame: &mut Frame, list: Rect) {
     let inner = Block::bordered().inner(list);
     let header_area = Rect { height: 1.min(inner.height), ..inner };
     // Level only where the name keeps at least the compact layout's columns.
-    let fixed = POSITION + KIND + MODALITY + TIME + 4;
+    let budgets = session.segment_def(view.segment).is_some_and(|d| !d.budgets.is_empty());
+    let fixed = POSITION + KIND + MODALITY + TIME + SPOKEN + 5 + if budgets { LEFT + 1 } else { 0 };
     let with_level = inner.width >= fixed + LEVEL + 1 + NAME_MIN;
     let name_width = inner.width.saturating_sub(fixed + if with_level { LEVEL + 1 } else { 0 });
     let mut widths = vec![Constraint::Length(POSITION), Constraint::Length(name_width), Constraint::Length(KIND)];
@@ -96,8 +102,12 @@ pub fn render(view: &ListView, theme: &Theme, frame: &mut Frame, list: Rect) {
         widths.push(Constraint::Length(LEVEL));
         titles.push("level");
     }
-    widths.extend([Constraint::Length(MODALITY), Constraint::Length(TIME)]);
-    titles.extend(["modality", "time"]);
+    widths.extend([Constraint::Length(MODALITY), Constraint::Length(TIME), Constraint::Length(SPOKEN)]);
+    titles.extend(["modality", "time", "spoken"]);
+    if budgets {
+        widths.push(Constraint::Length(LEFT));
+        titles.push("left");
+    }
     let header = Row::new(titles.into_iter().map(|t| Cell::from(t).style(theme.dim())));
     frame.render_widget(Table::new(Vec::<Row>::new(), widths.clone()).header(header), header_area);
     let height = rows_area.height as usize;
@@ -133,6 +143,21 @@ pub fn render(view: &ListView, theme: &Theme, frame: &mut Frame, list: Rect) {
                 Style::new()
             }));
             cells.push(Cell::from(clock(u64::from(e.allotted) * 1000)));
+            cells.push(Cell::from(clock(session.spoken_ms.get(&e.participant).copied().unwrap_or(0))).style(theme.dim()));
+            if budgets {
+                // The tightest budget the entry draws on; short of its time, in red.
+                let tightest = budgets_left(session, view.segment, &e.participant, e.kind, 0)
+                    .into_iter()
+                    .min_by_key(|b| b.left_ms);
+                let cell = match tightest {
+                    Some(b) if b.left_ms < u64::from(e.allotted) * 1000 => {
+                        Cell::from(clock(b.left_ms)).style(theme.fg(Color::Red).add_modifier(Modifier::BOLD))
+                    }
+                    Some(b) => Cell::from(clock(b.left_ms)),
+                    None => Cell::from("—").style(theme.dim()),
+                };
+                cells.push(cell);
+            }
             let row = Row::new(cells);
             if Some(i) == view.selected { row.style(theme.selected()) } else { row }
         })
