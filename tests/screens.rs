@@ -214,9 +214,14 @@ fn help_shows_every_key_even_at_80x24() {
     let mut app = app(session(vec![open()]), t(10));
     chair::update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)));
     let screen = draw(&app, 80, 24);
-    for needle in
-        ["close the session", "show the join URLs", "undo the last", "raise a point of order", "thank you, next"]
-    {
+    for needle in [
+        "close the session (asks)",
+        "join URLs",
+        "undo the last action",
+        "raise a point of order",
+        "thank you, next",
+        "balance: shares, budgets",
+    ] {
         assert!(screen.contains(needle), "{needle} is missing from the help:\n{screen}");
     }
     insta::assert_snapshot!("help_80x24", screen);

@@ -289,11 +289,15 @@ pub fn decide(session: &Session, command: Command, actor: &Actor, now: Timestamp
     {
         return Err(refused(format!("the session was closed at {}", clock(session, closed))));
     }
+    let undoes = match &command {
+        Command::Undo { seq } => Some(*seq),
+        _ => None,
+    };
     let kinds = Rules { session, actor, now }.decide(command)?;
     Ok(kinds
         .into_iter()
         .enumerate()
-        .map(|(i, event)| Event { seq: session.seq + 1 + i as u64, at: now, actor: actor.clone(), event })
+        .map(|(i, event)| Event { seq: session.seq + 1 + i as u64, at: now, actor: actor.clone(), event, undoes })
         .collect())
 }
 
@@ -704,14 +708,19 @@ impl Rules<'_> {
                         if !g.members.is_empty() && !g.members.iter().any(|m| m == participant) {
                             return Err(reject(
                                 RejectCode::Forbidden,
-                                format!("{} is not a member of {} in the roster: only the chair may inscribe it for that group", p.name, g.name),
+                                format!(
+                                    "{} is not a member of {} in the roster: only the chair may inscribe it for that group",
+                                    p.name, g.name
+                                ),
                             ));
                         }
                     }
                     _ => {
                         return Err(reject(
                             RejectCode::Forbidden,
-                            format!("\"{group}\" is not a group of States in the roster: only the chair may inscribe a statement for it"),
+                            format!(
+                                "\"{group}\" is not a group of States in the roster: only the chair may inscribe a statement for it"
+                            ),
                         ));
                     }
                 }

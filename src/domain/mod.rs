@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use decide::{Command, RejectCode, Rejection, decide};
+pub use decide::{Command, RejectCode, Rejection, UNDO_FLOOR_WITHIN_MS, decide};
 pub use model::*;
 
 pub type Timestamp = DateTime<Utc>;
@@ -487,6 +487,9 @@ pub struct Event {
     pub at: Timestamp,
     pub actor: Actor,
     pub event: EventKind,
+    /// Set on a compensating event: the seq of the event it undoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<u64>,
 }
 
 /// The whole state of one session.
@@ -834,9 +837,9 @@ pub fn apply_quietly(session: &mut Session, event: &Event) {
 }
 
 fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
-    session.undo = match (event.actor.role, &session.undo) {
-        (Role::Chair, Some(undo)) if is_compensation(undo, event) => None,
-        (Role::Chair, _) => undo_of(session, event),
+    // An undo is not itself undone (undoing again would only redo).
+    session.undo = match event.actor.role {
+        Role::Chair if event.undoes.is_none() => undo_of(session, event),
         _ => None,
     };
     session.seq = event.seq;
@@ -1257,19 +1260,16 @@ fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
             let list = if turn.entry.kind == StatementKind::Reply { &state.replies } else { &state.list };
             // "Next" ends a turn and gives the floor in one step (same time, next seq):
             // its undo puts both back.
-            let restore = session
-                .undo
-                .as_ref()
-                .filter(|u| u.seq + 1 == event.seq && u.at == Some(event.at))
-                .and_then(|u| match &u.compensation {
+            let restore = session.undo.as_ref().filter(|u| u.seq + 1 == event.seq && u.at == Some(event.at)).and_then(
+                |u| match &u.compensation {
                     EventKind::TurnRestored { turn, withdraw: None } => Some(turn.clone()),
                     _ => None,
-                });
+                },
+            );
             let what = match &restore {
-                Some(previous) => format!(
-                    "\"next\" (the floor back to {})",
-                    session.name_of(&previous.entry.participant)
-                ),
+                Some(previous) => {
+                    format!("\"next\" (the floor back to {})", session.name_of(&previous.entry.participant))
+                }
                 None => format!("the floor given to {}", session.name_of(&turn.entry.participant)),
             };
             (
@@ -1287,20 +1287,6 @@ fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
         _ => return None,
     };
     Some(Undo { seq: event.seq, at: Some(event.at), what, compensation })
-}
-
-/// Is `event` the compensation `undo` offered, recorded right after? (An undo is
-/// not itself undone: undoing again would only redo.)
-fn is_compensation(undo: &Undo, event: &Event) -> bool {
-    if undo.seq + 1 != event.seq {
-        return false;
-    }
-    match (&undo.compensation, &event.event) {
-        // The hub sets the restored clock's start to the time of the undo.
-        (EventKind::TurnRestored { turn: a, .. }, EventKind::TurnRestored { turn: b, .. }) => a.id == b.id,
-        (EventKind::FloorRevoked { turn: a, .. }, EventKind::FloorRevoked { turn: b, .. }) => a == b,
-        (expected, recorded) => expected == recorded,
-    }
 }
 
 fn stop_clock(turn: &mut Turn, at: Timestamp) {

@@ -207,7 +207,10 @@ fn one_entry_per_participant_unless_the_segment_allows_more() {
     w.inscribe("chile");
     let r = w.no(inscribe("chile"));
     assert_eq!(r.code, RejectCode::Refused);
-    assert_eq!(r.reason, "not inscribed again: Chile is on the list of \"General debate\" already, at position 1 (one inscription each)");
+    assert_eq!(
+        r.reason,
+        "not inscribed again: Chile is on the list of \"General debate\" already, at position 1 (one inscription each)"
+    );
 }
 
 #[test]
@@ -676,7 +679,10 @@ fn a_delegate_may_name_its_default_level_and_speak_on_behalf_of_a_group() {
     let r = w.try_as(&Actor::delegate("peru"), group("peru", "Andean Community")).expect_err("not in the roster");
     assert_eq!(r.code, RejectCode::Forbidden);
     let r = w.try_as(&Actor::delegate("peru"), group("peru", "african-group")).expect_err("not a member");
-    assert_eq!(r.reason, "Peru is not a member of African Group in the roster: only the chair may inscribe it for that group");
+    assert_eq!(
+        r.reason,
+        "Peru is not a member of African Group in the roster: only the chair may inscribe it for that group"
+    );
     let events = w.try_as(&Actor::delegate("ghana"), group("ghana", "african-group")).expect("a member");
     let EventKind::Inscribed { entry, .. } = &events[0] else { panic!("inscribed") };
     assert_eq!(w.session.speaker(entry), "Ghana, on behalf of the African Group");

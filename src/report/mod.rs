@@ -36,6 +36,18 @@ pub struct Report {
     pub session_notes: Vec<NoteRow>,
     /// Statements delivered in parts because the speaker was lost.
     pub interrupted: Vec<InterruptedStatement>,
+    /// The statement on the floor when the report was made (a session still running).
+    pub in_progress: Option<InProgress>,
+}
+
+/// A statement still being delivered when the report was made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InProgress {
+    pub segment_id: String,
+    pub speaker: String,
+    pub started_at: Timestamp,
+    /// Used as of the journal's last event.
+    pub used_ms: u64,
 }
 
 /// A statement interrupted (the speaker's connection was lost) and continued later.
@@ -136,8 +148,10 @@ pub struct TurnRow {
     pub wait_ms: Option<u64>,
     pub points_of_order: u32,
     pub notes: Vec<NoteRow>,
-    /// A statement on behalf of a group: the group, as people say it ("the African Group").
+    /// A statement on behalf of a group: the group's name ("African Group", or the name given).
     pub on_behalf_of: Option<String>,
+    /// As people say it: "Chile, on behalf of the African Group".
+    pub speaker: String,
     /// Part of a statement delivered in parts: 1, 2, …; 1 for a statement heard at once.
     pub part: u32,
     /// The turn of the statement's first part (its own turn for a statement heard at once).
@@ -149,10 +163,7 @@ pub struct TurnRow {
 impl TurnRow {
     /// "Senegal, on behalf of the African Group".
     pub fn speaker(&self) -> String {
-        match &self.on_behalf_of {
-            Some(group) => format!("{}, on behalf of {group}", self.participant_name),
-            None => self.participant_name.clone(),
-        }
+        self.speaker.clone()
     }
 }
 
@@ -396,7 +407,11 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             wait_ms: (!pre).then(|| domain::millis_between(t.inscribed_at, t.started_at)),
             points_of_order: t.points_of_order,
             notes,
-            on_behalf_of: t.on_behalf_of.as_deref().map(|g| session.group_name(g)),
+            on_behalf_of: t.on_behalf_of.as_deref().map(|g| session.name_of(g).to_string()),
+            speaker: match t.on_behalf_of.as_deref() {
+                Some(g) => format!("{}, on behalf of {}", session.name_of(&t.participant), session.group_name(g)),
+                None => session.name_of(&t.participant).to_string(),
+            },
             part,
             statement_turn,
             interrupted: t.suspended,
@@ -425,6 +440,13 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             });
         }
     }
+    let last_at = contents.events.last().map(|e| e.at);
+    let in_progress = session.floor.as_ref().zip(last_at).map(|(t, at)| InProgress {
+        segment_id: def.segments.get(t.segment).map(|d| d.id.clone()).unwrap_or_default(),
+        speaker: session.speaker(&t.entry),
+        started_at: t.started_at,
+        used_ms: t.used_at(at),
+    });
     // Statements in parts: the first part's allotment is the original one.
     let mut interrupted: Vec<InterruptedStatement> = Vec::new();
     for t in &all_turns {
@@ -502,6 +524,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
         pledges_by_objective,
         session_notes,
         interrupted,
+        in_progress,
     })
 }
 
@@ -768,6 +791,15 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
                 );
             }
             out.push('\n');
+        }
+        if let Some(p) = report.in_progress.as_ref().filter(|p| p.segment_id == segment.id) {
+            let _ = writeln!(
+                out,
+                "In progress when this report was made: {}, since {} ({} used as of the last event).\n",
+                p.speaker,
+                hm(p.started_at),
+                mmss(p.used_ms)
+            );
         }
         if !segment.not_heard.is_empty() {
             let _ = writeln!(out, "The following were inscribed and unable to deliver their statements:\n");

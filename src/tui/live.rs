@@ -88,6 +88,14 @@ pub struct Live {
     /// Terminal size, for mapping mouse clicks to rows.
     pub size: (u16, u16),
     pub no_color: bool,
+    /// The role the hub gave this connection (from its welcome).
+    pub role: Option<crate::domain::Role>,
+    /// The last event an accepted command of ours recorded: until the replica has it,
+    /// the screen's state is older than the hub's.
+    awaiting_seq: u64,
+    /// Keys pressed while a command of ours was unanswered: handled, in order, once the
+    /// answer and its events are in, so fast keys act as slow ones would.
+    pub queued: std::collections::VecDeque<KeyEvent>,
 }
 
 /// What a frame from the hub meant, for the screen to add its own reaction.
@@ -114,7 +122,15 @@ impl Live {
             keymap,
             size: (80, 24),
             no_color: false,
+            role: None,
+            awaiting_seq: 0,
+            queued: std::collections::VecDeque::new(),
         }
+    }
+
+    /// A command of ours is unanswered, or its events have not arrived yet.
+    pub fn busy(&self) -> bool {
+        !self.pending.is_empty() || self.replica.seq().is_some_and(|seq| seq < self.awaiting_seq)
     }
 
     pub fn session(&self) -> Option<&Session> {
@@ -184,6 +200,15 @@ impl Live {
                 self.link = LinkStatus::Reconnecting { reason: reason.clone(), attempt };
                 self.rtt_ms = None;
                 let lost: Vec<String> = std::mem::take(&mut self.pending).into_values().collect();
+                // Keys waiting for answers that will not come: dropped, and said.
+                let dropped = self.queued.len();
+                self.queued.clear();
+                self.awaiting_seq = 0;
+                let lost: Vec<String> = if dropped > 0 {
+                    lost.into_iter().chain(std::iter::once(format!("{dropped} keys pressed meanwhile"))).collect()
+                } else {
+                    lost
+                };
                 let unanswered =
                     if lost.is_empty() { String::new() } else { format!("; unanswered: {}", lost.join(", ")) };
                 self.error(format!(
@@ -202,7 +227,10 @@ impl Live {
                 answer = Answer::Rejected(what);
             }
             LinkEvent::Frame(envelope) => match &envelope.frame {
-                ServerFrame::Accepted { id, .. } => {
+                ServerFrame::Accepted { id, last_seq, .. } => {
+                    if let Some(seq) = last_seq {
+                        self.awaiting_seq = self.awaiting_seq.max(*seq);
+                    }
                     if let Some(what) = self.pending.remove(id) {
                         self.ok(format!("✓ {what}"));
                         answer = Answer::Accepted(what);
@@ -215,6 +243,7 @@ impl Live {
                 }
                 ServerFrame::Error { reason, .. } => self.error(format!("hub: {reason}")),
                 ServerFrame::Resync { reason } => self.info(reason.clone()),
+                ServerFrame::Welcome { role, .. } => self.role = Some(*role),
                 _ => {
                     if self.replica.apply(&envelope).is_err() {
                         effects.push(Effect::Resync { since: self.replica.seq() });

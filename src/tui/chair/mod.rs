@@ -72,6 +72,19 @@ pub enum Mode {
     },
     /// Registering a participant not in the roster.
     Register(register::Registration),
+    /// The fairness panel: speaking time by group against the roster, waiting, budgets.
+    Balance,
+    /// A statement longer than what is left of a budget: the chair decides.
+    Budget(BudgetAsk),
+}
+
+/// Giving the floor over budget: the command waiting for the chair's choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetAsk {
+    pub command: Command,
+    pub question: String,
+    /// Typing the reason for giving the full time (None: choosing).
+    pub reason: Option<String>,
 }
 
 pub struct Chair {
@@ -226,8 +239,40 @@ pub fn unheard(session: &Session) -> Option<String> {
     Some(format!("{what} on \"{title}\" will not be heard"))
 }
 
+/// Would this key act on the hub's state? (Then, while a command of ours is
+/// unanswered, it waits: its decision must see the state that command made.)
+fn acts_on_state(chair: &Chair, key: &KeyEvent) -> bool {
+    chair.mode == Mode::Normal
+        && chair.live.keymap.resolve(key).is_some_and(|a| {
+            !matches!(
+                a,
+                Action::Help
+                    | Action::Up
+                    | Action::Down
+                    | Action::PageUp
+                    | Action::PageDown
+                    | Action::Top
+                    | Action::Bottom
+                    | Action::JoinUrls
+                    | Action::ChairUrl
+                    | Action::Balance
+            )
+        })
+}
+
 pub fn update(chair: &mut Chair, msg: Msg) -> Vec<Effect> {
     match msg {
+        // Fast keys act as slow ones: while a command is unanswered, a key that acts
+        // on the state (and every key after it) waits for the answer and its events.
+        Msg::Key(key)
+            if key.kind == KeyEventKind::Press
+                && chair.live.busy()
+                && (!chair.live.queued.is_empty() || acts_on_state(chair, &key))
+                && !(key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)) =>
+        {
+            chair.live.queued.push_back(key);
+            Vec::new()
+        }
         Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(chair, key),
         Msg::Key(_) => Vec::new(), // act on presses only: some terminals report releases
         Msg::Mouse(mouse) => on_mouse(chair, mouse),
@@ -245,7 +290,19 @@ pub fn update(chair: &mut Chair, msg: Msg) -> Vec<Effect> {
         }
         Msg::Link(event) => {
             let selected = chair.selected_entry().map(|e| e.id);
-            let (effects, answer) = chair.live.on_link(event);
+            let (mut effects, answer) = chair.live.on_link(event);
+            if let Some(role) = chair.live.role
+                && role != crate::domain::Role::Chair
+            {
+                return vec![Effect::Fail(format!(
+                    "this token is {}'s, not the chair's: {}",
+                    role.with_article(),
+                    match role {
+                        crate::domain::Role::Delegate => "use rostrum delegate URL --token TOKEN",
+                        _ => "use rostrum rapporteur URL --token TOKEN to follow the session",
+                    }
+                ))];
+            }
             match answer {
                 Answer::Rejected(what) => {
                     // Keep what was typed: a refused inscription reopens its picker.
@@ -273,6 +330,12 @@ pub fn update(chair: &mut Chair, msg: Msg) -> Vec<Effect> {
                 Answer::Other => {}
             }
             chair.follow(selected);
+            // The answer and its events are in: the keys pressed meanwhile, in order.
+            while !chair.live.busy()
+                && let Some(key) = chair.live.queued.pop_front()
+            {
+                effects.extend(on_key(chair, key));
+            }
             effects
         }
         Msg::Saved(_) | Msg::SaveFailed(_) => Vec::new(),
@@ -316,10 +379,11 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
             Some(action) => on_action(chair, action),
             None => Vec::new(),
         },
-        Mode::Help | Mode::Join { .. } => {
+        Mode::Help | Mode::Join { .. } | Mode::Balance => {
             chair.mode = Mode::Normal;
             Vec::new()
         }
+        Mode::Budget(ask) => on_budget_key(chair, ask, key),
         Mode::Confirm(confirm) => match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
                 chair.mode = Mode::Normal;
@@ -432,6 +496,80 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
             }
         },
         Mode::Status(choice) => on_status_key(chair, choice, key),
+    }
+}
+
+/// The chair's choice for a statement over budget: `t` the time left, `f` the full
+/// time with a reason (typed, then Enter).
+fn on_budget_key(chair: &mut Chair, mut ask: BudgetAsk, key: KeyEvent) -> Vec<Effect> {
+    let with = |command: &Command, choice: crate::domain::BudgetChoice| match command.clone() {
+        Command::GiveFloor { entry, .. } => Command::GiveFloor { entry, budget: Some(choice) },
+        Command::Next { turn, entry, .. } => Command::Next { turn, entry, budget: Some(choice) },
+        other => other,
+    };
+    match (&mut ask.reason, key.code) {
+        (_, KeyCode::Esc) => {
+            chair.mode = Mode::Normal;
+            chair.live.info("cancelled: nothing was sent");
+            Vec::new()
+        }
+        (None, KeyCode::Char('t')) => {
+            chair.mode = Mode::Normal;
+            let what = format!("{} (the time left)", describe(chair, &ask.command));
+            chair.live.send(with(&ask.command, crate::domain::BudgetChoice::TimeLeft), what)
+        }
+        (None, KeyCode::Char('f')) => {
+            ask.reason = Some(String::new());
+            chair.mode = Mode::Budget(ask);
+            Vec::new()
+        }
+        (Some(reason), KeyCode::Enter) if !reason.trim().is_empty() => {
+            let choice = crate::domain::BudgetChoice::FullTime { reason: reason.trim().to_string() };
+            chair.mode = Mode::Normal;
+            let what = format!("{} (the full time)", describe(chair, &ask.command));
+            chair.live.send(with(&ask.command, choice), what)
+        }
+        (Some(reason), KeyCode::Backspace) => {
+            reason.pop();
+            chair.mode = Mode::Budget(ask);
+            Vec::new()
+        }
+        (Some(reason), KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            reason.push(c);
+            chair.mode = Mode::Budget(ask);
+            Vec::new()
+        }
+        _ => {
+            chair.mode = Mode::Budget(ask);
+            Vec::new()
+        }
+    }
+}
+
+/// Send a floor command, or first ask the chair when the statement is longer than
+/// what is left of a budget it draws on (the hub would refuse it undecided).
+fn give_floor(chair: &mut Chair, command: Command, entry: &Entry, pending: u64, what: String) -> Vec<Effect> {
+    let Some(session) = chair.session() else { return Vec::new() };
+    let segment = session.current_segment.unwrap_or(0);
+    let allotted = u64::from(entry.allotted) * 1000;
+    let tightest = crate::domain::budgets_left(session, segment, &entry.participant, entry.kind, pending)
+        .into_iter()
+        .min_by_key(|b| b.left_ms);
+    match tightest {
+        Some(b) if b.left_ms < allotted => {
+            let name = session.name_of(&entry.participant).to_string();
+            let clock = super::widgets::clock;
+            let question = format!(
+                "{name} has {} left of the {} budget ({}) for a {} statement.",
+                clock(b.left_ms),
+                b.name,
+                clock(b.limit_ms),
+                clock(allotted)
+            );
+            chair.mode = Mode::Budget(BudgetAsk { command, question, reason: None });
+            Vec::new()
+        }
+        _ => chair.live.send(command, what),
     }
 }
 
@@ -638,17 +776,34 @@ fn on_action(chair: &mut Chair, action: Action) -> Vec<Effect> {
         Action::GiveFloor => match selected {
             Some(e) => {
                 let what = format!("floor to {}", chair.live.name(&e.participant));
-                chair.live.send(Command::GiveFloor { entry: e.id, budget: None }, what)
+                give_floor(chair, Command::GiveFloor { entry: e.id, budget: None }, &e, 0, what)
             }
             None => chair.nothing("select an entry on the list first"),
         },
+        Action::Balance => {
+            chair.mode = Mode::Balance;
+            Vec::new()
+        }
         Action::NextSpeaker => {
             match next_plan(&session) {
                 NextPlan::Give { entry, name, skipped } => {
                     let command = Command::Next { turn: floor.as_ref().map(|t| t.id), entry, budget: None };
                     if skipped.is_empty() {
                         let what = format!("floor to {name}");
-                        chair.live.send(command, what)
+                        let next = session
+                            .segments
+                            .get(session.current_segment.unwrap_or(0))
+                            .and_then(|s| s.list.iter().chain(s.replies.iter()).find(|e| e.id == entry).cloned());
+                        // The ending turn counts against the budgets it shares with the next.
+                        let same = floor
+                            .as_ref()
+                            .zip(next.as_ref())
+                            .is_some_and(|(t, n)| t.entry.participant == n.participant);
+                        let pending = floor.as_ref().filter(|_| same).map_or(0, |t| t.used_at(chair.live.hub_now()));
+                        match next {
+                            Some(e) => give_floor(chair, command, &e, pending, what),
+                            None => chair.live.send(command, what),
+                        }
                     } else {
                         let (who, verb) = match skipped.as_slice() {
                             [one] => (one.clone(), "has"),
@@ -658,7 +813,9 @@ fn on_action(chair: &mut Chair, action: Action) -> Vec<Effect> {
                             format!("end the turn of {} and ", session.name_of(&t.entry.participant))
                         });
                         chair.ask(
-                        format!("{who} {verb} a technical issue and cannot be given the floor. {}give the floor to {name}?", capitalize(&end)),
+                        capitalize_sentences(&format!(
+                            "{who} {verb} a technical issue and cannot be given the floor. {end}give the floor to {name}?"
+                        )),
                         OnYes::Send(command),
                     );
                         Vec::new()
@@ -764,8 +921,14 @@ fn on_action(chair: &mut Chair, action: Action) -> Vec<Effect> {
             None => chair.nothing("no point of order is pending"),
         },
         Action::Connection => {
-            // The speaker on the floor, or else the selected entry.
-            let participant = floor.as_ref().map(|t| t.entry.participant.clone()).or(selected.map(|e| e.participant));
+            // A remote speaker on the floor, or else the selected entry (an audio check
+            // on someone waiting while an in-room speaker holds the floor).
+            let remote = |p: &str| session.def.participant(p).is_some_and(|p| p.modality == Modality::Remote);
+            let participant = floor
+                .as_ref()
+                .map(|t| t.entry.participant.clone())
+                .filter(|p| remote(p))
+                .or(selected.map(|e| e.participant));
             let Some(participant) = participant else { return chair.nothing("select an entry on the list first") };
             let remote = session.def.participant(&participant).is_some_and(|p| p.modality == Modality::Remote);
             if !remote {
@@ -812,6 +975,11 @@ fn on_action(chair: &mut Chair, action: Action) -> Vec<Effect> {
         }
         _ => Vec::new(),
     }
+}
+
+/// Each sentence begins with a capital.
+fn capitalize_sentences(text: &str) -> String {
+    text.split(". ").map(capitalize).collect::<Vec<_>>().join(". ")
 }
 
 fn capitalize(text: &str) -> String {

@@ -75,7 +75,7 @@ impl Registration {
             group: 0,
             constituency: 0,
             modality: 0,
-            field: Field::Kind,
+            field: Field::Name,
         }
     }
 
@@ -182,8 +182,8 @@ impl Registration {
             .into_iter()
             .map(|f| {
                 let (label, value) = match f {
-                    Field::Name => ("name", format!("{}█", self.name)),
-                    Field::Short => ("short name", format!("{}█", self.short)),
+                    Field::Name => ("name", format!("{}{}", self.name, if f == self.field { "█" } else { "" })),
+                    Field::Short => ("short name", format!("{}{}", self.short, if f == self.field { "█" } else { "" })),
                     Field::Kind => ("kind", format!("◀ {} ▶", self.kind().label())),
                     Field::Group => ("regional group", format!("◀ {} ▶", GROUPS[self.group % GROUPS.len()].label())),
                     Field::Constituency => {

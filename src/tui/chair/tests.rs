@@ -51,8 +51,23 @@ fn ch(c: char) -> Msg {
     key(KeyCode::Char(c))
 }
 
+/// Press keys slowly: before each key, the hub has answered the commands sent so far
+/// (accepted, with no events: these tests check what is sent).
 fn press(app: &mut Chair, keys: &str) -> Vec<Effect> {
-    keys.chars().flat_map(|c| update(app, ch(c))).collect()
+    keys.chars()
+        .flat_map(|c| {
+            answer_all(app);
+            update(app, ch(c))
+        })
+        .collect()
+}
+
+/// The hub accepts every command waiting for an answer.
+fn answer_all(app: &mut Chair) {
+    let ids: Vec<String> = app.live.pending.keys().cloned().collect();
+    for id in ids {
+        update(app, frame(ServerFrame::Accepted { id, first_seq: None, last_seq: None }));
+    }
 }
 
 fn sent(effects: &[Effect]) -> Vec<Command> {
@@ -196,6 +211,7 @@ fn destructive_actions_ask_first() {
     press(&mut app, "x");
     assert_eq!(sent(&press(&mut app, "y")), [Command::Withdraw { entry }]);
     press(&mut app, "c");
+    answer_all(&mut app);
     assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::CloseList { segment: Some("general".into()) }]);
     // Ending a turn with time left asks; near the end it does not.
     let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
@@ -541,8 +557,10 @@ fn a_name_not_in_the_roster_is_registered_then_inscribed() {
     assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
     let Mode::Register(form) = &app.mode else { panic!("the registration form") };
     assert_eq!(form.name, "Migrant Voices Network");
-    // A stakeholder by default; choose the constituency: migrant organization.
-    update(&mut app, key(KeyCode::Down)); // kind → constituency
+    // Typing goes to the name first; a stakeholder by default; the constituency: migrant organization.
+    for _ in 0..3 {
+        update(&mut app, key(KeyCode::Down)); // name → short name → kind → constituency
+    }
     update(&mut app, key(KeyCode::Right));
     let effects = update(&mut app, key(KeyCode::Enter));
     let commands = sent(&effects);
@@ -554,4 +572,33 @@ fn a_name_not_in_the_roster_is_registered_then_inscribed() {
     let Effect::Send { id, .. } = &effects[0] else { panic!("sent") };
     update(&mut app, frame(ServerFrame::Accepted { id: id.clone(), first_seq: Some(2), last_seq: Some(2) }));
     assert!(matches!(&app.mode, Mode::Picker(p) if p.query == "Migrant Voices Network"));
+}
+
+#[test]
+fn fast_keys_wait_for_the_answer_and_act_as_slow_ones_would() {
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), inscribe("holy-see")]);
+    let ids: Vec<u64> = app.selectable().iter().map(|e| e.id).collect();
+    // n n, fast: the first goes out, the second waits (it must see the first's result).
+    let effects: Vec<Effect> = "nn".chars().flat_map(|c| update(&mut app, ch(c))).collect();
+    assert_eq!(sent(&effects), [Command::Next { turn: None, entry: ids[0], budget: None }]);
+    assert_eq!(app.live.queued.len(), 1);
+    // The hub accepts and records: the waiting key acts on the new state.
+    let Effect::Send { id, command } = &effects[0] else { panic!("sent") };
+    let mut hub = app.session().expect("state").clone();
+    let events = domain::decide(&hub, command.clone(), &Actor::chair("chair"), t(100)).expect("accepted");
+    for e in &events {
+        domain::apply(&mut hub, e);
+    }
+    let last = events.last().map(|e| e.seq);
+    assert!(
+        update(&mut app, frame(ServerFrame::Accepted { id: id.clone(), first_seq: last, last_seq: last })).is_empty()
+    );
+    assert_eq!(app.live.queued.len(), 1, "still waiting for the events");
+    let mut effects = Vec::new();
+    for e in events {
+        effects.extend(update(&mut app, frame(ServerFrame::Event { event: Box::new(e) })));
+    }
+    let turn = hub.floor.as_ref().map(|t| t.id);
+    assert_eq!(sent(&effects), [Command::Next { turn, entry: ids[1], budget: None }]);
+    assert!(app.live.queued.is_empty());
 }

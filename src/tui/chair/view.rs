@@ -160,7 +160,13 @@ pub fn footer_hints(chair: &Chair) -> Vec<(String, String)> {
         ],
         Mode::Confirm(_) => vec![h("y".into(), "yes"), h("n".into(), "no")],
         Mode::Status(_) => vec![h("1-4 ↑↓".into(), "choose"), h("Enter".into(), "set"), h("Esc".into(), "cancel")],
-        Mode::Help | Mode::Join { .. } => vec![h("any key".into(), "close")],
+        Mode::Help | Mode::Join { .. } | Mode::Balance => vec![h("any key".into(), "close")],
+        Mode::Budget(ask) if ask.reason.is_some() => {
+            vec![h("type".into(), "the reason"), h("Enter".into(), "give the full time"), h("Esc".into(), "cancel")]
+        }
+        Mode::Budget(_) => {
+            vec![h("t".into(), "time left"), h("f".into(), "full time, with a reason"), h("Esc".into(), "cancel")]
+        }
         Mode::Register(_) => vec![
             h("↑↓".into(), "field"),
             h("←→".into(), "choose"),
@@ -191,17 +197,34 @@ pub fn footer_hints(chair: &Chair) -> Vec<(String, String)> {
                 hints.push(h(k(Action::Rule), "rule"));
             } else if session.floor.is_some() {
                 hints.push(h(k(Action::EndTurn), "end"));
-                hints.push(h(k(Action::PauseResume), "pause"));
+                let paused = session.floor.as_ref().is_some_and(|t| t.paused);
+                hints.push(h(k(Action::PauseResume), if paused { "resume" } else { "pause" }));
                 hints.push(h(format!("{}/{}", k(Action::Extend), k(Action::Cut)), "time"));
                 hints.push(h(k(Action::PointOfOrder), "order"));
             } else {
                 hints.push(h(k(Action::PointOfOrder), "order"));
             }
-            if session.undo.is_some() {
+            if undo_offered(chair) {
                 hints.push(h(k(Action::Undo), "undo"));
             }
+            hints.push(h(k(Action::Balance), "balance"));
             hints
         }
+    }
+}
+
+/// Would the hub accept an undo now? (A floor given is undone only within a minute.)
+fn undo_offered(chair: &Chair) -> bool {
+    let Some(session) = chair.session() else { return false };
+    match &session.undo {
+        Some(undo) => {
+            !(matches!(undo.compensation, crate::domain::EventKind::FloorRevoked { .. })
+                && session
+                    .floor
+                    .as_ref()
+                    .is_some_and(|t| t.used_at(chair.live.hub_now()) >= crate::domain::UNDO_FLOOR_WITHIN_MS))
+        }
+        None => false,
     }
 }
 
@@ -402,16 +425,33 @@ fn render_overlay(chair: &Chair, theme: &Theme, frame: &mut Frame) {
         Mode::Status(choice) => {
             let name = chair.live.name(&choice.participant);
             let mut lines = vec![Line::from(format!("{name} is now: {}", choice.from.label())), Line::from("")];
+            let speaking = chair
+                .session()
+                .and_then(|s| s.floor.as_ref())
+                .is_some_and(|t| t.entry.participant == choice.participant);
             for (i, status) in STATUSES.iter().enumerate() {
-                let text = format!("{} {:<16} {}", i + 1, status.label(), connection_mark(*status));
+                let note = if speaking && *status == crate::domain::ConnectionStatus::TechnicalIssue {
+                    " (interrupts the statement)"
+                } else {
+                    ""
+                };
+                let text = format!("{} {:<16} {}{note}", i + 1, status.label(), connection_mark(*status));
                 lines.push(if i == choice.selected { Line::styled(text, theme.selected()) } else { Line::from(text) });
             }
-            popup(frame, " Connection status ", lines, 48, 6);
+            popup(frame, " Connection status ", lines, 60, 6);
         }
         Mode::Join { chair: with_chair } => {
+            // URLs are cut into rows by hand, never at a word: a token must be copied whole.
             let width = frame.area().width.saturating_sub(4);
-            let lines = join_lines(chair, *with_chair);
-            let rows: u16 = lines.iter().map(|l| widgets::wrapped_rows(&l.to_string(), width.saturating_sub(2))).sum();
+            let inner = usize::from(width.saturating_sub(2)).max(10);
+            let lines: Vec<Line> = join_lines(chair, *with_chair)
+                .iter()
+                .flat_map(|l| {
+                    let text: Vec<char> = l.to_string().chars().collect();
+                    text.chunks(inner).map(|c| Line::from(c.iter().collect::<String>())).collect::<Vec<_>>()
+                })
+                .collect();
+            let rows = lines.len() as u16;
             popup(frame, " Join URLs (any key closes) ", lines, width, rows);
         }
         Mode::Register(form) => {
@@ -427,6 +467,30 @@ fn render_overlay(chair: &Chair, theme: &Theme, frame: &mut Frame) {
             lines.push(Line::styled("↑↓ field · ←→ choose · type the name · Enter register · Esc cancel", theme.dim()));
             let rows = lines.len() as u16;
             popup(frame, " Register a participant (late registration) ", lines, 72, rows);
+        }
+        Mode::Balance => {
+            if let Some(session) = chair.session() {
+                let fairness = crate::fairness::compute(session, chair.live.hub_now());
+                let budgets = crate::fairness::budget_use(session, chair.view_segment());
+                crate::tui::widgets::balance::render(&fairness, &budgets, theme, frame);
+            }
+        }
+        Mode::Budget(ask) => {
+            let mut lines = vec![Line::from(ask.question.clone()), Line::from("")];
+            match &ask.reason {
+                None => {
+                    lines.push(Line::from("t  give the floor with the time left"));
+                    lines.push(Line::from("f  give the full time (the reason goes into the record)"));
+                    lines.push(Line::from("Esc  cancel"));
+                }
+                Some(reason) => {
+                    lines.push(Line::from(format!("Reason: {reason}█")));
+                    lines.push(Line::styled("Enter gives the full time · Esc cancels", theme.dim()));
+                }
+            }
+            let width = frame.area().width.saturating_sub(4).min(76);
+            let rows = lines.iter().map(|l| widgets::wrapped_rows(&l.to_string(), width.saturating_sub(2))).sum();
+            popup(frame, " Over budget ", lines, width, rows);
         }
         Mode::Normal => {}
     }

@@ -166,6 +166,14 @@ pub fn update(d: &mut Delegate, msg: Msg) -> Vec<Effect> {
                 d.participant = participant.clone();
             }
             let (effects, _) = d.live.on_link(event);
+            if let Some(role) = d.live.role
+                && role != crate::domain::Role::Delegate
+            {
+                return vec![Effect::Fail(format!(
+                    "this token is {}'s, not a delegate's: the delegates' tokens are in the session's tokens.toml ([delegates])",
+                    role.with_article()
+                ))];
+            }
             let len = d.selectable().len();
             d.selected = d.selected.min(len.saturating_sub(1));
             effects
@@ -380,7 +388,13 @@ fn on_action(d: &mut Delegate, action: Action) -> Vec<Effect> {
             let Some(me) = d.participant.clone() else { return Vec::new() };
             d.live.send(Command::RaisePointOfOrder { by: me }, "point of order".into())
         }
-        Action::PointOfOrder => refuse(d, "only a Member State may raise a point of order, one at a time"),
+        Action::PointOfOrder => {
+            let why = match d.session().and_then(|s| s.point_of_order.as_ref().map(|p| s.name_of(&p.by).to_string())) {
+                Some(by) => format!("a point of order by {by} is pending: the chair rules on it first"),
+                None => "only a Member State may raise a point of order".to_string(),
+            };
+            refuse(d, &why)
+        }
         Action::Connection if allowed.connection => {
             d.mode = Mode::Connection;
             Vec::new()

@@ -138,6 +138,10 @@ impl Rapporteur {
 
     /// May this connection write notes? Unknown until the hub's welcome.
     fn may_write(&self) -> Result<(), String> {
+        if let Some(closed) = self.session().and_then(|s| s.closed_at) {
+            let at = super::widgets::time_of_day(self.session(), closed);
+            return Err(format!("the session was closed at {at}: nothing more can be recorded"));
+        }
         match self.role {
             Some(Role::Chair | Role::Rapporteur) | None => Ok(()),
             Some(role) => Err(format!(
@@ -212,14 +216,42 @@ fn outbox_answer(r: &mut Rapporteur, frame: &ServerFrame) -> Option<Vec<Effect>>
     match rejected {
         None => r.live.ok(format!("✓ delivered to the hub ({waiting} waiting)")),
         Some(reason) => {
-            let text = match &saved.command {
-                Command::AddNote { text, .. } | Command::AddPledge { text, .. } => text.chars().take(40).collect(),
-                _ => String::new(),
-            };
-            r.live.error(format!("✗ not recorded by the hub: {reason} («{text}…»)"));
+            // Nothing typed is lost: the note comes back into the editor to be put right.
+            if r.editor.is_none() {
+                reopen(r, &saved.command);
+                r.live.error(format!("✗ not recorded by the hub: {reason}; the note is back in the editor"));
+            } else {
+                r.live.error(format!("✗ not recorded by the hub: {reason}"));
+            }
         }
     }
     Some(vec![Effect::Ack(saved.client_id)])
+}
+
+/// Open the editor on a note or pledge the hub refused, its text and tags as they were.
+fn reopen(r: &mut Rapporteur, command: &Command) {
+    let (target, text, tags) = match command {
+        Command::AddNote { turn, text, objectives, themes, .. } => {
+            let mut tags: Vec<String> = Vec::new();
+            if !objectives.is_empty() {
+                tags.push(objectives.iter().map(u8::to_string).collect::<Vec<_>>().join(" "));
+            }
+            tags.extend(themes.iter().cloned());
+            (NoteTarget::Note { turn: *turn }, text.clone(), tags.join(", "))
+        }
+        Command::AddPledge { pledger, turn, text, objectives, .. } => (
+            NoteTarget::Pledge { pledger: pledger.clone(), turn: *turn },
+            text.clone(),
+            objectives.iter().map(u8::to_string).collect::<Vec<_>>().join(" "),
+        ),
+        _ => return,
+    };
+    open_editor(r, target);
+    if let Some(editor) = r.editor.as_mut() {
+        editor.text = TextArea::from(text.lines().map(str::to_string).collect::<Vec<_>>());
+        editor.text.set_wrap_mode(WrapMode::WordOrGlyph);
+        editor.tags = tags;
+    }
 }
 
 fn on_link(r: &mut Rapporteur, event: LinkEvent) -> Vec<Effect> {
@@ -410,6 +442,11 @@ fn save_note(r: &mut Rapporteur) -> Vec<Effect> {
         return Vec::new();
     }
     let (objectives, themes) = parse_tags(&editor.tags);
+    // Checked here too, so a note the hub would refuse never leaves the editor.
+    if let Some(bad) = objectives.iter().find(|o| crate::domain::gcm_objective(**o).is_none()) {
+        r.live.error(format!("GCM objective {bad} does not exist (1 to 23): correct the tags (Tab), nothing saved"));
+        return Vec::new();
+    }
     // When it was written, on the hub's clock: the hub may be reached only later.
     let saved_at = Some(r.live.hub_now());
     r.next_note += 1;

@@ -208,8 +208,11 @@ fn a_rejected_note_leaves_the_outbox_and_says_why() {
     assert_eq!(effects, [Effect::Ack("r1-7".into())]);
     assert_eq!(
         app.live.status.clone().expect("status").text,
-        "✗ not recorded by the hub: no turn #99 in this session («lost turn…»)"
+        "✗ not recorded by the hub: no turn #99 in this session; the note is back in the editor"
     );
+    // Nothing typed is lost: the text is in the editor, to put right or discard.
+    assert_eq!(app.mode, Mode::Editing);
+    assert_eq!(app.editor.as_ref().map(|e| e.text.lines().join("\n")), Some("lost turn".to_string()));
 }
 
 #[test]

@@ -184,7 +184,7 @@ pub fn render(app: &ReplayApp, frame: &mut Frame) {
     let hints: Vec<(String, String)> = vec![
         (k(Action::PlayPause), "play/pause".into()),
         (format!("{}/{}", k(Action::Slower), k(Action::Faster)), "speed".into()),
-        (format!("{}{}", k(Action::StepBack), k(Action::StepForward)), "step".into()),
+        (format!("{} {}", k(Action::StepBack), k(Action::StepForward)), "step".into()),
         (format!("{}{}", k(Action::PreviousTurn), k(Action::NextTurn)), "turn".into()),
         (format!("{}{}", k(Action::PreviousSegment), k(Action::NextSegment)), "segment".into()),
         (k(Action::Seek), "go to time".into()),
@@ -197,7 +197,7 @@ pub fn render(app: &ReplayApp, frame: &mut Frame) {
             frame,
             " Replay keys (any key closes) ",
             &help_entries(&app.keymap, Screen::Replay),
-            &[timeline::legend(&theme)],
+            &timeline::legend(&theme),
         ),
         ReplayMode::Seek(text) => popup(
             frame,

@@ -25,8 +25,14 @@ pub struct FloorView<'a> {
 /// The statement's number in its segment: "statement 3 of Roundtable 1".
 pub fn statement_number(session: &Session, turn: &Turn) -> usize {
     // Turns are recorded in order, so the segment's turns are the last ones: the
-    // count costs the segment's length, not the session's.
-    session.turns.iter().rev().take_while(|t| t.segment == turn.segment).count() + 1
+    // count costs the segment's length, not the session's. A statement's later parts
+    // are not new statements: a continued one keeps its first part's number.
+    let segment: Vec<_> = session.turns.iter().rev().take_while(|t| t.segment == turn.segment).collect();
+    let statements = segment.iter().filter(|t| t.part_of.is_none());
+    match &turn.entry.resumes {
+        Some(r) => statements.filter(|t| t.id <= r.first_turn).count().max(1),
+        None => statements.count() + 1,
+    }
 }
 
 fn describe(session: &Session, turn: &Turn) -> String {

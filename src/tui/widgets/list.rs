@@ -86,7 +86,11 @@ pub fn render(view: &ListView, theme: &Theme, frame: &mut Frame, list: Rect) {
             n => format!(" + {n} replies"),
         },
         if closed { " · LIST CLOSED" } else { "" },
-        if hidden > 0 { format!(" · {hidden} more: ↑↓") } else { String::new() },
+        match (hidden, view.selected) {
+            (0, _) => String::new(),
+            (n, Some(_)) => format!(" · {n} more: ↑↓"),
+            (n, None) => format!(" · {n} more below"),
+        },
     );
     frame.render_widget(Block::bordered().title(ellipsize(&title, usize::from(list.width.saturating_sub(2)))), list);
     let inner = Block::bordered().inner(list);
@@ -143,7 +147,9 @@ pub fn render(view: &ListView, theme: &Theme, frame: &mut Frame, list: Rect) {
                 Style::new()
             }));
             cells.push(Cell::from(clock(u64::from(e.allotted) * 1000)));
-            cells.push(Cell::from(clock(session.spoken_ms.get(&e.participant).copied().unwrap_or(0))).style(theme.dim()));
+            cells.push(
+                Cell::from(clock(session.spoken_ms.get(&e.participant).copied().unwrap_or(0))).style(theme.dim()),
+            );
             if budgets {
                 // The tightest budget the entry draws on; short of its time, in red.
                 let tightest = budgets_left(session, view.segment, &e.participant, e.kind, 0)
@@ -163,7 +169,12 @@ pub fn render(view: &ListView, theme: &Theme, frame: &mut Frame, list: Rect) {
         })
         .collect();
     frame.render_widget(Table::new(rows, widths), rows_area);
-    let text = match view.selected.and_then(|i| entries.get(i)) {
+    // No selection (a screen that only follows): the first speaker's reason.
+    let shown = view.selected.map_or(0, |i| i);
+    let text = match entries.get(shown) {
+        Some(e) if view.selected.is_none() => {
+            format!("next, {}: {}", session.name_of(&e.participant), reason(e))
+        }
         Some(e) => format!("why here: {}", reason(e)),
         None if closed => "the list is closed".to_string(),
         None => view.empty.clone(),

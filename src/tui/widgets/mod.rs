@@ -2,6 +2,7 @@
 //! cuts text without an ellipsis, popups, the help overlay, the status line and the
 //! footer of key hints. Widgets know the session's state, never a screen.
 
+pub mod balance;
 pub mod floor;
 pub mod list;
 pub mod picker;
@@ -234,8 +235,11 @@ pub fn help(frame: &mut Frame, title: &str, entries: &[(String, String)], footno
     let room = frame.area().height.saturating_sub(2 + footnotes.len() as u16).max(1) as usize;
     let columns = entries.len().div_ceil(room).max(1);
     let rows = entries.len().div_ceil(columns);
-    let width = (frame.area().width / columns as u16).saturating_sub(1).max(20) as usize;
-    let key_width = if columns > 1 { 9 } else { 16 };
+    let key_width = if columns > 1 { 10 } else { 16 };
+    // As wide as the longest description needs (and the screen allows).
+    let longest = entries.iter().map(|(_, what)| width_of(what)).max().unwrap_or(20);
+    let needed = (key_width + 2 + longest) as u16;
+    let width = (frame.area().width / columns as u16).saturating_sub(1).min(needed).max(20) as usize;
     let mut lines: Vec<Line> = (0..rows)
         .map(|r| {
             let mut spans = Vec::new();
@@ -251,8 +255,9 @@ pub fn help(frame: &mut Frame, title: &str, entries: &[(String, String)], footno
         })
         .collect();
     lines.extend(footnotes.iter().cloned());
-    let area =
-        centered(frame.area(), if columns > 1 { frame.area().width } else { 72 }, (rows + footnotes.len()) as u16 + 2);
+    let footnote_width = footnotes.iter().map(|l| l.width()).max().unwrap_or(0) as u16;
+    let wanted = ((width as u16 + 1) * columns as u16 + 2).max(footnote_width + 2);
+    let area = centered(frame.area(), wanted, (rows + footnotes.len()) as u16 + 2);
     frame.render_widget(Clear, area);
     let p = Paragraph::new(lines).block(Block::bordered().title(title.to_string()).borders(Borders::ALL));
     frame.render_widget(p, area);

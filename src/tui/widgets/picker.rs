@@ -241,7 +241,7 @@ pub fn render(picker: &Picker, session: &Session, hint: &str, theme: &Theme, fra
                 ""
             };
             let short = match &p.short {
-                Some(s) if s != &p.name => format!(" ({s})"),
+                Some(s) if !p.name.contains(s.as_str()) => format!(" ({s})"),
                 _ => String::new(),
             };
             let tail = format!(" · {}{mark}", p.kind.label());

@@ -22,22 +22,22 @@ pub fn glyph(theme: &Theme, kind: StatementKind) -> (char, Style) {
     }
 }
 
-/// The legend: each kind's glyph and name.
-pub fn legend(theme: &Theme) -> Line<'static> {
-    let mut spans = vec![Span::raw("timeline: ")];
-    for kind in [
-        StatementKind::National,
-        StatementKind::Group,
-        StatementKind::Organization,
-        StatementKind::Stakeholder,
-        StatementKind::Reply,
-    ] {
-        let (c, style) = glyph(theme, kind);
-        spans.push(Span::styled(c.to_string(), style));
-        spans.push(Span::raw(format!(" {}  ", kind.label())));
-    }
-    spans.push(Span::raw("─ no one speaking"));
-    Line::from(spans)
+/// The legend: each kind's glyph and name, on lines short enough for 80 columns.
+pub fn legend(theme: &Theme) -> Vec<Line<'static>> {
+    let line = |kinds: &[StatementKind], last: &str| {
+        let mut spans = vec![Span::raw(if kinds[0] == StatementKind::National { "timeline: " } else { "          " })];
+        for kind in kinds {
+            let (c, style) = glyph(theme, *kind);
+            spans.push(Span::styled(c.to_string(), style));
+            spans.push(Span::raw(format!(" {}  ", kind.label())));
+        }
+        spans.push(Span::raw(last.to_string()));
+        Line::from(spans)
+    };
+    vec![
+        line(&[StatementKind::National, StatementKind::Group, StatementKind::Organization], ""),
+        line(&[StatementKind::Stakeholder, StatementKind::Reply], "─ no one speaking"),
+    ]
 }
 
 /// `turns` in speaking order (started_at ascending), over `start..end`, cursor at `now`.
