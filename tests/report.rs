@@ -354,3 +354,23 @@ fn short_turns_keep_their_milliseconds_and_what_was_not_heard_is_said() {
         Some("8,general,Peru,Ana,2022-05-17T14:00:35Z,2022-05-17T14:00:40Z,5 6,Pathways,\"Peru: two points.")
     );
 }
+
+#[tokio::test]
+async fn the_fairness_panel_at_the_end_shows_the_reports_figures() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let path = scripted(data.path()).await;
+    let r = build(&path);
+    // What the chair's panel (and the replay's) computes from the session's state at the end.
+    let player = rostrum::replay::Player::open(&path, true).expect("replays");
+    let state = player.state_at(player.len());
+    let at = player.span().map(|(_, end)| end).expect("events");
+    let panel = rostrum::fairness::compute(&state, at);
+    assert_eq!(panel.by_kind, r.by_kind);
+    assert_eq!(panel.by_regional_group, r.by_regional_group);
+    assert_eq!(panel.by_constituency, r.by_constituency);
+    assert_eq!(panel.waiting, r.waiting);
+    // And the figures say something: the roster's share beside the time's.
+    let states = panel.by_kind.iter().find(|s| s.group == "Member State").expect("States spoke");
+    assert_eq!((states.time_percent, states.statements), (81.0, 3));
+    assert!(states.roster_percent > 0.0);
+}

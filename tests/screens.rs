@@ -341,3 +341,36 @@ fn a_delegate_on_the_floor_sees_its_own_countdown() {
     let screen = terminal.backend().to_string();
     assert!(screen.contains("YOU HAVE THE FLOOR") && screen.contains("02:20 left"), "{screen}");
 }
+
+#[test]
+fn the_fairness_panel_reads_at_80x24_and_fuller_at_160x48() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    // Peru 3:00, Youth Network B 1:00, Ghana 2:00; Chile and the Holy See waiting.
+    let mut commands = vec![open()];
+    for p in ["peru", "ngo-b", "ghana", "chile", "holy-see"] {
+        commands.push(inscribe(p));
+    }
+    let mut s = session(commands);
+    let mut at = 10;
+    for (participant, secs) in [("peru", 180), ("ngo-b", 60), ("ghana", 120)] {
+        let entry = s.segments[0].list.iter().find(|e| e.participant == participant).expect("listed").id;
+        for (command, when) in
+            [(Command::GiveFloor { entry, budget: None }, at), (Command::EndTurn { turn: s.next_id }, at + secs)]
+        {
+            let events = domain::decide(&s, command, &Actor::chair("chair"), t(when)).expect("accepted");
+            for e in &events {
+                domain::apply(&mut s, e);
+            }
+        }
+        at += secs + 5;
+    }
+    let mut app = app(s, t(at + 60));
+    chair::update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('b'), KeyModifiers::NONE)));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = draw(&app, w, h);
+        for needle in ["By kind of participant", "Member State", "longest waiting now: Chile"] {
+            assert!(screen.contains(needle), "{w}x{h}: {needle} missing:\n{screen}");
+        }
+        insta::assert_snapshot!(format!("balance_{w}x{h}"), screen);
+    }
+}

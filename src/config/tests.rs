@@ -21,6 +21,34 @@ fn the_shipped_examples_are_valid() {
     let roundtable = parse_session(include_str!("../../config/imrf-2022-roundtable-1.toml")).expect("valid");
     let states = roundtable.participants.iter().filter(|p| p.kind == ParticipantKind::MemberState).count();
     assert_eq!(states, 193, "all 193 Member States");
+    // Budgets: delegations and regional groups in the roundtable's statements,
+    // constituencies in each of the hearing's panels.
+    let statements = roundtable.segments.iter().find(|s| s.id == "statements").expect("statements");
+    let per: Vec<(BudgetPer, u32)> = statements.budgets.iter().map(|b| (b.per, b.secs)).collect();
+    assert_eq!(per, [(BudgetPer::Participant, 360), (BudgetPer::RegionalGroup, 1800)]);
+    let hearing = parse_session(include_str!("../../config/imrf-2022-hearing.toml")).expect("valid");
+    for panel in ["panel-1", "panel-2"] {
+        let segment = hearing.segments.iter().find(|s| s.id == panel).expect("a panel");
+        assert_eq!(
+            segment.budgets.iter().map(|b| (b.per, b.secs)).collect::<Vec<_>>(),
+            [(BudgetPer::Constituency, 720)]
+        );
+    }
+}
+
+#[test]
+fn budgets_are_checked_like_everything_else() {
+    // A budget on the general debate (the table before the next segment).
+    let source = VALID.replacen(
+        "[[segments]]\nid = \"alternating\"",
+        "[[segments.budgets]]\nper = \"constituncy\"\ntime = \"12 min\"\nkinds = [\"stakholder\"]\n\n[[segments]]\nid = \"alternating\"",
+        1,
+    );
+    assert_ne!(source, VALID);
+    let text = problems(&source).join("\n");
+    assert!(text.contains("`per` cannot be \"constituncy\" (did you mean `constituency`?)"), "{text}");
+    assert!(text.contains("`time`: bad duration \"12 min\" (did you mean \"12m\"?)"), "{text}");
+    assert!(text.contains("`kinds` cannot be \"stakholder\" (did you mean `stakeholder`?)"), "{text}");
 }
 
 #[test]

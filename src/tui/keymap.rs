@@ -291,6 +291,7 @@ impl Screen {
                 NextSegment,
                 PreviousSegment,
                 Seek,
+                Balance,
                 Top,
                 Bottom,
             ],

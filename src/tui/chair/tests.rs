@@ -602,3 +602,67 @@ fn fast_keys_wait_for_the_answer_and_act_as_slow_ones_would() {
     assert_eq!(sent(&effects), [Command::Next { turn, entry: ids[1], budget: None }]);
     assert!(app.live.queued.is_empty());
 }
+
+fn budgeted(commands: Vec<Command>) -> Chair {
+    let mut def = crate::config::parse_session(include_str!("../../../tests/data/small.toml")).expect("valid");
+    def.segments[0].budgets = vec![crate::domain::Budget {
+        per: crate::domain::BudgetPer::RegionalGroup,
+        secs: 300,
+        kinds: vec![],
+        replies: false,
+    }];
+    let mut s = Session::new(def);
+    for (i, command) in commands.into_iter().enumerate() {
+        for e in &domain::decide(&s, command, &Actor::chair("chair"), t(i as i64 * 100)).expect("accepted") {
+            domain::apply(&mut s, e);
+        }
+    }
+    let mut app = Chair::new(Keymap::from_texts(None, Screen::Chair).expect("keys"), Vec::new(), t(1000));
+    app.live.replica.state = Some(s);
+    app.live.link = LinkStatus::Connected;
+    app
+}
+
+#[test]
+fn a_statement_over_budget_asks_the_chair_time_left_or_full_time_with_a_reason() {
+    // Peru (GRULAC) spoke 4:00 of the group's 5:00; Chile (GRULAC) would need 3:00.
+    let mut app =
+        budgeted(vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3, budget: None }]);
+    let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
+    let mut s = app.session().expect("state").clone();
+    let ended = domain::decide(&s, Command::EndTurn { turn }, &Actor::chair("chair"), t(540)).expect("ends");
+    domain::apply(&mut s, &ended[0]);
+    app.live.replica.state = Some(s);
+    let chile = app.selectable()[0].id;
+    assert!(press(&mut app, "n").is_empty(), "asks first");
+    let Mode::Budget(ask) = &app.mode else { panic!("the budget question") };
+    assert_eq!(
+        ask.question,
+        "Chile has 1:00 left of the Latin American and Caribbean States budget (5:00) for a 3:00 statement."
+    );
+    assert_eq!(
+        sent(&press(&mut app, "t")),
+        [Command::Next { turn: None, entry: chile, budget: Some(domain::BudgetChoice::TimeLeft) }]
+    );
+    answer_all(&mut app);
+    press(&mut app, "nf");
+    let effects = press(&mut app, "no other speaker from the region\n".trim_end());
+    assert!(effects.is_empty());
+    assert_eq!(
+        sent(&update(&mut app, key(KeyCode::Enter))),
+        [Command::Next {
+            turn: None,
+            entry: chile,
+            budget: Some(domain::BudgetChoice::FullTime { reason: "no other speaker from the region".into() })
+        }]
+    );
+}
+
+#[test]
+fn b_opens_the_fairness_panel_and_any_key_closes_it() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "b");
+    assert_eq!(app.mode, Mode::Balance);
+    assert!(press(&mut app, "x").is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+}

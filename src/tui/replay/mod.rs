@@ -20,6 +20,8 @@ pub enum ReplayMode {
     Help,
     /// Typing a clock time to go to.
     Seek(String),
+    /// The fairness panel at the cursor.
+    Balance,
 }
 
 pub struct ReplayApp {
@@ -210,7 +212,7 @@ fn on_key(app: &mut ReplayApp, key: crossterm::event::KeyEvent) -> bool {
         return true;
     }
     match app.mode.clone() {
-        ReplayMode::Help => {
+        ReplayMode::Help | ReplayMode::Balance => {
             app.mode = ReplayMode::Normal;
             false
         }
@@ -250,6 +252,7 @@ fn on_action(app: &mut ReplayApp, action: Action) -> bool {
     match action {
         Action::Quit => return true,
         Action::Help => app.mode = ReplayMode::Help,
+        Action::Balance => app.mode = ReplayMode::Balance,
         Action::PlayPause => {
             if app.cursor >= app.player.len() && !app.playing {
                 app.go_to(0);

@@ -209,6 +209,13 @@ pub fn render(app: &ReplayApp, frame: &mut Frame) {
             50,
             2,
         ),
+        ReplayMode::Balance => {
+            if let Some(session) = app.session() {
+                let fairness = crate::fairness::compute(session, app.now);
+                let budgets = crate::fairness::budget_use(session, session.current_segment.unwrap_or(0));
+                crate::tui::widgets::balance::render(&fairness, &budgets, &theme, frame);
+            }
+        }
         ReplayMode::Normal => {}
     }
 }

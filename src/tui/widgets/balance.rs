@@ -21,25 +21,26 @@ fn wait_text(w: &Wait) -> String {
 
 /// A share table: group, a bar of its time share, time %, statements %, roster %.
 fn table(title: &str, shares: &[Share], rows: usize, width: usize, theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines =
-        vec![Line::styled(format!("{}{}", cell(title, width.saturating_sub(24)), "  time stmts roster"), theme.bold())];
+    let name_width = (width / 3).clamp(12, 34);
+    let figures = 3 * 8;
+    let bar_width = width.saturating_sub(2 + name_width + 1 + figures).max(4);
+    let header = format!("{} {:>8}{:>8}{:>8}", cell(title, 2 + name_width + bar_width), "time", "stmts", "roster");
+    let mut lines = vec![Line::styled(header, theme.bold())];
     if shares.is_empty() {
         lines.push(Line::styled("  no statements yet".to_string(), theme.dim()));
         return lines;
     }
-    let name_width = (width / 3).clamp(12, 34);
-    let bar_width = width.saturating_sub(name_width + 2 + 22).max(4);
     for s in shares.iter().take(rows) {
-        let filled = ((s.time_percent / 100.0) * bar_width as f64).round() as usize;
+        let filled = (((s.time_percent / 100.0) * bar_width as f64).round() as usize).min(bar_width);
         // Heard less than its share of the roster: marked.
         let under = s.time_percent + 0.05 < s.roster_percent;
         let bar_style = if under { theme.fg(Color::Yellow) } else { theme.fg(Color::Green) };
         lines.push(Line::from(vec![
             Span::raw(format!("  {}", cell(&s.group, name_width))),
-            Span::styled(format!("{}{}", "▇".repeat(filled), " ".repeat(bar_width - filled.min(bar_width))), bar_style),
-            Span::raw(format!("{:>5.1}%{:>5.1}%", s.time_percent, s.statement_percent)),
+            Span::styled(format!("{}{}", "▇".repeat(filled), " ".repeat(bar_width - filled)), bar_style),
+            Span::raw(format!(" {:>7.1}%{:>7.1}%", s.time_percent, s.statement_percent)),
             Span::styled(
-                format!("{:>6.1}%", s.roster_percent),
+                format!("{:>7.1}%", s.roster_percent),
                 if under { theme.fg(Color::Yellow) } else { theme.dim() },
             ),
         ]));
@@ -54,20 +55,15 @@ fn table(title: &str, shares: &[Share], rows: usize, width: usize, theme: &Theme
 }
 
 pub fn render(fairness: &Fairness, budgets: &[BudgetUse], theme: &Theme, frame: &mut Frame) {
-    let area = frame.area();
-    let area = Rect {
-        x: area.x + 1,
-        y: area.y + 1,
-        width: area.width.saturating_sub(2),
-        height: area.height.saturating_sub(2),
-    };
+    let full = frame.area();
+    let area = Rect { x: full.x, y: full.y + 1, width: full.width, height: full.height.saturating_sub(2) };
     frame.render_widget(Clear, area);
     let block = Block::bordered().title(" Balance: speaking time, waiting, budgets (any key closes) ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = usize::from(inner.width);
     // Rows for the three tables: what the height leaves after the fixed lines.
-    let fixed = 3 * 2 + 4 + usize::from(!budgets.is_empty()) * 2;
+    let fixed = 3 * 2 + 5 + usize::from(!budgets.is_empty()) * 2;
     let rows = (usize::from(inner.height).saturating_sub(fixed) / 3).max(1);
     let mut lines = Vec::new();
     lines.extend(table("By kind of participant", &fairness.by_kind, rows, width, theme));
@@ -76,14 +72,12 @@ pub fn render(fairness: &Fairness, budgets: &[BudgetUse], theme: &Theme, frame: 
     let w = &fairness.waiting;
     lines.push(Line::styled("Waiting, inscription to floor".to_string(), theme.bold()));
     lines.push(Line::from(ellipsize(
-        &format!(
-            "  in room {} · remote {} · pre-recorded {}",
-            wait_text(&w.in_room),
-            wait_text(&w.remote),
-            wait_text(&w.pre_recorded)
-        ),
+        &format!("  in room {} · remote {}", wait_text(&w.in_room), wait_text(&w.remote)),
         width,
     )));
+    if w.pre_recorded.turns > 0 {
+        lines.push(Line::from(ellipsize(&format!("  pre-recorded {}", wait_text(&w.pre_recorded)), width)));
+    }
     let now: Vec<String> = fairness
         .waiting_now
         .iter()
@@ -101,10 +95,7 @@ pub fn render(fairness: &Fairness, budgets: &[BudgetUse], theme: &Theme, frame: 
         lines.push(Line::from(ellipsize(&format!("  {}", text.join(" · ")), width)));
     }
     lines.push(Line::styled(
-        ellipsize(
-            "yellow: heard less than its share of the roster · stmts: statements · roster: share of the roster",
-            width,
-        ),
+        ellipsize("yellow: heard less than its share of the roster · stmts: statements", width),
         theme.dim(),
     ));
     frame.render_widget(Paragraph::new(lines), inner);
