@@ -231,8 +231,14 @@ async fn interrupted_and_group_statements_are_reported_as_such() {
 
 /// A journal made straight from the domain, with times to the millisecond.
 fn journal(steps: Vec<(i64, rostrum::domain::Actor, rostrum::domain::Command)>) -> rostrum::journal::Contents {
+    journal_of(std::fs::read_to_string(common::session_file()).expect("session file"), steps)
+}
+
+fn journal_of(
+    config: String,
+    steps: Vec<(i64, rostrum::domain::Actor, rostrum::domain::Command)>,
+) -> rostrum::journal::Contents {
     use rostrum::domain::{Session, apply, decide};
-    let config = std::fs::read_to_string(common::session_file()).expect("session file");
     let mut session = Session::new(rostrum::config::parse_session(&config).expect("valid"));
     let mut events = Vec::new();
     for (ms, actor, command) in steps {
@@ -373,4 +379,49 @@ async fn the_fairness_panel_at_the_end_shows_the_reports_figures() {
     let states = panel.by_kind.iter().find(|s| s.group == "Member State").expect("States spoke");
     assert_eq!((states.time_percent, states.statements), (81.0, 3));
     assert!(states.roster_percent > 0.0);
+}
+
+#[test]
+fn budgets_and_the_chairs_choices_over_them_are_in_the_report() {
+    use rostrum::domain::{Actor, BudgetChoice, Command};
+    let config = std::fs::read_to_string(common::session_file()).expect("session file").replacen(
+        "[[segments]]\nid = \"alternating\"",
+        "[[segments.budgets]]\nper = \"regional-group\"\ntime = \"5m\"\n\n[[segments]]\nid = \"alternating\"",
+        1,
+    );
+    let chair = Actor::chair("chair");
+    let inscribe = |p: &str| Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+    };
+    let steps = vec![
+        (0, chair.clone(), Command::OpenSegment { segment: "general".into() }),
+        (1_000, chair.clone(), inscribe("peru")),
+        (2_000, chair.clone(), inscribe("chile")),
+        (3_000, chair.clone(), Command::GiveFloor { entry: 3, budget: None }),
+        (243_000, chair.clone(), Command::EndTurn { turn: 5 }),
+        (
+            244_000,
+            chair.clone(),
+            Command::GiveFloor {
+                entry: 4,
+                budget: Some(BudgetChoice::FullTime { reason: "the only speaker for the region today".into() }),
+            },
+        ),
+        (424_000, chair.clone(), Command::EndTurn { turn: 6 }),
+    ];
+    let r = rostrum::report::build(&journal_of(config, steps)).expect("report");
+    let budgets: Vec<(&str, u64, u64)> =
+        r.segments[0].budgets.iter().map(|b| (b.name.as_str(), b.used_ms, b.limit_ms)).collect();
+    assert_eq!(budgets, [("Latin American and Caribbean States", 420_000, 300_000)]);
+    let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
+    let md = rostrum::report::to_markdown(&r, zone);
+    assert!(md.contains("Budgets used: Latin American and Caribbean States 7:00 of 5:00."), "{md}");
+    assert!(
+        md.contains("- Chile was given the full time over its budget: the only speaker for the region today."),
+        "{md}"
+    );
 }

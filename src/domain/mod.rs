@@ -297,6 +297,9 @@ pub struct TurnRecord {
     /// A group statement's group (roster id or name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_behalf_of: Option<String>,
+    /// The chair's choice when the statement exceeded what was left of a budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetChoice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1023,6 +1026,7 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                     part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
                     suspended: false,
                     on_behalf_of: current.entry.on_behalf_of.clone(),
+                    budget: current.budget.clone(),
                 }));
             }
         }
@@ -1045,6 +1049,7 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                     part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
                     suspended: true,
                     on_behalf_of: current.entry.on_behalf_of.clone(),
+                    budget: current.budget.clone(),
                 }));
             }
             session.next_id = session.next_id.max(entry.id + 1);

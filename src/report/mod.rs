@@ -90,6 +90,8 @@ pub struct SegmentReport {
     pub opened_at: Option<Timestamp>,
     pub ended_at: Option<Timestamp>,
     pub turns: Vec<TurnRow>,
+    /// The segment's speaking-time budgets, each group's use of them.
+    pub budgets: Vec<crate::fairness::BudgetUse>,
     /// Inscribed and not heard, with why (segments that have ended, or all once the session is closed).
     pub not_heard: Vec<NotHeard>,
 }
@@ -158,6 +160,8 @@ pub struct TurnRow {
     pub statement_turn: u64,
     /// This part ended because the speaker was lost (the statement continued later, or not).
     pub interrupted: bool,
+    /// Over budget, the chair gave the time left, or the full time for this reason.
+    pub over_budget: Option<String>,
 }
 
 impl TurnRow {
@@ -323,8 +327,12 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             ended_at: s.ended_at,
             turns: Vec::new(),
             not_heard: Vec::new(),
+            budgets: Vec::new(),
         })
         .collect();
+    for (index, segment) in segments.iter_mut().enumerate() {
+        segment.budgets = crate::fairness::budget_use(&session, index);
+    }
     // Who was inscribed and not heard, in segments that are over.
     let closed = session.closed_at.is_some();
     for (entry, (segment, participant)) in &listed {
@@ -415,6 +423,10 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             part,
             statement_turn,
             interrupted: t.suspended,
+            over_budget: t.budget.as_ref().map(|b| match b {
+                domain::BudgetChoice::TimeLeft => "given the time left in its budget".to_string(),
+                domain::BudgetChoice::FullTime { reason } => format!("given the full time over its budget: {reason}"),
+            }),
         };
         segment.turns.push(row.clone());
         all_turns.push(row);
@@ -790,6 +802,20 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
                     over(t.overrun_original_ms)
                 );
             }
+            out.push('\n');
+        }
+        if !segment.budgets.is_empty() {
+            let used: Vec<String> = segment
+                .budgets
+                .iter()
+                .map(|b| format!("{} {} of {}", b.name, mmss(b.used_ms), mmss(b.limit_ms)))
+                .collect();
+            let _ = writeln!(out, "Budgets used: {}.\n", used.join("; "));
+        }
+        for t in segment.turns.iter().filter(|t| t.over_budget.is_some()) {
+            let _ = writeln!(out, "- {} was {}.", t.speaker(), t.over_budget.as_deref().unwrap_or_default());
+        }
+        if segment.turns.iter().any(|t| t.over_budget.is_some()) {
             out.push('\n');
         }
         if let Some(p) = report.in_progress.as_ref().filter(|p| p.segment_id == segment.id) {
