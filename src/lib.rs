@@ -15,3 +15,4 @@ pub mod replay;
 pub mod report;
 pub mod tls;
 pub mod tui;
+pub mod web;
