@@ -653,6 +653,15 @@ async fn acknowledged(conn: &mut crate::client::Connection, command: Command) ->
     }
 }
 
+/// A connection that has received its welcome and snapshot, so that reading the
+/// snapshot is not counted in the first command's acknowledgement.
+async fn joined(url: &str, token: &str) -> Result<crate::client::Connection, String> {
+    use crate::protocol::ServerFrame;
+    let mut conn = crate::client::Connection::connect(url, Some(token), None).await.map_err(|e| e.to_string())?;
+    while !matches!(conn.recv().await.map_err(|e| e.to_string())?.frame, ServerFrame::Snapshot { .. }) {}
+    Ok(conn)
+}
+
 /// Command acknowledgement latency with fsync per event: one at a time, then
 /// `burst` connections giving a command at the same instant (group commit).
 pub async fn durability(
@@ -666,8 +675,7 @@ pub async fn durability(
     let hub = start_hub_with(&hub_program(hub_exe)?, &dir, "127.0.0.1:0", &[])?;
     let tokens = tokens(&dir)?;
     let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
-    let mut conn =
-        crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
+    let mut conn = joined(&url, &tokens.chair).await?;
     let mut single = Vec::new();
     let mut refused = 0;
     // Under the hub's per-connection rate limit (50 frames a second).
@@ -683,9 +691,7 @@ pub async fn durability(
     }
     let mut conns = Vec::new();
     for _ in 0..burst {
-        conns.push(
-            crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?,
-        );
+        conns.push(joined(&url, &tokens.chair).await?);
     }
     let rounds = (commands / burst.max(1)).max(1);
     let mut burst_latencies = Vec::new();

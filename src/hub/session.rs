@@ -166,6 +166,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(QUEUE);
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
     let epoch = journal.epoch().to_string();
+    state.index_recorded();
     let owner = Owner {
         state,
         journal: Some(journal),
