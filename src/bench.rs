@@ -280,11 +280,15 @@ struct Tally {
 
 /// One observer: counts every event, measures publish-to-receive latency, checks
 /// seqs for gaps. A slow one stops reading after connecting.
-async fn observer(url: String, tally: Arc<Tally>, slow: bool, stop: Arc<tokio::sync::Notify>) {
+/// It counts as connected once it holds its snapshot (with `snapshot`), so that the
+/// load starts after every observer has joined, however large the snapshot.
+async fn observer(url: String, tally: Arc<Tally>, slow: bool, snapshot: bool, stop: Arc<tokio::sync::Notify>) {
     let Ok((ws, _)) = tokio_tungstenite::connect_async_with_config(url, Some(client_config()), false).await else {
         return;
     };
-    tally.connected.fetch_add(1, Ordering::SeqCst);
+    if slow || !snapshot {
+        tally.connected.fetch_add(1, Ordering::SeqCst);
+    }
     let (_sink, mut stream) = ws.split();
     if slow {
         stop.notified().await;
@@ -298,6 +302,9 @@ async fn observer(url: String, tally: Arc<Tally>, slow: bool, stop: Arc<tokio::s
             message = stream.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     if text.as_str().starts_with("{\"type\":\"snapshot\"") {
+                        if snapshot && last.is_none() {
+                            tally.connected.fetch_add(1, Ordering::SeqCst);
+                        }
                         if let Some(seq) = text.as_str().find("\"seq\":").and_then(|i| text.as_str()[i + 6..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()) {
                             last = Some(seq);
                         }
@@ -358,6 +365,8 @@ async fn fanout_run(
     load: Load,
 ) -> Result<FanoutResult, String> {
     let Target { label, observer_url: url_for_observer, publisher_url, publisher_token, pid } = target;
+    // The hub sends each observer a snapshot; the relay sends nothing until the load.
+    let snapshot = publisher_token.is_some();
     let Load { observers, slow_percent, rate, seconds } = load;
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(tokio::sync::Notify::new());
@@ -366,7 +375,8 @@ async fn fanout_run(
     let mut tasks = Vec::new();
     for i in 0..observers {
         let slow = slow_percent > 0 && i % slow_every == 0;
-        tasks.push(tokio::spawn(observer(url_for_observer.clone(), tally.clone(), slow, stop.clone())));
+        let observer = observer(url_for_observer.clone(), tally.clone(), slow, snapshot, stop.clone());
+        tasks.push(tokio::spawn(observer));
         if i % 200 == 199 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -474,7 +484,11 @@ fn hub_data(cache: &Path, events: usize) -> Result<PathBuf, String> {
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 /// The hub under fan-out, then a bare broadcast relay under the same load with
