@@ -457,6 +457,18 @@ pub struct FanoutOptions {
     pub journal_events: usize,
     /// The `rostrum` program serving as the hub (default: this one), to measure another build.
     pub hub_exe: Option<PathBuf>,
+    /// Also measure a Node.js relay: `node` runs this script (bench/relay.js), third in each round.
+    pub node_relay: Option<PathBuf>,
+}
+
+/// Relay frames shaped like the hub's event frames (`seq`, `at`) and padded to `size` bytes.
+fn padded_frames(size: usize) -> impl Fn(u64) -> (String, String) + Send + 'static {
+    move |n: u64| {
+        let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let head = format!(r#"{{"type":"event","event":{{"seq":{},"at":"{at}"}},"pad":""#, n + 1);
+        let pad = "x".repeat(size.saturating_sub(head.len() + 2));
+        (format!("{head}{pad}\"}}"), String::new())
+    }
 }
 
 fn hub_program(hub_exe: Option<&Path>) -> Result<PathBuf, String> {
@@ -494,7 +506,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// The hub under fan-out, then a bare broadcast relay under the same load with
 /// event frames of the same size, alternated `rounds` times.
 pub async fn fanout(options: FanoutOptions) -> Result<String, String> {
-    let FanoutOptions { observers, rate, seconds, slow_percent, rounds, journal_events, hub_exe } = options;
+    let FanoutOptions { observers, rate, seconds, slow_percent, rounds, journal_events, hub_exe, node_relay } = options;
     let exe = hub_program(hub_exe.as_deref())?;
     let cache = tempfile_dir()?;
     let load = Load { observers, slow_percent, rate, seconds };
@@ -552,25 +564,34 @@ pub async fn fanout(options: FanoutOptions) -> Result<String, String> {
             pid: relay.0.id(),
         };
         // Frames of the size the hub's observers received.
-        let size = ours.frame_bytes;
-        let bare = fanout_run(
-            target,
-            move |n: u64| {
-                let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-                let head = format!(r#"{{"type":"event","event":{{"seq":{},"at":"{at}"}},"pad":""#, n + 1);
-                let pad = "x".repeat(size.saturating_sub(head.len() + 2));
-                (format!("{head}{pad}\"}}"), String::new())
-            },
-            load,
-        )
-        .await?;
+        let bare = fanout_run(target, padded_frames(ours.frame_bytes), load).await?;
         drop(relay);
+        let mut node_text = String::new();
+        if let Some(script) = &node_relay {
+            let mut command = Process::new("node");
+            command.arg(script);
+            let (child, addr) =
+                spawn_announcing(command, |line| Some(line.to_string())).map_err(|e| format!("the Node relay: {e}"))?;
+            let node = Relay(child, addr);
+            let url = format!("ws://{}/", node.1);
+            let target = Target {
+                label: "Node.js ws relay (bench/relay.js)",
+                observer_url: url.clone(),
+                publisher_url: format!("{url}?publish"),
+                publisher_token: None,
+                pid: node.0.id(),
+            };
+            let theirs = fanout_run(target, padded_frames(ours.frame_bytes), load).await?;
+            drop(node);
+            node_text = format!("{}  hub / Node relay: p99 {:.2}\n", theirs.text, ours.p99 / theirs.p99);
+        }
         let (p99, cpu, memory) =
             (ours.p99 / bare.p99, ours.cpu_per_frame_us / bare.cpu_per_frame_us, ours.kib_per_observer);
         out.push_str(&format!(
             "round {round}\n{}{}  hub / relay: p99 {p99:.2}, CPU per delivered frame {cpu:.2}; memory per idle observer {memory:.1} KiB (relay {:.1})\n",
             ours.text, bare.text, bare.kib_per_observer
         ));
+        out.push_str(&node_text);
         ratios.0.push(p99);
         ratios.1.push(cpu);
         ratios.2.push(memory);
