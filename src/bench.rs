@@ -71,17 +71,18 @@ pub fn synthetic_journal(dir: &Path, n: usize) -> Result<PathBuf, String> {
         i += 1;
         decide(
             &mut session,
-            Command::Inscribe { participant: p, segment: None, kind: None, level: None },
+            Command::Inscribe { participant: p, segment: None, kind: None, level: None, on_behalf_of: None },
             &chair,
             &mut events,
         );
         if session.segments.iter().map(|s| s.list.len()).sum::<usize>() > 20 {
             let first = session.current_segment.and_then(|c| session.segments[c].list.first().map(|e| e.id));
             if let Some(entry) = first {
-                decide(&mut session, Command::GiveFloor { entry }, &chair, &mut events);
+                decide(&mut session, Command::GiveFloor { entry, budget: None }, &chair, &mut events);
             }
             let turn = session.floor.as_ref().map(|t| t.id);
             let note = Command::AddNote {
+                saved_at: None,
                 client_id: format!("n{i}"),
                 turn,
                 text: "A note on the statement.".into(),
@@ -137,7 +138,7 @@ pub fn replay(n: usize, seeks: usize, log: Option<&Path>) -> Result<String, Stri
         let t = Instant::now();
         app.go_to(index);
         seek_only.push(t.elapsed().as_secs_f64() * 1000.0);
-        terminal.draw(|frame| crate::tui::view::render_replay(&app, frame)).map_err(|e| e.to_string())?;
+        terminal.draw(|frame| crate::tui::replay::view::render(&app, frame)).map_err(|e| e.to_string())?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -667,6 +668,7 @@ pub async fn relay() -> Result<(), String> {
 
 fn note(n: u64) -> Command {
     Command::AddNote {
+        saved_at: None,
         client_id: format!("bench-{n}"),
         turn: None,
         text: format!("note {n}"),
@@ -850,11 +852,23 @@ pub async fn storm(clients: usize) -> Result<String, String> {
     let mut chair =
         crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
     chair
-        .command(Command::Inscribe { participant: "chile".into(), segment: None, kind: None, level: None })
+        .command(Command::Inscribe {
+            participant: "chile".into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+        })
         .await
         .map_err(|e| e.to_string())?;
     chair
-        .command(Command::Inscribe { participant: "peru".into(), segment: None, kind: None, level: None })
+        .command(Command::Inscribe {
+            participant: "peru".into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+        })
         .await
         .map_err(|e| e.to_string())?;
     while resumed.load(Ordering::SeqCst) < clients && started.elapsed() < Duration::from_secs(60) {
@@ -927,6 +941,7 @@ pub async fn crash(kills: usize, dir: &Path, exe: &Path) -> Result<CrashReport, 
                 n += 1;
                 let id = format!("crash-{n}");
                 let command = Command::AddNote {
+                    saved_at: None,
                     client_id: id.clone(),
                     turn: None,
                     text: id.clone(),

@@ -26,9 +26,9 @@ enum Cmd {
         /// Data directory of the embedded hub.
         #[arg(long, default_value = "sessions")]
         data: PathBuf,
-        /// Address of the embedded hub (a free port on 127.0.0.1 by default).
-        #[arg(long, default_value = "127.0.0.1:0")]
-        listen: String,
+        /// Address of the embedded hub (by default the one it had last time, else a free port on 127.0.0.1).
+        #[arg(long)]
+        listen: Option<String>,
         /// A keymap file laid over the default keys (default: ~/.config/rostrum/keys.toml if present).
         #[arg(long)]
         keys: Option<PathBuf>,
@@ -56,13 +56,31 @@ enum Cmd {
         #[arg(long)]
         ca: Option<PathBuf>,
     },
+    /// Follow a session as a delegate: the floor, your place on the list and why; inscribe,
+    /// withdraw, rights of reply, points of order, your connection.
+    Delegate {
+        /// The session's URL on its hub: ws://HOST:PORT/v1/sessions/ID (?token= works too).
+        url: String,
+        /// Your delegation's token (from the session's tokens.toml, [delegates]).
+        #[arg(long)]
+        token: Option<String>,
+        /// A keymap file laid over the default keys.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Trust this CA certificate (PEM) for a wss:// hub with a private certificate.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
     /// Replay a session's journal in the terminal, as it unfolded.
     Replay {
         /// A journal (DATA/SESSION-ID/journal.jsonl).
         log: PathBuf,
         /// Replay even if the hash chain does not verify (marked UNVERIFIED on screen).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "follow")]
         no_verify: bool,
+        /// Follow a journal a hub is still writing: start at its end and show new events live.
+        #[arg(long)]
+        follow: bool,
         /// A keymap file laid over the default keys.
         #[arg(long)]
         keys: Option<PathBuf>,
@@ -76,9 +94,12 @@ enum Cmd {
     Report {
         /// A journal (DATA/SESSION-ID/journal.jsonl).
         log: PathBuf,
-        /// markdown (a chair's summary), csv (one row per turn) or json.
+        /// markdown (a chair's summary), csv or json.
         #[arg(long, default_value = "markdown", value_parser = ["markdown", "csv", "json"])]
         format: String,
+        /// With csv: one row per turn, per note (with its text) or per pledge.
+        #[arg(long, default_value = "turns", value_parser = ["turns", "notes", "pledges"])]
+        table: String,
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -254,18 +275,30 @@ fn trust(ca: Option<PathBuf>) -> Result<(), String> {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Cmd::Bench { what } => finish(bench(what).map(|text| print!("{text}"))),
-        Cmd::Replay { log, no_verify, keys } => finish(tui::replay(&log, !no_verify, keys.as_deref())),
-        Cmd::Report { log, format, out } => finish(report(&log, &format, out.as_deref())),
+        Cmd::Replay { log, no_verify, follow, keys } => finish(tui::replay(&log, !no_verify, follow, keys.as_deref())),
+        Cmd::Report { log, format, table, out } => finish(report(&log, &format, &table, out.as_deref())),
         Cmd::Rapporteur { url, token, name, outbox, keys, ca } => {
             finish(trust(ca).and_then(|()| tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys })))
         }
+        Cmd::Delegate { url, token, keys, ca } => {
+            finish(trust(ca).and_then(|()| tui::delegate(&url, token, keys.as_deref())))
+        }
         Cmd::Chair { session, token, data, listen, keys, ca } => {
             let target = if session.starts_with("ws://") || session.starts_with("wss://") {
+                if rostrum::tui::session_of_url(&session).is_none() || !session.contains("/v1/sessions/") {
+                    eprintln!("{session}: a hub's URL names the session: ws://HOST:PORT/v1/sessions/SESSION-ID");
+                    return ExitCode::from(2);
+                }
                 if token.is_none() && !session.contains("token=") {
                     eprintln!("joining a hub needs the chair's token: --token TOKEN (or ?token= in the URL)");
                     return ExitCode::from(2);
                 }
                 tui::Target::Url { url: session, token }
+            } else if session.contains("://") {
+                eprintln!(
+                    "{session}: a chair target is a session file (TOML) or a hub's session URL, ws://HOST:PORT/v1/sessions/SESSION-ID (wss:// with TLS)"
+                );
+                return ExitCode::from(2);
             } else {
                 tui::Target::File(PathBuf::from(session))
             };
@@ -318,7 +351,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-fn report(log: &std::path::Path, format: &str, out: Option<&std::path::Path>) -> Result<(), String> {
+fn report(log: &std::path::Path, format: &str, table: &str, out: Option<&std::path::Path>) -> Result<(), String> {
     let contents = journal::read_file(log).map_err(|e| format!("{}: {e}", log.display()))?;
     if let Some(torn) = &contents.torn {
         eprintln!("{}: warning: {torn}; the report covers the complete lines", log.display());
@@ -326,6 +359,8 @@ fn report(log: &std::path::Path, format: &str, out: Option<&std::path::Path>) ->
     let built = rostrum::report::build(&contents)?;
     let zone = config::parse_session(&contents.header.config).map(|d| d.start.timezone()).map_err(|e| e.to_string())?;
     let text = match format {
+        "csv" if table == "notes" => rostrum::report::notes_csv(&built, false),
+        "csv" if table == "pledges" => rostrum::report::notes_csv(&built, true),
         "csv" => rostrum::report::to_csv(&built),
         "json" => serde_json::to_string_pretty(&built).map_err(|e| e.to_string())? + "\n",
         _ => rostrum::report::to_markdown(&built, zone),

@@ -100,6 +100,26 @@ impl Player {
         self.events.len()
     }
 
+    /// Add events appended to the journal since it was read (following a live session).
+    pub fn extend(&mut self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        for event in events {
+            domain::apply_quietly(&mut self.last, &event);
+            self.events.push(event);
+            if self.events.len().is_multiple_of(CHECKPOINT_EVERY) {
+                self.checkpoints.push(Checkpoint::of(&mut self.last));
+            }
+        }
+        domain::refresh_all_reasons(&mut self.last);
+    }
+
+    /// The turns of the whole recording so far (for the timeline).
+    pub fn all_turns(&self) -> Vec<std::sync::Arc<domain::TurnRecord>> {
+        self.last.turns.clone()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
@@ -181,11 +201,11 @@ mod tests {
             i += 1;
             give(
                 &mut session,
-                Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None },
+                Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None },
                 &mut events,
             );
             if let Some(first) = session.segments[0].list.first().map(|e| e.id) {
-                give(&mut session, Command::GiveFloor { entry: first }, &mut events);
+                give(&mut session, Command::GiveFloor { entry: first, budget: None }, &mut events);
             }
             if let Some(turn) = session.floor.as_ref().map(|t| t.id) {
                 give(&mut session, Command::EndTurn { turn }, &mut events);

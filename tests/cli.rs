@@ -101,7 +101,7 @@ async fn a_hub_killed_and_restarted_has_every_acknowledged_event_and_continues()
     for p in ["chile", "peru", "france"] {
         accepted(&mut chair, inscribe(p)).await;
     }
-    let acknowledged = accepted(&mut chair, Command::GiveFloor { entry: 4 }).await;
+    let acknowledged = accepted(&mut chair, Command::GiveFloor { entry: 4, budget: None }).await;
     let turn = 6;
 
     // kill -9: no chance to finish anything.
@@ -155,6 +155,23 @@ async fn a_journal_with_a_torn_tail_opens_and_the_cut_is_reported() {
     let mut chair = connect_to(&hub.addr, &tokens(data.path()).chair).await;
     assert_eq!(snapshot(&mut chair).await.seq, 1);
     assert_eq!(accepted(&mut chair, inscribe("chile")).await, 2);
+}
+
+#[test]
+fn a_chair_target_that_is_neither_a_file_nor_a_session_url_says_what_it_may_be() {
+    for target in ["http://127.0.0.1:7878/", "ws://127.0.0.1:7878/"] {
+        let out = rostrum().args(["chair", target, "--token", "t"]).output().expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{target}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ws://HOST:PORT/v1/sessions/SESSION-ID"), "{target}: {err}");
+    }
+    let out = rostrum().args(["chair", "no-such-file.toml"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no such session file; a chair target is a session file (TOML) or a hub's session URL"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -29,10 +29,17 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
     );
     let tmux = Pane::start(&format!("rostrum-e2e-{}", std::process::id()), &command);
     tmux.wait_for("● hub");
-    tmux.wait_for("Join URLs");
+    // A new session shows its join URLs once, without the chair's own.
+    let pane = tmux.wait_for("Join URLs");
+    assert!(pane.contains("rapporteur") && !pane.contains("chair      ws://"), "{pane}");
+    tmux.keys(&["Escape"]);
+    // Escape then another key at once would read as Alt+key: wait for the panel to close.
+    tmux.wait("the join panel to close", |p| !p.contains("Join URLs"));
 
-    // Open the first segment.
+    // Open the first segment: it asks first.
     tmux.keys(&["]"]);
+    tmux.wait_for("Open \"Opening remarks\"?");
+    tmux.keys(&["y"]);
     tmux.wait_for("✓ open \"Opening remarks\"");
 
     // Inscribe three speakers by typing part of their names.
@@ -59,14 +66,17 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
     assert!(pane.contains("of 3:00"), "a national statement has 3 minutes:\n{pane}");
     assert!(pane.contains(" left"), "{pane}");
 
+    // Ending with most of the time left asks first.
     tmux.keys(&["e"]);
-    tmux.wait_for("✓ end the turn of Mexico");
+    tmux.wait_for("Mexico still has");
+    tmux.keys(&["y"]);
+    tmux.wait_for("✓ end the turn");
     tmux.wait_for("recent: Mexico 0:0");
 
     tmux.keys(&["q"]);
     let pane = tmux.wait_for("EXITED");
     assert!(pane.contains("EXITED 0"), "{pane}");
-    assert!(pane.contains("The session's hub has stopped. Its join URLs were"), "{pane}");
+    assert!(pane.contains("The session's hub has stopped. Its join URLs (the same next time"), "{pane}");
     assert!(pane.contains("imrf-2022-roundtable-1/tokens.toml"), "the delegates' tokens file is named: {pane}");
 
     // The journal holds those events, in order, and its chain verifies.
@@ -88,4 +98,141 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
     assert_eq!(kinds.len(), 6);
     let EventKind::TurnEnded { used_ms, .. } = contents.events[5].event else { unreachable!() };
     assert!(used_ms >= 2_000, "the turn lasted at least the 2 s the pane showed");
+}
+
+/// The rapporteur's URL from the embedded hub's data directory.
+fn rapporteur_url(data: &Path) -> String {
+    let dir = data.join("imrf-2022-roundtable-1");
+    let address = std::fs::read_to_string(dir.join("address")).expect("the hub keeps its address");
+    let tokens: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.join("tokens.toml")).expect("tokens")).expect("tokens parse");
+    let token = tokens.get("rapporteur").and_then(|t| t.as_str()).expect("a rapporteur token");
+    format!("ws://{}/v1/sessions/imrf-2022-roundtable-1?token={token}", address.trim())
+}
+
+#[test]
+fn the_hub_comes_back_on_its_address_and_a_rapporteur_follows_again() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let chair_command = format!(
+        "{} chair {} --data {}; echo EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_rostrum"),
+        root.join("config/imrf-2022-roundtable-1.toml").display(),
+        data.path().display()
+    );
+    let id = std::process::id();
+    let chair = Pane::start(&format!("rostrum-e2e-chair-{id}"), &chair_command);
+    chair.wait_for("● hub");
+    chair.wait_for("Join URLs");
+    chair.keys(&["Escape"]);
+    chair.wait("the join panel to close", |p| !p.contains("Join URLs"));
+    let url = rapporteur_url(data.path());
+    let rapporteur_command = format!(
+        "{} rapporteur '{url}' --name Ana --outbox {}; echo EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_rostrum"),
+        data.path().join("outbox.jsonl").display()
+    );
+    let rapporteur = Pane::start(&format!("rostrum-e2e-rapporteur-{id}"), &rapporteur_command);
+    rapporteur.wait_for("● hub");
+
+    // A wrong token ends the screen at once, with the hub's reason and a non-zero exit.
+    let wrong = url.split("token=").next().map(|base| format!("{base}token=not-a-token")).expect("url");
+    let refused = Pane::start(
+        &format!("rostrum-e2e-refused-{id}"),
+        &format!(
+            "{} rapporteur '{wrong}' --outbox {}; echo EXITED $?; sleep 30",
+            env!("CARGO_BIN_EXE_rostrum"),
+            data.path().join("o2.jsonl").display()
+        ),
+    );
+    let pane = refused.wait_for("EXITED");
+    assert!(pane.contains("EXITED 1"), "{pane}");
+    assert!(pane.contains("the hub refused this screen") && pane.contains("401"), "{pane}");
+
+    // Quitting with the rapporteur connected asks, and says it will be cut off.
+    chair.wait_for("1 other");
+    chair.keys(&["q"]);
+    chair.wait_for("1 other client on this hub will be cut off");
+    chair.keys(&["y"]);
+    chair.wait_for("EXITED 0");
+    rapporteur.wait_for("RECONNECTING");
+
+    // The chair starts again: same address, without the join panel, and the rapporteur follows within 5 s.
+    let address = std::fs::read_to_string(data.path().join("imrf-2022-roundtable-1/address")).expect("address");
+    let chair = Pane::start(&format!("rostrum-e2e-chair2-{id}"), &chair_command);
+    chair.wait_for("● hub");
+    let again = std::fs::read_to_string(data.path().join("imrf-2022-roundtable-1/address")).expect("address");
+    assert_eq!(address, again, "the hub listens where it did");
+    assert!(!chair.pane().contains("Join URLs"), "the join panel opens by itself only the first time");
+    rapporteur.wait_within(std::time::Duration::from_secs(5), "the rapporteur to follow again", |p| {
+        p.contains("● hub") && !p.contains("RECONNECTING")
+    });
+    // Nothing missed: what the chair does now reaches it.
+    chair.keys(&["]"]);
+    chair.wait_for("Open \"Opening remarks\"?");
+    chair.keys(&["y"]);
+    chair.wait_for("✓ open \"Opening remarks\"");
+    rapporteur.wait_for("Opening remarks");
+}
+
+#[test]
+fn a_delegate_inscribes_is_given_the_floor_sees_its_countdown_and_raises_a_point_of_order() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let id = std::process::id();
+    let chair = Pane::start(
+        &format!("rostrum-e2e-dchair-{id}"),
+        &format!(
+            "{} chair {} --data {}; echo EXITED $?; sleep 30",
+            env!("CARGO_BIN_EXE_rostrum"),
+            root.join("config/imrf-2022-roundtable-1.toml").display(),
+            data.path().display()
+        ),
+    );
+    chair.wait_for("Join URLs");
+    chair.keys(&["Escape"]);
+    chair.wait("the join panel to close", |p| !p.contains("Join URLs"));
+    chair.keys(&["]"]);
+    chair.wait_for("Open \"Opening remarks\"?");
+    chair.keys(&["y"]);
+    chair.wait_for("✓ open \"Opening remarks\"");
+
+    // Mexico's delegate, with its own token.
+    let dir = data.path().join("imrf-2022-roundtable-1");
+    let address = std::fs::read_to_string(dir.join("address")).expect("address");
+    let tokens: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.join("tokens.toml")).expect("tokens")).expect("toml");
+    let token = tokens["delegates"]["mexico"].as_str().expect("Mexico's token");
+    let delegate = Pane::start(
+        &format!("rostrum-e2e-delegate-{id}"),
+        &format!(
+            "{} delegate ws://{}/v1/sessions/imrf-2022-roundtable-1 --token {token}; echo EXITED $?; sleep 30",
+            env!("CARGO_BIN_EXE_rostrum"),
+            address.trim()
+        ),
+    );
+    delegate.wait_for("● hub");
+    delegate.wait_for("i inscribe");
+    delegate.keys(&["i"]);
+    delegate.wait_for("national statement");
+    delegate.keys(&["1"]);
+    delegate.wait_for("✓ inscribe Mexico");
+    delegate.wait_for("position 2");
+
+    // The chair gives Mexico the floor: the delegate sees its own countdown.
+    chair.wait_for("Mexico");
+    chair.keys(&["Down"]);
+    chair.keys(&["Enter"]);
+    chair.wait_for("✓ floor to Mexico");
+    delegate.wait("its own countdown", |p| p.contains("YOU HAVE THE FLOOR") && p.contains(" left"));
+
+    // Thank you, next: IOM speaks; Mexico raises a point of order during IOM's statement.
+    chair.keys(&["n"]);
+    chair.wait_for("✓ floor to International Organization for Migration");
+    delegate.wait("IOM on the floor", |p| p.contains("IOM") && !p.contains("YOU HAVE THE FLOOR"));
+    delegate.keys(&["o"]);
+    delegate.wait_for("✓ point of order");
+    chair.wait_for("POINT OF ORDER: Mexico");
+    delegate.keys(&["q"]);
+    delegate.wait_for("EXITED 0");
 }

@@ -13,11 +13,12 @@ use rostrum::client::outbox::Outbox;
 use rostrum::domain::{Command, EventKind};
 use rostrum::hub::{Hub, Settings};
 use rostrum::tui::Runner;
-use rostrum::tui::app::{LinkStatus, Msg};
 use rostrum::tui::keymap::{Keymap, Screen};
+use rostrum::tui::live::{LinkStatus, Msg};
+use rostrum::tui::rapporteur::Rapporteur;
 
 /// Feed the runner the link's events until `done` holds.
-async fn pump(runner: &mut Runner, what: &str, done: impl Fn(&Runner) -> bool) {
+async fn pump(runner: &mut Runner<Rapporteur>, what: &str, done: impl Fn(&Runner<Rapporteur>) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done(runner) {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -31,7 +32,7 @@ async fn pump(runner: &mut Runner, what: &str, done: impl Fn(&Runner) -> bool) {
     }
 }
 
-async fn type_note(runner: &mut Runner, text: &str) {
+async fn type_note(runner: &mut Runner<Rapporteur>, text: &str) {
     let key = |code| Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
     runner.handle(key(KeyCode::Char('n'))).await.expect("opens the editor");
     for c in text.chars() {
@@ -62,28 +63,30 @@ async fn notes_saved_while_the_hub_is_away_arrive_exactly_once_when_it_returns()
     let keymap = Keymap::from_texts(None, Screen::Rapporteur).expect("keys");
     let outbox = Outbox::open(&outbox_path).expect("outbox");
     let mut runner = Runner::rapporteur(keymap, &url(&hub), Some(token), "Ana", outbox).expect("runner");
-    pump(&mut runner, "the first snapshot", |r| r.app.link == LinkStatus::Connected && r.app.session().is_some()).await;
+    pump(&mut runner, "the first snapshot", |r| r.app.live.link == LinkStatus::Connected && r.app.session().is_some())
+        .await;
 
     // The connection drops.
     hub.shutdown().await;
-    pump(&mut runner, "the link to notice", |r| matches!(r.app.link, LinkStatus::Reconnecting { .. })).await;
+    pump(&mut runner, "the link to notice", |r| matches!(r.app.live.link, LinkStatus::Reconnecting { .. })).await;
     type_note(&mut runner, "first note, written offline").await;
     type_note(&mut runner, "second note, written offline").await;
-    assert_eq!(runner.app.rapporteur.outbox.len(), 2);
+    assert_eq!(runner.app.outbox.len(), 2);
     let on_disk = std::fs::read_to_string(&outbox_path).expect("outbox file");
     assert_eq!(on_disk.lines().filter(|l| l.starts_with("{\"add\"")).count(), 2, "saved on disk before 'saved'");
 
     // The hub comes back on the same address.
     let hub =
         Hub::start(&addr.to_string(), data.path(), &[session_file()], Settings::default()).await.expect("restarts");
-    pump(&mut runner, "the outbox to empty", |r| r.app.rapporteur.outbox.is_empty()).await;
+    pump(&mut runner, "the outbox to empty", |r| r.app.outbox.is_empty()).await;
     assert_eq!(std::fs::metadata(&outbox_path).expect("outbox").len(), 0, "acknowledged notes leave the outbox");
 
     // Sending the same note again (an acknowledgement lost in a crash) records nothing new.
     let mut raw = connect(&hub, &hub.tokens(SESSION).expect("session").rapporteur).await;
     handshake(&mut raw).await;
     let again = Command::AddNote {
-        client_id: format!("{}-1", runner.app.rapporteur.client_prefix),
+        saved_at: None,
+        client_id: format!("{}-1", runner.app.client_prefix),
         turn: None,
         text: "first note, written offline".into(),
         objectives: vec![],

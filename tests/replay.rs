@@ -37,12 +37,17 @@ async fn replaying_a_scripted_session_ends_in_the_hubs_final_state() {
     let chair = rostrum::domain::Actor::chair("chair");
     s.at(0, &chair, rostrum::domain::Command::OpenSegment { segment: "general".into() }).await;
     for (i, p) in ["chile", "peru", "ghana", "ngo-a", "holy-see"].iter().enumerate() {
-        let inscribe =
-            rostrum::domain::Command::Inscribe { participant: (*p).into(), segment: None, kind: None, level: None };
+        let inscribe = rostrum::domain::Command::Inscribe {
+            participant: (*p).into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+        };
         s.at(10 + i as i64, &chair, inscribe).await;
     }
     let peru = s.entry(0, "peru").await;
-    s.at(30, &chair, rostrum::domain::Command::GiveFloor { entry: peru }).await;
+    s.at(30, &chair, rostrum::domain::Command::GiveFloor { entry: peru, budget: None }).await;
     let turn = s.turn().await;
     s.at(100, &chair, rostrum::domain::Command::Pause { turn }).await;
     s.at(130, &chair, rostrum::domain::Command::Resume { turn }).await;
@@ -81,21 +86,23 @@ fn the_replay_screen_plays_steps_and_seeks_the_sample() {
 
     // Step to the first turn: Peru at 10:01:00.
     pane.keys(&["]"]);
-    let screen = pane.wait_for("10:01:00");
-    assert!(screen.contains("Peru"), "{screen}");
-    assert!(screen.contains("used 0:00 of 3:00"), "{screen}");
+    pane.wait("10:01:00 with Peru on the floor", |s| {
+        s.contains("10:01:00") && s.contains("Peru") && s.contains("used 0:00 of 3:00")
+    });
     // One event forward: the rapporteur's note at 10:02:00, Peru 60 s in.
     pane.keys(&["Right"]);
-    let screen = pane.wait_for("10:02:00");
-    assert!(screen.contains("used 1:00 of 3:00"), "{screen}");
+    // Wait for the whole redraw, not only its first line (tmux may show a frame half drawn).
+    pane.wait("10:02:00 with Peru 60 s in", |s| s.contains("10:02:00") && s.contains("used 1:00 of 3:00"));
     // Seek to 10:06:10: Chile has the floor, stopped by France's point of order at 60 s.
     pane.keys(&["t"]);
     pane.text("10:06:10");
     pane.keys(&["Enter"]);
-    let screen = pane.wait_for("10:06:10");
-    assert!(screen.contains("Chile"), "{screen}");
-    assert!(screen.contains("POINT OF ORDER: France"), "{screen}");
-    assert!(screen.contains("used 1:00 of 3:00"), "{screen}");
+    pane.wait("10:06:10 with Chile stopped by France's point of order", |s| {
+        s.contains("10:06:10")
+            && s.contains("Chile")
+            && s.contains("POINT OF ORDER: France")
+            && s.contains("used 1:00 of 3:00")
+    });
     // Play at 60x from there: the clock on screen advances.
     for _ in 0..5 {
         pane.keys(&[">"]);
@@ -105,4 +112,68 @@ fn the_replay_screen_plays_steps_and_seeks_the_sample() {
     pane.wait_for("10:07");
     pane.keys(&["q"]);
     pane.wait_for("EXITED 0");
+}
+
+#[tokio::test]
+async fn a_follower_reads_what_the_hub_appends_and_refuses_an_edited_journal() {
+    use rostrum::domain::{Actor, Command};
+    let data = tempfile::tempdir().expect("temp dir");
+    let s = Scripted::start(data.path(), &common::session_file()).await;
+    let chair = Actor::chair("chair");
+    s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
+    let path = data.path().join("test-session/journal.jsonl");
+    let contents = rostrum::journal::read_file(&path).expect("reads");
+    let mut follower = rostrum::journal::Follower::after(&path, &contents);
+    assert!(follower.poll().expect("polls").is_empty(), "nothing new yet");
+    let mut player = Player::new(contents, true).expect("player");
+    let inscribe = |p: &str| Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+    };
+    s.at(5, &chair, inscribe("peru")).await;
+    s.at(6, &chair, inscribe("chile")).await;
+    let new = follower.poll().expect("polls");
+    assert_eq!(new.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+    player.extend(new);
+    assert_eq!(player.state_at(player.len()), s.state().await, "the followed replay is the hub's state");
+    // A half-written line waits; an edited one stops the follower with its line.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
+    std::io::Write::write_all(&mut file, b"{\"seq\":4,").expect("write");
+    assert!(follower.poll().expect("a torn tail waits").is_empty());
+    s.stop().await;
+    let text = std::fs::read_to_string(&path).expect("journal");
+    let edited = text.trim_end_matches("{\"seq\":4,").to_string() + "{\"seq\":4}\n";
+    std::fs::write(&path, edited).expect("edit");
+    let err = follower.poll().expect_err("not a sealed line");
+    assert!(err.to_string().starts_with("line 5:"), "{err}");
+}
+
+#[tokio::test]
+async fn replay_follow_shows_new_events_live_in_the_terminal() {
+    use rostrum::domain::{Actor, Command};
+    let data = tempfile::tempdir().expect("temp dir");
+    let s = Scripted::start(data.path(), &common::session_file()).await;
+    let chair = Actor::chair("chair");
+    s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
+    let path = data.path().join("test-session/journal.jsonl");
+    let pane = Pane::start(
+        &format!("rostrum-follow-{}", std::process::id()),
+        &format!("{} replay --follow {}; sleep 30", env!("CARGO_BIN_EXE_rostrum"), path.display()),
+    );
+    pane.wait_for("LIVE (following the journal)");
+    s.at(
+        5,
+        &chair,
+        Command::Inscribe { participant: "peru".into(), segment: None, kind: None, level: None, on_behalf_of: None },
+    )
+    .await;
+    pane.wait("Peru on the followed list", |p| p.contains("Speakers: 1") && p.contains("Peru"));
+    let peru = s.entry(0, "peru").await;
+    s.at(6, &chair, Command::GiveFloor { entry: peru, budget: None }).await;
+    pane.wait("Peru on the floor", |p| p.contains("national statement") && p.contains("Peru"));
+    pane.keys(&["q"]);
+    s.stop().await;
 }

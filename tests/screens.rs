@@ -1,19 +1,21 @@
-//! Snapshots of the chair screen (ratatui TestBackend + insta) at 80x24 and 160x48.
+//! Snapshots of the screens (ratatui TestBackend + insta) at 80x24, 120x40 and
+//! 200x50, and checks that nothing is cut without an ellipsis.
 
 use chrono::{Duration, TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rostrum::domain::{self, Actor, Command, ConnectionStatus, Session, Timestamp};
-use rostrum::tui::app::{App, LinkStatus};
-use rostrum::tui::keymap::Keymap;
-use rostrum::tui::view;
+use rostrum::tui::chair::{self, Chair};
+use rostrum::tui::keymap::{Keymap, Screen};
+use rostrum::tui::live::{LinkStatus, Msg, StatusLine, Tone};
+use rostrum::tui::rapporteur::{self, Rapporteur};
 
 fn t(secs: i64) -> Timestamp {
     Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid") + Duration::seconds(secs)
 }
 
 fn inscribe(p: &str) -> Command {
-    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None }
+    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
 }
 
 /// A session after the chair's commands, one second apart from 10:00 local.
@@ -31,24 +33,26 @@ fn session(commands: Vec<Command>) -> Session {
     s
 }
 
-fn app(session: Session, now: Timestamp) -> App {
-    let mut app =
-        App::new(Keymap::from_texts(None, rostrum::tui::keymap::Screen::Chair).expect("keys"), Vec::new(), now);
-    app.replica.state = Some(session);
-    app.link = LinkStatus::Connected;
-    app.rtt_ms = Some(3);
+fn app(session: Session, now: Timestamp) -> Chair {
+    let mut app = Chair::new(Keymap::from_texts(None, Screen::Chair).expect("keys"), Vec::new(), now);
+    app.live.replica.state = Some(session);
+    app.live.link = LinkStatus::Connected;
+    app.live.rtt_ms = Some(3);
     app
 }
 
-fn draw(app: &App, width: u16, height: u16) -> String {
+fn draw(app: &Chair, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    terminal.draw(|frame| view::render(app, frame)).expect("draws");
+    terminal.draw(|frame| chair::view::render(app, frame)).expect("draws");
     terminal.backend().to_string()
 }
 
-fn check(name: &str, app: &App) {
-    insta::assert_snapshot!(format!("{name}_80x24"), draw(app, 80, 24));
-    insta::assert_snapshot!(format!("{name}_160x48"), draw(app, 160, 48));
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 50)];
+
+fn check(name: &str, app: &Chair) {
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), draw(app, w, h));
+    }
 }
 
 fn open() -> Command {
@@ -64,7 +68,7 @@ fn running() -> Session {
         inscribe("ghana"),
         inscribe("holy-see"),
         inscribe("ngo-b"),
-        Command::GiveFloor { entry: 3 }, // Peru (ids 1-2: the dialogue's pre-inscribed)
+        Command::GiveFloor { entry: 3, budget: None }, // Peru (ids 1-2: the dialogue's pre-inscribed)
     ])
 }
 
@@ -91,7 +95,7 @@ fn overrun() {
 
 #[test]
 fn point_of_order() {
-    let mut commands = vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3 }];
+    let mut commands = vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3, budget: None }];
     commands.push(Command::RaisePointOfOrder { by: "france".into() });
     check("point_of_order", &app(session(commands), t(60)));
 }
@@ -102,7 +106,7 @@ fn remote_speaker_with_technical_issue() {
         open(),
         inscribe("ghana"),
         inscribe("chile"),
-        Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue },
+        Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue, from: None },
     ]);
     check("technical_issue", &app(s, t(20)));
 }
@@ -110,39 +114,48 @@ fn remote_speaker_with_technical_issue() {
 #[test]
 fn disconnected() {
     let mut app = app(running(), t(46));
-    app.link = LinkStatus::Reconnecting { reason: "connection reset".into() };
-    app.rtt_ms = None;
-    app.status = Some(rostrum::tui::app::StatusLine {
-        text: "hub unreachable (connection reset); retrying in 1000 ms".into(),
-        tone: rostrum::tui::app::Tone::Error,
+    app.live.link = LinkStatus::Reconnecting { reason: "connection reset".into(), attempt: 3 };
+    app.live.rtt_ms = None;
+    app.live.status = Some(StatusLine {
+        text: "hub unreachable (connection reset); attempt 3, retrying in 1000 ms".into(),
+        tone: Tone::Error,
     });
     check("disconnected", &app);
 }
 
 // ---- The rapporteur's screen ----
 
-fn rapporteur(session: Session, now: Timestamp) -> App {
-    let mut app = app(session, now);
-    app.keymap = Keymap::from_texts(None, rostrum::tui::keymap::Screen::Rapporteur).expect("keys");
-    app.screen = rostrum::tui::keymap::Screen::Rapporteur;
-    app.show_join = false;
+fn rapporteur(session: Session, now: Timestamp) -> Rapporteur {
+    let mut app = Rapporteur::new(Keymap::from_texts(None, Screen::Rapporteur).expect("keys"), now);
+    app.live.replica.state = Some(session);
+    app.live.link = LinkStatus::Connected;
+    app.live.rtt_ms = Some(3);
     app
 }
 
-fn type_keys(app: &mut App, text: &str) {
+fn type_keys(app: &mut Rapporteur, text: &str) {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     for c in text.chars() {
         let code = if c == '\t' { KeyCode::Tab } else { KeyCode::Char(c) };
-        rostrum::tui::app::update(app, rostrum::tui::app::Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        rapporteur::update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+}
+
+fn check_rapporteur(name: &str, app: &Rapporteur) {
+    for (w, h) in SIZES {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        terminal.draw(|frame| rapporteur::view::render(app, frame)).expect("draws");
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend().to_string());
     }
 }
 
 fn with_notes() -> Session {
-    let mut commands = vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3 }];
+    let mut commands = vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3, budget: None }];
     commands.push(Command::EndTurn { turn: 5 });
-    commands.push(Command::GiveFloor { entry: 4 });
+    commands.push(Command::GiveFloor { entry: 4, budget: None });
     let mut s = session(commands);
     let note = Command::AddNote {
+        saved_at: None,
         client_id: "a-1".into(),
         turn: Some(6),
         text: "Chile stresses fair recruitment and the portability of social protection.".into(),
@@ -156,14 +169,14 @@ fn with_notes() -> Session {
 
 #[test]
 fn rapporteur_following() {
-    check("rapporteur_following", &rapporteur(with_notes(), t(150)));
+    check_rapporteur("rapporteur_following", &rapporteur(with_notes(), t(150)));
 }
 
 #[test]
 fn rapporteur_writing_a_note() {
     let mut app = rapporteur(with_notes(), t(150));
     type_keys(&mut app, "nChile announces a review of recruitment fees.\t6, recruitment");
-    check("rapporteur_writing", &app);
+    check_rapporteur("rapporteur_writing", &app);
 }
 
 // ---- The replay screen ----
@@ -176,35 +189,188 @@ fn replay_at(keys: &str) -> rostrum::tui::replay::ReplayApp {
     let mut app = rostrum::tui::replay::ReplayApp::new(player, keymap, t(0));
     for c in keys.chars() {
         let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
-        rostrum::tui::replay::update(&mut app, rostrum::tui::app::Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        rostrum::tui::replay::update(&mut app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
     app
 }
 
 fn draw_replay(app: &rostrum::tui::replay::ReplayApp, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    terminal.draw(|frame| view::render_replay(app, frame)).expect("draws");
+    terminal.draw(|frame| rostrum::tui::replay::view::render(app, frame)).expect("draws");
     terminal.backend().to_string()
 }
 
 #[test]
 fn replay_during_a_point_of_order() {
     let app = replay_at("t10:06:10\n");
-    insta::assert_snapshot!("replay_point_of_order_80x24", draw_replay(&app, 80, 24));
-    insta::assert_snapshot!("replay_point_of_order_160x48", draw_replay(&app, 160, 48));
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("replay_point_of_order_{w}x{h}"), draw_replay(&app, w, h));
+    }
 }
 
 #[test]
 fn help_shows_every_key_even_at_80x24() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let mut app = app(session(vec![open()]), t(10));
-    rostrum::tui::app::update(
-        &mut app,
-        rostrum::tui::app::Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
-    );
+    chair::update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)));
     let screen = draw(&app, 80, 24);
-    for needle in ["close the session", "show or hide the join URLs", "undo the last", "raise a point of order"] {
+    for needle in [
+        "close the session (asks)",
+        "join URLs",
+        "undo the last action",
+        "raise a point of order",
+        "thank you, next",
+        "balance: shares, budgets",
+    ] {
         assert!(screen.contains(needle), "{needle} is missing from the help:\n{screen}");
     }
     insta::assert_snapshot!("help_80x24", screen);
+}
+
+#[test]
+fn a_closed_session_is_said_first_and_offers_no_floor() {
+    let s = session(vec![open(), inscribe("peru"), Command::CloseSession]);
+    let app = app(s, t(30));
+    check("session_closed", &app);
+    for (w, h) in SIZES {
+        let screen = draw(&app, w, h);
+        let header = screen.lines().next().expect("a header");
+        assert!(header.starts_with("\" SESSION CLOSED "), "{w}x{h}: {header}");
+        assert!(!screen.contains("give the floor"), "{w}x{h} offers the floor:\n{screen}");
+    }
+}
+
+#[test]
+fn a_long_status_message_is_shown_whole_on_two_rows() {
+    let mut app = app(running(), t(46));
+    let text = "✗ inscribe Peru: the list of speakers of \"Statements, stakeholders alternating\" is closed: no new inscriptions";
+    app.live.status = Some(StatusLine { text: text.into(), tone: Tone::Error });
+    let screen = draw(&app, 80, 24);
+    let joined: String = screen.lines().map(|l| l.trim_matches('"').trim_end()).collect::<Vec<_>>().join(" ");
+    assert!(joined.contains("is closed: no new") && joined.contains("inscriptions"), "{screen}");
+}
+
+#[test]
+fn long_names_stay_apart_at_every_size() {
+    let def = rostrum::config::parse_session(include_str!("../config/imrf-2022-roundtable-1.toml")).expect("valid");
+    let mut s = Session::new(def);
+    for (at, command) in [
+        // The opening has IOM inscribed in advance.
+        Command::OpenSegment { segment: "opening".into() },
+        inscribe("ioe"),
+        inscribe("unhcr"),
+        inscribe("ohchr"),
+        inscribe("united-kingdom"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let events = domain::decide(&s, command, &Actor::chair("chair"), t(at as i64)).expect("accepted");
+        for e in &events {
+            domain::apply(&mut s, e);
+        }
+    }
+    let app = app(s, t(20));
+    for (w, h) in SIZES {
+        let screen = draw(&app, w, h);
+        for name in ["IOM", "IOE", "UNHCR", "OHCHR", "United Kingdom"] {
+            assert!(screen.contains(name), "{w}x{h}: {name} is not readable:\n{screen}");
+        }
+        assert!(!screen.contains("International Or "), "{w}x{h}: a name cut without a sign:\n{screen}");
+    }
+}
+
+#[test]
+fn the_replay_and_the_rapporteur_offer_only_their_own_keys() {
+    let replay = replay_at("");
+    for (w, h) in SIZES {
+        let screen = draw_replay(&replay, w, h);
+        assert!(!screen.contains("- to inscribe") && !screen.contains("give the floor"), "{w}x{h}:\n{screen}");
+    }
+    let r = rapporteur(session(vec![open(), inscribe("peru")]), t(10));
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|frame| rapporteur::view::render(&r, frame)).expect("draws");
+    let screen = terminal.backend().to_string();
+    assert!(!screen.contains("to inscribe") && !screen.contains("give the floor"), "{screen}");
+    assert!(screen.contains("n note") && screen.contains("p pledge"), "{screen}");
+}
+
+#[test]
+fn the_inscription_picker_marks_who_is_on_the_list_already() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = app(session(vec![open(), inscribe("peru")]), t(10));
+    for c in "ipe".chars() {
+        chair::update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+    }
+    let screen = draw(&app, 80, 24);
+    let peru = screen.lines().find(|l| l.contains("Peru ·")).unwrap_or_else(|| panic!("Peru is offered:\n{screen}"));
+    assert!(peru.contains("(on the list)"), "{screen}");
+}
+
+// ---- The delegate's screen ----
+
+fn delegate(me: &str, session: Session, now: Timestamp) -> rostrum::tui::delegate::Delegate {
+    let mut d = rostrum::tui::delegate::Delegate::new(Keymap::from_texts(None, Screen::Delegate).expect("keys"), now);
+    d.live.replica.state = Some(session);
+    d.live.link = LinkStatus::Connected;
+    d.live.rtt_ms = Some(3);
+    d.participant = Some(me.to_string());
+    d
+}
+
+fn check_delegate(name: &str, d: &rostrum::tui::delegate::Delegate) {
+    for (w, h) in [(80, 24), (120, 40), (160, 48), (200, 50)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        terminal.draw(|frame| rostrum::tui::delegate::view::render(d, frame)).expect("draws");
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend().to_string());
+    }
+}
+
+#[test]
+fn a_delegate_waiting_sees_its_place_and_why() {
+    // Chile waits third; Peru speaks.
+    check_delegate("delegate_waiting", &delegate("chile", running(), t(46)));
+}
+
+#[test]
+fn a_delegate_on_the_floor_sees_its_own_countdown() {
+    let d = delegate("peru", running(), t(46));
+    check_delegate("delegate_speaking", &d);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    terminal.draw(|frame| rostrum::tui::delegate::view::render(&d, frame)).expect("draws");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("YOU HAVE THE FLOOR") && screen.contains("02:20 left"), "{screen}");
+}
+
+#[test]
+fn the_fairness_panel_reads_at_80x24_and_fuller_at_160x48() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    // Peru 3:00, Youth Network B 1:00, Ghana 2:00; Chile and the Holy See waiting.
+    let mut commands = vec![open()];
+    for p in ["peru", "ngo-b", "ghana", "chile", "holy-see"] {
+        commands.push(inscribe(p));
+    }
+    let mut s = session(commands);
+    let mut at = 10;
+    for (participant, secs) in [("peru", 180), ("ngo-b", 60), ("ghana", 120)] {
+        let entry = s.segments[0].list.iter().find(|e| e.participant == participant).expect("listed").id;
+        for (command, when) in
+            [(Command::GiveFloor { entry, budget: None }, at), (Command::EndTurn { turn: s.next_id }, at + secs)]
+        {
+            let events = domain::decide(&s, command, &Actor::chair("chair"), t(when)).expect("accepted");
+            for e in &events {
+                domain::apply(&mut s, e);
+            }
+        }
+        at += secs + 5;
+    }
+    let mut app = app(s, t(at + 60));
+    chair::update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('b'), KeyModifiers::NONE)));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = draw(&app, w, h);
+        for needle in ["By kind of participant", "Member State", "longest waiting now: Chile"] {
+            assert!(screen.contains(needle), "{w}x{h}: {needle} missing:\n{screen}");
+        }
+        insta::assert_snapshot!(format!("balance_{w}x{h}"), screen);
+    }
 }

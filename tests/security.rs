@@ -30,7 +30,7 @@ fn busy_session() -> Session {
     run(&mut s, inscribe("ghana"));
     run(&mut s, Command::RequestReply { participant: "chile".into(), segment: None });
     let peru = s.segments[0].list.iter().find(|e| e.participant == "peru").expect("peru").id;
-    run(&mut s, Command::GiveFloor { entry: peru });
+    run(&mut s, Command::GiveFloor { entry: peru, budget: None });
     run(&mut s, Command::RaisePointOfOrder { by: "france".into() });
     s
 }
@@ -51,6 +51,7 @@ fn every_command(s: &Session) -> Vec<(&'static str, Command)> {
                 segment: Some("dialogue".into()),
                 kind: None,
                 level: None,
+                on_behalf_of: None,
             },
         ),
         ("withdraw", Command::Withdraw { entry: entry("chile") }),
@@ -61,7 +62,7 @@ fn every_command(s: &Session) -> Vec<(&'static str, Command)> {
         ("reinstate", Command::Reinstate { entry: entry("chile") }),
         ("close-list", Command::CloseList { segment: None }),
         ("reopen-list", Command::ReopenList { segment: None }),
-        ("give-floor", Command::GiveFloor { entry: entry("chile") }),
+        ("give-floor", Command::GiveFloor { entry: entry("chile"), budget: None }),
         ("end-turn", Command::EndTurn { turn }),
         ("pause", Command::Pause { turn }),
         ("resume", Command::Resume { turn }),
@@ -71,11 +72,15 @@ fn every_command(s: &Session) -> Vec<(&'static str, Command)> {
         ("rule-point-of-order", Command::RulePointOfOrder { point, ruling: "Noted.".into(), upheld: true }),
         ("request-reply", Command::RequestReply { participant: "chile".into(), segment: None }),
         ("withdraw-reply", Command::WithdrawReply { entry: reply }),
-        ("set-connection", Command::SetConnection { participant: "chile".into(), status: ConnectionStatus::Connected }),
+        (
+            "set-connection",
+            Command::SetConnection { participant: "chile".into(), status: ConnectionStatus::Connected, from: None },
+        ),
         ("undo", Command::Undo { seq: s.seq }),
         (
             "add-note",
             Command::AddNote {
+                saved_at: None,
                 client_id: "n".into(),
                 turn: Some(turn),
                 text: "t".into(),
@@ -86,6 +91,7 @@ fn every_command(s: &Session) -> Vec<(&'static str, Command)> {
         (
             "add-pledge",
             Command::AddPledge {
+                saved_at: None,
                 client_id: "p".into(),
                 pledger: "chile".into(),
                 text: "t".into(),

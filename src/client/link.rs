@@ -72,10 +72,11 @@ impl Drop for Link {
 
 const PING_EVERY: Duration = Duration::from_secs(2);
 
-/// Backoff before reconnect attempt `attempt` (1-based): 250 ms doubling, at most 5 s.
+/// Backoff before reconnect attempt `attempt` (1-based): 250 ms doubling, at most 2 s, so a
+/// client follows again within about 2 s of its hub coming back.
 pub fn backoff(attempt: u32) -> Duration {
     let ms = 250u64.saturating_mul(1 << attempt.saturating_sub(1).min(5));
-    Duration::from_millis(ms.min(5_000))
+    Duration::from_millis(ms.min(2_000))
 }
 
 /// Clock offset from a ping sent at `sent` (our clock), answered at `hub_now`, with

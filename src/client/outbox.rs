@@ -120,6 +120,7 @@ mod tests {
         Saved {
             client_id: id.to_string(),
             command: Command::AddNote {
+                saved_at: None,
                 client_id: id.to_string(),
                 turn: None,
                 text: format!("note {id}"),

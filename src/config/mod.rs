@@ -11,8 +11,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::domain::{
-    Chair, Constituency, Level, Limits, Modality, Participant, ParticipantKind, Precedence, Region, RegionalGroup,
-    SegmentDef, SessionDef, StakeholderSlots,
+    Budget, BudgetPer, Chair, Constituency, Level, Limits, Modality, Participant, ParticipantKind, Precedence, Region,
+    RegionalGroup, RosterField, SegmentDef, SessionDef, StakeholderSlots,
 };
 
 /// One problem in a session file, at a 1-based line and column.
@@ -142,7 +142,7 @@ struct RawSegment {
     title: String,
     start: Spanned<toml::value::Datetime>,
     end: Spanned<toml::value::Datetime>,
-    precedence: Option<Precedence>,
+    precedence: Option<Spanned<String>>,
     stakeholders: Option<Spanned<String>>,
     alternate_every: Option<Spanned<i64>>,
     #[serde(default)]
@@ -152,18 +152,31 @@ struct RawSegment {
     #[serde(default)]
     panelists: Vec<Spanned<String>>,
     limits: Option<RawLimits>,
+    #[serde(default)]
+    budgets: Vec<RawBudget>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawBudget {
+    per: Spanned<String>,
+    time: Spanned<RawDuration>,
+    #[serde(default)]
+    kinds: Vec<Spanned<String>>,
+    #[serde(default)]
+    replies: bool,
 }
 
 #[derive(Debug, Deserialize)]
 struct RawParticipant {
     id: Spanned<String>,
     name: String,
-    kind: Spanned<ParticipantKind>,
-    regional_group: Option<Spanned<RegionalGroup>>,
-    region: Option<Region>,
-    constituency: Option<Spanned<Constituency>>,
-    level: Option<Spanned<Level>>,
-    modality: Option<Spanned<Modality>>,
+    short: Option<Spanned<String>>,
+    kind: Spanned<String>,
+    regional_group: Option<Spanned<String>>,
+    region: Option<Spanned<String>>,
+    constituency: Option<Spanned<String>>,
+    level: Option<Spanned<String>>,
+    modality: Option<Spanned<String>>,
     recording: Option<Spanned<RawDuration>>,
     #[serde(default)]
     members: Vec<Spanned<String>>,
@@ -202,7 +215,10 @@ pub fn parse_session(source: &str) -> Result<SessionDef, ConfigError> {
         serde_ignored::deserialize(deserializer, |path| unknown.push(clean_path(&path.to_string())));
     for path in unknown {
         let span = span_of_path(&table, &path).unwrap_or(0..0);
-        problems.at(span, format!("unknown key `{path}`"));
+        let mut parts: Vec<&str> = path.split('.').filter(|p| p.parse::<usize>().is_err()).collect();
+        let key = parts.pop().unwrap_or_default();
+        let hint = did_you_mean(key, keys_of(parts.last().copied().unwrap_or("")).iter().copied());
+        problems.at(span, format!("unknown key `{path}`{hint}"));
     }
     let raw = match raw {
         Ok(raw) => raw,
@@ -258,6 +274,134 @@ fn span_of_path(table: &Spanned<DeTable<'_>>, path: &str) -> Option<Range<usize>
     None
 }
 
+/// The closest of `candidates` to a misspelt `word`, if it is close enough to be a likely typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.trim().to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&word, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// " (did you mean `x`?)" when there is a likely intended value.
+fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    nearest(word, candidates).map_or_else(String::new, |n| format!(" (did you mean `{n}`?)"))
+}
+
+/// An enumerated value written as a string, checked against its allowed names:
+/// every bad one is reported (with the nearest valid name), and parsing goes on.
+fn choice<T: serde::de::DeserializeOwned>(
+    problems: &mut Problems<'_>,
+    value: &Spanned<String>,
+    key: &str,
+    allowed: &[&str],
+) -> Option<T> {
+    let text = value.get_ref().as_str();
+    let parsed: Option<T> =
+        T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text)).ok();
+    if parsed.is_none() {
+        let listed = allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ");
+        problems.at(
+            value.span(),
+            format!(
+                "`{key}` cannot be \"{text}\"{}; it is one of {listed}",
+                did_you_mean(text, allowed.iter().copied())
+            ),
+        );
+    }
+    parsed
+}
+
+const KINDS: &[&str] = &["member-state", "observer-state", "group-of-states", "un-entity", "igo", "stakeholder"];
+const REGIONAL_GROUPS: &[&str] = &["african", "asia-pacific", "eastern-european", "grulac", "weog"];
+const REGIONS: &[&str] = &["africa", "americas", "arab-states", "asia-pacific", "europe", "global"];
+const CONSTITUENCIES: &[&str] = &[
+    "civil-society",
+    "migrant-organization",
+    "diaspora",
+    "youth",
+    "trade-union",
+    "private-sector",
+    "local-authority",
+    "academia",
+    "nhri",
+    "faith-based",
+];
+const LEVELS: &[&str] = &[
+    "head-of-state-or-government",
+    "vice-president-or-crown-prince",
+    "minister",
+    "vice-minister",
+    "head-of-delegation",
+    "delegate",
+];
+const MODALITIES: &[&str] = &["in-room", "remote", "pre-recorded"];
+const PRECEDENCES: &[&str] = &["inscription", "un-protocol"];
+const BUDGET_PER: &[&str] = &["regional-group", "constituency", "kind", "participant"];
+
+/// A segment's speaking-time budgets, each problem at its key.
+fn budgets(problems: &mut Problems<'_>, raw: &[RawBudget]) -> Vec<Budget> {
+    raw.iter()
+        .filter_map(|b| {
+            let per: Option<BudgetPer> = choice(problems, &b.per, "per", BUDGET_PER);
+            let secs = duration(problems, &b.time, "time");
+            let kinds: Vec<ParticipantKind> =
+                b.kinds.iter().filter_map(|k| choice(problems, k, "kinds", KINDS)).collect();
+            Some(Budget { per: per?, secs: secs?, kinds, replies: b.replies })
+        })
+        .collect()
+}
+
+/// The keys each table of a session file may hold, for suggestions on unknown ones.
+fn keys_of(table: &str) -> &'static [&'static str] {
+    match table {
+        "participants" => &[
+            "id",
+            "name",
+            "short",
+            "kind",
+            "regional_group",
+            "region",
+            "constituency",
+            "level",
+            "modality",
+            "recording",
+            "members",
+        ],
+        "segments" => &[
+            "id",
+            "title",
+            "start",
+            "end",
+            "precedence",
+            "stakeholders",
+            "alternate_every",
+            "allow_multiple",
+            "inscribed",
+            "panelists",
+            "limits",
+            "budgets",
+        ],
+        "limits" => &[
+            "national",
+            "group",
+            "organization",
+            "stakeholder",
+            "warning",
+            "reply_first",
+            "reply_second",
+            "replies_per_delegation",
+        ],
+        "chairs" => &["name", "title"],
+        "budgets" => &["per", "time", "kinds", "replies"],
+        _ => {
+            &["id", "title", "venue", "start", "end", "observers_open", "limits", "chairs", "segments", "participants"]
+        }
+    }
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
@@ -299,9 +443,33 @@ fn duration(problems: &mut Problems<'_>, value: &Spanned<RawDuration>, key: &str
                 RawDuration::Seconds(n) => n.to_string(),
                 RawDuration::Text(t) => format!("\"{t}\""),
             };
+            let hint = match value.get_ref() {
+                RawDuration::Text(t) => {
+                    let mut guess = t.to_lowercase().replace(' ', "");
+                    for (long, unit) in [
+                        ("minutes", "m"),
+                        ("minute", "m"),
+                        ("mins", "m"),
+                        ("min", "m"),
+                        ("seconds", "s"),
+                        ("second", "s"),
+                        ("secs", "s"),
+                        ("sec", "s"),
+                        ("hours", "h"),
+                        ("hour", "h"),
+                    ] {
+                        guess = guess.replace(long, unit);
+                    }
+                    match parse_duration(&guess) {
+                        Some(secs) if secs > 0 && guess != *t => format!(" (did you mean \"{guess}\"?)"),
+                        _ => String::new(),
+                    }
+                }
+                RawDuration::Seconds(_) => String::new(),
+            };
             problems.at(
                 value.span(),
-                format!("`{key}`: bad duration {shown}: use e.g. \"3m\", \"90s\", \"2m30s\" or whole seconds, from 1 s to 24 h"),
+                format!("`{key}`: bad duration {shown}{hint}: use e.g. \"3m\", \"90s\", \"2m30s\" or whole seconds, from 1 s to 24 h"),
             );
             None
         }
@@ -350,7 +518,6 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for p in raw.participants.get_ref() {
         let id = &p.get_ref().id;
-        check_id(problems, id, "participant");
         if let Some(first) = seen.get(id.get_ref()) {
             let (line, _) = line_column(problems.source, *first);
             problems.at(id.span(), format!("duplicate participant id \"{}\" (first at line {line})", id.get_ref()));
@@ -412,18 +579,21 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
             }
             (Some(other), _) => {
                 if let Some(v) = &s.stakeholders {
+                    let hint = did_you_mean(other, ["after-states", "alternate"]);
                     problems.at(
                         v.span(),
-                        format!("`stakeholders` must be \"after-states\" or \"alternate\", not \"{other}\""),
+                        format!("`stakeholders` must be \"after-states\" or \"alternate\", not \"{other}\"{hint}"),
                     );
                 }
                 StakeholderSlots::AfterStates
             }
         };
         let mut inscribed_seen: HashMap<&str, ()> = HashMap::new();
+        let roster_ids = || seen.keys().map(String::as_str);
         for id in &s.inscribed {
             if !known(id.get_ref()) {
-                problems.at(id.span(), format!("unknown participant \"{}\" in `inscribed`", id.get_ref()));
+                let hint = did_you_mean(id.get_ref(), roster_ids());
+                problems.at(id.span(), format!("unknown participant \"{}\" in `inscribed`{hint}", id.get_ref()));
             } else if !s.allow_multiple && inscribed_seen.insert(id.get_ref(), ()).is_some() {
                 problems.at(
                     id.span(),
@@ -433,7 +603,8 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
         }
         for id in &s.panelists {
             if !known(id.get_ref()) {
-                problems.at(id.span(), format!("unknown participant \"{}\" in `panelists`", id.get_ref()));
+                let hint = did_you_mean(id.get_ref(), roster_ids());
+                problems.at(id.span(), format!("unknown participant \"{}\" in `panelists`{hint}", id.get_ref()));
             }
         }
         let seg_limits = s.limits.as_ref().map_or(base, |l| limits(problems, l, base));
@@ -443,12 +614,17 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
             title: s.title.clone(),
             start: seg_start.unwrap_or(fallback),
             end: seg_end.unwrap_or(fallback),
-            precedence: s.precedence.unwrap_or(Precedence::Inscription),
+            precedence: s
+                .precedence
+                .as_ref()
+                .and_then(|p| choice(problems, p, "precedence", PRECEDENCES))
+                .unwrap_or(Precedence::Inscription),
             stakeholders,
             allow_multiple: s.allow_multiple,
             limits: seg_limits,
             inscribed: s.inscribed.iter().map(|i| i.get_ref().clone()).collect(),
             panelists: s.panelists.iter().map(|i| i.get_ref().clone()).collect(),
+            budgets: budgets(problems, &s.budgets),
         });
     }
     if segments.is_empty() {
@@ -470,65 +646,65 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
 }
 
 fn participant(problems: &mut Problems<'_>, p: &RawParticipant, known: &dyn Fn(&str) -> bool) -> Participant {
-    let kind = *p.kind.get_ref();
+    let kind: Option<ParticipantKind> = choice(problems, &p.kind, "kind", KINDS);
     let name = p.id.get_ref();
-    match (&p.regional_group, kind) {
-        (None, ParticipantKind::MemberState) => {
-            problems.at(p.id.span(), format!("member State \"{name}\" needs a `regional_group`"));
-        }
-        (Some(g), k) if !k.is_state() => {
-            problems.at(g.span(), format!("`regional_group` is for States; \"{name}\" is a {}", k.label()));
-        }
-        _ => {}
-    }
-    match (&p.constituency, kind) {
-        (None, ParticipantKind::Stakeholder) => {
-            problems.at(p.id.span(), format!("stakeholder \"{name}\" needs a `constituency`"));
-        }
-        (Some(c), k) if k != ParticipantKind::Stakeholder => {
-            problems.at(c.span(), format!("`constituency` is for stakeholders; \"{name}\" is a {}", k.label()));
-        }
-        _ => {}
-    }
-    if let Some(level) = &p.level
-        && !kind.is_state()
-    {
-        problems.at(level.span(), format!("`level` is for State delegations; \"{name}\" is a {}", kind.label()));
-    }
-    let modality = p.modality.as_ref().map_or(Modality::InRoom, |m| *m.get_ref());
-    let recording_secs = match (&p.recording, modality) {
-        (Some(r), Modality::PreRecorded) => duration(problems, r, "recording"),
-        (None, Modality::PreRecorded) => {
-            let span = p.modality.as_ref().map_or(p.id.span(), Spanned::span);
-            problems.at(span, format!("pre-recorded \"{name}\" needs a `recording` length"));
-            None
-        }
-        (Some(r), _) => {
-            problems.at(r.span(), "`recording` goes with `modality = \"pre-recorded\"`");
-            None
-        }
-        (None, _) => None,
+    let regional_group: Option<RegionalGroup> =
+        p.regional_group.as_ref().and_then(|g| choice(problems, g, "regional_group", REGIONAL_GROUPS));
+    let region: Option<Region> = p.region.as_ref().and_then(|r| choice(problems, r, "region", REGIONS));
+    let constituency: Option<Constituency> =
+        p.constituency.as_ref().and_then(|c| choice(problems, c, "constituency", CONSTITUENCIES));
+    let level: Option<Level> = p.level.as_ref().and_then(|l| choice(problems, l, "level", LEVELS));
+    let modality =
+        p.modality.as_ref().and_then(|m| choice(problems, m, "modality", MODALITIES)).unwrap_or(Modality::InRoom);
+    let short = p.short.as_ref().map(|s| s.get_ref().trim().to_string()).filter(|s| !s.is_empty());
+    // The rules below depend on the kind: without a valid one, its problem is enough.
+    let Some(kind) = kind else {
+        return Participant {
+            id: name.clone(),
+            name: p.name.clone(),
+            short,
+            kind: ParticipantKind::Stakeholder,
+            regional_group,
+            region,
+            constituency,
+            level,
+            modality,
+            recording_secs: None,
+            members: Vec::new(),
+        };
     };
-    if !p.members.is_empty() && kind != ParticipantKind::GroupOfStates {
-        problems.at(p.members[0].span(), "`members` is for groups of States");
-    }
-    for m in &p.members {
-        if !known(m.get_ref()) {
-            problems.at(m.span(), format!("unknown participant \"{}\" in `members`", m.get_ref()));
-        }
-    }
-    Participant {
+    let recording_secs = p.recording.as_ref().and_then(|r| duration(problems, r, "recording"));
+    let participant = Participant {
         id: p.id.get_ref().clone(),
         name: p.name.clone(),
+        short,
         kind,
-        regional_group: p.regional_group.as_ref().map(|g| *g.get_ref()),
-        region: p.region,
-        constituency: p.constituency.as_ref().map(|c| *c.get_ref()),
-        level: p.level.as_ref().map(|l| *l.get_ref()),
+        regional_group,
+        region,
+        constituency,
+        level,
         modality,
         recording_secs,
         members: p.members.iter().map(|m| m.get_ref().clone()).collect(),
+    };
+    // The roster's rules are the domain's (the same for a participant registered
+    // during the session); here each problem points at its key.
+    for (field, message) in participant.problems(known) {
+        let span = match field {
+            RosterField::Id => Some(p.id.span()),
+            RosterField::Name => Some(p.id.span()),
+            RosterField::RegionalGroup => p.regional_group.as_ref().map(Spanned::span),
+            RosterField::Constituency => p.constituency.as_ref().map(Spanned::span),
+            RosterField::Level => p.level.as_ref().map(Spanned::span),
+            // A bad recording length is reported by `duration` already.
+            RosterField::Modality if p.recording.is_some() => continue,
+            RosterField::Modality => p.modality.as_ref().map(Spanned::span),
+            RosterField::Recording => p.recording.as_ref().map(Spanned::span),
+            RosterField::Member(n) => p.members.get(n).map(Spanned::span),
+        };
+        problems.at(span.unwrap_or(p.id.span()), message);
     }
+    participant
 }
 
 #[cfg(test)]

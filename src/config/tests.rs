@@ -21,6 +21,34 @@ fn the_shipped_examples_are_valid() {
     let roundtable = parse_session(include_str!("../../config/imrf-2022-roundtable-1.toml")).expect("valid");
     let states = roundtable.participants.iter().filter(|p| p.kind == ParticipantKind::MemberState).count();
     assert_eq!(states, 193, "all 193 Member States");
+    // Budgets: delegations and regional groups in the roundtable's statements,
+    // constituencies in each of the hearing's panels.
+    let statements = roundtable.segments.iter().find(|s| s.id == "statements").expect("statements");
+    let per: Vec<(BudgetPer, u32)> = statements.budgets.iter().map(|b| (b.per, b.secs)).collect();
+    assert_eq!(per, [(BudgetPer::Participant, 360), (BudgetPer::RegionalGroup, 1800)]);
+    let hearing = parse_session(include_str!("../../config/imrf-2022-hearing.toml")).expect("valid");
+    for panel in ["panel-1", "panel-2"] {
+        let segment = hearing.segments.iter().find(|s| s.id == panel).expect("a panel");
+        assert_eq!(
+            segment.budgets.iter().map(|b| (b.per, b.secs)).collect::<Vec<_>>(),
+            [(BudgetPer::Constituency, 720)]
+        );
+    }
+}
+
+#[test]
+fn budgets_are_checked_like_everything_else() {
+    // A budget on the general debate (the table before the next segment).
+    let source = VALID.replacen(
+        "[[segments]]\nid = \"alternating\"",
+        "[[segments.budgets]]\nper = \"constituncy\"\ntime = \"12 min\"\nkinds = [\"stakholder\"]\n\n[[segments]]\nid = \"alternating\"",
+        1,
+    );
+    assert_ne!(source, VALID);
+    let text = problems(&source).join("\n");
+    assert!(text.contains("`per` cannot be \"constituncy\" (did you mean `constituency`?)"), "{text}");
+    assert!(text.contains("`time`: bad duration \"12 min\" (did you mean \"12m\"?)"), "{text}");
+    assert!(text.contains("`kinds` cannot be \"stakholder\" (did you mean `stakeholder`?)"), "{text}");
 }
 
 #[test]
@@ -91,12 +119,43 @@ fn rules_between_keys_are_checked() {
 }
 
 #[test]
-fn a_wrong_type_is_reported_at_its_value() {
+fn a_wrong_value_is_reported_at_its_value_with_the_valid_ones() {
     let source = VALID.replace("kind = \"un-entity\"", "kind = \"spaceship\"");
     let found = problems(&source);
     let line = source.lines().position(|l| l.contains("spaceship")).expect("present") + 1;
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].starts_with(&format!("{line}:8: unknown variant `spaceship`")), "{found:?}");
+    assert!(
+        found[0].starts_with(&format!("{line}:8: `kind` cannot be \"spaceship\"; it is one of \"member-state\"")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn five_typos_are_found_in_one_run_each_with_the_nearest_valid_value() {
+    let source = VALID
+        .replacen("modality = \"remote\"", "modalty = \"remote\"", 1)
+        .replacen("level = \"head-of-delegation\"", "level = \"vice minister\"", 1)
+        .replacen("precedence = \"un-protocol\"", "precedence = \"un-protocl\"", 1)
+        .replacen("national = \"3m\"", "national = \"3 min\"", 1)
+        .replacen("inscribed = [\"chile\", \"ngo-a\"]", "inscribed = [\"chlie\", \"ngo-a\"]", 1);
+    assert_ne!(source, VALID);
+    let found = problems(&source);
+    let text = found.join("\n");
+    let line_of = |needle: &str| source.lines().position(|l| l.contains(needle)).expect("present") + 1;
+    for (needle, message) in [
+        ("modalty", "unknown key `participants.3.modalty` (did you mean `modality`?)"),
+        ("vice minister", "`level` cannot be \"vice minister\" (did you mean `vice-minister`?)"),
+        ("un-protocl", "`precedence` cannot be \"un-protocl\" (did you mean `un-protocol`?)"),
+        ("3 min", "`national`: bad duration \"3 min\" (did you mean \"3m\"?)"),
+        ("chlie", "unknown participant \"chlie\" in `inscribed` (did you mean `chile`?)"),
+    ] {
+        let line = line_of(needle);
+        assert!(
+            found.iter().any(|f| f.starts_with(&format!("{line}:")) && f.contains(message)),
+            "{message} at line {line}:\n{text}"
+        );
+    }
+    assert_eq!(found.len(), 5, "{text}");
 }
 
 #[test]

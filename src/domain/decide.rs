@@ -31,6 +31,11 @@ pub enum Command {
         segment: String,
     },
     CloseSession,
+    /// Add a participant who registered during the session to the roster, with the
+    /// same fields and rules as a roster entry in a session file.
+    RegisterParticipant {
+        participant: super::Participant,
+    },
     Inscribe {
         participant: ParticipantId,
         /// Segment id; the current segment (or the first) when absent.
@@ -40,6 +45,10 @@ pub enum Command {
         kind: Option<StatementKind>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         level: Option<Level>,
+        /// For a statement on behalf of a group: the group's id in the roster, or its
+        /// name when it is not in the roster.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_behalf_of: Option<String>,
     },
     Withdraw {
         entry: EntryId,
@@ -79,9 +88,20 @@ pub enum Command {
     /// right-of-reply list.
     GiveFloor {
         entry: EntryId,
+        /// Needed when the statement's time exceeds what is left of a budget it draws on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        budget: Option<super::BudgetChoice>,
     },
     EndTurn {
         turn: TurnId,
+    },
+    /// Interrupt the statement on the floor (the speaker's connection was lost):
+    /// the speaker goes back on the list, first or `places` places down, to continue
+    /// with the time left.
+    SuspendTurn {
+        turn: TurnId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        places: Option<usize>,
     },
     Pause {
         turn: TurnId,
@@ -116,9 +136,26 @@ pub enum Command {
     SetConnection {
         participant: ParticipantId,
         status: ConnectionStatus,
+        /// The status the sender saw: if the participant is marked otherwise now, the
+        /// command is refused (a stale or repeated key press changes nothing).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<ConnectionStatus>,
+    },
+    /// "Thank you, next": end the turn on the floor (if any) and give the floor to
+    /// `entry`, which must be the next speaker who may have it ([`super::next_up`]).
+    Next {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnId>,
+        entry: EntryId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        budget: Option<super::BudgetChoice>,
     },
     AddNote {
         client_id: String,
+        /// When the rapporteur saved it, on the hub's clock as the client knows it
+        /// (its own clock corrected by the offset it measured).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        saved_at: Option<Timestamp>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         turn: Option<TurnId>,
         text: String,
@@ -134,6 +171,8 @@ pub enum Command {
     },
     AddPledge {
         client_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        saved_at: Option<Timestamp>,
         pledger: ParticipantId,
         text: String,
         objectives: Vec<u8>,
@@ -157,6 +196,7 @@ impl Command {
         match self {
             Self::OpenSegment { .. } => "open a segment",
             Self::CloseSession => "close the session",
+            Self::RegisterParticipant { .. } => "register a participant",
             Self::Inscribe { .. } => "inscribe a speaker",
             Self::Withdraw { .. } => "withdraw an entry",
             Self::MoveUp { .. } | Self::MoveDown { .. } | Self::MoveTo { .. } => "move an entry",
@@ -165,7 +205,9 @@ impl Command {
             Self::CloseList { .. } => "close the list of speakers",
             Self::ReopenList { .. } => "reopen the list of speakers",
             Self::GiveFloor { .. } => "give the floor",
+            Self::Next { .. } => "give the floor to the next speaker",
             Self::EndTurn { .. } => "end a turn",
+            Self::SuspendTurn { .. } => "interrupt a statement",
             Self::Pause { .. } => "pause the clock",
             Self::Resume { .. } => "resume the clock",
             Self::Extend { .. } => "extend the time",
@@ -242,14 +284,20 @@ type Decision = Result<Vec<EventKind>, Rejection>;
 /// A rejected command changes nothing.
 pub fn decide(session: &Session, command: Command, actor: &Actor, now: Timestamp) -> Result<Vec<Event>, Rejection> {
     authorize(session, &command, actor)?;
-    if let Some(closed) = session.closed_at {
+    if let Some(closed) = session.closed_at
+        && !matches!(command, Command::Undo { .. })
+    {
         return Err(refused(format!("the session was closed at {}", clock(session, closed))));
     }
+    let undoes = match &command {
+        Command::Undo { seq } => Some(*seq),
+        _ => None,
+    };
     let kinds = Rules { session, actor, now }.decide(command)?;
     Ok(kinds
         .into_iter()
         .enumerate()
-        .map(|(i, event)| Event { seq: session.seq + 1 + i as u64, at: now, actor: actor.clone(), event })
+        .map(|(i, event)| Event { seq: session.seq + 1 + i as u64, at: now, actor: actor.clone(), event, undoes })
         .collect())
 }
 
@@ -307,8 +355,9 @@ impl Rules<'_> {
         match command {
             Command::OpenSegment { segment } => self.open_segment(&segment),
             Command::CloseSession => self.close_session(),
-            Command::Inscribe { participant, segment, kind, level } => {
-                self.inscribe(&participant, segment.as_deref(), kind, level)
+            Command::RegisterParticipant { participant } => self.register(participant),
+            Command::Inscribe { participant, segment, kind, level, on_behalf_of } => {
+                self.inscribe(&participant, segment.as_deref(), kind, level, on_behalf_of)
             }
             Command::Withdraw { entry } => {
                 let (segment, _, _) = self.list_entry(entry)?;
@@ -339,7 +388,7 @@ impl Rules<'_> {
                 }
                 Ok(vec![EventKind::ListReopened { segment: index }])
             }
-            Command::GiveFloor { entry } => self.give_floor(entry),
+            Command::GiveFloor { entry, budget } => self.give_floor(entry, budget),
             Command::Undo { seq } => match &self.session.undo {
                 Some(undo)
                     if matches!(undo.compensation, EventKind::FloorRevoked { .. })
@@ -350,21 +399,32 @@ impl Rules<'_> {
                         UNDO_FLOOR_WITHIN_MS / 1000
                     )))
                 }
-                Some(undo) if undo.seq == seq && seq == self.session.seq => Ok(vec![undo.compensation.clone()]),
+                Some(undo) if undo.seq == seq && seq == self.session.seq => {
+                    let mut compensation = undo.compensation.clone();
+                    // A turn ended by mistake runs again from now: the time between its
+                    // end and the undo is not charged to the speaker.
+                    let restored = match &mut compensation {
+                        EventKind::TurnRestored { turn, .. } => Some(turn),
+                        EventKind::FloorRevoked { restore: Some(turn), .. } => Some(turn),
+                        _ => None,
+                    };
+                    if let Some(turn) = restored
+                        && turn.running_since.is_some()
+                    {
+                        turn.running_since = Some(self.now);
+                    }
+                    Ok(vec![compensation])
+                }
                 Some(undo) if undo.seq == self.session.seq => Err(refused(format!(
                     "event #{seq} cannot be undone: the last undoable action is #{} ({})",
                     undo.seq, undo.what
                 ))),
                 _ => Err(refused(format!(
-                    "event #{seq} cannot be undone: only the chair's last list action or floor given, right after it"
+                    "event #{seq} cannot be undone: only the chair's last action on the lists, the floor, a segment or the session, right after it"
                 ))),
             },
-            Command::EndTurn { turn } => {
-                let current = self.turn(turn)?;
-                let used_ms = current.used_at(self.now);
-                let overrun_ms = used_ms.saturating_sub(current.allotted_ms);
-                Ok(vec![EventKind::TurnEnded { turn, used_ms, overrun_ms }])
-            }
+            Command::EndTurn { turn } => Ok(vec![self.end_turn(turn)?]),
+            Command::SuspendTurn { turn, places } => Ok(vec![self.suspend(turn, places)?]),
             Command::Pause { turn } => {
                 let current = self.turn(turn)?;
                 self.no_point_pending()?;
@@ -400,7 +460,8 @@ impl Rules<'_> {
                     _ => Err(not_found(format!("no right of reply #{entry} is pending"))),
                 }
             }
-            Command::SetConnection { participant, status } => {
+            Command::Next { turn, entry, budget } => self.next(turn, entry, budget),
+            Command::SetConnection { participant, status, from } => {
                 let p = self.participant(&participant)?;
                 if p.modality != Modality::Remote {
                     return Err(refused(format!(
@@ -410,23 +471,49 @@ impl Rules<'_> {
                     )));
                 }
                 let now = self.session.connection(&participant);
+                if let Some(from) = from
+                    && from != now
+                {
+                    return Err(refused(format!(
+                        "{} is now marked {}, not {}: nothing changed",
+                        p.name,
+                        now.label(),
+                        from.label()
+                    )));
+                }
                 if now == status {
                     return Err(refused(format!("{} is already marked {}", p.name, status.label())));
                 }
-                // A delegate may say it is connected or has a problem, but not clear what
-                // the secretariat found (an audio check, a technical issue).
+                // A delegate reports its own connection: connected (also once it has fixed
+                // a technical issue) or a technical issue. The audio check is the
+                // secretariat's finding, and only the chair sets or clears it.
                 if self.actor.role == Role::Delegate
-                    && (matches!(now, ConnectionStatus::AudioChecked | ConnectionStatus::TechnicalIssue)
-                        || status == ConnectionStatus::AudioChecked)
+                    && (matches!(status, ConnectionStatus::AudioChecked | ConnectionStatus::Unknown)
+                        || now == ConnectionStatus::AudioChecked && status == ConnectionStatus::Connected)
                 {
                     return Err(reject(
                         RejectCode::Forbidden,
-                        format!("only the chair may change {} from {} to {}", p.name, now.label(), status.label()),
+                        format!(
+                            "only the chair may change {} from {} to {}: a delegate reports connected or technical issue",
+                            p.name,
+                            now.label(),
+                            status.label()
+                        ),
                     ));
                 }
-                Ok(vec![EventKind::ConnectionSet { participant, status }])
+                let mut events = vec![EventKind::ConnectionSet { participant: participant.clone(), status }];
+                // The speaker on the floor lost: the statement is interrupted, to continue later.
+                if let Some(turn) = self.session.floor.as_ref()
+                    && turn.entry.participant == participant
+                    && status == ConnectionStatus::TechnicalIssue
+                    && self.actor.role == Role::Chair
+                    && self.session.point_of_order.is_none()
+                {
+                    events.push(self.suspend(turn.id, None)?);
+                }
+                Ok(events)
             }
-            Command::AddNote { client_id, turn, text, objectives, themes } => {
+            Command::AddNote { client_id, saved_at, turn, text, objectives, themes } => {
                 if self.already_recorded(&client_id)? {
                     return Ok(Vec::new());
                 }
@@ -443,10 +530,11 @@ impl Rules<'_> {
                         objectives: objectives_in_range(objectives, false)?,
                         themes,
                         at: self.now,
+                        saved_at: saved_at.map(|t| t.min(self.now)),
                     },
                 }])
             }
-            Command::AddPledge { client_id, pledger, text, objectives, turn } => {
+            Command::AddPledge { client_id, saved_at, pledger, text, objectives, turn } => {
                 if self.already_recorded(&client_id)? {
                     return Ok(Vec::new());
                 }
@@ -462,6 +550,7 @@ impl Rules<'_> {
                         turn,
                         author: self.actor.name.clone(),
                         at: self.now,
+                        saved_at: saved_at.map(|t| t.min(self.now)),
                     },
                 }])
             }
@@ -521,14 +610,15 @@ impl Rules<'_> {
     }
 
     fn turn(&self, turn: TurnId) -> Result<&Turn, Rejection> {
+        // Ids are for machines: the reason says whose turn it is now.
         match self.session.floor.as_ref() {
             Some(current) if current.id == turn => Ok(current),
+            // Ids are for machines: say whose turn it is now.
             Some(current) => Err(not_found(format!(
-                "turn #{turn} is not on the floor: {} holds it (turn #{})",
-                self.session.name_of(&current.entry.participant),
-                current.id
+                "that turn is over: {} holds the floor now",
+                self.session.name_of(&current.entry.participant)
             ))),
-            None => Err(not_found(format!("turn #{turn} is not on the floor: nobody holds it"))),
+            None => Err(not_found("that turn is over: nobody holds the floor")),
         }
     }
 
@@ -545,9 +635,8 @@ impl Rules<'_> {
     fn no_one_on_floor(&self) -> Result<(), Rejection> {
         match &self.session.floor {
             Some(turn) => Err(refused(format!(
-                "{} holds the floor (turn #{}): end the turn first",
-                self.session.name_of(&turn.entry.participant),
-                turn.id
+                "{} holds the floor: end the turn first",
+                self.session.name_of(&turn.entry.participant)
             ))),
             None => Ok(()),
         }
@@ -565,6 +654,24 @@ impl Rules<'_> {
         Ok(vec![EventKind::SegmentOpened { segment: index }])
     }
 
+    fn register(&self, mut participant: super::Participant) -> Decision {
+        participant.name = participant.name.trim().to_string();
+        participant.short = participant.short.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        if participant.name.chars().count() > MAX_SHORT {
+            return Err(invalid(format!("the name is longer than {MAX_SHORT} characters")));
+        }
+        if let Some(existing) = self.session.def.participant(&participant.id) {
+            return Err(refused(format!("\"{}\" is already in the roster, as {}", participant.id, existing.name)));
+        }
+        let def = &self.session.def;
+        let problems = participant.problems(&|id| def.participant(id).is_some());
+        if !problems.is_empty() {
+            let all: Vec<String> = problems.into_iter().map(|(_, message)| message).collect();
+            return Err(invalid(all.join("; ")));
+        }
+        Ok(vec![EventKind::ParticipantRegistered { participant }])
+    }
+
     fn close_session(&self) -> Decision {
         self.no_one_on_floor()?;
         self.no_point_pending()?;
@@ -577,18 +684,53 @@ impl Rules<'_> {
         segment: Option<&str>,
         kind: Option<StatementKind>,
         level: Option<Level>,
+        on_behalf_of: Option<String>,
     ) -> Decision {
         let p = self.participant(participant)?;
         if self.actor.role != Role::Chair {
-            // Precedence follows the roster; only the chair may say otherwise.
-            if level.is_some_and(|l| Some(l) != p.level) {
+            // Precedence follows the roster; only the chair may say otherwise. A level
+            // equal to the roster's (or, for a State without one, head of delegation,
+            // the level every inscription gets) is no change.
+            let roster_level = if p.kind.is_state() { p.level.or(Some(Level::HeadOfDelegation)) } else { None };
+            if level.is_some_and(|l| Some(l) != roster_level) {
                 return Err(reject(
                     RejectCode::Forbidden,
                     "only the chair may change the level of representation of an inscription",
                 ));
             }
-            if kind.is_some_and(|k| k != p.kind.default_statement()) {
-                return Err(reject(RejectCode::Forbidden, "only the chair may inscribe a statement of another kind"));
+            // A Member State may say it speaks on behalf of a group of the roster it
+            // belongs to (any group, when the roster lists no members); any other kind of
+            // statement than its own, and a group the roster does not know, are the chair's
+            // to give: a group statement comes first on the list.
+            if let Some(group) = &on_behalf_of {
+                match self.session.def.participant(group) {
+                    Some(g) if g.kind == ParticipantKind::GroupOfStates => {
+                        if !g.members.is_empty() && !g.members.iter().any(|m| m == participant) {
+                            return Err(reject(
+                                RejectCode::Forbidden,
+                                format!(
+                                    "{} is not a member of {} in the roster: only the chair may inscribe it for that group",
+                                    p.name, g.name
+                                ),
+                            ));
+                        }
+                    }
+                    _ => {
+                        return Err(reject(
+                            RejectCode::Forbidden,
+                            format!(
+                                "\"{group}\" is not a group of States in the roster: only the chair may inscribe a statement for it"
+                            ),
+                        ));
+                    }
+                }
+            }
+            let group_statement = kind == Some(StatementKind::Group) && on_behalf_of.is_some();
+            if kind.is_some_and(|k| k != p.kind.default_statement()) && !group_statement {
+                return Err(reject(
+                    RejectCode::Forbidden,
+                    "only the chair may inscribe a statement of another kind (a delegate may inscribe a statement on behalf of a group it names)",
+                ));
             }
         }
         let index = self.segment(segment)?;
@@ -605,10 +747,10 @@ impl Rules<'_> {
         let allow_multiple = self.session.segment_def(index).is_some_and(|s| s.allow_multiple);
         if !allow_multiple && let Some(at) = state.list.iter().position(|e| e.participant == participant) {
             return Err(refused(format!(
-                "{} is already inscribed at position {} of {}",
+                "not inscribed again: {} is on the list of {} already, at position {} (one inscription each)",
                 p.name,
-                at + 1,
-                self.title(index)
+                self.title(index),
+                at + 1
             )));
         }
         let kind = kind.unwrap_or_else(|| p.kind.default_statement());
@@ -629,7 +771,29 @@ impl Rules<'_> {
         if level.is_some() && !p.kind.is_state() {
             return Err(invalid(format!("{} is not a State: it has no level of representation", p.name)));
         }
-        let entry = self.session.new_entry(index, p, Some(kind), level, self.now);
+        let on_behalf_of = match on_behalf_of {
+            None => None,
+            Some(_) if kind != StatementKind::Group || p.kind != ParticipantKind::MemberState => {
+                return Err(invalid(format!(
+                    "only a Member State making a statement on behalf of a group names the group; {} makes a {}",
+                    p.name,
+                    kind.label()
+                )));
+            }
+            Some(group) => {
+                let group = bounded_text("group's name", &group, MAX_SHORT)?;
+                match self.session.def.participant(&group) {
+                    Some(g) if g.kind == ParticipantKind::GroupOfStates => Some(g.id.clone()),
+                    Some(g) => {
+                        return Err(invalid(format!("{} is not a group of States", g.name)));
+                    }
+                    // A group the roster does not list: its name as given.
+                    None => Some(group),
+                }
+            }
+        };
+        let mut entry = self.session.new_entry(index, p, Some(kind), level, self.now);
+        entry.on_behalf_of = on_behalf_of;
         let mut list = self.session.segments[index].list.clone();
         list.push(entry.clone());
         let order = policy_layout(self.session, index, &list);
@@ -694,7 +858,7 @@ impl Rules<'_> {
         ids
     }
 
-    fn give_floor(&self, entry: EntryId) -> Decision {
+    fn give_floor(&self, entry: EntryId, budget: Option<super::BudgetChoice>) -> Decision {
         let current = self.current_segment()?;
         self.no_one_on_floor()?;
         self.no_point_pending()?;
@@ -709,10 +873,9 @@ impl Rules<'_> {
             return Err(self.gone(entry));
         };
         if is_reply && !self.session.segments[current].list.is_empty() {
-            return Err(refused(format!(
-                "rights of reply are taken at the end of the segment: {} speakers remain on the list",
-                self.session.segments[current].list.len()
-            )));
+            let left = self.session.segments[current].list.len();
+            let left = if left == 1 { "1 speaker remains".to_string() } else { format!("{left} speakers remain") };
+            return Err(refused(format!("rights of reply are taken at the end of the segment: {left} on the list")));
         }
         let p = self.participant(&e.participant)?;
         if p.modality == Modality::Remote && self.session.connection(&p.id) == ConnectionStatus::TechnicalIssue {
@@ -721,19 +884,148 @@ impl Rules<'_> {
                 p.name
             )));
         }
-        Ok(vec![EventKind::FloorGiven {
+        self.floor_to(current, e, budget, 0).map(|event| vec![event])
+    }
+
+    /// The floor to an entry, within what is left of its budgets (counting `pending`
+    /// milliseconds of a turn ended in the same step): a statement longer than that
+    /// needs the chair's decision.
+    fn floor_to(
+        &self,
+        segment: usize,
+        entry: &super::Entry,
+        budget: Option<super::BudgetChoice>,
+        pending: u64,
+    ) -> Result<EventKind, Rejection> {
+        let allotted_ms = u64::from(entry.allotted) * 1000;
+        let tightest = super::budgets_left(self.session, segment, &entry.participant, entry.kind, pending)
+            .into_iter()
+            .min_by_key(|b| b.left_ms);
+        let (allotted_ms, budget) = match (tightest, budget) {
+            (Some(b), choice) if b.left_ms < allotted_ms => match choice {
+                None => {
+                    return Err(refused(format!(
+                        "{} has {} left of the {} budget ({} in this segment) for a {} statement: give the floor with the time left, or the full time with a reason",
+                        self.session.name_of(&entry.participant),
+                        clock_ms(b.left_ms),
+                        b.name,
+                        clock_ms(b.limit_ms),
+                        clock_ms(allotted_ms)
+                    )));
+                }
+                Some(super::BudgetChoice::TimeLeft) if b.left_ms == 0 => {
+                    return Err(refused(format!(
+                        "the {} budget is used up: give the full time with a reason, or another speaker the floor",
+                        b.name
+                    )));
+                }
+                Some(super::BudgetChoice::TimeLeft) => (b.left_ms, Some(super::BudgetChoice::TimeLeft)),
+                Some(super::BudgetChoice::FullTime { reason }) => {
+                    let reason = bounded_text("reason", &reason, MAX_SHORT)?;
+                    (allotted_ms, Some(super::BudgetChoice::FullTime { reason }))
+                }
+            },
+            // Within every budget: nothing to decide, nothing recorded.
+            _ => (allotted_ms, None),
+        };
+        Ok(EventKind::FloorGiven {
             turn: Turn {
                 id: self.session.next_id,
-                segment: current,
-                entry: e.clone(),
+                segment,
+                entry: entry.clone(),
                 started_at: self.now,
-                allotted_ms: u64::from(e.allotted) * 1000,
+                allotted_ms,
                 used_ms: 0,
                 running_since: Some(self.now),
                 paused: false,
                 points_of_order: 0,
+                budget,
             },
-        }])
+        })
+    }
+
+    fn end_turn(&self, turn: TurnId) -> Result<EventKind, Rejection> {
+        let current = self.turn(turn)?;
+        let used_ms = current.used_at(self.now);
+        let overrun_ms = used_ms.saturating_sub(current.allotted_ms);
+        Ok(EventKind::TurnEnded { turn, used_ms, overrun_ms })
+    }
+
+    /// Interrupt the turn on the floor: record its part, and put the speaker back on
+    /// the list (first, or `places` down) with the time left.
+    fn suspend(&self, turn: TurnId, places: Option<usize>) -> Result<EventKind, Rejection> {
+        let current = self.turn(turn)?;
+        if let Some(point) = &self.session.point_of_order {
+            return Err(refused(format!(
+                "a point of order by {} is pending: rule on it before interrupting the statement",
+                self.session.name_of(&point.by)
+            )));
+        }
+        let used_ms = current.used_at(self.now);
+        let left_ms = current.allotted_ms.saturating_sub(used_ms);
+        let resumes = match &current.entry.resumes {
+            Some(r) => super::Resumes {
+                first_turn: r.first_turn,
+                parts: r.parts + 1,
+                used_ms: r.used_ms + used_ms,
+                original_ms: r.original_ms,
+            },
+            None => super::Resumes {
+                first_turn: current.id,
+                parts: 1,
+                used_ms,
+                original_ms: u64::from(current.entry.allotted) * 1000,
+            },
+        };
+        let segment = current.segment;
+        let list = &self.session.segments.get(segment).ok_or_else(|| not_found("no such segment"))?.list;
+        let index = places.unwrap_or(0).min(list.len());
+        let mut entry = current.entry.clone();
+        entry.id = self.session.next_id;
+        entry.placement = Placement::Suspended { to: index + 1 };
+        entry.allotted = u32::try_from(left_ms.div_ceil(1000)).unwrap_or(u32::MAX);
+        entry.reason = String::new();
+        entry.resumes = Some(resumes);
+        let mut order: Vec<EntryId> = list.iter().map(|e| e.id).collect();
+        order.insert(index, entry.id);
+        Ok(EventKind::TurnSuspended { turn, used_ms, segment, entry, order })
+    }
+
+    /// End the turn on the floor and give the floor to the next who may have it, in one step.
+    fn next(&self, turn: Option<TurnId>, entry: EntryId, budget: Option<super::BudgetChoice>) -> Decision {
+        let current = self.current_segment()?;
+        self.no_point_pending()?;
+        let mut events = Vec::new();
+        // The ending turn's time counts against the budgets before the next one starts.
+        let mut pending = 0;
+        match turn {
+            Some(turn) => {
+                let ended = self.end_turn(turn)?;
+                if let EventKind::TurnEnded { used_ms, .. } = &ended {
+                    pending = *used_ms;
+                }
+                events.push(ended);
+            }
+            None => self.no_one_on_floor()?,
+        }
+        match super::next_up(self.session) {
+            Some(next) if next.entry.id == entry => {
+                // The ending turn draws on the next speaker's budgets only if it draws on the same ones.
+                let shared = self.session.floor.as_ref().is_some_and(|t| {
+                    let of = |p: &str, k| super::budgets_left(self.session, current, p, k, 0);
+                    let mine: Vec<String> =
+                        of(&t.entry.participant, t.entry.kind).into_iter().map(|b| b.name).collect();
+                    of(&next.entry.participant, next.entry.kind).iter().any(|b| mine.contains(&b.name))
+                });
+                events.push(self.floor_to(current, next.entry, budget, if shared { pending } else { 0 })?);
+                Ok(events)
+            }
+            Some(next) => Err(refused(format!(
+                "the next speaker who may have the floor is now {}, not entry #{entry}: nothing changed",
+                self.session.name_of(&next.entry.participant)
+            ))),
+            None => Err(refused("no one on the lists of the open segment may be given the floor now")),
+        }
     }
 
     fn change_time(&self, turn: TurnId, secs: u32, extend: bool) -> Decision {
@@ -800,12 +1092,15 @@ impl Rules<'_> {
         let pending = state.replies.iter().filter(|e| e.participant == participant).count() as u32;
         let number = taken + pending + 1;
         if number > limits.replies_per_delegation {
-            return Err(refused(format!(
-                "{} has used its {} rights of reply in {}",
-                p.name,
-                limits.replies_per_delegation,
-                self.title(index)
-            )));
+            let how = match (taken, pending) {
+                (_, 0) => format!("has used its {}", count(limits.replies_per_delegation, "right", "rights")),
+                (0, _) => format!("has requested its {}", count(limits.replies_per_delegation, "right", "rights")),
+                (t, p) => format!(
+                    "has used {t} and requested {p} of its {}",
+                    count(limits.replies_per_delegation, "right", "rights")
+                ),
+            };
+            return Err(refused(format!("{} {how} of reply in {}", p.name, self.title(index))));
         }
         let mut entry = self.session.new_entry(index, p, Some(StatementKind::Reply), None, self.now);
         entry.allotted = if number == 1 { limits.reply_first } else { limits.reply_second };
@@ -829,6 +1124,17 @@ impl Rules<'_> {
             || self.session.floor.as_ref().is_some_and(|t| t.id == turn);
         if known { Ok(()) } else { Err(not_found(format!("no turn #{turn} in this session"))) }
     }
+}
+
+/// `m:ss` of milliseconds.
+fn clock_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// "1 right", "2 rights".
+fn count(n: u32, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
 }
 
 fn bounded_text(what: &str, text: &str, max: usize) -> Result<String, Rejection> {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use decide::{Command, RejectCode, Rejection, decide};
+pub use decide::{Command, RejectCode, Rejection, UNDO_FLOOR_WITHIN_MS, decide};
 pub use model::*;
 
 pub type Timestamp = DateTime<Utc>;
@@ -115,6 +115,22 @@ pub enum Placement {
     Moved { to: usize },
     /// Deferred by the chair (usually a remote speaker who cannot be heard).
     Deferred { from: usize },
+    /// A statement interrupted (the speaker's connection was lost), back on the
+    /// list at position `to` to continue with the time it had left.
+    Suspended { to: usize },
+}
+
+/// A statement delivered in parts: what the parts before this entry used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumes {
+    /// The turn of the statement's first part.
+    pub first_turn: TurnId,
+    /// Parts delivered so far.
+    pub parts: u32,
+    /// Time those parts used, in milliseconds.
+    pub used_ms: u64,
+    /// The statement's original allotment, in milliseconds.
+    pub original_ms: u64,
 }
 
 /// One entry on a speakers list or a right-of-reply list.
@@ -135,6 +151,12 @@ pub struct Entry {
     /// Human-readable reason for the entry's position, kept current by [`apply`].
     #[serde(default)]
     pub reason: String,
+    /// Set when the entry continues an interrupted statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumes: Option<Resumes>,
+    /// A statement on behalf of a group: the group's roster id, or its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -150,6 +172,30 @@ pub struct SegmentState {
     pub opened_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<Timestamp>,
+    /// Speaking time used against the segment's budgets, in milliseconds, by
+    /// `"{budget index}/{key}"` (a group, constituency, kind or participant id).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub budget_used: BTreeMap<String, u64>,
+}
+
+/// What the chair decided when a statement's time exceeds what is left of a budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "choice")]
+pub enum BudgetChoice {
+    /// Give the floor with the time left in the budget.
+    TimeLeft,
+    /// Give the full time anyway, for a reason the record keeps.
+    FullTime { reason: String },
+}
+
+/// A budget a statement draws on, and what is left of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetLeft {
+    /// As people name it: "Latin American and Caribbean States", "youth", "Chile".
+    pub name: String,
+    pub limit_ms: u64,
+    pub used_ms: u64,
+    pub left_ms: u64,
 }
 
 /// The turn in progress: who holds the floor and their clock.
@@ -169,6 +215,9 @@ pub struct Turn {
     /// Paused by the chair (as opposed to stopped by a point of order).
     pub paused: bool,
     pub points_of_order: u32,
+    /// The chair's decision when the statement exceeded what was left of a budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetChoice>,
 }
 
 /// What a clock shows: derived from a turn and the time now.
@@ -239,6 +288,18 @@ pub struct TurnRecord {
     pub used_ms: u64,
     pub overrun_ms: u64,
     pub points_of_order: u32,
+    /// For the second and later parts of an interrupted statement: its first part's turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<TurnId>,
+    /// This part ended because the statement was interrupted (suspended).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
+    /// A group statement's group (roster id or name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    /// The chair's choice when the statement exceeded what was left of a budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetChoice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,6 +334,10 @@ pub struct Note {
     #[serde(default)]
     pub themes: Vec<String>,
     pub at: Timestamp,
+    /// When the rapporteur saved it (the client's clock corrected to the hub's; never
+    /// after `at`, when the hub recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,6 +351,8 @@ pub struct Pledge {
     pub turn: Option<TurnId>,
     pub author: String,
     pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_at: Option<Timestamp>,
 }
 
 /// What happened, as decided by [`decide`]. Events carry their results (positions,
@@ -297,6 +364,10 @@ pub enum EventKind {
         segment: usize,
     },
     SessionClosed,
+    /// A participant who registered during the session joins the roster.
+    ParticipantRegistered {
+        participant: Participant,
+    },
     /// `order`: the ids of the whole list afterwards, first speaker first.
     Inscribed {
         segment: usize,
@@ -337,6 +408,9 @@ pub enum EventKind {
         entry: Entry,
         order: Vec<EntryId>,
         states_since_stakeholder: u32,
+        /// Undo of "next": the turn it ended comes back on the floor as it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restore: Option<Turn>,
     },
     /// Undo of a withdrawal: the entry comes back where it was.
     Restored {
@@ -348,6 +422,36 @@ pub enum EventKind {
         turn: TurnId,
         used_ms: u64,
         overrun_ms: u64,
+    },
+    /// Undo of a turn ended by mistake: the turn holds the floor again, its time
+    /// used so far kept.
+    TurnRestored {
+        turn: Turn,
+        /// Undo of a suspension: the entry that put the speaker back on the list, removed again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        withdraw: Option<EntryId>,
+    },
+    /// The turn on the floor stops (the speaker's connection was lost): its part is
+    /// recorded, and `entry` puts the speaker back on the list, at a place of its
+    /// own (`order`), to continue later with the time it had left.
+    TurnSuspended {
+        turn: TurnId,
+        used_ms: u64,
+        segment: usize,
+        entry: Entry,
+        order: Vec<EntryId>,
+    },
+    /// Undo of opening a segment: it is not open any more (its lists are kept) and
+    /// the previous one, if any, is open again with its lists as they were.
+    SegmentOpenUndone {
+        segment: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<usize>,
+    },
+    /// Undo of closing the session; `segment` was open before and opens again.
+    SessionReopened {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        segment: Option<usize>,
     },
     ClockPaused {
         turn: TurnId,
@@ -386,6 +490,9 @@ pub struct Event {
     pub at: Timestamp,
     pub actor: Actor,
     pub event: EventKind,
+    /// Set on a compensating event: the seq of the event it undoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<u64>,
 }
 
 /// The whole state of one session.
@@ -415,6 +522,9 @@ pub struct Session {
     /// The chair's last list action or floor given, undoable while nothing else has happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undo: Option<Undo>,
+    /// Each participant's speaking time so far in the session, in milliseconds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spoken_ms: BTreeMap<ParticipantId, u64>,
     /// Client ids of the notes and pledges recorded, so that a repeated note is
     /// recognised without scanning them all. Derived from `notes` and `pledges`:
     /// never serialized.
@@ -530,6 +640,9 @@ pub struct RewindPoint {
 pub struct Undo {
     /// Seq of the event it undoes.
     pub seq: u64,
+    /// Time of that event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Timestamp>,
     /// For the screen: "the inscription of Chile".
     pub what: String,
     pub compensation: EventKind,
@@ -603,6 +716,7 @@ impl Session {
             next_id: 1,
             undo: None,
             recorded: RecordedIds::default(),
+            spoken_ms: BTreeMap::new(),
         };
         for (index, segment) in def.segments.iter().enumerate() {
             // Inscribed before the meeting (e-Speakers): at the session's scheduled start.
@@ -627,6 +741,24 @@ impl Session {
 
     pub fn connection(&self, participant: &str) -> ConnectionStatus {
         self.connections.get(participant).copied().unwrap_or_default()
+    }
+
+    /// Who speaks for an entry, as people say it: "Senegal, on behalf of the African Group".
+    pub fn speaker(&self, entry: &Entry) -> String {
+        let name = self.name_of(&entry.participant);
+        match &entry.on_behalf_of {
+            Some(group) => format!("{name}, on behalf of {}", self.group_name(group)),
+            None => name.to_string(),
+        }
+    }
+
+    /// A group's name: "the African Group" for a roster group, else the name as given.
+    pub fn group_name(&self, group: &str) -> String {
+        match self.def.participant(group) {
+            Some(g) if g.name.starts_with("the ") || g.name.starts_with("The ") => g.name.clone(),
+            Some(g) => format!("the {}", g.name),
+            None => group.to_string(),
+        }
     }
 
     /// The display name of a participant, or its id if unknown.
@@ -678,6 +810,8 @@ impl Session {
             allotted,
             reply_number: None,
             reason: String::new(),
+            resumes: None,
+            on_behalf_of: None,
         }
     }
 
@@ -712,8 +846,9 @@ pub fn apply_quietly(session: &mut Session, event: &Event) {
 }
 
 fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
+    // An undo is not itself undone (undoing again would only redo).
     session.undo = match event.actor.role {
-        Role::Chair => undo_of(session, event),
+        Role::Chair if event.undoes.is_none() => undo_of(session, event),
         _ => None,
     };
     session.seq = event.seq;
@@ -739,6 +874,42 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                 state.ended_at = Some(at);
             }
             session.closed_at = Some(at);
+        }
+        EventKind::ParticipantRegistered { participant } => {
+            // The definition is shared with snapshots and checkpoints: this one copy is
+            // the session's own from now on.
+            let def = Arc::make_mut(&mut session.def);
+            def.participants.push(participant.clone());
+            def.roster = RosterIndex::default();
+        }
+        EventKind::SessionReopened { segment } => {
+            session.closed_at = None;
+            if let Some(state) = segment.and_then(|s| session.segments.get_mut(s)) {
+                state.ended_at = None;
+            }
+        }
+        EventKind::SegmentOpenUndone { segment, previous } => {
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.opened_at = None;
+            }
+            session.current_segment = *previous;
+            if let Some(state) = previous.and_then(|p| session.segments.get_mut(p)) {
+                state.ended_at = None;
+            }
+        }
+        EventKind::TurnRestored { turn, withdraw } => {
+            if let Some(record) = session.turns.pop_if(|t| t.id == turn.id) {
+                account(session, record.segment, &record.participant, record.kind, record.used_ms, false);
+            }
+            if let Some(entry) = withdraw
+                && let Some(state) = session.segments.get_mut(turn.segment)
+            {
+                state.list.retain(|e| e.id != *entry);
+                if reasons {
+                    order::refresh_reasons(session, turn.segment);
+                }
+            }
+            session.floor = Some(turn.clone());
         }
         EventKind::Inscribed { segment, entry, order: ids } => {
             if let Some(state) = session.segments.get_mut(*segment) {
@@ -806,9 +977,15 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
             session.next_id = session.next_id.max(turn.id + 1);
             session.floor = Some(turn.clone());
         }
-        EventKind::FloorRevoked { turn, segment, entry, order: ids, states_since_stakeholder } => {
+        EventKind::FloorRevoked { turn, segment, entry, order: ids, states_since_stakeholder, restore } => {
             if session.floor.as_ref().is_some_and(|t| t.id == *turn) {
                 session.floor = None;
+            }
+            if let Some(previous) = restore {
+                if let Some(record) = session.turns.pop_if(|t| t.id == previous.id) {
+                    account(session, record.segment, &record.participant, record.kind, record.used_ms, false);
+                }
+                session.floor = Some(previous.clone());
             }
             if let Some(state) = session.segments.get_mut(*segment) {
                 state.states_since_stakeholder = *states_since_stakeholder;
@@ -838,6 +1015,7 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
         }
         EventKind::TurnEnded { turn, used_ms, overrun_ms } => {
             if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
+                account(session, current.segment, &current.entry.participant, current.entry.kind, *used_ms, true);
                 session.turns.push(Arc::new(TurnRecord {
                     id: current.id,
                     segment: current.segment,
@@ -851,7 +1029,42 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                     used_ms: *used_ms,
                     overrun_ms: *overrun_ms,
                     points_of_order: current.points_of_order,
+                    part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
+                    suspended: false,
+                    on_behalf_of: current.entry.on_behalf_of.clone(),
+                    budget: current.budget.clone(),
                 }));
+            }
+        }
+        EventKind::TurnSuspended { turn, used_ms, segment, entry, order: ids } => {
+            if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
+                account(session, current.segment, &current.entry.participant, current.entry.kind, *used_ms, true);
+                session.turns.push(Arc::new(TurnRecord {
+                    id: current.id,
+                    segment: current.segment,
+                    entry: current.entry.id,
+                    participant: current.entry.participant.clone(),
+                    kind: current.entry.kind,
+                    inscribed_at: current.entry.inscribed_at,
+                    started_at: current.started_at,
+                    ended_at: at,
+                    allotted_ms: current.allotted_ms,
+                    used_ms: *used_ms,
+                    overrun_ms: used_ms.saturating_sub(current.allotted_ms),
+                    points_of_order: current.points_of_order,
+                    part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
+                    suspended: true,
+                    on_behalf_of: current.entry.on_behalf_of.clone(),
+                    budget: current.budget.clone(),
+                }));
+            }
+            session.next_id = session.next_id.max(entry.id + 1);
+            if let Some(state) = session.segments.get_mut(*segment) {
+                state.list.push(entry.clone());
+                order::reorder(&mut state.list, ids);
+                if reasons {
+                    order::refresh_reasons(session, *segment);
+                }
             }
         }
         EventKind::ClockPaused { turn } => {
@@ -912,6 +1125,75 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
     }
 }
 
+/// The budgets of `segment` that a statement by `participant` of `kind` draws on,
+/// with what is left of each, counting `pending` milliseconds more (a turn being
+/// ended in the same step).
+pub fn budgets_left(
+    session: &Session,
+    segment: usize,
+    participant: &str,
+    kind: StatementKind,
+    pending: u64,
+) -> Vec<BudgetLeft> {
+    let (Some(def), Some(state), Some(p)) =
+        (session.segment_def(segment), session.segments.get(segment), session.def.participant(participant))
+    else {
+        return Vec::new();
+    };
+    def.budgets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            let (key, name) = b.key(p, kind)?;
+            let limit_ms = u64::from(b.secs) * 1000;
+            let used_ms = state.budget_used.get(&format!("{i}/{key}")).copied().unwrap_or(0) + pending;
+            Some(BudgetLeft { name, limit_ms, used_ms, left_ms: limit_ms.saturating_sub(used_ms) })
+        })
+        .collect()
+}
+
+/// Count a finished part of a statement (or, `add` false, take it back for an
+/// undo): the participant's time in the session and the segment's budgets.
+fn account(session: &mut Session, segment: usize, participant: &str, kind: StatementKind, ms: u64, add: bool) {
+    let change = |v: &mut u64| *v = if add { v.saturating_add(ms) } else { v.saturating_sub(ms) };
+    change(session.spoken_ms.entry(participant.to_string()).or_default());
+    let keys: Vec<String> = match (session.segment_def(segment), session.def.participant(participant)) {
+        (Some(def), Some(p)) => def
+            .budgets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| b.key(p, kind).map(|(key, _)| format!("{i}/{key}")))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Some(state) = session.segments.get_mut(segment) {
+        for key in keys {
+            change(state.budget_used.entry(key).or_default());
+        }
+    }
+}
+
+/// The next speaker who may have the floor in the open segment, and the entries
+/// passed over to reach it (remote speakers with a technical issue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextUp<'a> {
+    pub entry: &'a Entry,
+    pub skipped: Vec<&'a Entry>,
+}
+
+/// Who "next" gives the floor to: the first on the speakers list who can be heard;
+/// once the list is empty, the first right of reply.
+pub fn next_up(session: &Session) -> Option<NextUp<'_>> {
+    let state = session.segments.get(session.current_segment?)?;
+    let can_speak = |e: &Entry| {
+        session.def.participant(&e.participant).is_none_or(|p| p.modality != Modality::Remote)
+            || session.connection(&e.participant) != ConnectionStatus::TechnicalIssue
+    };
+    let source = if state.list.is_empty() { &state.replies } else { &state.list };
+    let at = source.iter().position(can_speak)?;
+    Some(NextUp { entry: &source[at], skipped: source[..at].iter().collect() })
+}
+
 /// The compensating event that would undo `event`, computed on the state before it.
 fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
     let ids = |list: &[Entry]| list.iter().map(|e| e.id).collect::<Vec<_>>();
@@ -951,23 +1233,71 @@ fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
         EventKind::ListReopened { segment } => {
             ("the reopening of the list".to_string(), EventKind::ListClosed { segment: *segment })
         }
+        EventKind::SegmentOpened { segment } => (
+            format!("the opening of \"{}\"", session.segment_def(*segment)?.title),
+            EventKind::SegmentOpenUndone { segment: *segment, previous: session.current_segment },
+        ),
+        EventKind::SessionClosed => (
+            "the closing of the session".to_string(),
+            EventKind::SessionReopened {
+                segment: session
+                    .current_segment
+                    .filter(|s| session.segments.get(*s).is_some_and(|state| state.ended_at.is_none())),
+            },
+        ),
+        EventKind::TurnEnded { turn, used_ms, .. } => {
+            let current = session.floor.as_ref().filter(|t| t.id == *turn)?;
+            let mut restored = current.clone();
+            restored.used_ms = *used_ms;
+            // When undone, the clock runs again from the undo (see decide).
+            restored.running_since = current.running_since.map(|_| event.at);
+            (
+                format!("the end of the turn of {}", session.name_of(&current.entry.participant)),
+                EventKind::TurnRestored { turn: restored, withdraw: None },
+            )
+        }
+        EventKind::TurnSuspended { turn, used_ms, entry, .. } => {
+            let current = session.floor.as_ref().filter(|t| t.id == *turn)?;
+            let mut restored = current.clone();
+            restored.used_ms = *used_ms;
+            restored.running_since = current.running_since.map(|_| event.at);
+            (
+                format!("the interruption of {}'s statement", session.name_of(&current.entry.participant)),
+                EventKind::TurnRestored { turn: restored, withdraw: Some(entry.id) },
+            )
+        }
         EventKind::FloorGiven { turn } => {
             let state = session.segments.get(turn.segment)?;
             let list = if turn.entry.kind == StatementKind::Reply { &state.replies } else { &state.list };
+            // "Next" ends a turn and gives the floor in one step (same time, next seq):
+            // its undo puts both back.
+            let restore = session.undo.as_ref().filter(|u| u.seq + 1 == event.seq && u.at == Some(event.at)).and_then(
+                |u| match &u.compensation {
+                    EventKind::TurnRestored { turn, withdraw: None } => Some(turn.clone()),
+                    _ => None,
+                },
+            );
+            let what = match &restore {
+                Some(previous) => {
+                    format!("\"next\" (the floor back to {})", session.name_of(&previous.entry.participant))
+                }
+                None => format!("the floor given to {}", session.name_of(&turn.entry.participant)),
+            };
             (
-                format!("the floor given to {}", session.name_of(&turn.entry.participant)),
+                what,
                 EventKind::FloorRevoked {
                     turn: turn.id,
                     segment: turn.segment,
                     entry: turn.entry.clone(),
                     order: ids(list),
                     states_since_stakeholder: state.states_since_stakeholder,
+                    restore,
                 },
             )
         }
         _ => return None,
     };
-    Some(Undo { seq: event.seq, what, compensation })
+    Some(Undo { seq: event.seq, at: Some(event.at), what, compensation })
 }
 
 fn stop_clock(turn: &mut Turn, at: Timestamp) {

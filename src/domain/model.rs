@@ -142,6 +142,9 @@ impl Modality {
 pub struct Participant {
     pub id: ParticipantId,
     pub name: String,
+    /// A short name for narrow columns ("IOM", "G77 and China").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short: Option<String>,
     pub kind: ParticipantKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regional_group: Option<RegionalGroup>,
@@ -243,6 +246,64 @@ impl Limits {
     }
 }
 
+/// What a speaking-time budget is counted per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BudgetPer {
+    RegionalGroup,
+    Constituency,
+    Kind,
+    Participant,
+}
+
+/// A total speaking time for each regional group, constituency, kind of
+/// participant or participant, over one segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    pub per: BudgetPer,
+    /// Seconds each group (or participant) may speak in the segment.
+    pub secs: u32,
+    /// Only participants of these kinds draw on it (every kind when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<ParticipantKind>,
+    /// Rights of reply count against it too (by default they are excepted).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replies: bool,
+}
+
+impl Budget {
+    /// What a participant's statements count against: a group, constituency, kind
+    /// or the participant itself, as a key and as people name it; none when the
+    /// budget does not concern it.
+    pub fn key(&self, p: &Participant, statement: StatementKind) -> Option<(String, String)> {
+        if !self.kinds.is_empty() && !self.kinds.contains(&p.kind) {
+            return None;
+        }
+        if statement == StatementKind::Reply && !self.replies {
+            return None;
+        }
+        let plain = |v: &dyn erased_label::Label| v.kebab();
+        match self.per {
+            BudgetPer::RegionalGroup => p.regional_group.map(|g| (plain(&g), g.label().to_string())),
+            BudgetPer::Constituency => p.constituency.map(|c| (plain(&c), plain(&c).replace('-', " "))),
+            BudgetPer::Kind => Some((plain(&p.kind), p.kind.label().to_string())),
+            BudgetPer::Participant => Some((p.id.clone(), p.name.clone())),
+        }
+    }
+}
+
+/// Kebab-case names of the roster's enumerations, as a session file writes them.
+mod erased_label {
+    pub trait Label {
+        fn kebab(&self) -> String;
+    }
+    impl<T: serde::Serialize> Label for T {
+        fn kebab(&self) -> String {
+            serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentDef {
     pub id: String,
@@ -257,6 +318,8 @@ pub struct SegmentDef {
     pub inscribed: Vec<ParticipantId>,
     #[serde(default)]
     pub panelists: Vec<ParticipantId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<Budget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,4 +422,87 @@ pub const GCM_OBJECTIVES: [&str; 23] = [
 /// The short title of GCM objective `n` (1 to 23).
 pub fn gcm_objective(n: u8) -> Option<&'static str> {
     GCM_OBJECTIVES.get(usize::from(n).checked_sub(1)?).copied()
+}
+
+/// Which part of a roster entry a problem is about (a session file points at it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RosterField {
+    Id,
+    Name,
+    RegionalGroup,
+    Constituency,
+    Level,
+    Modality,
+    Recording,
+    /// The n-th of `members`.
+    Member(usize),
+}
+
+/// A participant id: 1 to 64 lowercase letters, digits or '-'.
+pub fn valid_participant_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+impl Participant {
+    /// Every rule a roster entry breaks, the same for a session file and for a
+    /// participant registered during the session. `known` tells whether an id is
+    /// in the roster (for `members`).
+    pub fn problems(&self, known: &dyn Fn(&str) -> bool) -> Vec<(RosterField, String)> {
+        let mut found = Vec::new();
+        let id = &self.id;
+        if !valid_participant_id(id) {
+            found.push((
+                RosterField::Id,
+                format!("participant id \"{id}\" must be 1 to 64 lowercase letters, digits or '-'"),
+            ));
+        }
+        if self.name.trim().is_empty() {
+            found.push((RosterField::Name, format!("participant \"{id}\" needs a `name`")));
+        }
+        let kind = self.kind;
+        match (self.regional_group, kind) {
+            (None, ParticipantKind::MemberState) => {
+                found.push((RosterField::Id, format!("member State \"{id}\" needs a `regional_group`")));
+            }
+            (Some(_), k) if !k.is_state() => found.push((
+                RosterField::RegionalGroup,
+                format!("`regional_group` is for States; \"{id}\" is a {}", k.label()),
+            )),
+            _ => {}
+        }
+        match (self.constituency, kind) {
+            (None, ParticipantKind::Stakeholder) => {
+                found.push((RosterField::Id, format!("stakeholder \"{id}\" needs a `constituency`")));
+            }
+            (Some(_), k) if k != ParticipantKind::Stakeholder => found.push((
+                RosterField::Constituency,
+                format!("`constituency` is for stakeholders; \"{id}\" is a {}", k.label()),
+            )),
+            _ => {}
+        }
+        if self.level.is_some() && !kind.is_state() {
+            found.push((
+                RosterField::Level,
+                format!("`level` is for State delegations; \"{id}\" is a {}", kind.label()),
+            ));
+        }
+        match (self.recording_secs, self.modality) {
+            (None, Modality::PreRecorded) => {
+                found.push((RosterField::Modality, format!("pre-recorded \"{id}\" needs a `recording` length")));
+            }
+            (Some(_), m) if m != Modality::PreRecorded => {
+                found.push((RosterField::Recording, "`recording` goes with `modality = \"pre-recorded\"`".to_string()));
+            }
+            _ => {}
+        }
+        if !self.members.is_empty() && kind != ParticipantKind::GroupOfStates {
+            found.push((RosterField::Member(0), "`members` is for groups of States".to_string()));
+        }
+        for (i, m) in self.members.iter().enumerate() {
+            if !known(m) {
+                found.push((RosterField::Member(i), format!("unknown participant \"{m}\" in `members`")));
+            }
+        }
+        found
+    }
 }

@@ -129,6 +129,14 @@ fn reason_for(session: &Session, segment: usize, list: &[Entry], i: usize) -> St
         Placement::Deferred { from } => {
             return format!("deferred by the chair from position {from}");
         }
+        Placement::Suspended { to } => {
+            let left = u64::from(entry.allotted) * 1000;
+            let part = entry.resumes.as_ref().map_or(2, |r| r.parts + 1);
+            return format!(
+                "statement interrupted (connection lost), placed at position {to} by the chair to continue: part {part}, {} left",
+                clock_ms(left)
+            );
+        }
         Placement::Policy => {}
     }
     let is_policy = |e: &&Entry| e.placement == Placement::Policy;
@@ -141,6 +149,12 @@ fn reason_for(session: &Session, segment: usize, list: &[Entry], i: usize) -> St
     format!("inscribed {}", when(session, entry))
 }
 
+/// `m:ss` of a duration in milliseconds.
+fn clock_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
 /// When an entry was inscribed: a time, or "in advance" for the speakers the
 /// session file inscribes before the meeting (ids 1 to their count).
 fn when(session: &Session, entry: &Entry) -> String {
@@ -151,9 +165,26 @@ fn when(session: &Session, entry: &Entry) -> String {
     }
 }
 
+/// Why `a` comes before `b` by inscription order, in words a person can check.
+fn earlier(session: &Session, a: &Entry, b: &Entry) -> String {
+    let pre = session.def.pre_inscribed();
+    match (a.id <= pre, b.id <= pre) {
+        (true, true) => "both inscribed in advance; earlier in the session file's list".to_string(),
+        (true, false) => "inscribed in advance, before the meeting".to_string(),
+        _ => {
+            let (ta, tb) = (clock(session, a.inscribed_at), clock(session, b.inscribed_at));
+            if ta == tb {
+                format!("inscribed first (both at {ta})")
+            } else {
+                format!("inscribed earlier (at {ta}, against {tb})")
+            }
+        }
+    }
+}
+
 /// Why `a` speaks before `b` under the segment's policy.
 fn why(session: &Session, segment: usize, a: &Entry, b: &Entry) -> String {
-    let earlier = || format!("inscribed earlier ({} vs {})", when(session, a), when(session, b));
+    let earlier = || earlier(session, a, b);
     let Some(def) = session.segment_def(segment) else {
         return earlier();
     };

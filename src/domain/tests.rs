@@ -21,11 +21,13 @@ fn chair() -> Actor {
 struct World {
     session: Session,
     clock: i64,
+    /// Every event recorded, as a journal would hold them.
+    events: Vec<Event>,
 }
 
 impl World {
     fn new() -> Self {
-        Self { session: Session::new(def()), clock: 0 }
+        Self { session: Session::new(def()), clock: 0, events: Vec::new() }
     }
 
     /// Advance the clock by `secs`.
@@ -45,6 +47,7 @@ impl World {
                 for e in &events {
                     apply(&mut self.session, e);
                 }
+                self.events.extend(events.iter().cloned());
                 Ok(events.into_iter().map(|e| e.event).collect())
             }
             Err(r) => {
@@ -97,7 +100,7 @@ impl World {
     fn give(&mut self, participant: &str) -> TurnId {
         let segment = self.session.current_segment.expect("a segment is open");
         let entry = self.entry_of(segment, participant);
-        self.ok(Command::GiveFloor { entry });
+        self.ok(Command::GiveFloor { entry, budget: None });
         self.turn()
     }
 
@@ -111,7 +114,7 @@ impl World {
 }
 
 fn inscribe(participant: &str) -> Command {
-    Command::Inscribe { participant: participant.into(), segment: None, kind: None, level: None }
+    Command::Inscribe { participant: participant.into(), segment: None, kind: None, level: None, on_behalf_of: None }
 }
 
 // ---- Speakers list ----
@@ -124,8 +127,15 @@ fn inscription_order_is_first_come_first_served() {
     w.wait(5).inscribe("peru");
     w.wait(5).inscribe("iom");
     assert_eq!(w.list(2), ["chile", "ngo-a", "peru", "iom"]);
-    assert!(w.reason(2, "chile").starts_with("before Migrant Forum A: inscribed earlier"), "{}", w.reason(2, "chile"));
-    assert!(w.reason(2, "iom").starts_with("after Peru: inscribed earlier"), "{}", w.reason(2, "iom"));
+    assert_eq!(
+        w.reason(2, "chile"),
+        "before Migrant Forum A: both inscribed in advance; earlier in the session file's list"
+    );
+    assert_eq!(w.reason(2, "ngo-a"), "before Peru: inscribed in advance, before the meeting");
+    assert_eq!(w.reason(2, "iom"), "after Peru: inscribed earlier (at 10:00:05, against 10:00:10)");
+    // Two inscriptions in the same second: the hub's order decides, and says so.
+    w.inscribe("france");
+    assert_eq!(w.reason(2, "france"), "after IOM: inscribed first (both at 10:00:10)");
 }
 
 #[test]
@@ -158,6 +168,7 @@ fn level_given_at_inscription_overrides_the_roster() {
         segment: None,
         kind: None,
         level: Some(Level::HeadOfStateOrGovernment),
+        on_behalf_of: None,
     });
     assert_eq!(w.list(0), ["chile", "peru"]);
     assert_eq!(w.reason(0, "chile"), "before Peru: Head of State or Government outranks Minister");
@@ -179,7 +190,13 @@ fn alternating_slots_give_one_stakeholder_after_every_n_state_statements() {
     let turn = w.give("france");
     w.ok(Command::EndTurn { turn });
     assert_eq!(w.session.segments[1].states_since_stakeholder, 2);
-    w.ok(Command::Inscribe { participant: "fiji".into(), segment: None, kind: None, level: Some(Level::Minister) });
+    w.ok(Command::Inscribe {
+        participant: "fiji".into(),
+        segment: None,
+        kind: None,
+        level: Some(Level::Minister),
+        on_behalf_of: None,
+    });
     assert_eq!(w.list(1), ["ngo-a", "fiji", "chile", "ngo-b", "ghana"]);
 }
 
@@ -190,7 +207,10 @@ fn one_entry_per_participant_unless_the_segment_allows_more() {
     w.inscribe("chile");
     let r = w.no(inscribe("chile"));
     assert_eq!(r.code, RejectCode::Refused);
-    assert_eq!(r.reason, "Chile is already inscribed at position 1 of \"General debate\"");
+    assert_eq!(
+        r.reason,
+        "not inscribed again: Chile is on the list of \"General debate\" already, at position 1 (one inscription each)"
+    );
 }
 
 #[test]
@@ -246,17 +266,20 @@ fn manual_moves_override_the_policy_and_say_so() {
 fn the_floor_goes_to_a_named_entry_and_a_repeated_command_skips_nobody() {
     let mut w = World::new();
     let chile = w.inscribe("chile");
-    assert_eq!(w.no(Command::GiveFloor { entry: chile }).reason, "no segment is open yet: open a segment first");
+    assert_eq!(
+        w.no(Command::GiveFloor { entry: chile, budget: None }).reason,
+        "no segment is open yet: open a segment first"
+    );
     w.open("general");
     w.inscribe("peru");
     let peru = w.entry_of(0, "peru");
-    w.ok(Command::GiveFloor { entry: peru });
+    w.ok(Command::GiveFloor { entry: peru, budget: None });
     // The same command again (a double key press, a stale client) is refused.
     let turn = w.turn();
-    let r = w.no(Command::GiveFloor { entry: peru });
-    assert_eq!(r.reason, format!("Peru holds the floor (turn #{turn}): end the turn first"));
+    let r = w.no(Command::GiveFloor { entry: peru, budget: None });
+    assert_eq!(r.reason, "Peru holds the floor: end the turn first");
     w.wait(100).ok(Command::EndTurn { turn });
-    let r = w.no(Command::GiveFloor { entry: peru });
+    let r = w.no(Command::GiveFloor { entry: peru, budget: None });
     assert!(r.reason.contains("is not on any list"), "{}", r.reason);
     assert_eq!(w.list(0), ["chile"], "nobody was skipped");
 }
@@ -285,7 +308,7 @@ fn the_clock_counts_pauses_warns_and_tracks_overrun() {
     assert_eq!(events, [EventKind::TurnEnded { turn, used_ms: 186_000, overrun_ms: 6_000 }]);
     let record = &w.session.turns[0];
     assert_eq!((record.used_ms, record.overrun_ms, record.allotted_ms), (186_000, 6_000, 180_000));
-    assert_eq!(w.no(Command::EndTurn { turn }).reason, format!("turn #{turn} is not on the floor: nobody holds it"));
+    assert_eq!(w.no(Command::EndTurn { turn }).reason, "that turn is over: nobody holds the floor");
 }
 
 #[test]
@@ -333,7 +356,7 @@ fn a_point_of_order_stops_the_clock_and_the_speaker_resumes_with_the_time_left()
     w.wait(120);
     assert_eq!(w.reading().used_ms, 50_000, "the speaker's clock is stopped");
     let peru = w.entry_of(0, "peru");
-    assert!(w.no(Command::GiveFloor { entry: peru }).reason.contains("end the turn first"));
+    assert!(w.no(Command::GiveFloor { entry: peru, budget: None }).reason.contains("end the turn first"));
     assert_eq!(w.no(Command::Resume { turn }).reason, "a point of order by France is pending: rule on it first");
     assert!(w.no(Command::RaisePointOfOrder { by: "peru".into() }).reason.contains("pending"));
     w.ok(Command::RulePointOfOrder { point, ruling: "The speaker may continue.".into(), upheld: false });
@@ -377,24 +400,25 @@ fn rights_of_reply_are_two_per_delegation_ten_then_five_minutes_at_the_end() {
     w.ok(Command::RequestReply { participant: "chile".into(), segment: None });
     w.ok(Command::RequestReply { participant: "chile".into(), segment: None });
     let r = w.no(Command::RequestReply { participant: "chile".into(), segment: None });
-    assert_eq!(r.reason, "Chile has used its 2 rights of reply in \"General debate\"");
+    // Only requested, not yet taken: the refusal says so.
+    assert_eq!(r.reason, "Chile has requested its 2 rights of reply in \"General debate\"");
     let replies = &w.session.segments[0].replies;
     assert_eq!(
         replies.iter().map(|e| (e.allotted, e.reply_number)).collect::<Vec<_>>(),
         [(600, Some(1)), (300, Some(2))]
     );
     let first = replies[0].id;
-    let r = w.no(Command::GiveFloor { entry: first });
-    assert_eq!(r.reason, "rights of reply are taken at the end of the segment: 1 speakers remain on the list");
+    let r = w.no(Command::GiveFloor { entry: first, budget: None });
+    assert_eq!(r.reason, "rights of reply are taken at the end of the segment: 1 speaker remains on the list");
     let turn = w.give("peru");
     w.ok(Command::EndTurn { turn });
-    w.ok(Command::GiveFloor { entry: first });
+    w.ok(Command::GiveFloor { entry: first, budget: None });
     assert_eq!(w.reading().allotted_ms, 600_000);
     let turn = w.turn();
     w.ok(Command::EndTurn { turn });
     assert_eq!(w.session.segments[0].replies_taken.get("chile"), Some(&1));
     let r = w.no(Command::RequestReply { participant: "chile".into(), segment: None });
-    assert!(r.reason.contains("used its 2 rights of reply"));
+    assert_eq!(r.reason, "Chile has used 1 and requested 1 of its 2 rights of reply in \"General debate\"");
     let r = w.no(Command::RequestReply { participant: "iom".into(), segment: None });
     assert!(r.reason.contains("rights of reply are for States"));
 }
@@ -409,16 +433,16 @@ fn a_remote_speaker_with_a_technical_issue_cannot_be_given_the_floor_and_is_defe
         w.inscribe(p);
     }
     assert_eq!(w.list(0), ["ghana", "chile", "holy-see", "iom"]);
-    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue });
+    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue, from: None });
     let ghana = w.entry_of(0, "ghana");
-    let r = w.no(Command::GiveFloor { entry: ghana });
+    let r = w.no(Command::GiveFloor { entry: ghana, budget: None });
     assert_eq!(r.reason, "Ghana has a technical issue: defer the entry or set its connection status first");
     w.ok(Command::Defer { entry: ghana, places: None, to_end: false });
     assert_eq!(w.list(0), ["chile", "holy-see", "ghana", "iom"]);
     assert_eq!(w.reason(0, "ghana"), "deferred by the chair from position 1");
     w.ok(Command::Defer { entry: ghana, places: None, to_end: true });
     assert_eq!(w.list(0), ["chile", "holy-see", "iom", "ghana"]);
-    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::AudioChecked });
+    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::AudioChecked, from: None });
     w.ok(Command::Reinstate { entry: ghana });
     assert_eq!(w.list(0), ["ghana", "chile", "holy-see", "iom"]);
     w.give("ghana");
@@ -427,7 +451,8 @@ fn a_remote_speaker_with_a_technical_issue_cannot_be_given_the_floor_and_is_defe
 #[test]
 fn connection_status_is_for_remote_participants_only() {
     let mut w = World::new();
-    let r = w.no(Command::SetConnection { participant: "chile".into(), status: ConnectionStatus::Connected });
+    let r =
+        w.no(Command::SetConnection { participant: "chile".into(), status: ConnectionStatus::Connected, from: None });
     assert_eq!(r.reason, "Chile takes part in room: only remote participants have a connection status");
 }
 
@@ -451,6 +476,7 @@ fn notes_and_pledges_are_recorded_once_per_client_id() {
     let turn = w.give("chile");
     let rapporteur = Actor::rapporteur("Ana");
     let note = Command::AddNote {
+        saved_at: None,
         client_id: "n-1".into(),
         turn: Some(turn),
         text: "Calls for regular pathways for care workers.".into(),
@@ -463,6 +489,7 @@ fn notes_and_pledges_are_recorded_once_per_client_id() {
     assert_eq!(w.session.notes[0].author, "Ana");
     assert_eq!(w.try_as(&rapporteur, note).expect("accepted again"), [], "a note sent twice is recorded once");
     let pledge = |objectives: Vec<u8>| Command::AddPledge {
+        saved_at: None,
         client_id: "p-1".into(),
         pledger: "chile".into(),
         text: "Chile will open 5,000 seasonal work visas.".into(),
@@ -478,6 +505,7 @@ fn notes_and_pledges_are_recorded_once_per_client_id() {
         .try_as(
             &rapporteur,
             Command::AddNote {
+                saved_at: None,
                 client_id: "n-2".into(),
                 turn: Some(999),
                 text: "x".into(),
@@ -495,6 +523,7 @@ fn a_client_id_is_recognised_in_a_copy_a_snapshot_read_back_and_after_a_rewind()
     w.open("general");
     let rapporteur = Actor::rapporteur("Ana");
     let note = |id: &str| Command::AddNote {
+        saved_at: None,
         client_id: id.into(),
         turn: None,
         text: "text".into(),
@@ -504,6 +533,7 @@ fn a_client_id_is_recognised_in_a_copy_a_snapshot_read_back_and_after_a_rewind()
     w.try_as(&rapporteur, note("n-1")).expect("accepted");
     // A pledge whose client id is a note's is the same submission again: nothing recorded.
     let pledge = Command::AddPledge {
+        saved_at: None,
         client_id: "n-1".into(),
         pledger: "chile".into(),
         text: "A pledge.".into(),
@@ -538,7 +568,7 @@ fn each_role_may_do_only_its_part() {
     w.open("general");
     let peru = w.inscribe("peru");
     let rapporteur = Actor::rapporteur("rapporteur");
-    let r = w.try_as(&rapporteur, Command::GiveFloor { entry: peru }).expect_err("not a chair");
+    let r = w.try_as(&rapporteur, Command::GiveFloor { entry: peru, budget: None }).expect_err("not a chair");
     assert_eq!(r.code, RejectCode::Forbidden);
     assert_eq!(r.reason, "a rapporteur may not give the floor: only the chair may");
     let observer = Actor::observer("observer");
@@ -555,7 +585,14 @@ fn each_role_may_do_only_its_part() {
     assert_eq!(r.code, RejectCode::Forbidden);
     let r = w.try_as(
         &chile,
-        Command::AddNote { client_id: "x".into(), turn: None, text: "x".into(), objectives: vec![], themes: vec![] },
+        Command::AddNote {
+            saved_at: None,
+            client_id: "x".into(),
+            turn: None,
+            text: "x".into(),
+            objectives: vec![],
+            themes: vec![],
+        },
     );
     assert_eq!(
         r.expect_err("delegate note").reason,
@@ -577,6 +614,7 @@ fn a_delegate_cannot_raise_its_own_precedence_or_clear_the_secretariats_findings
                 segment: None,
                 kind: None,
                 level: Some(Level::HeadOfStateOrGovernment),
+                on_behalf_of: None,
             },
         )
         .expect_err("level");
@@ -589,16 +627,94 @@ fn a_delegate_cannot_raise_its_own_precedence_or_clear_the_secretariats_findings
                 segment: None,
                 kind: Some(StatementKind::Group),
                 level: None,
+                on_behalf_of: None,
             },
         )
         .expect_err("kind");
     assert_eq!(r.code, RejectCode::Forbidden);
     let ghana = Actor::delegate("ghana");
-    let set = |status| Command::SetConnection { participant: "ghana".into(), status };
+    let set = |status| Command::SetConnection { participant: "ghana".into(), status, from: None };
     w.try_as(&ghana, set(ConnectionStatus::Connected)).expect("a delegate says it is connected");
     w.ok(set(ConnectionStatus::TechnicalIssue));
-    let r = w.try_as(&ghana, set(ConnectionStatus::Connected)).expect_err("cannot clear the issue");
-    assert_eq!(r.reason, "only the chair may change Ghana from technical issue to connected");
+    // A delegate who has fixed its audio says so.
+    w.try_as(&ghana, set(ConnectionStatus::Connected)).expect("a delegate clears its own technical issue");
+    w.try_as(&ghana, set(ConnectionStatus::TechnicalIssue)).expect("and reports a new one");
+    // The audio check is the secretariat's.
+    let r = w.try_as(&ghana, set(ConnectionStatus::AudioChecked)).expect_err("audio check");
+    assert_eq!(
+        r.reason,
+        "only the chair may change Ghana from technical issue to audio checked: a delegate reports connected or technical issue"
+    );
+    w.ok(set(ConnectionStatus::AudioChecked));
+    let r = w.try_as(&ghana, set(ConnectionStatus::Connected)).expect_err("cannot undo the audio check");
+    assert_eq!(r.code, RejectCode::Forbidden);
+}
+
+#[test]
+fn a_delegate_may_name_its_default_level_and_speak_on_behalf_of_a_group() {
+    let mut w = World::new();
+    w.open("general");
+    // Chile has no level in the roster: head of delegation is what every inscription gets.
+    let chile = Actor::delegate("chile");
+    w.try_as(
+        &chile,
+        Command::Inscribe {
+            participant: "chile".into(),
+            segment: None,
+            kind: None,
+            level: Some(Level::HeadOfDelegation),
+            on_behalf_of: None,
+        },
+    )
+    .expect("the effective default level is no change");
+    // A group statement for a group of the roster the delegation belongs to; another
+    // group, or one the roster does not know, is the chair's to give (it comes first).
+    let group = |p: &str, g: &str| Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: Some(StatementKind::Group),
+        level: None,
+        on_behalf_of: Some(g.into()),
+    };
+    let r = w.try_as(&Actor::delegate("peru"), group("peru", "Andean Community")).expect_err("not in the roster");
+    assert_eq!(r.code, RejectCode::Forbidden);
+    let r = w.try_as(&Actor::delegate("peru"), group("peru", "african-group")).expect_err("not a member");
+    assert_eq!(
+        r.reason,
+        "Peru is not a member of African Group in the roster: only the chair may inscribe it for that group"
+    );
+    let events = w.try_as(&Actor::delegate("ghana"), group("ghana", "african-group")).expect("a member");
+    let EventKind::Inscribed { entry, .. } = &events[0] else { panic!("inscribed") };
+    assert_eq!(w.session.speaker(entry), "Ghana, on behalf of the African Group");
+    // The chair may inscribe a group the roster does not list.
+    w.ok(group("peru", "Andean Community"));
+}
+
+#[test]
+fn a_group_statement_names_a_roster_group_by_id_and_shows_its_name() {
+    let mut w = World::new();
+    w.open("general");
+    let group = w.session.def.participants.iter().find(|p| p.kind == ParticipantKind::GroupOfStates).cloned();
+    let group = group.expect("the test roster has a group of States");
+    let events = w.ok(Command::Inscribe {
+        participant: "ghana".into(),
+        segment: None,
+        kind: Some(StatementKind::Group),
+        level: None,
+        on_behalf_of: Some(group.id.clone()),
+    });
+    let EventKind::Inscribed { entry, .. } = &events[0] else { panic!("inscribed") };
+    assert_eq!(entry.on_behalf_of.as_deref(), Some(group.id.as_str()));
+    assert_eq!(w.session.speaker(entry), format!("Ghana, on behalf of the {}", group.name));
+    // Only a Member State's group statement names a group.
+    let r = w.no(Command::Inscribe {
+        participant: "peru".into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: Some(group.id.clone()),
+    });
+    assert_eq!(r.code, RejectCode::Invalid);
 }
 
 #[test]
@@ -650,6 +766,7 @@ fn opening_a_segment_ends_the_previous_one() {
         segment: Some("general".into()),
         kind: None,
         level: None,
+        on_behalf_of: None,
     });
     assert_eq!(r.reason, "\"General debate\" has ended");
 }
@@ -684,12 +801,12 @@ fn undo_records_a_compensating_event_right_after_the_action() {
     // Only right after the action.
     w.inscribe("france");
     let inscribed = w.session.seq;
-    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::Connected });
+    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::Connected, from: None });
     let r = w.no(Command::Undo { seq: inscribed });
     assert_eq!(
         r.reason,
         format!(
-            "event #{inscribed} cannot be undone: only the chair's last list action or floor given, right after it"
+            "event #{inscribed} cannot be undone: only the chair's last action on the lists, the floor, a segment or the session, right after it"
         )
     );
 }
@@ -727,35 +844,37 @@ fn arb_command() -> impl Strategy<Value = Command> {
     let segment = prop::sample::select(SEGMENTS.to_vec()).prop_map(String::from);
     let id = 1u64..40;
     prop_oneof![
-        1 => segment.clone().prop_map(|segment| Command::OpenSegment { segment }),
-        4 => who.clone().prop_map(|p| inscribe(&p)),
-        1 => id.clone().prop_map(|entry| Command::Withdraw { entry }),
-        1 => id.clone().prop_map(|entry| Command::MoveUp { entry }),
-        1 => (id.clone(), 1usize..8).prop_map(|(entry, position)| Command::MoveTo { entry, position }),
-        1 => (id.clone(), any::<bool>()).prop_map(|(entry, to_end)| Command::Defer { entry, places: None, to_end }),
-        1 => id.clone().prop_map(|entry| Command::Reinstate { entry }),
-        1 => Just(Command::CloseList { segment: None }),
-        1 => Just(Command::ReopenList { segment: None }),
-        4 => id.clone().prop_map(|entry| Command::GiveFloor { entry }),
-        3 => id.clone().prop_map(|turn| Command::EndTurn { turn }),
-        1 => id.clone().prop_map(|turn| Command::Pause { turn }),
-        1 => id.clone().prop_map(|turn| Command::Resume { turn }),
-        1 => (id.clone(), 1u32..120).prop_map(|(turn, secs)| Command::Extend { turn, secs }),
-        1 => who.clone().prop_map(|by| Command::RaisePointOfOrder { by }),
-        1 => id.clone().prop_map(|point| Command::RulePointOfOrder { point, ruling: "ruled".into(), upheld: true }),
-        1 => who.clone().prop_map(|participant| Command::RequestReply { participant, segment: None }),
-        1 => who.clone().prop_map(|participant| Command::SetConnection {
-            participant,
-            status: ConnectionStatus::TechnicalIssue
-        }),
-        1 => (0u8..4, prop::option::of(id)).prop_map(|(n, turn)| Command::AddNote {
-            client_id: format!("c{n}"),
-            turn,
-            text: "note".into(),
-            objectives: vec![n + 1],
-            themes: vec![],
-        }),
-    ]
+           1 => segment.clone().prop_map(|segment| Command::OpenSegment { segment }),
+           4 => who.clone().prop_map(|p| inscribe(&p)),
+           1 => id.clone().prop_map(|entry| Command::Withdraw { entry }),
+           1 => id.clone().prop_map(|entry| Command::MoveUp { entry }),
+           1 => (id.clone(), 1usize..8).prop_map(|(entry, position)| Command::MoveTo { entry, position }),
+           1 => (id.clone(), any::<bool>()).prop_map(|(entry, to_end)| Command::Defer { entry, places: None, to_end }),
+           1 => id.clone().prop_map(|entry| Command::Reinstate { entry }),
+           1 => Just(Command::CloseList { segment: None }),
+           1 => Just(Command::ReopenList { segment: None }),
+           4 => id.clone().prop_map(|entry| Command::GiveFloor { entry, budget: None }),
+           3 => id.clone().prop_map(|turn| Command::EndTurn { turn }),
+           1 => id.clone().prop_map(|turn| Command::Pause { turn }),
+           1 => id.clone().prop_map(|turn| Command::Resume { turn }),
+           1 => (id.clone(), 1u32..120).prop_map(|(turn, secs)| Command::Extend { turn, secs }),
+           1 => who.clone().prop_map(|by| Command::RaisePointOfOrder { by }),
+           1 => id.clone().prop_map(|point| Command::RulePointOfOrder { point, ruling: "ruled".into(), upheld: true }),
+           1 => who.clone().prop_map(|participant| Command::RequestReply { participant, segment: None }),
+           1 => who.clone().prop_map(|participant| Command::SetConnection {
+               from: None,
+               participant,
+               status: ConnectionStatus::TechnicalIssue
+           }),
+           1 => (0u8..4, prop::option::of(id)).prop_map(|(n, turn)| Command::AddNote {
+    saved_at: None,
+               client_id: format!("c{n}"),
+               turn,
+               text: "note".into(),
+               objectives: vec![n + 1],
+               themes: vec![],
+           }),
+       ]
 }
 
 /// Run commands (each after `gap` seconds) and collect every event decided.
@@ -845,4 +964,366 @@ proptest! {
         }
         prop_assert_eq!(serde_json::to_string(&session).expect("serializes"), before);
     }
+}
+
+#[test]
+fn opening_a_segment_is_undone_with_the_previous_lists_as_they_were() {
+    // Given the general debate with two speakers and a right of reply waiting
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    w.inscribe("chile");
+    w.ok(Command::RequestReply { participant: "france".into(), segment: None });
+    // When the chair opens the next segment by mistake, then undoes it
+    w.wait(3).open("alternating");
+    assert_eq!(w.session.current_segment, Some(1));
+    assert!(w.session.segments[0].ended_at.is_some());
+    let opened = w.session.seq;
+    let events = w.ok(Command::Undo { seq: opened });
+    // Then the general debate is open again with its lists, and the other is not open
+    assert!(matches!(events[0], EventKind::SegmentOpenUndone { segment: 1, previous: Some(0) }));
+    assert_eq!(w.session.current_segment, Some(0));
+    assert_eq!(w.session.segments[0].ended_at, None);
+    assert_eq!(w.session.segments[1].opened_at, None);
+    assert_eq!(w.list(0), ["peru", "chile"]);
+    assert_eq!(w.session.segments[0].replies.len(), 1);
+    // And the segment can be opened later for real.
+    w.open("alternating");
+    assert_eq!(w.session.current_segment, Some(1));
+}
+
+#[test]
+fn closing_the_session_is_undone_right_after() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    w.ok(Command::CloseSession);
+    let closed = w.session.seq;
+    assert_eq!(w.no(inscribe("chile")).code, RejectCode::Refused);
+    w.ok(Command::Undo { seq: closed });
+    assert_eq!(w.session.closed_at, None);
+    assert_eq!(w.session.segments[0].ended_at, None);
+    w.inscribe("chile");
+    assert_eq!(w.list(0), ["peru", "chile"]);
+}
+
+#[test]
+fn a_turn_ended_by_mistake_comes_back_with_its_time_used_and_no_record() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    let turn = w.give("peru");
+    w.wait(40);
+    w.ok(Command::EndTurn { turn });
+    assert_eq!(w.session.turns.len(), 1);
+    let ended = w.session.seq;
+    // Ten seconds pass before the undo: they are not charged to the speaker.
+    w.wait(10);
+    w.ok(Command::Undo { seq: ended });
+    assert_eq!(w.turn(), turn);
+    assert!(w.session.turns.is_empty(), "the record of the ended turn is gone");
+    assert_eq!(w.reading().used_ms, 40_000);
+    w.wait(5);
+    assert_eq!(w.reading().used_ms, 45_000);
+    // And the turn ends normally afterwards, recorded once.
+    w.ok(Command::EndTurn { turn });
+    assert_eq!(w.session.turns.len(), 1);
+    assert_eq!(w.session.turns[0].used_ms, 45_000);
+}
+
+#[test]
+fn next_ends_the_turn_and_gives_the_floor_to_the_next_who_can_be_heard() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    w.inscribe("ghana");
+    w.inscribe("chile");
+    let turn = w.give("peru");
+    w.ok(Command::SetConnection {
+        participant: "ghana".into(),
+        status: ConnectionStatus::TechnicalIssue,
+        from: Some(ConnectionStatus::Unknown),
+    });
+    // Ghana cannot be heard: the next who may speak is Chile.
+    let next = next_up(&w.session).expect("someone may speak");
+    assert_eq!(next.entry.participant, "chile");
+    assert_eq!(next.skipped.iter().map(|e| e.participant.as_str()).collect::<Vec<_>>(), ["ghana"]);
+    let ghana = w.entry_of(0, "ghana");
+    let chile = w.entry_of(0, "chile");
+    // Naming anyone else is refused, and changes nothing.
+    let r = w.no(Command::Next { turn: Some(turn), entry: ghana, budget: None });
+    assert!(r.reason.starts_with("the next speaker who may have the floor is now Chile"), "{}", r.reason);
+    w.wait(30);
+    let events = w.ok(Command::Next { turn: Some(turn), entry: chile, budget: None });
+    assert!(matches!(events[0], EventKind::TurnEnded { used_ms: 30_000, .. }));
+    assert!(matches!(&events[1], EventKind::FloorGiven { turn } if turn.entry.participant == "chile"));
+    assert_eq!(w.list(0), ["ghana"]);
+    // Without a turn while someone holds the floor: refused.
+    assert_eq!(w.no(Command::Next { turn: None, entry: ghana, budget: None }).code, RejectCode::Refused);
+}
+
+#[test]
+fn a_connection_status_change_from_a_stale_status_is_refused() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("ghana");
+    let set = |status, from| Command::SetConnection { participant: "ghana".into(), status, from: Some(from) };
+    w.ok(set(ConnectionStatus::Connected, ConnectionStatus::Unknown));
+    // The same press again, sent from the old view: refused with the status it has now.
+    let r = w.no(set(ConnectionStatus::Connected, ConnectionStatus::Unknown));
+    assert_eq!(r.reason, "Ghana is now marked connected, not unknown: nothing changed");
+    w.ok(set(ConnectionStatus::TechnicalIssue, ConnectionStatus::Connected));
+}
+
+/// Given Peru on the floor 40 s into its 3 minutes, with Chile and Holy See waiting.
+fn peru_speaking() -> (World, TurnId) {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    w.inscribe("chile");
+    w.inscribe("holy-see");
+    let turn = w.give("peru");
+    w.wait(40);
+    (w, turn)
+}
+
+#[test]
+fn a_suspended_statement_resumes_with_the_time_left_and_is_recorded_in_two_parts() {
+    let (mut w, turn) = peru_speaking();
+    // When the chair interrupts it (connection lost)
+    let events = w.ok(Command::SuspendTurn { turn, places: None });
+    assert!(matches!(&events[0], EventKind::TurnSuspended { used_ms: 40_000, .. }));
+    // Then no one holds the floor, Peru is first again with 2:20 left, and says why
+    assert!(w.session.floor.is_none());
+    assert_eq!(w.list(0), ["peru", "chile", "holy-see"]);
+    let entry = &w.session.segments[0].list[0];
+    assert_eq!(entry.allotted, 140);
+    assert!(entry.reason.starts_with("statement interrupted (connection lost)"), "{}", entry.reason);
+    assert_eq!(w.session.turns.len(), 1);
+    assert!(w.session.turns[0].suspended);
+    // When Peru is given the floor again, it continues with 2:20
+    w.wait(60);
+    let second = w.give("peru");
+    assert_eq!(w.reading().remaining_ms, 140_000);
+    w.wait(150);
+    w.ok(Command::EndTurn { turn: second });
+    // Then the record holds two parts of one statement: 40 s and 150 s, 10 s over the original 3:00
+    let parts: Vec<_> = w.session.turns.iter().map(|t| (t.used_ms, t.part_of, t.suspended)).collect();
+    assert_eq!(parts, [(40_000, None, true), (150_000, Some(turn), false)]);
+    assert_eq!(w.session.turns[1].overrun_ms, 10_000);
+}
+
+#[test]
+fn a_statement_suspended_twice_keeps_its_first_part_and_original_allotment() {
+    let (mut w, turn) = peru_speaking();
+    w.ok(Command::SuspendTurn { turn, places: Some(1) });
+    assert_eq!(w.list(0), ["chile", "peru", "holy-see"], "deferred one place");
+    w.wait(5);
+    let second = w.give("peru");
+    w.wait(20);
+    w.ok(Command::SuspendTurn { turn: second, places: None });
+    let entry = &w.session.segments[0].list[0];
+    let resumes = entry.resumes.as_ref().expect("continues a statement");
+    assert_eq!((resumes.first_turn, resumes.parts, resumes.used_ms, resumes.original_ms), (turn, 2, 60_000, 180_000));
+    assert_eq!(entry.allotted, 120);
+}
+
+#[test]
+fn a_suspended_speaker_may_withdraw() {
+    let (mut w, turn) = peru_speaking();
+    w.ok(Command::SuspendTurn { turn, places: None });
+    let peru = w.entry_of(0, "peru");
+    w.ok(Command::Withdraw { entry: peru });
+    assert_eq!(w.list(0), ["chile", "holy-see"]);
+    assert_eq!(w.session.turns.len(), 1, "the part delivered stays in the record");
+}
+
+#[test]
+fn a_statement_is_not_suspended_while_a_point_of_order_is_pending() {
+    let (mut w, turn) = peru_speaking();
+    w.ok(Command::RaisePointOfOrder { by: "france".into() });
+    let r = w.no(Command::SuspendTurn { turn, places: None });
+    assert_eq!(r.code, RejectCode::Refused);
+    assert_eq!(r.reason, "a point of order by France is pending: rule on it before interrupting the statement");
+}
+
+#[test]
+fn undoing_a_suspension_gives_the_floor_back_with_the_time_used() {
+    let (mut w, turn) = peru_speaking();
+    w.ok(Command::SuspendTurn { turn, places: None });
+    let suspended = w.session.seq;
+    w.wait(7);
+    w.ok(Command::Undo { seq: suspended });
+    assert_eq!(w.turn(), turn);
+    assert_eq!(w.reading().used_ms, 40_000);
+    assert_eq!(w.list(0), ["chile", "holy-see"]);
+    assert!(w.session.turns.is_empty());
+}
+
+#[test]
+fn marking_the_speaker_on_the_floor_technical_issue_interrupts_the_statement() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("ghana");
+    w.inscribe("chile");
+    let turn = w.give("ghana");
+    w.wait(30);
+    let events = w.ok(Command::SetConnection {
+        participant: "ghana".into(),
+        status: ConnectionStatus::TechnicalIssue,
+        from: None,
+    });
+    assert!(
+        matches!(events.as_slice(), [EventKind::ConnectionSet { .. }, EventKind::TurnSuspended { turn: t, .. }] if *t == turn)
+    );
+    assert_eq!(w.list(0), ["ghana", "chile"]);
+    // Ghana cannot be given the floor until its connection is back; Chile is next.
+    assert_eq!(next_up(&w.session).map(|n| n.entry.participant.as_str()), Some("chile"));
+}
+
+fn late(id: &str, name: &str, kind: ParticipantKind) -> Participant {
+    Participant {
+        id: id.into(),
+        name: name.into(),
+        short: None,
+        kind,
+        regional_group: None,
+        region: None,
+        constituency: None,
+        level: None,
+        modality: Modality::InRoom,
+        recording_secs: None,
+        members: Vec::new(),
+    }
+}
+
+#[test]
+fn a_participant_registered_during_the_session_can_be_inscribed_and_replays() {
+    let mut w = World::new();
+    w.open("general");
+    // Given a registration with a rule broken, it is refused with the file's wording
+    let r = w.no(Command::RegisterParticipant { participant: late("sica", "SICA", ParticipantKind::Stakeholder) });
+    assert_eq!((r.code, r.reason.as_str()), (RejectCode::Invalid, "stakeholder \"sica\" needs a `constituency`"));
+    let r = w.no(Command::RegisterParticipant { participant: late("peru", "Peru again", ParticipantKind::Igo) });
+    assert_eq!(r.reason, "\"peru\" is already in the roster, as Peru");
+    // When it is registered properly
+    let mut sica = late("sica", "Central American Integration System", ParticipantKind::Igo);
+    sica.short = Some("SICA".into());
+    w.ok(Command::RegisterParticipant { participant: sica.clone() });
+    // Then it is in the roster, can be inscribed, and a replay of the journal has it too
+    assert_eq!(w.session.def.participant("sica"), Some(&sica));
+    w.inscribe("sica");
+    assert_eq!(w.list(0), ["sica"]);
+    let replayed = Session::replay(def(), &w.events);
+    assert_eq!(replayed, w.session);
+    assert_eq!(replayed.def.participant("sica").map(|p| p.name.as_str()), Some("Central American Integration System"));
+}
+
+/// The test session with budgets on the general debate: each regional group 5:00,
+/// each delegation 4:00 (rights of reply excepted).
+fn budgeted() -> World {
+    let mut d = def();
+    d.segments[0].budgets = vec![
+        Budget { per: BudgetPer::RegionalGroup, secs: 300, kinds: Vec::new(), replies: false },
+        Budget { per: BudgetPer::Participant, secs: 240, kinds: vec![ParticipantKind::MemberState], replies: false },
+    ];
+    World { session: Session::new(d), clock: 0, events: Vec::new() }
+}
+
+#[test]
+fn a_statement_that_would_exceed_a_budget_needs_the_chairs_decision() {
+    let mut w = budgeted();
+    w.open("general");
+    w.inscribe("peru");
+    w.inscribe("chile");
+    // Peru (GRULAC) speaks 3:30 of its 3:00 (extended).
+    let turn = w.give("peru");
+    w.ok(Command::Extend { turn, secs: 60 });
+    w.wait(210);
+    w.ok(Command::EndTurn { turn });
+    let chile = w.entry_of(0, "chile");
+    let left = budgets_left(&w.session, 0, "chile", StatementKind::National, 0);
+    assert_eq!(
+        left.iter().map(|b| (b.name.as_str(), b.left_ms)).collect::<Vec<_>>(),
+        [("Latin American and Caribbean States", 90_000), ("Chile", 240_000)]
+    );
+    // Chile's 3:00 does not fit the 1:30 left to GRULAC: refused, with what to decide.
+    let r = w.no(Command::GiveFloor { entry: chile, budget: None });
+    assert_eq!(
+        r.reason,
+        "Chile has 1:30 left of the Latin American and Caribbean States budget (5:00 in this segment) for a 3:00 statement: give the floor with the time left, or the full time with a reason"
+    );
+    // The chair gives the time left: 1:30, and the record says so.
+    let events = w.ok(Command::GiveFloor { entry: chile, budget: Some(BudgetChoice::TimeLeft) });
+    let EventKind::FloorGiven { turn } = &events[0] else { panic!("floor") };
+    assert_eq!((turn.allotted_ms, turn.budget.clone()), (90_000, Some(BudgetChoice::TimeLeft)));
+    w.wait(90);
+    let id = w.turn();
+    w.ok(Command::EndTurn { turn: id });
+    assert_eq!(w.session.spoken_ms.get("chile"), Some(&90_000));
+    assert_eq!(w.session.spoken_ms.get("peru"), Some(&210_000));
+    // Used up: the time left is no choice any more; the full time needs a reason, recorded.
+    w.inscribe("peru");
+    let peru = w.entry_of(0, "peru");
+    let r = w.no(Command::GiveFloor { entry: peru, budget: Some(BudgetChoice::TimeLeft) });
+    assert!(r.reason.starts_with("the Latin American and Caribbean States budget is used up"), "{}", r.reason);
+    let r = w.no(Command::GiveFloor { entry: peru, budget: Some(BudgetChoice::FullTime { reason: " ".into() }) });
+    assert_eq!(r.code, RejectCode::Invalid);
+    let reason = "the region has had no other speaker";
+    let events =
+        w.ok(Command::GiveFloor { entry: peru, budget: Some(BudgetChoice::FullTime { reason: reason.into() }) });
+    let EventKind::FloorGiven { turn } = &events[0] else { panic!("floor") };
+    assert_eq!(turn.allotted_ms, 180_000);
+    assert_eq!(turn.budget, Some(BudgetChoice::FullTime { reason: reason.into() }));
+}
+
+#[test]
+fn budgets_count_what_was_used_and_an_undo_takes_it_back() {
+    let mut w = budgeted();
+    w.open("general");
+    w.inscribe("ghana");
+    w.ok(Command::RequestReply { participant: "ghana".into(), segment: None });
+    let turn = w.give("ghana");
+    w.wait(100);
+    w.ok(Command::EndTurn { turn });
+    let ended = w.session.seq;
+    assert_eq!(w.session.segments[0].budget_used.get("0/african"), Some(&100_000));
+    w.ok(Command::Undo { seq: ended });
+    assert_eq!(w.session.segments[0].budget_used.get("0/african"), Some(&0));
+    assert_eq!(w.session.spoken_ms.get("ghana"), Some(&0));
+    w.wait(20);
+    w.ok(Command::EndTurn { turn });
+    // A right of reply is excepted.
+    let reply = w.session.segments[0].replies[0].id;
+    w.ok(Command::GiveFloor { entry: reply, budget: None });
+    w.wait(50);
+    let id = w.turn();
+    w.ok(Command::EndTurn { turn: id });
+    assert_eq!(w.session.segments[0].budget_used.get("0/african"), Some(&120_000));
+    assert_eq!(w.session.spoken_ms.get("ghana"), Some(&170_000), "the session total counts every statement");
+}
+
+#[test]
+fn undoing_next_puts_both_turns_back_and_an_undo_is_not_undone_again() {
+    let (mut w, peru) = peru_speaking();
+    let chile = w.entry_of(0, "chile");
+    w.ok(Command::Next { turn: Some(peru), entry: chile, budget: None });
+    let next = w.session.seq;
+    assert!(w.session.undo.as_ref().is_some_and(|u| u.what == "\"next\" (the floor back to Peru)"));
+    w.wait(5);
+    w.ok(Command::Undo { seq: next });
+    // Peru holds the floor again with its 40 s, Chile is back first, no turn recorded.
+    assert_eq!(w.turn(), peru);
+    assert_eq!(w.reading().used_ms, 40_000);
+    assert_eq!(w.list(0), ["chile", "holy-see"]);
+    assert!(w.session.turns.is_empty());
+    assert_eq!(w.session.spoken_ms.get("peru").copied().unwrap_or(0), 0);
+    // The undo itself offers nothing to undo: pressing u again does not redo.
+    assert_eq!(w.session.undo, None);
+    let inscribed = {
+        w.inscribe("france");
+        w.session.seq
+    };
+    w.ok(Command::Undo { seq: inscribed });
+    assert_eq!(w.session.undo, None, "undoing an inscription offers no 'undo the withdrawal'");
 }

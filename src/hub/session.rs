@@ -86,6 +86,9 @@ pub struct OlderPage {
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
     tx: mpsc::Sender<Request>,
+    /// The live stream's sender, weak (so the stream still ends with the session),
+    /// only to count who follows it.
+    live: broadcast::WeakSender<Frame>,
 }
 
 impl std::fmt::Debug for Request {
@@ -109,6 +112,11 @@ impl SessionHandle {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::Command { actor, command, reply }).await.map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+
+    /// How many connections follow the session now.
+    pub fn connections(&self) -> usize {
+        self.live.upgrade().map_or(0, |live| live.receiver_count())
     }
 
     /// The finished turns, notes and pledges just before the positions given, at
@@ -167,6 +175,7 @@ pub fn spawn(
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
     let epoch = journal.epoch().to_string();
     state.index_recorded();
+    let handle = SessionHandle { tx, live: live.downgrade() };
     let owner = Owner {
         state,
         journal: Some(journal),
@@ -179,7 +188,7 @@ pub fn spawn(
         last_at: history.last().map(|e| e.at),
     };
     let task = tokio::spawn(owner.run(rx));
-    (SessionHandle { tx }, task)
+    (handle, task)
 }
 
 pub fn event_frame(event: &Event, now: domain::Timestamp) -> Utf8Bytes {

@@ -281,6 +281,68 @@ pub fn read_file(path: &Path) -> Result<Contents, JournalError> {
     parse(&fs::read(path)?, true)
 }
 
+/// Follows a journal that a hub is still writing, read-only: each [`Follower::poll`]
+/// reads what was appended since, checks each complete line's chain and sequence,
+/// and returns the new events. A line still being written waits for the next poll.
+#[derive(Debug)]
+pub struct Follower {
+    path: PathBuf,
+    /// Bytes of complete lines read so far.
+    offset: u64,
+    last_hash: String,
+    /// Lines read (the header is line 1).
+    lines: usize,
+    next_seq: u64,
+}
+
+impl Follower {
+    /// Start after the contents already read (`read_file` of the same path).
+    pub fn after(path: &Path, contents: &Contents) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            offset: contents.valid_len,
+            last_hash: contents.last_hash.clone(),
+            lines: contents.events.len() + 1,
+            next_seq: contents.events.len() as u64 + 1,
+        }
+    }
+
+    /// The events appended since the last poll (none if nothing new).
+    pub fn poll(&mut self) -> Result<Vec<Event>, JournalError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = File::open(&self.path)?;
+        let len = file.metadata()?.len();
+        if len < self.offset {
+            return Err(damaged(self.lines, "the journal is shorter than what was read: it was replaced or cut"));
+        }
+        if len == self.offset {
+            return Ok(Vec::new());
+        }
+        file.seek(SeekFrom::Start(self.offset))?;
+        let mut bytes = Vec::with_capacity((len - self.offset) as usize);
+        file.take(len - self.offset).read_to_end(&mut bytes)?;
+        let mut events = Vec::new();
+        let mut start = 0;
+        while let Some(end) = memchr::memchr(b'\n', &bytes[start..]) {
+            let line = &bytes[start..start + end];
+            let line_no = self.lines + 1;
+            let hash = unseal(line, &self.last_hash, line_no)?;
+            let event: Event =
+                serde_json::from_slice(line).map_err(|e| damaged(line_no, format!("not a valid event: {e}")))?;
+            if event.seq != self.next_seq {
+                return Err(damaged(line_no, format!("event seq {} where {} was expected", event.seq, self.next_seq)));
+            }
+            self.next_seq += 1;
+            self.lines = line_no;
+            self.last_hash = hash;
+            start += end + 1;
+            self.offset += end as u64 + 1;
+            events.push(event);
+        }
+        Ok(events)
+    }
+}
+
 /// Appends events to a journal, fsync'ing each batch before returning.
 /// The only writer of a journal: it holds an exclusive lock on the file for as
 /// long as it lives, so two processes can never append to the same session.

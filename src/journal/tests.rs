@@ -13,6 +13,7 @@ fn event(seq: u64) -> Event {
         at: t(seq as i64),
         actor: Actor::chair("chair"),
         event: EventKind::ConnectionSet { participant: format!("p{seq}"), status: ConnectionStatus::AudioChecked },
+        undoes: None,
     }
 }
 

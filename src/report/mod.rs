@@ -10,11 +10,10 @@ use chrono::FixedOffset;
 use serde::Serialize;
 
 use crate::config;
-use crate::domain::{
-    self, ConnectionStatus, EventKind, Modality, ParticipantKind, Placement, Session, StatementKind, Timestamp,
-    gcm_objective,
-};
+use crate::domain::{self, ConnectionStatus, EventKind, Placement, Session, StatementKind, Timestamp, gcm_objective};
 use crate::journal::Contents;
+
+pub use crate::fairness::{Share, Wait, Waiting};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -35,6 +34,40 @@ pub struct Report {
     pub pledges_by_objective: Vec<ObjectivePledges>,
     /// Notes and pledges not attached to a turn.
     pub session_notes: Vec<NoteRow>,
+    /// Statements delivered in parts because the speaker was lost.
+    pub interrupted: Vec<InterruptedStatement>,
+    /// The statement on the floor when the report was made (a session still running).
+    pub in_progress: Option<InProgress>,
+}
+
+/// A statement still being delivered when the report was made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InProgress {
+    pub segment_id: String,
+    pub speaker: String,
+    pub started_at: Timestamp,
+    /// Used as of the journal's last event.
+    pub used_ms: u64,
+}
+
+/// A statement interrupted (the speaker's connection was lost) and continued later.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterruptedStatement {
+    pub segment_id: String,
+    /// The first part's turn: the statement's id.
+    pub turn: u64,
+    pub speaker: String,
+    /// Each part: its turn, start and milliseconds used.
+    pub parts: Vec<(u64, Timestamp, u64)>,
+    /// How many times it was interrupted.
+    pub interruptions: usize,
+    pub used_ms: u64,
+    /// The statement's allotment when it began.
+    pub original_allotted_ms: u64,
+    /// Over the original allotment.
+    pub overrun_ms: u64,
+    /// Its last part ended by an interruption: it was never finished.
+    pub unfinished: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,6 +90,28 @@ pub struct SegmentReport {
     pub opened_at: Option<Timestamp>,
     pub ended_at: Option<Timestamp>,
     pub turns: Vec<TurnRow>,
+    /// The segment's speaking-time budgets, each group's use of them.
+    pub budgets: Vec<crate::fairness::BudgetUse>,
+    /// Inscribed and not heard, with why (segments that have ended, or all once the session is closed).
+    pub not_heard: Vec<NotHeard>,
+}
+
+/// A speaker inscribed and not heard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotHeard {
+    pub participant: String,
+    /// "withdrew", "withdrawn by the chair", "technical issue", "the segment ended before their turn".
+    pub why: String,
+}
+
+impl Report {
+    /// Every note and pledge with the turn it is attached to (none: the session), in
+    /// the order of the turns, then the session's.
+    pub fn all_notes(&self) -> Vec<(Option<&TurnRow>, &NoteRow)> {
+        let on_turns =
+            self.segments.iter().flat_map(|s| &s.turns).flat_map(|t| t.notes.iter().map(move |n| (Some(t), n)));
+        on_turns.chain(self.session_notes.iter().map(|n| (None, n))).collect()
+    }
 }
 
 /// One turn: the CSV's row.
@@ -78,16 +133,50 @@ pub struct TurnRow {
     pub pre_inscribed: bool,
     pub started_at: Timestamp,
     pub ended_at: Timestamp,
-    pub allotted_s: u64,
-    pub used_s: u64,
-    pub overrun_s: u64,
+    /// The allotment when the floor was given, in milliseconds.
+    pub original_allotted_ms: u64,
+    /// Time the chair added (extensions) and took away (cuts) during the turn.
+    pub extended_ms: u64,
+    pub cut_ms: u64,
+    /// The allotment at the end, after extensions and cuts.
+    pub allotted_ms: u64,
+    /// Time used: paused time and time stopped by a point of order are not used.
+    pub used_ms: u64,
+    /// Over the final allotment (the chair's extensions included).
+    pub overrun_ms: u64,
+    /// Over the original allotment.
+    pub overrun_original_ms: u64,
+    /// From inscription to floor; none for speakers inscribed in advance.
+    pub wait_ms: Option<u64>,
     pub points_of_order: u32,
     pub notes: Vec<NoteRow>,
+    /// A statement on behalf of a group: the group's name ("African Group", or the name given).
+    pub on_behalf_of: Option<String>,
+    /// As people say it: "Chile, on behalf of the African Group".
+    pub speaker: String,
+    /// Part of a statement delivered in parts: 1, 2, …; 1 for a statement heard at once.
+    pub part: u32,
+    /// The turn of the statement's first part (its own turn for a statement heard at once).
+    pub statement_turn: u64,
+    /// This part ended because the speaker was lost (the statement continued later, or not).
+    pub interrupted: bool,
+    /// Over budget, the chair gave the time left, or the full time for this reason.
+    pub over_budget: Option<String>,
+}
+
+impl TurnRow {
+    /// "Senegal, on behalf of the African Group".
+    pub fn speaker(&self) -> String {
+        self.speaker.clone()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NoteRow {
+    /// When the hub recorded it.
     pub at: Timestamp,
+    /// When the rapporteur saved it (older clients do not say).
+    pub saved_at: Option<Timestamp>,
     pub author: String,
     pub text: String,
     pub objectives: Vec<u8>,
@@ -97,39 +186,13 @@ pub struct NoteRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Share {
-    pub group: String,
-    pub statements: usize,
-    pub seconds: u64,
-    /// Percent of the speaking time of the turns counted in this table.
-    pub time_percent: f64,
-    pub statement_percent: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Wait {
-    pub turns: usize,
-    pub mean_s: f64,
-    pub median_s: f64,
-    pub max_s: u64,
-}
-
-/// From inscription to floor: is the hybrid format fair to remote speakers?
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Waiting {
-    pub in_room: Wait,
-    pub remote: Wait,
-    pub pre_recorded: Wait,
-    /// Turns left out because their speakers were inscribed before the meeting.
-    pub pre_inscribed_excluded: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PointOfOrderRow {
     pub by: String,
     pub raised_at: Timestamp,
     /// The turn it interrupted.
     pub turn: Option<u64>,
+    /// Whose statement it interrupted.
+    pub during: Option<String>,
     pub ruling: Option<String>,
     pub upheld: Option<bool>,
 }
@@ -156,42 +219,6 @@ fn label<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
-fn share_table(rows: Vec<(String, u64)>) -> Vec<Share> {
-    let mut groups: BTreeMap<String, (usize, u64)> = BTreeMap::new();
-    for (group, seconds) in rows {
-        let g = groups.entry(group).or_default();
-        g.0 += 1;
-        g.1 += seconds;
-    }
-    let total_s: u64 = groups.values().map(|g| g.1).sum();
-    let total_n: usize = groups.values().map(|g| g.0).sum();
-    let percent = |part: f64, whole: f64| if whole > 0.0 { (part * 1000.0 / whole).round() / 10.0 } else { 0.0 };
-    let mut shares: Vec<Share> = groups
-        .into_iter()
-        .map(|(group, (statements, seconds))| Share {
-            group,
-            statements,
-            seconds,
-            time_percent: percent(seconds as f64, total_s as f64),
-            statement_percent: percent(statements as f64, total_n as f64),
-        })
-        .collect();
-    shares.sort_by(|a, b| b.seconds.cmp(&a.seconds).then(a.group.cmp(&b.group)));
-    shares
-}
-
-fn wait_stats(mut waits: Vec<u64>) -> Wait {
-    waits.sort_unstable();
-    let n = waits.len();
-    let mean = if n == 0 { 0.0 } else { waits.iter().sum::<u64>() as f64 / n as f64 };
-    let median = match n {
-        0 => 0.0,
-        n if n % 2 == 1 => waits[n / 2] as f64,
-        n => (waits[n / 2 - 1] + waits[n / 2]) as f64 / 2.0,
-    };
-    Wait { turns: n, mean_s: (mean * 10.0).round() / 10.0, median_s: median, max_s: waits.last().copied().unwrap_or(0) }
-}
-
 /// Build the report from a verified journal.
 pub fn build(contents: &Contents) -> Result<Report, String> {
     let def = config::parse_session(&contents.header.config)
@@ -199,9 +226,58 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
     let pre_inscribed = def.pre_inscribed();
     let mut session = Session::new(def);
     let mut deferrals = Vec::new();
+    // Entries that were on a speakers list: id → (segment, participant); heard, withdrawn (and by whom).
+    let mut listed: BTreeMap<u64, (usize, String)> = BTreeMap::new();
+    for (index, state) in session.segments.iter().enumerate() {
+        for e in &state.list {
+            listed.insert(e.id, (index, e.participant.clone()));
+        }
+    }
+    let mut heard: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let mut withdrawn: std::collections::HashMap<u64, domain::Role> = std::collections::HashMap::new();
+    // Per turn: (allotment when the floor was given, time added, time taken away).
+    let mut allotments: std::collections::HashMap<u64, (u64, u64, u64)> = std::collections::HashMap::new();
     for event in &contents.events {
-        // The chair's undo of a reinstatement moves the entry back to Deferred: not a new deferral.
         let undoing = session.undo.as_ref().is_some_and(|u| u.compensation == event.event && u.seq + 1 == event.seq);
+        match &event.event {
+            EventKind::Inscribed { segment, entry, .. } => {
+                listed.insert(entry.id, (*segment, entry.participant.clone()));
+            }
+            EventKind::Withdrawn { entry, .. } if undoing => {
+                // An inscription undone: it never was.
+                listed.remove(entry);
+            }
+            EventKind::Withdrawn { entry, .. } => {
+                withdrawn.insert(*entry, event.actor.role);
+            }
+            EventKind::Restored { entry, .. } => {
+                withdrawn.remove(&entry.id);
+            }
+            EventKind::FloorGiven { turn } => {
+                allotments.insert(turn.id, (turn.allotted_ms, 0, 0));
+                heard.insert(turn.entry.id);
+            }
+            EventKind::FloorRevoked { entry, .. } => {
+                heard.remove(&entry.id);
+            }
+            EventKind::TurnSuspended { entry, .. } => {
+                // The statement goes on under a new entry: heard (in part) already.
+                heard.insert(entry.id);
+            }
+            EventKind::TimeChanged { turn, allotted_ms } => {
+                if let (Some(current), Some(a)) =
+                    (session.floor.as_ref().filter(|t| t.id == *turn), allotments.get_mut(turn))
+                {
+                    if *allotted_ms >= current.allotted_ms {
+                        a.1 += allotted_ms - current.allotted_ms;
+                    } else {
+                        a.2 += current.allotted_ms - allotted_ms;
+                    }
+                }
+            }
+            _ => {}
+        }
+        // The chair's undo of a reinstatement moves the entry back to Deferred: not a new deferral.
         if let EventKind::Moved { segment, entry, placement: Placement::Deferred { from }, order } = &event.event
             && !undoing
         {
@@ -223,6 +299,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
     let utc = |t: chrono::DateTime<FixedOffset>| t.with_timezone(&chrono::Utc);
     let note_row = |n: &std::sync::Arc<domain::Note>| NoteRow {
         at: n.at,
+        saved_at: n.saved_at,
         author: n.author.clone(),
         text: n.text.clone(),
         objectives: n.objectives.clone(),
@@ -231,6 +308,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
     };
     let pledge_row = |p: &std::sync::Arc<domain::Pledge>| NoteRow {
         at: p.at,
+        saved_at: p.saved_at,
         author: p.author.clone(),
         text: p.text.clone(),
         objectives: p.objectives.clone(),
@@ -248,8 +326,41 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             opened_at: s.opened_at,
             ended_at: s.ended_at,
             turns: Vec::new(),
+            not_heard: Vec::new(),
+            budgets: Vec::new(),
         })
         .collect();
+    for (index, segment) in segments.iter_mut().enumerate() {
+        segment.budgets = crate::fairness::budget_use(&session, index);
+    }
+    // Who was inscribed and not heard, in segments that are over.
+    let closed = session.closed_at.is_some();
+    for (entry, (segment, participant)) in &listed {
+        if heard.contains(entry) {
+            continue;
+        }
+        let Some(state) = session.segments.get(*segment) else { continue };
+        if state.ended_at.is_none() && !closed {
+            continue;
+        }
+        let why = match withdrawn.get(entry) {
+            Some(domain::Role::Delegate) => "withdrew".to_string(),
+            Some(_) => "withdrawn by the chair".to_string(),
+            None if state.list.iter().any(|e| e.id == *entry) => {
+                if session.connection(participant) == ConnectionStatus::TechnicalIssue {
+                    "technical issue: could not be heard".to_string()
+                } else if state.opened_at.is_none() {
+                    "the segment was never opened".to_string()
+                } else {
+                    "the segment ended before their turn".to_string()
+                }
+            }
+            None => continue,
+        };
+        if let Some(report) = segments.get_mut(*segment) {
+            report.not_heard.push(NotHeard { participant: session.name_of(participant).to_string(), why });
+        }
+    }
     // Notes and pledges by turn, looked up once per turn (in recording order).
     let mut notes_of: std::collections::HashMap<u64, Vec<NoteRow>> = std::collections::HashMap::new();
     for n in &session.notes {
@@ -264,11 +375,21 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
         }
     }
     let mut all_turns = Vec::new();
+    // Parts of interrupted statements, by their first part's turn.
+    let mut parts_of: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
     for t in &session.turns {
+        let statement_turn = t.part_of.unwrap_or(t.id);
+        let part = {
+            let seen = parts_of.entry(statement_turn).or_default();
+            *seen += 1;
+            *seen
+        };
         let p = def.participant(&t.participant);
         let Some(segment) = segments.get_mut(t.segment) else { continue };
         let mut notes = notes_of.get(&t.id).cloned().unwrap_or_default();
         notes.extend(pledges_of.get(&t.id).into_iter().flatten().cloned());
+        let (original, extended, cut) = allotments.get(&t.id).copied().unwrap_or((t.allotted_ms, 0, 0));
+        let pre = t.entry != 0 && t.entry <= pre_inscribed;
         let row = TurnRow {
             turn: t.id,
             segment_id: segment.id.clone(),
@@ -281,55 +402,43 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             statement_kind: label(&t.kind),
             modality: p.map(|p| label(&p.modality)).unwrap_or_default(),
             inscribed_at: t.inscribed_at,
-            pre_inscribed: t.entry != 0 && t.entry <= pre_inscribed,
+            pre_inscribed: pre,
             started_at: t.started_at,
             ended_at: t.ended_at,
-            allotted_s: t.allotted_ms / 1000,
-            used_s: t.used_ms / 1000,
-            overrun_s: t.overrun_ms / 1000,
+            original_allotted_ms: original,
+            extended_ms: extended,
+            cut_ms: cut,
+            allotted_ms: t.allotted_ms,
+            used_ms: t.used_ms,
+            overrun_ms: t.overrun_ms,
+            overrun_original_ms: t.used_ms.saturating_sub(original),
+            wait_ms: (!pre).then(|| domain::millis_between(t.inscribed_at, t.started_at)),
             points_of_order: t.points_of_order,
             notes,
+            on_behalf_of: t.on_behalf_of.as_deref().map(|g| session.name_of(g).to_string()),
+            speaker: match t.on_behalf_of.as_deref() {
+                Some(g) => format!("{}, on behalf of {}", session.name_of(&t.participant), session.group_name(g)),
+                None => session.name_of(&t.participant).to_string(),
+            },
+            part,
+            statement_turn,
+            interrupted: t.suspended,
+            over_budget: t.budget.as_ref().map(|b| match b {
+                domain::BudgetChoice::TimeLeft => "given the time left in its budget".to_string(),
+                domain::BudgetChoice::FullTime { reason } => format!("given the full time over its budget: {reason}"),
+            }),
         };
         segment.turns.push(row.clone());
         all_turns.push(row);
     }
 
-    let kind_label =
-        |id: &str| def.participant(id).map_or_else(|| "unknown".to_string(), |p| p.kind.label().to_string());
-    let by_kind = share_table(all_turns.iter().map(|t| (kind_label(&t.participant_id), t.used_s)).collect());
-    let by_regional_group = share_table(
-        all_turns
-            .iter()
-            .filter_map(|t| {
-                let p = def.participant(&t.participant_id)?;
-                Some((p.regional_group?.label().to_string(), t.used_s))
-            })
-            .collect(),
+    // The balance figures: the same computation as the chair's fairness panel.
+    let balance = crate::fairness::compute(
+        &session,
+        session.closed_at.or(contents.events.last().map(|e| e.at)).unwrap_or_else(|| utc(def.start)),
     );
-    let by_constituency = share_table(
-        all_turns
-            .iter()
-            .filter(|t| def.participant(&t.participant_id).is_some_and(|p| p.kind == ParticipantKind::Stakeholder))
-            .map(|t| (t.constituency.clone().unwrap_or_else(|| "unknown".into()), t.used_s))
-            .collect(),
-    );
-    let mut waits: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    let mut excluded = 0;
-    for t in all_turns.iter().filter(|t| t.statement_kind != label(&StatementKind::Reply)) {
-        if t.pre_inscribed {
-            excluded += 1;
-            continue;
-        }
-        let wait = u64::try_from((t.started_at - t.inscribed_at).num_seconds()).unwrap_or(0);
-        waits.entry(t.modality.as_str()).or_default().push(wait);
-    }
-    let mut take = |m: Modality| wait_stats(waits.remove(label(&m).as_str()).unwrap_or_default());
-    let waiting = Waiting {
-        in_room: take(Modality::InRoom),
-        remote: take(Modality::Remote),
-        pre_recorded: take(Modality::PreRecorded),
-        pre_inscribed_excluded: excluded,
-    };
+    let (by_kind, by_regional_group, by_constituency, waiting) =
+        (balance.by_kind, balance.by_regional_group, balance.by_constituency, balance.waiting);
 
     let mut pledges_by_objective = Vec::new();
     for objective in 1..=23u8 {
@@ -342,6 +451,42 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
                 pledges,
             });
         }
+    }
+    let last_at = contents.events.last().map(|e| e.at);
+    let in_progress = session.floor.as_ref().zip(last_at).map(|(t, at)| InProgress {
+        segment_id: def.segments.get(t.segment).map(|d| d.id.clone()).unwrap_or_default(),
+        speaker: session.speaker(&t.entry),
+        started_at: t.started_at,
+        used_ms: t.used_at(at),
+    });
+    // Statements in parts: the first part's allotment is the original one.
+    let mut interrupted: Vec<InterruptedStatement> = Vec::new();
+    for t in &all_turns {
+        if t.part == 1 && !t.interrupted {
+            continue;
+        }
+        match interrupted.iter_mut().find(|s| s.turn == t.statement_turn) {
+            Some(statement) => {
+                statement.parts.push((t.turn, t.started_at, t.used_ms));
+                statement.used_ms += t.used_ms;
+                statement.interruptions += usize::from(t.interrupted);
+                statement.unfinished = t.interrupted;
+            }
+            None => interrupted.push(InterruptedStatement {
+                segment_id: t.segment_id.clone(),
+                turn: t.statement_turn,
+                speaker: t.speaker(),
+                parts: vec![(t.turn, t.started_at, t.used_ms)],
+                interruptions: usize::from(t.interrupted),
+                used_ms: t.used_ms,
+                original_allotted_ms: t.original_allotted_ms,
+                overrun_ms: 0,
+                unfinished: t.interrupted,
+            }),
+        }
+    }
+    for statement in &mut interrupted {
+        statement.overrun_ms = statement.used_ms.saturating_sub(statement.original_allotted_ms);
     }
     let mut session_notes: Vec<NoteRow> = session.notes.iter().filter(|n| n.turn.is_none()).map(note_row).collect();
     session_notes.extend(session.pledges.iter().filter(|p| p.turn.is_none()).map(pledge_row));
@@ -370,6 +515,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
                 by: session.name_of(&p.by).to_string(),
                 raised_at: p.raised_at,
                 turn: p.turn,
+                during: p.turn.and_then(|t| all_turns.iter().find(|row| row.turn == t)).map(TurnRow::speaker),
                 ruling: p.ruling.clone(),
                 upheld: p.upheld,
             })
@@ -389,16 +535,22 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
         deferrals,
         pledges_by_objective,
         session_notes,
+        interrupted,
+        in_progress,
     })
 }
 
-/// The CSV's columns, in order: stable; documented in docs/report.md.
-pub const CSV_COLUMNS: [&str; 19] = [
+/// The turns CSV's columns, in order: stable; documented in docs/report.md.
+pub const CSV_COLUMNS: [&str; 27] = [
     "segment_id",
     "position",
     "turn",
+    "statement_turn",
+    "part",
+    "interrupted",
     "participant_id",
     "participant_name",
+    "on_behalf_of",
     "participant_kind",
     "regional_group",
     "constituency",
@@ -407,13 +559,25 @@ pub const CSV_COLUMNS: [&str; 19] = [
     "inscribed_at",
     "started_at",
     "ended_at",
+    "original_allotted_s",
+    "extended_s",
+    "cut_s",
     "allotted_s",
     "used_s",
+    "overrun_original_s",
     "overrun_s",
     "wait_s",
     "points_of_order",
     "notes",
 ];
+
+/// The notes CSV's columns (`--table notes`).
+pub const NOTES_COLUMNS: [&str; 9] =
+    ["turn", "segment_id", "speaker", "author", "saved_at", "recorded_at", "objectives", "themes", "text"];
+
+/// The pledges CSV's columns (`--table pledges`).
+pub const PLEDGES_COLUMNS: [&str; 8] =
+    ["turn", "segment_id", "pledger", "author", "saved_at", "recorded_at", "objectives", "text"];
 
 fn csv_field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
@@ -423,53 +587,117 @@ fn csv_field(value: &str) -> String {
     }
 }
 
-/// One row per turn, RFC 4180 quoting, UTC times in RFC 3339.
+fn csv_line(out: &mut String, fields: &[String]) {
+    out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+    out.push('\n');
+}
+
+/// Seconds with their milliseconds: `28.200`.
+fn seconds(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// RFC 3339 in UTC with `Z`, to the second.
+fn utc_time(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// One row per turn, RFC 4180 quoting.
 pub fn to_csv(report: &Report) -> String {
     let mut out = CSV_COLUMNS.join(",");
     out.push('\n');
     for segment in &report.segments {
         for t in &segment.turns {
-            let wait = if t.pre_inscribed {
-                String::new()
-            } else {
-                (t.started_at - t.inscribed_at).num_seconds().max(0).to_string()
-            };
             let fields = [
                 t.segment_id.clone(),
                 t.position.to_string(),
                 t.turn.to_string(),
+                t.statement_turn.to_string(),
+                t.part.to_string(),
+                t.interrupted.to_string(),
                 t.participant_id.clone(),
                 t.participant_name.clone(),
+                t.on_behalf_of.clone().unwrap_or_default(),
                 t.participant_kind.clone(),
                 t.regional_group.clone().unwrap_or_default(),
                 t.constituency.clone().unwrap_or_default(),
                 t.statement_kind.clone(),
                 t.modality.clone(),
-                t.inscribed_at.to_rfc3339(),
-                t.started_at.to_rfc3339(),
-                t.ended_at.to_rfc3339(),
-                t.allotted_s.to_string(),
-                t.used_s.to_string(),
-                t.overrun_s.to_string(),
-                wait,
+                utc_time(t.inscribed_at),
+                utc_time(t.started_at),
+                utc_time(t.ended_at),
+                seconds(t.original_allotted_ms),
+                seconds(t.extended_ms),
+                seconds(t.cut_ms),
+                seconds(t.allotted_ms),
+                seconds(t.used_ms),
+                seconds(t.overrun_original_ms),
+                seconds(t.overrun_ms),
+                t.wait_ms.map(seconds).unwrap_or_default(),
                 t.points_of_order.to_string(),
                 t.notes.len().to_string(),
             ];
-            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-            out.push('\n');
+            csv_line(&mut out, &fields);
         }
     }
     out
 }
 
-fn mmss(secs: u64) -> String {
-    format!("{}:{:02}", secs / 60, secs % 60)
+/// Every note (`pledges: false`) or pledge, one row each, with its text.
+pub fn notes_csv(report: &Report, pledges: bool) -> String {
+    let columns: &[&str] = if pledges { &PLEDGES_COLUMNS } else { &NOTES_COLUMNS };
+    let mut out = columns.join(",");
+    out.push('\n');
+    let rows = report.all_notes().into_iter().filter(|(_, n)| n.pledger.is_some() == pledges);
+    for (turn, n) in rows {
+        let (turn_id, segment, speaker) = match turn {
+            Some(t) => (t.turn.to_string(), t.segment_id.clone(), t.speaker()),
+            None => (String::new(), String::new(), String::new()),
+        };
+        let objectives = n.objectives.iter().map(u8::to_string).collect::<Vec<_>>().join(" ");
+        let mut fields = vec![turn_id, segment];
+        if pledges {
+            fields.push(n.pledger.clone().unwrap_or_default());
+        } else {
+            fields.push(speaker);
+        }
+        fields.push(n.author.clone());
+        fields.push(utc_time(n.saved_at.unwrap_or(n.at)));
+        fields.push(utc_time(n.at));
+        fields.push(objectives);
+        if !pledges {
+            fields.push(n.themes.join("; "));
+        }
+        fields.push(n.text.clone());
+        csv_line(&mut out, &fields);
+    }
+    out
+}
+
+/// `m:ss` (or `h:mm:ss`) of milliseconds, rounded down to the second: only when printing.
+fn mmss(ms: u64) -> String {
+    let secs = ms / 1000;
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
+}
+
+/// "1 note", "2 notes".
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
+/// A duration for a table cell: `m:ss`, or `—` where there is no figure.
+fn cell(ms: Option<u64>) -> String {
+    ms.map_or_else(|| "—".to_string(), mmss)
 }
 
 fn shares_md(out: &mut String, title: &str, shares: &[Share]) {
     let _ = writeln!(out, "### {title}\n");
     if shares.is_empty() {
-        let _ = writeln!(out, "None.\n");
+        let _ = writeln!(out, "No statements of this kind.\n");
         return;
     }
     let _ = writeln!(out, "| | statements | share | speaking time | share |\n| --- | ---: | ---: | ---: | ---: |");
@@ -480,13 +708,14 @@ fn shares_md(out: &mut String, title: &str, shares: &[Share]) {
             s.group,
             s.statements,
             s.statement_percent,
-            mmss(s.seconds),
+            mmss(s.ms),
             s.time_percent
         );
     }
     out.push('\n');
 }
 
+/// A note or pledge as a list item; its own line breaks stay, indented under the item.
 fn note_md(out: &mut String, n: &NoteRow, zone: FixedOffset) {
     let mut tags: Vec<String> = n.objectives.iter().map(|o| format!("GCM {o}")).collect();
     tags.extend(n.themes.iter().cloned());
@@ -495,16 +724,32 @@ fn note_md(out: &mut String, n: &NoteRow, zone: FixedOffset) {
         Some(p) => format!("**Pledge by {p}**"),
         None => "Note".to_string(),
     };
-    let _ = writeln!(
-        out,
-        "  - {who} ({}, {}){tags}: {}",
-        n.author,
-        n.at.with_timezone(&zone).format("%H:%M"),
-        n.text.replace('\n', " ")
-    );
+    let saved = n.saved_at.unwrap_or(n.at).with_timezone(&zone).format("%H:%M");
+    let mut lines = n.text.lines();
+    let first = lines.next().unwrap_or_default();
+    let _ = writeln!(out, "  - {who} ({}, {saved}){tags}: {first}", n.author);
+    for line in lines {
+        let _ = writeln!(out, "    {line}");
+    }
 }
 
-/// Markdown ready to become a chair's summary. Times in the session's time zone.
+/// A ruling as recorded, without repeating the verdict when the text is only the verdict.
+fn ruling_md(p: &PointOfOrderRow) -> String {
+    let verdict = match p.upheld {
+        Some(true) => "upheld",
+        Some(false) => "not upheld",
+        None => return "not ruled on".to_string(),
+    };
+    match p.ruling.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() && text.trim_end_matches('.').to_lowercase() != verdict => {
+            format!("{verdict}: {}", text.replace('\n', " "))
+        }
+        _ => verdict.to_string(),
+    }
+}
+
+/// Markdown ready to become a chair's summary. Times in the session's time zone;
+/// durations kept in milliseconds until printed here, rounded down to the second.
 pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
     let hm = |t: Timestamp| t.with_timezone(&zone).format("%H:%M:%S").to_string();
     let mut out = String::new();
@@ -515,12 +760,12 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
     }
     let _ = writeln!(
         out,
-        "Scheduled {} to {}; recorded {} to {} ({} events{}).\n",
+        "Scheduled {} to {}; recorded {} to {} ({}{}).\n",
         s.scheduled_start.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
         s.scheduled_end.with_timezone(&zone).format("%H:%M"),
-        s.first_event.map(hm).unwrap_or_else(|| "-".into()),
-        s.last_event.map(hm).unwrap_or_else(|| "-".into()),
-        s.events,
+        s.first_event.map(hm).unwrap_or_else(|| "—".into()),
+        s.last_event.map(hm).unwrap_or_else(|| "—".into()),
+        count(s.events, "event", "events"),
         if s.closed { ", closed" } else { ", not closed" }
     );
     let _ = writeln!(out, "## Speakers\n");
@@ -528,30 +773,70 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
         let _ = writeln!(out, "### {}\n", segment.title);
         if segment.turns.is_empty() {
             let _ = writeln!(out, "No statements.\n");
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "| # | speaker | kind | modality | start | allotted | used | overrun |\n| ---: | --- | --- | --- | --- | ---: | ---: | ---: |"
-        );
-        for t in &segment.turns {
-            let overrun = if t.overrun_s > 0 { format!("+{}", mmss(t.overrun_s)) } else { String::new() };
+        } else {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                t.position,
-                t.participant_name,
-                t.statement_kind,
-                t.modality,
-                hm(t.started_at),
-                mmss(t.allotted_s),
-                mmss(t.used_s),
-                overrun
+                "| # | speaker | kind | modality | start | allotted | used | over the allotment | over the original |\n| ---: | --- | --- | --- | --- | ---: | ---: | ---: | ---: |"
+            );
+            for t in &segment.turns {
+                let over = |ms: u64| if ms >= 1000 { format!("+{}", mmss(ms)) } else { String::new() };
+                let part = match (t.part, t.interrupted) {
+                    (1, false) => String::new(),
+                    (n, true) => format!(" (part {n}, interrupted)"),
+                    (n, false) => format!(" (part {n})"),
+                };
+                let mut allotted = mmss(t.original_allotted_ms);
+                if t.allotted_ms != t.original_allotted_ms {
+                    allotted = format!("{allotted} → {}", mmss(t.allotted_ms));
+                }
+                let _ = writeln!(
+                    out,
+                    "| {} | {}{part} | {} | {} | {} | {allotted} | {} | {} | {} |",
+                    t.position,
+                    t.speaker(),
+                    t.statement_kind,
+                    t.modality,
+                    hm(t.started_at),
+                    mmss(t.used_ms),
+                    over(t.overrun_ms),
+                    over(t.overrun_original_ms)
+                );
+            }
+            out.push('\n');
+        }
+        if !segment.budgets.is_empty() {
+            let used: Vec<String> = segment
+                .budgets
+                .iter()
+                .map(|b| format!("{} {} of {}", b.name, mmss(b.used_ms), mmss(b.limit_ms)))
+                .collect();
+            let _ = writeln!(out, "Budgets used: {}.\n", used.join("; "));
+        }
+        for t in segment.turns.iter().filter(|t| t.over_budget.is_some()) {
+            let _ = writeln!(out, "- {} was {}.", t.speaker(), t.over_budget.as_deref().unwrap_or_default());
+        }
+        if segment.turns.iter().any(|t| t.over_budget.is_some()) {
+            out.push('\n');
+        }
+        if let Some(p) = report.in_progress.as_ref().filter(|p| p.segment_id == segment.id) {
+            let _ = writeln!(
+                out,
+                "In progress when this report was made: {}, since {} ({} used as of the last event).\n",
+                p.speaker,
+                hm(p.started_at),
+                mmss(p.used_ms)
             );
         }
-        out.push('\n');
+        if !segment.not_heard.is_empty() {
+            let _ = writeln!(out, "The following were inscribed and unable to deliver their statements:\n");
+            for n in &segment.not_heard {
+                let _ = writeln!(out, "- {} ({})", n.participant, n.why);
+            }
+            out.push('\n');
+        }
         for t in segment.turns.iter().filter(|t| !t.notes.is_empty()) {
-            let _ = writeln!(out, "- {} (turn {}):", t.participant_name, t.turn);
+            let _ =
+                writeln!(out, "- {} ({}, {}):", t.speaker(), hm(t.started_at), count(t.notes.len(), "note", "notes"));
             for n in &t.notes {
                 note_md(&mut out, n, zone);
             }
@@ -566,42 +851,76 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
     shares_md(&mut out, "By constituency (stakeholders)", &report.by_constituency);
     let w = &report.waiting;
     let _ = writeln!(out, "## Waiting time, inscription to floor\n");
-    let _ = writeln!(out, "| modality | turns | mean | median | longest |\n| --- | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(out, "| modality | statements | mean | median | longest |\n| --- | ---: | ---: | ---: | ---: |");
     for (name, stat) in [("in room", &w.in_room), ("remote", &w.remote), ("pre-recorded", &w.pre_recorded)] {
         let _ = writeln!(
             out,
             "| {name} | {} | {} | {} | {} |",
             stat.turns,
-            mmss(stat.mean_s.round() as u64),
-            mmss(stat.median_s.round() as u64),
-            mmss(stat.max_s)
+            cell(stat.mean_ms),
+            cell(stat.median_ms),
+            cell(stat.max_ms)
         );
     }
-    let _ =
-        writeln!(out, "\n{} turns of speakers inscribed before the meeting are left out.\n", w.pre_inscribed_excluded);
+    let _ = writeln!(
+        out,
+        "\nStatements of speakers inscribed before the meeting ({}), rights of reply and the later parts of interrupted statements are left out.\n",
+        w.pre_inscribed_excluded
+    );
+    let _ = writeln!(out, "## Interrupted statements\n");
+    if report.interrupted.is_empty() {
+        let _ = writeln!(out, "None: no speaker was lost during a statement.\n");
+    } else {
+        let n: usize = report.interrupted.iter().map(|s| s.interruptions).sum();
+        let _ = writeln!(
+            out,
+            "{} {} interrupted when the speaker was lost ({}).\n",
+            report.interrupted.len(),
+            if report.interrupted.len() == 1 { "statement was" } else { "statements were" },
+            count(n, "interruption", "interruptions")
+        );
+        let _ = writeln!(out, "| speaker | parts | used | allotted | overrun |\n| --- | --- | ---: | ---: | ---: |");
+        for st in &report.interrupted {
+            let parts: Vec<String> =
+                st.parts.iter().map(|(_, at, used)| format!("{} from {}", mmss(*used), hm(*at))).collect();
+            let overrun = if st.overrun_ms >= 1000 { format!("+{}", mmss(st.overrun_ms)) } else { String::new() };
+            let unfinished = if st.unfinished { " (not finished)" } else { "" };
+            let _ = writeln!(
+                out,
+                "| {}{unfinished} | {} | {} | {} | {overrun} |",
+                st.speaker,
+                parts.join("; "),
+                mmss(st.used_ms),
+                mmss(st.original_allotted_ms)
+            );
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "## Points of order\n");
     if report.points_of_order.is_empty() {
         let _ = writeln!(out, "None.\n");
-    }
-    for p in &report.points_of_order {
-        let verdict = match p.upheld {
-            Some(true) => "upheld",
-            Some(false) => "not upheld",
-            None => "not ruled",
-        };
-        let _ = writeln!(out, "- {} at {}: {} ({verdict})", p.by, hm(p.raised_at), p.ruling.as_deref().unwrap_or("-"));
-    }
-    if !report.points_of_order.is_empty() {
+    } else {
+        for p in &report.points_of_order {
+            let during = p.during.as_ref().map(|d| format!(" during the statement of {d}")).unwrap_or_default();
+            let _ = writeln!(out, "- {} at {}{during}: {}", p.by, hm(p.raised_at), ruling_md(p));
+        }
         out.push('\n');
     }
     let _ = writeln!(out, "## Rights of reply\n");
     let replies: Vec<&TurnRow> =
         report.segments.iter().flat_map(|s| &s.turns).filter(|t| report.rights_of_reply.contains(&t.turn)).collect();
     if replies.is_empty() && report.replies_pending.is_empty() {
-        let _ = writeln!(out, "None.\n");
+        let _ = writeln!(out, "None requested.\n");
     } else {
+        let _ = writeln!(
+            out,
+            "{} requested: {} taken, {} not taken.\n",
+            count(replies.len() + report.replies_pending.len(), "right of reply", "rights of reply"),
+            replies.len(),
+            report.replies_pending.len()
+        );
         for t in replies {
-            let _ = writeln!(out, "- {} at {} ({} used)", t.participant_name, hm(t.started_at), mmss(t.used_s));
+            let _ = writeln!(out, "- {} at {} ({} used)", t.participant_name, hm(t.started_at), mmss(t.used_ms));
         }
         for (segment, who) in &report.replies_pending {
             let _ = writeln!(out, "- {who}: requested in {segment}, not taken");
@@ -625,6 +944,7 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
         }
         out.push('\n');
     }
+    notes_by_md(&mut out, report, zone);
     let _ = writeln!(out, "## Pledges by GCM objective\n");
     if report.pledges_by_objective.is_empty() {
         let _ = writeln!(out, "None.\n");
@@ -632,7 +952,7 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
     for o in &report.pledges_by_objective {
         let _ = writeln!(out, "### Objective {}: {}\n", o.objective, o.title);
         for p in &o.pledges {
-            let _ = writeln!(out, "- {}: {}", p.pledger.as_deref().unwrap_or("-"), p.text.replace('\n', " "));
+            note_md(&mut out, p, zone);
         }
         out.push('\n');
     }
@@ -644,4 +964,47 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The rapporteurs' notes grouped by GCM objective, then by theme (a note tagged with
+/// two appears under both).
+fn notes_by_md(out: &mut String, report: &Report, zone: FixedOffset) {
+    let notes: Vec<(Option<&TurnRow>, &NoteRow)> =
+        report.all_notes().into_iter().filter(|(_, n)| n.pledger.is_none()).collect();
+    let _ = writeln!(out, "## Notes by GCM objective\n");
+    let mut any = false;
+    for objective in 1..=23u8 {
+        let tagged: Vec<_> = notes.iter().filter(|(_, n)| n.objectives.contains(&objective)).collect();
+        if tagged.is_empty() {
+            continue;
+        }
+        any = true;
+        let _ = writeln!(out, "### Objective {objective}: {}\n", gcm_objective(objective).unwrap_or_default());
+        for (turn, n) in tagged {
+            let _ = writeln!(out, "- on {}:", turn.map_or_else(|| "the session".to_string(), |t| t.speaker()));
+            note_md(out, n, zone);
+        }
+        out.push('\n');
+    }
+    if !any {
+        let _ = writeln!(out, "No note is tagged with an objective.\n");
+    }
+    let _ = writeln!(out, "## Notes by theme\n");
+    let mut themes: BTreeMap<String, Vec<&(Option<&TurnRow>, &NoteRow)>> = BTreeMap::new();
+    for note in &notes {
+        for theme in &note.1.themes {
+            themes.entry(theme.to_lowercase()).or_default().push(note);
+        }
+    }
+    if themes.is_empty() {
+        let _ = writeln!(out, "No note is tagged with a theme.\n");
+    }
+    for (theme, tagged) in themes {
+        let _ = writeln!(out, "### {theme}\n");
+        for (turn, n) in tagged {
+            let _ = writeln!(out, "- on {}:", turn.map_or_else(|| "the session".to_string(), |t| t.speaker()));
+            note_md(out, n, zone);
+        }
+        out.push('\n');
+    }
 }

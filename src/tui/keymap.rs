@@ -26,6 +26,7 @@ pub enum Action {
     GiveFloor,
     NextSpeaker,
     EndTurn,
+    Suspend,
     PauseResume,
     Extend,
     Cut,
@@ -43,6 +44,8 @@ pub enum Action {
     Undo,
     NextSegment,
     JoinUrls,
+    ChairUrl,
+    Balance,
     EndSession,
     NewNote,
     NewPledge,
@@ -58,6 +61,11 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action named as in the keys file ("give-floor").
+    pub fn from_name(name: &str) -> Option<Self> {
+        Screen::ALL.iter().flat_map(|s| s.actions().iter()).copied().find(|a| kebab(*a) == name)
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Self::Quit => "quit",
@@ -68,39 +76,42 @@ impl Action {
             Self::PageDown => "page down",
             Self::Top => "first entry",
             Self::Bottom => "last entry",
-            Self::Inscribe => "inscribe a speaker (type part of a name)",
-            Self::GiveFloor => "give the floor to the selected entry",
-            Self::NextSpeaker => "give the floor to the first on the list",
-            Self::EndTurn => "end the turn",
+            Self::Inscribe => "inscribe (type a name)",
+            Self::GiveFloor => "floor to the selected entry",
+            Self::NextSpeaker => "thank you, next",
+            Self::EndTurn => "end the turn (asks if early)",
+            Self::Suspend => "speaker lost: continue later",
             Self::PauseResume => "pause or resume the clock",
             Self::Extend => "30 seconds more",
             Self::Cut => "30 seconds less",
             Self::MoveUp => "move the selected entry up",
             Self::MoveDown => "move the selected entry down",
-            Self::Withdraw => "withdraw the selected entry",
-            Self::Defer => "defer the selected entry 2 places",
-            Self::DeferToEnd => "defer the selected entry to the end",
-            Self::Reinstate => "reinstate a moved or deferred entry",
-            Self::ToggleList => "close or reopen the list",
+            Self::Withdraw => "withdraw selected (asks)",
+            Self::Defer => "defer selected 2 places",
+            Self::DeferToEnd => "defer selected to the end",
+            Self::Reinstate => "put back by the rules",
+            Self::ToggleList => "close (asks) / reopen list",
             Self::PointOfOrder => "raise a point of order",
             Self::Rule => "rule on the point of order",
             Self::RightOfReply => "request a right of reply",
-            Self::Connection => "next connection status of a remote speaker",
-            Self::Undo => "undo the last list action or floor given",
-            Self::NextSegment => "open (replay: go to) the next segment",
-            Self::JoinUrls => "show or hide the join URLs",
-            Self::EndSession => "close the session",
-            Self::NewNote => "write a note on the selected turn",
+            Self::Connection => "connection status (1-4)",
+            Self::Undo => "undo the last action",
+            Self::NextSegment => "next segment (asks first)",
+            Self::JoinUrls => "join URLs (not the chair's)",
+            Self::ChairUrl => "chair's own URL (private)",
+            Self::Balance => "balance: shares, budgets",
+            Self::EndSession => "close the session (asks)",
+            Self::NewNote => "note on the selected turn",
             Self::NewPledge => "record a pledge",
             Self::PlayPause => "play or pause",
-            Self::Faster => "faster (1x 2x 5x 10x 30x 60x)",
+            Self::Faster => "faster (up to 60x)",
             Self::Slower => "slower",
             Self::StepForward => "one event forward",
             Self::StepBack => "one event back",
             Self::NextTurn => "next turn",
             Self::PreviousTurn => "previous turn",
             Self::PreviousSegment => "previous segment",
-            Self::Seek => "go to a clock time (HH:MM or HH:MM:SS)",
+            Self::Seek => "go to a time (HH:MM[:SS])",
         }
     }
 }
@@ -193,6 +204,9 @@ impl fmt::Display for Key {
             KeyCode::Insert => f.write_str("Ins"),
             KeyCode::Up => f.write_str("↑"),
             KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::Backspace => f.write_str("Backspace"),
             KeyCode::PageUp => f.write_str("PgUp"),
             KeyCode::PageDown => f.write_str("PgDn"),
             KeyCode::Home => f.write_str("Home"),
@@ -209,28 +223,116 @@ pub enum Screen {
     Chair,
     Rapporteur,
     Replay,
+    Delegate,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyFile {
-    #[serde(default)]
-    chair: BTreeMap<Action, Vec<String>>,
-    #[serde(default)]
-    rapporteur: BTreeMap<Action, Vec<String>>,
-    #[serde(default)]
-    replay: BTreeMap<Action, Vec<String>>,
-}
+impl Screen {
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Chair => "chair",
+            Self::Rapporteur => "rapporteur",
+            Self::Replay => "replay",
+            Self::Delegate => "delegate",
+        }
+    }
 
-impl KeyFile {
-    fn table(self, screen: Screen) -> BTreeMap<Action, Vec<String>> {
-        match screen {
-            Screen::Chair => self.chair,
-            Screen::Rapporteur => self.rapporteur,
-            Screen::Replay => self.replay,
+    const ALL: [Screen; 4] = [Screen::Chair, Screen::Rapporteur, Screen::Replay, Screen::Delegate];
+
+    /// The actions a screen has, in the order its help lists them.
+    pub fn actions(self) -> &'static [Action] {
+        use Action::*;
+        match self {
+            Self::Chair => &[
+                Help,
+                Quit,
+                Up,
+                Down,
+                PageUp,
+                PageDown,
+                Top,
+                Bottom,
+                Inscribe,
+                GiveFloor,
+                NextSpeaker,
+                EndTurn,
+                Suspend,
+                PauseResume,
+                Extend,
+                Cut,
+                MoveUp,
+                MoveDown,
+                Withdraw,
+                Defer,
+                DeferToEnd,
+                Reinstate,
+                ToggleList,
+                PointOfOrder,
+                Rule,
+                RightOfReply,
+                Connection,
+                Undo,
+                NextSegment,
+                JoinUrls,
+                ChairUrl,
+                Balance,
+                EndSession,
+            ],
+            Self::Rapporteur => &[Help, Quit, Up, Down, PageUp, PageDown, Top, Bottom, NewNote, NewPledge],
+            Self::Replay => &[
+                Help,
+                Quit,
+                PlayPause,
+                Faster,
+                Slower,
+                StepForward,
+                StepBack,
+                NextTurn,
+                PreviousTurn,
+                NextSegment,
+                PreviousSegment,
+                Seek,
+                Balance,
+                Top,
+                Bottom,
+            ],
+            Self::Delegate => &[
+                Help,
+                Quit,
+                Up,
+                Down,
+                PageUp,
+                PageDown,
+                Top,
+                Bottom,
+                Inscribe,
+                Withdraw,
+                RightOfReply,
+                PointOfOrder,
+                Connection,
+            ],
+        }
+    }
+
+    /// What an action does on this screen, as the help overlay says it.
+    pub fn describe(self, action: Action) -> &'static str {
+        match (self, action) {
+            (Self::Replay, Action::NextSegment) => "go to the next segment",
+            (Self::Replay, Action::Top) => "go to the start",
+            (Self::Replay, Action::Bottom) => "go to the end",
+            (Self::Rapporteur, Action::Up | Action::Down) => "choose a turn",
+            (Self::Delegate, Action::Inscribe) => "inscribe my delegation",
+            (Self::Delegate, Action::Withdraw) => "withdraw my entry (asks)",
+            (Self::Delegate, Action::RightOfReply) => "right of reply (or withdraw)",
+            (Self::Delegate, Action::Connection) => "report my connection",
+            (Self::Delegate, Action::PointOfOrder) => "raise a point of order",
+            _ => action.describe(),
         }
     }
 }
+
+/// The whole keys file: one table per screen, each action with its keys, as written
+/// (with positions, for errors).
+type KeyFile = BTreeMap<String, BTreeMap<String, toml::Spanned<Vec<toml::Spanned<String>>>>>;
 
 #[derive(Debug, Clone)]
 pub struct Keymap {
@@ -253,34 +355,33 @@ impl Keymap {
     }
 
     pub fn from_texts(user: Option<(&str, &str)>, screen: Screen) -> Result<Self, String> {
-        let parse = |name: &str, text: &str| {
-            toml::from_str::<KeyFile>(text).map_err(|e| {
-                let (line, column) = e.span().map_or((1, 1), |s| crate::config::line_column(text, s.start));
-                format!("{name}:{line}:{column}: {}", e.message())
-            })
-        };
-        let mut actions = parse("config/keys.toml", DEFAULT_KEYS)?.table(screen);
+        let mut actions = read_table("config/keys.toml", DEFAULT_KEYS, screen)?;
         if let Some((name, text)) = user {
-            actions.extend(parse(name, text)?.table(screen));
+            for (action, keys) in read_table(name, text, screen)? {
+                actions.retain(|(a, _)| *a != action);
+                actions.push((action, keys));
+            }
         }
-        let mut bindings: HashMap<Key, Action> = HashMap::new();
+        let mut bindings: HashMap<Key, (Action, String)> = HashMap::new();
         let mut by_action: BTreeMap<Action, Vec<Key>> = BTreeMap::new();
-        for (action, specs) in &actions {
-            for spec in specs {
-                let key = Key::parse(spec).ok_or_else(|| format!("unknown key \"{spec}\" for {action:?}"))?;
-                if let Some(other) = bindings.insert(key, *action)
+        for (action, keys) in &actions {
+            for (key, spec, at) in keys {
+                if let Some((other, _)) = bindings.insert(*key, (*action, at.clone()))
                     && other != *action
                 {
                     return Err(format!(
-                        "key \"{spec}\" is bound to both {} and {}: give each key one action",
+                        "{at}: key \"{spec}\" is bound to both `{}` ({}) and `{}` ({}) on the {} screen: give each key one action",
                         kebab(other),
-                        kebab(*action)
+                        screen.describe(other),
+                        kebab(*action),
+                        screen.describe(*action),
+                        screen.table()
                     ));
                 }
-                by_action.entry(*action).or_default().push(key);
+                by_action.entry(*action).or_default().push(*key);
             }
         }
-        Ok(Self { bindings, by_action })
+        Ok(Self { bindings: bindings.into_iter().map(|(k, (a, _))| (k, a)).collect(), by_action })
     }
 
     pub fn resolve(&self, event: &KeyEvent) -> Option<Action> {
@@ -292,13 +393,101 @@ impl Keymap {
         self.by_action.get(&action).and_then(|k| k.first()).map_or_else(|| "-".to_string(), Key::to_string)
     }
 
-    /// Every action with all its keys, for the help overlay.
+    /// Every action with all its keys.
     pub fn all(&self) -> impl Iterator<Item = (Action, &[Key])> {
         self.by_action.iter().map(|(a, k)| (*a, k.as_slice()))
     }
+
+    /// The keys of an action, joined for the help.
+    pub fn keys_text(&self, action: Action) -> String {
+        self.by_action
+            .get(&action)
+            .map(|k| k.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    }
 }
 
-fn kebab(action: Action) -> String {
+/// A screen's keys, one (keys, what they do) row per action, for its help overlay.
+pub fn help_entries(keymap: &Keymap, screen: Screen) -> Vec<(String, String)> {
+    screen
+        .actions()
+        .iter()
+        .filter_map(|a| {
+            let keys = keymap.keys_text(*a);
+            (!keys.is_empty()).then(|| (keys, screen.describe(*a).to_string()))
+        })
+        .collect()
+}
+
+/// One keys bound to an action, with its spec and where it was written.
+type Bound = (Key, String, String);
+
+/// A screen's table of a keys file: each action's keys, checked.
+fn read_table(name: &str, text: &str, screen: Screen) -> Result<Vec<(Action, Vec<Bound>)>, String> {
+    let at = |offset: usize| {
+        let (line, column) = crate::config::line_column(text, offset);
+        format!("{name}:{line}:{column}")
+    };
+    let file: KeyFile = toml::from_str(text).map_err(|e| {
+        let place = e.span().map_or_else(|| format!("{name}:1:1"), |s| at(s.start));
+        format!("{place}: {}", e.message().trim())
+    })?;
+    let mut out = Vec::new();
+    // Where a name stands: a table's `[name]`, an action at the start of its value's line.
+    let line_start = |offset: usize| text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    for (table, entries) in file {
+        let Some(this) = Screen::ALL.iter().copied().find(|s| s.table() == table) else {
+            let offset = text.find(&format!("[{table}]")).map_or(0, |i| i + 1);
+            return Err(format!(
+                "{}: [{table}] is not a screen: the tables are [chair], [rapporteur], [replay] and [delegate]",
+                at(offset)
+            ));
+        };
+        // Every table is checked, whichever screen is loading, so a mistake shows at once.
+        for (action_name, keys) in entries {
+            let place = at(line_start(keys.span().start));
+            let action = Action::from_name(&action_name).ok_or_else(|| {
+                format!(
+                    "{place}: `{}` is not an action; the {} screen's are: {}",
+                    action_name,
+                    this.table(),
+                    this.actions().iter().map(|a| kebab(*a)).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            if !this.actions().contains(&action) {
+                let owners: Vec<&str> =
+                    Screen::ALL.iter().filter(|s| s.actions().contains(&action)).map(|s| s.table()).collect();
+                return Err(format!(
+                    "{place}: `{}` ({}) is an action of the {} screen, not of [{}]",
+                    kebab(action),
+                    action.describe(),
+                    owners.join(" and "),
+                    this.table()
+                ));
+            }
+            let mut bound = Vec::new();
+            for spec in keys.get_ref() {
+                let key = Key::parse(spec.get_ref()).ok_or_else(|| {
+                    format!(
+                        "{}: unknown key \"{}\" for `{}` ({}); keys are a character, a name such as enter or f1, or ctrl+/alt+/shift+ with one",
+                        at(spec.span().start),
+                        spec.get_ref(),
+                        kebab(action),
+                        this.describe(action)
+                    )
+                })?;
+                bound.push((key, spec.get_ref().clone(), at(spec.span().start)));
+            }
+            if this == screen {
+                out.push((action, bound));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An action's name as written in the keys file.
+pub fn kebab(action: Action) -> String {
     let debug = format!("{action:?}");
     let mut out = String::new();
     for (i, c) in debug.chars().enumerate() {
@@ -341,12 +530,43 @@ mod tests {
     fn conflicting_or_unknown_bindings_are_clear_errors() {
         let err = Keymap::from_texts(Some(("mine.toml", "[chair]\ninscribe = [\"q\"]\n")), Screen::Chair)
             .expect_err("conflict");
-        assert_eq!(err, "key \"q\" is bound to both quit and inscribe: give each key one action");
-        let err = Keymap::from_texts(Some(("mine.toml", "[chair]\ninscribe = [\"hyper+q\"]\n")), Screen::Chair)
+        assert!(err.starts_with("config/keys.toml:") || err.starts_with("mine.toml:2:13:"), "{err}");
+        assert!(err.contains("key \"q\" is bound to both `quit` (quit) and `inscribe`"), "{err}");
+        let err = Keymap::from_texts(Some(("mine.toml", "[chair]\nquit = [\"bogus-key\"]\n")), Screen::Chair)
             .expect_err("bad key");
-        assert_eq!(err, "unknown key \"hyper+q\" for Inscribe");
+        assert!(err.starts_with("mine.toml:2:9: unknown key \"bogus-key\" for `quit` (quit)"), "{err}");
         let err = Keymap::from_texts(Some(("mine.toml", "[chair]\ndance = [\"z\"]\n")), Screen::Chair)
             .expect_err("bad action");
-        assert!(err.starts_with("mine.toml:2:1: unknown variant `dance`"), "{err}");
+        assert!(
+            err.starts_with("mine.toml:2:1: `dance` is not an action; the chair screen's are: help, quit"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_action_of_another_screen_is_refused_with_where_it_belongs() {
+        let err = Keymap::from_texts(Some(("mine.toml", "[chair]\nplay-pause = [\"z\"]\n")), Screen::Chair)
+            .expect_err("replay action in the chair's table");
+        assert_eq!(
+            err,
+            "mine.toml:2:1: `play-pause` (play or pause) is an action of the replay screen, not of [chair]"
+        );
+        let err = Keymap::from_texts(Some(("mine.toml", "[chiar]\nquit = [\"z\"]\n")), Screen::Chair)
+            .expect_err("no such screen");
+        assert!(err.starts_with("mine.toml:1:2: [chiar] is not a screen"), "{err}");
+        // Another screen's table is checked too, whichever screen is loading.
+        let err = Keymap::from_texts(Some(("mine.toml", "[replay]\ninscribe = [\"z\"]\n")), Screen::Chair)
+            .expect_err("chair action in the replay table");
+        assert!(err.contains("`inscribe`"), "{err}");
+    }
+
+    #[test]
+    fn every_screen_has_a_key_for_each_of_its_actions() {
+        for screen in Screen::ALL {
+            let keys = Keymap::from_texts(None, screen).expect("defaults are valid");
+            for action in screen.actions() {
+                assert!(!keys.keys_text(*action).is_empty(), "{screen:?} has no key for {action:?}");
+            }
+        }
     }
 }

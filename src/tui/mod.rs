@@ -1,12 +1,17 @@
-//! Terminal screens. The run loop is the only place with terminal IO: it turns
-//! keys, mouse, network events and ticks into [`app::Msg`]s, applies the pure
-//! [`app::update`], performs the effects, and redraws only when something changed
-//! (the clock once a second).
+//! Terminal screens. Each screen (chair, rapporteur, delegate, replay) is a module
+//! with its own state, messages, pure `update` and view, built from the shared
+//! `widgets`; none imports another. The run loop here is the only place with
+//! terminal IO: it turns keys, mouse, network events and ticks into [`live::Msg`]s,
+//! applies the screen's `update`, performs the effects, and redraws only when
+//! something changed (the clock once a second).
 
-pub mod app;
+pub mod chair;
+pub mod delegate;
 pub mod keymap;
+pub mod live;
+pub mod rapporteur;
 pub mod replay;
-pub mod view;
+pub mod widgets;
 
 use std::io::{self, Stdout};
 use std::path::{Path, PathBuf};
@@ -18,14 +23,70 @@ use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStre
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use futures_util::StreamExt;
-use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use ratatui::{Frame, Terminal};
 
 use crate::client::link::{self, LinkCommand};
 use crate::client::outbox::Outbox;
 use crate::hub::{self, Hub, Settings};
-use app::{App, Effect, Msg};
+use chair::Chair;
 use keymap::{Keymap, Screen};
+use live::{Effect, Live, Msg};
+use rapporteur::Rapporteur;
+
+/// A screen connected to a hub, as the run loop drives it: messages in, effects
+/// out, and a pure view.
+pub trait LiveScreen {
+    fn update(&mut self, msg: Msg) -> Vec<Effect>;
+    fn render(&self, frame: &mut Frame);
+    fn live(&self) -> &Live;
+    fn live_mut(&mut self) -> &mut Live;
+}
+
+impl LiveScreen for Chair {
+    fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        chair::update(self, msg)
+    }
+    fn render(&self, frame: &mut Frame) {
+        chair::view::render(self, frame);
+    }
+    fn live(&self) -> &Live {
+        &self.live
+    }
+    fn live_mut(&mut self) -> &mut Live {
+        &mut self.live
+    }
+}
+
+impl LiveScreen for Rapporteur {
+    fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        rapporteur::update(self, msg)
+    }
+    fn render(&self, frame: &mut Frame) {
+        rapporteur::view::render(self, frame);
+    }
+    fn live(&self) -> &Live {
+        &self.live
+    }
+    fn live_mut(&mut self) -> &mut Live {
+        &mut self.live
+    }
+}
+
+impl LiveScreen for delegate::Delegate {
+    fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        delegate::update(self, msg)
+    }
+    fn render(&self, frame: &mut Frame) {
+        delegate::view::render(self, frame);
+    }
+    fn live(&self) -> &Live {
+        &self.live
+    }
+    fn live_mut(&mut self) -> &mut Live {
+        &mut self.live
+    }
+}
 
 /// Where a chair screen gets its session.
 #[derive(Debug, Clone)]
@@ -40,7 +101,9 @@ pub enum Target {
 pub struct ChairOptions {
     pub target: Target,
     pub data: PathBuf,
-    pub listen: String,
+    /// The embedded hub's address; by default the one it had last time (kept in
+    /// the session's data directory), else a free port on 127.0.0.1.
+    pub listen: Option<String>,
     pub keys: Option<PathBuf>,
 }
 
@@ -108,8 +171,8 @@ impl Drop for TerminalGuard {
 }
 
 /// What the screen shows that changes with time alone: redraw when it changes.
-fn clock_key(app: &App) -> i64 {
-    app.hub_now().timestamp()
+fn clock_key(live: &Live) -> i64 {
+    live.hub_now().timestamp()
 }
 
 /// Percent-encode a query value.
@@ -135,46 +198,91 @@ pub fn session_of_url(url: &str) -> Option<&str> {
     path.rsplit('/').next().filter(|id| !id.is_empty())
 }
 
+/// Where the embedded hub of a session keeps its address between runs.
+pub const ADDRESS_FILE: &str = "address";
+
+/// The address the embedded hub listens on: `--listen`, else the last run's, else a free port.
+fn embedded_address(options: &ChairOptions, file: &Path) -> (String, Option<PathBuf>) {
+    if let Some(listen) = &options.listen {
+        return (listen.clone(), None);
+    }
+    let id = std::fs::read_to_string(file).ok().and_then(|text| crate::config::parse_session(&text).ok()).map(|d| d.id);
+    let Some(id) = id else { return ("127.0.0.1:0".to_string(), None) };
+    let path = options.data.join(id).join(ADDRESS_FILE);
+    let kept = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    (kept.unwrap_or_else(|| "127.0.0.1:0".to_string()), Some(path))
+}
+
 /// The chair screen, until the chair quits.
 pub fn chair(options: ChairOptions) -> Result<(), String> {
     let keymap = Keymap::load(options.keys.as_deref().or(default_keys_file().as_deref()), Screen::Chair)?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let (hub, url, token, join) = match &options.target {
+        let mut notes = Vec::new();
+        let (hub, url, token, join, first_run) = match &options.target {
             Target::File(file) => {
+                if !file.exists() {
+                    return Err(format!(
+                        "{}: no such session file; a chair target is a session file (TOML) or a hub's session URL, ws://HOST:PORT/v1/sessions/ID",
+                        file.display()
+                    ));
+                }
                 hub::log_to_file(&options.data.join("hub.log"))
                     .map_err(|e| format!("{}: {e}", options.data.display()))?;
-                let hub =
-                    Hub::start(&options.listen, &options.data, std::slice::from_ref(file), Settings::default()).await?;
-                let report = hub.reports.first().cloned().ok_or("no session opened")?;
-                let tokens = hub.tokens(&report.session).ok_or("no tokens")?.clone();
-                let url = format!("{}://{}/v1/sessions/{}", hub.scheme, hub.addr, report.session);
-                let join = hub.join_urls();
-                (Some(hub), url, Some(tokens.chair), join)
+                let (listen, address_file) = embedded_address(&options, file);
+                let settings = || Settings::default();
+                let started = match Hub::start(&listen, &options.data, std::slice::from_ref(file), settings()).await {
+                    Ok(hub) => hub,
+                    // The last run's port is taken: a free one, and say so.
+                    Err(e) if address_file.is_some() && listen != "127.0.0.1:0" => {
+                        notes.push(format!("could not listen on {listen} again ({e}); clients must use the new address"));
+                        Hub::start("127.0.0.1:0", &options.data, std::slice::from_ref(file), settings()).await?
+                    }
+                    Err(e) => return Err(e),
+                };
+                let report = started.reports.first().cloned().ok_or("no session opened")?;
+                let tokens = started.tokens(&report.session).ok_or("no tokens")?.clone();
+                let url = format!("{}://{}/v1/sessions/{}", started.scheme, started.addr, report.session);
+                let join = started.join_urls();
+                let first_run = !report.resumed;
+                if let Some(path) = address_file
+                    && let Err(e) = std::fs::write(&path, format!("{}\n", started.addr))
+                {
+                    notes.push(format!("{}: {e}", path.display()));
+                }
+                (Some(started), url, Some(tokens.chair), join, first_run)
             }
-            Target::Url { url, token } => (None, url.clone(), token.clone(), Vec::new()),
+            Target::Url { url, token } => (None, url.clone(), token.clone(), Vec::new(), false),
         };
         let link = link::spawn(with_name(&url, "chair"), token);
-        let mut app = App::new(keymap, join.clone(), Utc::now());
-        app.screen = Screen::Chair;
+        let mut app = Chair::new(keymap, join.clone(), Utc::now());
+        if let Some(session) = session_of_url(&url)
+            && hub.is_some()
+        {
+            app.delegate_tokens =
+                Some(options.data.join(session).join(hub::tokens::FILE_NAME).display().to_string());
+        }
+        if first_run {
+            app = app.show_join();
+        }
         // What the hub found on opening (a torn journal tail cut, a changed session file).
-        let warnings: Vec<String> =
+        let mut warnings: Vec<String> =
             hub.iter().flat_map(|h| h.reports.iter().flat_map(|r| r.warnings.clone())).collect();
+        warnings.extend(notes);
         for warning in &warnings {
             hub::log(&format!("warning: {warning}"));
         }
         if !warnings.is_empty() {
-            app.status =
-                Some(app::StatusLine { text: format!("warning: {}", warnings.join("; ")), tone: app::Tone::Error });
+            app.live.error(format!("warning: {}", warnings.join("; ")));
         }
-        let result = run_screen(Runner { app, link, outbox: None }).await;
+        let peers = hub.as_ref().and_then(|h| session_of_url(&url).and_then(|s| h.session(s)));
+        let result = run_screen(Runner { app, link, outbox: None, peers }).await;
         if let Some(hub) = hub {
             hub.shutdown().await;
         }
         if !join.is_empty() {
-            println!("The session's hub has stopped. Its join URLs were (the tokens stay; the port changes");
-            println!("on the next run unless you give --listen ADDR):");
-            for u in &join {
+            println!("The session's hub has stopped. Its join URLs (the same next time you chair this session):");
+            for u in join.iter().filter(|u| u.role != "chair") {
                 println!("  {:<11} {}", u.role, u.url);
             }
             if let Some(session) = session_of_url(&url) {
@@ -199,7 +307,7 @@ pub fn rapporteur(options: RapporteurOptions) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let runner = Runner::rapporteur(keymap, &options.url, options.token.clone(), &options.name, outbox)?;
-        let waiting = runner.app.rapporteur.outbox.len();
+        let waiting = runner.app.outbox.len();
         let result = run_screen(runner).await;
         if waiting > 0 || result.is_err() {
             println!("Outbox: {}", path.display());
@@ -208,15 +316,17 @@ pub fn rapporteur(options: RapporteurOptions) -> Result<(), String> {
     })
 }
 
-/// An app with its link to the hub and (for a rapporteur) its outbox: performs the
-/// effects of `update`. The terminal loop and the tests drive it the same way.
-pub struct Runner {
-    pub app: App,
+/// A screen with its link to the hub and (for a rapporteur) its outbox: performs
+/// the effects of `update`. The terminal loop and the tests drive it the same way.
+pub struct Runner<S: LiveScreen> {
+    pub app: S,
     pub link: link::Link,
     pub outbox: Option<Outbox>,
+    /// The embedded hub's session, to count the other clients (the chair's own hub).
+    pub peers: Option<hub::SessionHandle>,
 }
 
-impl Runner {
+impl Runner<Rapporteur> {
     /// A rapporteur's runner: connects, and loads what the outbox still holds.
     pub fn rapporteur(
         keymap: Keymap,
@@ -225,24 +335,31 @@ impl Runner {
         name: &str,
         outbox: Outbox,
     ) -> Result<Self, String> {
-        let mut app = App::new(keymap, Vec::new(), Utc::now());
-        app.screen = Screen::Rapporteur;
-        app.show_join = false;
-        app.rapporteur.outbox = outbox.pending().to_vec();
+        let mut app = Rapporteur::new(keymap, Utc::now());
+        app.outbox = outbox.pending().to_vec();
         let mut bytes = [0u8; 6];
         getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for note ids: {e}"))?;
-        app.rapporteur.client_prefix = hex::encode(bytes);
+        app.client_prefix = hex::encode(bytes);
         let link = link::spawn(with_name(url, name), token);
-        Ok(Self { app, link, outbox: Some(outbox) })
+        Ok(Self { app, link, outbox: Some(outbox), peers: None })
+    }
+}
+
+impl<S: LiveScreen> Runner<S> {
+    /// A screen's runner without an outbox.
+    pub fn new(app: S, url: &str, token: Option<String>, name: &str) -> Self {
+        let link = link::spawn(with_name(url, name), token);
+        Self { app, link, outbox: None, peers: None }
     }
 
     /// Apply a message and perform its effects; `Ok(true)` when the screen should close.
     pub async fn handle(&mut self, msg: Msg) -> Result<bool, String> {
         let mut queue = std::collections::VecDeque::from([msg]);
         while let Some(msg) = queue.pop_front() {
-            for effect in app::update(&mut self.app, msg) {
+            for effect in self.app.update(msg) {
                 match effect {
                     Effect::Quit => return Ok(true),
+                    Effect::Fail(reason) => return Err(reason),
                     Effect::Send { id, command } => {
                         if self.link.commands.send(LinkCommand::Send { id, command }).await.is_err() {
                             return Err("the connection task stopped".to_string());
@@ -280,17 +397,40 @@ impl Runner {
     }
 }
 
+/// The delegate's screen, until the delegate quits.
+pub fn delegate(url: &str, token: Option<String>, keys: Option<&Path>) -> Result<(), String> {
+    let keymap = Keymap::load(keys.or(default_keys_file().as_deref()), Screen::Delegate)?;
+    session_of_url(url).ok_or("the URL names no session: ws://HOST:PORT/v1/sessions/ID")?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let app = delegate::Delegate::new(keymap, Utc::now());
+        run_screen(Runner::new(app, url, token, "delegate")).await
+    })
+}
+
 /// The replay screen, until its user quits.
-pub fn replay(log: &Path, verify: bool, keys: Option<&Path>) -> Result<(), String> {
+///
+/// With `follow`, the journal is one a hub is still writing: the screen starts at
+/// its end and shows new events as they are recorded (read-only, no token needed).
+pub fn replay(log: &Path, verify: bool, follow: bool, keys: Option<&Path>) -> Result<(), String> {
     let keymap = Keymap::load(keys.or(default_keys_file().as_deref()), Screen::Replay)?;
-    let player = crate::replay::Player::open(log, verify)?;
-    if player.is_empty() {
-        return Err(format!("{}: the journal holds no events yet", log.display()));
+    let (player, follower) = if follow {
+        let contents = crate::journal::read_file(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let follower = crate::journal::Follower::after(log, &contents);
+        (crate::replay::Player::new(contents, true)?, Some(follower))
+    } else {
+        (crate::replay::Player::open(log, verify)?, None)
+    };
+    if player.is_empty() && follower.is_none() {
+        return Err(format!("{}: the journal holds no events yet (--follow waits for them)", log.display()));
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let mut app = replay::ReplayApp::new(player, keymap, Utc::now());
-        app.view.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if let Some(follower) = follower {
+            app = app.following(follower, Utc::now());
+        }
+        app.no_color = no_color();
         let mut guard = TerminalGuard::new().map_err(|e| format!("cannot open the terminal: {e}"))?;
         let mut events = EventStream::new();
         let mut ticker = tokio::time::interval(Duration::from_millis(100));
@@ -302,7 +442,7 @@ pub fn replay(log: &Path, verify: bool, keys: Option<&Path>) -> Result<(), Strin
         loop {
             let key = (app.cursor, app.now.timestamp());
             if dirty || key != drawn {
-                guard.terminal.draw(|frame| view::render_replay(&app, frame)).map_err(|e| e.to_string())?;
+                guard.terminal.draw(|frame| replay::view::render(&app, frame)).map_err(|e| e.to_string())?;
                 drawn = key;
                 dirty = false;
             }
@@ -332,23 +472,28 @@ fn default_keys_file() -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-async fn run_screen(mut runner: Runner) -> Result<(), String> {
-    runner.app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+async fn run_screen<S: LiveScreen>(mut runner: Runner<S>) -> Result<(), String> {
+    runner.app.live_mut().no_color = no_color();
     let mut guard = TerminalGuard::new().map_err(|e| format!("cannot open the terminal: {e}"))?;
     let size = guard.terminal.size().map_err(|e| e.to_string())?;
-    runner.app.size = (size.width, size.height);
+    runner.app.live_mut().size = (size.width, size.height);
     let mut events = EventStream::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(200));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
     let mut drawn_clock = i64::MIN;
+    let mut ticks: u64 = 0;
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     loop {
-        if dirty || clock_key(&runner.app) != drawn_clock {
-            guard.terminal.draw(|frame| view::render(&runner.app, frame)).map_err(|e| e.to_string())?;
-            drawn_clock = clock_key(&runner.app);
+        if dirty || clock_key(runner.app.live()) != drawn_clock {
+            guard.terminal.draw(|frame| runner.app.render(frame)).map_err(|e| e.to_string())?;
+            drawn_clock = clock_key(runner.app.live());
             dirty = false;
         }
         let msg = tokio::select! {
@@ -364,12 +509,19 @@ async fn run_screen(mut runner: Runner) -> Result<(), String> {
                 Some(msg) => msg,
                 None => return Err("the connection task stopped".to_string()),
             },
-            _ = ticker.tick() => Msg::Tick(Utc::now()),
+            _ = ticker.tick() => {
+                ticks += 1;
+                // Once a second, how many others the embedded hub serves (for quitting).
+                match &runner.peers {
+                    Some(handle) if ticks.is_multiple_of(5) => Msg::Peers(handle.connections().saturating_sub(1)),
+                    _ => Msg::Tick(Utc::now()),
+                }
+            }
             // Killed or the terminal closed: leave cleanly (the guard restores the terminal).
             _ = terminate.recv() => return Ok(()),
             _ = hangup.recv() => return Ok(()),
         };
-        let is_tick = matches!(msg, Msg::Tick(_));
+        let is_tick = matches!(msg, Msg::Tick(_) | Msg::Peers(_));
         if runner.handle(msg).await? {
             return Ok(());
         }

@@ -74,7 +74,7 @@ impl Scripted {
 }
 
 fn inscribe(p: &str) -> Command {
-    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None }
+    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
 }
 
 /// The script, times in seconds after 10:00:00 local (14:00:00 UTC):
@@ -112,9 +112,10 @@ pub async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
     s.at(30, &chair, inscribe("ngo-a")).await;
     s.at(40, &Actor::delegate("ghana"), inscribe("ghana")).await;
     let peru = s.entry(0, "peru").await;
-    s.at(60, &chair, Command::GiveFloor { entry: peru }).await;
+    s.at(60, &chair, Command::GiveFloor { entry: peru, budget: None }).await;
     let turn = s.turn().await;
     let note = Command::AddNote {
+        saved_at: None,
         client_id: "ana-1".into(),
         turn: Some(turn),
         text: "Peru announces a regularization programme.".into(),
@@ -123,12 +124,12 @@ pub async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
     };
     s.at(120, &rapporteur, note).await;
     s.at(270, &chair, Command::EndTurn { turn }).await;
-    let set = |status| Command::SetConnection { participant: "ghana".into(), status };
+    let set = |status| Command::SetConnection { participant: "ghana".into(), status, from: None };
     s.at(280, &chair, set(ConnectionStatus::TechnicalIssue)).await;
     let ghana = s.entry(0, "ghana").await;
     s.at(285, &chair, Command::Defer { entry: ghana, places: None, to_end: true }).await;
     let chile = s.entry(0, "chile").await;
-    s.at(300, &chair, Command::GiveFloor { entry: chile }).await;
+    s.at(300, &chair, Command::GiveFloor { entry: chile, budget: None }).await;
     let chile_turn = s.turn().await;
     s.at(360, &Actor::delegate("france"), Command::RaisePointOfOrder { by: "france".into() }).await;
     let point = s.point().await;
@@ -136,6 +137,7 @@ pub async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
     s.at(390, &chair, ruling).await;
     s.at(480, &chair, Command::EndTurn { turn: chile_turn }).await;
     let pledge = Command::AddPledge {
+        saved_at: None,
         client_id: "ana-2".into(),
         pledger: "chile".into(),
         text: "5,000 seasonal work visas a year.".into(),
@@ -144,11 +146,11 @@ pub async fn scripted(data: &std::path::Path) -> std::path::PathBuf {
     };
     s.at(490, &rapporteur, pledge).await;
     let forum = s.entry(0, "ngo-a").await;
-    s.at(490, &chair, Command::GiveFloor { entry: forum }).await;
+    s.at(490, &chair, Command::GiveFloor { entry: forum, budget: None }).await;
     let turn = s.turn().await;
     s.at(610, &chair, Command::EndTurn { turn }).await;
     s.at(620, &chair, set(ConnectionStatus::Connected)).await;
-    s.at(630, &chair, Command::GiveFloor { entry: ghana }).await;
+    s.at(630, &chair, Command::GiveFloor { entry: ghana, budget: None }).await;
     let turn = s.turn().await;
     s.at(780, &chair, Command::EndTurn { turn }).await;
     s.at(790, &chair, Command::CloseSession).await;

@@ -31,13 +31,18 @@ impl Pane {
 
     /// Wait until `test` holds for the pane; return the pane.
     pub fn wait(&self, what: &str, test: impl Fn(&str) -> bool) -> String {
+        self.wait_within(DEADLINE, what, test)
+    }
+
+    /// Wait at most `limit` (a promise the program makes, e.g. "following again within 5 s").
+    pub fn wait_within(&self, limit: Duration, what: &str, test: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let pane = self.pane();
             if test(&pane) {
                 return pane;
             }
-            assert!(start.elapsed() < DEADLINE, "waited {DEADLINE:?} for {what}; the pane shows:\n{pane}");
+            assert!(start.elapsed() < limit, "waited {limit:?} for {what}; the pane shows:\n{pane}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -2,12 +2,14 @@
 //! pause, speeds, step, turn and segment jumps, seek to a clock time). It draws with
 //! the live screens' widgets, fed the state the replayer computes at the cursor.
 
+pub mod view;
+
 use chrono::{Duration, NaiveTime, TimeZone};
 use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 
-use super::app::{App, LinkStatus, Msg, StatusLine, Tone};
-use super::keymap::{Action, Keymap, Screen};
-use crate::domain::Timestamp;
+use super::keymap::{Action, Keymap};
+use super::live::{Msg, StatusLine, Tone};
+use crate::domain::{Session, Timestamp};
 use crate::replay::{Player, is_segment_start, is_turn_start};
 
 pub const SPEEDS: [u32; 6] = [1, 2, 5, 10, 30, 60];
@@ -18,12 +20,17 @@ pub enum ReplayMode {
     Help,
     /// Typing a clock time to go to.
     Seek(String),
+    /// The fairness panel at the cursor.
+    Balance,
 }
 
 pub struct ReplayApp {
     pub player: Player,
-    /// The live screens' state, holding the replayed session (for their widgets).
-    pub view: App,
+    /// The session's state after `cursor` events.
+    pub state: Option<Session>,
+    pub keymap: Keymap,
+    pub no_color: bool,
+    pub status: Option<StatusLine>,
     /// Events applied: the state shown is the one after this many events.
     pub cursor: usize,
     pub playing: bool,
@@ -35,19 +42,22 @@ pub struct ReplayApp {
     pub mode: ReplayMode,
     /// Every turn of the recording, for the timeline.
     pub all_turns: Vec<std::sync::Arc<crate::domain::TurnRecord>>,
+    /// Following a journal still being written (`replay --follow`).
+    pub follow: Option<crate::journal::Follower>,
+    /// When the journal was last read for new events.
+    last_poll: Option<Timestamp>,
 }
 
 impl ReplayApp {
     pub fn new(player: Player, keymap: Keymap, local_now: Timestamp) -> Self {
-        let mut view = App::new(keymap, Vec::new(), local_now);
-        view.screen = Screen::Replay;
-        view.show_join = false;
-        view.link = LinkStatus::Connected;
         let now = player.span().map_or(local_now, |(start, _)| start);
-        let all_turns = player.state_at(player.len()).turns;
+        let all_turns = player.all_turns();
         let mut app = Self {
             player,
-            view,
+            state: None,
+            keymap,
+            no_color: false,
+            status: None,
             cursor: 0,
             playing: false,
             speed: 0,
@@ -55,15 +65,59 @@ impl ReplayApp {
             last_tick: None,
             mode: ReplayMode::Normal,
             all_turns,
+            follow: None,
+            last_poll: None,
         };
         app.go_to(0);
         if let Some(torn) = app.player.torn.clone() {
-            app.view.status = Some(StatusLine {
-                text: format!("the log ends with a torn line (left out): {torn}"),
-                tone: Tone::Error,
-            });
+            app.error(format!("the log ends with a torn line (left out): {torn}"));
         }
         app
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.state.as_ref()
+    }
+
+    /// Follow the journal as the hub writes it: start at its end, live.
+    pub fn following(mut self, follower: crate::journal::Follower, local_now: Timestamp) -> Self {
+        self.follow = Some(follower);
+        self.go_to(self.player.len());
+        self.now = self.now.max(local_now);
+        self.info("following the live journal: new events appear as the hub records them");
+        self
+    }
+
+    /// At the newest event of a followed journal: the clocks run on the wall clock.
+    pub fn live(&self) -> bool {
+        self.follow.is_some() && self.cursor == self.player.len() && !self.playing
+    }
+
+    /// Read what the hub appended; stay at the end if we were there.
+    fn poll(&mut self, now: Timestamp) {
+        let Some(follower) = self.follow.as_mut() else { return };
+        if self.last_poll.is_some_and(|last| (now - last).num_milliseconds() < 500) {
+            return;
+        }
+        self.last_poll = Some(now);
+        let at_end = self.cursor == self.player.len();
+        match follower.poll() {
+            Ok(events) if !events.is_empty() => {
+                self.player.extend(events);
+                self.all_turns = self.player.all_turns();
+                if at_end {
+                    // A fresh state: the new events in order.
+                    let end = self.player.len();
+                    self.state = Some(self.player.state_at(end));
+                    self.cursor = end;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.follow = None;
+                self.error(format!("stopped following: {e}"));
+            }
+        }
     }
 
     pub fn speed(&self) -> u32 {
@@ -84,20 +138,15 @@ impl ReplayApp {
     }
 
     fn set_cursor(&mut self, index: usize) {
-        let step = index == self.cursor + 1 && self.view.replica.state.is_some();
+        let step = index == self.cursor + 1 && self.state.is_some();
         if step {
-            if let (Some(state), Some(event)) = (self.view.replica.state.as_mut(), self.player.events.get(self.cursor))
-            {
+            if let (Some(state), Some(event)) = (self.state.as_mut(), self.player.events.get(self.cursor)) {
                 crate::domain::apply(state, event);
             }
-        } else if index != self.cursor || self.view.replica.state.is_none() {
-            self.view.replica.state = Some(self.player.state_at(index));
+        } else if index != self.cursor || self.state.is_none() {
+            self.state = Some(self.player.state_at(index));
         }
         self.cursor = index;
-        // The live widgets read "now" from the app's clock: give them the session's.
-        self.view.local_now = self.now;
-        self.view.offset_ms = 0;
-        self.view.selected = 0;
     }
 
     /// Move the session's time, applying the events up to it.
@@ -108,20 +157,19 @@ impl ReplayApp {
     }
 
     fn info(&mut self, text: impl Into<String>) {
-        self.view.status = Some(StatusLine { text: text.into(), tone: Tone::Info });
+        self.status = Some(StatusLine { text: text.into(), tone: Tone::Info });
     }
 
     fn error(&mut self, text: impl Into<String>) {
-        self.view.status = Some(StatusLine { text: text.into(), tone: Tone::Error });
+        self.status = Some(StatusLine { text: text.into(), tone: Tone::Error });
     }
 }
 
-/// Parse `HH:MM` or `HH:MM:SS` as a time of the replayed session's day, in its time zone.
 pub fn parse_clock(app: &ReplayApp, text: &str) -> Option<Timestamp> {
     let time = NaiveTime::parse_from_str(text.trim(), "%H:%M:%S")
         .or_else(|_| NaiveTime::parse_from_str(text.trim(), "%H:%M"))
         .ok()?;
-    let zone = app.view.session()?.def.start.timezone();
+    let zone = app.session()?.def.start.timezone();
     let (start, _) = app.player.span()?;
     let day = start.with_timezone(&zone).date_naive();
     zone.from_local_datetime(&day.and_time(time)).single().map(|t| t.with_timezone(&chrono::Utc))
@@ -131,6 +179,11 @@ pub fn parse_clock(app: &ReplayApp, text: &str) -> Option<Timestamp> {
 pub fn update(app: &mut ReplayApp, msg: Msg) -> bool {
     match msg {
         Msg::Tick(now) => {
+            app.poll(now);
+            if app.live() {
+                // Live: the floor's clock reads the wall clock, like the live screens.
+                app.now = now.max(app.now);
+            }
             if app.playing
                 && let Some(last) = app.last_tick
             {
@@ -149,10 +202,6 @@ pub fn update(app: &mut ReplayApp, msg: Msg) -> bool {
             app.last_tick = Some(now);
             false
         }
-        Msg::Resize(w, h) => {
-            app.view.size = (w, h);
-            false
-        }
         Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(app, key),
         _ => false,
     }
@@ -163,7 +212,7 @@ fn on_key(app: &mut ReplayApp, key: crossterm::event::KeyEvent) -> bool {
         return true;
     }
     match app.mode.clone() {
-        ReplayMode::Help => {
+        ReplayMode::Help | ReplayMode::Balance => {
             app.mode = ReplayMode::Normal;
             false
         }
@@ -193,7 +242,7 @@ fn on_key(app: &mut ReplayApp, key: crossterm::event::KeyEvent) -> bool {
             false
         }
         ReplayMode::Normal => {
-            let Some(action) = app.view.keymap.resolve(&key) else { return false };
+            let Some(action) = app.keymap.resolve(&key) else { return false };
             on_action(app, action)
         }
     }
@@ -203,6 +252,7 @@ fn on_action(app: &mut ReplayApp, action: Action) -> bool {
     match action {
         Action::Quit => return true,
         Action::Help => app.mode = ReplayMode::Help,
+        Action::Balance => app.mode = ReplayMode::Balance,
         Action::PlayPause => {
             if app.cursor >= app.player.len() && !app.playing {
                 app.go_to(0);
@@ -248,10 +298,11 @@ fn on_action(app: &mut ReplayApp, action: Action) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::keymap::Screen;
     use crossterm::event::KeyEvent;
 
     fn player() -> Player {
-        let text = include_str!("../../tests/data/sample-session.jsonl");
+        let text = include_str!("../../../tests/data/sample-session.jsonl");
         let contents = crate::journal::read(text.as_bytes()).expect("the sample verifies");
         Player::new(contents, true).expect("player")
     }
@@ -273,7 +324,7 @@ mod tests {
     }
 
     fn floor(app: &ReplayApp) -> Option<String> {
-        app.view.session()?.floor.as_ref().map(|t| t.entry.participant.clone())
+        app.session()?.floor.as_ref().map(|t| t.entry.participant.clone())
     }
 
     #[test]
@@ -292,7 +343,7 @@ mod tests {
         assert_eq!(floor(&app), None);
         press(&mut app, 'G');
         assert_eq!(app.cursor, app.player.len());
-        assert!(app.view.session().is_some_and(|s| s.closed_at.is_some()));
+        assert!(app.session().is_some_and(|s| s.closed_at.is_some()));
     }
 
     #[test]
@@ -327,12 +378,12 @@ mod tests {
         }
         // 10:05:30 is 330 s in: Chile has had the floor since 300 s.
         assert_eq!(floor(&app).as_deref(), Some("chile"));
-        let reading = app.view.session().and_then(|s| s.floor.clone()).expect("floor").reading(app.now, 30);
+        let reading = app.session().and_then(|s| s.floor.clone()).expect("floor").reading(app.now, 30);
         assert_eq!(reading.used_ms, 30_000);
         press(&mut app, 't');
         for c in "99:99\n".chars() {
             press(&mut app, c);
         }
-        assert!(app.view.status.as_ref().is_some_and(|s| s.text.contains("is not a time")));
+        assert!(app.status.as_ref().is_some_and(|s| s.text.contains("is not a time")));
     }
 }

@@ -1,0 +1,668 @@
+//! update() tests: feed messages, check the state and the effects.
+
+use chrono::{TimeZone, Utc};
+use crossterm::event::{KeyEventState, MouseEvent};
+
+use super::*;
+use crate::client::link::LinkEvent;
+use crate::domain::{self, Actor, Event, ParticipantKind, Session};
+use crate::protocol::{Envelope, ServerFrame};
+use crate::tui::keymap::Screen;
+use crate::tui::live::{LinkStatus, StatusLine, Tone};
+use chrono::Duration;
+use crossterm::event::KeyEventKind;
+
+fn t(secs: i64) -> Timestamp {
+    Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid") + Duration::seconds(secs)
+}
+
+fn session() -> Session {
+    Session::new(crate::config::parse_session(include_str!("../../../tests/data/small.toml")).expect("valid"))
+}
+
+/// An app connected to a hub, holding `session` after the chair's `commands`.
+fn app_with(commands: Vec<Command>) -> Chair {
+    let mut s = session();
+    for (i, command) in commands.into_iter().enumerate() {
+        let events = domain::decide(&s, command, &Actor::chair("chair"), t(i as i64)).expect("accepted");
+        for e in &events {
+            domain::apply(&mut s, e);
+        }
+    }
+    let mut app = Chair::new(Keymap::from_texts(None, Screen::Chair).expect("keys"), Vec::new(), t(100));
+    app.live.replica.state = Some(s);
+    app.live.link = LinkStatus::Connected;
+    app
+}
+
+fn inscribe(p: &str) -> Command {
+    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
+}
+
+fn open() -> Command {
+    Command::OpenSegment { segment: "general".into() }
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+/// Press keys slowly: before each key, the hub has answered the commands sent so far
+/// (accepted, with no events: these tests check what is sent).
+fn press(app: &mut Chair, keys: &str) -> Vec<Effect> {
+    keys.chars()
+        .flat_map(|c| {
+            answer_all(app);
+            update(app, ch(c))
+        })
+        .collect()
+}
+
+/// The hub accepts every command waiting for an answer.
+fn answer_all(app: &mut Chair) {
+    let ids: Vec<String> = app.live.pending.keys().cloned().collect();
+    for id in ids {
+        update(app, frame(ServerFrame::Accepted { id, first_seq: None, last_seq: None }));
+    }
+}
+
+fn sent(effects: &[Effect]) -> Vec<Command> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send { command, .. } => Some(command.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn frame(frame: ServerFrame) -> Msg {
+    Msg::Link(LinkEvent::Frame(Box::new(Envelope { frame, now: t(100) })))
+}
+
+#[test]
+fn inscribing_by_typing_part_of_a_name_sends_the_best_match() {
+    let mut app = app_with(vec![open()]);
+    assert!(press(&mut app, "i").is_empty());
+    assert!(matches!(app.mode, Mode::Picker(_)));
+    assert!(press(&mut app, "pru").is_empty());
+    let Mode::Picker(picker) = &app.mode else { panic!("picker") };
+    let roster = &app.session().expect("state").def.participants;
+    assert_eq!(roster[picker.results[0]].id, "peru");
+    let effects = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(sent(&effects), [inscribe("peru")]);
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(app.live.pending.values().collect::<Vec<_>>(), ["inscribe Peru"]);
+}
+
+#[test]
+fn tab_chooses_the_kind_of_statement() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "ichile");
+    update(&mut app, key(KeyCode::Tab));
+    // A group statement names its group: the roster's groups of States are offered.
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    press(&mut app, "afr");
+    let effects = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        sent(&effects),
+        [Command::Inscribe {
+            participant: "chile".into(),
+            segment: None,
+            kind: Some(StatementKind::Group),
+            level: None,
+            on_behalf_of: Some("african-group".into()),
+        }]
+    );
+    assert_eq!(
+        app.live.pending.values().next().map(String::as_str),
+        Some("inscribe Chile, on behalf of the African Group")
+    );
+}
+
+#[test]
+fn escape_cancels_the_picker_and_sends_nothing() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "iper");
+    assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn a_command_while_disconnected_is_refused_visibly_not_dropped() {
+    let mut app = app_with(vec![open(), inscribe("peru")]);
+    update(
+        &mut app,
+        Msg::Link(LinkEvent::Disconnected { reason: "reset".into(), retry_in: std::time::Duration::from_millis(250) }),
+    );
+    assert_eq!(app.live.link, LinkStatus::Reconnecting { reason: "reset".into(), attempt: 1 });
+    let effects = update(&mut app, key(KeyCode::Enter));
+    assert!(effects.is_empty());
+    let status = app.live.status.as_ref().expect("status");
+    assert_eq!((status.text.as_str(), status.tone), ("not connected: floor to Peru was not sent", Tone::Error));
+}
+
+#[test]
+fn the_floor_goes_to_the_selected_entry_or_the_first_by_name() {
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile")]);
+    let (peru, chile) = {
+        let list = &app.session().expect("state").segments[0].list;
+        (list[0].id, list[1].id)
+    };
+    update(&mut app, key(KeyCode::Down));
+    assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::GiveFloor { entry: chile, budget: None }]);
+    assert_eq!(sent(&press(&mut app, "n")), [Command::Next { turn: None, entry: peru, budget: None }]);
+}
+
+#[test]
+fn thank_you_next_is_one_key_and_asks_only_when_it_passes_someone_over() {
+    let entry = app_with(vec![open(), inscribe("peru")]).selectable()[0].id;
+    let mut app =
+        app_with(vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry, budget: None }]);
+    let turn = app.session().and_then(|s| s.floor.as_ref()).map(|t| t.id);
+    let chile = app.selectable()[0].id;
+    assert_eq!(sent(&press(&mut app, "n")), [Command::Next { turn, entry: chile, budget: None }]);
+    // Ghana (remote) has a technical issue: "next" would pass it over, so it asks.
+    let mut app = app_with(vec![
+        open(),
+        inscribe("ghana"),
+        inscribe("chile"),
+        Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue, from: None },
+    ]);
+    let chile = app.selectable()[1].id;
+    assert!(press(&mut app, "n").is_empty());
+    let Mode::Confirm(confirm) = &app.mode else { panic!("asks first") };
+    assert!(confirm.question.starts_with("Ghana has a technical issue"), "{}", confirm.question);
+    assert_eq!(sent(&press(&mut app, "y")), [Command::Next { turn: None, entry: chile, budget: None }]);
+}
+
+#[test]
+fn turn_keys_name_the_turn_on_the_floor() {
+    let mut app = app_with(vec![open(), inscribe("peru")]);
+    let status_of = |app: &Chair| app.live.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(press(&mut app, "e").is_empty());
+    assert_eq!(status_of(&app), "nobody holds the floor");
+    let entry = app.selectable()[0].id;
+    app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
+    let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
+    assert_eq!(sent(&press(&mut app, " ")), [Command::Pause { turn }]);
+    assert_eq!(sent(&press(&mut app, "+")), [Command::Extend { turn, secs: 30 }]);
+    assert_eq!(sent(&press(&mut app, "-")), [Command::Cut { turn, secs: 30 }]);
+    update(&mut app, Msg::Tick(t(100 + 170)));
+    assert_eq!(sent(&press(&mut app, "e")), [Command::EndTurn { turn }]);
+    app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }, Command::Pause { turn }]);
+    assert_eq!(sent(&press(&mut app, "p")), [Command::Resume { turn }]);
+}
+
+#[test]
+fn destructive_actions_ask_first() {
+    let mut app = app_with(vec![open(), inscribe("peru")]);
+    let entry = app.selectable()[0].id;
+    assert!(press(&mut app, "x").is_empty());
+    assert!(
+        matches!(&app.mode, Mode::Confirm(c) if c.question == "Withdraw Peru from the list? (u undoes it right after)")
+    );
+    assert!(press(&mut app, "n").is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+    press(&mut app, "x");
+    assert_eq!(sent(&press(&mut app, "y")), [Command::Withdraw { entry }]);
+    press(&mut app, "c");
+    answer_all(&mut app);
+    assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::CloseList { segment: Some("general".into()) }]);
+    // Ending a turn with time left asks; near the end it does not.
+    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
+    let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
+    assert!(press(&mut app, "e").is_empty());
+    assert!(matches!(&app.mode, Mode::Confirm(c) if c.question.starts_with("Peru still has 01:22 left")));
+    assert_eq!(sent(&press(&mut app, "y")), [Command::EndTurn { turn }]);
+    update(&mut app, Msg::Tick(t(100 + 170)));
+    assert_eq!(sent(&press(&mut app, "e")), [Command::EndTurn { turn }]);
+    press(&mut app, "Q");
+    assert_eq!(sent(&press(&mut app, "y")), [Command::CloseSession]);
+}
+
+#[test]
+fn quitting_asks_only_while_a_turn_runs() {
+    let mut app = app_with(vec![open(), inscribe("peru")]);
+    assert_eq!(press(&mut app, "q"), [Effect::Quit]);
+    let entry = app.selectable()[0].id;
+    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
+    assert!(press(&mut app, "q").is_empty());
+    assert!(matches!(app.mode, Mode::Confirm(Confirm { on_yes: OnYes::Quit, .. })));
+    assert_eq!(press(&mut app, "y"), [Effect::Quit]);
+    // Ctrl+C is a key in raw mode; it quits the same way.
+    let mut app = app_with(vec![open()]);
+    assert_eq!(update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))), [Effect::Quit]);
+}
+
+#[test]
+fn key_releases_are_ignored() {
+    let mut app = app_with(vec![open()]);
+    let release = KeyEvent {
+        code: KeyCode::Char('q'),
+        modifiers: KeyModifiers::NONE,
+        kind: KeyEventKind::Release,
+        state: KeyEventState::NONE,
+    };
+    assert!(update(&mut app, Msg::Key(release)).is_empty());
+}
+
+#[test]
+fn the_hubs_answer_shows_in_the_status_line() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "iperu");
+    let effects = update(&mut app, key(KeyCode::Enter));
+    let Effect::Send { id, .. } = &effects[0] else { panic!("sent") };
+    update(
+        &mut app,
+        frame(ServerFrame::Rejected {
+            id: id.clone(),
+            code: domain::RejectCode::Refused,
+            reason: "the list of speakers of \"General debate\" is closed: no new inscriptions".into(),
+        }),
+    );
+    let status = app.live.status.clone().expect("status");
+    assert_eq!(status.tone, Tone::Error);
+    assert_eq!(
+        status.text,
+        "✗ inscribe Peru: the list of speakers of \"General debate\" is closed: no new inscriptions"
+    );
+    assert!(app.live.pending.is_empty());
+    // The refused inscription's picker is back with its query, to try again.
+    assert!(matches!(&app.mode, Mode::Picker(p) if p.query == "peru"));
+    let effects = update(&mut app, key(KeyCode::Enter));
+    let Effect::Send { id, .. } = &effects[0] else { panic!("sent") };
+    update(&mut app, frame(ServerFrame::Accepted { id: id.clone(), first_seq: Some(2), last_seq: Some(2) }));
+    assert_eq!(app.live.status.clone().expect("status").text, "✓ inscribe Peru");
+}
+
+#[test]
+fn events_update_the_replica_and_the_selection_follows_its_entry() {
+    let mut app = app_with(vec![open(), inscribe("chile")]);
+    let chile = app.selectable()[0].id;
+    let mut next = app.session().expect("state").clone();
+    let events = domain::decide(&next, inscribe("peru"), &Actor::chair("other chair"), t(50)).expect("ok");
+    domain::apply(&mut next, &events[0]);
+    update(&mut app, frame(ServerFrame::Event { event: Box::new(events[0].clone()) }));
+    assert_eq!(app.session(), Some(&next));
+    assert_eq!(app.selected_entry().map(|e| e.id), Some(chile), "Peru went before Chile; Chile stays selected");
+    // A gap asks the link to resync.
+    let mut gap: Event = events[0].clone();
+    gap.seq += 5;
+    assert_eq!(
+        update(&mut app, frame(ServerFrame::Event { event: Box::new(gap) })),
+        [Effect::Resync { since: Some(3) }]
+    );
+}
+
+#[test]
+fn losing_the_hub_marks_unanswered_commands() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "iperu");
+    update(&mut app, key(KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::Link(LinkEvent::Disconnected {
+            reason: "connection reset".into(),
+            retry_in: std::time::Duration::from_millis(500),
+        }),
+    );
+    assert!(app.live.pending.is_empty());
+    assert_eq!(
+        app.live.status.clone().expect("status").text,
+        "hub unreachable (connection reset); attempt 1, retrying in 500 ms; unanswered: inscribe Peru"
+    );
+    update(&mut app, Msg::Link(LinkEvent::Connected));
+    assert_eq!(app.live.link, LinkStatus::Connected);
+}
+
+#[test]
+fn points_of_order_pick_a_member_state_and_rulings_are_typed() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "o");
+    let Mode::Picker(picker) = &app.mode else { panic!("picker") };
+    let roster = &app.session().expect("state").def.participants;
+    assert!(picker.results.iter().all(|i| roster[*i].kind == ParticipantKind::MemberState));
+    press(&mut app, "france");
+    assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::RaisePointOfOrder { by: "france".into() }]);
+    let mut app = app_with(vec![open(), Command::RaisePointOfOrder { by: "france".into() }]);
+    let point = app.session().and_then(|s| s.point_of_order.as_ref()).expect("pending").id;
+    press(&mut app, "R");
+    // The dialog names who raised it; neither verdict is chosen for the chair.
+    let Mode::Ruling(ruling) = &app.mode else { panic!("ruling") };
+    assert_eq!(ruling.upheld, None);
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty(), "no verdict yet: nothing sent");
+    update(&mut app, key(KeyCode::Tab));
+    update(&mut app, key(KeyCode::Tab));
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty(), "an empty ruling is not sent");
+    assert!(app.live.status.as_ref().is_some_and(|s| s.text.starts_with("write the ruling first")));
+    press(&mut app, "Out of order.");
+    assert_eq!(
+        sent(&update(&mut app, key(KeyCode::Enter))),
+        [Command::RulePointOfOrder { point, ruling: "Out of order.".into(), upheld: false }]
+    );
+}
+
+#[test]
+fn list_actions_act_on_the_selected_entry() {
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), inscribe("ghana")]);
+    let ids: Vec<u64> = app.selectable().iter().map(|e| e.id).collect();
+    update(&mut app, key(KeyCode::Down));
+    assert_eq!(sent(&press(&mut app, "K")), [Command::MoveUp { entry: ids[1] }]);
+    assert_eq!(sent(&press(&mut app, "J")), [Command::MoveDown { entry: ids[1] }]);
+    assert_eq!(sent(&press(&mut app, "d")), [Command::Defer { entry: ids[1], places: None, to_end: false }]);
+    assert_eq!(sent(&press(&mut app, "D")), [Command::Defer { entry: ids[1], places: None, to_end: true }]);
+    assert_eq!(sent(&press(&mut app, "r")), [Command::Reinstate { entry: ids[1] }]);
+    // Connection status: only for remote speakers.
+    assert!(press(&mut app, "s").is_empty());
+    assert_eq!(
+        app.live.status.clone().expect("status").text,
+        "Chile is not a remote participant: it has no connection status"
+    );
+}
+
+#[test]
+fn connection_status_is_chosen_not_cycled_so_fast_presses_cannot_overshoot() {
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), inscribe("ghana")]);
+    update(&mut app, key(KeyCode::End));
+    // Three quick presses of s: one picker, nothing sent.
+    assert!(press(&mut app, "sss").is_empty());
+    assert!(matches!(&app.mode, Mode::Status(c) if c.participant == "ghana" && c.from == ConnectionStatus::Unknown));
+    assert_eq!(
+        sent(&press(&mut app, "4")),
+        [Command::SetConnection {
+            participant: "ghana".into(),
+            status: ConnectionStatus::TechnicalIssue,
+            from: Some(ConnectionStatus::Unknown)
+        }]
+    );
+    assert_eq!(app.mode, Mode::Normal);
+    // Choosing the status it already has sends nothing.
+    press(&mut app, "s");
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+}
+
+#[test]
+fn undo_names_the_action_it_undoes() {
+    let mut app = app_with(vec![open(), inscribe("peru")]);
+    let seq = app.session().expect("state").seq;
+    assert_eq!(sent(&press(&mut app, "u")), [Command::Undo { seq }]);
+    assert_eq!(app.live.pending.values().next().map(String::as_str), Some("undo the inscription of Peru"));
+}
+
+#[test]
+fn next_segment_asks_first_and_says_who_will_not_be_heard() {
+    let mut app = app_with(vec![]);
+    assert!(press(&mut app, "]").is_empty());
+    assert_eq!(sent(&press(&mut app, "y")), [Command::OpenSegment { segment: "general".into() }]);
+    let mut app = app_with(vec![
+        open(),
+        inscribe("peru"),
+        inscribe("chile"),
+        Command::RequestReply { participant: "france".into(), segment: None },
+    ]);
+    // Fast presses: the first asks, the second is answered "no" by nothing.
+    assert!(press(&mut app, "]]").is_empty());
+    let Mode::Confirm(confirm) = &app.mode else { panic!("asks first") };
+    assert!(
+        confirm.question.starts_with("2 speakers and 1 right of reply on \"General debate\" will not be heard. Open"),
+        "{}",
+        confirm.question
+    );
+    assert_eq!(sent(&press(&mut app, "y")), [Command::OpenSegment { segment: "alternating".into() }]);
+}
+
+#[test]
+fn a_mouse_click_selects_the_row_under_it() {
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), inscribe("ghana")]);
+    update(&mut app, Msg::Resize(80, 24));
+    let rows = view::layout(&app, ratatui::layout::Rect::new(0, 0, 80, 24)).list_rows;
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: rows.x + 3,
+        row: rows.y + 2,
+        modifiers: KeyModifiers::NONE,
+    };
+    update(&mut app, Msg::Mouse(click));
+    assert_eq!(app.selected, 2);
+    assert_eq!(app.selected_entry().map(|e| e.participant.as_str()), Some("ghana"));
+}
+
+#[test]
+fn the_countdown_reads_hub_time_corrected_by_the_offset() {
+    let entry_app = app_with(vec![open(), inscribe("peru")]);
+    let entry = entry_app.selectable()[0].id;
+    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
+    let started = app.session().and_then(|s| s.floor.as_ref()).expect("floor").started_at;
+    // Our clock is 7 s behind the hub's.
+    update(&mut app, Msg::Link(LinkEvent::Clock { rtt_ms: 4, offset_ms: 7_000 }));
+    update(&mut app, Msg::Tick(started + Duration::seconds(10)));
+    let reading = app.session().and_then(|s| s.floor.as_ref()).expect("floor").reading(app.live.hub_now(), 30);
+    assert_eq!(reading.used_ms, 17_000);
+    assert_eq!(app.live.rtt_ms, Some(4));
+}
+
+#[test]
+fn ctrl_c_quits_from_a_popup_too() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "i");
+    let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(update(&mut app, ctrl_c), [Effect::Quit]);
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "?");
+    assert_eq!(app.mode, Mode::Help);
+    assert_eq!(update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))), [Effect::Quit]);
+}
+
+#[test]
+fn a_warning_shown_at_start_survives_the_first_connection() {
+    let mut app = app_with(vec![]);
+    app.live.link = LinkStatus::Connecting;
+    app.live.status = Some(StatusLine { text: "warning: journal tail cut".into(), tone: Tone::Error });
+    update(&mut app, Msg::Link(LinkEvent::Connected));
+    assert_eq!(app.live.status.as_ref().map(|s| s.text.as_str()), Some("warning: journal tail cut"));
+}
+
+// ---- The rapporteur ----
+
+#[test]
+fn quitting_while_others_follow_the_hub_asks_and_says_how_many() {
+    let mut app = app_with(vec![open()]);
+    app.join_urls = vec![crate::hub::JoinUrl { session: "s".into(), role: "rapporteur".into(), url: "ws://x".into() }];
+    update(&mut app, Msg::Peers(2));
+    assert!(press(&mut app, "q").is_empty());
+    let Mode::Confirm(confirm) = &app.mode else { panic!("asks first") };
+    assert_eq!(confirm.question, "Quit? 2 other clients on this hub will be cut off until you start it again.");
+    assert_eq!(press(&mut app, "y"), [Effect::Quit]);
+}
+
+#[test]
+fn a_refused_handshake_ends_the_screen_with_the_hubs_reason() {
+    let mut app = app_with(vec![]);
+    let effects = update(&mut app, Msg::Link(LinkEvent::Refused { reason: "unknown token (HTTP 401)".into() }));
+    assert_eq!(effects, [Effect::Fail("the hub refused this screen: unknown token (HTTP 401)".into())]);
+}
+
+#[test]
+fn the_floor_offers_only_what_the_hub_would_accept() {
+    // Ghana (remote) has a technical issue: no hint gives it the floor.
+    let app = app_with(vec![
+        open(),
+        inscribe("ghana"),
+        Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::TechnicalIssue, from: None },
+    ]);
+    let hints = view::floor_hints(&app).join("\n");
+    assert!(!hints.contains("Ghana"), "{hints}");
+    assert!(!view::footer_hints(&app).iter().any(|(_, what)| what == "floor" || what == "next"));
+    // A point of order pending: only the ruling is offered, never R otherwise.
+    let app = app_with(vec![open(), inscribe("peru"), Command::RaisePointOfOrder { by: "france".into() }]);
+    assert_eq!(view::floor_hints(&app), ["R: rule on the point of order"]);
+    assert!(view::footer_hints(&app).iter().any(|(k, _)| k == "R"));
+    let app = app_with(vec![open(), inscribe("peru")]);
+    assert!(!view::footer_hints(&app).iter().any(|(k, _)| k == "R"));
+}
+
+#[test]
+fn a_lost_speaker_is_interrupted_with_one_key_from_the_floor() {
+    let entry = app_with(vec![open(), inscribe("ghana")]).selectable()[0].id;
+    let mut app = app_with(vec![open(), inscribe("ghana"), Command::GiveFloor { entry, budget: None }]);
+    let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
+    let hints = view::floor_hints(&app).join("\n");
+    assert!(
+        hints.contains("S: lost? interrupt, continue later") && hints.contains("s: connection (unknown)"),
+        "{hints}"
+    );
+    assert_eq!(sent(&press(&mut app, "S")), [Command::SuspendTurn { turn, places: None }]);
+    // The connection status of the speaker on the floor is set from the floor too.
+    press(&mut app, "s");
+    assert!(matches!(&app.mode, Mode::Status(c) if c.participant == "ghana"));
+}
+
+#[test]
+fn a_group_statement_asks_for_whom_and_takes_a_name_not_in_the_roster() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "ighana");
+    update(&mut app, key(KeyCode::Tab)); // national → group
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    let Mode::Picker(picker) = &app.mode else { panic!("the group picker") };
+    assert_eq!(picker.purpose, Purpose::OnBehalfOf);
+    press(&mut app, "Andean Community");
+    assert_eq!(
+        sent(&update(&mut app, key(KeyCode::Enter))),
+        [Command::Inscribe {
+            participant: "ghana".into(),
+            segment: None,
+            kind: Some(StatementKind::Group),
+            level: None,
+            on_behalf_of: Some("Andean Community".into()),
+        }]
+    );
+}
+
+#[test]
+fn a_name_not_in_the_roster_is_registered_then_inscribed() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "iMigrant Voices Network");
+    let Mode::Picker(picker) = &app.mode else { panic!("picker") };
+    // The last row takes the name as typed.
+    assert!(picker.offers_typed());
+    let rows = picker.results.len() + 1;
+    for _ in 0..rows {
+        update(&mut app, key(KeyCode::Down));
+    }
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    let Mode::Register(form) = &app.mode else { panic!("the registration form") };
+    assert_eq!(form.name, "Migrant Voices Network");
+    // Typing goes to the name first; a stakeholder by default; the constituency: migrant organization.
+    for _ in 0..3 {
+        update(&mut app, key(KeyCode::Down)); // name → short name → kind → constituency
+    }
+    update(&mut app, key(KeyCode::Right));
+    let effects = update(&mut app, key(KeyCode::Enter));
+    let commands = sent(&effects);
+    let [Command::RegisterParticipant { participant }] = commands.as_slice() else { panic!("{effects:?}") };
+    assert_eq!(participant.id, "migrant-voices-network");
+    assert_eq!(participant.kind, ParticipantKind::Stakeholder);
+    assert_eq!(participant.constituency, Some(crate::domain::Constituency::MigrantOrganization));
+    // Accepted: the picker opens on the name, to inscribe them.
+    let Effect::Send { id, .. } = &effects[0] else { panic!("sent") };
+    update(&mut app, frame(ServerFrame::Accepted { id: id.clone(), first_seq: Some(2), last_seq: Some(2) }));
+    assert!(matches!(&app.mode, Mode::Picker(p) if p.query == "Migrant Voices Network"));
+}
+
+#[test]
+fn fast_keys_wait_for_the_answer_and_act_as_slow_ones_would() {
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), inscribe("holy-see")]);
+    let ids: Vec<u64> = app.selectable().iter().map(|e| e.id).collect();
+    // n n, fast: the first goes out, the second waits (it must see the first's result).
+    let effects: Vec<Effect> = "nn".chars().flat_map(|c| update(&mut app, ch(c))).collect();
+    assert_eq!(sent(&effects), [Command::Next { turn: None, entry: ids[0], budget: None }]);
+    assert_eq!(app.live.queued.len(), 1);
+    // The hub accepts and records: the waiting key acts on the new state.
+    let Effect::Send { id, command } = &effects[0] else { panic!("sent") };
+    let mut hub = app.session().expect("state").clone();
+    let events = domain::decide(&hub, command.clone(), &Actor::chair("chair"), t(100)).expect("accepted");
+    for e in &events {
+        domain::apply(&mut hub, e);
+    }
+    let last = events.last().map(|e| e.seq);
+    assert!(
+        update(&mut app, frame(ServerFrame::Accepted { id: id.clone(), first_seq: last, last_seq: last })).is_empty()
+    );
+    assert_eq!(app.live.queued.len(), 1, "still waiting for the events");
+    let mut effects = Vec::new();
+    for e in events {
+        effects.extend(update(&mut app, frame(ServerFrame::Event { event: Box::new(e) })));
+    }
+    let turn = hub.floor.as_ref().map(|t| t.id);
+    assert_eq!(sent(&effects), [Command::Next { turn, entry: ids[1], budget: None }]);
+    assert!(app.live.queued.is_empty());
+}
+
+fn budgeted(commands: Vec<Command>) -> Chair {
+    let mut def = crate::config::parse_session(include_str!("../../../tests/data/small.toml")).expect("valid");
+    def.segments[0].budgets = vec![crate::domain::Budget {
+        per: crate::domain::BudgetPer::RegionalGroup,
+        secs: 300,
+        kinds: vec![],
+        replies: false,
+    }];
+    let mut s = Session::new(def);
+    for (i, command) in commands.into_iter().enumerate() {
+        for e in &domain::decide(&s, command, &Actor::chair("chair"), t(i as i64 * 100)).expect("accepted") {
+            domain::apply(&mut s, e);
+        }
+    }
+    let mut app = Chair::new(Keymap::from_texts(None, Screen::Chair).expect("keys"), Vec::new(), t(1000));
+    app.live.replica.state = Some(s);
+    app.live.link = LinkStatus::Connected;
+    app
+}
+
+#[test]
+fn a_statement_over_budget_asks_the_chair_time_left_or_full_time_with_a_reason() {
+    // Peru (GRULAC) spoke 4:00 of the group's 5:00; Chile (GRULAC) would need 3:00.
+    let mut app =
+        budgeted(vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry: 3, budget: None }]);
+    let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
+    let mut s = app.session().expect("state").clone();
+    let ended = domain::decide(&s, Command::EndTurn { turn }, &Actor::chair("chair"), t(540)).expect("ends");
+    domain::apply(&mut s, &ended[0]);
+    app.live.replica.state = Some(s);
+    let chile = app.selectable()[0].id;
+    assert!(press(&mut app, "n").is_empty(), "asks first");
+    let Mode::Budget(ask) = &app.mode else { panic!("the budget question") };
+    assert_eq!(
+        ask.question,
+        "Chile has 1:00 left of the Latin American and Caribbean States budget (5:00) for a 3:00 statement."
+    );
+    assert_eq!(
+        sent(&press(&mut app, "t")),
+        [Command::Next { turn: None, entry: chile, budget: Some(domain::BudgetChoice::TimeLeft) }]
+    );
+    answer_all(&mut app);
+    press(&mut app, "nf");
+    let effects = press(&mut app, "no other speaker from the region\n".trim_end());
+    assert!(effects.is_empty());
+    assert_eq!(
+        sent(&update(&mut app, key(KeyCode::Enter))),
+        [Command::Next {
+            turn: None,
+            entry: chile,
+            budget: Some(domain::BudgetChoice::FullTime { reason: "no other speaker from the region".into() })
+        }]
+    );
+}
+
+#[test]
+fn b_opens_the_fairness_panel_and_any_key_closes_it() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "b");
+    assert_eq!(app.mode, Mode::Balance);
+    assert!(press(&mut app, "x").is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+}

@@ -1,0 +1,206 @@
+//! Drawing the delegate's screen: the floor (its own countdown when it speaks),
+//! the list with its own entries marked, where they stand and why, and the keys
+//! a delegate may use now.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::{Delegate, Mode, ReplyAction};
+use crate::tui::keymap::{Action, Screen, help_entries};
+use crate::tui::widgets::floor::{self, FloorView};
+use crate::tui::widgets::list::{self, ListView};
+use crate::tui::widgets::{self, Theme, ellipsize, link_badges, popup, session_badges, time_of_day};
+
+pub struct Areas {
+    pub wide: bool,
+    pub header: Rect,
+    pub floor: Rect,
+    pub list: Rect,
+    pub mine: Rect,
+    pub status: Rect,
+    pub footer: Rect,
+}
+
+pub fn layout(d: &Delegate, area: Rect) -> Areas {
+    let wide = area.width >= 120 && area.height >= 34;
+    let status_height = widgets::status_height(d.live.status.as_ref(), area.width);
+    let [header, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(8),
+        Constraint::Length(status_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if wide {
+        let side = (area.width * 45 / 100).min(area.width.saturating_sub(80));
+        let [left, right] = Layout::horizontal([Constraint::Min(80), Constraint::Length(side)]).areas(body);
+        let [floor, mine] = Layout::vertical([Constraint::Length(12), Constraint::Min(5)]).areas(right);
+        Areas { wide, header, floor, list: left, mine, status, footer }
+    } else {
+        let [floor, list, mine] =
+            Layout::vertical([Constraint::Length(6), Constraint::Min(5), Constraint::Length(4)]).areas(body);
+        Areas { wide, header, floor, list, mine, status, footer }
+    }
+}
+
+/// The keys this delegate may use now.
+pub fn footer_hints(d: &Delegate) -> Vec<(String, String)> {
+    let k = |a: Action| d.live.keymap.key_of(a);
+    let h = |key: String, what: &str| (key, what.to_string());
+    match &d.mode {
+        Mode::Help => vec![h("any key".into(), "close")],
+        Mode::Confirm { .. } => vec![h("y".into(), "yes"), h("n".into(), "no")],
+        Mode::Connection => {
+            vec![h("1".into(), "connected"), h("2".into(), "technical issue"), h("Esc".into(), "cancel")]
+        }
+        Mode::Inscribe { group: None } => {
+            vec![h("1".into(), "national statement"), h("2".into(), "on behalf of a group"), h("Esc".into(), "cancel")]
+        }
+        Mode::Inscribe { group: Some(_) } => {
+            vec![h("type".into(), "the group's name"), h("Enter".into(), "inscribe"), h("Esc".into(), "cancel")]
+        }
+        Mode::Normal => {
+            let allowed = d.allowed();
+            let mut hints = vec![h(k(Action::Help), "help"), h(k(Action::Quit), "quit")];
+            if allowed.inscribe {
+                hints.push(h(k(Action::Inscribe), "inscribe"));
+            }
+            if allowed.withdraw {
+                hints.push(h(k(Action::Withdraw), "withdraw"));
+            }
+            match allowed.reply {
+                ReplyAction::Request => hints.push(h(k(Action::RightOfReply), "right of reply")),
+                ReplyAction::Withdraw(_) => hints.push(h(k(Action::RightOfReply), "withdraw reply")),
+                ReplyAction::None => {}
+            }
+            if allowed.point_of_order {
+                hints.push(h(k(Action::PointOfOrder), "point of order"));
+            }
+            if allowed.connection {
+                hints.push(h(k(Action::Connection), "my connection"));
+            }
+            hints
+        }
+    }
+}
+
+pub fn render(d: &Delegate, frame: &mut Frame) {
+    let theme = Theme::new(d.live.no_color);
+    let areas = layout(d, frame.area());
+    let session = d.session();
+    let speaking =
+        session.and_then(|s| s.floor.as_ref()).is_some_and(|t| Some(&t.entry.participant) == d.participant.as_ref());
+    let mut badges = Vec::new();
+    if speaking {
+        badges.push("YOU HAVE THE FLOOR".to_string());
+    }
+    badges.extend(session_badges(session));
+    badges.extend(link_badges(&d.live));
+    let me = d.me().map(|p| p.name.clone()).unwrap_or_else(|| "delegate".to_string());
+    let titles = match session {
+        Some(s) => vec![
+            me,
+            s.current_segment.and_then(|c| s.segment_def(c)).map(|def| def.title.clone()).unwrap_or_default(),
+            s.def.title.clone(),
+        ],
+        None => vec![me],
+    };
+    let now = time_of_day(session, d.live.hub_now());
+    widgets::render_header(&badges, &titles, Some((&d.live, None)), now, &theme, frame, areas.header);
+    let title = if speaking { "You have the floor" } else { "Floor" };
+    floor::render(
+        &FloorView { session, now: d.live.hub_now(), wide: areas.wide, hints: Vec::new(), title },
+        &theme,
+        frame,
+        areas.floor,
+    );
+    match session {
+        Some(s) => {
+            let inscribe = d.live.keymap.key_of(Action::Inscribe);
+            let empty = if d.allowed().inscribe {
+                format!("the list is empty: {inscribe} to inscribe yourself")
+            } else {
+                "the list is empty".to_string()
+            };
+            list::render(
+                &ListView {
+                    session: s,
+                    segment: d.segment(),
+                    selected: Some(d.selected),
+                    own: d.participant.as_deref(),
+                    empty,
+                    detail_rows: if areas.wide { 3 } else { 2 },
+                },
+                &theme,
+                frame,
+                areas.list,
+            );
+        }
+        None => frame.render_widget(Block::bordered().title(" Speakers "), areas.list),
+    }
+    render_mine(d, &theme, frame, areas.mine);
+    widgets::render_status(d.live.status.as_ref(), &theme, frame, areas.status);
+    widgets::render_footer(&footer_hints(d), &theme, frame, areas.footer);
+    match &d.mode {
+        Mode::Help => widgets::help(
+            frame,
+            " Delegate keys (any key closes) ",
+            &help_entries(&d.live.keymap, Screen::Delegate),
+            &[],
+        ),
+        Mode::Confirm { question, .. } => widgets::confirm(frame, question),
+        Mode::Connection => popup(
+            frame,
+            " My connection ",
+            vec![Line::from("1 connected (my audio works)"), Line::from("2 technical issue"), Line::from("Esc cancel")],
+            44,
+            3,
+        ),
+        Mode::Inscribe { group: None } => popup(
+            frame,
+            " Inscribe ",
+            vec![Line::from("1 national statement"), Line::from("2 on behalf of a group"), Line::from("Esc cancel")],
+            44,
+            3,
+        ),
+        Mode::Inscribe { group: Some(text) } => popup(
+            frame,
+            " On behalf of which group? ",
+            vec![
+                Line::from(format!("> {text}█")),
+                Line::styled("its name, e.g. African Group; Enter inscribes", theme.dim()),
+            ],
+            56,
+            2,
+        ),
+        Mode::Normal => {}
+    }
+}
+
+/// Where this delegate stands: each of its entries, its place and why.
+fn render_mine(d: &Delegate, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let block = Block::bordered().title(" Your entries ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = usize::from(inner.width);
+    let mine = d.own_entries();
+    let Some(session) = d.session() else { return };
+    let lines: Vec<Line> = if mine.is_empty() {
+        let text = match &session.floor {
+            Some(t) if Some(&t.entry.participant) == d.participant.as_ref() => "you have the floor".to_string(),
+            _ => "you are not on the list".to_string(),
+        };
+        vec![Line::styled(ellipsize(&text, width), theme.dim())]
+    } else {
+        mine.iter()
+            .map(|(position, e)| {
+                let place = if position == "R" { "right of reply".to_string() } else { format!("position {position}") };
+                let why = list::reason(e);
+                Line::from(format!("{place} ({}): {why}", widgets::clock(u64::from(e.allotted) * 1000)))
+            })
+            .collect()
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}

@@ -1,0 +1,256 @@
+//! What every screen connected to a hub shares: the replica of the session, the
+//! link's state, the clock offset, the status line and the commands waiting for an
+//! answer. Each screen (chair, rapporteur, delegate) holds a [`Live`] and adds its
+//! own state; none of this knows any screen.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use super::keymap::Keymap;
+use crate::client::Replica;
+use crate::client::link::LinkEvent;
+use crate::client::outbox::Saved;
+use crate::domain::{Command, Session, Timestamp};
+use crate::protocol::ServerFrame;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkStatus {
+    Connecting,
+    Connected,
+    Reconnecting { reason: String, attempt: u32 },
+    Refused { reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Ok,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLine {
+    pub text: String,
+    pub tone: Tone,
+}
+
+/// Every input a screen reacts to.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Tick(Timestamp),
+    Link(LinkEvent),
+    /// The outbox has this note on disk.
+    Saved(Saved),
+    /// The outbox could not be written.
+    SaveFailed(String),
+    /// How many other clients the embedded hub serves now (the chair's own hub only).
+    Peers(usize),
+}
+
+/// What the run loop does for a screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send {
+        id: String,
+        command: Command,
+    },
+    Resync {
+        since: Option<u64>,
+    },
+    /// Write a note or pledge to the outbox (fsync), then report `Msg::Saved`.
+    Save(Saved),
+    /// The hub has it: remove it from the outbox.
+    Ack(String),
+    Quit,
+    /// End the screen with an error (the hub refused it at the handshake).
+    Fail(String),
+}
+
+/// A screen's connection to its session.
+pub struct Live {
+    pub replica: Replica,
+    pub link: LinkStatus,
+    pub rtt_ms: Option<u64>,
+    /// The hub's clock minus ours, in milliseconds.
+    pub offset_ms: i64,
+    /// Our clock, as of the last tick.
+    pub local_now: Timestamp,
+    pub status: Option<StatusLine>,
+    /// Commands sent and not yet answered: id → what it was.
+    pub pending: BTreeMap<String, String>,
+    next_id: u64,
+    pub keymap: Keymap,
+    /// Terminal size, for mapping mouse clicks to rows.
+    pub size: (u16, u16),
+    pub no_color: bool,
+    /// The role the hub gave this connection (from its welcome).
+    pub role: Option<crate::domain::Role>,
+    /// The last event an accepted command of ours recorded: until the replica has it,
+    /// the screen's state is older than the hub's.
+    awaiting_seq: u64,
+    /// Keys pressed while a command of ours was unanswered: handled, in order, once the
+    /// answer and its events are in, so fast keys act as slow ones would.
+    pub queued: std::collections::VecDeque<KeyEvent>,
+}
+
+/// What a frame from the hub meant, for the screen to add its own reaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A command of ours was accepted: what it was.
+    Accepted(String),
+    /// A command of ours was refused: what it was.
+    Rejected(String),
+    Other,
+}
+
+impl Live {
+    pub fn new(keymap: Keymap, now: Timestamp) -> Self {
+        Self {
+            replica: Replica::default(),
+            link: LinkStatus::Connecting,
+            rtt_ms: None,
+            offset_ms: 0,
+            local_now: now,
+            status: None,
+            pending: BTreeMap::new(),
+            next_id: 1,
+            keymap,
+            size: (80, 24),
+            no_color: false,
+            role: None,
+            awaiting_seq: 0,
+            queued: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// A command of ours is unanswered, or its events have not arrived yet.
+    pub fn busy(&self) -> bool {
+        !self.pending.is_empty() || self.replica.seq().is_some_and(|seq| seq < self.awaiting_seq)
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.replica.state.as_ref()
+    }
+
+    /// The hub's time now, as best we know it.
+    pub fn hub_now(&self) -> Timestamp {
+        self.local_now + Duration::milliseconds(self.offset_ms)
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.status = Some(StatusLine { text: text.into(), tone: Tone::Info });
+    }
+
+    pub fn ok(&mut self, text: impl Into<String>) {
+        self.status = Some(StatusLine { text: text.into(), tone: Tone::Ok });
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.status = Some(StatusLine { text: text.into(), tone: Tone::Error });
+    }
+
+    /// A participant's display name.
+    pub fn name(&self, participant: &str) -> String {
+        self.session().map_or_else(|| participant.to_string(), |s| s.name_of(participant).to_string())
+    }
+
+    /// Send a command to the hub, or say at once that it cannot be sent.
+    pub fn send(&mut self, command: Command, what: String) -> Vec<Effect> {
+        if self.link != LinkStatus::Connected {
+            self.error(format!("not connected: {what} was not sent"));
+            return Vec::new();
+        }
+        let id = format!("c{}", self.next_id);
+        self.next_id += 1;
+        self.pending.insert(id.clone(), what.clone());
+        self.info(format!("{what}…"));
+        vec![Effect::Send { id, command }]
+    }
+
+    /// The common part of a link event: connection state, clock, answers to our
+    /// commands, and the replica. The screen adds its own reaction.
+    pub fn on_link(&mut self, event: LinkEvent) -> (Vec<Effect>, Answer) {
+        let mut effects = Vec::new();
+        let mut answer = Answer::Other;
+        match event {
+            LinkEvent::Connecting { .. } => {}
+            LinkEvent::Connected => {
+                // Keep a warning shown at start (from the hub's opening) until something replaces it.
+                let first = self.link == LinkStatus::Connecting;
+                let warning = matches!(&self.status, Some(StatusLine { tone: Tone::Error, .. }));
+                self.link = LinkStatus::Connected;
+                if !(first && warning) {
+                    self.info("connected to the hub");
+                }
+            }
+            LinkEvent::Clock { rtt_ms, offset_ms } => {
+                self.rtt_ms = Some(rtt_ms);
+                self.offset_ms = offset_ms;
+            }
+            LinkEvent::Disconnected { reason, retry_in } => {
+                let attempt = match &self.link {
+                    LinkStatus::Reconnecting { attempt, .. } => attempt + 1,
+                    _ => 1,
+                };
+                self.link = LinkStatus::Reconnecting { reason: reason.clone(), attempt };
+                self.rtt_ms = None;
+                let lost: Vec<String> = std::mem::take(&mut self.pending).into_values().collect();
+                // Keys waiting for answers that will not come: dropped, and said.
+                let dropped = self.queued.len();
+                self.queued.clear();
+                self.awaiting_seq = 0;
+                let lost: Vec<String> = if dropped > 0 {
+                    lost.into_iter().chain(std::iter::once(format!("{dropped} keys pressed meanwhile"))).collect()
+                } else {
+                    lost
+                };
+                let unanswered =
+                    if lost.is_empty() { String::new() } else { format!("; unanswered: {}", lost.join(", ")) };
+                self.error(format!(
+                    "hub unreachable ({reason}); attempt {attempt}, retrying in {} ms{unanswered}",
+                    retry_in.as_millis()
+                ));
+            }
+            LinkEvent::Refused { reason } => {
+                self.link = LinkStatus::Refused { reason: reason.clone() };
+                self.error(format!("the hub refused this screen: {reason}"));
+                effects.push(Effect::Fail(format!("the hub refused this screen: {reason}")));
+            }
+            LinkEvent::NotSent { id, reason } => {
+                let what = self.pending.remove(&id).unwrap_or_else(|| "the command".to_string());
+                self.error(format!("{what} was not sent: {reason}"));
+                answer = Answer::Rejected(what);
+            }
+            LinkEvent::Frame(envelope) => match &envelope.frame {
+                ServerFrame::Accepted { id, last_seq, .. } => {
+                    if let Some(seq) = last_seq {
+                        self.awaiting_seq = self.awaiting_seq.max(*seq);
+                    }
+                    if let Some(what) = self.pending.remove(id) {
+                        self.ok(format!("✓ {what}"));
+                        answer = Answer::Accepted(what);
+                    }
+                }
+                ServerFrame::Rejected { id, reason, .. } => {
+                    let what = self.pending.remove(id).unwrap_or_else(|| "command".to_string());
+                    self.error(format!("✗ {what}: {reason}"));
+                    answer = Answer::Rejected(what);
+                }
+                ServerFrame::Error { reason, .. } => self.error(format!("hub: {reason}")),
+                ServerFrame::Resync { reason } => self.info(reason.clone()),
+                ServerFrame::Welcome { role, .. } => self.role = Some(*role),
+                _ => {
+                    if self.replica.apply(&envelope).is_err() {
+                        effects.push(Effect::Resync { since: self.replica.seq() });
+                    }
+                }
+            },
+        }
+        (effects, answer)
+    }
+}
