@@ -281,11 +281,15 @@ struct Tally {
 
 /// One observer: counts every event, measures publish-to-receive latency, checks
 /// seqs for gaps. A slow one stops reading after connecting.
-async fn observer(url: String, tally: Arc<Tally>, slow: bool, stop: Arc<tokio::sync::Notify>) {
+/// It counts as connected once it holds its snapshot (with `snapshot`), so that the
+/// load starts after every observer has joined, however large the snapshot.
+async fn observer(url: String, tally: Arc<Tally>, slow: bool, snapshot: bool, stop: Arc<tokio::sync::Notify>) {
     let Ok((ws, _)) = tokio_tungstenite::connect_async_with_config(url, Some(client_config()), false).await else {
         return;
     };
-    tally.connected.fetch_add(1, Ordering::SeqCst);
+    if slow || !snapshot {
+        tally.connected.fetch_add(1, Ordering::SeqCst);
+    }
     let (_sink, mut stream) = ws.split();
     if slow {
         stop.notified().await;
@@ -299,6 +303,9 @@ async fn observer(url: String, tally: Arc<Tally>, slow: bool, stop: Arc<tokio::s
             message = stream.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     if text.as_str().starts_with("{\"type\":\"snapshot\"") {
+                        if snapshot && last.is_none() {
+                            tally.connected.fetch_add(1, Ordering::SeqCst);
+                        }
                         if let Some(seq) = text.as_str().find("\"seq\":").and_then(|i| text.as_str()[i + 6..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()) {
                             last = Some(seq);
                         }
@@ -359,6 +366,8 @@ async fn fanout_run(
     load: Load,
 ) -> Result<FanoutResult, String> {
     let Target { label, observer_url: url_for_observer, publisher_url, publisher_token, pid } = target;
+    // The hub sends each observer a snapshot; the relay sends nothing until the load.
+    let snapshot = publisher_token.is_some();
     let Load { observers, slow_percent, rate, seconds } = load;
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(tokio::sync::Notify::new());
@@ -367,7 +376,8 @@ async fn fanout_run(
     let mut tasks = Vec::new();
     for i in 0..observers {
         let slow = slow_percent > 0 && i % slow_every == 0;
-        tasks.push(tokio::spawn(observer(url_for_observer.clone(), tally.clone(), slow, stop.clone())));
+        let observer = observer(url_for_observer.clone(), tally.clone(), slow, snapshot, stop.clone());
+        tasks.push(tokio::spawn(observer));
         if i % 200 == 199 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -448,6 +458,18 @@ pub struct FanoutOptions {
     pub journal_events: usize,
     /// The `rostrum` program serving as the hub (default: this one), to measure another build.
     pub hub_exe: Option<PathBuf>,
+    /// Also measure a Node.js relay: `node` runs this script (bench/relay.js), third in each round.
+    pub node_relay: Option<PathBuf>,
+}
+
+/// Relay frames shaped like the hub's event frames (`seq`, `at`) and padded to `size` bytes.
+fn padded_frames(size: usize) -> impl Fn(u64) -> (String, String) + Send + 'static {
+    move |n: u64| {
+        let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let head = format!(r#"{{"type":"event","event":{{"seq":{},"at":"{at}"}},"pad":""#, n + 1);
+        let pad = "x".repeat(size.saturating_sub(head.len() + 2));
+        (format!("{head}{pad}\"}}"), String::new())
+    }
 }
 
 fn hub_program(hub_exe: Option<&Path>) -> Result<PathBuf, String> {
@@ -475,13 +497,17 @@ fn hub_data(cache: &Path, events: usize) -> Result<PathBuf, String> {
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 /// The hub under fan-out, then a bare broadcast relay under the same load with
 /// event frames of the same size, alternated `rounds` times.
 pub async fn fanout(options: FanoutOptions) -> Result<String, String> {
-    let FanoutOptions { observers, rate, seconds, slow_percent, rounds, journal_events, hub_exe } = options;
+    let FanoutOptions { observers, rate, seconds, slow_percent, rounds, journal_events, hub_exe, node_relay } = options;
     let exe = hub_program(hub_exe.as_deref())?;
     let cache = tempfile_dir()?;
     let load = Load { observers, slow_percent, rate, seconds };
@@ -539,25 +565,34 @@ pub async fn fanout(options: FanoutOptions) -> Result<String, String> {
             pid: relay.0.id(),
         };
         // Frames of the size the hub's observers received.
-        let size = ours.frame_bytes;
-        let bare = fanout_run(
-            target,
-            move |n: u64| {
-                let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-                let head = format!(r#"{{"type":"event","event":{{"seq":{},"at":"{at}"}},"pad":""#, n + 1);
-                let pad = "x".repeat(size.saturating_sub(head.len() + 2));
-                (format!("{head}{pad}\"}}"), String::new())
-            },
-            load,
-        )
-        .await?;
+        let bare = fanout_run(target, padded_frames(ours.frame_bytes), load).await?;
         drop(relay);
+        let mut node_text = String::new();
+        if let Some(script) = &node_relay {
+            let mut command = Process::new("node");
+            command.arg(script);
+            let (child, addr) =
+                spawn_announcing(command, |line| Some(line.to_string())).map_err(|e| format!("the Node relay: {e}"))?;
+            let node = Relay(child, addr);
+            let url = format!("ws://{}/", node.1);
+            let target = Target {
+                label: "Node.js ws relay (bench/relay.js)",
+                observer_url: url.clone(),
+                publisher_url: format!("{url}?publish"),
+                publisher_token: None,
+                pid: node.0.id(),
+            };
+            let theirs = fanout_run(target, padded_frames(ours.frame_bytes), load).await?;
+            drop(node);
+            node_text = format!("{}  hub / Node relay: p99 {:.2}\n", theirs.text, ours.p99 / theirs.p99);
+        }
         let (p99, cpu, memory) =
             (ours.p99 / bare.p99, ours.cpu_per_frame_us / bare.cpu_per_frame_us, ours.kib_per_observer);
         out.push_str(&format!(
             "round {round}\n{}{}  hub / relay: p99 {p99:.2}, CPU per delivered frame {cpu:.2}; memory per idle observer {memory:.1} KiB (relay {:.1})\n",
             ours.text, bare.text, bare.kib_per_observer
         ));
+        out.push_str(&node_text);
         ratios.0.push(p99);
         ratios.1.push(cpu);
         ratios.2.push(memory);
@@ -655,6 +690,15 @@ async fn acknowledged(conn: &mut crate::client::Connection, command: Command) ->
     }
 }
 
+/// A connection that has received its welcome and snapshot, so that reading the
+/// snapshot is not counted in the first command's acknowledgement.
+async fn joined(url: &str, token: &str) -> Result<crate::client::Connection, String> {
+    use crate::protocol::ServerFrame;
+    let mut conn = crate::client::Connection::connect(url, Some(token), None).await.map_err(|e| e.to_string())?;
+    while !matches!(conn.recv().await.map_err(|e| e.to_string())?.frame, ServerFrame::Snapshot { .. }) {}
+    Ok(conn)
+}
+
 /// Command acknowledgement latency with fsync per event: one at a time, then
 /// `burst` connections giving a command at the same instant (group commit).
 pub async fn durability(
@@ -668,8 +712,7 @@ pub async fn durability(
     let hub = start_hub_with(&hub_program(hub_exe)?, &dir, "127.0.0.1:0", &[])?;
     let tokens = tokens(&dir)?;
     let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
-    let mut conn =
-        crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
+    let mut conn = joined(&url, &tokens.chair).await?;
     let mut single = Vec::new();
     let mut refused = 0;
     // Under the hub's per-connection rate limit (50 frames a second).
@@ -685,9 +728,7 @@ pub async fn durability(
     }
     let mut conns = Vec::new();
     for _ in 0..burst {
-        conns.push(
-            crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?,
-        );
+        conns.push(joined(&url, &tokens.chair).await?);
     }
     let rounds = (commands / burst.max(1)).max(1);
     let mut burst_latencies = Vec::new();

@@ -174,6 +174,9 @@ enum BenchCmd {
         /// Serve the hub with another `rostrum` program (to measure an earlier build).
         #[arg(long)]
         hub_exe: Option<PathBuf>,
+        /// Also measure a Node.js `ws` relay: this script (bench/relay.js), run by `node`.
+        #[arg(long)]
+        node_relay: Option<PathBuf>,
     },
     /// Acknowledgement latency with fsync per event, one at a time and in bursts.
     Durability {
@@ -229,8 +232,8 @@ fn bench(what: BenchCmd) -> Result<String, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     match what {
         BenchCmd::Replay { events, seeks, log } => rostrum::bench::replay(events, seeks, log.as_deref()),
-        BenchCmd::Fanout { observers, rate, seconds, slow, rounds, journal_events, hub_exe } => {
-            runtime.block_on(rostrum::bench::fanout(rostrum::bench::FanoutOptions {
+        BenchCmd::Fanout { observers, rate, seconds, slow, rounds, journal_events, hub_exe, node_relay } => runtime
+            .block_on(rostrum::bench::fanout(rostrum::bench::FanoutOptions {
                 observers,
                 rate,
                 seconds,
@@ -238,8 +241,8 @@ fn bench(what: BenchCmd) -> Result<String, String> {
                 rounds,
                 journal_events,
                 hub_exe,
-            }))
-        }
+                node_relay,
+            })),
         BenchCmd::Durability { commands, burst, journal_events, hub_exe } => {
             runtime.block_on(rostrum::bench::durability(commands, burst, journal_events, hub_exe.as_deref()))
         }

@@ -8,17 +8,37 @@ use serde_json::Value;
 
 use std::sync::Arc;
 
-use crate::domain::{Command, Event, Note, Pledge, RejectCode, Role, Session, Timestamp};
+use crate::domain::{Command, Event, Note, Pledge, RejectCode, Role, Session, Timestamp, TurnRecord};
 
 /// Version of this protocol; the hub says it in `welcome`.
 pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest frame a client may send, in bytes.
 pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
-/// Most notes (and most pledges) a snapshot carries: the latest ones. The older
-/// ones are fetched with `fetch-notes`, so a snapshot's size does not grow with them.
-pub const SNAPSHOT_NOTES: usize = 50;
-/// Most notes (and most pledges) in one `notes` page.
-pub const NOTES_PAGE: usize = 500;
+/// Most finished turns, notes and pledges (of each) a snapshot carries: the
+/// latest ones. Older ones are fetched with `fetch-older`, so that a snapshot's
+/// size does not grow with the session's history.
+pub const SNAPSHOT_RECENT: usize = 50;
+/// Most turns, notes and pledges (of each) in one `older` page.
+pub const OLDER_PAGE: usize = 500;
+
+/// Positions in the three logs of a session that only grow (finished turns,
+/// notes, pledges): 0-based, the oldest entry first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Positions {
+    #[serde(default)]
+    pub turns: usize,
+    #[serde(default)]
+    pub notes: usize,
+    #[serde(default)]
+    pub pledges: usize,
+}
+
+impl Positions {
+    /// All at the start: nothing older exists.
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
 
 /// A frame sent by a client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,9 +51,9 @@ pub enum ClientFrame {
         #[serde(default)]
         id: String,
     },
-    /// Ask for the notes and pledges just before positions `notes_before` and
-    /// `pledges_before` of their logs (0-based, oldest first); answered by `notes`.
-    FetchNotes { id: String, notes_before: usize, pledges_before: usize },
+    /// Ask for the finished turns, notes and pledges just before the positions
+    /// `before` of their logs; answered by `older`.
+    FetchOlder { id: String, before: Positions },
 }
 
 /// Error codes of `error` frames (problems with a frame, not with a command).
@@ -68,26 +88,24 @@ pub enum ServerFrame {
         #[serde(default)]
         epoch: String,
     },
-    /// The whole state as of `seq`, except older notes and pledges: `state.notes`
-    /// holds the log's notes from position `notes_from` on (and `state.pledges` the
-    /// pledges from `pledges_from`); `fetch-notes` gets the ones before. Events after
-    /// `seq` follow as `event` frames.
+    /// The whole state as of `seq`, except older finished turns, notes and
+    /// pledges: `state.turns` holds the turns from position `from.turns` of their
+    /// log on (likewise notes and pledges); `fetch-older` gets the ones before.
+    /// Events after `seq` follow as `event` frames.
     Snapshot {
         seq: u64,
         state: Box<Session>,
-        #[serde(default, skip_serializing_if = "is_zero")]
-        notes_from: usize,
-        #[serde(default, skip_serializing_if = "is_zero")]
-        pledges_from: usize,
+        #[serde(default, skip_serializing_if = "Positions::is_zero")]
+        from: Positions,
     },
-    /// A page of older notes and pledges, answering `fetch-notes` `id`: the notes at
-    /// positions `notes_from` up to the `notes_before` asked (likewise pledges).
-    /// Both `*_from` at 0: nothing older remains.
-    Notes {
+    /// A page answering `fetch-older` `id`: the turns at positions `from.turns` up
+    /// to the `before.turns` asked, and likewise notes and pledges. `from` all 0:
+    /// nothing older remains.
+    Older {
         id: String,
-        notes_from: usize,
+        from: Positions,
+        turns: Vec<Arc<TurnRecord>>,
         notes: Vec<Arc<Note>>,
-        pledges_from: usize,
         pledges: Vec<Arc<Pledge>>,
     },
     /// One event, in sequence order.
@@ -142,13 +160,9 @@ impl Envelope {
     }
 }
 
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
 /// The `snapshot` frame of `state`, serialized from a borrow (the same JSON as an
 /// [`Envelope`] holding [`ServerFrame::Snapshot`], without copying the state
-/// first), with only the latest [`SNAPSHOT_NOTES`] notes and pledges.
+/// first), with only the latest [`SNAPSHOT_RECENT`] turns, notes and pledges.
 pub fn snapshot_json(state: &mut Session, now: Timestamp) -> String {
     #[derive(Serialize)]
     struct Snapshot<'a> {
@@ -156,21 +170,23 @@ pub fn snapshot_json(state: &mut Session, now: Timestamp) -> String {
         kind: &'static str,
         seq: u64,
         state: &'a Session,
-        #[serde(skip_serializing_if = "is_zero")]
-        notes_from: usize,
-        #[serde(skip_serializing_if = "is_zero")]
-        pledges_from: usize,
+        #[serde(skip_serializing_if = "Positions::is_zero")]
+        from: Positions,
         now: Timestamp,
     }
-    let notes_from = state.notes.len().saturating_sub(SNAPSHOT_NOTES);
-    let pledges_from = state.pledges.len().saturating_sub(SNAPSHOT_NOTES);
+    let from = Positions {
+        turns: state.turns.len().saturating_sub(SNAPSHOT_RECENT),
+        notes: state.notes.len().saturating_sub(SNAPSHOT_RECENT),
+        pledges: state.pledges.len().saturating_sub(SNAPSHOT_RECENT),
+    };
     // Lift the older entries out while serializing, then put them back.
-    let older_notes: Vec<Arc<Note>> = state.notes.drain(..notes_from).collect();
-    let older_pledges: Vec<Arc<Pledge>> = state.pledges.drain(..pledges_from).collect();
-    let frame = Snapshot { kind: "snapshot", seq: state.seq, state, notes_from, pledges_from, now };
-    let text = serde_json::to_string(&frame);
-    state.notes.splice(..0, older_notes);
-    state.pledges.splice(..0, older_pledges);
+    let turns: Vec<Arc<TurnRecord>> = state.turns.drain(..from.turns).collect();
+    let notes: Vec<Arc<Note>> = state.notes.drain(..from.notes).collect();
+    let pledges: Vec<Arc<Pledge>> = state.pledges.drain(..from.pledges).collect();
+    let text = serde_json::to_string(&Snapshot { kind: "snapshot", seq: state.seq, state, from, now });
+    state.turns.splice(..0, turns);
+    state.notes.splice(..0, notes);
+    state.pledges.splice(..0, pledges);
     text.unwrap_or_else(|e| {
         format!(
             r#"{{"type":"error","code":"bad-frame","reason":"cannot encode frame: {e}","now":"{}"}}"#,
@@ -220,12 +236,12 @@ pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
         }
         "ping" => serde_json::from_value(value)
             .map_err(|e| DecodeError::Frame(ErrorCode::BadFrame, format!("invalid ping: {e}"))),
-        "fetch-notes" => serde_json::from_value(value)
-            .map_err(|e| DecodeError::Frame(ErrorCode::BadFrame, format!("invalid fetch-notes: {e}"))),
+        "fetch-older" => serde_json::from_value(value)
+            .map_err(|e| DecodeError::Frame(ErrorCode::BadFrame, format!("invalid fetch-older: {e}"))),
         other => Err(DecodeError::Frame(
             ErrorCode::UnknownType,
             format!(
-                "unknown frame type \"{}\": expected \"command\", \"ping\" or \"fetch-notes\"",
+                "unknown frame type \"{}\": expected \"command\", \"ping\" or \"fetch-older\"",
                 truncate(other, 40)
             ),
         )),

@@ -520,9 +520,24 @@ async fn heartbeats_keep_a_reading_client_and_close_a_silent_one() {
     hub.shutdown().await;
 }
 
-/// 600 notes and 60 pledges, given from inside the hub's process (many at once, so
-/// they are written in few batches); their client ids in the order recorded.
-async fn many_notes(hub: &rostrum::hub::Hub, data: &std::path::Path) -> (Vec<String>, Vec<String>) {
+/// 60 finished turns, 600 notes and 60 pledges (the notes and pledges given from
+/// inside the hub's process, many at once, so they are written in few batches);
+/// the ids of the turns and the client ids of the notes and pledges, in the order recorded.
+async fn long_history(hub: &rostrum::hub::Hub, data: &std::path::Path) -> (Vec<u64>, Vec<String>, Vec<String>) {
+    let mut chair = connect(hub, &chair_token(hub)).await;
+    handshake(&mut chair).await;
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    for _ in 0..60 {
+        let Outcome::Accepted { events, .. } = command(&mut chair, inscribe("chile")).await else { panic!("inscribe") };
+        let Some(EventKind::Inscribed { entry, .. }) = events.last().map(|e| &e.event) else { panic!("inscribed") };
+        let entry = entry.id;
+        let Outcome::Accepted { events, .. } = command(&mut chair, Command::GiveFloor { entry, budget: None }).await
+        else {
+            panic!("floor")
+        };
+        let Some(EventKind::FloorGiven { turn }) = events.last().map(|e| &e.event) else { panic!("floor given") };
+        accepted(&mut chair, Command::EndTurn { turn: turn.id }).await;
+    }
     let session = hub.session(SESSION).expect("session");
     let rapporteur = Actor::rapporteur("Ana");
     let notes = (0..600).map(|n| Command::AddNote {
@@ -544,15 +559,16 @@ async fn many_notes(hub: &rostrum::hub::Hub, data: &std::path::Path) -> (Vec<Str
     let results = join_all(notes.chain(pledges).map(|c| session.command(rapporteur.clone(), c))).await;
     assert!(results.iter().all(Result::is_ok));
     let journal = rostrum::journal::read_file(&hub_journal(data)).expect("journal reads");
-    let (mut n, mut p) = (Vec::new(), Vec::new());
+    let (mut t, mut n, mut p) = (Vec::new(), Vec::new(), Vec::new());
     for e in journal.events {
         match e.event {
+            EventKind::TurnEnded { turn, .. } => t.push(turn),
             EventKind::NoteAdded { note } => n.push(note.client_id),
             EventKind::PledgeAdded { pledge } => p.push(pledge.client_id),
             _ => {}
         }
     }
-    (n, p)
+    (t, n, p)
 }
 
 fn hub_journal(data: &std::path::Path) -> std::path::PathBuf {
@@ -560,37 +576,40 @@ fn hub_journal(data: &std::path::Path) -> std::path::PathBuf {
 }
 
 #[tokio::test]
-async fn a_snapshot_carries_only_the_latest_notes_and_older_ones_come_in_pages() {
-    use rostrum::protocol::SNAPSHOT_NOTES;
+async fn a_snapshot_carries_only_recent_history_and_older_entries_come_in_pages() {
+    use rostrum::protocol::{Positions, SNAPSHOT_RECENT};
     let data = tempfile::tempdir().expect("temp dir");
     let hub = start_hub(data.path(), Settings::default()).await;
-    let (notes, pledges) = many_notes(&hub, data.path()).await;
+    let (turns, notes, pledges) = long_history(&hub, data.path()).await;
     let token = hub.tokens(SESSION).expect("session").observer.clone();
     let mut observer = connect(&hub, &token).await;
     recv(&mut observer).await;
     let snapshot = recv(&mut observer).await;
-    let ServerFrame::Snapshot { state, notes_from, pledges_from, .. } = &snapshot.frame else { panic!("snapshot") };
-    assert_eq!((*notes_from, *pledges_from), (600 - SNAPSHOT_NOTES, 60 - SNAPSHOT_NOTES));
-    assert_eq!(state.notes.len(), SNAPSHOT_NOTES, "only the latest notes");
-    assert_eq!(state.pledges.len(), SNAPSHOT_NOTES);
+    let ServerFrame::Snapshot { state, from, .. } = &snapshot.frame else { panic!("snapshot") };
+    let left_out = |n: usize| n - SNAPSHOT_RECENT;
+    assert_eq!(*from, Positions { turns: left_out(60), notes: left_out(600), pledges: left_out(60) });
+    assert_eq!(state.turns.len(), SNAPSHOT_RECENT, "only the latest turns");
+    assert_eq!(state.notes.len(), SNAPSHOT_RECENT, "only the latest notes");
+    assert_eq!(state.pledges.len(), SNAPSHOT_RECENT);
     let mut replica = Replica::default();
     replica.apply(&snapshot).expect("snapshot");
-    // Page back until nothing older remains: two pages of notes (500, then 50).
+    // Page back until nothing older remains: two pages (500 notes, then the last 50).
     let mut pages = 0;
-    while replica.missing_notes() {
-        let id = observer.fetch_notes(replica.notes_from, replica.pledges_from).await.expect("sends");
+    while replica.missing_older() {
+        let id = observer.fetch_older(replica.from).await.expect("sends");
         let page = recv(&mut observer).await;
-        assert!(matches!(&page.frame, ServerFrame::Notes { id: got, .. } if *got == id), "{page:?}");
-        assert!(replica.apply(&page).expect("page"), "each page adds notes");
+        assert!(matches!(&page.frame, ServerFrame::Older { id: got, .. } if *got == id), "{page:?}");
+        assert!(replica.apply(&page).expect("page"), "each page adds entries");
         pages += 1;
     }
     assert_eq!(pages, 2);
     let state = replica.state.as_ref().expect("state");
+    assert_eq!(state.turns.iter().map(|t| t.id).collect::<Vec<_>>(), turns, "every turn, once, in order");
     let held: Vec<&str> = state.notes.iter().map(|n| n.client_id.as_str()).collect();
     assert_eq!(held, notes.iter().map(String::as_str).collect::<Vec<_>>(), "every note, once, in order");
     let held: Vec<&str> = state.pledges.iter().map(|p| p.client_id.as_str()).collect();
     assert_eq!(held, pledges.iter().map(String::as_str).collect::<Vec<_>>());
-    // The replica now equals the hub's whole state, as a late snapshot would have had it.
+    // The replica now equals the hub's whole state, as a full copy would have had it.
     let journal = rostrum::journal::read_file(&hub_journal(data.path())).expect("journal reads");
     let def = rostrum::config::parse_session(&journal.header.config).expect("session file");
     assert_eq!(state, &rostrum::domain::Session::replay(def, &journal.events));
@@ -598,21 +617,22 @@ async fn a_snapshot_carries_only_the_latest_notes_and_older_ones_come_in_pages()
 }
 
 #[tokio::test]
-async fn a_link_fetches_the_notes_a_snapshot_left_out() {
+async fn a_link_fetches_the_history_a_snapshot_left_out() {
     let data = tempfile::tempdir().expect("temp dir");
     let hub = start_hub(data.path(), Settings::default()).await;
-    let (notes, pledges) = many_notes(&hub, data.path()).await;
+    let (turns, notes, pledges) = long_history(&hub, data.path()).await;
     let token = hub.tokens(SESSION).expect("session").rapporteur.clone();
     let mut link = rostrum::client::link::spawn(url(&hub), Some(token));
     let mut replica = Replica::default();
     let deadline = tokio::time::Instant::now() + DEADLINE;
-    while replica.state.is_none() || replica.missing_notes() {
+    while replica.state.is_none() || replica.missing_older() {
         let event = tokio::time::timeout_at(deadline, link.events.recv()).await.expect("in time").expect("link runs");
         if let rostrum::client::link::LinkEvent::Frame(envelope) = event {
             replica.apply(&envelope).expect("applies");
         }
     }
     let state = replica.state.as_ref().expect("state");
+    assert_eq!(state.turns.len(), turns.len());
     assert_eq!(state.notes.len(), notes.len());
     assert_eq!(state.pledges.len(), pledges.len());
     assert_eq!(state.notes[0].client_id, notes[0]);

@@ -2,9 +2,9 @@
 //! resumes from the last event it saw, measures round-trip time and clock offset,
 //! and never drops a command silently (one that cannot be sent is reported back).
 //!
-//! A snapshot carries only the latest notes and pledges; the link then fetches
-//! the older ones, page after page, and passes the `notes` frames on like any
-//! other: a [`super::Replica`] fed with every frame ends up holding them all.
+//! A snapshot carries only the latest finished turns, notes and pledges; the link
+//! then fetches the older ones, page after page, and passes the `older` frames on
+//! like any other: a [`super::Replica`] fed with every frame ends up holding them all.
 
 use std::time::{Duration, Instant};
 
@@ -189,14 +189,13 @@ async fn serve(
                     if let Some(seq) = seq_of(&envelope.frame) {
                         *since = Some(seq);
                     }
-                    // Older notes left out of a snapshot, or of the page just received.
+                    // Entries left out of a snapshot, or older than the page just received.
                     let older = match &envelope.frame {
-                        ServerFrame::Snapshot { notes_from, pledges_from, .. }
-                        | ServerFrame::Notes { notes_from, pledges_from, .. } => Some((*notes_from, *pledges_from)),
+                        ServerFrame::Snapshot { from, .. } | ServerFrame::Older { from, .. } => Some(*from),
                         _ => None,
                     };
-                    if let Some((notes, pledges)) = older.filter(|(n, p)| *n > 0 || *p > 0)
-                        && let Err(e) = conn.fetch_notes(notes, pledges).await
+                    if let Some(before) = older.filter(|from| !from.is_zero())
+                        && let Err(e) = conn.fetch_older(before).await
                     {
                         return Served::Lost(e.to_string());
                     }

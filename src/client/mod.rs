@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::domain::{self, Command, Session};
-use crate::protocol::{ClientFrame, Envelope, ServerFrame};
+use crate::protocol::{ClientFrame, Envelope, Positions, ServerFrame};
 
 #[derive(Debug)]
 pub enum ClientError {
@@ -113,11 +113,12 @@ impl Connection {
         self.ws.send(Message::Text(text.into())).await.map_err(|e| ClientError::Closed(Some(e.to_string())))
     }
 
-    /// Ask for the notes and pledges before these positions (a `notes` frame answers).
-    pub async fn fetch_notes(&mut self, notes_before: usize, pledges_before: usize) -> Result<String, ClientError> {
-        let id = format!("notes-{}", self.next_id);
+    /// Ask for the turns, notes and pledges before these positions (an `older`
+    /// frame answers); returns the id it will carry.
+    pub async fn fetch_older(&mut self, before: Positions) -> Result<String, ClientError> {
+        let id = format!("older-{}", self.next_id);
         self.next_id += 1;
-        self.send(&ClientFrame::FetchNotes { id: id.clone(), notes_before, pledges_before }).await?;
+        self.send(&ClientFrame::FetchOlder { id: id.clone(), before }).await?;
         Ok(id)
     }
 
@@ -158,7 +159,7 @@ impl Connection {
 /// A JSON object whose `type` this client does not know.
 fn is_unknown_type(text: &str) -> bool {
     const KNOWN: [&str; 9] =
-        ["welcome", "snapshot", "event", "accepted", "rejected", "pong", "error", "resync", "notes"];
+        ["welcome", "snapshot", "event", "accepted", "rejected", "pong", "error", "resync", "older"];
     serde_json::from_str::<serde_json::Value>(text)
         .ok()
         .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| !KNOWN.contains(&t)))
@@ -166,15 +167,25 @@ fn is_unknown_type(text: &str) -> bool {
 }
 
 /// What a client knows of the session: a snapshot and every event after it, and
-/// the older notes and pledges as their pages arrive.
+/// the older turns, notes and pledges as their pages arrive.
 #[derive(Debug, Default, Clone)]
 pub struct Replica {
     pub state: Option<Session>,
-    /// Position in the session's note log of `state.notes[0]`: the notes before it
-    /// were left out of the snapshot and are not held (yet).
-    pub notes_from: usize,
-    /// Likewise for pledges.
-    pub pledges_from: usize,
+    /// Positions in the session's logs of `state.turns[0]`, `state.notes[0]` and
+    /// `state.pledges[0]`: the entries before them were left out of the snapshot
+    /// and are not held (yet).
+    pub from: Positions,
+}
+
+/// Put `page`, which starts at position `from`, in front of `held`, which starts at
+/// `*held_from`, if it ends exactly there (otherwise it is stale: ignored).
+fn prepend<T: Clone>(held: &mut Vec<T>, held_from: &mut usize, page: &[T], from: usize) -> bool {
+    if page.is_empty() || from + page.len() != *held_from {
+        return false;
+    }
+    held.splice(..0, page.iter().cloned());
+    *held_from = from;
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,29 +202,19 @@ impl Replica {
     /// the state changed.
     pub fn apply(&mut self, envelope: &Envelope) -> Result<bool, ReplicaError> {
         match &envelope.frame {
-            ServerFrame::Snapshot { state, notes_from, pledges_from, .. } => {
+            ServerFrame::Snapshot { state, from, .. } => {
                 self.state = Some((**state).clone());
-                self.notes_from = *notes_from;
-                self.pledges_from = *pledges_from;
+                self.from = *from;
                 Ok(true)
             }
-            ServerFrame::Notes { notes_from, notes, pledges_from, pledges, .. } => {
+            ServerFrame::Older { from, turns, notes, pledges, .. } => {
                 let Some(state) = self.state.as_mut() else {
                     return Err(ReplicaError::NoSnapshot);
                 };
-                let mut changed = false;
-                // A page fits just before what is held, or it is stale (from before a new snapshot).
-                if *notes_from + notes.len() == self.notes_from && !notes.is_empty() {
-                    state.notes.splice(..0, notes.iter().cloned());
-                    self.notes_from = *notes_from;
-                    changed = true;
-                }
-                if *pledges_from + pledges.len() == self.pledges_from && !pledges.is_empty() {
-                    state.pledges.splice(..0, pledges.iter().cloned());
-                    self.pledges_from = *pledges_from;
-                    changed = true;
-                }
-                Ok(changed)
+                let turns = prepend(&mut state.turns, &mut self.from.turns, turns, from.turns);
+                let notes = prepend(&mut state.notes, &mut self.from.notes, notes, from.notes);
+                let pledges = prepend(&mut state.pledges, &mut self.from.pledges, pledges, from.pledges);
+                Ok(turns || notes || pledges)
             }
             ServerFrame::Event { event } => {
                 let Some(state) = self.state.as_mut() else {
@@ -236,8 +237,8 @@ impl Replica {
         self.state.as_ref().map(|s| s.seq)
     }
 
-    /// Whether notes or pledges left out of the snapshot are still missing.
-    pub fn missing_notes(&self) -> bool {
-        self.state.is_some() && (self.notes_from > 0 || self.pledges_from > 0)
+    /// Whether turns, notes or pledges left out of the snapshot are still missing.
+    pub fn missing_older(&self) -> bool {
+        self.state.is_some() && !self.from.is_zero()
     }
 }

@@ -566,6 +566,12 @@ impl Session {
             .contains(client_id)
     }
 
+    /// Build the index of recorded client ids now rather than on the first note
+    /// (a hub opening a long journal does it before serving anyone).
+    pub fn index_recorded(&self) {
+        self.is_recorded("");
+    }
+
     fn note_recorded(&mut self, client_id: &str) {
         // Not built yet: it will be built from the logs, which hold this id.
         if let Some(ids) = self.recorded.0.get_mut() {

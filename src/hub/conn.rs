@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use super::session::{Frame, SessionHandle};
+use super::session::{Frame, OlderPage, SessionHandle};
 use super::{SessionEntry, Settings, log};
 use crate::domain::{Actor, Role};
 use crate::protocol::{ClientFrame, DecodeError, Envelope, ErrorCode, PROTOCOL_VERSION, ServerFrame, decode_client};
@@ -338,18 +338,12 @@ where
                 }
             },
             Ok(ClientFrame::Ping { id }) => self.send(self.frame(ServerFrame::Pong { id })).await,
-            Ok(ClientFrame::FetchNotes { id, notes_before, pledges_before }) => {
-                let Some(page) = self.handle.notes(notes_before, pledges_before).await else {
+            Ok(ClientFrame::FetchOlder { id, before }) => {
+                let Some(page) = self.handle.older(before).await else {
                     return Err(Gone);
                 };
-                self.send(self.frame(ServerFrame::Notes {
-                    id,
-                    notes_from: page.notes_from,
-                    notes: page.notes,
-                    pledges_from: page.pledges_from,
-                    pledges: page.pledges,
-                }))
-                .await
+                let OlderPage { from, turns, notes, pledges } = page;
+                self.send(self.frame(ServerFrame::Older { id, from, turns, notes, pledges })).await
             }
             Err(DecodeError::Frame(code, reason)) => self.send(self.frame(ServerFrame::Error { code, reason })).await,
             Err(DecodeError::Command { id, reason }) => {

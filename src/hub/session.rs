@@ -6,13 +6,14 @@
 //! serialized once and shared by every connection, then acknowledged.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::domain::{self, Actor, Command, Event, RejectCode, Rejection, Session};
 use crate::journal;
-use crate::protocol::{Envelope, ServerFrame};
+use crate::protocol::{Envelope, Positions, ServerFrame};
 
 use super::log;
 
@@ -62,24 +63,23 @@ enum Request {
         epoch: Option<String>,
         reply: oneshot::Sender<Subscription>,
     },
-    /// A page of older notes and pledges (see `fetch-notes` in docs/protocol.md).
-    Notes {
-        notes_before: usize,
-        pledges_before: usize,
-        reply: oneshot::Sender<NotesPage>,
+    /// A page of older turns, notes and pledges (see `fetch-older` in docs/protocol.md).
+    Older {
+        before: Positions,
+        reply: oneshot::Sender<OlderPage>,
     },
     /// Finish what is queued before this, then stop.
     Stop,
 }
 
-/// Older notes and pledges: those at `notes_from..` up to the position asked
-/// (likewise pledges). Shared with the state, not copied.
+/// Older finished turns, notes and pledges: those from the positions `from` up to
+/// the positions asked. Shared with the state, not copied.
 #[derive(Debug, Clone, Default)]
-pub struct NotesPage {
-    pub notes_from: usize,
-    pub notes: Vec<std::sync::Arc<domain::Note>>,
-    pub pledges_from: usize,
-    pub pledges: Vec<std::sync::Arc<domain::Pledge>>,
+pub struct OlderPage {
+    pub from: Positions,
+    pub turns: Vec<Arc<domain::TurnRecord>>,
+    pub notes: Vec<Arc<domain::Note>>,
+    pub pledges: Vec<Arc<domain::Pledge>>,
 }
 
 /// A cheap handle to a session task.
@@ -96,7 +96,7 @@ impl std::fmt::Debug for Request {
         match self {
             Self::Command { command, .. } => write!(f, "Command({})", command.name()),
             Self::Subscribe { since, .. } => write!(f, "Subscribe({since:?})"),
-            Self::Notes { notes_before, pledges_before, .. } => write!(f, "Notes({notes_before}, {pledges_before})"),
+            Self::Older { before, .. } => write!(f, "Older({before:?})"),
             Self::Stop => write!(f, "Stop"),
         }
     }
@@ -119,11 +119,11 @@ impl SessionHandle {
         self.live.upgrade().map_or(0, |live| live.receiver_count())
     }
 
-    /// The notes and pledges just before the positions given, at most
-    /// [`crate::protocol::NOTES_PAGE`] of each.
-    pub async fn notes(&self, notes_before: usize, pledges_before: usize) -> Option<NotesPage> {
+    /// The finished turns, notes and pledges just before the positions given, at
+    /// most [`crate::protocol::OLDER_PAGE`] of each.
+    pub async fn older(&self, before: Positions) -> Option<OlderPage> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Request::Notes { notes_before, pledges_before, reply }).await.ok()?;
+        self.tx.send(Request::Older { before, reply }).await.ok()?;
         rx.await.ok()
     }
 
@@ -174,6 +174,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(QUEUE);
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
     let epoch = journal.epoch().to_string();
+    state.index_recorded();
     let handle = SessionHandle { tx, live: live.downgrade() };
     let owner = Owner {
         state,
@@ -255,10 +256,10 @@ impl Owner {
                         self.commit(std::mem::take(&mut batch)).await;
                         let _ = reply.send(self.subscription(since, epoch.as_deref()));
                     }
-                    Request::Notes { notes_before, pledges_before, reply } => {
+                    Request::Older { before, reply } => {
                         // Only what is on disk is shown.
                         self.commit(std::mem::take(&mut batch)).await;
-                        let _ = reply.send(self.notes_page(notes_before, pledges_before));
+                        let _ = reply.send(self.older_page(before));
                     }
                 }
             }
@@ -327,18 +328,21 @@ impl Owner {
         }
     }
 
-    fn notes_page(&self, notes_before: usize, pledges_before: usize) -> NotesPage {
-        fn page<T>(log: &[T], before: usize) -> (usize, Vec<T>)
-        where
-            T: Clone,
-        {
+    fn older_page(&self, before: Positions) -> OlderPage {
+        fn page<T: Clone>(log: &[T], before: usize) -> (usize, Vec<T>) {
             let before = before.min(log.len());
-            let from = before.saturating_sub(crate::protocol::NOTES_PAGE);
+            let from = before.saturating_sub(crate::protocol::OLDER_PAGE);
             (from, log[from..before].to_vec())
         }
-        let (notes_from, notes) = page(&self.state.notes, notes_before);
-        let (pledges_from, pledges) = page(&self.state.pledges, pledges_before);
-        NotesPage { notes_from, notes, pledges_from, pledges }
+        let (turns_from, turns) = page(&self.state.turns, before.turns);
+        let (notes_from, notes) = page(&self.state.notes, before.notes);
+        let (pledges_from, pledges) = page(&self.state.pledges, before.pledges);
+        OlderPage {
+            from: Positions { turns: turns_from, notes: notes_from, pledges: pledges_from },
+            turns,
+            notes,
+            pledges,
+        }
     }
 
     fn subscription(&mut self, since: Option<u64>, epoch: Option<&str>) -> Subscription {
