@@ -458,7 +458,7 @@ pub struct FanoutOptions {
     pub journal_events: usize,
     /// The `rostrum` program serving as the hub (default: this one), to measure another build.
     pub hub_exe: Option<PathBuf>,
-    /// Also measure a Node.js relay: `node` runs this script (bench/relay.js), third in each round.
+    /// Also measure a Node.js relay: `node` runs this script (docs/bench-relay.js), third in each round.
     pub node_relay: Option<PathBuf>,
 }
 
@@ -576,7 +576,7 @@ pub async fn fanout(options: FanoutOptions) -> Result<String, String> {
             let node = Relay(child, addr);
             let url = format!("ws://{}/", node.1);
             let target = Target {
-                label: "Node.js ws relay (bench/relay.js)",
+                label: "Node.js ws relay (docs/bench-relay.js)",
                 observer_url: url.clone(),
                 publisher_url: format!("{url}?publish"),
                 publisher_token: None,

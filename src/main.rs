@@ -174,7 +174,7 @@ enum BenchCmd {
         /// Serve the hub with another `rostrum` program (to measure an earlier build).
         #[arg(long)]
         hub_exe: Option<PathBuf>,
-        /// Also measure a Node.js `ws` relay: this script (bench/relay.js), run by `node`.
+        /// Also measure a Node.js `ws` relay: this script (docs/bench-relay.js), run by `node`.
         #[arg(long)]
         node_relay: Option<PathBuf>,
     },
