@@ -70,12 +70,19 @@ pub enum ErrorCode {
     Binary,
     /// Too many frames too fast.
     RateLimited,
+    /// A frame on a `view=display` connection, which is read-only.
+    ReadOnly,
 }
 
 /// A frame sent by the hub.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "type")]
 pub enum ServerFrame {
+    /// On a `view=display` connection (the room pages): what a room's screen shows,
+    /// sent on connecting and whenever it changes.
+    Display {
+        state: Box<crate::web::DisplayState>,
+    },
     /// First frame on every connection: who the hub thinks you are.
     Welcome {
         protocol: u32,

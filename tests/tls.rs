@@ -23,7 +23,9 @@ async fn clients_trusting_the_ca_connect_over_wss_and_others_are_refused() {
     let settings = Settings { tls: Some(tls), ..Settings::default() };
     let hub = Hub::start("127.0.0.1:0", dir.path(), &[session_file()], settings).await.expect("starts");
     assert_eq!(hub.scheme, "wss");
-    assert!(hub.join_urls().iter().all(|u| u.url.starts_with("wss://")));
+    // Websocket URLs over TLS; the room pages over HTTPS.
+    assert!(hub.join_urls().iter().all(|u| u.url.starts_with("wss://") || u.url.starts_with("https://")));
+    assert!(hub.join_urls().iter().any(|u| u.role == "display" && u.url.starts_with("https://")));
     let token = chair_token(&hub);
     let url = format!("wss://localhost:{}/v1/sessions/{SESSION}", hub.addr.port());
 

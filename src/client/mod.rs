@@ -158,8 +158,8 @@ impl Connection {
 
 /// A JSON object whose `type` this client does not know.
 fn is_unknown_type(text: &str) -> bool {
-    const KNOWN: [&str; 9] =
-        ["welcome", "snapshot", "event", "accepted", "rejected", "pong", "error", "resync", "older"];
+    const KNOWN: [&str; 10] =
+        ["welcome", "snapshot", "event", "accepted", "rejected", "pong", "error", "resync", "older", "display"];
     serde_json::from_str::<serde_json::Value>(text)
         .ok()
         .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| !KNOWN.contains(&t)))

@@ -44,6 +44,8 @@ struct Authed {
     actor: Actor,
     since: Option<u64>,
     epoch: Option<String>,
+    /// `view=display`: the room screens' projection instead of the session's events.
+    display: bool,
 }
 
 /// Why an upgrade request is refused: an HTTP status and a message.
@@ -109,7 +111,10 @@ fn authorize(
 ) -> Result<Authed, Refusal> {
     if let Some(origin) = request.headers().get("origin") {
         let origin = origin.to_str().unwrap_or("");
-        if !settings.allowed_origins.iter().any(|o| o == origin) {
+        // The hub's own pages come from its own address: their origin is the Host asked for.
+        let host = request.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
+        let own = !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"));
+        if !own && !settings.allowed_origins.iter().any(|o| o == origin) {
             return Err(refusal(
                 StatusCode::FORBIDDEN,
                 "this origin is not allowed to connect (see the hub's --allow-origin)",
@@ -156,7 +161,12 @@ fn authorize(
         role => Actor { role, name: name.unwrap_or_else(|| role.label().to_string()), participant: None },
     };
     let epoch = params.get("epoch").filter(|e| !e.is_empty()).cloned();
-    Ok(Authed { session: id.to_string(), actor, since, epoch })
+    let display = match params.get("view").map(String::as_str) {
+        None | Some("full") => false,
+        Some("display") => true,
+        Some(_) => return Err(refusal(StatusCode::BAD_REQUEST, "`view` is `display` (the room screens) or absent")),
+    };
+    Ok(Authed { session: id.to_string(), actor, since, epoch, display })
 }
 
 fn envelope(frame: ServerFrame, clock: &super::Clock) -> Message {
@@ -369,12 +379,91 @@ fn first_heartbeat(peer: SocketAddr, period: Duration) -> tokio::time::Instant {
     tokio::time::Instant::now() + period.mul_f64(f64::from(spread + 1) / 1000.0)
 }
 
+/// A `display` frame: the projection's JSON (serialized once by the session) with
+/// the hub's time now, from which the page keeps its clock.
+fn display_message(state: &Utf8Bytes, clock: &super::Clock) -> Message {
+    let now = clock.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Message::Text(format!("{{\"type\":\"display\",\"state\":{},\"now\":\"{now}\"}}", state.as_str()).into())
+}
+
+/// A room screen's connection: the welcome, the projection, then each change of it.
+/// Read-only: commands are answered with an error. Pings and the idle close as for
+/// any connection.
+async fn serve_display<S>(
+    mut ws: tokio_tungstenite::WebSocketStream<S>,
+    peer: SocketAddr,
+    session: String,
+    actor: Actor,
+    mut display: tokio::sync::watch::Receiver<Utf8Bytes>,
+    settings: Arc<Settings>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let welcome = envelope(
+        ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            session,
+            role: actor.role,
+            name: actor.name.clone(),
+            participant: actor.participant.clone(),
+            epoch: String::new(),
+        },
+        &settings.clock,
+    );
+    let first = display_message(&display.borrow_and_update(), &settings.clock);
+    for message in [welcome, first] {
+        if timeout(settings.write_timeout, ws.send(message)).await.map_or(true, |r| r.is_err()) {
+            return;
+        }
+    }
+    let period = settings.idle_timeout / 3;
+    let mut heartbeat = tokio::time::interval_at(first_heartbeat(peer, period), period);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_heard = Instant::now();
+    loop {
+        let message = tokio::select! {
+            changed = display.changed() => match changed {
+                Ok(()) => display_message(&display.borrow_and_update(), &settings.clock),
+                // The session stopped: the hub is shutting down.
+                Err(_) => close(CloseCode::Away, "the hub is shutting down"),
+            },
+            incoming = ws.next() => {
+                last_heard = Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(_))) => envelope(
+                        ServerFrame::Error {
+                            code: ErrorCode::ReadOnly,
+                            reason: "a display connection is read-only: connect without view=display to give commands"
+                                .to_string(),
+                        },
+                        &settings.clock,
+                    ),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => continue,
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() >= settings.idle_timeout {
+                    close(CloseCode::Away, "nothing heard")
+                } else {
+                    Message::Ping(Default::default())
+                }
+            }
+        };
+        let closing = matches!(message, Message::Close(_));
+        if timeout(settings.write_timeout, ws.send(message)).await.map_or(true, |r| r.is_err()) || closing {
+            break;
+        }
+    }
+    let _ = timeout(settings.write_timeout, ws.close(None)).await;
+}
+
 fn close(code: CloseCode, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason.to_string()) }))
 }
 
 pub(super) async fn serve<S>(
-    stream: S,
+    mut stream: S,
     peer: SocketAddr,
     registry: Arc<HashMap<String, SessionEntry>>,
     settings: Arc<Settings>,
@@ -382,6 +471,17 @@ pub(super) async fn serve<S>(
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    // A browser's plain GET is for a room page; anything else goes to the websocket layer.
+    let head = match timeout(settings.handshake_timeout, super::http::read_head(&mut stream)).await {
+        Ok(Some(head)) => head,
+        _ => return,
+    };
+    if !head.upgrade {
+        let response = super::http::page(&registry, &head.method, &head.path);
+        let _ = timeout(settings.write_timeout, super::http::respond(&mut stream, &response)).await;
+        return;
+    }
+    let stream = super::http::Prefixed::new(head.bytes, stream);
     let mut authed: Option<Authed> = None;
     // tungstenite's callback type fixes the error type.
     #[allow(clippy::result_large_err)]
@@ -399,12 +499,15 @@ pub(super) async fn serve<S>(
         Ok(Ok(ws)) => ws,
         Ok(Err(_)) | Err(_) => return, // refused, malformed or too slow: nothing to serve
     };
-    let Some(Authed { session, actor, since, epoch }) = authed else {
+    let Some(Authed { session, actor, since, epoch, display }) = authed else {
         return;
     };
     let Some(entry) = registry.get(&session) else {
         return;
     };
+    if display {
+        return Box::pin(serve_display(ws, peer, session, actor, entry.handle.display(), settings)).await;
+    }
     let Some(sub) = entry.handle.subscribe(since, epoch).await else {
         let _ = timeout(settings.write_timeout, ws.send(close(CloseCode::Away, "session is shutting down"))).await;
         return;

@@ -2,6 +2,7 @@
 //! one task, and serves websocket clients at `/v1/sessions/SESSION-ID`.
 
 mod conn;
+mod http;
 pub mod session;
 pub mod tokens;
 
@@ -243,6 +244,14 @@ impl Hub {
                     url: format!("{base}?token={token}"),
                 });
             }
+            // The room's screens, in a browser: public on an open session, else with
+            // the observer's token (the page takes it out of the address at once).
+            let web = if self.scheme == "wss" { "https" } else { "http" };
+            let page = format!("{web}://{}/v1/sessions/{id}", self.addr);
+            let token =
+                if entry.def.observers_open { String::new() } else { format!("?token={}", entry.tokens.observer) };
+            urls.push(JoinUrl { session: id.clone(), role: "display".into(), url: format!("{page}/display{token}") });
+            urls.push(JoinUrl { session: id.clone(), role: "speaker".into(), url: format!("{page}/speaker{token}") });
         }
         urls
     }

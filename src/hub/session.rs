@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::domain::{self, Actor, Command, Event, RejectCode, Rejection, Session};
@@ -86,6 +86,8 @@ pub struct OlderPage {
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
     tx: mpsc::Sender<Request>,
+    /// The room screens' projection (its JSON): the latest only.
+    display: watch::Receiver<Utf8Bytes>,
     /// The live stream's sender, weak (so the stream still ends with the session),
     /// only to count who follows it.
     live: broadcast::WeakSender<Frame>,
@@ -112,6 +114,11 @@ impl SessionHandle {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::Command { actor, command, reply }).await.map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+
+    /// The display projection's latest frame, and its changes (for `view=display`).
+    pub fn display(&self) -> watch::Receiver<Utf8Bytes> {
+        self.display.clone()
     }
 
     /// How many connections follow the session now.
@@ -161,6 +168,15 @@ struct Owner {
     clock: super::Clock,
     /// Time of the last event: the session's clock never goes back.
     last_at: Option<domain::Timestamp>,
+    /// The room screens' projection: sent when it changes (a note changes nothing on them).
+    display: watch::Sender<Utf8Bytes>,
+    shown: crate::web::DisplayState,
+}
+
+/// A projection's JSON, serialized once for every room screen (each connection
+/// wraps it in a `display` frame with the time it sends it).
+fn display_json(state: &crate::web::DisplayState) -> Utf8Bytes {
+    serde_json::to_string(state).unwrap_or_else(|_| "{}".to_string()).into()
 }
 
 /// Start the task owning a session whose state and journal are already open.
@@ -175,7 +191,9 @@ pub fn spawn(
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
     let epoch = journal.epoch().to_string();
     state.index_recorded();
-    let handle = SessionHandle { tx, live: live.downgrade() };
+    let shown = crate::web::project(&state);
+    let (display, display_rx) = watch::channel(display_json(&shown));
+    let handle = SessionHandle { tx, display: display_rx, live: live.downgrade() };
     let owner = Owner {
         state,
         journal: Some(journal),
@@ -186,6 +204,8 @@ pub fn spawn(
         failed: None,
         clock,
         last_at: history.last().map(|e| e.at),
+        display,
+        shown,
     };
     let task = tokio::spawn(owner.run(rx));
     (handle, task)
@@ -320,6 +340,15 @@ impl Owner {
             self.history.push_back(text.clone());
             // No receivers is fine: nobody is watching right now.
             let _ = self.live.send(Frame { seq: event.seq, text });
+        }
+        if !events.is_empty() {
+            let projection = crate::web::project(&self.state);
+            // The seq alone changing (a note, a pledge) does not disturb the room's screens.
+            let changed = crate::web::DisplayState { seq: self.shown.seq, ..projection.clone() } != self.shown;
+            if changed {
+                self.display.send_replace(display_json(&projection));
+            }
+            self.shown = projection;
         }
         for (reply, start, end) in pending {
             let seqs = events.get(start..end).unwrap_or_default();

@@ -2,6 +2,7 @@
 //! waits for frames with a deadline (never a bare sleep).
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod script;
 pub mod tmux;
 

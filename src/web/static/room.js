@@ -111,6 +111,12 @@
 
   function drawSpeaker(floor) {
     const who = followed();
+    if (me) {
+      // A delegate's token: the page follows that delegation, named as the session names it.
+      const named = (floor && floor.participant === me ? floor.speaker : null) ||
+        (state.list.find((e) => e.participant === me) || {}).speaker;
+      if (named) $("who").value = named;
+    }
     const names = $("names");
     if (names.childElementCount === 0 || names.dataset.seq !== String(state.seq)) {
       const seen = new Map();
