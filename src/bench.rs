@@ -1242,3 +1242,100 @@ pub fn report_timing(events: usize, hub_exe: Option<&Path>) -> Result<String, St
     let _ = std::fs::remove_dir_all(&cache);
     Ok(out)
 }
+
+// ---- the room's screens ----
+
+/// `clients` display subscriptions (`view=display`, what the hall display and the
+/// speaker's timer open) on a hub process; the chair changes the floor's time
+/// `commands` times, 5 a second; the latency from the chair's command to each
+/// client's display frame.
+pub async fn display(clients: usize, commands: u64) -> Result<String, String> {
+    let data = tempfile_dir()?;
+    let hub = start_hub(&data, "127.0.0.1:0", &[])?;
+    let tokens = tokens(&data)?;
+    let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
+    let mut chair = joined(&url, &tokens.chair).await?;
+    for command in [Command::OpenSegment { segment: "opening".into() }, Command::GiveFloor { entry: 1, budget: None }] {
+        if !acknowledged(&mut chair, command).await? {
+            return Err("the chair's set-up was refused".into());
+        }
+    }
+    // The turn on the floor and the last seq, from a snapshot.
+    let (turn, mut seq) = {
+        let mut sub =
+            crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
+        loop {
+            if let crate::protocol::ServerFrame::Snapshot { state, .. } =
+                sub.recv().await.map_err(|e| e.to_string())?.frame
+            {
+                break (state.floor.map(|t| t.id).ok_or("no one on the floor")?, state.seq);
+            }
+        }
+    };
+    // The display clients: each records when a frame for each seq arrives.
+    let sent: Arc<Mutex<std::collections::HashMap<u64, Instant>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let received = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let mut tasks = Vec::new();
+    let display_url = format!("{url}?view=display&token={}", tokens.observer);
+    for _ in 0..clients {
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async_with_config(display_url.as_str(), Some(client_config()), false)
+                .await
+                .map_err(|e| format!("a display client could not connect: {e}"))?;
+        let (sent, latencies, received, stop) = (sent.clone(), latencies.clone(), received.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let message = tokio::select! {
+                    m = ws.next() => m,
+                    _ = stop.notified() => break,
+                };
+                let text = match message {
+                    Some(Ok(Message::Text(text))) => text,
+                    // Pings (answered by the websocket layer) and the like.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_) | Message::Binary(_))) => continue,
+                    _ => break,
+                };
+                let at = Instant::now();
+                let seq = text
+                    .as_str()
+                    .split("\"seq\":")
+                    .nth(1)
+                    .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|n| n.parse::<u64>().ok());
+                if let Some(seq) = seq
+                    && let Some(start) = sent.lock().await.get(&seq).copied()
+                {
+                    latencies.lock().await.push((at - start).as_secs_f64() * 1000.0);
+                    received.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    // Let every client take its first frame.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    for i in 0..commands {
+        ticker.tick().await;
+        let command = if i % 2 == 0 { Command::Extend { turn, secs: 30 } } else { Command::Cut { turn, secs: 30 } };
+        // The seq this command records is the next one: its start is noted before it is sent.
+        seq += 1;
+        sent.lock().await.insert(seq, Instant::now());
+        if !acknowledged(&mut chair, command).await? {
+            return Err("the chair's change of time was refused".into());
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    stop.notify_waiters();
+    for task in tasks {
+        let _ = task.await;
+    }
+    let latencies = std::mem::take(&mut *latencies.lock().await);
+    let expected = clients as u64 * commands;
+    Ok(format!(
+        "display: {clients} view=display clients, {commands} changes of the floor's time at 5/s\n  chair's command → display frame at each client: {}\n  received {} of {expected} expected frames\n",
+        summary(latencies),
+        received.load(Ordering::Relaxed)
+    ))
+}

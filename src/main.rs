@@ -223,6 +223,13 @@ enum BenchCmd {
         #[arg(long, default_value_t = 200)]
         kills: usize,
     },
+    /// Display subscriptions (the room's screens) on a hub: the chair's change to each screen's frame.
+    Display {
+        #[arg(long, default_value_t = 500)]
+        clients: usize,
+        #[arg(long, default_value_t = 50)]
+        commands: u64,
+    },
     /// The baseline relay for `fanout` (started by it).
     #[command(hide = true)]
     Relay,
@@ -252,6 +259,7 @@ fn bench(what: BenchCmd) -> Result<String, String> {
         BenchCmd::Report { events, exe } => rostrum::bench::report_timing(events, exe.as_deref()),
         BenchCmd::Storm { clients } => runtime.block_on(rostrum::bench::storm(clients)),
         BenchCmd::Crash { kills } => runtime.block_on(rostrum::bench::crash_bench(kills)),
+        BenchCmd::Display { clients, commands } => runtime.block_on(rostrum::bench::display(clients, commands)),
         BenchCmd::Relay => runtime.block_on(rostrum::bench::relay()).map(|()| String::new()),
     }
 }

@@ -225,3 +225,57 @@ async fn pages_carry_security_headers_and_other_origins_are_refused() {
     assert!(other.starts_with("HTTP/1.1 403"), "{other}");
     hub.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_display_connection_gets_every_change_of_the_room_and_gives_no_commands() {
+    use futures_util::{SinkExt, StreamExt};
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = common::start_hub(data.path(), Settings::default()).await;
+    chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
+    chair(&hub, inscribe("peru")).await;
+    chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
+    let observer = hub.tokens(SESSION).expect("tokens").observer.clone();
+    let url = format!("ws://{}/v1/sessions/{SESSION}?view=display&token={observer}", hub.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("connects");
+    let mut next = async || loop {
+        let message = tokio::time::timeout(common::DEADLINE, ws.next()).await.expect("a frame in time");
+        if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = message {
+            return serde_json::from_str::<serde_json::Value>(text.as_str()).expect("json");
+        }
+    };
+    assert_eq!(next().await["type"], "welcome");
+    let first = next().await;
+    assert_eq!(first["state"]["floor"]["speaker"], "Peru");
+    for i in 0..6u64 {
+        let command =
+            if i % 2 == 0 { Command::Extend { turn: 4, secs: 30 } } else { Command::Cut { turn: 4, secs: 30 } };
+        chair(&hub, command).await;
+        let frame = next().await;
+        let expected = if i % 2 == 0 { 210_000 } else { 180_000 };
+        assert_eq!(frame["state"]["floor"]["allotted_ms"], expected, "change {i}: {frame}");
+    }
+    // A note changes nothing on a room's screen: no frame for it.
+    let rapporteur = Actor::rapporteur("Ana");
+    let note = Command::AddNote {
+        saved_at: None,
+        client_id: "n1".into(),
+        turn: None,
+        text: "a note".into(),
+        objectives: vec![],
+        themes: vec![],
+    };
+    hub.session(SESSION).expect("session").command(rapporteur, note).await.expect("note");
+    chair(&hub, Command::Pause { turn: 4 }).await;
+    let frame = next().await;
+    assert_eq!(frame["state"]["floor"]["paused"], true, "the next frame is the pause, not the note");
+    drop(next);
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(r#"{"type":"ping","id":"x"}"#.into())).await.expect("sends");
+    loop {
+        let message = tokio::time::timeout(common::DEADLINE, ws.next()).await.expect("an answer");
+        if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = message {
+            assert!(text.as_str().contains("\"code\":\"read-only\""), "{text}");
+            break;
+        }
+    }
+    hub.shutdown().await;
+}
