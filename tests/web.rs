@@ -268,7 +268,6 @@ async fn a_display_connection_gets_every_change_of_the_room_and_gives_no_command
     chair(&hub, Command::Pause { turn: 4 }).await;
     let frame = next().await;
     assert_eq!(frame["state"]["floor"]["paused"], true, "the next frame is the pause, not the note");
-    drop(next);
     ws.send(tokio_tungstenite::tungstenite::Message::Text(r#"{"type":"ping","id":"x"}"#.into())).await.expect("sends");
     loop {
         let message = tokio::time::timeout(common::DEADLINE, ws.next()).await.expect("an answer");
