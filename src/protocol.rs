@@ -94,6 +94,11 @@ pub enum ServerFrame {
         /// The journal's identity: send it back as `epoch=` with `since=` when resuming.
         #[serde(default)]
         epoch: String,
+        /// The session's `seq` as this connection started: the events up to it
+        /// (or a snapshot at it) follow, and the client is caught up once its state
+        /// reaches it. 0 on a `view=display` connection.
+        #[serde(default)]
+        seq: u64,
     },
     /// The whole state as of `seq`, except older finished turns, notes and
     /// pledges: `state.turns` holds the turns from position `from.turns` of their

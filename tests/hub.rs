@@ -157,7 +157,9 @@ async fn a_client_that_drops_and_resumes_misses_nothing_and_duplicates_nothing()
     let last = accepted(&mut chair, Command::GiveFloor { entry: 4, budget: None }).await;
 
     let mut back = Connection::connect(&url(&hub), Some(&tokens.observer), Some(held)).await.expect("resumes");
-    recv(&mut back).await; // welcome
+    // The welcome says where the replay ends: the client is caught up at seq 5.
+    let welcome = recv(&mut back).await;
+    assert!(matches!(welcome.frame, ServerFrame::Welcome { seq: 5, .. }), "{:?}", welcome.frame);
     let missed = events_until(&mut back, last).await;
     assert_eq!(missed.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5], "exactly the missed events");
     for e in missed {
@@ -261,6 +263,15 @@ async fn bad_frames_get_error_frames_and_the_hub_keeps_serving_everyone() {
     let (frame, _) =
         until(&mut hostile, |f| matches!(f, ServerFrame::Error { code: ErrorCode::RateLimited, .. })).await;
     assert!(matches!(frame, ServerFrame::Error { .. }));
+    // Commands over the limit are answered with their own code: sending again later is safe.
+    for i in 0..300 {
+        let text = format!(r#"{{"type":"command","id":"f{i}","command":{{"type":"close-list"}}}}"#);
+        hostile.send_text(text).await.expect("sends");
+    }
+    let (frame, _) =
+        until(&mut hostile, |f| matches!(f, ServerFrame::Rejected { code: RejectCode::RateLimited, .. })).await;
+    let ServerFrame::Rejected { reason, .. } = frame else { unreachable!() };
+    assert!(reason.contains("frames are being dropped"), "{reason}");
     hub.shutdown().await;
 }
 

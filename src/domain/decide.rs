@@ -248,6 +248,9 @@ pub enum RejectCode {
     Refused,
     /// The command's arguments are out of range.
     Invalid,
+    /// The hub dropped the command unread: its connection sent more frames a second
+    /// than the hub takes. Nothing was decided; sending it again later is safe.
+    RateLimited,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1327,3 +1327,30 @@ fn undoing_next_puts_both_turns_back_and_an_undo_is_not_undone_again() {
     w.ok(Command::Undo { seq: inscribed });
     assert_eq!(w.session.undo, None, "undoing an inscription offers no 'undo the withdrawal'");
 }
+
+/// docs/protocol.md "How a list is ordered": organizations stay after the States
+/// and open no stakeholder slot; stakeholders still waiting go last.
+#[test]
+fn under_alternate_organizations_follow_the_states_and_open_no_slot() {
+    let mut w = World::new();
+    w.open("alternating");
+    for p in ["iom", "ngo-a", "ngo-b", "chile", "peru"] {
+        w.wait(1).inscribe(p);
+    }
+    assert_eq!(w.list(1), ["peru", "chile", "ngo-a", "iom", "ngo-b"]);
+}
+
+/// docs/protocol.md "How a list is ordered", its example: `[A, M, B]` with M moved
+/// by the chair, and N inscribed outranking both, gives `[N, M, A, B]`.
+#[test]
+fn an_entry_the_chair_placed_keeps_its_index_as_later_inscriptions_flow_around_it() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("chile");
+    w.inscribe("ghana");
+    let moved = w.inscribe("holy-see");
+    w.ok(Command::MoveTo { entry: moved, position: 2 });
+    assert_eq!(w.list(0), ["chile", "holy-see", "ghana"]);
+    w.inscribe("peru"); // a minister: outranks both heads of delegation
+    assert_eq!(w.list(0), ["peru", "holy-see", "chile", "ghana"]);
+}

@@ -318,7 +318,7 @@ where
         let reason = format!("more than {} frames a second: frames are being dropped", self.settings.frames_per_sec);
         match decode_client(text) {
             Ok(ClientFrame::Command { id, .. }) | Err(DecodeError::Command { id, .. }) => {
-                let code = crate::domain::RejectCode::Refused;
+                let code = crate::domain::RejectCode::RateLimited;
                 self.send(self.frame(ServerFrame::Rejected { id, code, reason })).await
             }
             _ if limit.should_warn() => {
@@ -407,6 +407,7 @@ async fn serve_display<S>(
             name: actor.name.clone(),
             participant: actor.participant.clone(),
             epoch: String::new(),
+            seq: 0,
         },
         &settings.clock,
     );
@@ -520,6 +521,7 @@ pub(super) async fn serve<S>(
             name: actor.name.clone(),
             participant: actor.participant.clone(),
             epoch: sub.epoch.clone(),
+            seq: sub.seq,
         },
         &settings.clock,
     );

@@ -12,7 +12,7 @@ use super::live::{Effect, LinkStatus, Live, Msg};
 use super::widgets::picker::{self, Outcome, Picker, Purpose};
 use crate::client::link::LinkEvent;
 use crate::client::outbox::Saved;
-use crate::domain::{Command, ParticipantId, Role, Session, Timestamp, TurnId};
+use crate::domain::{Command, ParticipantId, RejectCode, Role, Session, Timestamp, TurnId};
 use crate::protocol::ServerFrame;
 
 /// What a note or pledge being written is attached to.
@@ -73,6 +73,8 @@ pub struct Rapporteur {
     pub next_note: u64,
     /// The role the hub gave this connection (an observer's token cannot write notes).
     pub role: Option<Role>,
+    /// When to send the outbox again after the hub's rate limiter dropped an item.
+    pub resend_at: Option<Timestamp>,
 }
 
 /// What a note can be attached to: a turn, or (`id: None`) the session as a whole.
@@ -129,6 +131,7 @@ impl Rapporteur {
             client_prefix: String::new(),
             next_note: 0,
             role: None,
+            resend_at: None,
         }
     }
 
@@ -171,7 +174,13 @@ pub fn update(r: &mut Rapporteur, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick(now) => {
             r.live.local_now = now;
-            Vec::new()
+            match r.resend_at {
+                Some(at) if at <= now && r.live.link == LinkStatus::Connected => {
+                    r.resend_at = None;
+                    send_outbox(r)
+                }
+                _ => Vec::new(),
+            }
         }
         Msg::Link(event) => on_link(r, event),
         Msg::Saved(saved) => {
@@ -207,6 +216,14 @@ fn send_outbox(r: &Rapporteur) -> Vec<Effect> {
 fn outbox_answer(r: &mut Rapporteur, frame: &ServerFrame) -> Option<Vec<Effect>> {
     let (id, rejected) = match frame {
         ServerFrame::Accepted { id, .. } => (id, None),
+        ServerFrame::Rejected { id, code: RejectCode::RateLimited, .. } => {
+            // Dropped unread by the hub's rate limiter: it stays in the outbox and goes again.
+            r.outbox.iter().position(|s| &s.client_id == id)?;
+            r.resend_at = Some(r.live.local_now + chrono::TimeDelta::seconds(1));
+            let waiting = r.outbox.len();
+            r.live.error(format!("the hub is busy: {waiting} waiting here, sending again in 1 s"));
+            return Some(Vec::new());
+        }
         ServerFrame::Rejected { id, reason, .. } => (id, Some(reason)),
         _ => return None,
     };

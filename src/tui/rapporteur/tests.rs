@@ -231,3 +231,37 @@ fn tags_split_into_objectives_and_themes() {
     assert_eq!(parse_tags(""), (vec![], vec![]));
     assert_eq!(parse_tags("5 six"), (vec![], vec!["5 six".to_string()]));
 }
+
+#[test]
+fn a_note_dropped_by_the_rate_limiter_stays_and_goes_again() {
+    let mut app = rapporteur_with(vec![open()]);
+    app.live.local_now = t(100);
+    let saved = Saved {
+        client_id: "r1-8".into(),
+        command: Command::AddNote {
+            saved_at: None,
+            client_id: "r1-8".into(),
+            turn: None,
+            text: "busy hub".into(),
+            objectives: vec![],
+            themes: vec![],
+        },
+    };
+    app.outbox.push(saved);
+    let effects = update(
+        &mut app,
+        frame(ServerFrame::Rejected {
+            id: "r1-8".into(),
+            code: domain::RejectCode::RateLimited,
+            reason: "more than 50 frames a second: frames are being dropped".into(),
+        }),
+    );
+    // Not acknowledged: the note is still waiting, and nothing is thrown away.
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(app.outbox.len(), 1);
+    assert_eq!(app.live.status.clone().expect("status").text, "the hub is busy: 1 waiting here, sending again in 1 s");
+    assert!(update(&mut app, Msg::Tick(t(100) + Duration::milliseconds(500))).is_empty(), "not before 1 s");
+    let effects = update(&mut app, Msg::Tick(t(101)));
+    assert!(matches!(&effects[..], [Effect::Send { id, .. }] if id == "r1-8"), "{effects:?}");
+    assert!(update(&mut app, Msg::Tick(t(102))).is_empty(), "sent once");
+}
