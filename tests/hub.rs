@@ -347,7 +347,7 @@ async fn tokens_never_reach_the_journal() {
     assert_eq!(mode & 0o777, 0o600);
     // Restarting reuses the same tokens.
     let again = start_hub(data.path(), Settings::default()).await;
-    assert_eq!(again.tokens(SESSION), Some(&tokens));
+    assert_eq!(again.tokens(SESSION), Some(tokens.clone()));
     again.shutdown().await;
 }
 
@@ -648,4 +648,38 @@ async fn a_link_fetches_the_history_a_snapshot_left_out() {
     assert_eq!(state.pledges.len(), pledges.len());
     assert_eq!(state.notes[0].client_id, notes[0]);
     hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_participant_registered_in_the_session_can_join_as_a_delegate_at_once() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let mut chair = connect(&hub, &chair_token(&hub)).await;
+    handshake(&mut chair).await;
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    let participant: rostrum::domain::Participant = serde_json::from_str(
+        r#"{"id":"migrant-voices","name":"Migrant Voices Network","kind":"stakeholder","constituency":"migrant-organization","modality":"remote"}"#,
+    )
+    .expect("participant");
+    accepted(&mut chair, Command::RegisterParticipant { participant }).await;
+
+    // The token exists as soon as the registration is acknowledged, in memory and on disk.
+    let token = hub.tokens(SESSION).expect("session").delegates.get("migrant-voices").cloned().expect("a token");
+    let file = std::fs::read_to_string(data.path().join(SESSION).join("tokens.toml")).expect("tokens file");
+    assert!(file.contains(&token));
+    let mut delegate = connect(&hub, &token).await;
+    let welcome = recv(&mut delegate).await;
+    assert!(
+        matches!(&welcome.frame, ServerFrame::Welcome { role: Role::Delegate, participant: Some(p), .. } if p == "migrant-voices"),
+        "{:?}",
+        welcome.frame
+    );
+    recv(&mut delegate).await; // snapshot
+    accepted(&mut delegate, inscribe("migrant-voices")).await;
+    hub.shutdown().await;
+
+    // After a restart the same token still works.
+    let again = start_hub(data.path(), Settings::default()).await;
+    assert_eq!(again.tokens(SESSION).expect("session").delegates.get("migrant-voices"), Some(&token));
+    again.shutdown().await;
 }

@@ -22,7 +22,7 @@ use crate::config;
 use crate::domain::{Session, SessionDef};
 use crate::journal;
 pub use session::SessionHandle;
-pub use tokens::Tokens;
+pub use tokens::{TokenStore, Tokens};
 
 static LOG_FILE: std::sync::OnceLock<std::sync::Mutex<std::fs::File>> = std::sync::OnceLock::new();
 
@@ -119,7 +119,7 @@ impl Default for Settings {
 pub struct SessionEntry {
     pub def: Arc<SessionDef>,
     pub handle: SessionHandle,
-    pub tokens: Tokens,
+    pub tokens: Arc<TokenStore>,
 }
 
 /// What opening a session found, for the operator.
@@ -171,9 +171,17 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
     };
     let def = state.def.clone();
     let tokens = Tokens::load_or_create(&dir, &def).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tokens = Arc::new(TokenStore::new(&dir, tokens));
     let report =
         OpenReport { session: def.id.clone(), title: def.title.clone(), events: history.len(), resumed, warnings };
-    let (handle, task) = session::spawn(state, writer, &history, settings.broadcast_capacity, settings.clock.clone());
+    let (handle, task) = session::spawn(
+        state,
+        writer,
+        &history,
+        settings.broadcast_capacity,
+        settings.clock.clone(),
+        Some(tokens.clone()),
+    );
     Ok(Opened { entry: SessionEntry { def, handle, tokens }, task, report })
 }
 
@@ -232,12 +240,11 @@ impl Hub {
         ids.sort();
         for id in ids {
             let entry = &self.registry[id];
+            let tokens = entry.tokens.get();
             let base = format!("{}://{}/v1/sessions/{id}", self.scheme, self.addr);
-            for (role, token) in [
-                ("chair", &entry.tokens.chair),
-                ("rapporteur", &entry.tokens.rapporteur),
-                ("observer", &entry.tokens.observer),
-            ] {
+            for (role, token) in
+                [("chair", &tokens.chair), ("rapporteur", &tokens.rapporteur), ("observer", &tokens.observer)]
+            {
                 urls.push(JoinUrl {
                     session: id.clone(),
                     role: role.to_string(),
@@ -248,17 +255,16 @@ impl Hub {
             // the observer's token (the page takes it out of the address at once).
             let web = if self.scheme == "wss" { "https" } else { "http" };
             let page = format!("{web}://{}/v1/sessions/{id}", self.addr);
-            let token =
-                if entry.def.observers_open { String::new() } else { format!("?token={}", entry.tokens.observer) };
+            let token = if entry.def.observers_open { String::new() } else { format!("?token={}", tokens.observer) };
             urls.push(JoinUrl { session: id.clone(), role: "display".into(), url: format!("{page}/display{token}") });
             urls.push(JoinUrl { session: id.clone(), role: "speaker".into(), url: format!("{page}/speaker{token}") });
         }
         urls
     }
 
-    /// The tokens of a session (for embedding clients and tests).
-    pub fn tokens(&self, session: &str) -> Option<&Tokens> {
-        self.registry.get(session).map(|e| &e.tokens)
+    /// The tokens of a session as they are now (for embedding clients and tests).
+    pub fn tokens(&self, session: &str) -> Option<Tokens> {
+        self.registry.get(session).map(|e| e.tokens.get())
     }
 
     /// A handle to a session's task, for in-process clients.

@@ -171,6 +171,8 @@ struct Owner {
     /// The room screens' projection: sent when it changes (a note changes nothing on them).
     display: watch::Sender<Utf8Bytes>,
     shown: crate::web::DisplayState,
+    /// Where a participant the chair registers gets its delegate token.
+    tokens: Option<Arc<super::TokenStore>>,
 }
 
 /// A projection's JSON, serialized once for every room screen (each connection
@@ -186,6 +188,7 @@ pub fn spawn(
     history: &[Event],
     broadcast_capacity: usize,
     clock: super::Clock,
+    tokens: Option<Arc<super::TokenStore>>,
 ) -> (SessionHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
@@ -206,6 +209,7 @@ pub fn spawn(
         last_at: history.last().map(|e| e.at),
         display,
         shown,
+        tokens,
     };
     let task = tokio::spawn(owner.run(rx));
     (handle, task)
@@ -331,6 +335,7 @@ impl Owner {
             }
             return;
         }
+        self.give_tokens(&events);
         let now = self.clock.now();
         for event in &events {
             let text = event_frame(event, now);
@@ -354,6 +359,19 @@ impl Owner {
             let seqs = events.get(start..end).unwrap_or_default();
             let _ = reply
                 .send(Ok(Accepted { first_seq: seqs.first().map(|e| e.seq), last_seq: seqs.last().map(|e| e.seq) }));
+        }
+    }
+
+    /// A participant registered in these (recorded) events can join as a delegate
+    /// at once: its token is made and saved before anyone is told of it.
+    fn give_tokens(&self, events: &[Event]) {
+        let Some(store) = &self.tokens else { return };
+        for event in events {
+            if let domain::EventKind::ParticipantRegistered { participant } = &event.event
+                && let Err(e) = store.add_delegate(&participant.id)
+            {
+                log(&format!("no delegate token for {} ({e}): it gets one when the hub next starts", participant.id));
+            }
         }
     }
 

@@ -1,14 +1,17 @@
 //! Access tokens of one session, kept in DATA/SESSION-ID/tokens.toml (mode 0600).
 //!
-//! Tokens are made on the hub's first start and reused afterwards; a participant
-//! added to the roster later gets a delegate token on the next start. They are
-//! compared in constant time and never written to a journal or a log.
+//! Tokens are made on the hub's first start and reused afterwards. A participant
+//! the chair registers during the session gets its delegate token as the
+//! registration is recorded (a participant added to the session file gets one on
+//! the next start). They are compared in constant time and never written to a
+//! journal or a log.
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -100,5 +103,42 @@ impl Tokens {
             }
         }
         found
+    }
+}
+
+/// A session's tokens as the hub holds them: read by every handshake, added to by
+/// the session's task when the chair registers a participant.
+#[derive(Debug)]
+pub struct TokenStore {
+    dir: PathBuf,
+    tokens: RwLock<Tokens>,
+}
+
+impl TokenStore {
+    pub fn new(dir: &Path, tokens: Tokens) -> Self {
+        Self { dir: dir.to_path_buf(), tokens: RwLock::new(tokens) }
+    }
+
+    /// A copy of the tokens as they are now.
+    pub fn get(&self) -> Tokens {
+        self.tokens.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn authenticate(&self, presented: &str) -> Option<(Role, Option<String>)> {
+        self.tokens.read().unwrap_or_else(|e| e.into_inner()).authenticate(presented)
+    }
+
+    /// Give `participant` a delegate token, unless it has one, and write the file
+    /// (fsync'd) before the token is accepted.
+    pub fn add_delegate(&self, participant: &str) -> io::Result<()> {
+        let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
+        if tokens.delegates.contains_key(participant) {
+            return Ok(());
+        }
+        let mut updated = tokens.clone();
+        updated.delegates.insert(participant.to_string(), new_token()?);
+        updated.write(&self.dir)?;
+        *tokens = updated;
+        Ok(())
     }
 }

@@ -322,6 +322,9 @@ pub fn update(chair: &mut Chair, msg: Msg) -> Vec<Effect> {
                         if for_what == what && chair.mode == Mode::Normal {
                             let roster = chair.roster();
                             chair.mode = Mode::Picker(Picker::new(Purpose::Inscribe, &roster, &name));
+                            if let Some(path) = &chair.delegate_tokens {
+                                chair.live.ok(format!("{name} registered: its delegate token is in {path}"));
+                            }
                         } else if for_what != what {
                             chair.registering = Some((for_what, name));
                         }

@@ -546,6 +546,7 @@ fn a_group_statement_asks_for_whom_and_takes_a_name_not_in_the_roster() {
 #[test]
 fn a_name_not_in_the_roster_is_registered_then_inscribed() {
     let mut app = app_with(vec![open()]);
+    app.delegate_tokens = Some("sessions/s/tokens.toml".into());
     press(&mut app, "iMigrant Voices Network");
     let Mode::Picker(picker) = &app.mode else { panic!("picker") };
     // The last row takes the name as typed.
@@ -572,6 +573,11 @@ fn a_name_not_in_the_roster_is_registered_then_inscribed() {
     let Effect::Send { id, .. } = &effects[0] else { panic!("sent") };
     update(&mut app, frame(ServerFrame::Accepted { id: id.clone(), first_seq: Some(2), last_seq: Some(2) }));
     assert!(matches!(&app.mode, Mode::Picker(p) if p.query == "Migrant Voices Network"));
+    // And where its delegate token is (a hub run by this screen).
+    assert_eq!(
+        app.live.status.clone().expect("status").text,
+        "Migrant Voices Network registered: its delegate token is in sessions/s/tokens.toml"
+    );
 }
 
 #[test]
