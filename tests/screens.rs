@@ -213,18 +213,20 @@ fn help_shows_every_key_even_at_80x24() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let mut app = app(session(vec![open()]), t(10));
     chair::update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)));
-    let screen = draw(&app, 80, 24);
-    for needle in [
-        "close the session (asks)",
-        "join URLs",
-        "undo the last action",
-        "raise a point of order",
-        "thank you, next",
-        "balance: shares, budgets",
-    ] {
-        assert!(screen.contains(needle), "{needle} is missing from the help:\n{screen}");
+    for (w, h) in SIZES {
+        let screen = draw(&app, w, h);
+        for needle in [
+            "close the session (asks)",
+            "join URLs",
+            "undo the last action",
+            "raise a point of order",
+            "thank you, next",
+            "balance: shares, budgets",
+        ] {
+            assert!(screen.contains(needle), "{w}x{h}: {needle} is missing from the help:\n{screen}");
+        }
+        insta::assert_snapshot!(format!("help_{w}x{h}"), screen);
     }
-    insta::assert_snapshot!("help_80x24", screen);
 }
 
 #[test]
@@ -366,11 +368,14 @@ fn the_fairness_panel_reads_at_80x24_and_fuller_at_160x48() {
     }
     let mut app = app(s, t(at + 60));
     chair::update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('b'), KeyModifiers::NONE)));
-    for (w, h) in [(80, 24), (160, 48)] {
+    for (w, h) in [(80, 24), (120, 40), (160, 48), (200, 50)] {
         let screen = draw(&app, w, h);
         for needle in ["By kind of participant", "Member State", "longest waiting now: Chile"] {
             assert!(screen.contains(needle), "{w}x{h}: {needle} missing:\n{screen}");
         }
+        // Wide enough, a group's whole name; at 80 columns it ends in an ellipsis.
+        let whole = screen.contains("Latin American and Caribbean States");
+        assert_eq!(whole, w >= 120, "{w}x{h}:\n{screen}");
         insta::assert_snapshot!(format!("balance_{w}x{h}"), screen);
     }
 }

@@ -21,7 +21,7 @@ fn wait_text(w: &Wait) -> String {
 
 /// A share table: group, a bar of its time share, time %, statements %, roster %.
 fn table(title: &str, shares: &[Share], rows: usize, width: usize, theme: &Theme) -> Vec<Line<'static>> {
-    let name_width = (width / 3).clamp(12, 34);
+    let name_width = (width / 3).clamp(12, 40);
     let figures = 3 * 8;
     let bar_width = width.saturating_sub(2 + name_width + 1 + figures).max(4);
     let header = format!("{} {:>8}{:>8}{:>8}", cell(title, 2 + name_width + bar_width), "time", "stmts", "roster");
