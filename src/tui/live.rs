@@ -96,6 +96,9 @@ pub struct Live {
     /// Keys pressed while a command of ours was unanswered: handled, in order, once the
     /// answer and its events are in, so fast keys act as slow ones would.
     pub queued: std::collections::VecDeque<KeyEvent>,
+    /// The hub's seq when this connection began (its welcome), while the replica
+    /// is still behind it: the screen is catching up, not live yet.
+    pub catch_up_to: Option<u64>,
 }
 
 /// What a frame from the hub meant, for the screen to add its own reaction.
@@ -125,6 +128,7 @@ impl Live {
             role: None,
             awaiting_seq: 0,
             queued: std::collections::VecDeque::new(),
+            catch_up_to: None,
         }
     }
 
@@ -243,10 +247,16 @@ impl Live {
                 }
                 ServerFrame::Error { reason, .. } => self.error(format!("hub: {reason}")),
                 ServerFrame::Resync { reason } => self.info(reason.clone()),
-                ServerFrame::Welcome { role, .. } => self.role = Some(*role),
+                ServerFrame::Welcome { role, seq, .. } => {
+                    self.role = Some(*role);
+                    self.catch_up_to = (*seq > self.replica.seq().unwrap_or(0)).then_some(*seq);
+                }
                 _ => {
                     if self.replica.apply(&envelope).is_err() {
                         effects.push(Effect::Resync { since: self.replica.seq() });
+                    }
+                    if self.catch_up_to.is_some_and(|to| self.replica.seq().is_some_and(|held| held >= to)) {
+                        self.catch_up_to = None;
                     }
                 }
             },

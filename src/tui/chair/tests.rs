@@ -672,3 +672,33 @@ fn b_opens_the_fairness_panel_and_any_key_closes_it() {
     assert!(press(&mut app, "x").is_empty());
     assert_eq!(app.mode, Mode::Normal);
 }
+
+#[test]
+fn after_a_resume_the_header_says_catching_up_until_the_welcome_seq_is_reached() {
+    let mut app = app_with(vec![open()]);
+    let header = |app: &Chair| {
+        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 24)).expect("terminal");
+        terminal.draw(|f| super::view::render(app, f)).expect("draws");
+        let buffer = terminal.backend().buffer().clone();
+        (0..100).map(|x| buffer[(x, 0)].symbol().to_string()).collect::<String>()
+    };
+    update(
+        &mut app,
+        frame(ServerFrame::Welcome {
+            protocol: 2,
+            session: "test-session".into(),
+            role: crate::domain::Role::Chair,
+            name: "chair".into(),
+            participant: None,
+            epoch: String::new(),
+            seq: 2,
+        }),
+    );
+    assert!(header(&app).contains("catching up 1/2"), "{}", header(&app));
+    // The missed event arrives: live again.
+    let s = app.live.replica.state.clone().expect("state");
+    let events = domain::decide(&s, inscribe("chile"), &Actor::chair("chair"), t(5)).expect("accepted");
+    update(&mut app, frame(ServerFrame::Event { event: Box::new(events[0].clone()) }));
+    assert_eq!(app.live.catch_up_to, None);
+    assert!(header(&app).contains("● hub"), "{}", header(&app));
+}

@@ -307,6 +307,11 @@ pub fn render_header(
     if let Some((live, note)) = live {
         let note = note.map(|n| format!(" · {n}")).unwrap_or_default();
         let link = match &live.link {
+            LinkStatus::Connected if live.catch_up_to.is_some() => {
+                let held = live.replica.seq().unwrap_or(0);
+                let to = live.catch_up_to.unwrap_or(held);
+                Span::styled(format!("◐ catching up {held}/{to}"), theme.fg(Color::Yellow))
+            }
             LinkStatus::Connected => match live.rtt_ms {
                 Some(rtt) => Span::styled(format!("● hub {rtt} ms{note}"), theme.fg(Color::Green)),
                 None => Span::styled(format!("● hub{note}"), theme.fg(Color::Green)),
