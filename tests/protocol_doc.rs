@@ -192,3 +192,16 @@ fn take_command(pending: &mut Option<(usize, ClientFrame)>) -> (usize, domain::C
     };
     (at, command, actor)
 }
+
+/// "treat a `rejected` code it does not know as `refused`": Rostrum's own decoder
+/// keeps the frame (and its id) instead of failing on a newer hub's code.
+#[test]
+fn a_rejected_code_this_build_does_not_know_still_decodes() {
+    let frame =
+        r#"{"type":"rejected","id":"c1","code":"some-new-code","reason":"why","now":"2026-11-28T06:21:35.992676564Z"}"#;
+    let envelope: Envelope = serde_json::from_str(frame).expect("decodes");
+    assert!(matches!(
+        envelope.frame,
+        ServerFrame::Rejected { code: domain::RejectCode::Unknown, ref id, .. } if id == "c1"
+    ));
+}

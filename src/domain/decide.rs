@@ -251,6 +251,9 @@ pub enum RejectCode {
     /// The hub dropped the command unread: its connection sent more frames a second
     /// than the hub takes. Nothing was decided; sending it again later is safe.
     RateLimited,
+    /// A code this build does not know (from a newer hub): read it as `refused`.
+    #[serde(other)]
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

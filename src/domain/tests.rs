@@ -1354,3 +1354,20 @@ fn an_entry_the_chair_placed_keeps_its_index_as_later_inscriptions_flow_around_i
     w.inscribe("peru"); // a minister: outranks both heads of delegation
     assert_eq!(w.list(0), ["peru", "holy-see", "chile", "ghana"]);
 }
+
+/// docs/protocol.md "How a list is ordered": among group statements, a group of
+/// States speaking for itself (no level) comes before a State speaking for one.
+#[test]
+fn a_group_of_states_without_a_level_sorts_before_a_state_speaking_for_a_group() {
+    let mut w = World::new();
+    w.open("general");
+    w.ok(Command::Inscribe {
+        participant: "peru".into(),
+        segment: None,
+        kind: Some(StatementKind::Group),
+        level: None,
+        on_behalf_of: Some("Andean Community".into()),
+    });
+    w.wait(1).inscribe("african-group");
+    assert_eq!(w.list(0), ["african-group", "peru"]);
+}

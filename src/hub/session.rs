@@ -335,7 +335,7 @@ impl Owner {
             }
             return;
         }
-        self.give_tokens(&events);
+        self.give_tokens(&events).await;
         let now = self.clock.now();
         for event in &events {
             let text = event_frame(event, now);
@@ -363,15 +363,29 @@ impl Owner {
     }
 
     /// A participant registered in these (recorded) events can join as a delegate
-    /// at once: its token is made and saved before anyone is told of it.
-    fn give_tokens(&self, events: &[Event]) {
+    /// at once: its token is made and saved (on a blocking thread, like the journal)
+    /// before anyone is told of the registration.
+    async fn give_tokens(&self, events: &[Event]) {
         let Some(store) = &self.tokens else { return };
-        for event in events {
-            if let domain::EventKind::ParticipantRegistered { participant } = &event.event
-                && let Err(e) = store.add_delegate(&participant.id)
-            {
-                log(&format!("no delegate token for {} ({e}): it gets one when the hub next starts", participant.id));
-            }
+        let registered: Vec<String> = events
+            .iter()
+            .filter_map(|e| match &e.event {
+                domain::EventKind::ParticipantRegistered { participant } => Some(participant.id.clone()),
+                _ => None,
+            })
+            .collect();
+        if registered.is_empty() {
+            return;
+        }
+        let store = store.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            registered.into_iter().filter_map(|id| store.add_delegate(&id).err().map(|e| (id, e))).collect::<Vec<_>>()
+        })
+        .await;
+        let failed =
+            saved.unwrap_or_else(|e| vec![(String::from("a registered participant"), std::io::Error::other(e))]);
+        for (id, e) in failed {
+            log(&format!("no delegate token for {id} ({e}): it gets one when the hub next starts"));
         }
     }
 

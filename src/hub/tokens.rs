@@ -129,16 +129,20 @@ impl TokenStore {
     }
 
     /// Give `participant` a delegate token, unless it has one, and write the file
-    /// (fsync'd) before the token is accepted.
+    /// (fsync'd) before the token is accepted. Handshakes are not held up by the
+    /// write: the lock is taken only to copy the tokens and to swap in the new
+    /// ones. Only the session's task adds tokens, one registration at a time.
     pub fn add_delegate(&self, participant: &str) -> io::Result<()> {
-        let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
-        if tokens.delegates.contains_key(participant) {
-            return Ok(());
-        }
-        let mut updated = tokens.clone();
+        let mut updated = {
+            let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+            if tokens.delegates.contains_key(participant) {
+                return Ok(());
+            }
+            tokens.clone()
+        };
         updated.delegates.insert(participant.to_string(), new_token()?);
         updated.write(&self.dir)?;
-        *tokens = updated;
+        *self.tokens.write().unwrap_or_else(|e| e.into_inner()) = updated;
         Ok(())
     }
 }

@@ -73,7 +73,9 @@ pub struct Rapporteur {
     pub next_note: u64,
     /// The role the hub gave this connection (an observer's token cannot write notes).
     pub role: Option<Role>,
-    /// When to send the outbox again after the hub's rate limiter dropped an item.
+    /// Items the hub's rate limiter dropped (client ids), to send again from `resend_at`,
+    /// a few a second.
+    pub resend: std::collections::VecDeque<String>,
     pub resend_at: Option<Timestamp>,
 }
 
@@ -131,6 +133,7 @@ impl Rapporteur {
             client_prefix: String::new(),
             next_note: 0,
             role: None,
+            resend: std::collections::VecDeque::new(),
             resend_at: None,
         }
     }
@@ -175,10 +178,7 @@ pub fn update(r: &mut Rapporteur, msg: Msg) -> Vec<Effect> {
         Msg::Tick(now) => {
             r.live.local_now = now;
             match r.resend_at {
-                Some(at) if at <= now && r.live.link == LinkStatus::Connected => {
-                    r.resend_at = None;
-                    send_outbox(r)
-                }
+                Some(at) if at <= now && r.live.link == LinkStatus::Connected => resend_some(r, now),
                 _ => Vec::new(),
             }
         }
@@ -212,6 +212,23 @@ fn send_outbox(r: &Rapporteur) -> Vec<Effect> {
     r.outbox.iter().map(|s| Effect::Send { id: s.client_id.clone(), command: s.command.clone() }).collect()
 }
 
+/// At most this many dropped items go again each second: well under the hub's limit.
+const RESEND_PER_SEC: usize = 40;
+
+/// Send again the next few items the rate limiter dropped; the rest a second later.
+fn resend_some(r: &mut Rapporteur, now: Timestamp) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    while effects.len() < RESEND_PER_SEC
+        && let Some(id) = r.resend.pop_front()
+    {
+        if let Some(saved) = r.outbox.iter().find(|s| s.client_id == id) {
+            effects.push(Effect::Send { id, command: saved.command.clone() });
+        }
+    }
+    r.resend_at = (!r.resend.is_empty()).then(|| now + chrono::TimeDelta::seconds(1));
+    effects
+}
+
 /// A frame answering an outbox item: acknowledge it either way, and say so.
 fn outbox_answer(r: &mut Rapporteur, frame: &ServerFrame) -> Option<Vec<Effect>> {
     let (id, rejected) = match frame {
@@ -219,7 +236,10 @@ fn outbox_answer(r: &mut Rapporteur, frame: &ServerFrame) -> Option<Vec<Effect>>
         ServerFrame::Rejected { id, code: RejectCode::RateLimited, .. } => {
             // Dropped unread by the hub's rate limiter: it stays in the outbox and goes again.
             r.outbox.iter().position(|s| &s.client_id == id)?;
-            r.resend_at = Some(r.live.local_now + chrono::TimeDelta::seconds(1));
+            if !r.resend.contains(id) {
+                r.resend.push_back(id.clone());
+            }
+            r.resend_at.get_or_insert(r.live.local_now + chrono::TimeDelta::seconds(1));
             let waiting = r.outbox.len();
             r.live.error(format!("the hub is busy: {waiting} waiting here, sending again in 1 s"));
             return Some(Vec::new());
@@ -289,6 +309,11 @@ fn on_link(r: &mut Rapporteur, event: LinkEvent) -> Vec<Effect> {
         _ => {}
     }
     let connected = matches!(event, LinkEvent::Connected);
+    if matches!(event, LinkEvent::Connected | LinkEvent::Disconnected { .. }) {
+        // A new connection sends the whole outbox: nothing is left to resend.
+        r.resend.clear();
+        r.resend_at = None;
+    }
     let (mut effects, _) = r.live.on_link(event);
     if connected {
         effects.extend(send_outbox(r));

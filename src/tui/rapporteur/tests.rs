@@ -265,3 +265,36 @@ fn a_note_dropped_by_the_rate_limiter_stays_and_goes_again() {
     assert!(matches!(&effects[..], [Effect::Send { id, .. }] if id == "r1-8"), "{effects:?}");
     assert!(update(&mut app, Msg::Tick(t(102))).is_empty(), "sent once");
 }
+
+#[test]
+fn many_dropped_notes_go_again_a_few_a_second_and_a_reconnect_cancels_the_resend() {
+    let mut app = rapporteur_with(vec![open()]);
+    app.live.local_now = t(100);
+    for i in 0..100 {
+        let id = format!("r1-{i}");
+        let command = Command::AddNote {
+            saved_at: None,
+            client_id: id.clone(),
+            turn: None,
+            text: format!("note {i}"),
+            objectives: vec![],
+            themes: vec![],
+        };
+        app.outbox.push(Saved { client_id: id.clone(), command });
+        update(
+            &mut app,
+            frame(ServerFrame::Rejected { id, code: domain::RejectCode::RateLimited, reason: "dropped".into() }),
+        );
+    }
+    let sends = |effects: &[Effect]| effects.iter().filter(|e| matches!(e, Effect::Send { .. })).count();
+    assert_eq!(sends(&update(&mut app, Msg::Tick(t(101)))), 40);
+    assert_eq!(sends(&update(&mut app, Msg::Tick(t(101) + Duration::milliseconds(100)))), 0, "one batch a second");
+    assert_eq!(sends(&update(&mut app, Msg::Tick(t(102)))), 40);
+    // Reconnecting sends the whole outbox once; the pending resend is dropped.
+    update(
+        &mut app,
+        Msg::Link(LinkEvent::Disconnected { reason: "reset".into(), retry_in: std::time::Duration::from_secs(1) }),
+    );
+    assert_eq!(sends(&update(&mut app, Msg::Link(LinkEvent::Connected))), 100);
+    assert_eq!(sends(&update(&mut app, Msg::Tick(t(110)))), 0);
+}
