@@ -669,6 +669,11 @@ impl Rules<'_> {
         if let Some(existing) = self.session.def.participant(&participant.id) {
             return Err(refused(format!("\"{}\" is already in the roster, as {}", participant.id, existing.name)));
         }
+        // The same name twice would be two delegations no one can tell apart.
+        let name = participant.name.to_lowercase();
+        if let Some(existing) = self.session.def.participants.iter().find(|p| p.name.to_lowercase() == name) {
+            return Err(refused(format!("{} is already in the roster (as \"{}\")", existing.name, existing.id)));
+        }
         let def = &self.session.def;
         let problems = participant.problems(&|id| def.participant(id).is_some());
         if !problems.is_empty() {

@@ -1217,6 +1217,13 @@ fn a_participant_registered_during_the_session_can_be_inscribed_and_replays() {
     let replayed = Session::replay(def(), &w.events);
     assert_eq!(replayed, w.session);
     assert_eq!(replayed.def.participant("sica").map(|p| p.name.as_str()), Some("Central American Integration System"));
+    // The same name again, under another id: refused, naming the one in the roster.
+    let again = late("sica-2", "central american integration system", ParticipantKind::Igo);
+    let r = w.no(Command::RegisterParticipant { participant: again });
+    assert_eq!(
+        (r.code, r.reason.as_str()),
+        (RejectCode::Refused, "Central American Integration System is already in the roster (as \"sica\")")
+    );
 }
 
 /// The test session with budgets on the general debate: each regional group 5:00,

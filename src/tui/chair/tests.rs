@@ -569,10 +569,17 @@ fn a_name_not_in_the_roster_is_registered_then_inscribed() {
     assert_eq!(participant.id, "migrant-voices-network");
     assert_eq!(participant.kind, ParticipantKind::Stakeholder);
     assert_eq!(participant.constituency, Some(crate::domain::Constituency::MigrantOrganization));
-    // Accepted: the picker opens on the name, to inscribe them.
+    // Its event, then accepted: the picker opens on the name, to inscribe them.
+    let state = app.live.replica.state.clone().expect("state");
+    let command = Command::RegisterParticipant { participant: participant.clone() };
+    let events = domain::decide(&state, command, &Actor::chair("chair"), t(5)).expect("accepted");
+    update(&mut app, frame(ServerFrame::Event { event: Box::new(events[0].clone()) }));
     let Effect::Send { id, .. } = &effects[0] else { panic!("sent") };
     update(&mut app, frame(ServerFrame::Accepted { id: id.clone(), first_seq: Some(2), last_seq: Some(2) }));
     assert!(matches!(&app.mode, Mode::Picker(p) if p.query == "Migrant Voices Network"));
+    // Now in the roster: typing its name again offers no second registration.
+    let Mode::Picker(picker) = &app.mode else { panic!("picker") };
+    assert!(picker.named && !picker.offers_typed(), "{picker:?}");
     // And where its delegate token is (a hub run by this screen).
     assert_eq!(
         app.live.status.clone().expect("status").text,

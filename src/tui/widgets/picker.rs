@@ -53,12 +53,31 @@ pub struct Picker {
     pub selected: usize,
     /// Statement kind chosen with Tab (inscription only); None = the participant's default.
     pub kind: Option<StatementKind>,
+    /// The query is exactly the name, short name or id of someone in the roster:
+    /// no row offers to register it again.
+    pub named: bool,
 }
 
 impl Picker {
     /// A picker over `roster`, with a query already typed (empty for a new one).
     pub fn new(purpose: Purpose, roster: &[Participant], query: &str) -> Self {
-        Self { purpose, query: query.to_string(), results: search(roster, query, purpose), selected: 0, kind: None }
+        let mut picker =
+            Self { purpose, query: query.to_string(), results: Vec::new(), selected: 0, kind: None, named: false };
+        picker.refresh(roster);
+        picker
+    }
+
+    /// Search again for the query as it now stands.
+    fn refresh(&mut self, roster: &[Participant]) {
+        self.results = search(roster, &self.query, self.purpose);
+        let query = self.query.trim().to_lowercase();
+        self.named = roster.iter().any(|p| {
+            p.name.to_lowercase() == query
+                || p.id == query
+                || p.short.as_deref().is_some_and(|s| s.to_lowercase() == query)
+        });
+        self.selected = 0;
+        self.kind = None;
     }
 
     /// A picker with one participant preselected (the speaker on the floor, say).
@@ -76,7 +95,7 @@ impl Picker {
     /// A last row taking the query as typed: register a new participant (inscription),
     /// or a group not in the roster (on behalf of).
     pub fn offers_typed(&self) -> bool {
-        matches!(self.purpose, Purpose::Inscribe | Purpose::OnBehalfOf) && !self.query.trim().is_empty()
+        matches!(self.purpose, Purpose::Inscribe | Purpose::OnBehalfOf) && !self.query.trim().is_empty() && !self.named
     }
 
     fn rows(&self) -> usize {
@@ -177,15 +196,11 @@ pub fn on_key(picker: &mut Picker, roster: &[Participant], key: KeyEvent) -> Out
         }
         KeyCode::Backspace => {
             picker.query.pop();
-            picker.results = search(roster, &picker.query, picker.purpose);
-            picker.selected = 0;
-            picker.kind = None;
+            picker.refresh(roster);
         }
         KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
             picker.query.push(c);
-            picker.results = search(roster, &picker.query, picker.purpose);
-            picker.selected = 0;
-            picker.kind = None;
+            picker.refresh(roster);
         }
         KeyCode::Enter => {
             return match picker.results.get(picker.selected) {
