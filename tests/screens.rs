@@ -379,3 +379,14 @@ fn the_fairness_panel_reads_at_80x24_and_fuller_at_160x48() {
         insta::assert_snapshot!(format!("balance_{w}x{h}"), screen);
     }
 }
+
+/// At 80x24 the floor's hints run under the countdown, the whole width of the box,
+/// not cut at the digits' column.
+#[test]
+fn the_floor_hints_use_the_whole_width_under_the_countdown() {
+    // Ghana (remote) on the floor: next, end, connection and "lost?" hints.
+    let s = session(vec![open(), inscribe("ghana"), inscribe("chile"), Command::GiveFloor { entry: 3, budget: None }]);
+    let screen = draw(&app(s, t(20)), 80, 24);
+    let line = screen.lines().find(|l| l.contains("thank you, next")).expect("the hints row");
+    assert!(line.contains("e: end the turn · s: connection"), "{screen}");
+}

@@ -76,10 +76,17 @@ pub fn render(view: &FloorView, theme: &Theme, frame: &mut Frame, area: Rect) {
     let reading = turn.reading(view.now, warning);
     // Compact: text left, digits right. Wide: text above, larger digits below.
     let digits_width = 25.min(inner.width / 2);
+    // Compact: the digits take 4 rows at the right; the rows below them are the
+    // whole width, for the hints (so they are not cut at the digits' column).
+    let [top, below] = if view.wide {
+        [inner, Rect::default()]
+    } else {
+        Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(inner)
+    };
     let [text_area, digits_area] = if view.wide {
         Layout::vertical([Constraint::Length(5 + view.hints.len() as u16), Constraint::Min(4)]).areas(inner)
     } else {
-        Layout::horizontal([Constraint::Min(10), Constraint::Length(digits_width)]).areas(inner)
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(digits_width)]).areas(top)
     };
     let text_width = usize::from(text_area.width);
     let state = if let Some(point) = point {
@@ -110,15 +117,28 @@ pub fn render(view: &FloorView, theme: &Theme, frame: &mut Frame, area: Rect) {
         )),
     ];
     let number = statement_number(session, turn);
-    let since = format!("statement {number} of the segment · since {}", time_of_day(Some(session), turn.started_at));
+    let started = time_of_day(Some(session), turn.started_at);
+    let since = |width: usize| {
+        let long = format!("statement {number} of the segment · since {started}");
+        if long.chars().count() <= width { long } else { format!("statement {number} · since {started}") }
+    };
     if view.wide {
-        lines.push(Line::styled(ellipsize(&since, text_width), theme.dim()));
-    }
-    if view.wide {
+        lines.push(Line::styled(ellipsize(&since(text_width), text_width), theme.dim()));
         lines.extend(view.hints.iter().map(|h| Line::styled(ellipsize(h, text_width), theme.dim())));
-    } else if !view.hints.is_empty() {
-        // Compact: every hint on one row, the most useful first.
-        lines.push(Line::styled(ellipsize(&view.hints.join(" · "), text_width), theme.dim()));
+    } else {
+        let width = usize::from(below.width);
+        let rows = usize::from(below.height);
+        let mut under: Vec<Line> = Vec::new();
+        if rows > view.hints.len() {
+            under.push(Line::styled(ellipsize(&since(width), width), theme.dim()));
+        }
+        if rows >= view.hints.len() {
+            under.extend(view.hints.iter().map(|h| Line::styled(ellipsize(h, width), theme.dim())));
+        } else if !view.hints.is_empty() {
+            // One row: every hint on it, the most useful first.
+            under.push(Line::styled(ellipsize(&view.hints.join(" · "), width), theme.dim()));
+        }
+        frame.render_widget(Paragraph::new(under), below);
     }
     frame.render_widget(Paragraph::new(lines), text_area);
     let style = if turn.paused || point.is_some() { theme.dim() } else { theme.phase(reading.phase) };
