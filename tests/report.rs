@@ -158,7 +158,7 @@ async fn pending_replies_are_listed_and_an_undo_is_not_a_deferral() {
     assert_eq!(r.deferrals.len(), 1, "{:?}", r.deferrals);
     assert_eq!(r.replies_pending, [("general".to_string(), "Peru".to_string())]);
     let md = report::to_markdown(&r, chrono::FixedOffset::west_opt(4 * 3600).expect("offset"));
-    assert!(md.contains("- Peru: requested in general, not taken"), "{md}");
+    assert!(md.contains("- Peru: requested in \"General debate\", not taken"), "{md}");
 }
 
 /// A statement interrupted twice and a statement on behalf of a group, through the hub.
@@ -420,6 +420,15 @@ fn budgets_and_the_chairs_choices_over_them_are_in_the_report() {
     let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
     let md = rostrum::report::to_markdown(&r, zone);
     assert!(md.contains("Budgets used: Latin American and Caribbean States 7:00 of 5:00."), "{md}");
+    // Budgets nobody drew on are counted, not listed as zeros; a segment with none used says nothing.
+    let mut more = r.clone();
+    let unused =
+        rostrum::fairness::BudgetUse { used_ms: 0, name: "African States".into(), ..r.segments[0].budgets[0].clone() };
+    more.segments[0].budgets.push(unused.clone());
+    let md_more = rostrum::report::to_markdown(&more, zone);
+    assert!(md_more.contains("7:00 of 5:00 (1 other on the list used none yet)."), "{md_more}");
+    more.segments[0].budgets = vec![unused];
+    assert!(!rostrum::report::to_markdown(&more, zone).contains("Budgets used"));
     assert!(
         md.contains("- Chile was given the full time over its budget: the only speaker for the region today."),
         "{md}"

@@ -804,13 +804,16 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
             }
             out.push('\n');
         }
-        if !segment.budgets.is_empty() {
-            let used: Vec<String> = segment
-                .budgets
-                .iter()
-                .map(|b| format!("{} {} of {}", b.name, mmss(b.used_ms), mmss(b.limit_ms)))
-                .collect();
-            let _ = writeln!(out, "Budgets used: {}.\n", used.join("; "));
+        // Only the budgets drawn on: a list of zeros says nothing (the JSON has them all).
+        let (used, unused): (Vec<_>, Vec<_>) = segment.budgets.iter().partition(|b| b.used_ms > 0);
+        if !used.is_empty() {
+            let used: Vec<String> =
+                used.iter().map(|b| format!("{} {} of {}", b.name, mmss(b.used_ms), mmss(b.limit_ms))).collect();
+            let rest = match unused.len() {
+                0 => String::new(),
+                n => format!(" ({} on the list used none yet)", count(n, "other", "others")),
+            };
+            let _ = writeln!(out, "Budgets used: {}{rest}.\n", used.join("; "));
         }
         for t in segment.turns.iter().filter(|t| t.over_budget.is_some()) {
             let _ = writeln!(out, "- {} was {}.", t.speaker(), t.over_budget.as_deref().unwrap_or_default());
@@ -923,7 +926,8 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
             let _ = writeln!(out, "- {} at {} ({} used)", t.participant_name, hm(t.started_at), mmss(t.used_ms));
         }
         for (segment, who) in &report.replies_pending {
-            let _ = writeln!(out, "- {who}: requested in {segment}, not taken");
+            let title = report.segments.iter().find(|s| &s.id == segment).map_or(segment.as_str(), |s| &s.title);
+            let _ = writeln!(out, "- {who}: requested in \"{title}\", not taken");
         }
         out.push('\n');
     }

@@ -309,8 +309,15 @@ fn render_forecast(chair: &Chair, theme: &Theme, frame: &mut Frame, area: Rect, 
     } else {
         (format!("{minutes} min to spare"), theme.fg(Color::Green))
     };
-    let text = format!("list ends {} · ", &ends[..5]);
-    let fits = format!(" · {} of {} fit before {}", f.fit, f.total, &time_of_day(Some(session), f.scheduled_end)[..5]);
+    let scheduled_end = time_of_day(Some(session), f.scheduled_end);
+    let (text, fits) = if f.total == 0 {
+        ("list empty · ".to_string(), format!(" before {}", &scheduled_end[..5]))
+    } else {
+        (
+            format!("list ends {} · ", &ends[..5]),
+            format!(" · {} of {} fit before {}", f.fit, f.total, &scheduled_end[..5]),
+        )
+    };
     let line = Line::from(vec![Span::raw(text), Span::styled(verdict, style), Span::raw(fits)]);
     if wide {
         frame.render_widget(
