@@ -60,6 +60,19 @@ pub struct Player {
     /// False when opened with `--no-verify` (the hash chain was not checked).
     pub verified: bool,
     pub torn: Option<TornTail>,
+    /// Whose every entry id is, across the whole recording (an entry leaves its list
+    /// when it speaks, so the state at a position may no longer hold it).
+    entries: std::collections::HashMap<u64, domain::ParticipantId>,
+}
+
+/// Remember whose entry an event creates.
+fn note_entry(entries: &mut std::collections::HashMap<u64, domain::ParticipantId>, event: &Event) {
+    if let EventKind::Inscribed { entry, .. }
+    | EventKind::ReplyRequested { entry, .. }
+    | EventKind::TurnSuspended { entry, .. } = &event.event
+    {
+        entries.insert(entry.id, entry.participant.clone());
+    }
 }
 
 impl Player {
@@ -68,15 +81,19 @@ impl Player {
         let def = config::parse_session(&contents.header.config)
             .map_err(|e| format!("the session file in the journal's first line does not read: {e}"))?;
         let mut state = Session::new(def);
+        // The speakers the session file inscribes in advance.
+        let mut entries: std::collections::HashMap<u64, domain::ParticipantId> =
+            state.segments.iter().flat_map(|s| &s.list).map(|e| (e.id, e.participant.clone())).collect();
         let mut checkpoints = vec![Checkpoint::of(&mut state)];
         for (i, event) in contents.events.iter().enumerate() {
+            note_entry(&mut entries, event);
             domain::apply_quietly(&mut state, event);
             if (i + 1) % CHECKPOINT_EVERY == 0 {
                 checkpoints.push(Checkpoint::of(&mut state));
             }
         }
         domain::refresh_all_reasons(&mut state);
-        Ok(Self { events: contents.events, checkpoints, last: state, verified, torn: contents.torn })
+        Ok(Self { events: contents.events, checkpoints, last: state, verified, torn: contents.torn, entries })
     }
 
     /// Open a journal file: verified, unless `verify` is false (then damaged lines
@@ -106,6 +123,7 @@ impl Player {
             return;
         }
         for event in events {
+            note_entry(&mut self.entries, &event);
             domain::apply_quietly(&mut self.last, &event);
             self.events.push(event);
             if self.events.len().is_multiple_of(CHECKPOINT_EVERY) {
@@ -113,6 +131,17 @@ impl Player {
             }
         }
         domain::refresh_all_reasons(&mut self.last);
+    }
+
+    /// The state after every event: its roster holds every participant ever
+    /// registered, so names read the same at every position.
+    pub fn roster(&self) -> &Session {
+        &self.last
+    }
+
+    /// The participant of entry `id`, wherever in the recording it was made.
+    pub fn entry_participant(&self, id: u64) -> Option<&str> {
+        self.entries.get(&id).map(String::as_str)
     }
 
     /// The turns of the whole recording so far (for the timeline).

@@ -177,3 +177,38 @@ async fn replay_follow_shows_new_events_live_in_the_terminal() {
     pane.keys(&["q"]);
     s.stop().await;
 }
+
+/// A participant registered later, and an entry that has since spoken, read by
+/// name at every position of the replay, not by id.
+#[tokio::test]
+async fn event_lines_name_participants_the_same_at_every_position() {
+    use rostrum::domain::{Actor, Command};
+    use rostrum::tui::replay::view::describe_event;
+    let data = tempfile::tempdir().expect("temp dir");
+    let s = Scripted::start(data.path(), &common::session_file()).await;
+    let chair = Actor::chair("chair");
+    let inscribe = |p: &str| Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+    };
+    s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
+    s.at(1, &chair, inscribe("chile")).await;
+    s.at(2, &chair, inscribe("ghana")).await;
+    let chile = s.entry(0, "chile").await;
+    s.at(3, &chair, Command::Defer { entry: chile, places: Some(1), to_end: false }).await;
+    let participant: rostrum::domain::Participant =
+        serde_json::from_str(r#"{"id":"atlantis","name":"Atlantis Federation","kind":"igo","modality":"remote"}"#)
+            .expect("participant");
+    s.at(4, &chair, Command::RegisterParticipant { participant }).await;
+    s.at(5, &chair, inscribe("atlantis")).await;
+    // Chile speaks: its entry leaves the list.
+    s.at(6, &chair, Command::GiveFloor { entry: chile, budget: None }).await;
+    s.stop().await;
+    let player = Player::open(&data.path().join("test-session/journal.jsonl"), true).expect("opens");
+    let lines: Vec<String> = player.events.iter().map(|e| describe_event(&player, e)).collect();
+    assert!(lines.contains(&"defers Chile".to_string()), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("inscribes Atlantis Federation")), "{lines:?}");
+}

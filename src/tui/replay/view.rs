@@ -7,24 +7,19 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{ReplayApp, ReplayMode};
-use crate::domain::{Event, EventKind, Placement, Session};
+use crate::domain::{Event, EventKind, Placement};
 use crate::tui::keymap::{Action, Screen, help_entries};
 use crate::tui::widgets::floor::{self, FloorView};
 use crate::tui::widgets::list::{self, ListView};
 use crate::tui::widgets::{self, Theme, clock, ellipsize, popup, recent, time_of_day, timeline};
 
-/// One event in words.
-pub fn describe_event(session: &Session, event: &Event) -> String {
+/// One event in words. Names come from `player`'s whole recording, so a participant
+/// registered later, or an entry that has since spoken, reads the same everywhere.
+pub fn describe_event(player: &crate::replay::Player, event: &Event) -> String {
     use EventKind as E;
+    let session = player.roster();
     let name = |id: &str| session.name_of(id).to_string();
-    let entry_name = |id: u64| {
-        session
-            .segments
-            .iter()
-            .flat_map(|s| s.list.iter().chain(s.replies.iter()))
-            .find(|e| e.id == id)
-            .map_or_else(|| format!("entry #{id}"), |e| name(&e.participant))
-    };
+    let entry_name = |id: u64| player.entry_participant(id).map_or_else(|| format!("entry #{id}"), &name);
     let segment = |i: usize| session.segment_def(i).map_or_else(|| format!("segment {i}"), |d| d.title.clone());
     match &event.event {
         E::SegmentOpened { segment: s } => format!("opens \"{}\"", segment(*s)),
@@ -89,11 +84,16 @@ fn render_events(app: &ReplayApp, theme: &Theme, frame: &mut Frame, area: Rect) 
         .skip(first)
         .take(height)
         .map(|(i, e)| {
+            // A delegate acts under its participant id: show its name.
+            let actor = match &e.actor.participant {
+                Some(p) => app.player.roster().name_of(p).to_string(),
+                None => e.actor.name.clone(),
+            };
             let text = format!(
                 "{} {:<10} {}",
                 time_of_day(Some(session), e.at),
-                ellipsize(&e.actor.name, 10),
-                describe_event(session, e)
+                ellipsize(&actor, 10),
+                describe_event(&app.player, e)
             );
             let text = ellipsize(&text, width);
             match current {
