@@ -276,16 +276,28 @@ pub fn render_status(status: Option<&StatusLine>, theme: &Theme, frame: &mut Fra
     frame.render_widget(Paragraph::new(Line::styled(text, theme.tone(s.tone))).wrap(Wrap { trim: false }), area);
 }
 
-/// A row of key hints: `key what`, as many as fit, the rest left out whole.
+/// A row of key hints: `key what`. When they do not all fit, as many as fit, in
+/// order, then the help key as "more keys…": the cut is shown, and every key is
+/// one key away.
 pub fn render_footer(hints: &[(String, String)], theme: &Theme, frame: &mut Frame, area: Rect) {
+    let need = |(key, what): &(String, String)| width_of(key) + width_of(what) + 3;
+    let width = usize::from(area.width);
+    let all: usize = hints.iter().map(need).sum();
+    let help = hints.iter().find(|(_, what)| what == "help");
+    let tail = (all > width).then(|| help.map(|(key, _)| (key.clone(), "more keys…".to_string()))).flatten();
+    let room = width.saturating_sub(tail.as_ref().map_or(0, need));
     let mut spans = Vec::new();
     let mut used = 0;
-    for (key, what) in hints {
-        let need = width_of(key) + width_of(what) + 3;
-        if used + need > usize::from(area.width) {
+    let shown = hints.iter().filter(|h| tail.is_none() || Some(*h) != help);
+    for hint in shown {
+        if used + need(hint) > room {
             break;
         }
-        used += need;
+        used += need(hint);
+        spans.push(Span::styled(format!(" {}", hint.0), theme.bold()));
+        spans.push(Span::styled(format!(" {} ", hint.1), theme.dim()));
+    }
+    if let Some((key, what)) = &tail {
         spans.push(Span::styled(format!(" {key}"), theme.bold()));
         spans.push(Span::styled(format!(" {what} "), theme.dim()));
     }
