@@ -164,6 +164,8 @@ async fn replay_follow_shows_new_events_live_in_the_terminal() {
         &format!("{} replay --follow {}; sleep 30", env!("CARGO_BIN_EXE_rostrum"), path.display()),
     );
     pane.wait_for("LIVE (following the journal)");
+    // Not "1x ⏸": the clock runs with the session.
+    pane.wait_for("as it happens · event 1/1");
     s.at(
         5,
         &chair,

@@ -120,7 +120,12 @@ fn render_header(app: &ReplayApp, theme: &Theme, frame: &mut Frame, area: Rect) 
     }
     badges.extend(widgets::session_badges(session));
     let titles = vec![
-        format!("{}x {state} · event {}/{}", app.speed(), app.cursor, app.player.len()),
+        if app.live() {
+            // Following: the clock runs with the session, not with the player's speed.
+            format!("as it happens · event {}/{}", app.cursor, app.player.len())
+        } else {
+            format!("{}x {state} · event {}/{}", app.speed(), app.cursor, app.player.len())
+        },
         session.map(|s| s.def.title.clone()).unwrap_or_default(),
     ];
     widgets::render_header(&badges, &titles, None, time_of_day(session, app.now), theme, frame, area);
