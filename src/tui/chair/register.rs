@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::domain::{Constituency, Modality, Participant, ParticipantKind, RegionalGroup, valid_participant_id};
+use crate::domain::{Constituency, Level, Modality, Participant, ParticipantKind, RegionalGroup, valid_participant_id};
 
 pub const KINDS: [ParticipantKind; 6] = [
     ParticipantKind::MemberState,
@@ -34,6 +34,16 @@ pub const CONSTITUENCIES: [Constituency; 10] = [
     Constituency::FaithBased,
 ];
 pub const MODALITIES: [Modality; 2] = [Modality::InRoom, Modality::Remote];
+/// A State's level of representation; head of delegation (index 4) unless chosen.
+pub const LEVELS: [Level; 6] = [
+    Level::HeadOfStateOrGovernment,
+    Level::VicePresidentOrCrownPrince,
+    Level::Minister,
+    Level::ViceMinister,
+    Level::HeadOfDelegation,
+    Level::Delegate,
+];
+const HEAD_OF_DELEGATION: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -41,6 +51,7 @@ pub enum Field {
     Short,
     Kind,
     Group,
+    Level,
     Constituency,
     Modality,
 }
@@ -51,6 +62,7 @@ pub struct Registration {
     pub short: String,
     pub kind: usize,
     pub group: usize,
+    pub level: usize,
     pub constituency: usize,
     pub modality: usize,
     pub field: Field,
@@ -73,6 +85,7 @@ impl Registration {
             short: String::new(),
             kind: 5,
             group: 0,
+            level: HEAD_OF_DELEGATION,
             constituency: 0,
             modality: 0,
             field: Field::Name,
@@ -88,6 +101,7 @@ impl Registration {
         let mut fields = vec![Field::Name, Field::Short, Field::Kind];
         if self.kind().is_state() {
             fields.push(Field::Group);
+            fields.push(Field::Level);
         }
         if self.kind() == ParticipantKind::Stakeholder {
             fields.push(Field::Constituency);
@@ -128,7 +142,7 @@ impl Registration {
             region: None,
             constituency: (kind == ParticipantKind::Stakeholder)
                 .then(|| CONSTITUENCIES[self.constituency % CONSTITUENCIES.len()]),
-            level: None,
+            level: kind.is_state().then(|| LEVELS[self.level % LEVELS.len()]),
             modality: MODALITIES[self.modality % MODALITIES.len()],
             recording_secs: None,
             members: Vec::new(),
@@ -152,6 +166,7 @@ impl Registration {
                 match self.field {
                     Field::Kind => step(&mut self.kind, KINDS.len(), forward),
                     Field::Group => step(&mut self.group, GROUPS.len(), forward),
+                    Field::Level => step(&mut self.level, LEVELS.len(), forward),
                     Field::Constituency => step(&mut self.constituency, CONSTITUENCIES.len(), forward),
                     Field::Modality => step(&mut self.modality, MODALITIES.len(), forward),
                     Field::Name | Field::Short => {}
@@ -186,6 +201,7 @@ impl Registration {
                     Field::Short => ("short name", format!("{}{}", self.short, if f == self.field { "█" } else { "" })),
                     Field::Kind => ("kind", format!("◀ {} ▶", self.kind().label())),
                     Field::Group => ("regional group", format!("◀ {} ▶", GROUPS[self.group % GROUPS.len()].label())),
+                    Field::Level => ("level", format!("◀ {} ▶", LEVELS[self.level % LEVELS.len()].label())),
                     Field::Constituency => {
                         let c = CONSTITUENCIES[self.constituency % CONSTITUENCIES.len()];
                         ("constituency", format!("◀ {} ▶", serde_plain(&c)))

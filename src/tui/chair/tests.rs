@@ -709,3 +709,29 @@ fn after_a_resume_the_header_says_catching_up_until_the_welcome_seq_is_reached()
     assert_eq!(app.live.catch_up_to, None);
     assert!(header(&app).contains("● hub"), "{}", header(&app));
 }
+
+#[test]
+fn a_state_registered_late_has_its_level_of_representation() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "iAtlantis Federation");
+    let Mode::Picker(picker) = &app.mode else { panic!("picker") };
+    for _ in 0..picker.results.len() + 1 {
+        update(&mut app, key(KeyCode::Down));
+    }
+    update(&mut app, key(KeyCode::Enter));
+    let Mode::Register(form) = &app.mode else { panic!("the registration form") };
+    assert_eq!(form.name, "Atlantis Federation");
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, key(KeyCode::Down)); // name → short name → kind
+    update(&mut app, key(KeyCode::Right)); // stakeholder → Member State
+    update(&mut app, key(KeyCode::Down));
+    update(&mut app, key(KeyCode::Down)); // → regional group → level (head of delegation)
+    update(&mut app, key(KeyCode::Left));
+    update(&mut app, key(KeyCode::Left)); // → vice-minister → minister
+    let effects = update(&mut app, key(KeyCode::Enter));
+    let commands = sent(&effects);
+    let [Command::RegisterParticipant { participant }] = commands.as_slice() else { panic!("{effects:?}") };
+    assert_eq!(participant.kind, ParticipantKind::MemberState);
+    assert_eq!(participant.level, Some(crate::domain::Level::Minister));
+    assert!(participant.regional_group.is_some());
+}
