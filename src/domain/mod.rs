@@ -827,6 +827,30 @@ impl Session {
 
 /// Fold one event into the state. Never fails and never panics: an event that does
 /// not fit the state (which [`decide`] never produces) changes only what it can.
+/// The turn that leaves the floor, ended or interrupted (`suspended`): its time is
+/// counted against the budgets and it joins the log of turns.
+fn record_turn(session: &mut Session, current: Turn, at: Timestamp, used_ms: u64, overrun_ms: u64, suspended: bool) {
+    account(session, current.segment, &current.entry.participant, current.entry.kind, used_ms, true);
+    session.turns.push(Arc::new(TurnRecord {
+        id: current.id,
+        segment: current.segment,
+        entry: current.entry.id,
+        participant: current.entry.participant.clone(),
+        kind: current.entry.kind,
+        inscribed_at: current.entry.inscribed_at,
+        started_at: current.started_at,
+        ended_at: at,
+        allotted_ms: current.allotted_ms,
+        used_ms,
+        overrun_ms,
+        points_of_order: current.points_of_order,
+        part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
+        suspended,
+        on_behalf_of: current.entry.on_behalf_of,
+        budget: current.budget,
+    }));
+}
+
 pub fn apply(session: &mut Session, event: &Event) {
     apply_with(session, event, true);
 }
@@ -1015,48 +1039,13 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
         }
         EventKind::TurnEnded { turn, used_ms, overrun_ms } => {
             if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
-                account(session, current.segment, &current.entry.participant, current.entry.kind, *used_ms, true);
-                session.turns.push(Arc::new(TurnRecord {
-                    id: current.id,
-                    segment: current.segment,
-                    entry: current.entry.id,
-                    participant: current.entry.participant.clone(),
-                    kind: current.entry.kind,
-                    inscribed_at: current.entry.inscribed_at,
-                    started_at: current.started_at,
-                    ended_at: at,
-                    allotted_ms: current.allotted_ms,
-                    used_ms: *used_ms,
-                    overrun_ms: *overrun_ms,
-                    points_of_order: current.points_of_order,
-                    part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
-                    suspended: false,
-                    on_behalf_of: current.entry.on_behalf_of.clone(),
-                    budget: current.budget.clone(),
-                }));
+                record_turn(session, current, at, *used_ms, *overrun_ms, false);
             }
         }
         EventKind::TurnSuspended { turn, used_ms, segment, entry, order: ids } => {
             if let Some(current) = session.floor.take_if(|t| t.id == *turn) {
-                account(session, current.segment, &current.entry.participant, current.entry.kind, *used_ms, true);
-                session.turns.push(Arc::new(TurnRecord {
-                    id: current.id,
-                    segment: current.segment,
-                    entry: current.entry.id,
-                    participant: current.entry.participant.clone(),
-                    kind: current.entry.kind,
-                    inscribed_at: current.entry.inscribed_at,
-                    started_at: current.started_at,
-                    ended_at: at,
-                    allotted_ms: current.allotted_ms,
-                    used_ms: *used_ms,
-                    overrun_ms: used_ms.saturating_sub(current.allotted_ms),
-                    points_of_order: current.points_of_order,
-                    part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
-                    suspended: true,
-                    on_behalf_of: current.entry.on_behalf_of.clone(),
-                    budget: current.budget.clone(),
-                }));
+                let overrun_ms = used_ms.saturating_sub(current.allotted_ms);
+                record_turn(session, current, at, *used_ms, overrun_ms, true);
             }
             session.next_id = session.next_id.max(entry.id + 1);
             if let Some(state) = session.segments.get_mut(*segment) {

@@ -11,6 +11,8 @@ pub mod keymap;
 pub mod live;
 pub mod rapporteur;
 pub mod replay;
+#[cfg(test)]
+mod testkit;
 pub mod widgets;
 
 use std::io::{self, Stdout};

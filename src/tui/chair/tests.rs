@@ -1,54 +1,22 @@
 //! update() tests: feed messages, check the state and the effects.
 
-use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyEventState, MouseEvent};
 
 use super::*;
 use crate::client::link::LinkEvent;
 use crate::domain::{self, Actor, Event, ParticipantKind, Session};
-use crate::protocol::{Envelope, ServerFrame};
+use crate::protocol::ServerFrame;
 use crate::tui::keymap::Screen;
 use crate::tui::live::{LinkStatus, StatusLine, Tone};
+use crate::tui::testkit::*;
 use chrono::Duration;
 use crossterm::event::KeyEventKind;
 
-fn t(secs: i64) -> Timestamp {
-    Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid") + Duration::seconds(secs)
-}
-
-fn session() -> Session {
-    Session::new(crate::config::parse_session(include_str!("../../../tests/data/small.toml")).expect("valid"))
-}
-
-/// An app connected to a hub, holding `session` after the chair's `commands`.
+/// An app connected to a hub, holding the session after the chair's `commands`.
 fn app_with(commands: Vec<Command>) -> Chair {
-    let mut s = session();
-    for (i, command) in commands.into_iter().enumerate() {
-        let events = domain::decide(&s, command, &Actor::chair("chair"), t(i as i64)).expect("accepted");
-        for e in &events {
-            domain::apply(&mut s, e);
-        }
-    }
     let mut app = Chair::new(Keymap::from_texts(None, Screen::Chair).expect("keys"), Vec::new(), t(100));
-    app.live.replica.state = Some(s);
-    app.live.link = LinkStatus::Connected;
+    connect(&mut app.live, session_after(commands));
     app
-}
-
-fn inscribe(p: &str) -> Command {
-    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
-}
-
-fn open() -> Command {
-    Command::OpenSegment { segment: "general".into() }
-}
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Msg {
-    key(KeyCode::Char(c))
 }
 
 /// Press keys slowly: before each key, the hub has answered the commands sent so far
@@ -78,10 +46,6 @@ fn sent(effects: &[Effect]) -> Vec<Command> {
             _ => None,
         })
         .collect()
-}
-
-fn frame(frame: ServerFrame) -> Msg {
-    Msg::Link(LinkEvent::Frame(Box::new(Envelope { frame, now: t(100) })))
 }
 
 #[test]

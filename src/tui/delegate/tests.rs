@@ -1,37 +1,15 @@
 //! update() tests of the delegate's screen.
 
-use chrono::{Duration, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::domain::{self, Actor};
 use crate::tui::keymap::Screen;
-use crate::tui::live::LinkStatus;
-
-fn t(secs: i64) -> Timestamp {
-    Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid") + Duration::seconds(secs)
-}
-
-fn inscribe(p: &str) -> Command {
-    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
-}
-
-fn open() -> Command {
-    Command::OpenSegment { segment: "general".into() }
-}
+use crate::tui::testkit::{connect, inscribe, open, session_after, t};
 
 /// The delegate of `me`, connected, with the session after the chair's `commands`.
 fn delegate(me: &str, commands: Vec<Command>) -> Delegate {
-    let mut s =
-        Session::new(crate::config::parse_session(include_str!("../../../tests/data/small.toml")).expect("valid"));
-    for (i, command) in commands.into_iter().enumerate() {
-        for e in &domain::decide(&s, command, &Actor::chair("chair"), t(i as i64)).expect("accepted") {
-            domain::apply(&mut s, e);
-        }
-    }
     let mut d = Delegate::new(Keymap::from_texts(None, Screen::Delegate).expect("keys"), t(100));
-    d.live.replica.state = Some(s);
-    d.live.link = LinkStatus::Connected;
+    connect(&mut d.live, session_after(commands));
     d.participant = Some(me.to_string());
     d
 }

@@ -1,57 +1,21 @@
 //! update() tests: feed messages, check the state and the effects.
 
 use super::*;
-use crate::domain::{self, Actor, Session};
-use crate::protocol::Envelope;
+use crate::domain;
 use crate::tui::keymap::Screen;
-use chrono::{Duration, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crate::tui::testkit::*;
+use chrono::Duration;
+use crossterm::event::KeyCode;
 
-fn t(secs: i64) -> Timestamp {
-    Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("valid") + Duration::seconds(secs)
-}
-
-fn session() -> Session {
-    Session::new(crate::config::parse_session(include_str!("../../../tests/data/small.toml")).expect("valid"))
-}
-
-/// An app connected to a hub, holding `session` after the chair's `commands`.
+/// An app connected to a hub, holding the session after the chair's `commands`.
 fn app_with(commands: Vec<Command>) -> Rapporteur {
-    let mut s = session();
-    for (i, command) in commands.into_iter().enumerate() {
-        let events = domain::decide(&s, command, &Actor::chair("chair"), t(i as i64)).expect("accepted");
-        for e in &events {
-            domain::apply(&mut s, e);
-        }
-    }
     let mut app = Rapporteur::new(Keymap::from_texts(None, Screen::Rapporteur).expect("keys"), t(100));
-    app.live.replica.state = Some(s);
-    app.live.link = LinkStatus::Connected;
+    connect(&mut app.live, session_after(commands));
     app
-}
-
-fn inscribe(p: &str) -> Command {
-    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
-}
-
-fn open() -> Command {
-    Command::OpenSegment { segment: "general".into() }
-}
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Msg {
-    key(KeyCode::Char(c))
 }
 
 fn press(app: &mut Rapporteur, keys: &str) -> Vec<Effect> {
     keys.chars().flat_map(|c| update(app, ch(c))).collect()
-}
-
-fn frame(frame: ServerFrame) -> Msg {
-    Msg::Link(LinkEvent::Frame(Box::new(Envelope { frame, now: t(100) })))
 }
 
 fn rapporteur_with(commands: Vec<Command>) -> Rapporteur {
@@ -63,10 +27,6 @@ fn rapporteur_with(commands: Vec<Command>) -> Rapporteur {
 fn first_entry(commands: Vec<Command>) -> u64 {
     let app = app_with(commands);
     app.session().and_then(|s| s.segments[0].list.first()).expect("an entry").id
-}
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
 #[test]
