@@ -38,15 +38,8 @@ pub struct Areas {
 
 pub fn layout(chair: &Chair, area: Rect) -> Areas {
     let wide = area.width >= 120 && area.height >= 34;
-    let status_height = widgets::status_height(chair.live.status.as_ref(), area.width);
     let hints = floor_hints(chair).len() as u16;
-    let [header, body, status, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(8),
-        Constraint::Length(status_height),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, body, status, footer] = widgets::screen_rows(chair.live.status.as_ref(), area);
     let (floor, list, forecast, recent, replies, join) = if wide {
         // The list never gets fewer columns than at 80: the side column takes the rest.
         let side = (area.width * 45 / 100).min(area.width.saturating_sub(80));

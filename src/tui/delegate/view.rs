@@ -25,14 +25,7 @@ pub struct Areas {
 
 pub fn layout(d: &Delegate, area: Rect) -> Areas {
     let wide = area.width >= 120 && area.height >= 34;
-    let status_height = widgets::status_height(d.live.status.as_ref(), area.width);
-    let [header, body, status, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(8),
-        Constraint::Length(status_height),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, body, status, footer] = widgets::screen_rows(d.live.status.as_ref(), area);
     if wide {
         let side = (area.width * 45 / 100).min(area.width.saturating_sub(80));
         let [left, right] = Layout::horizontal([Constraint::Min(80), Constraint::Length(side)]).areas(body);

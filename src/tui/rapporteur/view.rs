@@ -28,14 +28,7 @@ pub struct Areas {
 
 pub fn layout(r: &Rapporteur, area: Rect) -> Areas {
     let wide = area.width >= 120 && area.height >= 34;
-    let status_height = widgets::status_height(r.live.status.as_ref(), area.width);
-    let [header, body, status, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(8),
-        Constraint::Length(status_height),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, body, status, footer] = widgets::screen_rows(r.live.status.as_ref(), area);
     if wide {
         // The list never gets fewer columns than at 80: the other side takes the rest.
         let side = (area.width / 2).min(area.width.saturating_sub(80));

@@ -11,7 +11,7 @@ pub mod timeline;
 
 use chrono::{FixedOffset, Utc};
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -266,6 +266,18 @@ pub fn help(frame: &mut Frame, title: &str, entries: &[(String, String)], footno
 /// How many rows the status line needs at this width: one, or two for a long message.
 pub fn status_height(status: Option<&StatusLine>, width: u16) -> u16 {
     status.map_or(1, |s| wrapped_rows(&s.text, width).min(2))
+}
+
+/// Every live screen's frame: the header row, the body, the status line (one or
+/// two rows, as its message needs) and the footer row.
+pub fn screen_rows(status: Option<&StatusLine>, area: Rect) -> [Rect; 4] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(8),
+        Constraint::Length(status_height(status, area.width)),
+        Constraint::Length(1),
+    ])
+    .areas(area)
 }
 
 /// The last message, wrapped; past two rows it ends in an ellipsis.
