@@ -37,14 +37,7 @@ async fn replaying_a_scripted_session_ends_in_the_hubs_final_state() {
     let chair = rostrum::domain::Actor::chair("chair");
     s.at(0, &chair, rostrum::domain::Command::OpenSegment { segment: "general".into() }).await;
     for (i, p) in ["chile", "peru", "ghana", "ngo-a", "holy-see"].iter().enumerate() {
-        let inscribe = rostrum::domain::Command::Inscribe {
-            participant: (*p).into(),
-            segment: None,
-            kind: None,
-            level: None,
-            on_behalf_of: None,
-        };
-        s.at(10 + i as i64, &chair, inscribe).await;
+        s.at(10 + i as i64, &chair, common::inscribe(p)).await;
     }
     let peru = s.entry(0, "peru").await;
     s.at(30, &chair, rostrum::domain::Command::GiveFloor { entry: peru, budget: None }).await;
@@ -126,13 +119,7 @@ async fn a_follower_reads_what_the_hub_appends_and_refuses_an_edited_journal() {
     let mut follower = rostrum::journal::Follower::after(&path, &contents);
     assert!(follower.poll().expect("polls").is_empty(), "nothing new yet");
     let mut player = Player::new(contents, true).expect("player");
-    let inscribe = |p: &str| Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-    };
+    let inscribe = common::inscribe;
     s.at(5, &chair, inscribe("peru")).await;
     s.at(6, &chair, inscribe("chile")).await;
     let new = follower.poll().expect("polls");
@@ -189,13 +176,7 @@ async fn event_lines_name_participants_the_same_at_every_position() {
     let data = tempfile::tempdir().expect("temp dir");
     let s = Scripted::start(data.path(), &common::session_file()).await;
     let chair = Actor::chair("chair");
-    let inscribe = |p: &str| Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-    };
+    let inscribe = common::inscribe;
     s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
     s.at(1, &chair, inscribe("chile")).await;
     s.at(2, &chair, inscribe("ghana")).await;

@@ -136,13 +136,7 @@ async fn pending_replies_are_listed_and_an_undo_is_not_a_deferral() {
     let data = tempfile::tempdir().expect("temp dir");
     let s = Scripted::start(data.path(), &common::session_file()).await;
     let chair = Actor::chair("chair");
-    let inscribe = |p: &str| Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-    };
+    let inscribe = common::inscribe;
     s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
     s.at(1, &chair, inscribe("chile")).await;
     s.at(2, &chair, inscribe("ghana")).await;
@@ -270,13 +264,7 @@ fn short_turns_keep_their_milliseconds_and_what_was_not_heard_is_said() {
     use rostrum::domain::{Actor, Command, ConnectionStatus};
     let chair = Actor::chair("chair");
     let ana = Actor::rapporteur("Ana");
-    let inscribe = |p: &str| Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-    };
+    let inscribe = common::inscribe;
     let mut steps = vec![
         (0, chair.clone(), Command::OpenSegment { segment: "general".into() }),
         (10, chair.clone(), inscribe("peru")),
@@ -390,13 +378,7 @@ fn budgets_and_the_chairs_choices_over_them_are_in_the_report() {
         1,
     );
     let chair = Actor::chair("chair");
-    let inscribe = |p: &str| Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-    };
+    let inscribe = common::inscribe;
     let steps = vec![
         (0, chair.clone(), Command::OpenSegment { segment: "general".into() }),
         (1_000, chair.clone(), inscribe("peru")),

@@ -16,9 +16,7 @@ use rostrum::hub::{Hub, Settings};
 
 const SECOND: Duration = Duration::from_secs(1);
 
-fn inscribe(p: &str) -> Command {
-    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
-}
+use common::inscribe;
 
 async fn chair(hub: &Hub, command: Command) {
     let handle = hub.session(SESSION).expect("session");
