@@ -14,7 +14,8 @@ use crate::domain::{ConnectionStatus, Entry, Placement, Session, budgets_left};
 /// Columns of everything but the name; the name takes the rest.
 const POSITION: u16 = 3;
 const KIND: u16 = 12;
-const LEVEL: u16 = 16;
+/// Wide enough for "Head of delegation"; the two highest levels end in an ellipsis.
+const LEVEL: u16 = 18;
 const MODALITY: u16 = 14;
 const TIME: u16 = 5;
 /// Each participant's speaking time so far in the session.
