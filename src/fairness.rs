@@ -39,8 +39,10 @@ pub struct Waiting {
     pub in_room: Wait,
     pub remote: Wait,
     pub pre_recorded: Wait,
-    /// Turns left out because their speakers were inscribed before the meeting.
-    pub pre_inscribed_excluded: usize,
+    /// Statements whose speakers were inscribed before their segment opened
+    /// (in advance, or while an earlier segment ran): their wait counts from the
+    /// segment's opening.
+    pub from_opening: usize,
 }
 
 /// Someone on the open segment's list, and how long since they were inscribed.
@@ -121,15 +123,34 @@ fn constituency_label<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
+/// When a speaker inscribed at `inscribed_at` began waiting to be heard in
+/// `segment`: then, or when the segment opened if that was later (a speaker
+/// inscribed in advance, by the session file or while an earlier segment ran,
+/// waits from the opening, not from the schedule's date).
+pub fn waiting_since(session: &Session, segment: usize, inscribed_at: Timestamp) -> Timestamp {
+    match session.segments.get(segment).and_then(|s| s.opened_at) {
+        Some(opened) if opened > inscribed_at => opened,
+        _ => inscribed_at,
+    }
+}
+
+/// How long the speaker of a finished turn waited for the floor, in milliseconds:
+/// none for rights of reply and later parts of interrupted statements.
+pub fn turn_wait_ms(session: &Session, t: &crate::domain::TurnRecord) -> Option<u64> {
+    if t.kind == StatementKind::Reply || t.part_of.is_some() {
+        return None;
+    }
+    Some(millis_between(waiting_since(session, t.segment, t.inscribed_at), t.started_at))
+}
+
 /// The figures at `now` (for the waiting list; everything else is the record so far).
 pub fn compute(session: &Session, now: Timestamp) -> Fairness {
     let def = &session.def;
-    let pre_inscribed = def.pre_inscribed();
     let mut kinds = Vec::new();
     let mut groups = Vec::new();
     let mut constituencies = Vec::new();
     let mut waits: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    let mut excluded = 0;
+    let mut from_opening = 0;
     for t in &session.turns {
         let Some(p) = def.participant(&t.participant) else { continue };
         let first_part = t.part_of.is_none();
@@ -145,10 +166,11 @@ pub fn compute(session: &Session, now: Timestamp) -> Fairness {
         if t.kind == StatementKind::Reply || !first_part {
             continue;
         }
-        if t.entry != 0 && t.entry <= pre_inscribed {
-            excluded += 1;
-        } else {
-            waits.entry(modality_label(p.modality)).or_default().push(millis_between(t.inscribed_at, t.started_at));
+        if let Some(wait) = turn_wait_ms(session, t) {
+            if waiting_since(session, t.segment, t.inscribed_at) != t.inscribed_at {
+                from_opening += 1;
+            }
+            waits.entry(modality_label(p.modality)).or_default().push(wait);
         }
     }
     let mut roster_kinds: BTreeMap<String, usize> = BTreeMap::new();
@@ -169,8 +191,9 @@ pub fn compute(session: &Session, now: Timestamp) -> Fairness {
         in_room: take(Modality::InRoom),
         remote: take(Modality::Remote),
         pre_recorded: take(Modality::PreRecorded),
-        pre_inscribed_excluded: excluded,
+        from_opening,
     };
+    let current = session.current_segment.unwrap_or(0);
     let mut waiting_now: Vec<WaitingNow> = session
         .current_segment
         .and_then(|s| session.segments.get(s))
@@ -178,11 +201,11 @@ pub fn compute(session: &Session, now: Timestamp) -> Fairness {
             state
                 .list
                 .iter()
-                .filter(|e| e.id > pre_inscribed)
+                .filter(|_| state.opened_at.is_some())
                 .map(|e| WaitingNow {
                     participant: session.name_of(&e.participant).to_string(),
                     modality: def.participant(&e.participant).map_or("in-room", |p| modality_label(p.modality)).into(),
-                    waited_ms: millis_between(e.inscribed_at, now),
+                    waited_ms: millis_between(waiting_since(session, current, e.inscribed_at), now),
                 })
                 .collect()
         })

@@ -35,6 +35,10 @@ enum Cmd {
         /// Trust this CA certificate (PEM) for a wss:// hub with a private certificate.
         #[arg(long)]
         ca: Option<PathBuf>,
+        /// Chair as this person of the session file ([[chairs]] or [[officers]] id), with their
+        /// own credential, so the record names them (default: the shared chair token).
+        #[arg(long = "as", value_name = "PERSON-ID")]
+        person: Option<String>,
     },
     /// Follow a session as a rapporteur: live view, notes and pledges.
     Rapporteur {
@@ -291,7 +295,7 @@ fn main() -> ExitCode {
         Cmd::Delegate { url, token, keys, ca } => {
             finish(trust(ca).and_then(|()| tui::delegate(&url, token, keys.as_deref())))
         }
-        Cmd::Chair { session, token, data, listen, keys, ca } => {
+        Cmd::Chair { session, token, data, listen, keys, ca, person } => {
             let target = if session.starts_with("ws://") || session.starts_with("wss://") {
                 if rostrum::tui::session_of_url(&session).is_none() || !session.contains("/v1/sessions/") {
                     eprintln!("{session}: a hub's URL names the session: ws://HOST:PORT/v1/sessions/SESSION-ID");
@@ -310,7 +314,7 @@ fn main() -> ExitCode {
             } else {
                 tui::Target::File(PathBuf::from(session))
             };
-            finish(trust(ca).and_then(|()| tui::chair(tui::ChairOptions { target, data, listen, keys })))
+            finish(trust(ca).and_then(|()| tui::chair(tui::ChairOptions { target, data, listen, keys, person })))
         }
         Cmd::Check { files } => check(&files),
         Cmd::Verify { log } => finish(

@@ -91,6 +91,10 @@ pub enum ServerFrame {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         participant: Option<String>,
+        /// With a person's own token: the person's id in the session file (`name`
+        /// is then their name, as the record will show it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        person: Option<String>,
         /// The journal's identity: send it back as `epoch=` with `since=` when resuming.
         #[serde(default)]
         epoch: String,

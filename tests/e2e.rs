@@ -56,9 +56,15 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
         assert!(pane.contains(name), "{name} is on the list:\n{pane}");
     }
 
-    // Select Mexico (second on the list, after the pre-inscribed IOM) and give it the floor.
+    // The last inscription is selected and its place said.
+    tmux.wait_for("✓ inscribe Philippines: #4 of 4 on the list");
+    // Select Mexico (second on the list, after the pre-inscribed IOM) and give it the
+    // floor: out of the rules' order, so it asks first.
+    tmux.keys(&["g"]);
     tmux.keys(&["Down"]);
     tmux.keys(&["Enter"]);
+    tmux.wait_for("out of order?");
+    tmux.keys(&["y"]);
     tmux.wait_for("✓ floor to Mexico");
     // The countdown runs: the floor line reads the time used, and it advances.
     let first = used_seconds(&tmux.wait_for("used ")).expect("a clock on the pane");
@@ -152,7 +158,7 @@ fn the_hub_comes_back_on_its_address_and_a_rapporteur_follows_again() {
     // Quitting with the rapporteur connected asks, and says it will be cut off.
     chair.wait_for("1 other");
     chair.keys(&["q"]);
-    chair.wait_for("1 other client on this hub will be cut off");
+    chair.wait_for("1 other connection on this hub");
     chair.keys(&["y"]);
     chair.wait_for("EXITED 0");
     rapporteur.wait_for("RECONNECTING");
@@ -221,8 +227,11 @@ fn a_delegate_inscribes_is_given_the_floor_sees_its_countdown_and_raises_a_point
 
     // The chair gives Mexico the floor: the delegate sees its own countdown.
     chair.wait_for("Mexico");
+    chair.keys(&["g"]);
     chair.keys(&["Down"]);
     chair.keys(&["Enter"]);
+    chair.wait_for("out of order?");
+    chair.keys(&["y"]);
     chair.wait_for("✓ floor to Mexico");
     delegate.wait("its own countdown", |p| p.contains("YOU HAVE THE FLOOR") && p.contains(" left"));
 
@@ -230,9 +239,152 @@ fn a_delegate_inscribes_is_given_the_floor_sees_its_countdown_and_raises_a_point
     chair.keys(&["n"]);
     chair.wait_for("✓ floor to International Organization for Migration");
     delegate.wait("IOM on the floor", |p| p.contains("IOM") && !p.contains("YOU HAVE THE FLOOR"));
+    // A point of order asks first.
     delegate.keys(&["o"]);
+    delegate.wait_for("Raise a point of order?");
+    delegate.keys(&["y"]);
     delegate.wait_for("✓ point of order");
     chair.wait_for("POINT OF ORDER: Mexico");
     delegate.keys(&["q"]);
     delegate.wait_for("EXITED 0");
+}
+
+/// Two people at the chair, each with their own credential: the co-chair is not
+/// offered the other's undo, its `u` changes nothing and says whose action it is,
+/// and the journal, the replay and the report name each person.
+#[test]
+fn two_chairs_with_their_own_credentials_undo_only_their_own_and_the_record_names_each() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let id = std::process::id();
+    let bin = env!("CARGO_BIN_EXE_rostrum");
+    // The first chair runs the hub, as the session file's first co-chair.
+    let amara = Pane::start_sized(
+        &format!("rostrum-e2e-amara-{id}"),
+        &format!(
+            "{bin} chair {} --data {} --as amara-diallo-mensah; echo EXITED $?; sleep 30",
+            root.join("config/imrf-2022-roundtable-1.toml").display(),
+            data.path().display()
+        ),
+        160,
+        40,
+    );
+    amara.wait_for("Join URLs");
+    amara.keys(&["Escape"]);
+    amara.wait("the join panel to close", |p| !p.contains("Join URLs"));
+    // The co-chair joins from elsewhere with the token the session file gave him.
+    let dir = data.path().join("imrf-2022-roundtable-1");
+    let address = std::fs::read_to_string(dir.join("address")).expect("address");
+    let tokens: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.join("tokens.toml")).expect("tokens")).expect("toml");
+    let token = tokens["people"]["henrik-solberg-lund"].as_str().expect("Henrik's own token");
+    let henrik = Pane::start_sized(
+        &format!("rostrum-e2e-henrik-{id}"),
+        &format!(
+            "{bin} chair ws://{}/v1/sessions/imrf-2022-roundtable-1 --token {token}; echo EXITED $?; sleep 30",
+            address.trim()
+        ),
+        160,
+        40,
+    );
+    henrik.wait_for("● hub");
+
+    amara.keys(&["]"]);
+    amara.wait_for("Open \"Opening remarks\"?");
+    amara.keys(&["y"]);
+    amara.wait_for("✓ open \"Opening remarks\"");
+    // The co-chair is told who did it.
+    henrik.wait_for("Amara Diallo-Mensah: the opening of \"Opening remarks\"");
+    amara.keys(&["i"]);
+    amara.wait_for("Inscribe a speaker");
+    amara.text("mexi");
+    amara.wait("Mexico", |pane| pane.lines().any(|l| l.contains("│Mexico ")));
+    amara.keys(&["Enter"]);
+    amara.wait_for("✓ inscribe Mexico");
+    // Thank you, next: the floor to IOM, by Amara.
+    amara.keys(&["n"]);
+    amara.wait_for("✓ floor to International Organization for Migration");
+    let footer = |pane: &str| pane.lines().rev().find(|l| l.contains("? help")).unwrap_or_default().to_string();
+    let pane = amara.wait("Amara's undo offered", |p| footer(p).contains("u undo"));
+    assert!(footer(&pane).contains("u undo"), "{pane}");
+    // Henrik sees the floor, and is not offered Amara's undo.
+    let pane = henrik.wait("the floor on the co-chair's screen", |p| {
+        p.contains("Amara Diallo-Mensah: the floor given to International Organization")
+    });
+    assert!(!footer(&pane).contains("undo"), "the co-chair is not offered the other's undo:\n{pane}");
+    // His u changes nothing, and says whose action it is.
+    henrik.keys(&["u"]);
+    henrik.wait_for("was Amara Diallo-Mensah's action: only Amara Diallo-Mensah may undo it");
+    // Henrik gives the next floor: then Amara is the one not offered undo.
+    henrik.keys(&["n"]);
+    henrik.wait_for("✓ floor to Mexico");
+    let pane = amara.wait("Henrik's action on Amara's screen", |p| {
+        p.contains("Henrik Solberg-Lund: \"next\" (the floor back to International Organization")
+    });
+    assert!(!footer(&pane).contains("undo"), "{pane}");
+    amara.keys(&["u"]);
+    amara.wait_for("was Henrik Solberg-Lund's action");
+    // Henrik's own undo works: IOM has the floor again.
+    henrik.keys(&["u"]);
+    henrik.wait_for("✓ undo \"next\"");
+    // A turn runs: quitting asks, on either screen.
+    henrik.keys(&["q"]);
+    henrik.wait_for("Quit?");
+    henrik.keys(&["y"]);
+    henrik.wait_for("EXITED 0");
+    amara.keys(&["q"]);
+    amara.wait_for("Quit?");
+    amara.keys(&["y"]);
+    amara.wait_for("EXITED 0");
+
+    // The journal names each person, from their credentials.
+    let journal = dir.join("journal.jsonl");
+    let contents = rostrum::journal::read_file(&journal).expect("journal verifies");
+    let by: Vec<(String, Option<String>, String)> = contents
+        .events
+        .iter()
+        .map(|e| {
+            let what = match &e.event {
+                EventKind::SegmentOpened { .. } => "opened".to_string(),
+                EventKind::Inscribed { entry, .. } => format!("inscribed {}", entry.participant),
+                EventKind::FloorGiven { turn } => format!("floor {}", turn.entry.participant),
+                EventKind::TurnEnded { .. } => "ended".to_string(),
+                EventKind::FloorRevoked { .. } => "revoked".to_string(),
+                other => format!("{other:?}"),
+            };
+            (e.actor.name.clone(), e.actor.person.clone(), what)
+        })
+        .collect();
+    let a = || ("Amara Diallo-Mensah".to_string(), Some("amara-diallo-mensah".to_string()));
+    let h = || ("Henrik Solberg-Lund".to_string(), Some("henrik-solberg-lund".to_string()));
+    let expected: Vec<(String, Option<String>, String)> = [
+        (a(), "opened"),
+        (a(), "inscribed mexico"),
+        (a(), "floor iom"),
+        (h(), "ended"),
+        (h(), "floor mexico"),
+        (h(), "revoked"),
+    ]
+    .into_iter()
+    .map(|((name, person), what)| (name, person, what.to_string()))
+    .collect();
+    assert_eq!(by, expected);
+    assert_eq!(contents.events[5].undoes, Some(5), "Henrik's undo of his own \"next\"");
+
+    // The report names who was at the chair, and who gave each floor.
+    let out = std::process::Command::new(bin).args(["report"]).arg(&journal).output().expect("report runs");
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("- Amara Diallo-Mensah (own credential): 3 actions, gave the floor 1 time"), "{md}");
+    assert!(md.contains("- Henrik Solberg-Lund (own credential): 3 actions, gave the floor 1 time, 1 undone"), "{md}");
+    // The replay's event list names them too.
+    let replay = Pane::start_sized(
+        &format!("rostrum-e2e-replay2-{id}"),
+        &format!("{bin} replay {}; echo EXITED $?; sleep 30", journal.display()),
+        200,
+        50,
+    );
+    replay.keys(&["G"]);
+    let pane = replay
+        .wait("the replay at the end", |p| p.contains("Henrik Solberg-Lund") && p.contains("Amara Diallo-Mensah"));
+    assert!(pane.contains("Henrik Solberg-Lund"), "{pane}");
 }

@@ -54,7 +54,7 @@ async fn waiting_points_of_order_deferrals_and_pledges() {
     // Remote: Ghana 630-40 = 590 s.
     assert_eq!((r.waiting.remote.turns, r.waiting.remote.mean_ms), (1, Some(590_000)));
     assert_eq!((r.waiting.pre_recorded.turns, r.waiting.pre_recorded.mean_ms), (0, None));
-    assert_eq!(r.waiting.pre_inscribed_excluded, 0);
+    assert_eq!(r.waiting.from_opening, 0);
 
     assert_eq!(r.points_of_order.len(), 1);
     let p = &r.points_of_order[0];
@@ -90,7 +90,7 @@ async fn csv_markdown_and_json_say_the_same() {
     assert_eq!(peru[column("inscribed_at")], "2022-05-17T14:00:20Z");
     assert_eq!(
         &peru[column("original_allotted_s")..],
-        ["180.000", "0.000", "0.000", "180.000", "210.000", "30.000", "30.000", "40.000", "0", "1"]
+        ["180.000", "0.000", "0.000", "180.000", "210.000", "30.000", "30.000", "40.000", "0", "1", "chair"]
     );
 
     let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
@@ -178,11 +178,19 @@ async fn interrupted_and_group_statements_are_reported_as_such() {
     let ghana = s.entry(0, "ghana").await;
     s.at(10, &chair, Command::GiveFloor { entry: ghana, budget: None }).await;
     let turn = s.turn().await;
+    // Lost: the interruption marks Ghana with a technical issue; it is back before it speaks again.
+    let back = || Command::SetConnection {
+        participant: "ghana".into(),
+        status: rostrum::domain::ConnectionStatus::Connected,
+        from: Some(rostrum::domain::ConnectionStatus::TechnicalIssue),
+    };
     s.at(50, &chair, Command::SuspendTurn { turn, places: None }).await;
+    s.at(59, &chair, back()).await;
     let ghana = s.entry(0, "ghana").await;
     s.at(60, &chair, Command::GiveFloor { entry: ghana, budget: None }).await;
     let turn = s.turn().await;
     s.at(160, &chair, Command::SuspendTurn { turn, places: None }).await;
+    s.at(169, &chair, back()).await;
     let ghana = s.entry(0, "ghana").await;
     s.at(170, &chair, Command::GiveFloor { entry: ghana, budget: None }).await;
     let turn = s.turn().await;
@@ -415,4 +423,67 @@ fn budgets_and_the_chairs_choices_over_them_are_in_the_report() {
         md.contains("- Chile was given the full time over its budget: the only speaker for the region today."),
         "{md}"
     );
+}
+
+/// docs/report.md's JSON example is the shipped sample's real report, shortened:
+/// each field it shows is the one the code writes, and it names every top-level key.
+#[test]
+fn the_json_example_in_report_md_is_the_samples_report() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/report.md")).expect("report.md");
+    let start = doc.find("```json\n{\"session\"").expect("the example") + "```json\n".len();
+    let end = start + doc[start..].find("```").expect("its end");
+    let example: serde_json::Value = serde_json::from_str(&doc[start..end]).expect("the example is JSON");
+    let contents = rostrum::journal::read_file(&root.join("tests/data/sample-session.jsonl")).expect("sample");
+    let real = serde_json::to_value(report::build(&contents).expect("report")).expect("json");
+    let example = example.as_object().expect("an object");
+    for (key, value) in example.iter().filter(|(k, _)| *k != "…") {
+        let mut real_value = real[key].clone();
+        if key == "segments" {
+            // The first segment, with its first turn.
+            let mut first = real_value[0].clone();
+            first["turns"] = serde_json::Value::Array(vec![first["turns"][0].clone()]);
+            real_value = serde_json::Value::Array(vec![first]);
+        }
+        assert_eq!(value, &real_value, "report.md's `{key}` differs from the code's");
+    }
+    // The documented top-level fields are the code's.
+    for key in real.as_object().expect("an object").keys() {
+        let documented =
+            [format!("| `{key}` |"), format!("| `{key}`, "), format!(", `{key}` |"), format!(", `{key}`, ")];
+        assert!(documented.iter().any(|d| doc.contains(d.as_str())), "report.md documents `{key}`");
+    }
+}
+
+/// The report reads undos from `undoes`, as `apply` does: a chair's plain
+/// withdrawal right after an inscription is a withdrawal, not an undo; an undo is.
+#[tokio::test]
+async fn a_withdrawal_right_after_an_inscription_is_not_an_undo() {
+    use common::script::Scripted;
+    use rostrum::domain::{Actor, Command};
+    let data = tempfile::tempdir().expect("temp dir");
+    let s = Scripted::start(data.path(), &common::session_file()).await;
+    let chair = Actor::chair("chair");
+    let inscribe = |p: &str| Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+    };
+    s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
+    s.at(1, &chair, inscribe("peru")).await;
+    let peru = s.entry(0, "peru").await;
+    s.at(2, &chair, Command::Withdraw { entry: peru }).await;
+    s.at(3, &chair, inscribe("chile")).await;
+    let seq = s.state().await.seq;
+    s.at(4, &chair, Command::Undo { seq }).await;
+    s.at(5, &chair, Command::CloseSession).await;
+    s.stop().await;
+    let r = build(&data.path().join("test-session/journal.jsonl"));
+    let not_heard: Vec<(&str, &str)> =
+        r.segments[0].not_heard.iter().map(|n| (n.participant.as_str(), n.why.as_str())).collect();
+    assert_eq!(not_heard, [("Peru", "withdrawn by the chair")], "Chile's undone inscription never was");
+    assert_eq!(r.chairs.len(), 1);
+    assert_eq!(r.chairs[0].undone, 1);
 }

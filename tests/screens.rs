@@ -38,6 +38,9 @@ fn app(session: Session, now: Timestamp) -> Chair {
     app.live.replica.state = Some(session);
     app.live.link = LinkStatus::Connected;
     app.live.rtt_ms = Some(3);
+    // What the hub's welcome says: the screen previews what this chair may do.
+    app.live.role = Some(domain::Role::Chair);
+    app.live.actor = Some(Actor::chair("chair"));
     app
 }
 
@@ -316,6 +319,8 @@ fn delegate(me: &str, session: Session, now: Timestamp) -> rostrum::tui::delegat
     d.live.replica.state = Some(session);
     d.live.link = LinkStatus::Connected;
     d.live.rtt_ms = Some(3);
+    d.live.role = Some(domain::Role::Delegate);
+    d.live.actor = Some(Actor::delegate(me));
     d.participant = Some(me.to_string());
     d
 }
@@ -341,7 +346,7 @@ fn a_delegate_on_the_floor_sees_its_own_countdown() {
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
     terminal.draw(|frame| rostrum::tui::delegate::view::render(&d, frame)).expect("draws");
     let screen = terminal.backend().to_string();
-    assert!(screen.contains("YOU HAVE THE FLOOR") && screen.contains("02:20 left"), "{screen}");
+    assert!(screen.contains("YOU HAVE THE FLOOR") && screen.contains("2:20 left"), "{screen}");
 }
 
 #[test]

@@ -11,8 +11,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::domain::{
-    Budget, BudgetPer, Chair, Constituency, Level, Limits, Modality, Participant, ParticipantKind, Precedence, Region,
-    RegionalGroup, RosterField, SegmentDef, SessionDef, StakeholderSlots,
+    Budget, BudgetPer, Constituency, Level, Limits, Modality, Participant, ParticipantKind, Person, Precedence, Region,
+    RegionalGroup, RosterField, SegmentDef, SessionDef, StakeholderSlots, person_id,
 };
 
 /// One problem in a session file, at a 1-based line and column.
@@ -130,9 +130,11 @@ struct RawLimits {
     replies_per_delegation: Option<Spanned<i64>>,
 }
 
+/// A chair, officer or rapporteur.
 #[derive(Debug, Deserialize)]
-struct RawChair {
-    name: String,
+struct RawPerson {
+    id: Option<Spanned<String>>,
+    name: Spanned<String>,
     title: Option<String>,
 }
 
@@ -194,7 +196,11 @@ struct RawSession {
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
-    chairs: Vec<RawChair>,
+    chairs: Vec<RawPerson>,
+    #[serde(default)]
+    officers: Vec<RawPerson>,
+    #[serde(default)]
+    rapporteurs: Vec<RawPerson>,
     segments: Spanned<Vec<Spanned<RawSegment>>>,
     participants: Spanned<Vec<Spanned<RawParticipant>>>,
 }
@@ -394,11 +400,22 @@ fn keys_of(table: &str) -> &'static [&'static str] {
             "reply_second",
             "replies_per_delegation",
         ],
-        "chairs" => &["name", "title"],
+        "chairs" | "officers" | "rapporteurs" => &["id", "name", "title"],
         "budgets" => &["per", "time", "kinds", "replies"],
-        _ => {
-            &["id", "title", "venue", "start", "end", "observers_open", "limits", "chairs", "segments", "participants"]
-        }
+        _ => &[
+            "id",
+            "title",
+            "venue",
+            "start",
+            "end",
+            "observers_open",
+            "limits",
+            "chairs",
+            "officers",
+            "rapporteurs",
+            "segments",
+            "participants",
+        ],
     }
 }
 
@@ -630,6 +647,7 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
     if segments.is_empty() {
         problems.at(raw.segments.span(), "a session needs at least one segment");
     }
+    let (chairs, officers, rapporteurs) = people(problems, raw.chairs, raw.officers, raw.rapporteurs);
     let fallback = start.unwrap_or_default();
     SessionDef {
         id: raw.id.get_ref().clone(),
@@ -638,11 +656,55 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
         start: start.unwrap_or(fallback),
         end: end.unwrap_or(fallback),
         observers_open: raw.observers_open,
-        chairs: raw.chairs.into_iter().map(|c| Chair { name: c.name, title: c.title }).collect(),
+        chairs,
+        officers,
+        rapporteurs,
         segments,
         participants,
         roster: Default::default(),
     }
+}
+
+/// The people the file names, each with an id unique among them all (given, or
+/// made from the name), so that each gets a credential of their own.
+fn people(
+    problems: &mut Problems<'_>,
+    chairs: Vec<RawPerson>,
+    officers: Vec<RawPerson>,
+    rapporteurs: Vec<RawPerson>,
+) -> (Vec<Person>, Vec<Person>, Vec<Person>) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut read = |list: Vec<RawPerson>, problems: &mut Problems<'_>| -> Vec<Person> {
+        list.into_iter()
+            .map(|raw| {
+                let name = raw.name.get_ref().trim().to_string();
+                if name.is_empty() {
+                    problems.at(raw.name.span(), "a person's `name` is empty");
+                }
+                let (id, span) = match &raw.id {
+                    Some(id) => {
+                        check_id(problems, id, "person");
+                        (id.get_ref().clone(), id.span())
+                    }
+                    None => (person_id(&name), raw.name.span()),
+                };
+                if let Some(first) = seen.get(&id) {
+                    let (line, _) = line_column(problems.source, *first);
+                    problems.at(
+                        span.clone(),
+                        format!("two people have the id \"{id}\" (first at line {line}): give one an `id` of its own"),
+                    );
+                } else if !id.is_empty() {
+                    seen.insert(id.clone(), span.start);
+                }
+                Person { id, name, title: raw.title }
+            })
+            .collect()
+    };
+    let chairs = read(chairs, problems);
+    let officers = read(officers, problems);
+    let rapporteurs = read(rapporteurs, problems);
+    (chairs, officers, rapporteurs)
 }
 
 fn participant(problems: &mut Problems<'_>, p: &RawParticipant, known: &dyn Fn(&str) -> bool) -> Participant {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::order::{clock, policy_layout};
 use super::{
     Actor, ConnectionStatus, EntryId, Event, EventKind, Level, Modality, Note, ParticipantId, ParticipantKind,
-    Placement, Pledge, PointOfOrder, Role, Session, StatementKind, Timestamp, Turn, TurnId,
+    Placement, Pledge, PointOfOrder, Role, Session, StatementKind, Timestamp, Turn, TurnId, Undo,
 };
 
 /// Longest note, pledge or ruling text, in characters (so that any such command,
@@ -125,6 +125,11 @@ pub enum Command {
         ruling: String,
         upheld: bool,
     },
+    /// Withdraw a pending point of order before the chair rules on it (the
+    /// delegation that raised it, or the chair).
+    WithdrawPointOfOrder {
+        point: u64,
+    },
     RequestReply {
         participant: ParticipantId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -214,6 +219,7 @@ impl Command {
             Self::Cut { .. } => "cut the time",
             Self::RaisePointOfOrder { .. } => "raise a point of order",
             Self::RulePointOfOrder { .. } => "rule on a point of order",
+            Self::WithdrawPointOfOrder { .. } => "withdraw a point of order",
             Self::RequestReply { .. } => "request a right of reply",
             Self::WithdrawReply { .. } => "withdraw a right of reply",
             Self::SetConnection { .. } => "set a connection status",
@@ -228,6 +234,7 @@ impl Command {
             Self::Inscribe { .. }
             | Self::Withdraw { .. }
             | Self::RaisePointOfOrder { .. }
+            | Self::WithdrawPointOfOrder { .. }
             | Self::RequestReply { .. }
             | Self::WithdrawReply { .. }
             | Self::SetConnection { .. } => Allowed::ChairOrOwnDelegate,
@@ -273,7 +280,7 @@ impl std::error::Error for Rejection {}
 fn reject(code: RejectCode, reason: impl Into<String>) -> Rejection {
     Rejection { code, reason: reason.into() }
 }
-fn refused(reason: impl Into<String>) -> Rejection {
+pub(super) fn refused(reason: impl Into<String>) -> Rejection {
     reject(RejectCode::Refused, reason)
 }
 fn not_found(reason: impl Into<String>) -> Rejection {
@@ -290,10 +297,8 @@ type Decision = Result<Vec<EventKind>, Rejection>;
 /// A rejected command changes nothing.
 pub fn decide(session: &Session, command: Command, actor: &Actor, now: Timestamp) -> Result<Vec<Event>, Rejection> {
     authorize(session, &command, actor)?;
-    if let Some(closed) = session.closed_at
-        && !matches!(command, Command::Undo { .. })
-    {
-        return Err(refused(format!("the session was closed at {}", clock(session, closed))));
+    if !matches!(command, Command::Undo { .. }) {
+        session_open(session)?;
     }
     let undoes = match &command {
         Command::Undo { seq } => Some(*seq),
@@ -314,6 +319,9 @@ fn concerned_participant(session: &Session, command: &Command) -> Option<Partici
         | Command::RequestReply { participant, .. }
         | Command::SetConnection { participant, .. } => Some(participant.clone()),
         Command::RaisePointOfOrder { by } => Some(by.clone()),
+        Command::WithdrawPointOfOrder { point } => {
+            session.point_of_order.as_ref().filter(|p| p.id == *point).map(|p| p.by.clone())
+        }
         Command::Withdraw { entry } | Command::WithdrawReply { entry } => session
             .segment_of_entry(*entry)
             .and_then(|s| session.find_entry(s, *entry))
@@ -405,6 +413,14 @@ impl Rules<'_> {
                         UNDO_FLOOR_WITHIN_MS / 1000
                     )))
                 }
+                Some(Undo { seq: last, by: Some(by), what, .. }) if *last == seq && !by.same_person(self.actor) => {
+                    Err(refused(format!(
+                        "{} was {}'s action: only {} may undo it (undo takes back your own last action)",
+                        capitalize(what),
+                        by.name,
+                        by.name
+                    )))
+                }
                 Some(undo) if undo.seq == seq && seq == self.session.seq => {
                     let mut compensation = undo.compensation.clone();
                     // A turn ended by mistake runs again from now: the time between its
@@ -426,11 +442,27 @@ impl Rules<'_> {
                     undo.seq, undo.what
                 ))),
                 _ => Err(refused(format!(
-                    "event #{seq} cannot be undone: only the chair's last action on the lists, the floor, a segment or the session, right after it"
+                    "event #{seq} cannot be undone: only the chair's last action on the lists, the floor, a segment, the session or a connection status, right after it"
                 ))),
             },
             Command::EndTurn { turn } => Ok(vec![self.end_turn(turn)?]),
-            Command::SuspendTurn { turn, places } => Ok(vec![self.suspend(turn, places)?]),
+            Command::SuspendTurn { turn, places } => {
+                let suspended = self.suspend(turn, places)?;
+                let mut events = Vec::new();
+                // The speaker is lost: a remote one is marked with a technical issue in
+                // the same step, so that "next" passes them until they are back.
+                if let Some(current) = &self.session.floor
+                    && self.is_remote(&current.entry.participant)
+                    && self.session.connection(&current.entry.participant) != ConnectionStatus::TechnicalIssue
+                {
+                    events.push(EventKind::ConnectionSet {
+                        participant: current.entry.participant.clone(),
+                        status: ConnectionStatus::TechnicalIssue,
+                    });
+                }
+                events.push(suspended);
+                Ok(events)
+            }
             Command::Pause { turn } => {
                 let current = self.turn(turn)?;
                 self.no_point_pending()?;
@@ -458,6 +490,10 @@ impl Rules<'_> {
                 let ruling = bounded_text("ruling", &ruling, MAX_TEXT)?;
                 Ok(vec![EventKind::PointOfOrderRuled { point, ruling, upheld }])
             }
+            Command::WithdrawPointOfOrder { point } => match &self.session.point_of_order {
+                Some(pending) if pending.id == point => Ok(vec![EventKind::PointOfOrderWithdrawn { point }]),
+                _ => Err(not_found(format!("no point of order #{point} is pending"))),
+            },
             Command::RequestReply { participant, segment } => self.request_reply(&participant, segment.as_deref()),
             Command::WithdrawReply { entry } => {
                 let segment = self.session.segment_of_entry(entry);
@@ -470,10 +506,13 @@ impl Rules<'_> {
             Command::SetConnection { participant, status, from } => {
                 let p = self.participant(&participant)?;
                 if p.modality != Modality::Remote {
+                    let how = match p.modality {
+                        Modality::InRoom => "takes part in the room",
+                        _ => "speaks by a pre-recorded statement",
+                    };
                     return Err(refused(format!(
-                        "{} takes part {}: only remote participants have a connection status",
-                        p.name,
-                        p.modality.label()
+                        "{} {how}: only remote participants have a connection status",
+                        p.name
                     )));
                 }
                 let now = self.session.connection(&participant);
@@ -561,6 +600,10 @@ impl Rules<'_> {
                 }])
             }
         }
+    }
+
+    fn is_remote(&self, participant: &str) -> bool {
+        self.session.def.participant(participant).is_some_and(|p| p.modality == Modality::Remote)
     }
 
     fn title(&self, segment: usize) -> String {
@@ -745,16 +788,8 @@ impl Rules<'_> {
             }
         }
         let index = self.segment(segment)?;
+        inscriptions_open(self.session, index)?;
         let state = &self.session.segments[index];
-        if state.ended_at.is_some() {
-            return Err(refused(format!("{} has ended", self.title(index))));
-        }
-        if state.closed {
-            return Err(refused(format!(
-                "the list of speakers of {} is closed: no new inscriptions",
-                self.title(index)
-            )));
-        }
         let allow_multiple = self.session.segment_def(index).is_some_and(|s| s.allow_multiple);
         if !allow_multiple && let Some(at) = state.list.iter().position(|e| e.participant == participant) {
             return Err(refused(format!(
@@ -909,19 +944,11 @@ impl Rules<'_> {
         pending: u64,
     ) -> Result<EventKind, Rejection> {
         let allotted_ms = u64::from(entry.allotted) * 1000;
-        let tightest = super::budgets_left(self.session, segment, &entry.participant, entry.kind, pending)
-            .into_iter()
-            .min_by_key(|b| b.left_ms);
-        let (allotted_ms, budget) = match (tightest, budget) {
-            (Some(b), choice) if b.left_ms < allotted_ms => match choice {
+        let (allotted_ms, budget) = match (over_budget(self.session, segment, entry, pending), budget) {
+            (Some((b, sentence)), choice) => match choice {
                 None => {
                     return Err(refused(format!(
-                        "{} has {} left of the {} budget ({} in this segment) for a {} statement: give the floor with the time left, or the full time with a reason",
-                        self.session.name_of(&entry.participant),
-                        clock_ms(b.left_ms),
-                        b.name,
-                        clock_ms(b.limit_ms),
-                        clock_ms(allotted_ms)
+                        "{sentence}: give the floor with the time left, or the full time with a reason"
                     )));
                 }
                 Some(super::BudgetChoice::TimeLeft) if b.left_ms == 0 => {
@@ -1021,14 +1048,8 @@ impl Rules<'_> {
         }
         match super::next_up(self.session) {
             Some(next) if next.entry.id == entry => {
-                // The ending turn draws on the next speaker's budgets only if it draws on the same ones.
-                let shared = self.session.floor.as_ref().is_some_and(|t| {
-                    let of = |p: &str, k| super::budgets_left(self.session, current, p, k, 0);
-                    let mine: Vec<String> =
-                        of(&t.entry.participant, t.entry.kind).into_iter().map(|b| b.name).collect();
-                    of(&next.entry.participant, next.entry.kind).iter().any(|b| mine.contains(&b.name))
-                });
-                events.push(self.floor_to(current, next.entry, budget, if shared { pending } else { 0 })?);
+                let pending = shared_pending(self.session, current, next.entry, pending);
+                events.push(self.floor_to(current, next.entry, budget, pending)?);
                 Ok(events)
             }
             Some(next) => Err(refused(format!(
@@ -1064,12 +1085,7 @@ impl Rules<'_> {
                 p.name
             )));
         }
-        if let Some(point) = &self.session.point_of_order {
-            return Err(refused(format!(
-                "a point of order by {} is pending: the chair rules on it first",
-                self.session.name_of(&point.by)
-            )));
-        }
+        points_of_order_open(self.session)?;
         let floor = self.session.floor.as_ref();
         Ok(vec![EventKind::PointOfOrderRaised {
             point: PointOfOrder {
@@ -1081,6 +1097,7 @@ impl Rules<'_> {
                 ruled_at: None,
                 ruling: None,
                 upheld: None,
+                withdrawn_at: None,
             },
         }])
     }
@@ -1137,10 +1154,99 @@ impl Rules<'_> {
     }
 }
 
-/// `m:ss` of milliseconds.
+/// The tightest budget of `segment` that a statement for `entry` would exceed
+/// (counting `pending` milliseconds of a turn ended in the same step), and the
+/// sentence that says so: the chair then gives the time left, or the full time
+/// with a reason.
+pub fn over_budget(
+    session: &Session,
+    segment: usize,
+    entry: &super::Entry,
+    pending: u64,
+) -> Option<(super::BudgetLeft, String)> {
+    let allotted_ms = u64::from(entry.allotted) * 1000;
+    let tightest = super::budgets_left(session, segment, &entry.participant, entry.kind, pending)
+        .into_iter()
+        .min_by_key(|b| b.left_ms)
+        .filter(|b| b.left_ms < allotted_ms)?;
+    let sentence = format!(
+        "{} has {} left of the {} budget ({} in this segment) for a {} statement",
+        session.name_of(&entry.participant),
+        clock_ms(tightest.left_ms),
+        tightest.name,
+        clock_ms(tightest.limit_ms),
+        clock_ms(allotted_ms)
+    );
+    Some((tightest, sentence))
+}
+
+/// What a turn ending in the same step as `next` is given the floor counts against
+/// `next`'s budgets: its `used_ms`, if it draws on one of the same budgets.
+pub(super) fn shared_pending(session: &Session, segment: usize, next: &super::Entry, used_ms: u64) -> u64 {
+    let shared = session.floor.as_ref().is_some_and(|t| {
+        let of = |p: &str, k| super::budgets_left(session, segment, p, k, 0);
+        let mine: Vec<String> = of(&t.entry.participant, t.entry.kind).into_iter().map(|b| b.name).collect();
+        of(&next.participant, next.kind).iter().any(|b| mine.contains(&b.name))
+    });
+    if shared { used_ms } else { 0 }
+}
+
+/// Whether the list of `segment` takes inscriptions now (anyone's).
+pub(super) fn inscriptions_open(session: &Session, segment: usize) -> Result<(), Rejection> {
+    session_open(session)?;
+    let title = |index: usize| {
+        session.segment_def(index).map_or_else(|| format!("segment {index}"), |s| format!("\"{}\"", s.title))
+    };
+    let state = session.segments.get(segment).ok_or_else(|| not_found("no such segment"))?;
+    if state.ended_at.is_some() {
+        return Err(refused(format!("{} has ended", title(segment))));
+    }
+    if state.closed {
+        return Err(refused(format!("the list of speakers of {} is closed: no new inscriptions", title(segment))));
+    }
+    Ok(())
+}
+
+/// Whether a point of order may be raised now (by any Member State).
+pub(super) fn points_of_order_open(session: &Session) -> Result<(), Rejection> {
+    session_open(session)?;
+    match &session.point_of_order {
+        Some(point) => Err(refused(format!(
+            "a point of order by {} is pending: the chair rules on it first",
+            session.name_of(&point.by)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Whether rights of reply may be requested now (in the open segment).
+pub(super) fn replies_open(session: &Session) -> Result<(), Rejection> {
+    session_open(session)?;
+    let current = session.current_segment.ok_or_else(|| refused("no segment is open yet: open a segment first"))?;
+    match session.segments.get(current) {
+        Some(state) if state.ended_at.is_none() => Ok(()),
+        _ => Err(refused("the open segment has ended")),
+    }
+}
+
+fn session_open(session: &Session) -> Result<(), Rejection> {
+    match session.closed_at {
+        Some(closed) => Err(refused(format!("the session was closed at {}", clock(session, closed)))),
+        None => Ok(()),
+    }
+}
+
 fn clock_ms(ms: u64) -> String {
-    let secs = ms / 1000;
-    format!("{}:{:02}", secs / 60, secs % 60)
+    super::duration_text(ms)
+}
+
+/// The first letter in capitals.
+pub(crate) fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// "1 right", "2 rights".

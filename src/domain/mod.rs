@@ -8,6 +8,7 @@
 
 mod decide;
 pub mod model;
+pub mod offers;
 mod order;
 
 use std::collections::BTreeMap;
@@ -16,8 +17,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use decide::{Command, RejectCode, Rejection, UNDO_FLOOR_WITHIN_MS, decide};
+pub use decide::{Command, RejectCode, Rejection, UNDO_FLOOR_WITHIN_MS, decide, over_budget};
 pub use model::*;
+pub use offers::{Move, Offer, Offered, Offers, connection_choices, offers, preview};
 
 pub type Timestamp = DateTime<Utc>;
 pub type EntryId = u64;
@@ -55,6 +57,11 @@ impl Role {
 }
 
 /// The author of a command, as recorded in the journal: a role and a name, never a token.
+///
+/// With a person's own credential (a chair, officer or rapporteur the session
+/// file lists), `person` is that person's id and `name` their name, both from
+/// the credential. With a role's shared token, `person` is absent and `name` is
+/// what the connection declared (or the role).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     pub role: Role,
@@ -62,20 +69,40 @@ pub struct Actor {
     /// For a delegate: the participant it speaks for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participant: Option<ParticipantId>,
+    /// The person whose own credential this is (an id of the session file's
+    /// `[[chairs]]`, `[[officers]]` or `[[rapporteurs]]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
 }
 
 impl Actor {
     pub fn chair(name: &str) -> Self {
-        Self { role: Role::Chair, name: name.to_string(), participant: None }
+        Self { role: Role::Chair, name: name.to_string(), participant: None, person: None }
     }
     pub fn rapporteur(name: &str) -> Self {
-        Self { role: Role::Rapporteur, name: name.to_string(), participant: None }
+        Self { role: Role::Rapporteur, name: name.to_string(), participant: None, person: None }
     }
     pub fn observer(name: &str) -> Self {
-        Self { role: Role::Observer, name: name.to_string(), participant: None }
+        Self { role: Role::Observer, name: name.to_string(), participant: None, person: None }
     }
     pub fn delegate(participant: &str) -> Self {
-        Self { role: Role::Delegate, name: participant.to_string(), participant: Some(participant.to_string()) }
+        Self {
+            role: Role::Delegate,
+            name: participant.to_string(),
+            participant: Some(participant.to_string()),
+            person: None,
+        }
+    }
+    /// A person the session file lists, acting with their own credential.
+    pub fn person(role: Role, person: &Person) -> Self {
+        Self { role, name: person.name.clone(), participant: None, person: Some(person.id.clone()) }
+    }
+    /// Is this the same person as `other` (same role, credential and name)?
+    pub fn same_person(&self, other: &Actor) -> bool {
+        self.role == other.role
+            && self.person == other.person
+            && self.name == other.name
+            && self.participant == other.participant
     }
     /// Does this actor speak for `participant`?
     pub fn speaks_for(&self, participant: &str) -> bool {
@@ -267,6 +294,27 @@ impl Turn {
 }
 
 /// Milliseconds from `a` to `b`, never negative (a clock never runs backwards).
+/// A duration as every screen, page and report shows it: `m:ss`, or `h:mm:ss`
+/// from an hour on (rounded down to the second).
+pub fn duration_text(ms: u64) -> String {
+    let secs = ms / 1000;
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
+}
+
+/// A countdown: the time left, rounded up (2:59.4 shows 3:00 while the first
+/// second runs), and `+m:ss` counting up in overrun.
+pub fn countdown_text(remaining_ms: i64) -> String {
+    if remaining_ms >= 0 {
+        duration_text((remaining_ms as u64).div_ceil(1000) * 1000)
+    } else {
+        format!("+{}", duration_text(remaining_ms.unsigned_abs()))
+    }
+}
+
 pub fn millis_between(a: Timestamp, b: Timestamp) -> u64 {
     u64::try_from((b - a).num_milliseconds()).unwrap_or(0)
 }
@@ -318,6 +366,9 @@ pub struct PointOfOrder {
     pub ruling: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upheld: Option<bool>,
+    /// Withdrawn by the one who raised it (or the chair) before a ruling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -430,6 +481,10 @@ pub enum EventKind {
         /// Undo of a suspension: the entry that put the speaker back on the list, removed again.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         withdraw: Option<EntryId>,
+        /// Undo of a suspension that marked the speaker with a technical issue: the
+        /// connection status the speaker had before, set again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connection: Option<ConnectionStatus>,
     },
     /// The turn on the floor stops (the speaker's connection was lost): its part is
     /// recorded, and `entry` puts the speaker back on the list, at a place of its
@@ -470,6 +525,10 @@ pub enum EventKind {
         point: u64,
         ruling: String,
         upheld: bool,
+    },
+    /// The point of order is withdrawn before a ruling: the clock it stopped runs again.
+    PointOfOrderWithdrawn {
+        point: u64,
     },
     ConnectionSet {
         participant: ParticipantId,
@@ -646,6 +705,9 @@ pub struct Undo {
     /// For the screen: "the inscription of Chile".
     pub what: String,
     pub compensation: EventKind,
+    /// Who did it: only they may undo it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Actor>,
 }
 
 /// When the speakers list of a segment will end at the current limits.
@@ -921,7 +983,10 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                 state.ended_at = None;
             }
         }
-        EventKind::TurnRestored { turn, withdraw } => {
+        EventKind::TurnRestored { turn, withdraw, connection } => {
+            if let Some(status) = connection {
+                session.connections.insert(turn.entry.participant.clone(), *status);
+            }
             if let Some(record) = session.turns.pop_if(|t| t.id == turn.id) {
                 account(session, record.segment, &record.participant, record.kind, record.used_ms, false);
             }
@@ -1085,16 +1150,17 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
         }
         EventKind::PointOfOrderRuled { point, ruling, upheld } => {
             if let Some(mut pending) = session.point_of_order.take_if(|p| p.id == *point) {
-                if pending.resume
-                    && let Some(current) = session.floor.as_mut()
-                    && Some(current.id) == pending.turn
-                    && !current.paused
-                {
-                    current.running_since = Some(at);
-                }
+                resume_after_point(session, &pending, at);
                 pending.ruled_at = Some(at);
                 pending.ruling = Some(ruling.clone());
                 pending.upheld = Some(*upheld);
+                session.points_of_order.push(pending);
+            }
+        }
+        EventKind::PointOfOrderWithdrawn { point } => {
+            if let Some(mut pending) = session.point_of_order.take_if(|p| p.id == *point) {
+                resume_after_point(session, &pending, at);
+                pending.withdrawn_at = Some(at);
                 session.points_of_order.push(pending);
             }
         }
@@ -1184,7 +1250,7 @@ pub fn next_up(session: &Session) -> Option<NextUp<'_>> {
 }
 
 /// The compensating event that would undo `event`, computed on the state before it.
-fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
+pub(crate) fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
     let ids = |list: &[Entry]| list.iter().map(|e| e.id).collect::<Vec<_>>();
     let (what, compensation) = match &event.event {
         EventKind::Inscribed { segment, entry, .. } => (
@@ -1242,7 +1308,7 @@ fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
             restored.running_since = current.running_since.map(|_| event.at);
             (
                 format!("the end of the turn of {}", session.name_of(&current.entry.participant)),
-                EventKind::TurnRestored { turn: restored, withdraw: None },
+                EventKind::TurnRestored { turn: restored, withdraw: None, connection: None },
             )
         }
         EventKind::TurnSuspended { turn, used_ms, entry, .. } => {
@@ -1250,9 +1316,21 @@ fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
             let mut restored = current.clone();
             restored.used_ms = *used_ms;
             restored.running_since = current.running_since.map(|_| event.at);
+            // Interrupting a remote speaker marks them lost in the same step (the
+            // event before): undone, they have the status they had before.
+            let connection = session
+                .undo
+                .as_ref()
+                .filter(|u| u.seq + 1 == event.seq && u.at == Some(event.at))
+                .and_then(|u| match &u.compensation {
+                    EventKind::ConnectionSet { participant, status } if *participant == current.entry.participant => {
+                        Some(*status)
+                    }
+                    _ => None,
+                });
             (
                 format!("the interruption of {}'s statement", session.name_of(&current.entry.participant)),
-                EventKind::TurnRestored { turn: restored, withdraw: Some(entry.id) },
+                EventKind::TurnRestored { turn: restored, withdraw: Some(entry.id), connection },
             )
         }
         EventKind::FloorGiven { turn } => {
@@ -1262,7 +1340,7 @@ fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
             // its undo puts both back.
             let restore = session.undo.as_ref().filter(|u| u.seq + 1 == event.seq && u.at == Some(event.at)).and_then(
                 |u| match &u.compensation {
-                    EventKind::TurnRestored { turn, withdraw: None } => Some(turn.clone()),
+                    EventKind::TurnRestored { turn, withdraw: None, .. } => Some(turn.clone()),
                     _ => None,
                 },
             );
@@ -1284,9 +1362,24 @@ fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
                 },
             )
         }
+        EventKind::ConnectionSet { participant, .. } => (
+            format!("the connection status of {}", session.name_of(participant)),
+            EventKind::ConnectionSet { participant: participant.clone(), status: session.connection(participant) },
+        ),
         _ => return None,
     };
-    Some(Undo { seq: event.seq, at: Some(event.at), what, compensation })
+    Some(Undo { seq: event.seq, at: Some(event.at), what, compensation, by: Some(event.actor.clone()) })
+}
+
+/// The clock a point of order stopped runs again once it is ruled on or withdrawn.
+fn resume_after_point(session: &mut Session, point: &PointOfOrder, at: Timestamp) {
+    if point.resume
+        && let Some(current) = session.floor.as_mut()
+        && Some(current.id) == point.turn
+        && !current.paused
+    {
+        current.running_since = Some(at);
+    }
 }
 
 fn stop_clock(turn: &mut Turn, at: Timestamp) {

@@ -322,11 +322,32 @@ pub struct SegmentDef {
     pub budgets: Vec<Budget>,
 }
 
+/// A person the session file names: a chair, a secretariat officer or a
+/// rapporteur. Each gets a credential of their own, and what they do is recorded
+/// under their name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Chair {
+pub struct Person {
+    /// Unique among the session's people: lowercase letters, digits and `-`
+    /// (from the name when the file gives none).
+    #[serde(default)]
+    pub id: String,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+}
+
+/// The id a person gets from their name when the session file gives none:
+/// "Amara Diallo-Mensah" → "amara-diallo-mensah".
+pub fn person_id(name: &str) -> String {
+    let mut id = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            id.push(c);
+        } else if !id.ends_with('-') && !id.is_empty() {
+            id.push('-');
+        }
+    }
+    id.trim_end_matches('-').chars().take(64).collect()
 }
 
 /// Everything a session file declares, validated.
@@ -339,7 +360,14 @@ pub struct SessionDef {
     pub start: DateTime<FixedOffset>,
     pub end: DateTime<FixedOffset>,
     pub observers_open: bool,
-    pub chairs: Vec<Chair>,
+    /// Who presides (co-chairs allowed).
+    pub chairs: Vec<Person>,
+    /// Secretariat officers who run the session with the chairs (a chair's rights).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub officers: Vec<Person>,
+    /// Rapporteurs who write the notes and pledges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rapporteurs: Vec<Person>,
     pub segments: Vec<SegmentDef>,
     pub participants: Vec<Participant>,
     /// Participant id → index in `participants`, built on first use.
@@ -373,6 +401,18 @@ impl SessionDef {
                 .sum();
             count as u64
         })
+    }
+
+    /// Everyone the session file names, with the role their credential gives:
+    /// chairs and officers preside, rapporteurs write notes.
+    pub fn people(&self) -> impl Iterator<Item = (super::Role, &Person)> {
+        let chairs = self.chairs.iter().chain(&self.officers).map(|p| (super::Role::Chair, p));
+        chairs.chain(self.rapporteurs.iter().map(|p| (super::Role::Rapporteur, p)))
+    }
+
+    /// A person by id, with the role their credential gives.
+    pub fn person(&self, id: &str) -> Option<(super::Role, &Person)> {
+        self.people().find(|(_, p)| p.id == id)
     }
 
     pub fn participant(&self, id: &str) -> Option<&Participant> {

@@ -453,7 +453,7 @@ fn connection_status_is_for_remote_participants_only() {
     let mut w = World::new();
     let r =
         w.no(Command::SetConnection { participant: "chile".into(), status: ConnectionStatus::Connected, from: None });
-    assert_eq!(r.reason, "Chile takes part in room: only remote participants have a connection status");
+    assert_eq!(r.reason, "Chile takes part in the room: only remote participants have a connection status");
 }
 
 #[test]
@@ -801,12 +801,12 @@ fn undo_records_a_compensating_event_right_after_the_action() {
     // Only right after the action.
     w.inscribe("france");
     let inscribed = w.session.seq;
-    w.ok(Command::SetConnection { participant: "ghana".into(), status: ConnectionStatus::Connected, from: None });
+    w.ok(Command::RequestReply { participant: "peru".into(), segment: None });
     let r = w.no(Command::Undo { seq: inscribed });
     assert_eq!(
         r.reason,
         format!(
-            "event #{inscribed} cannot be undone: only the chair's last action on the lists, the floor, a segment or the session, right after it"
+            "event #{inscribed} cannot be undone: only the chair's last action on the lists, the floor, a segment, the session or a connection status, right after it"
         )
     );
 }
@@ -1377,4 +1377,164 @@ fn a_group_of_states_without_a_level_sorts_before_a_state_speaking_for_a_group()
     });
     w.wait(1).inscribe("african-group");
     assert_eq!(w.list(0), ["african-group", "peru"]);
+}
+
+// ---- People, and what the screens are offered ----
+
+fn person(name: &str) -> Actor {
+    Actor::person(Role::Chair, &Person { id: person_id(name), name: name.into(), title: None })
+}
+
+#[test]
+fn undo_takes_back_only_your_own_last_action_and_names_whose_it_is() {
+    let mut w = World::new();
+    w.open("general");
+    let amara = person("Amara Diallo-Mensah");
+    let henrik = person("Henrik Solberg-Lund");
+    w.try_as(&amara, inscribe("peru")).expect("inscribed");
+    let seq = w.session.seq;
+    assert_eq!(w.session.undo.as_ref().and_then(|u| u.by.as_ref()), Some(&amara), "the record says who");
+    // The co-chair's undo is refused, with whose action it is; nothing changes.
+    let r = w.try_as(&henrik, Command::Undo { seq }).expect_err("not Henrik's to undo");
+    assert_eq!(
+        r.reason,
+        "The inscription of Peru was Amara Diallo-Mensah's action: only Amara Diallo-Mensah may undo it (undo takes back your own last action)"
+    );
+    // The offers say so before a key is pressed.
+    let offered = offers(&w.session, &henrik, w.now(), None);
+    assert!(!offered.allows(Move::Undo));
+    assert!(offered.why_not(Move::Undo).is_some_and(|why| why.contains("Amara Diallo-Mensah's action")));
+    assert!(offers(&w.session, &amara, w.now(), None).allows(Move::Undo));
+    w.try_as(&amara, Command::Undo { seq }).expect("her own");
+    assert!(w.list(0).is_empty());
+}
+
+#[test]
+fn preview_gives_the_events_decide_would_record_and_changes_nothing() {
+    let mut w = World::new();
+    w.open("general");
+    let before = w.session.clone();
+    let previewed = preview(&w.session, inscribe("peru"), &chair(), w.now()).expect("allowed");
+    assert_eq!(w.session, before);
+    assert_eq!(previewed, w.ok(inscribe("peru")));
+    let refused = preview(&w.session, inscribe("peru"), &chair(), w.now()).expect_err("on the list already");
+    assert_eq!(refused, w.no(inscribe("peru")));
+}
+
+#[test]
+fn the_floor_out_of_order_asks_whichever_way_it_is_given() {
+    let mut w = World::new();
+    w.open("general");
+    let peru = w.inscribe("peru");
+    let chile = w.inscribe("chile");
+    let offered = offers(&w.session, &chair(), w.now(), Some(chile));
+    let floor = offered.offer(Move::GiveFloor).expect("allowed");
+    assert_eq!(
+        floor.question.as_deref(),
+        Some("The rules put Peru (#1) next. Give the floor to Chile (#2) out of order?")
+    );
+    let offered = offers(&w.session, &chair(), w.now(), Some(peru));
+    assert_eq!(offered.offer(Move::GiveFloor).and_then(|o| o.question.clone()), None, "in order: no question");
+    assert_eq!(
+        offered.offer(Move::Next).and_then(|o| o.command.clone()),
+        Some(Command::Next { turn: None, entry: peru, budget: None })
+    );
+    // Nothing selected: no floor to give, and why.
+    let offered = offers(&w.session, &chair(), w.now(), None);
+    assert_eq!(offered.why_not(Move::GiveFloor), Some("select an entry on the list first"));
+}
+
+#[test]
+fn a_lost_remote_speaker_is_marked_with_a_technical_issue_and_passed_over_until_back() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("ghana");
+    w.inscribe("peru");
+    let turn = w.give("ghana");
+    w.wait(40);
+    let events = w.ok(Command::SuspendTurn { turn, places: None });
+    assert!(matches!(
+        &events[..],
+        [EventKind::ConnectionSet { status: ConnectionStatus::TechnicalIssue, .. }, EventKind::TurnSuspended { .. }]
+    ));
+    assert_eq!(w.session.connection("ghana"), ConnectionStatus::TechnicalIssue);
+    assert_eq!(w.list(0), ["ghana", "peru"], "back first on the list, to continue");
+    // "Next" passes Ghana until it is back, and asks.
+    let next = offers(&w.session, &chair(), w.now(), None);
+    let next = next.offer(Move::Next).expect("next");
+    assert_eq!(next.participant.as_deref(), Some("peru"));
+    assert!(next.question.as_deref().is_some_and(|q| q.starts_with("Ghana has a technical issue")));
+    // Undone: the statement is back on the floor, and Ghana's status as it was.
+    let seq = w.session.seq;
+    w.ok(Command::Undo { seq });
+    assert_eq!(w.session.connection("ghana"), ConnectionStatus::Unknown);
+    assert_eq!(w.session.floor.as_ref().map(|t| t.entry.participant.as_str()), Some("ghana"));
+    // An in-room speaker interrupted has no connection to mark.
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    let turn = w.give("peru");
+    let events = w.ok(Command::SuspendTurn { turn, places: None });
+    assert!(matches!(&events[..], [EventKind::TurnSuspended { .. }]));
+}
+
+#[test]
+fn a_delegation_withdraws_its_own_point_of_order_before_the_ruling_and_the_clock_runs_again() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("peru");
+    w.give("peru");
+    w.wait(10);
+    let france = Actor::delegate("france");
+    w.try_as(&france, Command::RaisePointOfOrder { by: "france".into() }).expect("raised");
+    let point = w.session.point_of_order.as_ref().expect("pending").id;
+    w.wait(20);
+    assert!(!w.reading().running, "the clock stops for the point of order");
+    let r = w.try_as(&Actor::delegate("chile"), Command::WithdrawPointOfOrder { point }).expect_err("not Chile's");
+    assert_eq!(r.code, RejectCode::Forbidden);
+    let offered = offers(&w.session, &france, w.now(), None);
+    let withdraw = offered.offer(Move::WithdrawPointOfOrder).expect("France may withdraw its own");
+    assert_eq!(withdraw.question.as_deref(), Some("Withdraw your point of order?"));
+    w.try_as(&france, Command::WithdrawPointOfOrder { point }).expect("withdrawn");
+    assert!(w.session.point_of_order.is_none());
+    assert!(w.session.points_of_order[0].withdrawn_at.is_some() && w.session.points_of_order[0].ruling.is_none());
+    w.wait(5);
+    assert!(w.reading().running);
+    assert_eq!(w.reading().used_ms, 15_000, "10 s before, 5 s after; not the 20 s of the point");
+    let r = w.no(Command::RulePointOfOrder { point, ruling: "late".into(), upheld: false });
+    assert_eq!(r.code, RejectCode::NotFound);
+}
+
+#[test]
+fn a_delegate_is_offered_the_rules_answer_for_its_own_moves() {
+    let mut w = World::new();
+    w.open("general");
+    w.inscribe("chile");
+    let chile = Actor::delegate("chile");
+    let offered = offers(&w.session, &chile, w.now(), None);
+    assert!(
+        offered.why_not(Move::Inscribe).is_some_and(|r| r.contains("Chile is on the list") && r.contains("position 1"))
+    );
+    w.ok(Command::CloseList { segment: None });
+    let peru = Actor::delegate("peru");
+    let offered = offers(&w.session, &peru, w.now(), None);
+    assert!(offered.why_not(Move::Inscribe).is_some_and(|r| r.contains("is closed: no new inscriptions")));
+    // Chile's own entry may be withdrawn by Chile, asking; not by Peru.
+    let entry = w.entry_of(0, "chile");
+    assert!(
+        offers(&w.session, &chile, w.now(), Some(entry)).offer(Move::Withdraw).is_some_and(|o| o.question.is_some())
+    );
+    assert!(!offers(&w.session, &peru, w.now(), Some(entry)).allows(Move::Withdraw));
+    // A rapporteur has no moves here.
+    assert_eq!(offers(&w.session, &Actor::rapporteur("Ana"), w.now(), None), Offers::default());
+}
+
+#[test]
+fn one_time_format_everywhere() {
+    assert_eq!(duration_text(3_000), "0:03");
+    assert_eq!(duration_text(27_999), "0:27");
+    assert_eq!(duration_text(3_600_000 + 61_000), "1:01:01");
+    assert_eq!(countdown_text(179_400), "3:00", "rounded up while the second runs");
+    assert_eq!(countdown_text(-8_500), "+0:08");
+    assert_eq!(countdown_text(-3_725_000), "+1:02:05");
 }

@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::session::{Frame, OlderPage, SessionHandle};
+use super::tokens::Credential;
 use super::{SessionEntry, Settings, log};
 use crate::domain::{Actor, Role};
 use crate::protocol::{ClientFrame, DecodeError, Envelope, ErrorCode, PROTOCOL_VERSION, ServerFrame, decode_client};
@@ -136,12 +137,12 @@ fn authorize(
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
     let token = header_token.or_else(|| params.get("token").map(String::as_str)).filter(|t| !t.is_empty());
-    let (role, participant) = match token {
+    let credential = match token {
         Some(token) => entry
             .tokens
-            .authenticate(token)
+            .authenticate(token, &entry.def)
             .ok_or_else(|| refusal(StatusCode::UNAUTHORIZED, "invalid token for this session"))?,
-        None if entry.def.observers_open => (Role::Observer, None),
+        None if entry.def.observers_open => Credential { role: Role::Observer, participant: None, person: None },
         None => {
             return Err(refusal(
                 StatusCode::UNAUTHORIZED,
@@ -156,9 +157,15 @@ fn authorize(
         None => None,
     };
     let name = params.get("name").and_then(|n| clean_name(n));
-    let actor = match role {
-        Role::Delegate => Actor::delegate(participant.as_deref().unwrap_or_default()),
-        role => Actor { role, name: name.unwrap_or_else(|| role.label().to_string()), participant: None },
+    // A person's own token names them; a shared role token takes the name the
+    // connection declares (or the role's).
+    let person = credential.person.as_deref().and_then(|id| entry.def.person(id));
+    let actor = match (credential.role, person) {
+        (Role::Delegate, _) => Actor::delegate(credential.participant.as_deref().unwrap_or_default()),
+        (role, Some((_, person))) => Actor::person(role, person),
+        (role, None) => {
+            Actor { role, name: name.unwrap_or_else(|| role.label().to_string()), participant: None, person: None }
+        }
     };
     let epoch = params.get("epoch").filter(|e| !e.is_empty()).cloned();
     let display = match params.get("view").map(String::as_str) {
@@ -406,6 +413,7 @@ async fn serve_display<S>(
             role: actor.role,
             name: actor.name.clone(),
             participant: actor.participant.clone(),
+            person: actor.person.clone(),
             epoch: String::new(),
             seq: 0,
         },
@@ -507,6 +515,7 @@ pub(super) async fn serve<S>(
         return;
     };
     if display {
+        let _counted = entry.handle.count_display();
         return Box::pin(serve_display(ws, peer, session, actor, entry.handle.display(), settings)).await;
     }
     let Some(sub) = entry.handle.subscribe(since, epoch).await else {
@@ -520,6 +529,7 @@ pub(super) async fn serve<S>(
             role: actor.role,
             name: actor.name.clone(),
             participant: actor.participant.clone(),
+            person: actor.person.clone(),
             epoch: sub.epoch.clone(),
             seq: sub.seq,
         },

@@ -203,6 +203,8 @@ pub struct JoinUrl {
     pub session: String,
     pub role: String,
     pub url: String,
+    /// A person's own URL (their credential): their name. Private, like the chair's.
+    pub person: Option<String>,
 }
 
 impl Hub {
@@ -249,15 +251,33 @@ impl Hub {
                     session: id.clone(),
                     role: role.to_string(),
                     url: format!("{base}?token={token}"),
+                    person: None,
                 });
+            }
+            // Each person the session file names: their own URL, so the record says who did what.
+            for (role, person) in entry.def.people() {
+                if let Some(token) = tokens.people.get(&person.id) {
+                    urls.push(JoinUrl {
+                        session: id.clone(),
+                        role: role.label().to_string(),
+                        url: format!("{base}?token={token}"),
+                        person: Some(person.name.clone()),
+                    });
+                }
             }
             // The room's screens, in a browser: public on an open session, else with
             // the observer's token (the page takes it out of the address at once).
             let web = if self.scheme == "wss" { "https" } else { "http" };
             let page = format!("{web}://{}/v1/sessions/{id}", self.addr);
             let token = if entry.def.observers_open { String::new() } else { format!("?token={}", tokens.observer) };
-            urls.push(JoinUrl { session: id.clone(), role: "display".into(), url: format!("{page}/display{token}") });
-            urls.push(JoinUrl { session: id.clone(), role: "speaker".into(), url: format!("{page}/speaker{token}") });
+            for page_name in ["display", "speaker"] {
+                urls.push(JoinUrl {
+                    session: id.clone(),
+                    role: page_name.into(),
+                    url: format!("{page}/{page_name}{token}"),
+                    person: None,
+                });
+            }
         }
         urls
     }

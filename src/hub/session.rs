@@ -91,6 +91,18 @@ pub struct SessionHandle {
     /// The live stream's sender, weak (so the stream still ends with the session),
     /// only to count who follows it.
     live: broadcast::WeakSender<Frame>,
+    /// The room's pages connected now (they follow the display projection, not the stream).
+    displays: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a room page as connected while it is held.
+#[derive(Debug)]
+pub struct DisplayCount(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for DisplayCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Request {
@@ -121,9 +133,16 @@ impl SessionHandle {
         self.display.clone()
     }
 
-    /// How many connections follow the session now.
+    /// How many connections follow the session now: screens and the room's pages.
     pub fn connections(&self) -> usize {
         self.live.upgrade().map_or(0, |live| live.receiver_count())
+            + self.displays.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Count a room page as connected until the returned guard is dropped.
+    pub fn count_display(&self) -> DisplayCount {
+        self.displays.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        DisplayCount(self.displays.clone())
     }
 
     /// The finished turns, notes and pledges just before the positions given, at
@@ -196,7 +215,7 @@ pub fn spawn(
     state.index_recorded();
     let shown = crate::web::project(&state);
     let (display, display_rx) = watch::channel(display_json(&shown));
-    let handle = SessionHandle { tx, display: display_rx, live: live.downgrade() };
+    let handle = SessionHandle { tx, display: display_rx, live: live.downgrade(), displays: Default::default() };
     let owner = Owner {
         state,
         journal: Some(journal),

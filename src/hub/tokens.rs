@@ -28,6 +28,20 @@ pub struct Tokens {
     /// Participant id to token.
     #[serde(default)]
     pub delegates: BTreeMap<String, String>,
+    /// Each person the session file names (chairs, officers, rapporteurs): their
+    /// id to their own token. What they do is recorded under their name.
+    #[serde(default)]
+    pub people: BTreeMap<String, String>,
+}
+
+/// What a presented token grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub role: Role,
+    /// For a delegate: the participant it speaks for.
+    pub participant: Option<String>,
+    /// For a person's own token: the person's id in the session file.
+    pub person: Option<String>,
 }
 
 /// A fresh random token: 128 bits as 32 hex digits.
@@ -43,7 +57,11 @@ impl Tokens {
         for p in &def.participants {
             delegates.insert(p.id.clone(), new_token()?);
         }
-        Ok(Self { chair: new_token()?, rapporteur: new_token()?, observer: new_token()?, delegates })
+        let mut people = BTreeMap::new();
+        for (_, p) in def.people() {
+            people.insert(p.id.clone(), new_token()?);
+        }
+        Ok(Self { chair: new_token()?, rapporteur: new_token()?, observer: new_token()?, delegates, people })
     }
 
     /// Load the session's tokens from `dir`, or create them; participants missing a
@@ -61,6 +79,12 @@ impl Tokens {
         for p in &def.participants {
             if !tokens.delegates.contains_key(&p.id) {
                 tokens.delegates.insert(p.id.clone(), new_token()?);
+                changed = true;
+            }
+        }
+        for (_, p) in def.people() {
+            if !tokens.people.contains_key(&p.id) {
+                tokens.people.insert(p.id.clone(), new_token()?);
                 changed = true;
             }
         }
@@ -84,22 +108,36 @@ impl Tokens {
         fs::File::open(dir)?.sync_all()
     }
 
-    /// The role (and for a delegate, the participant) a presented token grants.
-    /// Every token is compared, in constant time, whatever matches.
-    pub fn authenticate(&self, presented: &str) -> Option<(Role, Option<String>)> {
+    /// What a presented token grants: a role, and for a delegate its participant,
+    /// for a person's own token the person. Every token is compared, in constant
+    /// time, whatever matches. A person's token grants the role the session file
+    /// gives them (`def.person`); one the file no longer lists grants nothing.
+    pub fn authenticate(&self, presented: &str, def: &SessionDef) -> Option<Credential> {
         let presented = presented.as_bytes();
         let eq = |token: &str| bool::from(token.as_bytes().ct_eq(presented));
         let mut found = None;
+        let mut found_once = |credential: Credential| {
+            if found.is_none() {
+                found = Some(credential);
+            }
+        };
         for (role, token) in
             [(Role::Chair, &self.chair), (Role::Rapporteur, &self.rapporteur), (Role::Observer, &self.observer)]
         {
-            if eq(token) && found.is_none() {
-                found = Some((role, None));
+            if eq(token) {
+                found_once(Credential { role, participant: None, person: None });
             }
         }
         for (participant, token) in &self.delegates {
-            if eq(token) && found.is_none() {
-                found = Some((Role::Delegate, Some(participant.clone())));
+            if eq(token) {
+                found_once(Credential { role: Role::Delegate, participant: Some(participant.clone()), person: None });
+            }
+        }
+        for (person, token) in &self.people {
+            if eq(token)
+                && let Some((role, _)) = def.person(person)
+            {
+                found_once(Credential { role, participant: None, person: Some(person.clone()) });
             }
         }
         found
@@ -124,8 +162,8 @@ impl TokenStore {
         self.tokens.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub fn authenticate(&self, presented: &str) -> Option<(Role, Option<String>)> {
-        self.tokens.read().unwrap_or_else(|e| e.into_inner()).authenticate(presented)
+    pub fn authenticate(&self, presented: &str, def: &SessionDef) -> Option<Credential> {
+        self.tokens.read().unwrap_or_else(|e| e.into_inner()).authenticate(presented, def)
     }
 
     /// Give `participant` a delegate token, unless it has one, and write the file

@@ -38,6 +38,8 @@ pub struct Report {
     pub interrupted: Vec<InterruptedStatement>,
     /// The statement on the floor when the report was made (a session still running).
     pub in_progress: Option<InProgress>,
+    /// Who was at the chair, in the order they first acted.
+    pub chairs: Vec<ChairActions>,
 }
 
 /// A statement still being delivered when the report was made.
@@ -162,6 +164,9 @@ pub struct TurnRow {
     pub interrupted: bool,
     /// Over budget, the chair gave the time left, or the full time for this reason.
     pub over_budget: Option<String>,
+    /// Who gave the floor: the chair's name as the record holds it (their own
+    /// credential's, or the name a shared token declared).
+    pub given_by: String,
 }
 
 impl TurnRow {
@@ -195,6 +200,22 @@ pub struct PointOfOrderRow {
     pub during: Option<String>,
     pub ruling: Option<String>,
     pub upheld: Option<bool>,
+    /// Withdrawn by the delegation (or the chair) before a ruling.
+    pub withdrawn: bool,
+}
+
+/// One person at the chair and what the record holds of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChairActions {
+    pub name: String,
+    /// Their id in the session file when they acted with their own credential; none for a shared token.
+    pub person: Option<String>,
+    /// Events recorded on their commands.
+    pub actions: usize,
+    /// Turns they gave the floor to.
+    pub floors_given: usize,
+    /// Their actions undone (by themselves).
+    pub undone: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -227,21 +248,27 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
     let mut session = Session::new(def);
     let mut deferrals = Vec::new();
     // Entries that were on a speakers list: id → (segment, participant); heard, withdrawn (and by whom).
-    let mut listed: BTreeMap<u64, (usize, String)> = BTreeMap::new();
+    // Entries that were on a speakers list: id → (segment, participant, who speaks as whom).
+    let mut listed: BTreeMap<u64, (usize, String, String)> = BTreeMap::new();
     for (index, state) in session.segments.iter().enumerate() {
         for e in &state.list {
-            listed.insert(e.id, (index, e.participant.clone()));
+            listed.insert(e.id, (index, e.participant.clone(), session.speaker(e)));
         }
     }
     let mut heard: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let mut withdrawn: std::collections::HashMap<u64, domain::Role> = std::collections::HashMap::new();
     // Per turn: (allotment when the floor was given, time added, time taken away).
     let mut allotments: std::collections::HashMap<u64, (u64, u64, u64)> = std::collections::HashMap::new();
+    // Who gave the floor to each turn, and what each person at the chair did.
+    let mut given_by: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
+    let mut chairs: Vec<ChairActions> = Vec::new();
     for event in &contents.events {
-        let undoing = session.undo.as_ref().is_some_and(|u| u.compensation == event.event && u.seq + 1 == event.seq);
+        count_chair_action(&mut chairs, event, &contents.events);
+        // A compensating event says what it undoes: read, never guessed.
+        let undoing = event.undoes.is_some();
         match &event.event {
             EventKind::Inscribed { segment, entry, .. } => {
-                listed.insert(entry.id, (*segment, entry.participant.clone()));
+                listed.insert(entry.id, (*segment, entry.participant.clone(), session.speaker(entry)));
             }
             EventKind::Withdrawn { entry, .. } if undoing => {
                 // An inscription undone: it never was.
@@ -255,6 +282,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             }
             EventKind::FloorGiven { turn } => {
                 allotments.insert(turn.id, (turn.allotted_ms, 0, 0));
+                given_by.insert(turn.id, event.actor.name.clone());
                 heard.insert(turn.entry.id);
             }
             EventKind::FloorRevoked { entry, .. } => {
@@ -335,7 +363,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
     }
     // Who was inscribed and not heard, in segments that are over.
     let closed = session.closed_at.is_some();
-    for (entry, (segment, participant)) in &listed {
+    for (entry, (segment, participant, speaker)) in &listed {
         if heard.contains(entry) {
             continue;
         }
@@ -358,7 +386,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             None => continue,
         };
         if let Some(report) = segments.get_mut(*segment) {
-            report.not_heard.push(NotHeard { participant: session.name_of(participant).to_string(), why });
+            report.not_heard.push(NotHeard { participant: speaker.clone(), why });
         }
     }
     // Notes and pledges by turn, looked up once per turn (in recording order).
@@ -412,7 +440,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             used_ms: t.used_ms,
             overrun_ms: t.overrun_ms,
             overrun_original_ms: t.used_ms.saturating_sub(original),
-            wait_ms: (!pre).then(|| domain::millis_between(t.inscribed_at, t.started_at)),
+            wait_ms: crate::fairness::turn_wait_ms(&session, t),
             points_of_order: t.points_of_order,
             notes,
             on_behalf_of: t.on_behalf_of.as_deref().map(|g| session.name_of(g).to_string()),
@@ -427,6 +455,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
                 domain::BudgetChoice::TimeLeft => "given the time left in its budget".to_string(),
                 domain::BudgetChoice::FullTime { reason } => format!("given the full time over its budget: {reason}"),
             }),
+            given_by: given_by.get(&t.id).cloned().unwrap_or_default(),
         };
         segment.turns.push(row.clone());
         all_turns.push(row);
@@ -518,6 +547,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
                 during: p.turn.and_then(|t| all_turns.iter().find(|row| row.turn == t)).map(TurnRow::speaker),
                 ruling: p.ruling.clone(),
                 upheld: p.upheld,
+                withdrawn: p.withdrawn_at.is_some(),
             })
             .collect(),
         rights_of_reply: all_turns
@@ -537,11 +567,12 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
         session_notes,
         interrupted,
         in_progress,
+        chairs,
     })
 }
 
 /// The turns CSV's columns, in order: stable; documented in docs/report.md.
-pub const CSV_COLUMNS: [&str; 27] = [
+pub const CSV_COLUMNS: [&str; 28] = [
     "segment_id",
     "position",
     "turn",
@@ -569,6 +600,7 @@ pub const CSV_COLUMNS: [&str; 27] = [
     "wait_s",
     "points_of_order",
     "notes",
+    "given_by",
 ];
 
 /// The notes CSV's columns (`--table notes`).
@@ -595,6 +627,40 @@ fn csv_line(out: &mut String, fields: &[String]) {
 /// Seconds with their milliseconds: `28.200`.
 fn seconds(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// Count `event` to the person at the chair who gave it (and an undo to the one
+/// whose action it took back).
+fn count_chair_action(chairs: &mut Vec<ChairActions>, event: &domain::Event, events: &[domain::Event]) {
+    if event.actor.role != domain::Role::Chair {
+        return;
+    }
+    let find = |chairs: &mut Vec<ChairActions>, actor: &domain::Actor| -> usize {
+        match chairs.iter().position(|c| c.name == actor.name && c.person == actor.person) {
+            Some(i) => i,
+            None => {
+                chairs.push(ChairActions {
+                    name: actor.name.clone(),
+                    person: actor.person.clone(),
+                    actions: 0,
+                    floors_given: 0,
+                    undone: 0,
+                });
+                chairs.len() - 1
+            }
+        }
+    };
+    let me = find(chairs, &event.actor);
+    chairs[me].actions += 1;
+    if matches!(event.event, EventKind::FloorGiven { .. }) {
+        chairs[me].floors_given += 1;
+    }
+    // Events are numbered from 1 in order: the undone one is found by its seq.
+    let undone = event.undoes.and_then(|seq| events.iter().rev().find(|e| e.seq == seq));
+    if let Some(undone) = undone {
+        let whose = find(chairs, &undone.actor);
+        chairs[whose].undone += 1;
+    }
 }
 
 /// RFC 3339 in UTC with `Z`, to the second.
@@ -636,6 +702,7 @@ pub fn to_csv(report: &Report) -> String {
                 t.wait_ms.map(seconds).unwrap_or_default(),
                 t.points_of_order.to_string(),
                 t.notes.len().to_string(),
+                t.given_by.clone(),
             ];
             csv_line(&mut out, &fields);
         }
@@ -752,6 +819,7 @@ fn ruling_md(p: &PointOfOrderRow) -> String {
 /// durations kept in milliseconds until printed here, rounded down to the second.
 pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
     let hm = |t: Timestamp| t.with_timezone(&zone).format("%H:%M:%S").to_string();
+    let dated = |t: Timestamp| t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S").to_string();
     let mut out = String::new();
     let s = &report.session;
     let _ = writeln!(out, "# {}\n", s.title);
@@ -763,14 +831,35 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
         "Scheduled {} to {}; recorded {} to {} ({}{}).\n",
         s.scheduled_start.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
         s.scheduled_end.with_timezone(&zone).format("%H:%M"),
-        s.first_event.map(hm).unwrap_or_else(|| "—".into()),
-        s.last_event.map(hm).unwrap_or_else(|| "—".into()),
+        s.first_event.map(dated).unwrap_or_else(|| "—".into()),
+        s.last_event.map(dated).unwrap_or_else(|| "—".into()),
         count(s.events, "event", "events"),
         if s.closed { ", closed" } else { ", not closed" }
     );
+    let _ = writeln!(out, "## At the chair\n");
+    if report.chairs.is_empty() {
+        let _ = writeln!(out, "No chair's action recorded.\n");
+    } else {
+        for c in &report.chairs {
+            let credential = if c.person.is_some() { "own credential" } else { "shared chair token" };
+            let undone = if c.undone > 0 { format!(", {} undone", c.undone) } else { String::new() };
+            let _ = writeln!(
+                out,
+                "- {} ({credential}): {}, gave the floor {}{undone}",
+                c.name,
+                count(c.actions, "action", "actions"),
+                count(c.floors_given, "time", "times")
+            );
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "## Speakers\n");
     for segment in &report.segments {
         let _ = writeln!(out, "### {}\n", segment.title);
+        if let Some(opened) = segment.opened_at {
+            let ended = segment.ended_at.map_or_else(|| "not ended".to_string(), |t| format!("ended {}", dated(t)));
+            let _ = writeln!(out, "Opened {}, {ended}.\n", dated(opened));
+        }
         if segment.turns.is_empty() {
             let _ = writeln!(out, "No statements.\n");
         } else {
@@ -867,8 +956,8 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
     }
     let _ = writeln!(
         out,
-        "\nStatements of speakers inscribed before the meeting ({}), rights of reply and the later parts of interrupted statements are left out.\n",
-        w.pre_inscribed_excluded
+        "\nA speaker inscribed before their segment opened waits from the opening ({} such statements). Rights of reply and the later parts of interrupted statements are left out.\n",
+        w.from_opening
     );
     let _ = writeln!(out, "## Interrupted statements\n");
     if report.interrupted.is_empty() {
@@ -905,7 +994,8 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
     } else {
         for p in &report.points_of_order {
             let during = p.during.as_ref().map(|d| format!(" during the statement of {d}")).unwrap_or_default();
-            let _ = writeln!(out, "- {} at {}{during}: {}", p.by, hm(p.raised_at), ruling_md(p));
+            let outcome = if p.withdrawn { "withdrawn before a ruling".to_string() } else { ruling_md(p) };
+            let _ = writeln!(out, "- {} at {}{during}: {outcome}", p.by, hm(p.raised_at));
         }
         out.push('\n');
     }

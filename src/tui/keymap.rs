@@ -58,6 +58,10 @@ pub enum Action {
     PreviousTurn,
     PreviousSegment,
     Seek,
+    /// Answer yes to a question (never a key that acts on the main screen).
+    Yes,
+    /// Answer no to a question.
+    No,
 }
 
 impl Action {
@@ -112,6 +116,8 @@ impl Action {
             Self::PreviousTurn => "previous turn",
             Self::PreviousSegment => "previous segment",
             Self::Seek => "go to a time (HH:MM[:SS])",
+            Self::Yes => "yes, to a question",
+            Self::No => "no, to a question",
         }
     }
 }
@@ -276,6 +282,8 @@ impl Screen {
                 ChairUrl,
                 Balance,
                 EndSession,
+                Yes,
+                No,
             ],
             Self::Rapporteur => &[Help, Quit, Up, Down, PageUp, PageDown, Top, Bottom, NewNote, NewPledge],
             Self::Replay => &[
@@ -309,6 +317,8 @@ impl Screen {
                 RightOfReply,
                 PointOfOrder,
                 Connection,
+                Yes,
+                No,
             ],
         }
     }
@@ -324,7 +334,7 @@ impl Screen {
             (Self::Delegate, Action::Withdraw) => "withdraw my entry (asks)",
             (Self::Delegate, Action::RightOfReply) => "right of reply (or withdraw)",
             (Self::Delegate, Action::Connection) => "report my connection",
-            (Self::Delegate, Action::PointOfOrder) => "raise a point of order",
+            (Self::Delegate, Action::PointOfOrder) => "raise (or withdraw) a point of order",
             _ => action.describe(),
         }
     }
@@ -354,10 +364,13 @@ impl Keymap {
         Self::from_texts(user_text.as_ref().map(|(p, t)| (p.as_str(), t.as_str())), screen)
     }
 
+    /// Every problem of the files is reported, one a line, each at its file, line
+    /// and column.
     pub fn from_texts(user: Option<(&str, &str)>, screen: Screen) -> Result<Self, String> {
-        let mut actions = read_table("config/keys.toml", DEFAULT_KEYS, screen)?;
+        let mut problems = Vec::new();
+        let mut actions = read_table("config/keys.toml", DEFAULT_KEYS, screen, &mut problems);
         if let Some((name, text)) = user {
-            for (action, keys) in read_table(name, text, screen)? {
+            for (action, keys) in read_table(name, text, screen, &mut problems) {
                 actions.retain(|(a, _)| *a != action);
                 actions.push((action, keys));
             }
@@ -369,7 +382,7 @@ impl Keymap {
                 if let Some((other, _)) = bindings.insert(*key, (*action, at.clone()))
                     && other != *action
                 {
-                    return Err(format!(
+                    problems.push(format!(
                         "{at}: key \"{spec}\" is bound to both `{}` ({}) and `{}` ({}) on the {} screen: give each key one action",
                         kebab(other),
                         screen.describe(other),
@@ -380,6 +393,9 @@ impl Keymap {
                 }
                 by_action.entry(*action).or_default().push(*key);
             }
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("\n"));
         }
         Ok(Self { bindings: bindings.into_iter().map(|(k, (a, _))| (k, a)).collect(), by_action })
     }
@@ -422,68 +438,76 @@ pub fn help_entries(keymap: &Keymap, screen: Screen) -> Vec<(String, String)> {
 /// One keys bound to an action, with its spec and where it was written.
 type Bound = (Key, String, String);
 
-/// A screen's table of a keys file: each action's keys, checked.
-fn read_table(name: &str, text: &str, screen: Screen) -> Result<Vec<(Action, Vec<Bound>)>, String> {
+/// A screen's table of a keys file: each action's keys, checked; every problem
+/// found (in any table) is added to `problems`, and what reads is kept.
+fn read_table(name: &str, text: &str, screen: Screen, problems: &mut Vec<String>) -> Vec<(Action, Vec<Bound>)> {
     let at = |offset: usize| {
         let (line, column) = crate::config::line_column(text, offset);
         format!("{name}:{line}:{column}")
     };
-    let file: KeyFile = toml::from_str(text).map_err(|e| {
-        let place = e.span().map_or_else(|| format!("{name}:1:1"), |s| at(s.start));
-        format!("{place}: {}", e.message().trim())
-    })?;
+    let file: KeyFile = match toml::from_str(text) {
+        Ok(file) => file,
+        Err(e) => {
+            let place = e.span().map_or_else(|| format!("{name}:1:1"), |s| at(s.start));
+            problems.push(format!("{place}: {}", e.message().trim()));
+            return Vec::new();
+        }
+    };
     let mut out = Vec::new();
     // Where a name stands: a table's `[name]`, an action at the start of its value's line.
     let line_start = |offset: usize| text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
     for (table, entries) in file {
         let Some(this) = Screen::ALL.iter().copied().find(|s| s.table() == table) else {
             let offset = text.find(&format!("[{table}]")).map_or(0, |i| i + 1);
-            return Err(format!(
+            problems.push(format!(
                 "{}: [{table}] is not a screen: the tables are [chair], [rapporteur], [replay] and [delegate]",
                 at(offset)
             ));
+            continue;
         };
         // Every table is checked, whichever screen is loading, so a mistake shows at once.
         for (action_name, keys) in entries {
             let place = at(line_start(keys.span().start));
-            let action = Action::from_name(&action_name).ok_or_else(|| {
-                format!(
+            let Some(action) = Action::from_name(&action_name) else {
+                problems.push(format!(
                     "{place}: `{}` is not an action; the {} screen's are: {}",
                     action_name,
                     this.table(),
                     this.actions().iter().map(|a| kebab(*a)).collect::<Vec<_>>().join(", ")
-                )
-            })?;
+                ));
+                continue;
+            };
             if !this.actions().contains(&action) {
                 let owners: Vec<&str> =
                     Screen::ALL.iter().filter(|s| s.actions().contains(&action)).map(|s| s.table()).collect();
-                return Err(format!(
+                problems.push(format!(
                     "{place}: `{}` ({}) is an action of the {} screen, not of [{}]",
                     kebab(action),
                     action.describe(),
                     owners.join(" and "),
                     this.table()
                 ));
+                continue;
             }
             let mut bound = Vec::new();
             for spec in keys.get_ref() {
-                let key = Key::parse(spec.get_ref()).ok_or_else(|| {
-                    format!(
+                match Key::parse(spec.get_ref()) {
+                    Some(key) => bound.push((key, spec.get_ref().clone(), at(spec.span().start))),
+                    None => problems.push(format!(
                         "{}: unknown key \"{}\" for `{}` ({}); keys are a character, a name such as enter or f1, or ctrl+/alt+/shift+ with one",
                         at(spec.span().start),
                         spec.get_ref(),
                         kebab(action),
                         this.describe(action)
-                    )
-                })?;
-                bound.push((key, spec.get_ref().clone(), at(spec.span().start)));
+                    )),
+                }
             }
             if this == screen {
                 out.push((action, bound));
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// An action's name as written in the keys file.
@@ -521,8 +545,8 @@ mod tests {
     #[test]
     fn a_user_file_replaces_an_actions_keys() {
         let keys =
-            Keymap::from_texts(Some(("mine.toml", "[chair]\ninscribe = [\"a\"]\n")), Screen::Chair).expect("valid");
-        assert_eq!(keys.resolve(&press(KeyCode::Char('a'), KeyModifiers::NONE)), Some(Action::Inscribe));
+            Keymap::from_texts(Some(("mine.toml", "[chair]\ninscribe = [\"z\"]\n")), Screen::Chair).expect("valid");
+        assert_eq!(keys.resolve(&press(KeyCode::Char('z'), KeyModifiers::NONE)), Some(Action::Inscribe));
         assert_eq!(keys.resolve(&press(KeyCode::Char('i'), KeyModifiers::NONE)), None);
     }
 

@@ -12,7 +12,7 @@ use super::keymap::Keymap;
 use crate::client::Replica;
 use crate::client::link::LinkEvent;
 use crate::client::outbox::Saved;
-use crate::domain::{Command, Session, Timestamp};
+use crate::domain::{Actor, Command, Session, Timestamp};
 use crate::protocol::ServerFrame;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,8 +81,8 @@ pub struct Live {
     /// Our clock, as of the last tick.
     pub local_now: Timestamp,
     pub status: Option<StatusLine>,
-    /// Commands sent and not yet answered: id → what it was.
-    pub pending: BTreeMap<String, String>,
+    /// Commands sent and not yet answered, by id.
+    pub pending: BTreeMap<String, Pending>,
     next_id: u64,
     pub keymap: Keymap,
     /// Terminal size, for mapping mouse clicks to rows.
@@ -90,6 +90,9 @@ pub struct Live {
     pub no_color: bool,
     /// The role the hub gave this connection (from its welcome).
     pub role: Option<crate::domain::Role>,
+    /// Who this connection acts as, as the record names them (from the welcome):
+    /// what the screen offers is previewed for this actor.
+    pub actor: Option<Actor>,
     /// The last event an accepted command of ours recorded: until the replica has it,
     /// the screen's state is older than the hub's.
     awaiting_seq: u64,
@@ -101,13 +104,24 @@ pub struct Live {
     pub catch_up_to: Option<u64>,
 }
 
+/// A command sent and not yet answered: the screen's follow-up (reopening a
+/// picker, selecting the new entry) matches on its id and the command itself,
+/// never on its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub id: String,
+    /// For the status line: "inscribe Peru".
+    pub what: String,
+    pub command: Command,
+}
+
 /// What a frame from the hub meant, for the screen to add its own reaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    /// A command of ours was accepted: what it was.
-    Accepted(String),
-    /// A command of ours was refused: what it was.
-    Rejected(String),
+    /// A command of ours was accepted.
+    Accepted(Pending),
+    /// A command of ours was refused (or could not be sent).
+    Rejected(Pending),
     Other,
 }
 
@@ -126,6 +140,7 @@ impl Live {
             size: (80, 24),
             no_color: false,
             role: None,
+            actor: None,
             awaiting_seq: 0,
             queued: std::collections::VecDeque::new(),
             catch_up_to: None,
@@ -165,15 +180,48 @@ impl Live {
 
     /// Send a command to the hub, or say at once that it cannot be sent.
     pub fn send(&mut self, command: Command, what: String) -> Vec<Effect> {
+        self.send_tracked(command, what).0
+    }
+
+    /// [`Live::send`], also giving the command's id (none if it was not sent),
+    /// for a follow-up once the hub answers.
+    pub fn send_tracked(&mut self, command: Command, what: String) -> (Vec<Effect>, Option<String>) {
         if self.link != LinkStatus::Connected {
             self.error(format!("not connected: {what} was not sent"));
-            return Vec::new();
+            return (Vec::new(), None);
         }
         let id = format!("c{}", self.next_id);
         self.next_id += 1;
-        self.pending.insert(id.clone(), what.clone());
+        self.pending.insert(id.clone(), Pending { id: id.clone(), what: what.clone(), command: command.clone() });
         self.info(format!("{what}…"));
-        vec![Effect::Send { id, command }]
+        (vec![Effect::Send { id: id.clone(), command }], Some(id))
+    }
+
+    /// Another person at the chair acted: say who and what ("Henrik Solberg-Lund:
+    /// the floor given to Mexico"), so no one at the chair is surprised by a change.
+    fn say_who_else(&mut self, frame: &ServerFrame) {
+        let ServerFrame::Event { event } = frame else { return };
+        let (Some(me), Some(session)) = (&self.actor, self.replica.state.as_ref()) else { return };
+        if me.role != crate::domain::Role::Chair
+            || event.actor.role != crate::domain::Role::Chair
+            || event.actor.same_person(me)
+            || self.catch_up_to.is_some()
+        {
+            return;
+        }
+        if let Some(undo) = session.undo.as_ref().filter(|u| u.seq == event.seq) {
+            let text = format!("{}: {}", event.actor.name, undo.what);
+            self.info(text);
+        }
+    }
+
+    /// What the rules let this screen's person do now, with `selected` the entry
+    /// the screen has selected: the domain's own answer on the replica.
+    pub fn offers(&self, selected: Option<crate::domain::EntryId>) -> crate::domain::Offers {
+        match (self.session(), &self.actor) {
+            (Some(session), Some(actor)) => crate::domain::offers(session, actor, self.hub_now(), selected),
+            _ => crate::domain::Offers::default(),
+        }
     }
 
     /// The common part of a link event: connection state, clock, answers to our
@@ -203,7 +251,7 @@ impl Live {
                 };
                 self.link = LinkStatus::Reconnecting { reason: reason.clone(), attempt };
                 self.rtt_ms = None;
-                let lost: Vec<String> = std::mem::take(&mut self.pending).into_values().collect();
+                let lost: Vec<String> = std::mem::take(&mut self.pending).into_values().map(|p| p.what).collect();
                 // Keys waiting for answers that will not come: dropped, and said.
                 let dropped = self.queued.len();
                 self.queued.clear();
@@ -226,35 +274,47 @@ impl Live {
                 effects.push(Effect::Fail(format!("the hub refused this screen: {reason}")));
             }
             LinkEvent::NotSent { id, reason } => {
-                let what = self.pending.remove(&id).unwrap_or_else(|| "the command".to_string());
-                self.error(format!("{what} was not sent: {reason}"));
-                answer = Answer::Rejected(what);
+                if let Some(pending) = self.pending.remove(&id) {
+                    self.error(format!("{} was not sent: {reason}", pending.what));
+                    answer = Answer::Rejected(pending);
+                } else {
+                    self.error(format!("the command was not sent: {reason}"));
+                }
             }
             LinkEvent::Frame(envelope) => match &envelope.frame {
                 ServerFrame::Accepted { id, last_seq, .. } => {
                     if let Some(seq) = last_seq {
                         self.awaiting_seq = self.awaiting_seq.max(*seq);
                     }
-                    if let Some(what) = self.pending.remove(id) {
-                        self.ok(format!("✓ {what}"));
-                        answer = Answer::Accepted(what);
+                    if let Some(pending) = self.pending.remove(id) {
+                        self.ok(format!("✓ {}", pending.what));
+                        answer = Answer::Accepted(pending);
                     }
                 }
-                ServerFrame::Rejected { id, reason, .. } => {
-                    let what = self.pending.remove(id).unwrap_or_else(|| "command".to_string());
-                    self.error(format!("✗ {what}: {reason}"));
-                    answer = Answer::Rejected(what);
-                }
+                ServerFrame::Rejected { id, reason, .. } => match self.pending.remove(id) {
+                    Some(pending) => {
+                        self.error(format!("✗ {}: {reason}", pending.what));
+                        answer = Answer::Rejected(pending);
+                    }
+                    None => self.error(format!("✗ command: {reason}")),
+                },
                 ServerFrame::Error { reason, .. } => self.error(format!("hub: {reason}")),
                 ServerFrame::Resync { reason } => self.info(reason.clone()),
-                ServerFrame::Welcome { role, seq, .. } => {
+                ServerFrame::Welcome { role, seq, name, participant, person, .. } => {
                     self.role = Some(*role);
+                    self.actor = Some(Actor {
+                        role: *role,
+                        name: name.clone(),
+                        participant: participant.clone(),
+                        person: person.clone(),
+                    });
                     self.catch_up_to = (*seq > self.replica.seq().unwrap_or(0)).then_some(*seq);
                 }
                 _ => {
                     if self.replica.apply(&envelope).is_err() {
                         effects.push(Effect::Resync { since: self.replica.seq() });
                     }
+                    self.say_who_else(&envelope.frame);
                     if self.catch_up_to.is_some_and(|to| self.replica.seq().is_some_and(|held| held >= to)) {
                         self.catch_up_to = None;
                     }

@@ -107,6 +107,9 @@ pub struct ChairOptions {
     /// the session's data directory), else a free port on 127.0.0.1.
     pub listen: Option<String>,
     pub keys: Option<PathBuf>,
+    /// On the embedded hub: chair as this person of the session file (their own
+    /// credential, so the record names them), not with the shared chair token.
+    pub person: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -252,7 +255,21 @@ pub fn chair(options: ChairOptions) -> Result<(), String> {
                 {
                     notes.push(format!("{}: {e}", path.display()));
                 }
-                (Some(started), url, Some(tokens.chair), join, first_run)
+                let token = match &options.person {
+                    None => tokens.chair,
+                    Some(person) => match tokens.people.get(person) {
+                        Some(token) => token.clone(),
+                        None => {
+                            let listed: Vec<String> = tokens.people.keys().cloned().collect();
+                            started.shutdown().await;
+                            return Err(format!(
+                                "--as {person}: the session file names no such person; its people are: {}",
+                                if listed.is_empty() { "none ([[chairs]] and [[officers]] name them)".to_string() } else { listed.join(", ") }
+                            ));
+                        }
+                    },
+                };
+                (Some(started), url, Some(token), join, first_run)
             }
             Target::Url { url, token } => (None, url.clone(), token.clone(), Vec::new(), false),
         };
@@ -284,7 +301,7 @@ pub fn chair(options: ChairOptions) -> Result<(), String> {
         }
         if !join.is_empty() {
             println!("The session's hub has stopped. Its join URLs (the same next time you chair this session):");
-            for u in join.iter().filter(|u| u.role != "chair") {
+            for u in join.iter().filter(|u| u.role != "chair" && u.person.is_none()) {
                 println!("  {:<11} {}", u.role, u.url);
             }
             if let Some(session) = session_of_url(&url) {
@@ -500,7 +517,15 @@ async fn run_screen<S: LiveScreen>(mut runner: Runner<S>) -> Result<(), String> 
         }
         let msg = tokio::select! {
             event = events.next() => match event {
-                Some(Ok(Event::Key(key))) => Msg::Key(key),
+                Some(Ok(Event::Key(key))) => {
+                    // Who else the embedded hub serves, as of this key (quitting asks by it).
+                    if let Some(handle) = &runner.peers
+                        && runner.handle(Msg::Peers(handle.connections().saturating_sub(1))).await?
+                    {
+                        return Ok(());
+                    }
+                    Msg::Key(key)
+                }
                 Some(Ok(Event::Mouse(mouse))) => Msg::Mouse(mouse),
                 Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
                 Some(Ok(_)) => continue,

@@ -29,10 +29,52 @@ pub fn session_after(commands: Vec<Command>) -> Session {
     s
 }
 
-/// A screen's link, connected to a hub that holds `session`.
+/// A screen's link, connected to a hub that holds `session`, as the chair
+/// with the shared token.
 pub fn connect(live: &mut Live, session: Session) {
+    connect_as(live, session, Actor::chair("chair"));
+}
+
+/// A screen's link, connected to a hub that holds `session`, as `actor`.
+pub fn connect_as(live: &mut Live, session: Session, actor: Actor) {
     live.replica.state = Some(session);
     live.link = LinkStatus::Connected;
+    live.role = Some(actor.role);
+    live.actor = Some(actor);
+}
+
+/// What a hub answers to the commands a screen has sent and not had answered:
+/// the real [`domain::decide`] on the session the screen holds (the hub's, in
+/// these tests), each accepted command's events as frames, then its `accepted`,
+/// or its `rejected` with the rules' reason. A screen that offers what the rules
+/// refuse shows it in its test.
+pub fn hub_answers(live: &Live) -> Vec<Msg> {
+    let Some(state) = live.session() else { return Vec::new() };
+    let mut state = state.clone();
+    let actor = live.actor.clone().unwrap_or_else(|| Actor::chair("chair"));
+    let now = live.hub_now();
+    let mut msgs = Vec::new();
+    for pending in live.pending.values() {
+        match domain::decide(&state, pending.command.clone(), &actor, now) {
+            Ok(events) => {
+                for event in &events {
+                    domain::apply(&mut state, event);
+                    msgs.push(frame(ServerFrame::Event { event: Box::new(event.clone()) }));
+                }
+                msgs.push(frame(ServerFrame::Accepted {
+                    id: pending.id.clone(),
+                    first_seq: events.first().map(|e| e.seq),
+                    last_seq: events.last().map(|e| e.seq),
+                }));
+            }
+            Err(rejection) => msgs.push(frame(ServerFrame::Rejected {
+                id: pending.id.clone(),
+                code: rejection.code,
+                reason: rejection.reason,
+            })),
+        }
+    }
+    msgs
 }
 
 pub fn inscribe(p: &str) -> Command {

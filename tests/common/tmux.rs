@@ -14,9 +14,15 @@ pub struct Pane {
 impl Pane {
     /// Start `command` in a 100x30 tmux session (NO_COLOR set).
     pub fn start(name: &str, command: &str) -> Self {
+        Self::start_sized(name, command, 100, 30)
+    }
+
+    /// Start `command` in a tmux session of `width` x `height` (NO_COLOR set).
+    pub fn start_sized(name: &str, command: &str, width: u16, height: u16) -> Self {
         let _ = Process::new("tmux").args(["kill-session", "-t", name]).output();
+        let (width, height) = (width.to_string(), height.to_string());
         let status = Process::new("tmux")
-            .args(["new-session", "-d", "-s", name, "-x", "100", "-y", "30", command])
+            .args(["new-session", "-d", "-s", name, "-x", &width, "-y", &height, command])
             .env("NO_COLOR", "1")
             .status()
             .expect("tmux runs (install it: apt-get install tmux)");

@@ -1,7 +1,8 @@
 //! The chair's screen: state, messages and the pure `update(&mut Chair, Msg) -> Vec<Effect>`.
-//! Rules of procedure are never decided here: commands go to the hub, and its
-//! answer (accepted, or rejected with a reason) is shown. What the screen offers
-//! (hints, footer) is what the hub would accept now.
+//! Rules of procedure are never decided here: what a key does, whether it is
+//! offered, what it asks first and why it is refused all come from the domain
+//! ([`crate::domain::offers`], previewed on the replica for this chair), and the
+//! hub's answer (accepted, or rejected with a reason) is shown.
 
 pub mod register;
 pub mod view;
@@ -9,17 +10,13 @@ pub mod view;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use super::keymap::{Action, Keymap};
-use super::live::{Answer, Effect, Live, Msg};
+use super::live::{Answer, Effect, Live, Msg, Pending};
 use super::widgets::picker::{self, Outcome, Picker, Purpose};
 use crate::domain::{
-    Command, ConnectionStatus, Entry, Modality, Participant, Session, StatementKind, Timestamp, next_up,
+    BudgetChoice, Command, ConnectionStatus, Entry, Move, Offer, Participant, ParticipantKind, Session, StatementKind,
+    Timestamp, connection_choices,
 };
 use crate::hub::JoinUrl;
-
-/// Seconds added or taken by one press of extend or cut.
-pub const TIME_STEP: u32 = 30;
-/// Ending a turn with more than this left asks first.
-pub const EARLY_END_MS: i64 = 15_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ruling {
@@ -33,7 +30,8 @@ pub struct Ruling {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OnYes {
     Quit,
-    Send(Command),
+    /// Go on with what the rules allow (perhaps to the budget choice).
+    Offer(Box<Offer>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,21 +40,18 @@ pub struct Confirm {
     pub on_yes: OnYes,
 }
 
-/// Choosing a remote participant's connection status from a short list.
+/// Choosing a remote participant's connection status from the statuses the rules
+/// let this chair set now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusChoice {
     pub participant: String,
-    /// The status shown when the picker opened: the command says it changes from this.
+    /// The status shown when the popup opened.
     pub from: ConnectionStatus,
+    /// Every status, numbered 1 to 4, with the command that sets it (which says it
+    /// changes from `from`) or why it cannot be set now.
+    pub choices: Vec<(ConnectionStatus, Result<Command, crate::domain::Rejection>)>,
     pub selected: usize,
 }
-
-pub const STATUSES: [ConnectionStatus; 4] = [
-    ConnectionStatus::Unknown,
-    ConnectionStatus::Connected,
-    ConnectionStatus::AudioChecked,
-    ConnectionStatus::TechnicalIssue,
-];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -72,8 +67,11 @@ pub enum Mode {
     },
     /// Registering a participant not in the roster.
     Register(register::Registration),
-    /// The fairness panel: speaking time by group against the roster, waiting, budgets.
-    Balance,
+    /// The fairness panel: speaking time by group against the roster, waiting,
+    /// budgets (scrolled by `scroll` rows).
+    Balance {
+        scroll: u16,
+    },
     /// A statement longer than what is left of a budget: the chair decides.
     Budget(BudgetAsk),
 }
@@ -82,6 +80,7 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BudgetAsk {
     pub command: Command,
+    pub what: String,
     pub question: String,
     /// Typing the reason for giving the full time (None: choosing).
     pub reason: Option<String>,
@@ -95,13 +94,15 @@ pub struct Chair {
     pub join_urls: Vec<JoinUrl>,
     /// Where delegates' tokens are (the embedded hub's data directory), if known.
     pub delegate_tokens: Option<String>,
-    /// Other clients on the embedded hub (rapporteurs, observers, co-chairs).
+    /// Other clients on the embedded hub (rapporteurs, observers, co-chairs, the
+    /// room's pages), as of the last key pressed.
     pub peers: usize,
-    /// The last picker whose command is waiting for the hub: reopened if refused.
+    /// The picker whose command is waiting for the hub (by command id): reopened if refused.
     last_picker: Option<(String, Picker)>,
     /// A Member State being inscribed for a group statement, while the group is chosen.
     group_for: Option<String>,
-    /// A registration waiting for the hub: once accepted, the inscription picker opens on the name.
+    /// A registration waiting for the hub (by command id), and the name: once
+    /// accepted, the inscription picker opens on it.
     registering: Option<(String, String)>,
 }
 
@@ -148,6 +149,11 @@ impl Chair {
         self.selectable().get(self.selected).copied()
     }
 
+    /// What the rules let this chair do now, with the selected entry.
+    pub fn offers(&self) -> crate::domain::Offers {
+        self.live.offers(self.selected_entry().map(|e| e.id))
+    }
+
     fn clamp_selection(&mut self) {
         let len = self.selectable().len();
         self.selected = self.selected.min(len.saturating_sub(1));
@@ -175,68 +181,15 @@ impl Chair {
         self.live.error(text);
         Vec::new()
     }
-}
 
-/// What "next" would do now, for the key, its hint and its question.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NextPlan {
-    /// Give the floor to this entry (ending the turn on the floor first, if any);
-    /// `skipped` names the speakers passed over, so the chair is asked first.
-    Give {
-        entry: u64,
-        name: String,
-        skipped: Vec<String>,
-    },
-    /// No one may be given the floor: only end the turn (asks first).
-    EndOnly,
-    Nothing(String),
-}
-
-pub fn next_plan(session: &Session) -> NextPlan {
-    if session.closed_at.is_some() {
-        return NextPlan::Nothing("the session is closed".into());
+    /// "… (u undoes it right after)" when it can be.
+    fn undo_note(&self, question: &str, undoable: bool) -> String {
+        if undoable {
+            format!("{question} ({} undoes it right after)", self.live.keymap.key_of(Action::Undo))
+        } else {
+            question.to_string()
+        }
     }
-    if session.current_segment.is_none() {
-        return NextPlan::Nothing("no segment is open yet".into());
-    }
-    if let Some(point) = &session.point_of_order {
-        return NextPlan::Nothing(format!(
-            "a point of order by {} is pending: rule on it first",
-            session.name_of(&point.by)
-        ));
-    }
-    match next_up(session) {
-        Some(next) => NextPlan::Give {
-            entry: next.entry.id,
-            name: session.name_of(&next.entry.participant).to_string(),
-            skipped: next.skipped.iter().map(|e| session.name_of(&e.participant).to_string()).collect(),
-        },
-        None if session.floor.is_some() => NextPlan::EndOnly,
-        None => NextPlan::Nothing("no one on the list may be given the floor".into()),
-    }
-}
-
-/// What will not be heard if the open segment ends now.
-pub fn unheard(session: &Session) -> Option<String> {
-    let current = session.current_segment?;
-    let state = session.segments.get(current)?;
-    let title = session.segment_def(current)?.title.clone();
-    let speakers = match state.list.len() {
-        0 => None,
-        1 => Some("1 speaker".to_string()),
-        n => Some(format!("{n} speakers")),
-    };
-    let replies = match state.replies.len() {
-        0 => None,
-        1 => Some("1 right of reply".to_string()),
-        n => Some(format!("{n} rights of reply")),
-    };
-    let what = match (speakers, replies) {
-        (Some(s), Some(r)) => format!("{s} and {r}"),
-        (Some(s), None) | (None, Some(s)) => s,
-        (None, None) => return None,
-    };
-    Some(format!("{what} on \"{title}\" will not be heard"))
 }
 
 /// Would this key act on the hub's state? (Then, while a command of ours is
@@ -256,6 +209,8 @@ fn acts_on_state(chair: &Chair, key: &KeyEvent) -> bool {
                     | Action::JoinUrls
                     | Action::ChairUrl
                     | Action::Balance
+                    | Action::Yes
+                    | Action::No
             )
         })
 }
@@ -290,6 +245,7 @@ pub fn update(chair: &mut Chair, msg: Msg) -> Vec<Effect> {
         }
         Msg::Link(event) => {
             let selected = chair.selected_entry().map(|e| e.id);
+            let segment = chair.session().and_then(|s| s.current_segment);
             let (mut effects, answer) = chair.live.on_link(event);
             if let Some(role) = chair.live.role
                 && role != crate::domain::Role::Chair
@@ -303,36 +259,16 @@ pub fn update(chair: &mut Chair, msg: Msg) -> Vec<Effect> {
                     }
                 ))];
             }
+            chair.follow(selected);
+            // A new segment opens at the top of its list, not where the last one's selection was.
+            if chair.session().and_then(|s| s.current_segment) != segment {
+                chair.selected = 0;
+            }
             match answer {
-                Answer::Rejected(what) => {
-                    // Keep what was typed: a refused inscription reopens its picker.
-                    if let Some((for_what, picker)) = chair.last_picker.take()
-                        && for_what == what
-                        && chair.mode == Mode::Normal
-                    {
-                        chair.mode = Mode::Picker(picker);
-                    }
-                }
-                Answer::Accepted(what) => {
-                    if chair.last_picker.as_ref().is_some_and(|(w, _)| *w == what) {
-                        chair.last_picker = None;
-                    }
-                    // Registered: go on to inscribe them.
-                    if let Some((for_what, name)) = chair.registering.take() {
-                        if for_what == what && chair.mode == Mode::Normal {
-                            let roster = chair.roster();
-                            chair.mode = Mode::Picker(Picker::new(Purpose::Inscribe, &roster, &name));
-                            if let Some(path) = &chair.delegate_tokens {
-                                chair.live.ok(format!("{name} registered: its delegate token is in {path}"));
-                            }
-                        } else if for_what != what {
-                            chair.registering = Some((for_what, name));
-                        }
-                    }
-                }
+                Answer::Rejected(pending) => on_rejected(chair, pending),
+                Answer::Accepted(pending) => on_accepted(chair, pending),
                 Answer::Other => {}
             }
-            chair.follow(selected);
             // The answer and its events are in: the keys pressed meanwhile, in order.
             while !chair.live.busy()
                 && let Some(key) = chair.live.queued.pop_front()
@@ -342,6 +278,50 @@ pub fn update(chair: &mut Chair, msg: Msg) -> Vec<Effect> {
             effects
         }
         Msg::Saved(_) | Msg::SaveFailed(_) => Vec::new(),
+    }
+}
+
+/// A command of ours was refused: a refused inscription reopens its picker with
+/// what was typed.
+fn on_rejected(chair: &mut Chair, pending: Pending) {
+    if let Some((id, picker)) = chair.last_picker.take()
+        && id == pending.id
+        && chair.mode == Mode::Normal
+    {
+        chair.mode = Mode::Picker(picker);
+    }
+    if chair.registering.as_ref().is_some_and(|(id, _)| *id == pending.id) {
+        chair.registering = None;
+    }
+}
+
+/// A command of ours was accepted (its events are in): an inscription is
+/// selected and its place said; a registration goes on to the inscription.
+fn on_accepted(chair: &mut Chair, pending: Pending) {
+    if chair.last_picker.as_ref().is_some_and(|(id, _)| *id == pending.id) {
+        chair.last_picker = None;
+    }
+    if let Command::Inscribe { participant, .. } = &pending.command
+        && let Some(session) = chair.session()
+        && let Some(state) = session.segments.get(chair.view_segment())
+        && let Some((index, entry)) =
+            state.list.iter().enumerate().filter(|(_, e)| e.participant == *participant).max_by_key(|(_, e)| e.id)
+    {
+        let text = format!("✓ {}: #{} of {} on the list", pending.what, index + 1, state.list.len());
+        let entry = entry.id;
+        chair.follow(Some(entry));
+        chair.live.ok(text);
+    }
+    if let Some((id, name)) = chair.registering.take() {
+        if id != pending.id {
+            chair.registering = Some((id, name));
+        } else if chair.mode == Mode::Normal {
+            let roster = chair.roster();
+            chair.mode = Mode::Picker(Picker::new(Purpose::Inscribe, &roster, &name));
+            if let Some(path) = &chair.delegate_tokens {
+                chair.live.ok(format!("{name} registered: its delegate token is in {path}"));
+            }
+        }
     }
 }
 
@@ -382,23 +362,35 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
             Some(action) => on_action(chair, action),
             None => Vec::new(),
         },
-        Mode::Help | Mode::Join { .. } | Mode::Balance => {
+        Mode::Balance { scroll } => {
+            // The panel scrolls; any other key closes it.
+            let scroll = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+                KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                KeyCode::PageDown => scroll.saturating_add(10),
+                KeyCode::PageUp => scroll.saturating_sub(10),
+                _ => {
+                    chair.mode = Mode::Normal;
+                    return Vec::new();
+                }
+            };
+            chair.mode = Mode::Balance { scroll };
+            Vec::new()
+        }
+        Mode::Help | Mode::Join { .. } => {
             chair.mode = Mode::Normal;
             Vec::new()
         }
         Mode::Budget(ask) => on_budget_key(chair, ask, key),
-        Mode::Confirm(confirm) => match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+        Mode::Confirm(confirm) => match chair.live.keymap.resolve(&key) {
+            Some(Action::Yes) => {
                 chair.mode = Mode::Normal;
                 match confirm.on_yes {
                     OnYes::Quit => vec![Effect::Quit],
-                    OnYes::Send(command) => {
-                        let what = describe(chair, &command);
-                        chair.live.send(command, what)
-                    }
+                    OnYes::Offer(offer) => proceed(chair, Offer { question: None, ..*offer }),
                 }
             }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+            Some(Action::No) => {
                 chair.mode = Mode::Normal;
                 chair.live.info("cancelled: nothing was sent");
                 Vec::new()
@@ -442,7 +434,7 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                     // A Member State's statement on behalf of a group: which group, first.
                     if p.purpose == Purpose::Inscribe
                         && p.kind == Some(StatementKind::Group)
-                        && participant.kind == crate::domain::ParticipantKind::MemberState
+                        && participant.kind == ParticipantKind::MemberState
                     {
                         chair.group_for = Some(participant.id.clone());
                         chair.mode = Mode::Picker(Picker::new(Purpose::OnBehalfOf, &roster, ""));
@@ -468,8 +460,9 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                             format!("right of reply for {}", participant.name),
                         ),
                     };
-                    chair.last_picker = Some((what.clone(), p));
-                    chair.live.send(command, what)
+                    let (effects, id) = chair.live.send_tracked(command, what);
+                    chair.last_picker = id.map(|id| (id, p));
+                    effects
                 }
             }
         }
@@ -494,8 +487,10 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                     form.participant(&|id| session.is_some_and(|s| s.def.participant(id).is_some()))
                 };
                 let what = format!("register {}", participant.name);
-                chair.registering = Some((what.clone(), participant.name.clone()));
-                chair.live.send(Command::RegisterParticipant { participant }, what)
+                let name = participant.name.clone();
+                let (effects, id) = chair.live.send_tracked(Command::RegisterParticipant { participant }, what);
+                chair.registering = id.map(|id| (id, name));
+                effects
             }
         },
         Mode::Status(choice) => on_status_key(chair, choice, key),
@@ -505,7 +500,7 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
 /// The chair's choice for a statement over budget: `t` the time left, `f` the full
 /// time with a reason (typed, then Enter).
 fn on_budget_key(chair: &mut Chair, mut ask: BudgetAsk, key: KeyEvent) -> Vec<Effect> {
-    let with = |command: &Command, choice: crate::domain::BudgetChoice| match command.clone() {
+    let with = |command: &Command, choice: BudgetChoice| match command.clone() {
         Command::GiveFloor { entry, .. } => Command::GiveFloor { entry, budget: Some(choice) },
         Command::Next { turn, entry, .. } => Command::Next { turn, entry, budget: Some(choice) },
         other => other,
@@ -518,8 +513,8 @@ fn on_budget_key(chair: &mut Chair, mut ask: BudgetAsk, key: KeyEvent) -> Vec<Ef
         }
         (None, KeyCode::Char('t')) => {
             chair.mode = Mode::Normal;
-            let what = format!("{} (the time left)", describe(chair, &ask.command));
-            chair.live.send(with(&ask.command, crate::domain::BudgetChoice::TimeLeft), what)
+            let what = format!("{} (the time left)", ask.what);
+            chair.live.send(with(&ask.command, BudgetChoice::TimeLeft), what)
         }
         (None, KeyCode::Char('f')) => {
             ask.reason = Some(String::new());
@@ -527,9 +522,9 @@ fn on_budget_key(chair: &mut Chair, mut ask: BudgetAsk, key: KeyEvent) -> Vec<Ef
             Vec::new()
         }
         (Some(reason), KeyCode::Enter) if !reason.trim().is_empty() => {
-            let choice = crate::domain::BudgetChoice::FullTime { reason: reason.trim().to_string() };
+            let choice = BudgetChoice::FullTime { reason: reason.trim().to_string() };
             chair.mode = Mode::Normal;
-            let what = format!("{} (the full time)", describe(chair, &ask.command));
+            let what = format!("{} (the full time)", ask.what);
             chair.live.send(with(&ask.command, choice), what)
         }
         (Some(reason), KeyCode::Backspace) => {
@@ -549,49 +544,17 @@ fn on_budget_key(chair: &mut Chair, mut ask: BudgetAsk, key: KeyEvent) -> Vec<Ef
     }
 }
 
-/// Send a floor command, or first ask the chair when the statement is longer than
-/// what is left of a budget it draws on (the hub would refuse it undecided).
-fn give_floor(chair: &mut Chair, command: Command, entry: &Entry, pending: u64, what: String) -> Vec<Effect> {
-    let Some(session) = chair.session() else { return Vec::new() };
-    let segment = session.current_segment.unwrap_or(0);
-    let allotted = u64::from(entry.allotted) * 1000;
-    let tightest = crate::domain::budgets_left(session, segment, &entry.participant, entry.kind, pending)
-        .into_iter()
-        .min_by_key(|b| b.left_ms);
-    match tightest {
-        Some(b) if b.left_ms < allotted => {
-            let name = session.name_of(&entry.participant).to_string();
-            let clock = super::widgets::clock;
-            let question = format!(
-                "{name} has {} left of the {} budget ({}) for a {} statement.",
-                clock(b.left_ms),
-                b.name,
-                clock(b.limit_ms),
-                clock(allotted)
-            );
-            chair.mode = Mode::Budget(BudgetAsk { command, question, reason: None });
-            Vec::new()
-        }
-        _ => chair.live.send(command, what),
-    }
-}
-
 /// Inscribe the Member State waiting in `group_for`, speaking on behalf of `group`.
 fn inscribe_for_group(chair: &mut Chair, group: String) -> Vec<Effect> {
     let Some(participant) = chair.group_for.take() else { return Vec::new() };
+    let group_name = chair.session().map_or_else(|| group.clone(), |s| s.group_name(&group));
+    let what = format!("inscribe {}, on behalf of {group_name}", chair.live.name(&participant));
     let command = Command::Inscribe {
-        participant: participant.clone(),
+        participant,
         segment: None,
         kind: Some(StatementKind::Group),
         level: None,
         on_behalf_of: Some(group),
-    };
-    let what = match &command {
-        Command::Inscribe { on_behalf_of: Some(g), .. } => {
-            let group = chair.session().map_or_else(|| g.clone(), |s| s.group_name(g));
-            format!("inscribe {}, on behalf of {group}", chair.live.name(&participant))
-        }
-        _ => String::new(),
     };
     chair.live.send(command, what)
 }
@@ -630,6 +593,7 @@ fn on_ruling_key(chair: &mut Chair, mut ruling: Ruling, key: KeyEvent) -> Vec<Ef
 }
 
 fn on_status_key(chair: &mut Chair, mut choice: StatusChoice, key: KeyEvent) -> Vec<Effect> {
+    let last = choice.choices.len().saturating_sub(1);
     let pick = match key.code {
         KeyCode::Esc => {
             chair.mode = Mode::Normal;
@@ -640,89 +604,134 @@ fn on_status_key(chair: &mut Chair, mut choice: StatusChoice, key: KeyEvent) -> 
             None
         }
         KeyCode::Down | KeyCode::Char('j') => {
-            choice.selected = (choice.selected + 1).min(STATUSES.len() - 1);
+            choice.selected = (choice.selected + 1).min(last);
             None
         }
-        KeyCode::Char(c @ '1'..='4') => Some(usize::from(c as u8 - b'1')),
+        KeyCode::Char(c @ '1'..='9') => Some(usize::from(c as u8 - b'1')).filter(|i| *i <= last),
         KeyCode::Enter => Some(choice.selected),
         _ => None,
     };
-    let Some(index) = pick else {
+    let Some((status, command)) = pick.and_then(|i| choice.choices.get(i).cloned()) else {
         chair.mode = Mode::Status(choice);
         return Vec::new();
     };
+    let command = match command {
+        Ok(command) => command,
+        Err(rejection) if status == choice.from => {
+            chair.mode = Mode::Normal;
+            chair.live.info(format!("{} stays {}", chair.live.name(&choice.participant), status.label()));
+            let _ = rejection;
+            return Vec::new();
+        }
+        Err(rejection) => {
+            chair.mode = Mode::Status(choice);
+            return chair.nothing(rejection.reason);
+        }
+    };
     chair.mode = Mode::Normal;
-    let status = STATUSES[index];
-    if status == choice.from {
-        chair.live.info(format!("{} stays {}", chair.live.name(&choice.participant), status.label()));
+    let what = format!("{}: {}", chair.live.name(&choice.participant), status.label());
+    chair.live.send(command, what)
+}
+
+/// Do what the rules allow: ask their question first, then the budget choice,
+/// then send.
+fn proceed(chair: &mut Chair, offer: Offer) -> Vec<Effect> {
+    let Some(command) = offer.command.clone() else { return Vec::new() };
+    if let Some(question) = &offer.question {
+        let question = chair.undo_note(question, offer.undoable);
+        chair.ask(question, OnYes::Offer(Box::new(offer)));
         return Vec::new();
     }
-    let what = format!("{}: {}", chair.live.name(&choice.participant), status.label());
-    chair.live.send(Command::SetConnection { participant: choice.participant, status, from: Some(choice.from) }, what)
-}
-
-/// A short description of a command for the status line.
-fn describe(chair: &Chair, command: &Command) -> String {
-    let entry_name = |id: &u64| {
-        chair
-            .session()
-            .and_then(|s| s.segment_of_entry(*id).and_then(|seg| s.find_entry(seg, *id)))
-            .map_or_else(|| format!("entry #{id}"), |(_, e, _)| chair.live.name(&e.participant))
-    };
-    match command {
-        Command::Withdraw { entry } | Command::WithdrawReply { entry } => format!("withdraw {}", entry_name(entry)),
-        Command::Next { entry, .. } => format!("floor to {}", entry_name(entry)),
-        Command::EndTurn { .. } => "end the turn".to_string(),
-        Command::CloseList { .. } => "close the list".to_string(),
-        Command::CloseSession => "close the session".to_string(),
-        Command::OpenSegment { segment } => {
-            let title =
-                chair.session().and_then(|s| s.def.segments.iter().find(|d| &d.id == segment)).map(|d| d.title.clone());
-            format!("open \"{}\"", title.as_deref().unwrap_or(segment))
-        }
-        other => other.name().to_string(),
+    if let Some(question) = offer.budget {
+        chair.mode = Mode::Budget(BudgetAsk { command, what: offer.what, question, reason: None });
+        return Vec::new();
     }
+    chair.live.send(command, offer.what)
 }
 
-/// Whether the chair could give the floor to `entry` now (for hints: never offer
-/// what the hub would refuse).
-pub fn may_give_floor(session: &Session, entry: &Entry) -> bool {
-    let remote_issue = session.def.participant(&entry.participant).is_some_and(|p| p.modality == Modality::Remote)
-        && session.connection(&entry.participant) == ConnectionStatus::TechnicalIssue;
-    let reply_too_early = entry.kind == StatementKind::Reply
-        && session.current_segment.and_then(|s| session.segments.get(s)).is_some_and(|s| !s.list.is_empty());
-    session.closed_at.is_none()
-        && session.current_segment.is_some()
-        && session.floor.is_none()
-        && session.point_of_order.is_none()
-        && !remote_issue
-        && !reply_too_early
+/// The move a key makes on this screen (keys that only change the view make none).
+fn move_of(action: Action) -> Option<Move> {
+    Some(match action {
+        Action::GiveFloor => Move::GiveFloor,
+        Action::NextSpeaker => Move::Next,
+        Action::EndTurn => Move::EndTurn,
+        Action::Suspend => Move::Suspend,
+        Action::PauseResume => Move::PauseResume,
+        Action::Extend => Move::Extend,
+        Action::Cut => Move::Cut,
+        Action::MoveUp => Move::MoveUp,
+        Action::MoveDown => Move::MoveDown,
+        Action::Withdraw => Move::Withdraw,
+        Action::Defer => Move::Defer,
+        Action::DeferToEnd => Move::DeferToEnd,
+        Action::Reinstate => Move::Reinstate,
+        Action::ToggleList => Move::ToggleList,
+        Action::Inscribe => Move::Inscribe,
+        Action::PointOfOrder => Move::PointOfOrder,
+        Action::Rule => Move::Rule,
+        Action::RightOfReply => Move::RightOfReply,
+        Action::Connection => Move::Connection,
+        Action::Undo => Move::Undo,
+        Action::NextSegment => Move::NextSegment,
+        Action::EndSession => Move::CloseSession,
+        _ => return None,
+    })
+}
+
+/// A key that acts on the session: what the rules answer for its move decides.
+fn perform(chair: &mut Chair, m: Move) -> Vec<Effect> {
+    if chair.session().is_none() || chair.live.actor.is_none() {
+        return chair.nothing("waiting for the hub: nothing to act on yet");
+    }
+    let offer = match chair.offers().get(m) {
+        Some(Ok(offer)) => offer.clone(),
+        Some(Err(rejection)) => return chair.nothing(rejection.reason.clone()),
+        None => return Vec::new(),
+    };
+    if offer.command.is_some() {
+        return proceed(chair, offer);
+    }
+    // The rules allow it; what it acts on is chosen first.
+    let Some(session) = chair.session().cloned() else { return Vec::new() };
+    match m {
+        Move::Inscribe | Move::PointOfOrder | Move::RightOfReply => {
+            let purpose = match m {
+                Move::Inscribe => Purpose::Inscribe,
+                Move::PointOfOrder => Purpose::PointOfOrder,
+                _ => Purpose::RightOfReply,
+            };
+            chair.mode = Mode::Picker(Picker::new(purpose, &session.def.participants, ""));
+        }
+        Move::Rule => {
+            if let Some(point) = &session.point_of_order {
+                chair.mode = Mode::Ruling(Ruling { point: point.id, text: String::new(), upheld: None });
+            }
+        }
+        Move::Connection => {
+            let Some(participant) = offer.participant else { return Vec::new() };
+            let Some(actor) = chair.live.actor.clone() else { return Vec::new() };
+            let from = session.connection(&participant);
+            let choices = connection_choices(&session, &actor, chair.live.hub_now(), &participant);
+            let selected = choices.iter().position(|(s, _)| *s == from).unwrap_or(0);
+            chair.mode = Mode::Status(StatusChoice { participant, from, choices, selected });
+        }
+        _ => {}
+    }
+    Vec::new()
 }
 
 fn on_action(chair: &mut Chair, action: Action) -> Vec<Effect> {
-    let Some(session) = chair.session().cloned() else {
-        return match action {
-            Action::Quit => vec![Effect::Quit],
-            Action::Help => {
-                chair.mode = Mode::Help;
-                Vec::new()
-            }
-            _ => chair.nothing("waiting for the hub: nothing to act on yet"),
-        };
-    };
-    let floor = session.floor.clone();
-    let selected = chair.selected_entry().cloned();
     match action {
         Action::Quit => {
             let mut reasons = Vec::new();
-            if floor.is_some() {
+            if chair.session().is_some_and(|s| s.floor.is_some()) {
                 reasons.push("a turn is running".to_string());
             }
             if chair.peers > 0 && !chair.join_urls.is_empty() {
                 let n = chair.peers;
                 reasons.push(format!(
-                    "{n} other {} on this hub will be cut off until you start it again",
-                    if n == 1 { "client" } else { "clients" }
+                    "{n} other {} on this hub (screens, pages and co-chairs) will be cut off until you start it again",
+                    if n == 1 { "connection" } else { "connections" }
                 ));
             }
             if reasons.is_empty() {
@@ -767,222 +776,15 @@ fn on_action(chair: &mut Chair, action: Action) -> Vec<Effect> {
             chair.mode = Mode::Join { chair: true };
             Vec::new()
         }
-        Action::Inscribe | Action::PointOfOrder | Action::RightOfReply => {
-            let purpose = match action {
-                Action::Inscribe => Purpose::Inscribe,
-                Action::PointOfOrder => Purpose::PointOfOrder,
-                _ => Purpose::RightOfReply,
-            };
-            chair.mode = Mode::Picker(Picker::new(purpose, &session.def.participants, ""));
-            Vec::new()
-        }
-        Action::GiveFloor => match selected {
-            Some(e) => {
-                let what = format!("floor to {}", chair.live.name(&e.participant));
-                give_floor(chair, Command::GiveFloor { entry: e.id, budget: None }, &e, 0, what)
-            }
-            None => chair.nothing("select an entry on the list first"),
-        },
         Action::Balance => {
-            chair.mode = Mode::Balance;
+            chair.mode = Mode::Balance { scroll: 0 };
             Vec::new()
         }
-        Action::NextSpeaker => {
-            match next_plan(&session) {
-                NextPlan::Give { entry, name, skipped } => {
-                    let command = Command::Next { turn: floor.as_ref().map(|t| t.id), entry, budget: None };
-                    if skipped.is_empty() {
-                        let what = format!("floor to {name}");
-                        let next = session
-                            .segments
-                            .get(session.current_segment.unwrap_or(0))
-                            .and_then(|s| s.list.iter().chain(s.replies.iter()).find(|e| e.id == entry).cloned());
-                        // The ending turn counts against the budgets it shares with the next.
-                        let same = floor
-                            .as_ref()
-                            .zip(next.as_ref())
-                            .is_some_and(|(t, n)| t.entry.participant == n.participant);
-                        let pending = floor.as_ref().filter(|_| same).map_or(0, |t| t.used_at(chair.live.hub_now()));
-                        match next {
-                            Some(e) => give_floor(chair, command, &e, pending, what),
-                            None => chair.live.send(command, what),
-                        }
-                    } else {
-                        let (who, verb) = match skipped.as_slice() {
-                            [one] => (one.clone(), "has"),
-                            many => (many.join(", "), "have"),
-                        };
-                        let end = floor.as_ref().map_or(String::new(), |t| {
-                            format!("end the turn of {} and ", session.name_of(&t.entry.participant))
-                        });
-                        chair.ask(
-                        capitalize_sentences(&format!(
-                            "{who} {verb} a technical issue and cannot be given the floor. {end}give the floor to {name}?"
-                        )),
-                        OnYes::Send(command),
-                    );
-                        Vec::new()
-                    }
-                }
-                NextPlan::EndOnly => {
-                    let Some(turn) = floor else { return Vec::new() };
-                    chair.ask(
-                        format!(
-                            "No one else on the list may be given the floor now. End the turn of {}?",
-                            session.name_of(&turn.entry.participant)
-                        ),
-                        OnYes::Send(Command::EndTurn { turn: turn.id }),
-                    );
-                    Vec::new()
-                }
-                NextPlan::Nothing(why) => chair.nothing(format!("no next speaker: {why}")),
-            }
-        }
-        Action::EndTurn => {
-            let Some(turn) = floor else { return chair.nothing("nobody holds the floor") };
-            let name = session.name_of(&turn.entry.participant).to_string();
-            let warning = session.segment_def(turn.segment).map_or(30, |d| d.limits.warning);
-            let left = turn.reading(chair.live.hub_now(), warning).remaining_ms;
-            let command = Command::EndTurn { turn: turn.id };
-            if left > EARLY_END_MS {
-                chair.ask(
-                    format!(
-                        "{name} still has {} left. End the turn now? ({} undoes it right after)",
-                        super::widgets::countdown(left),
-                        chair.live.keymap.key_of(Action::Undo)
-                    ),
-                    OnYes::Send(command),
-                );
-                Vec::new()
-            } else {
-                chair.live.send(command, format!("end the turn of {name}"))
-            }
-        }
-        Action::Suspend => {
-            let Some(turn) = floor else { return chair.nothing("nobody holds the floor") };
-            let name = session.name_of(&turn.entry.participant).to_string();
-            chair
-                .live
-                .send(Command::SuspendTurn { turn: turn.id, places: None }, format!("interrupt {name}'s statement"))
-        }
-        Action::PauseResume | Action::Extend | Action::Cut => {
-            let Some(turn) = floor else { return chair.nothing("nobody holds the floor") };
-            let (command, what) = match action {
-                Action::PauseResume if turn.paused => (Command::Resume { turn: turn.id }, "resume the clock".into()),
-                Action::PauseResume => (Command::Pause { turn: turn.id }, "pause the clock".into()),
-                Action::Extend => (Command::Extend { turn: turn.id, secs: TIME_STEP }, format!("+{TIME_STEP} s")),
-                _ => (Command::Cut { turn: turn.id, secs: TIME_STEP }, format!("-{TIME_STEP} s")),
-            };
-            chair.live.send(command, what)
-        }
-        Action::MoveUp | Action::MoveDown | Action::Defer | Action::DeferToEnd | Action::Reinstate => {
-            let Some(e) = selected else { return chair.nothing("select an entry on the list first") };
-            let name = chair.live.name(&e.participant);
-            let (command, what) = match action {
-                Action::MoveUp => (Command::MoveUp { entry: e.id }, format!("move {name} up")),
-                Action::MoveDown => (Command::MoveDown { entry: e.id }, format!("move {name} down")),
-                Action::Defer => (Command::Defer { entry: e.id, places: None, to_end: false }, format!("defer {name}")),
-                Action::DeferToEnd => {
-                    (Command::Defer { entry: e.id, places: None, to_end: true }, format!("defer {name} to the end"))
-                }
-                _ => (Command::Reinstate { entry: e.id }, format!("reinstate {name}")),
-            };
-            chair.live.send(command, what)
-        }
-        Action::Withdraw => {
-            let Some(e) = selected else { return chair.nothing("select an entry on the list first") };
-            let name = chair.live.name(&e.participant);
-            let command = if e.kind == StatementKind::Reply {
-                Command::WithdrawReply { entry: e.id }
-            } else {
-                Command::Withdraw { entry: e.id }
-            };
-            let undo = chair.live.keymap.key_of(Action::Undo);
-            chair.ask(format!("Withdraw {name} from the list? ({undo} undoes it right after)"), OnYes::Send(command));
-            Vec::new()
-        }
-        Action::ToggleList => {
-            let segment = chair.view_segment();
-            let closed = session.segments.get(segment).is_some_and(|s| s.closed);
-            let id = session.segment_def(segment).map(|d| d.id.clone());
-            if closed {
-                chair.live.send(Command::ReopenList { segment: id }, "reopen the list".to_string())
-            } else {
-                let undo = chair.live.keymap.key_of(Action::Undo);
-                chair.ask(
-                    format!("Close the list of speakers? No new inscriptions until it is reopened. ({undo} undoes it right after)"),
-                    OnYes::Send(Command::CloseList { segment: id }),
-                );
-                Vec::new()
-            }
-        }
-        Action::Rule => match session.point_of_order.clone() {
-            Some(point) => {
-                chair.mode = Mode::Ruling(Ruling { point: point.id, text: String::new(), upheld: None });
-                Vec::new()
-            }
-            None => chair.nothing("no point of order is pending"),
+        action => match move_of(action) {
+            Some(m) => perform(chair, m),
+            None => Vec::new(),
         },
-        Action::Connection => {
-            // A remote speaker on the floor, or else the selected entry (an audio check
-            // on someone waiting while an in-room speaker holds the floor).
-            let remote = |p: &str| session.def.participant(p).is_some_and(|p| p.modality == Modality::Remote);
-            let participant = floor
-                .as_ref()
-                .map(|t| t.entry.participant.clone())
-                .filter(|p| remote(p))
-                .or(selected.map(|e| e.participant));
-            let Some(participant) = participant else { return chair.nothing("select an entry on the list first") };
-            let remote = session.def.participant(&participant).is_some_and(|p| p.modality == Modality::Remote);
-            if !remote {
-                let name = chair.live.name(&participant);
-                return chair.nothing(format!("{name} is not a remote participant: it has no connection status"));
-            }
-            let from = session.connection(&participant);
-            let selected = STATUSES.iter().position(|s| *s == from).unwrap_or(0);
-            chair.mode = Mode::Status(StatusChoice { participant, from, selected });
-            Vec::new()
-        }
-        Action::Undo => match session.undo.clone() {
-            Some(undo) => chair.live.send(Command::Undo { seq: undo.seq }, format!("undo {}", undo.what)),
-            None => chair.nothing("nothing to undo: undo works right after an action, before anything else happens"),
-        },
-        Action::NextSegment => {
-            let next = session.current_segment.map_or(0, |c| c + 1);
-            let Some(def) = session.segment_def(next) else { return chair.nothing("this is the last segment") };
-            if let Some(turn) = &floor {
-                return chair.nothing(format!(
-                    "{} holds the floor: end the turn before opening \"{}\"",
-                    session.name_of(&turn.entry.participant),
-                    def.title
-                ));
-            }
-            let lost = unheard(&session).map(|l| format!("{l}. ")).unwrap_or_default();
-            let undo = chair.live.keymap.key_of(Action::Undo);
-            chair.ask(
-                format!("{lost}Open \"{}\"? ({undo} undoes it right after)", def.title),
-                OnYes::Send(Command::OpenSegment { segment: def.id.clone() }),
-            );
-            Vec::new()
-        }
-        Action::EndSession => {
-            let lost = unheard(&session).map(|l| format!("{l}. ")).unwrap_or_default();
-            let undo = chair.live.keymap.key_of(Action::Undo);
-            chair.ask(
-                format!(
-                    "{lost}Close the session? Nothing more can be recorded afterwards. ({undo} undoes it right after)"
-                ),
-                OnYes::Send(Command::CloseSession),
-            );
-            Vec::new()
-        }
-        _ => Vec::new(),
     }
-}
-
-/// Each sentence begins with a capital.
-fn capitalize_sentences(text: &str) -> String {
-    text.split(". ").map(capitalize).collect::<Vec<_>>().join(". ")
 }
 
 fn capitalize(text: &str) -> String {

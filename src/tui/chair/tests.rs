@@ -20,7 +20,7 @@ fn app_with(commands: Vec<Command>) -> Chair {
 }
 
 /// Press keys slowly: before each key, the hub has answered the commands sent so far
-/// (accepted, with no events: these tests check what is sent).
+/// (by the real rules: their events, or their refusal).
 fn press(app: &mut Chair, keys: &str) -> Vec<Effect> {
     keys.chars()
         .flat_map(|c| {
@@ -30,11 +30,10 @@ fn press(app: &mut Chair, keys: &str) -> Vec<Effect> {
         .collect()
 }
 
-/// The hub accepts every command waiting for an answer.
+/// The hub answers every command waiting for an answer, by the rules.
 fn answer_all(app: &mut Chair) {
-    let ids: Vec<String> = app.live.pending.keys().cloned().collect();
-    for id in ids {
-        update(app, frame(ServerFrame::Accepted { id, first_seq: None, last_seq: None }));
+    for msg in hub_answers(&app.live) {
+        update(app, msg);
     }
 }
 
@@ -60,7 +59,7 @@ fn inscribing_by_typing_part_of_a_name_sends_the_best_match() {
     let effects = update(&mut app, key(KeyCode::Enter));
     assert_eq!(sent(&effects), [inscribe("peru")]);
     assert_eq!(app.mode, Mode::Normal);
-    assert_eq!(app.live.pending.values().collect::<Vec<_>>(), ["inscribe Peru"]);
+    assert_eq!(app.live.pending.values().map(|p| p.what.as_str()).collect::<Vec<_>>(), ["inscribe Peru"]);
 }
 
 #[test]
@@ -83,7 +82,7 @@ fn tab_chooses_the_kind_of_statement() {
         }]
     );
     assert_eq!(
-        app.live.pending.values().next().map(String::as_str),
+        app.live.pending.values().next().map(|p| p.what.as_str()),
         Some("inscribe Chile, on behalf of the African Group")
     );
 }
@@ -117,9 +116,68 @@ fn the_floor_goes_to_the_selected_entry_or_the_first_by_name() {
         let list = &app.session().expect("state").segments[0].list;
         (list[0].id, list[1].id)
     };
+    // Peru is next by the rules: the floor to Chile is out of order, and asks first.
     update(&mut app, key(KeyCode::Down));
-    assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::GiveFloor { entry: chile, budget: None }]);
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    let Mode::Confirm(confirm) = &app.mode else { panic!("asks first, not {:?}", app.mode) };
+    assert_eq!(
+        confirm.question,
+        "The rules put Peru (#1) next. Give the floor to Chile (#2) out of order? (u undoes it right after)"
+    );
+    assert_eq!(sent(&press(&mut app, "y")), [Command::GiveFloor { entry: chile, budget: None }]);
+    // To the one the rules put next: no question.
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile")]);
+    assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::GiveFloor { entry: peru, budget: None }]);
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile")]);
     assert_eq!(sent(&press(&mut app, "n")), [Command::Next { turn: None, entry: peru, budget: None }]);
+}
+
+#[test]
+fn enter_in_a_new_segment_starts_at_the_top_and_asks_before_passing_anyone_over() {
+    // The last entry of one segment is selected; the next segment opens.
+    let mut app = app_with(vec![
+        open(),
+        inscribe("peru"),
+        inscribe("chile"),
+        Command::Inscribe {
+            participant: "peru".into(),
+            segment: Some("alternating".into()),
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+        },
+        Command::Inscribe {
+            participant: "chile".into(),
+            segment: Some("alternating".into()),
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+        },
+        Command::Inscribe {
+            participant: "france".into(),
+            segment: Some("alternating".into()),
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+        },
+    ]);
+    press(&mut app, "G");
+    press(&mut app, "]");
+    press(&mut app, "y");
+    answer_all(&mut app);
+    assert_eq!(app.view_segment(), 1, "the next segment is open");
+    assert_eq!(app.selected, 0, "its list is shown from the top");
+    let first = app.selectable()[0].id;
+    assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::GiveFloor { entry: first, budget: None }]);
+    // Whichever key gives the floor out of order, it asks.
+    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), inscribe("france")]);
+    press(&mut app, "G");
+    for key_name in ["\n", "f"] {
+        let effects = if key_name == "\n" { update(&mut app, key(KeyCode::Enter)) } else { press(&mut app, key_name) };
+        assert!(effects.is_empty(), "{key_name:?} asks first");
+        assert!(matches!(&app.mode, Mode::Confirm(c) if c.question.contains("out of order")), "{:?}", app.mode);
+        update(&mut app, key(KeyCode::Esc));
+    }
 }
 
 #[test]
@@ -153,13 +211,14 @@ fn turn_keys_name_the_turn_on_the_floor() {
     let entry = app.selectable()[0].id;
     app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
     let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
-    assert_eq!(sent(&press(&mut app, " ")), [Command::Pause { turn }]);
     assert_eq!(sent(&press(&mut app, "+")), [Command::Extend { turn, secs: 30 }]);
     assert_eq!(sent(&press(&mut app, "-")), [Command::Cut { turn, secs: 30 }]);
+    assert_eq!(sent(&press(&mut app, " ")), [Command::Pause { turn }]);
+    // Paused (the hub recorded it): the same key resumes.
+    assert_eq!(sent(&press(&mut app, "p")), [Command::Resume { turn }]);
+    answer_all(&mut app);
     update(&mut app, Msg::Tick(t(100 + 170)));
     assert_eq!(sent(&press(&mut app, "e")), [Command::EndTurn { turn }]);
-    app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }, Command::Pause { turn }]);
-    assert_eq!(sent(&press(&mut app, "p")), [Command::Resume { turn }]);
 }
 
 #[test]
@@ -170,19 +229,26 @@ fn destructive_actions_ask_first() {
     assert!(
         matches!(&app.mode, Mode::Confirm(c) if c.question == "Withdraw Peru from the list? (u undoes it right after)")
     );
+    // Esc answers no; "n" (next speaker on this screen) answers nothing.
     assert!(press(&mut app, "n").is_empty());
+    assert!(matches!(app.mode, Mode::Confirm(_)));
+    assert!(update(&mut app, key(KeyCode::Esc)).is_empty());
     assert_eq!(app.mode, Mode::Normal);
     press(&mut app, "x");
     assert_eq!(sent(&press(&mut app, "y")), [Command::Withdraw { entry }]);
     press(&mut app, "c");
-    answer_all(&mut app);
-    assert_eq!(sent(&update(&mut app, key(KeyCode::Enter))), [Command::CloseList { segment: Some("general".into()) }]);
+    assert_eq!(sent(&press(&mut app, "y")), [Command::CloseList { segment: Some("general".into()) }]);
     // Ending a turn with time left asks; near the end it does not.
     let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
     let turn = app.session().and_then(|s| s.floor.as_ref()).expect("floor").id;
     assert!(press(&mut app, "e").is_empty());
-    assert!(matches!(&app.mode, Mode::Confirm(c) if c.question.starts_with("Peru still has 01:22 left")));
+    assert!(
+        matches!(&app.mode, Mode::Confirm(c) if c.question.starts_with("Peru still has 1:22 left")),
+        "{:?}",
+        app.mode
+    );
     assert_eq!(sent(&press(&mut app, "y")), [Command::EndTurn { turn }]);
+    let mut app = app_with(vec![open(), inscribe("peru"), Command::GiveFloor { entry, budget: None }]);
     update(&mut app, Msg::Tick(t(100 + 170)));
     assert_eq!(sent(&press(&mut app, "e")), [Command::EndTurn { turn }]);
     press(&mut app, "Q");
@@ -313,19 +379,34 @@ fn points_of_order_pick_a_member_state_and_rulings_are_typed() {
 
 #[test]
 fn list_actions_act_on_the_selected_entry() {
-    let mut app = app_with(vec![open(), inscribe("peru"), inscribe("chile"), inscribe("ghana")]);
+    let commands = || vec![open(), inscribe("peru"), inscribe("chile"), inscribe("ghana")];
+    let app = app_with(commands());
     let ids: Vec<u64> = app.selectable().iter().map(|e| e.id).collect();
+    for (keys, command) in [
+        ("K", Command::MoveUp { entry: ids[1] }),
+        ("J", Command::MoveDown { entry: ids[1] }),
+        ("d", Command::Defer { entry: ids[1], places: None, to_end: false }),
+        ("D", Command::Defer { entry: ids[1], places: None, to_end: true }),
+    ] {
+        let mut app = app_with(commands());
+        update(&mut app, key(KeyCode::Down));
+        assert_eq!(sent(&press(&mut app, keys)), [command]);
+    }
+    // Moved (the hub recorded it): now it can be put back where the rules place it.
+    let mut app = app_with(commands());
     update(&mut app, key(KeyCode::Down));
-    assert_eq!(sent(&press(&mut app, "K")), [Command::MoveUp { entry: ids[1] }]);
-    assert_eq!(sent(&press(&mut app, "J")), [Command::MoveDown { entry: ids[1] }]);
-    assert_eq!(sent(&press(&mut app, "d")), [Command::Defer { entry: ids[1], places: None, to_end: false }]);
-    assert_eq!(sent(&press(&mut app, "D")), [Command::Defer { entry: ids[1], places: None, to_end: true }]);
+    assert!(press(&mut app, "r").is_empty(), "Chile is where the rules place it");
+    press(&mut app, "J");
+    answer_all(&mut app);
+    assert_eq!(app.selected_entry().map(|e| e.id), Some(ids[1]), "the selection followed Chile");
     assert_eq!(sent(&press(&mut app, "r")), [Command::Reinstate { entry: ids[1] }]);
-    // Connection status: only for remote speakers.
+    // Connection status: only for remote speakers, and the rules say why.
+    let mut app = app_with(commands());
+    update(&mut app, key(KeyCode::Down));
     assert!(press(&mut app, "s").is_empty());
     assert_eq!(
         app.live.status.clone().expect("status").text,
-        "Chile is not a remote participant: it has no connection status"
+        "Chile takes part in the room: only remote participants have a connection status"
     );
 }
 
@@ -351,11 +432,32 @@ fn connection_status_is_chosen_not_cycled_so_fast_presses_cannot_overshoot() {
 }
 
 #[test]
+fn the_connection_popup_shows_every_status_whatever_the_name_wraps() {
+    let mut app = app_with(vec![open(), inscribe("ghana")]);
+    // A long name: the popup's first line wraps at 80 columns.
+    if let Some(s) = app.live.replica.state.as_mut() {
+        let def = std::sync::Arc::make_mut(&mut s.def);
+        if let Some(p) = def.participants.iter_mut().find(|p| p.id == "ghana") {
+            p.name = "Ghana, speaking for the Permanent Mission of the Republic of Ghana to the United Nations".into();
+        }
+        def.roster = Default::default();
+    }
+    press(&mut app, "s");
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
+    terminal.draw(|f| super::view::render(&app, f)).expect("draws");
+    let screen = format!("{}", terminal.backend());
+    assert!(screen.contains("4 technical issue"), "option 4 is visible:\n{screen}");
+    press(&mut app, "jjj");
+    let Mode::Status(choice) = &app.mode else { panic!("popup") };
+    assert_eq!(choice.choices[choice.selected].0, ConnectionStatus::TechnicalIssue);
+}
+
+#[test]
 fn undo_names_the_action_it_undoes() {
     let mut app = app_with(vec![open(), inscribe("peru")]);
     let seq = app.session().expect("state").seq;
     assert_eq!(sent(&press(&mut app, "u")), [Command::Undo { seq }]);
-    assert_eq!(app.live.pending.values().next().map(String::as_str), Some("undo the inscription of Peru"));
+    assert_eq!(app.live.pending.values().next().map(|p| p.what.as_str()), Some("undo the inscription of Peru"));
 }
 
 #[test]
@@ -436,11 +538,19 @@ fn a_warning_shown_at_start_survives_the_first_connection() {
 #[test]
 fn quitting_while_others_follow_the_hub_asks_and_says_how_many() {
     let mut app = app_with(vec![open()]);
-    app.join_urls = vec![crate::hub::JoinUrl { session: "s".into(), role: "rapporteur".into(), url: "ws://x".into() }];
+    app.join_urls = vec![crate::hub::JoinUrl {
+        session: "s".into(),
+        role: "rapporteur".into(),
+        url: "ws://x".into(),
+        person: None,
+    }];
     update(&mut app, Msg::Peers(2));
     assert!(press(&mut app, "q").is_empty());
     let Mode::Confirm(confirm) = &app.mode else { panic!("asks first") };
-    assert_eq!(confirm.question, "Quit? 2 other clients on this hub will be cut off until you start it again.");
+    assert_eq!(
+        confirm.question,
+        "Quit? 2 other connections on this hub (screens, pages and co-chairs) will be cut off until you start it again."
+    );
     assert_eq!(press(&mut app, "y"), [Effect::Quit]);
 }
 
@@ -595,8 +705,7 @@ fn budgeted(commands: Vec<Command>) -> Chair {
         }
     }
     let mut app = Chair::new(Keymap::from_texts(None, Screen::Chair).expect("keys"), Vec::new(), t(1000));
-    app.live.replica.state = Some(s);
-    app.live.link = LinkStatus::Connected;
+    connect(&mut app.live, s);
     app
 }
 
@@ -609,19 +718,22 @@ fn a_statement_over_budget_asks_the_chair_time_left_or_full_time_with_a_reason()
     let mut s = app.session().expect("state").clone();
     let ended = domain::decide(&s, Command::EndTurn { turn }, &Actor::chair("chair"), t(540)).expect("ends");
     domain::apply(&mut s, &ended[0]);
+    let before = s.clone();
     app.live.replica.state = Some(s);
     let chile = app.selectable()[0].id;
     assert!(press(&mut app, "n").is_empty(), "asks first");
     let Mode::Budget(ask) = &app.mode else { panic!("the budget question") };
     assert_eq!(
         ask.question,
-        "Chile has 1:00 left of the Latin American and Caribbean States budget (5:00) for a 3:00 statement."
+        "Chile has 1:00 left of the Latin American and Caribbean States budget (5:00 in this segment) for a 3:00 statement."
     );
     assert_eq!(
         sent(&press(&mut app, "t")),
         [Command::Next { turn: None, entry: chile, budget: Some(domain::BudgetChoice::TimeLeft) }]
     );
-    answer_all(&mut app);
+    // The other choice, from the same point: the full time, with a reason.
+    let mut app = budgeted(vec![open()]);
+    app.live.replica.state = Some(before);
     press(&mut app, "nf");
     let effects = press(&mut app, "no other speaker from the region\n".trim_end());
     assert!(effects.is_empty());
@@ -639,7 +751,7 @@ fn a_statement_over_budget_asks_the_chair_time_left_or_full_time_with_a_reason()
 fn b_opens_the_fairness_panel_and_any_key_closes_it() {
     let mut app = app_with(vec![open()]);
     press(&mut app, "b");
-    assert_eq!(app.mode, Mode::Balance);
+    assert_eq!(app.mode, Mode::Balance { scroll: 0 });
     assert!(press(&mut app, "x").is_empty());
     assert_eq!(app.mode, Mode::Normal);
 }
@@ -661,6 +773,7 @@ fn after_a_resume_the_header_says_catching_up_until_the_welcome_seq_is_reached()
             role: crate::domain::Role::Chair,
             name: "chair".into(),
             participant: None,
+            person: None,
             epoch: String::new(),
             seq: 2,
         }),

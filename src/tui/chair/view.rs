@@ -9,8 +9,8 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::{Chair, Mode, NextPlan, STATUSES, may_give_floor, next_plan};
-use crate::domain::{Modality, forecast};
+use super::{Chair, Mode};
+use crate::domain::{Command, Modality, Move, forecast, next_up};
 use crate::tui::keymap::Action;
 use crate::tui::widgets::floor::{self, FloorView};
 use crate::tui::widgets::list::{self, ListView};
@@ -69,68 +69,63 @@ pub fn layout(chair: &Chair, area: Rect) -> Areas {
     Areas { wide, header, floor, list, list_rows, detail_rows, forecast, recent, replies, join, status, footer }
 }
 
-/// What the floor panel offers now, each with its real key; nothing the hub would refuse.
+/// What the floor panel offers now, each with its real key: what the rules
+/// allow this chair now (the domain's offers), never a copy of a rule.
 pub fn floor_hints(chair: &Chair) -> Vec<String> {
     let Some(session) = chair.session() else { return Vec::new() };
+    let offers = chair.offers();
     let k = |a: Action| chair.live.keymap.key_of(a);
     let mut hints = Vec::new();
-    if session.closed_at.is_some() {
-        return hints;
-    }
-    if session.point_of_order.is_some() {
+    if offers.allows(Move::Rule) {
         hints.push(format!("{}: rule on the point of order", k(Action::Rule)));
         return hints;
     }
-    if session.current_segment.is_none() {
-        if let Some(def) = session.segment_def(0) {
-            hints.push(format!("{}: open \"{}\"", k(Action::NextSegment), def.title));
-        }
-        return hints;
-    }
-    match (next_plan(session), &session.floor) {
-        (NextPlan::Give { name, skipped, .. }, floor) => {
-            let verb = if floor.is_some() { "thank you, next:" } else { "give the floor to" };
-            let passing = match skipped.len() {
-                0 => String::new(),
-                1 => format!(" ({} cannot be heard)", skipped[0]),
-                n => format!(" ({n} cannot be heard)"),
-            };
-            hints.push(format!("{}: {verb} {name}{passing}", k(Action::NextSpeaker)));
-        }
-        (NextPlan::EndOnly, _) | (NextPlan::Nothing(_), _) => {}
+    if let Some(next) = offers.offer(Move::Next)
+        && matches!(next.command, Some(Command::Next { .. }))
+    {
+        let verb = if session.floor.is_some() { "thank you, next:" } else { "give the floor to" };
+        let name = next.participant.as_deref().map_or_else(String::new, |p| session.name_of(p).to_string());
+        let skipped = next_up(session).map(|n| n.skipped).unwrap_or_default();
+        let passing = match skipped.as_slice() {
+            [] => String::new(),
+            [one] => format!(" ({} cannot be heard)", session.name_of(&one.participant)),
+            many => format!(" ({} cannot be heard)", many.len()),
+        };
+        hints.push(format!("{}: {verb} {name}{passing}", k(Action::NextSpeaker)));
     }
     if let Some(turn) = &session.floor {
-        hints.push(format!("{}: end the turn", k(Action::EndTurn)));
-        let remote = session.def.participant(&turn.entry.participant).is_some_and(|p| p.modality == Modality::Remote);
+        if offers.allows(Move::EndTurn) {
+            hints.push(format!("{}: end the turn", k(Action::EndTurn)));
+        }
         let modality = session.def.participant(&turn.entry.participant).map(|p| p.modality);
-        if remote {
+        if offers.offer(Move::Connection).is_some_and(|o| o.participant.as_ref() == Some(&turn.entry.participant)) {
             hints.push(format!(
                 "{}: connection ({})",
                 k(Action::Connection),
                 session.connection(&turn.entry.participant).label()
             ));
         }
-        if remote || modality == Some(Modality::PreRecorded) {
+        if offers.allows(Move::Suspend) && matches!(modality, Some(Modality::Remote | Modality::PreRecorded)) {
             hints.push(format!("{}: lost? interrupt, continue later", k(Action::Suspend)));
         }
-    } else if session.current_segment.is_some_and(|c| session.segment_def(c + 1).is_some())
-        && session
+    } else if let Some(open) = offers.offer(Move::NextSegment) {
+        // Opening the next segment is the move to make when nothing is left to hear here.
+        let empty = session
             .current_segment
             .and_then(|c| session.segments.get(c))
-            .is_some_and(|s| s.list.is_empty() && s.replies.is_empty())
-    {
-        let next = session.current_segment.and_then(|c| session.segment_def(c + 1));
-        if let Some(def) = next {
-            hints.push(format!("{}: open \"{}\"", k(Action::NextSegment), def.title));
+            .is_none_or(|s| s.list.is_empty() && s.replies.is_empty());
+        if empty {
+            hints.push(format!("{}: {}", k(Action::NextSegment), open.what));
         }
     }
     hints
 }
 
-/// The footer: the keys that act now.
+/// The footer: the keys that act now, as the rules allow them to this chair.
 pub fn footer_hints(chair: &Chair) -> Vec<(String, String)> {
     let k = |a: Action| chair.live.keymap.key_of(a);
     let h = |key: String, what: &str| (key, what.to_string());
+    let yes_no = || vec![h(k(Action::Yes), "yes"), h(k(Action::No), "no")];
     match &chair.mode {
         Mode::Picker(p) if p.purpose == picker::Purpose::Inscribe => vec![
             h("type".into(), "search"),
@@ -151,9 +146,14 @@ pub fn footer_hints(chair: &Chair) -> Vec<(String, String)> {
             h("Enter".into(), "rule"),
             h("Esc".into(), "cancel"),
         ],
-        Mode::Confirm(_) => vec![h("y".into(), "yes"), h("n".into(), "no")],
-        Mode::Status(_) => vec![h("1-4 ↑↓".into(), "choose"), h("Enter".into(), "set"), h("Esc".into(), "cancel")],
-        Mode::Help | Mode::Join { .. } | Mode::Balance => vec![h("any key".into(), "close")],
+        Mode::Confirm(_) => yes_no(),
+        Mode::Status(choice) => vec![
+            h(format!("1-{} ↑↓", choice.choices.len().max(1)), "choose"),
+            h("Enter".into(), "set"),
+            h("Esc".into(), "cancel"),
+        ],
+        Mode::Balance { .. } => vec![h("↑↓ PgUp PgDn".into(), "scroll"), h("any other key".into(), "close")],
+        Mode::Help | Mode::Join { .. } => vec![h("any key".into(), "close")],
         Mode::Budget(ask) if ask.reason.is_some() => {
             vec![h("type".into(), "the reason"), h("Enter".into(), "give the full time"), h("Esc".into(), "cancel")]
         }
@@ -169,55 +169,30 @@ pub fn footer_hints(chair: &Chair) -> Vec<(String, String)> {
         Mode::Normal => {
             let mut hints = vec![h(k(Action::Help), "help"), h(k(Action::Quit), "quit")];
             let Some(session) = chair.session() else { return hints };
-            if session.closed_at.is_some() {
-                if session.undo.is_some() {
-                    hints.push(h(k(Action::Undo), "undo"));
+            let offers = chair.offers();
+            let paused = session.floor.as_ref().is_some_and(|t| t.paused);
+            let moves = [
+                (Move::Inscribe, k(Action::Inscribe), "inscribe"),
+                (Move::GiveFloor, k(Action::GiveFloor), "floor"),
+                (Move::Next, k(Action::NextSpeaker), "next"),
+                (Move::Rule, k(Action::Rule), "rule"),
+                (Move::EndTurn, k(Action::EndTurn), "end"),
+                (Move::PauseResume, k(Action::PauseResume), if paused { "resume" } else { "pause" }),
+                (Move::Extend, format!("{}/{}", k(Action::Extend), k(Action::Cut)), "time"),
+                (Move::PointOfOrder, k(Action::PointOfOrder), "order"),
+                (Move::Undo, k(Action::Undo), "undo"),
+            ];
+            for (m, key, what) in moves {
+                // "next" that could only end the turn is "end", already listed.
+                let only_ends = m == Move::Next
+                    && offers.offer(m).is_some_and(|o| matches!(o.command, Some(Command::EndTurn { .. })));
+                if offers.allows(m) && !only_ends {
+                    hints.push(h(key, what));
                 }
-                return hints;
-            }
-            let open_list =
-                session.segments.get(chair.view_segment()).is_some_and(|s| !s.closed && s.ended_at.is_none());
-            if open_list {
-                hints.push(h(k(Action::Inscribe), "inscribe"));
-            }
-            if chair.selected_entry().is_some_and(|e| may_give_floor(session, e)) {
-                hints.push(h(k(Action::GiveFloor), "floor"));
-            }
-            if matches!(next_plan(session), NextPlan::Give { .. }) {
-                hints.push(h(k(Action::NextSpeaker), "next"));
-            }
-            if session.point_of_order.is_some() {
-                hints.push(h(k(Action::Rule), "rule"));
-            } else if session.floor.is_some() {
-                hints.push(h(k(Action::EndTurn), "end"));
-                let paused = session.floor.as_ref().is_some_and(|t| t.paused);
-                hints.push(h(k(Action::PauseResume), if paused { "resume" } else { "pause" }));
-                hints.push(h(format!("{}/{}", k(Action::Extend), k(Action::Cut)), "time"));
-                hints.push(h(k(Action::PointOfOrder), "order"));
-            } else {
-                hints.push(h(k(Action::PointOfOrder), "order"));
-            }
-            if undo_offered(chair) {
-                hints.push(h(k(Action::Undo), "undo"));
             }
             hints.push(h(k(Action::Balance), "balance"));
             hints
         }
-    }
-}
-
-/// Would the hub accept an undo now? (A floor given is undone only within a minute.)
-fn undo_offered(chair: &Chair) -> bool {
-    let Some(session) = chair.session() else { return false };
-    match &session.undo {
-        Some(undo) => {
-            !(matches!(undo.compensation, crate::domain::EventKind::FloorRevoked { .. })
-                && session
-                    .floor
-                    .as_ref()
-                    .is_some_and(|t| t.used_at(chair.live.hub_now()) >= crate::domain::UNDO_FLOOR_WITHIN_MS))
-        }
-        None => false,
     }
 }
 
@@ -359,11 +334,15 @@ pub fn join_lines(chair: &Chair, with_chair: bool) -> Vec<Line<'static>> {
     if chair.join_urls.is_empty() {
         return vec![Line::from("joined a hub elsewhere: ask its operator for join URLs")];
     }
+    // The chairs' own URLs (shared or personal) are private: shown only when asked for.
     let mut lines: Vec<Line> = chair
         .join_urls
         .iter()
         .filter(|u| with_chair || u.role != "chair")
-        .map(|u| Line::from(format!("{:<10} {}", u.role, u.url)))
+        .map(|u| match &u.person {
+            Some(name) => Line::from(format!("{:<10} {name}: {}", u.role, u.url)),
+            None => Line::from(format!("{:<10} {}", u.role, u.url)),
+        })
         .collect();
     if let Some(path) = &chair.delegate_tokens {
         lines.push(Line::from(format!("delegates  one token each in {path}")));
@@ -421,7 +400,10 @@ fn render_overlay(chair: &Chair, theme: &Theme, frame: &mut Frame) {
             ];
             popup(frame, " Rule on the point of order ", lines, 70, 7);
         }
-        Mode::Confirm(confirm) => widgets::confirm(frame, &confirm.question),
+        Mode::Confirm(confirm) => {
+            let k = |a: Action| chair.live.keymap.key_of(a);
+            widgets::confirm(frame, &confirm.question, &format!("{} yes · {} no", k(Action::Yes), k(Action::No)));
+        }
         Mode::Status(choice) => {
             let name = chair.live.name(&choice.participant);
             let mut lines = vec![Line::from(format!("{name} is now: {}", choice.from.label())), Line::from("")];
@@ -429,16 +411,26 @@ fn render_overlay(chair: &Chair, theme: &Theme, frame: &mut Frame) {
                 .session()
                 .and_then(|s| s.floor.as_ref())
                 .is_some_and(|t| t.entry.participant == choice.participant);
-            for (i, status) in STATUSES.iter().enumerate() {
-                let note = if speaking && *status == crate::domain::ConnectionStatus::TechnicalIssue {
-                    " (interrupts the statement)"
-                } else {
-                    ""
+            for (i, (status, command)) in choice.choices.iter().enumerate() {
+                let note = match command {
+                    _ if *status == choice.from => " (now)",
+                    Err(_) => " (not yours to set)",
+                    Ok(_) if speaking && *status == crate::domain::ConnectionStatus::TechnicalIssue => {
+                        " (interrupts the statement)"
+                    }
+                    Ok(_) => "",
                 };
                 let text = format!("{} {:<16} {}{note}", i + 1, status.label(), connection_mark(*status));
-                lines.push(if i == choice.selected { Line::styled(text, theme.selected()) } else { Line::from(text) });
+                lines.push(match (i == choice.selected, command.is_ok()) {
+                    (true, _) => Line::styled(text, theme.selected()),
+                    (false, true) => Line::from(text),
+                    (false, false) => Line::styled(text, theme.dim()),
+                });
             }
-            popup(frame, " Connection status ", lines, 60, 6);
+            // As high as its content, wrapped at the popup's width: no option is ever hidden.
+            let width = frame.area().width.saturating_sub(4).min(60);
+            let rows = lines.iter().map(|l| widgets::wrapped_rows(&l.to_string(), width.saturating_sub(2))).sum();
+            popup(frame, " Connection status ", lines, width, rows);
         }
         Mode::Join { chair: with_chair } => {
             // URLs are cut into rows by hand, never at a word: a token must be copied whole.
@@ -468,11 +460,11 @@ fn render_overlay(chair: &Chair, theme: &Theme, frame: &mut Frame) {
             let rows = lines.len() as u16;
             popup(frame, " Register a participant (late registration) ", lines, 72, rows);
         }
-        Mode::Balance => {
+        Mode::Balance { scroll } => {
             if let Some(session) = chair.session() {
                 let fairness = crate::fairness::compute(session, chair.live.hub_now());
                 let budgets = crate::fairness::budget_use(session, chair.view_segment());
-                crate::tui::widgets::balance::render(&fairness, &budgets, theme, frame);
+                crate::tui::widgets::balance::render(&fairness, &budgets, *scroll, theme, frame);
             }
         }
         Mode::Budget(ask) => {

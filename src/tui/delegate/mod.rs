@@ -13,7 +13,8 @@ use super::keymap::{Action, Keymap};
 use super::live::{Effect, Live, Msg};
 use crate::client::link::LinkEvent;
 use crate::domain::{
-    Command, ConnectionStatus, Entry, Modality, Participant, ParticipantKind, Session, StatementKind, Timestamp,
+    Command, ConnectionStatus, Entry, Move, Offer, Offers, Participant, ParticipantKind, Session, StatementKind,
+    Timestamp, connection_choices,
 };
 use crate::protocol::ServerFrame;
 
@@ -21,16 +22,20 @@ use crate::protocol::ServerFrame;
 pub enum Mode {
     Normal,
     Help,
+    /// A question the rules ask before the move is made.
     Confirm {
         question: String,
-        command: Command,
+        offer: Box<Offer>,
     },
     /// Inscribing a Member State: a national statement, or on behalf of a group (typed).
     Inscribe {
         group: Option<String>,
     },
-    /// Reporting the connection: connected, or a technical issue.
-    Connection,
+    /// Reporting the connection: 1 connected, 2 technical issue, each with the
+    /// command or why it cannot be reported now.
+    Connection {
+        choices: Vec<(ConnectionStatus, Result<Command, crate::domain::Rejection>)>,
+    },
 }
 
 pub struct Delegate {
@@ -40,25 +45,6 @@ pub struct Delegate {
     /// Index into the open segment's list followed by its rights of reply.
     pub selected: usize,
     pub mode: Mode,
-}
-
-/// What this delegate may do now: the keys the screen offers, and nothing the hub would refuse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Allowed {
-    pub inscribe: bool,
-    pub withdraw: bool,
-    pub reply: ReplyAction,
-    pub point_of_order: bool,
-    pub connection: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ReplyAction {
-    #[default]
-    None,
-    Request,
-    /// Withdraw the pending right of reply with this entry id.
-    Withdraw(u64),
 }
 
 impl Delegate {
@@ -87,10 +73,9 @@ impl Delegate {
             .unwrap_or_default()
     }
 
-    /// The selected entry, if it is this delegate's own.
-    pub fn own_selected(&self) -> Option<&Entry> {
-        let me = self.participant.as_deref()?;
-        self.selectable().get(self.selected).copied().filter(|e| e.participant == me)
+    /// The selected entry (anyone's).
+    pub fn selected_entry(&self) -> Option<&Entry> {
+        self.selectable().get(self.selected).copied()
     }
 
     /// This delegate's entries on the open segment's lists: (position, entry), 1-based, "R" for replies.
@@ -102,34 +87,17 @@ impl Delegate {
         list.chain(replies).filter(|(_, e)| e.participant == me).collect()
     }
 
-    pub fn allowed(&self) -> Allowed {
-        let (Some(session), Some(me)) = (self.session(), self.me()) else { return Allowed::default() };
-        if session.closed_at.is_some() {
-            return Allowed::default();
-        }
-        let segment = self.segment();
-        let state = session.segments.get(segment);
-        let def = session.segment_def(segment);
-        let open_list = state.is_some_and(|s| !s.closed && s.ended_at.is_none());
-        let on_list = state.is_some_and(|s| s.list.iter().any(|e| e.participant == me.id));
-        let multiple = def.is_some_and(|d| d.allow_multiple);
-        let pending_reply = state.and_then(|s| s.replies.iter().find(|e| e.participant == me.id)).map(|e| e.id);
-        let reply = match (pending_reply, me.kind.is_state(), session.current_segment) {
-            (Some(entry), _, _) => ReplyAction::Withdraw(entry),
-            (None, true, Some(current)) => {
-                let limits = session.segment_def(current).map(|d| d.limits).unwrap_or_default();
-                let taken =
-                    session.segments.get(current).and_then(|s| s.replies_taken.get(&me.id)).copied().unwrap_or(0);
-                if taken < limits.replies_per_delegation { ReplyAction::Request } else { ReplyAction::None }
-            }
-            _ => ReplyAction::None,
-        };
-        Allowed {
-            inscribe: open_list && (!on_list || multiple),
-            withdraw: self.own_selected().is_some(),
-            reply,
-            point_of_order: me.kind == ParticipantKind::MemberState && session.point_of_order.is_none(),
-            connection: me.modality == Modality::Remote,
+    /// What the rules let this delegate do now (the domain's answer on the replica).
+    pub fn offers(&self) -> Offers {
+        self.live.offers(self.selected_entry().map(|e| e.id))
+    }
+
+    /// The point-of-order key raises one, or withdraws the delegation's own pending one.
+    pub fn point_of_order_move(offers: &Offers) -> Move {
+        if !offers.allows(Move::PointOfOrder) && offers.allows(Move::WithdrawPointOfOrder) {
+            Move::WithdrawPointOfOrder
+        } else {
+            Move::PointOfOrder
         }
     }
 
@@ -195,13 +163,15 @@ fn on_key(d: &mut Delegate, key: KeyEvent) -> Vec<Effect> {
             d.mode = Mode::Normal;
             Vec::new()
         }
-        Mode::Confirm { command, .. } => match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+        Mode::Confirm { offer, .. } => match d.live.keymap.resolve(&key) {
+            Some(Action::Yes) => {
                 d.mode = Mode::Normal;
-                let what = describe(d, &command);
-                d.live.send(command, what)
+                match offer.command {
+                    Some(command) => d.live.send(command, offer.what),
+                    None => Vec::new(),
+                }
             }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+            Some(Action::No) => {
                 d.mode = Mode::Normal;
                 d.live.info("cancelled: nothing was sent");
                 Vec::new()
@@ -209,27 +179,26 @@ fn on_key(d: &mut Delegate, key: KeyEvent) -> Vec<Effect> {
             _ => Vec::new(),
         },
         Mode::Inscribe { group } => on_inscribe_key(d, group, key),
-        Mode::Connection => {
-            let status = match key.code {
-                KeyCode::Char('1') | KeyCode::Char('c') => ConnectionStatus::Connected,
-                KeyCode::Char('2') | KeyCode::Char('t') => ConnectionStatus::TechnicalIssue,
+        Mode::Connection { choices } => {
+            let pick = match key.code {
+                KeyCode::Char(c @ '1'..='9') => usize::from(c as u8 - b'1'),
                 KeyCode::Esc => {
                     d.mode = Mode::Normal;
                     return Vec::new();
                 }
                 _ => return Vec::new(),
             };
-            d.mode = Mode::Normal;
-            let (Some(me), Some(session)) = (d.participant.clone(), d.session()) else { return Vec::new() };
-            let from = session.connection(&me);
-            if from == status {
-                d.live.info(format!("already marked {}", status.label()));
-                return Vec::new();
+            let Some((status, command)) = choices.get(pick).cloned() else { return Vec::new() };
+            match command {
+                Ok(command) => {
+                    d.mode = Mode::Normal;
+                    d.live.send(command, format!("report: {}", status.label()))
+                }
+                Err(rejection) => {
+                    d.live.error(rejection.reason);
+                    Vec::new()
+                }
             }
-            d.live.send(
-                Command::SetConnection { participant: me, status, from: Some(from) },
-                format!("report: {}", status.label()),
-            )
         }
     }
 }
@@ -299,24 +268,45 @@ fn inscribe(d: &mut Delegate, me: &Participant, group: Option<String>) -> Vec<Ef
     )
 }
 
-fn describe(d: &Delegate, command: &Command) -> String {
-    match command {
-        Command::Withdraw { .. } => "withdraw my entry".to_string(),
-        Command::WithdrawReply { .. } => "withdraw my right of reply".to_string(),
-        Command::RaisePointOfOrder { .. } => "point of order".to_string(),
-        other => {
-            let _ = d;
-            other.name().to_string()
+/// A key that acts on the session: the rules' answer for its move decides.
+fn perform(d: &mut Delegate, m: Move) -> Vec<Effect> {
+    let offer = match d.offers().get(m) {
+        Some(Ok(offer)) => offer.clone(),
+        Some(Err(rejection)) => {
+            d.live.error(rejection.reason.clone());
+            return Vec::new();
         }
+        None => {
+            d.live.error("waiting for the hub: nothing to act on yet");
+            return Vec::new();
+        }
+    };
+    match (&offer.command, m) {
+        // A Member State says whether it speaks for itself or for a group.
+        (None, Move::Inscribe) => d.mode = Mode::Inscribe { group: None },
+        (None, Move::Connection) => {
+            let (Some(session), Some(actor), Some(me)) = (d.session(), d.live.actor.clone(), d.participant.clone())
+            else {
+                return Vec::new();
+            };
+            // What a delegate reports: connected (also once fixed) or a technical issue.
+            let choices = connection_choices(session, &actor, d.live.hub_now(), &me)
+                .into_iter()
+                .filter(|(s, _)| matches!(s, ConnectionStatus::Connected | ConnectionStatus::TechnicalIssue))
+                .collect();
+            d.mode = Mode::Connection { choices };
+        }
+        (None, _) => {}
+        (Some(_), _) if offer.question.is_some() => {
+            let question = offer.question.clone().unwrap_or_default();
+            d.mode = Mode::Confirm { question, offer: Box::new(offer) };
+        }
+        (Some(command), _) => return d.live.send(command.clone(), offer.what),
     }
+    Vec::new()
 }
 
 fn on_action(d: &mut Delegate, action: Action) -> Vec<Effect> {
-    let allowed = d.allowed();
-    let refuse = |d: &mut Delegate, why: &str| {
-        d.live.error(why.to_string());
-        Vec::new()
-    };
     match action {
         Action::Quit => vec![Effect::Quit],
         Action::Help => {
@@ -347,59 +337,22 @@ fn on_action(d: &mut Delegate, action: Action) -> Vec<Effect> {
             d.selected = d.selectable().len().saturating_sub(1);
             Vec::new()
         }
-        Action::Inscribe if allowed.inscribe => {
-            let member_state = d.me().is_some_and(|p| p.kind == ParticipantKind::MemberState);
-            if member_state {
-                d.mode = Mode::Inscribe { group: None };
-                Vec::new()
+        Action::Inscribe => perform(d, Move::Inscribe),
+        Action::Withdraw => {
+            let own = d.selected_entry().is_some_and(|e| d.participant.as_deref() == Some(e.participant.as_str()));
+            if own {
+                perform(d, Move::Withdraw)
             } else {
-                let Some(me) = d.me().cloned() else { return Vec::new() };
-                inscribe(d, &me, None)
-            }
-        }
-        Action::Inscribe => refuse(d, "you cannot inscribe now: the list is closed, or you are on it already"),
-        Action::Withdraw => match d.own_selected().cloned() {
-            Some(e) => {
-                let command = if e.kind == StatementKind::Reply {
-                    Command::WithdrawReply { entry: e.id }
-                } else {
-                    Command::Withdraw { entry: e.id }
-                };
-                d.mode = Mode::Confirm { question: "Withdraw your entry from the list?".to_string(), command };
+                d.live.error("select one of your own entries (marked ▶) first");
                 Vec::new()
             }
-            None => refuse(d, "select one of your own entries (marked ▶) first"),
-        },
-        Action::RightOfReply => match allowed.reply {
-            ReplyAction::Request => {
-                let Some(me) = d.participant.clone() else { return Vec::new() };
-                d.live.send(Command::RequestReply { participant: me, segment: None }, "request a right of reply".into())
-            }
-            ReplyAction::Withdraw(entry) => {
-                d.mode = Mode::Confirm {
-                    question: "Withdraw your right of reply?".to_string(),
-                    command: Command::WithdrawReply { entry },
-                };
-                Vec::new()
-            }
-            ReplyAction::None => refuse(d, "no right of reply can be requested now"),
-        },
-        Action::PointOfOrder if allowed.point_of_order => {
-            let Some(me) = d.participant.clone() else { return Vec::new() };
-            d.live.send(Command::RaisePointOfOrder { by: me }, "point of order".into())
         }
+        Action::RightOfReply => perform(d, Move::RightOfReply),
         Action::PointOfOrder => {
-            let why = match d.session().and_then(|s| s.point_of_order.as_ref().map(|p| s.name_of(&p.by).to_string())) {
-                Some(by) => format!("a point of order by {by} is pending: the chair rules on it first"),
-                None => "only a Member State may raise a point of order".to_string(),
-            };
-            refuse(d, &why)
+            let m = Delegate::point_of_order_move(&d.offers());
+            perform(d, m)
         }
-        Action::Connection if allowed.connection => {
-            d.mode = Mode::Connection;
-            Vec::new()
-        }
-        Action::Connection => refuse(d, "you take part in the room: there is no connection to report"),
+        Action::Connection => perform(d, Move::Connection),
         _ => Vec::new(),
     }
 }

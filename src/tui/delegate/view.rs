@@ -7,7 +7,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::{Delegate, Mode, ReplyAction};
+use super::{Delegate, Mode};
+use crate::domain::{Command, Move};
 use crate::tui::keymap::{Action, Screen, help_entries};
 use crate::tui::widgets::floor::{self, FloorView};
 use crate::tui::widgets::list::{self, ListView};
@@ -38,15 +39,22 @@ pub fn layout(d: &Delegate, area: Rect) -> Areas {
     }
 }
 
-/// The keys this delegate may use now.
+/// The keys this delegate may use now: what the rules allow it (the domain's offers).
 pub fn footer_hints(d: &Delegate) -> Vec<(String, String)> {
     let k = |a: Action| d.live.keymap.key_of(a);
     let h = |key: String, what: &str| (key, what.to_string());
     match &d.mode {
         Mode::Help => vec![h("any key".into(), "close")],
-        Mode::Confirm { .. } => vec![h("y".into(), "yes"), h("n".into(), "no")],
-        Mode::Connection => {
-            vec![h("1".into(), "connected"), h("2".into(), "technical issue"), h("Esc".into(), "cancel")]
+        Mode::Confirm { .. } => vec![h(k(Action::Yes), "yes"), h(k(Action::No), "no")],
+        Mode::Connection { choices } => {
+            let mut hints: Vec<(String, String)> = choices
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, c))| c.is_ok())
+                .map(|(i, (status, _))| h(format!("{}", i + 1), status.label()))
+                .collect();
+            hints.push(h("Esc".into(), "cancel"));
+            hints
         }
         Mode::Inscribe { group: None } => {
             vec![h("1".into(), "national statement"), h("2".into(), "on behalf of a group"), h("Esc".into(), "cancel")]
@@ -55,23 +63,26 @@ pub fn footer_hints(d: &Delegate) -> Vec<(String, String)> {
             vec![h("type".into(), "the group's name"), h("Enter".into(), "inscribe"), h("Esc".into(), "cancel")]
         }
         Mode::Normal => {
-            let allowed = d.allowed();
+            let offers = d.offers();
             let mut hints = vec![h(k(Action::Help), "help"), h(k(Action::Quit), "quit")];
-            if allowed.inscribe {
+            if offers.allows(Move::Inscribe) {
                 hints.push(h(k(Action::Inscribe), "inscribe"));
             }
-            if allowed.withdraw {
+            let own = d.selected_entry().is_some_and(|e| d.participant.as_deref() == Some(e.participant.as_str()));
+            if own && offers.allows(Move::Withdraw) {
                 hints.push(h(k(Action::Withdraw), "withdraw"));
             }
-            match allowed.reply {
-                ReplyAction::Request => hints.push(h(k(Action::RightOfReply), "right of reply")),
-                ReplyAction::Withdraw(_) => hints.push(h(k(Action::RightOfReply), "withdraw reply")),
-                ReplyAction::None => {}
+            match offers.offer(Move::RightOfReply).and_then(|o| o.command.as_ref()) {
+                Some(Command::WithdrawReply { .. }) => hints.push(h(k(Action::RightOfReply), "withdraw reply")),
+                Some(_) => hints.push(h(k(Action::RightOfReply), "right of reply")),
+                None => {}
             }
-            if allowed.point_of_order {
-                hints.push(h(k(Action::PointOfOrder), "point of order"));
+            match Delegate::point_of_order_move(&offers) {
+                Move::WithdrawPointOfOrder => hints.push(h(k(Action::PointOfOrder), "withdraw point of order")),
+                m if offers.allows(m) => hints.push(h(k(Action::PointOfOrder), "point of order")),
+                _ => {}
             }
-            if allowed.connection {
+            if offers.allows(Move::Connection) {
                 hints.push(h(k(Action::Connection), "my connection"));
             }
             hints
@@ -112,7 +123,7 @@ pub fn render(d: &Delegate, frame: &mut Frame) {
     match session {
         Some(s) => {
             let inscribe = d.live.keymap.key_of(Action::Inscribe);
-            let empty = if d.allowed().inscribe {
+            let empty = if d.offers().allows(Move::Inscribe) {
                 format!("the list is empty: {inscribe} to inscribe yourself")
             } else {
                 "the list is empty".to_string()
@@ -143,14 +154,37 @@ pub fn render(d: &Delegate, frame: &mut Frame) {
             &help_entries(&d.live.keymap, Screen::Delegate),
             &[],
         ),
-        Mode::Confirm { question, .. } => widgets::confirm(frame, question),
-        Mode::Connection => popup(
-            frame,
-            " My connection ",
-            vec![Line::from("1 connected (my audio works)"), Line::from("2 technical issue"), Line::from("Esc cancel")],
-            44,
-            3,
-        ),
+        Mode::Confirm { question, .. } => {
+            let k = |a: Action| d.live.keymap.key_of(a);
+            widgets::confirm(frame, question, &format!("{} yes · {} no", k(Action::Yes), k(Action::No)));
+        }
+        Mode::Connection { choices } => {
+            let mut lines: Vec<Line> = choices
+                .iter()
+                .enumerate()
+                .map(|(i, (status, command))| {
+                    let what = match status {
+                        crate::domain::ConnectionStatus::Connected => "connected (my audio works)",
+                        other => other.label(),
+                    };
+                    let text = format!("{} {what}", i + 1);
+                    match command {
+                        Ok(_) => Line::from(text),
+                        Err(_)
+                            if d.session()
+                                .zip(d.participant.as_deref())
+                                .is_some_and(|(s, me)| s.connection(me) == *status) =>
+                        {
+                            Line::styled(format!("{text} (now)"), theme.dim())
+                        }
+                        Err(_) => Line::styled(format!("{text} (the chair sets this)"), theme.dim()),
+                    }
+                })
+                .collect();
+            lines.push(Line::from("Esc cancel"));
+            let rows = lines.len() as u16;
+            popup(frame, " My connection ", lines, 44, rows);
+        }
         Mode::Inscribe { group: None } => popup(
             frame,
             " Inscribe ",

@@ -101,7 +101,7 @@ pub fn render(r: &Rapporteur, frame: &mut Frame) {
                 picker::render(p, session, "no participant matches", &theme, frame);
             }
         }
-        Mode::Confirm { question, .. } => widgets::confirm(frame, question),
+        Mode::Confirm { question, .. } => widgets::confirm(frame, question, "y yes · n no"),
         Mode::Normal | Mode::Editing => {}
     }
 }

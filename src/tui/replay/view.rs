@@ -18,7 +18,8 @@ use crate::tui::widgets::{self, Theme, clock, ellipsize, popup, recent, time_of_
 pub fn describe_event(player: &crate::replay::Player, event: &Event) -> String {
     use EventKind as E;
     let session = player.roster();
-    let name = |id: &str| session.name_of(id).to_string();
+    // A long name reads by its short one ("PICUM"), so the line keeps what happened.
+    let name = |id: &str| widgets::fit_name(session, id, 28);
     let entry_name = |id: u64| player.entry_participant(id).map_or_else(|| format!("entry #{id}"), &name);
     let segment = |i: usize| session.segment_def(i).map_or_else(|| format!("segment {i}"), |d| d.title.clone());
     match &event.event {
@@ -47,10 +48,10 @@ pub fn describe_event(player: &crate::replay::Player, event: &Event) -> String {
             let over = if *overrun_ms >= 1000 { format!(", +{}", clock(*overrun_ms)) } else { String::new() };
             format!("ends the turn ({}{over})", clock(*used_ms))
         }
-        E::TurnRestored { turn, withdraw: None } => {
+        E::TurnRestored { turn, withdraw: None, .. } => {
             format!("undoes the end of {}'s turn", name(&turn.entry.participant))
         }
-        E::TurnRestored { turn, withdraw: Some(_) } => {
+        E::TurnRestored { turn, withdraw: Some(_), .. } => {
             format!("undoes the interruption of {}'s statement", name(&turn.entry.participant))
         }
         E::TurnSuspended { entry, .. } => {
@@ -61,6 +62,7 @@ pub fn describe_event(player: &crate::replay::Player, event: &Event) -> String {
         E::TimeChanged { allotted_ms, .. } => format!("sets the time to {}", clock(*allotted_ms)),
         E::PointOfOrderRaised { point } => format!("point of order by {}", name(&point.by)),
         E::PointOfOrderRuled { upheld, .. } => format!("rules: {}", if *upheld { "upheld" } else { "not upheld" }),
+        E::PointOfOrderWithdrawn { .. } => "withdraws the point of order".into(),
         E::ConnectionSet { participant, status } => format!("{}: {}", name(participant), status.label()),
         E::NoteAdded { note } => format!("note: {}", note.text.chars().take(60).collect::<String>()),
         E::PledgeAdded { pledge } => format!("pledge by {}", name(&pledge.pledger)),
@@ -84,15 +86,17 @@ fn render_events(app: &ReplayApp, theme: &Theme, frame: &mut Frame, area: Rect) 
         .skip(first)
         .take(height)
         .map(|(i, e)| {
-            // A delegate acts under its participant id: show its name.
+            // A delegate acts under its participant id: show its (short) name; a person
+            // at the chair by name, with room for it on a wide screen.
+            let actor_width = if width >= 80 { (width / 4).clamp(10, 24) } else { 10 };
             let actor = match &e.actor.participant {
-                Some(p) => app.player.roster().name_of(p).to_string(),
-                None => e.actor.name.clone(),
+                Some(p) => widgets::fit_name(app.player.roster(), p, actor_width),
+                None => ellipsize(&e.actor.name, actor_width),
             };
             let text = format!(
-                "{} {:<10} {}",
+                "{} {} {}",
                 time_of_day(Some(session), e.at),
-                ellipsize(&actor, 10),
+                widgets::cell(&actor, actor_width),
                 describe_event(&app.player, e)
             );
             let text = ellipsize(&text, width);
@@ -218,7 +222,7 @@ pub fn render(app: &ReplayApp, frame: &mut Frame) {
             if let Some(session) = app.session() {
                 let fairness = crate::fairness::compute(session, app.now);
                 let budgets = crate::fairness::budget_use(session, session.current_segment.unwrap_or(0));
-                crate::tui::widgets::balance::render(&fairness, &budgets, &theme, frame);
+                crate::tui::widgets::balance::render(&fairness, &budgets, 0, &theme, frame);
             }
         }
         ReplayMode::Normal => {}

@@ -20,7 +20,7 @@ fn wait_text(w: &Wait) -> String {
 }
 
 /// A share table: group, a bar of its time share, time %, statements %, roster %.
-fn table(title: &str, shares: &[Share], rows: usize, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+fn table(title: &str, shares: &[Share], width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let name_width = (width / 3).clamp(12, 40);
     let figures = 3 * 8;
     let bar_width = width.saturating_sub(2 + name_width + 1 + figures).max(4);
@@ -30,7 +30,7 @@ fn table(title: &str, shares: &[Share], rows: usize, width: usize, theme: &Theme
         lines.push(Line::styled("  no statements yet".to_string(), theme.dim()));
         return lines;
     }
-    for s in shares.iter().take(rows) {
+    for s in shares {
         let filled = (((s.time_percent / 100.0) * bar_width as f64).round() as usize).min(bar_width);
         // Heard less than its share of the roster: marked.
         let under = s.time_percent + 0.05 < s.roster_percent;
@@ -45,32 +45,17 @@ fn table(title: &str, shares: &[Share], rows: usize, width: usize, theme: &Theme
             ),
         ]));
     }
-    if shares.len() > rows {
-        lines.push(Line::styled(
-            format!("  … {} more (a larger terminal shows them)", shares.len() - rows),
-            theme.dim(),
-        ));
-    }
     lines
 }
 
-pub fn render(fairness: &Fairness, budgets: &[BudgetUse], theme: &Theme, frame: &mut Frame) {
-    let full = frame.area();
-    let area = Rect { x: full.x, y: full.y + 1, width: full.width, height: full.height.saturating_sub(2) };
-    frame.render_widget(Clear, area);
-    let block = Block::bordered().title(" Balance: speaking time, waiting, budgets (any key closes) ");
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let width = usize::from(inner.width);
-    // Rows for the three tables: what the height leaves after the fixed lines.
-    let fixed = 3 * 2 + 5 + usize::from(!budgets.is_empty()) * 2;
-    let rows = (usize::from(inner.height).saturating_sub(fixed) / 3).max(1);
+/// Every line of the panel: each table whole, the waiting times, every budget.
+fn lines(fairness: &Fairness, budgets: &[BudgetUse], width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    lines.extend(table("By kind of participant", &fairness.by_kind, rows, width, theme));
-    lines.extend(table("By UN regional group (States)", &fairness.by_regional_group, rows, width, theme));
-    lines.extend(table("By constituency (stakeholders)", &fairness.by_constituency, rows, width, theme));
+    lines.extend(table("By kind of participant", &fairness.by_kind, width, theme));
+    lines.extend(table("By UN regional group (States)", &fairness.by_regional_group, width, theme));
+    lines.extend(table("By constituency (stakeholders)", &fairness.by_constituency, width, theme));
     let w = &fairness.waiting;
-    lines.push(Line::styled("Waiting, inscription to floor".to_string(), theme.bold()));
+    lines.push(Line::styled("Waiting, inscription (or the segment's opening) to floor".to_string(), theme.bold()));
     lines.push(Line::from(ellipsize(
         &format!("  in room {} · remote {}", wait_text(&w.in_room), wait_text(&w.remote)),
         width,
@@ -90,13 +75,43 @@ pub fn render(fairness: &Fairness, budgets: &[BudgetUse], theme: &Theme, frame: 
     lines.push(Line::from(ellipsize(&format!("  longest waiting now: {now}"), width)));
     if !budgets.is_empty() {
         lines.push(Line::styled("Budgets used in this segment".to_string(), theme.bold()));
-        let text: Vec<String> =
-            budgets.iter().map(|b| format!("{} {}/{}", b.name, clock(b.used_ms), clock(b.limit_ms))).collect();
-        lines.push(Line::from(ellipsize(&format!("  {}", text.join(" · ")), width)));
+        let name_width = width.saturating_sub(2 + 20).clamp(12, 60);
+        for b in budgets {
+            lines.push(Line::from(format!(
+                "  {} {:>8} of {:>8}",
+                cell(&b.name, name_width),
+                clock(b.used_ms),
+                clock(b.limit_ms)
+            )));
+        }
     }
     lines.push(Line::styled(
         ellipsize("yellow: heard less than its share of the roster · stmts: statements", width),
         theme.dim(),
     ));
-    frame.render_widget(Paragraph::new(lines), inner);
+    lines
+}
+
+/// The panel, scrolled down `scroll` rows (as far as its last line at most); the
+/// title says when more lies above or below.
+pub fn render(fairness: &Fairness, budgets: &[BudgetUse], scroll: u16, theme: &Theme, frame: &mut Frame) {
+    let full = frame.area();
+    let area = Rect { x: full.x, y: full.y + 1, width: full.width, height: full.height.saturating_sub(2) };
+    frame.render_widget(Clear, area);
+    let inner_width = usize::from(area.width.saturating_sub(2));
+    let all = lines(fairness, budgets, inner_width, theme);
+    let height = usize::from(area.height.saturating_sub(2));
+    let last = all.len().saturating_sub(height);
+    let top = usize::from(scroll).min(last);
+    let more = match (top > 0, top < last) {
+        (false, false) => "any key closes".to_string(),
+        (true, false) => format!("↑ {top} more above · any other key closes"),
+        (false, true) => format!("↓ {} more below · any other key closes", last - top),
+        (true, true) => format!("↑ {top} above, ↓ {} below · any other key closes", last - top),
+    };
+    let block = Block::bordered().title(format!(" Balance: speaking time, waiting, budgets ({more}) "));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let shown: Vec<Line> = all.into_iter().skip(top).take(height).collect();
+    frame.render_widget(Paragraph::new(shown), inner);
 }

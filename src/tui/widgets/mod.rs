@@ -67,25 +67,12 @@ impl Theme {
 
 /// `m:ss` (or `h:mm:ss`) of a number of milliseconds, rounded down to the second.
 pub fn clock(ms: u64) -> String {
-    let secs = ms / 1000;
-    if secs >= 3600 {
-        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-    } else {
-        format!("{}:{:02}", secs / 60, secs % 60)
-    }
+    crate::domain::duration_text(ms)
 }
 
 /// What the big countdown shows: time left, counting up with `+` in overrun.
 pub fn countdown(remaining_ms: i64) -> String {
-    if remaining_ms >= 0 {
-        // Show 2:59.4 as 3:00 while the first second runs: ceiling.
-        let ms = remaining_ms as u64;
-        let secs = ms.div_ceil(1000);
-        format!("{:02}:{:02}", secs / 60, secs % 60)
-    } else {
-        let secs = remaining_ms.unsigned_abs() / 1000;
-        format!("+{:02}:{:02}", secs / 60, secs % 60)
-    }
+    crate::domain::countdown_text(remaining_ms)
 }
 
 fn zone(session: &Session) -> FixedOffset {
@@ -210,20 +197,41 @@ pub fn popup(frame: &mut Frame, title: &str, lines: Vec<Line>, width: u16, inner
     frame.render_widget(p, area);
 }
 
-/// Rows a text needs when wrapped at `width` columns (at least one).
+/// Rows a text needs when wrapped at word boundaries in `width` columns, as a
+/// wrapping paragraph lays it out (at least one): a popup as high as its content.
 pub fn wrapped_rows(text: &str, width: u16) -> u16 {
     let width = usize::from(width.max(1));
-    text.lines().map(|l| width_of(l).div_ceil(width).max(1)).sum::<usize>().max(1) as u16
+    let rows_of = |line: &str| {
+        let mut rows = 1;
+        let mut used = 0;
+        for word in line.split(' ') {
+            let w = width_of(word);
+            let need = if used == 0 { w } else { used + 1 + w };
+            if need <= width {
+                used = need;
+            } else if w > width {
+                // A word longer than the line is cut across rows.
+                rows += usize::from(used > 0) + (w - 1) / width;
+                used = (w - 1) % width + 1;
+            } else {
+                rows += 1;
+                used = w;
+            }
+        }
+        rows
+    };
+    text.lines().map(rows_of).sum::<usize>().max(1) as u16
 }
 
-/// A question to answer with y or n, with what it will do.
-pub fn confirm(frame: &mut Frame, question: &str) {
+/// A question, with what it will do and the keys that answer it (`answers`,
+/// e.g. "y yes · Esc no").
+pub fn confirm(frame: &mut Frame, question: &str, answers: &str) {
     let width = frame.area().width.saturating_sub(4).min(72);
     let rows = wrapped_rows(question, width.saturating_sub(2));
     popup(
         frame,
         " Confirm ",
-        vec![Line::from(question.to_string()), Line::from(""), Line::from("y yes · n no")],
+        vec![Line::from(question.to_string()), Line::from(""), Line::from(answers.to_string())],
         width,
         rows + 2,
     );

@@ -27,15 +27,22 @@
   let socket = null;
   let opened = false;
 
+  // One time format on every screen and page: m:ss, h:mm:ss from an hour,
+  // +m:ss in overrun (as the terminal screens and the report show it).
+  function clockText(secs) {
+    const h = Math.floor(secs / 3600);
+    const m = Math.floor(secs / 60) % 60;
+    const s = String(secs % 60).padStart(2, "0");
+    return h > 0 ? h + ":" + String(m).padStart(2, "0") + ":" + s : m + ":" + s;
+  }
+
   function mmss(ms) {
-    const secs = Math.floor(Math.abs(ms) / 1000);
-    return String(Math.floor(secs / 60)).padStart(2, "0") + ":" + String(secs % 60).padStart(2, "0");
+    return clockText(Math.floor(Math.abs(ms) / 1000));
   }
 
   function countdownText(remaining) {
     if (remaining >= 0) {
-      const secs = Math.ceil(remaining / 1000);
-      return String(Math.floor(secs / 60)).padStart(2, "0") + ":" + String(secs % 60).padStart(2, "0");
+      return clockText(Math.ceil(remaining / 1000));
     }
     return "+" + mmss(remaining);
   }
