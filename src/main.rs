@@ -98,8 +98,8 @@ enum Cmd {
     Report {
         /// A journal (DATA/SESSION-ID/journal.jsonl).
         log: PathBuf,
-        /// markdown (a chair's summary), csv or json.
-        #[arg(long, default_value = "markdown", value_parser = ["markdown", "csv", "json"])]
+        /// markdown (a chair's summary), csv, json, or html (one page with charts, to look at and print).
+        #[arg(long, default_value = "markdown", value_parser = ["markdown", "csv", "json", "html"])]
         format: String,
         /// With csv: one row per turn, per note (with its text) or per pledge.
         #[arg(long, default_value = "turns", value_parser = ["turns", "notes", "pledges"])]
@@ -375,6 +375,7 @@ fn report(log: &std::path::Path, format: &str, table: &str, out: Option<&std::pa
         "csv" if table == "pledges" => rostrum::report::notes_csv(&built, true),
         "csv" => rostrum::report::to_csv(&built),
         "json" => serde_json::to_string_pretty(&built).map_err(|e| e.to_string())? + "\n",
+        "html" => rostrum::report::html::to_html(&built, zone),
         _ => rostrum::report::to_markdown(&built, zone),
     };
     match out {

@@ -84,7 +84,7 @@ fn percent_decode(value: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn query_params(query: Option<&str>) -> HashMap<String, String> {
+pub(super) fn query_params(query: Option<&str>) -> HashMap<String, String> {
     query
         .unwrap_or("")
         .split('&')
@@ -480,13 +480,13 @@ pub(super) async fn serve<S>(
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    // A browser's plain GET is for a room page; anything else goes to the websocket layer.
+    // A browser's plain GET is for a room page or the report; anything else goes to the websocket layer.
     let head = match timeout(settings.handshake_timeout, super::http::read_head(&mut stream)).await {
         Ok(Some(head)) => head,
         _ => return,
     };
     if !head.upgrade {
-        let response = super::http::page(&registry, &head.method, &head.path);
+        let response = super::http::answer(&registry, &head).await;
         let _ = timeout(settings.write_timeout, super::http::respond(&mut stream, &response)).await;
         return;
     }

@@ -1,6 +1,7 @@
 //! Plain HTTP before the websocket: the hub reads a connection's request head
-//! itself, serves the room pages (static files compiled in) to a browser's `GET`,
-//! and hands an upgrade request on to the websocket layer with the bytes it read.
+//! itself, serves the room pages (static files compiled in) and the session's
+//! report (made from its journal at each request) to a browser's `GET`, and hands
+//! an upgrade request on to the websocket layer with the bytes it read.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -20,6 +21,8 @@ pub struct Head {
     pub upgrade: bool,
     pub method: String,
     pub path: String,
+    /// The token of an `Authorization: Bearer TOKEN` header.
+    pub bearer: Option<String>,
 }
 
 /// Read a request head: up to the blank line, or `None` if the peer sent no HTTP.
@@ -42,11 +45,20 @@ pub async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Head> {
                 });
                 let method = request.method.unwrap_or_default().to_string();
                 let path = request.path.unwrap_or_default().to_string();
-                return Some(Head { bytes, upgrade, method, path });
+                let bearer = request
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("authorization"))
+                    .and_then(|h| std::str::from_utf8(h.value).ok())
+                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                    .map(|t| t.trim().to_string());
+                return Some(Head { bytes, upgrade, method, path, bearer });
             }
             Ok(httparse::Status::Partial) if bytes.len() < MAX_HEAD => {}
             // Too long, or not HTTP: let the websocket layer answer it as it would.
-            _ => return Some(Head { bytes, upgrade: true, method: String::new(), path: String::new() }),
+            _ => {
+                return Some(Head { bytes, upgrade: true, method: String::new(), path: String::new(), bearer: None });
+            }
         }
     }
 }
@@ -94,20 +106,89 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
     }
 }
 
-/// The response to a browser's request for a page: the page, or why not.
+/// Reports made at once: making one reads and replays the whole journal, so a
+/// room of observers reloading the page wait their turn rather than take every core.
+static REPORTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// An HTTP response with these headers (a `HEAD` gets no body).
+fn response(method: &str, status: &str, content_type: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if method != "HEAD" {
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+/// The response to a browser's plain request: the session's report, a room page, or why not.
+pub async fn answer(registry: &std::collections::HashMap<String, SessionEntry>, head: &Head) -> Vec<u8> {
+    let (path, query) = head.path.split_once('?').unwrap_or((&head.path, ""));
+    let report = path.strip_prefix("/v1/sessions/").and_then(|p| p.strip_suffix("/report"));
+    match report.and_then(|id| registry.get(id)) {
+        Some(entry) if head.method == "GET" || head.method == "HEAD" => report_page(entry, head, query).await,
+        _ => page(registry, &head.method, &head.path),
+    }
+}
+
+/// The session's report as a page, made from its journal as it is on disk now
+/// (everything the hub has acknowledged): reloading shows the session so far.
+/// Public on a session open to observers; else any of the session's tokens (the
+/// observer's is the one to give out), as `?token=` or `Authorization: Bearer`.
+async fn report_page(entry: &SessionEntry, head: &Head, query: &str) -> Vec<u8> {
+    let text = "text/plain; charset=utf-8";
+    let params = super::conn::query_params(Some(query));
+    let token = head.bearer.as_deref().or_else(|| params.get("token").map(String::as_str)).filter(|t| !t.is_empty());
+    let refused = |why: &str| {
+        let headers = format!("WWW-Authenticate: Bearer realm=\"rostrum\"\r\n{}", web::SECURITY_HEADERS);
+        response(&head.method, "401 Unauthorized", text, &headers, why.as_bytes())
+    };
+    match token {
+        Some(token) if entry.tokens.authenticate(token, &entry.def).is_none() => {
+            return refused("invalid token for this session\n");
+        }
+        None if !entry.def.observers_open => {
+            return refused(
+                "the report needs a token: add ?token=TOKEN (the observer's) to the address, or send `Authorization: Bearer TOKEN`\n",
+            );
+        }
+        _ => {}
+    }
+    let Ok(_permit) = REPORTS.acquire().await else {
+        return response(
+            &head.method,
+            "503 Service Unavailable",
+            text,
+            web::SECURITY_HEADERS,
+            b"the hub is stopping\n",
+        );
+    };
+    let path = entry.journal.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        let contents = crate::journal::read_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::report::html::from_journal(&contents)
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("the report stopped ({e})")));
+    match made {
+        Ok(html) => {
+            response(&head.method, "200 OK", "text/html; charset=utf-8", &web::report_headers(), html.as_bytes())
+        }
+        Err(e) => {
+            super::log(&format!("session {}: no report: {e}", entry.def.id));
+            let body: &[u8] = b"the report could not be made from the session's journal; the hub's log says why\n";
+            response(&head.method, "500 Internal Server Error", text, web::SECURITY_HEADERS, body)
+        }
+    }
+}
+
+/// The response to a browser's request for a room page: the page, or why not.
 pub fn page(registry: &std::collections::HashMap<String, SessionEntry>, method: &str, path: &str) -> Vec<u8> {
     let path = path.split('?').next().unwrap_or_default();
     let reply = |status: &str, content_type: &str, body: &[u8], extra: &str| {
-        let mut out = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{}{extra}Connection: close\r\n\r\n",
-            body.len(),
-            web::SECURITY_HEADERS
-        )
-        .into_bytes();
-        if method != "HEAD" {
-            out.extend_from_slice(body);
-        }
-        out
+        response(method, status, content_type, &format!("{}{extra}", web::SECURITY_HEADERS), body)
     };
     let text = "text/plain; charset=utf-8";
     if method != "GET" && method != "HEAD" {
@@ -117,7 +198,7 @@ pub fn page(registry: &std::collections::HashMap<String, SessionEntry>, method: 
         return reply(
             "404 Not Found",
             text,
-            b"no such page: the hall display is /v1/sessions/SESSION-ID/display, the speaker's timer /v1/sessions/SESSION-ID/speaker\n",
+            b"no such page: the hall display is /v1/sessions/SESSION-ID/display, the speaker's timer /v1/sessions/SESSION-ID/speaker, the report /v1/sessions/SESSION-ID/report\n",
             "",
         );
     };
@@ -130,7 +211,7 @@ pub fn page(registry: &std::collections::HashMap<String, SessionEntry>, method: 
     }
     match web::asset(rest) {
         Some(asset) => reply("200 OK", asset.content_type, asset.body, ""),
-        None => reply("404 Not Found", text, b"no such page: display or speaker\n", ""),
+        None => reply("404 Not Found", text, b"no such page: display, speaker or report\n", ""),
     }
 }
 

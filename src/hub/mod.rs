@@ -120,6 +120,8 @@ pub struct SessionEntry {
     pub def: Arc<SessionDef>,
     pub handle: SessionHandle,
     pub tokens: Arc<TokenStore>,
+    /// The session's journal, which its task writes: the report page reads it.
+    pub journal: PathBuf,
 }
 
 /// What opening a session found, for the operator.
@@ -182,7 +184,7 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
         settings.clock.clone(),
         Some(tokens.clone()),
     );
-    Ok(Opened { entry: SessionEntry { def, handle, tokens }, task, report })
+    Ok(Opened { entry: SessionEntry { def, handle, tokens, journal: journal_path }, task, report })
 }
 
 /// A running hub.
@@ -270,7 +272,7 @@ impl Hub {
             let web = if self.scheme == "wss" { "https" } else { "http" };
             let page = format!("{web}://{}/v1/sessions/{id}", self.addr);
             let token = if entry.def.observers_open { String::new() } else { format!("?token={}", tokens.observer) };
-            for page_name in ["display", "speaker"] {
+            for page_name in ["display", "speaker", "report"] {
                 urls.push(JoinUrl {
                     session: id.clone(),
                     role: page_name.into(),

@@ -13,6 +13,9 @@ use crate::config;
 use crate::domain::{self, ConnectionStatus, EventKind, Placement, Session, StatementKind, Timestamp, gcm_objective};
 use crate::journal::Contents;
 
+pub mod html;
+mod svg;
+
 pub use crate::fairness::{Share, Wait, Waiting};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -42,6 +42,18 @@ X-Content-Type-Options: nosniff\r\n\
 Referrer-Policy: no-referrer\r\n\
 Cache-Control: no-store\r\n";
 
+/// Headers of the report page: its own policy (no script at all, its inline style
+/// sheet by hash, see [`crate::report::html`]), and the room pages' other headers.
+pub fn report_headers() -> String {
+    format!(
+        "Content-Security-Policy: {}; frame-ancestors 'none'\r\n\
+         X-Content-Type-Options: nosniff\r\n\
+         Referrer-Policy: no-referrer\r\n\
+         Cache-Control: no-store\r\n",
+        crate::report::html::content_security_policy()
+    )
+}
+
 /// The statement on the floor, as a room's screen shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FloorView {
