@@ -260,3 +260,36 @@ pub fn budget_use(session: &Session, segment: usize) -> Vec<BudgetUse> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Actor, Command, decide};
+    use chrono::{Duration, TimeZone, Utc};
+
+    /// The test session's segments are scheduled in 2022; this one runs years later.
+    #[test]
+    fn waiting_counts_from_the_segments_opening_for_speakers_inscribed_before_it() {
+        let def = crate::config::parse_session(include_str!("../tests/data/small.toml")).expect("valid");
+        let mut s = Session::new(def);
+        let later = Utc.with_ymd_and_hms(2026, 12, 3, 14, 0, 0).single().expect("valid");
+        let run = |s: &mut Session, command: Command, at: Timestamp| {
+            for e in &decide(s, command, &Actor::chair("chair"), at).expect("accepted") {
+                crate::domain::apply(s, e);
+            }
+        };
+        // Chile and the Forum are inscribed in advance in the dialogue (at its 2022 schedule).
+        run(&mut s, Command::OpenSegment { segment: "dialogue".into() }, later);
+        let now = later + Duration::seconds(90);
+        let f = compute(&s, now);
+        let waited: Vec<u64> = f.waiting_now.iter().map(|w| w.waited_ms).collect();
+        assert_eq!(waited, [90_000, 90_000], "from the opening, not from 2022");
+        let chile = s.segments[2].list[0].id;
+        run(&mut s, Command::GiveFloor { entry: chile, budget: None }, now);
+        let turn = s.floor.as_ref().expect("floor").id;
+        run(&mut s, Command::EndTurn { turn }, now + Duration::seconds(60));
+        let f = compute(&s, now + Duration::seconds(60));
+        assert_eq!((f.waiting.in_room.turns, f.waiting.in_room.mean_ms), (1, Some(90_000)));
+        assert_eq!(f.waiting.from_opening, 1);
+    }
+}

@@ -395,3 +395,64 @@ fn the_floor_hints_use_the_whole_width_under_the_countdown() {
     let line = screen.lines().find(|l| l.contains("thank you, next")).expect("the hints row");
     assert!(line.contains("e: end the turn · s: connection"), "{screen}");
 }
+
+/// Every budget is listed, one a line, and the panel scrolls to them: at 80x24 the
+/// regional groups' budgets lie below the first screen, and the title says so.
+#[test]
+fn the_fairness_panel_scrolls_to_every_budget() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut def = rostrum::config::parse_session(include_str!("data/small.toml")).expect("valid");
+    def.segments[0].budgets = vec![
+        domain::Budget { per: domain::BudgetPer::Participant, secs: 360, kinds: vec![], replies: false },
+        domain::Budget { per: domain::BudgetPer::RegionalGroup, secs: 1800, kinds: vec![], replies: false },
+    ];
+    let mut s = Session::new(def);
+    let mut commands = vec![open()];
+    for p in ["peru", "chile", "france", "ghana", "fiji", "holy-see", "ngo-a", "ngo-b", "iom"] {
+        commands.push(inscribe(p));
+    }
+    for (i, command) in commands.into_iter().enumerate() {
+        for e in &domain::decide(&s, command, &Actor::chair("chair"), t(i as i64)).expect("accepted") {
+            domain::apply(&mut s, e);
+        }
+    }
+    let mut app = app(s, t(60));
+    let key = |c: KeyCode| Msg::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    chair::update(&mut app, key(KeyCode::Char('b')));
+    let first = draw(&app, 80, 24);
+    assert!(first.contains("more below"), "{first}");
+    assert!(!first.contains("Asia-Pacific States"), "the regional budgets are further down:\n{first}");
+    for _ in 0..40 {
+        chair::update(&mut app, key(KeyCode::Down));
+    }
+    let last = draw(&app, 80, 24);
+    for needle in ["Budgets used in this segment", "Asia-Pacific States", "Western European and other States"] {
+        assert!(last.contains(needle), "{needle}:\n{last}");
+    }
+    assert!(last.contains("more above") && !last.contains("more below"), "{last}");
+    // Any other key closes it.
+    chair::update(&mut app, key(KeyCode::Char('x')));
+    assert!(!draw(&app, 80, 24).contains("Balance:"));
+}
+
+/// Where a column is narrow, names are the roster's short ones, not cut.
+#[test]
+fn hints_use_short_names_where_space_is_short() {
+    let mut def = rostrum::config::parse_session(include_str!("data/small.toml")).expect("valid");
+    if let Some(p) = def.participants.iter_mut().find(|p| p.id == "ngo-a") {
+        p.name = "Platform for International Cooperation on Undocumented Migrants (PICUM)".into();
+        p.short = Some("PICUM".into());
+    }
+    let mut s = Session::new(def);
+    for (i, command) in [open(), inscribe("ngo-a")].into_iter().enumerate() {
+        for e in &domain::decide(&s, command, &Actor::chair("chair"), t(i as i64)).expect("accepted") {
+            domain::apply(&mut s, e);
+        }
+    }
+    let app = app(s, t(20));
+    for (w, h) in [(80, 24), (120, 40)] {
+        let screen = draw(&app, w, h);
+        let hint = screen.lines().find(|l| l.contains("give the floor to")).expect("the next hint");
+        assert!(hint.contains("give the floor to PICUM"), "{w}x{h}:\n{screen}");
+    }
+}

@@ -276,3 +276,26 @@ async fn a_display_connection_gets_every_change_of_the_room_and_gives_no_command
     }
     hub.shutdown().await;
 }
+
+/// The room's pages count as connections of the session (the chair's quit question
+/// says they will be cut off), from their welcome until they close.
+#[tokio::test]
+async fn the_rooms_pages_count_as_connections_while_they_are_open() {
+    use futures_util::StreamExt;
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = common::start_hub(data.path(), Settings::default()).await;
+    let handle = hub.session(SESSION).expect("session");
+    let before = handle.connections();
+    let observer = hub.tokens(SESSION).expect("tokens").observer.clone();
+    let url = format!("ws://{}/v1/sessions/{SESSION}?view=display&token={observer}", hub.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("connects");
+    let welcome = tokio::time::timeout(common::DEADLINE, ws.next()).await.expect("a frame in time");
+    assert!(welcome.is_some());
+    assert_eq!(handle.connections(), before + 1, "the page is counted");
+    drop(ws);
+    let deadline = std::time::Instant::now() + common::DEADLINE;
+    while handle.connections() != before {
+        assert!(std::time::Instant::now() < deadline, "the closed page is no longer counted");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -403,48 +403,7 @@ impl Rules<'_> {
                 Ok(vec![EventKind::ListReopened { segment: index }])
             }
             Command::GiveFloor { entry, budget } => self.give_floor(entry, budget),
-            Command::Undo { seq } => match &self.session.undo {
-                Some(undo)
-                    if matches!(undo.compensation, EventKind::FloorRevoked { .. })
-                        && self.session.floor.as_ref().is_some_and(|t| t.used_at(self.now) >= UNDO_FLOOR_WITHIN_MS) =>
-                {
-                    Err(refused(format!(
-                        "the turn has run for more than {} s: end it instead of undoing it",
-                        UNDO_FLOOR_WITHIN_MS / 1000
-                    )))
-                }
-                Some(Undo { seq: last, by: Some(by), what, .. }) if *last == seq && !by.same_person(self.actor) => {
-                    Err(refused(format!(
-                        "{} was {}'s action: only {} may undo it (undo takes back your own last action)",
-                        capitalize(what),
-                        by.name,
-                        by.name
-                    )))
-                }
-                Some(undo) if undo.seq == seq && seq == self.session.seq => {
-                    let mut compensation = undo.compensation.clone();
-                    // A turn ended by mistake runs again from now: the time between its
-                    // end and the undo is not charged to the speaker.
-                    let restored = match &mut compensation {
-                        EventKind::TurnRestored { turn, .. } => Some(turn),
-                        EventKind::FloorRevoked { restore: Some(turn), .. } => Some(turn),
-                        _ => None,
-                    };
-                    if let Some(turn) = restored
-                        && turn.running_since.is_some()
-                    {
-                        turn.running_since = Some(self.now);
-                    }
-                    Ok(vec![compensation])
-                }
-                Some(undo) if undo.seq == self.session.seq => Err(refused(format!(
-                    "event #{seq} cannot be undone: the last undoable action is #{} ({})",
-                    undo.seq, undo.what
-                ))),
-                _ => Err(refused(format!(
-                    "event #{seq} cannot be undone: only the chair's last action on the lists, the floor, a segment, the session or a connection status, right after it"
-                ))),
-            },
+            Command::Undo { seq } => self.undo(seq),
             Command::EndTurn { turn } => Ok(vec![self.end_turn(turn)?]),
             Command::SuspendTurn { turn, places } => {
                 let suspended = self.suspend(turn, places)?;
@@ -503,107 +462,175 @@ impl Rules<'_> {
                 }
             }
             Command::Next { turn, entry, budget } => self.next(turn, entry, budget),
-            Command::SetConnection { participant, status, from } => {
-                let p = self.participant(&participant)?;
-                if p.modality != Modality::Remote {
-                    let how = match p.modality {
-                        Modality::InRoom => "takes part in the room",
-                        _ => "speaks by a pre-recorded statement",
-                    };
-                    return Err(refused(format!(
-                        "{} {how}: only remote participants have a connection status",
-                        p.name
-                    )));
-                }
-                let now = self.session.connection(&participant);
-                if let Some(from) = from
-                    && from != now
-                {
-                    return Err(refused(format!(
-                        "{} is now marked {}, not {}: nothing changed",
-                        p.name,
-                        now.label(),
-                        from.label()
-                    )));
-                }
-                if now == status {
-                    return Err(refused(format!("{} is already marked {}", p.name, status.label())));
-                }
-                // A delegate reports its own connection: connected (also once it has fixed
-                // a technical issue) or a technical issue. The audio check is the
-                // secretariat's finding, and only the chair sets or clears it.
-                if self.actor.role == Role::Delegate
-                    && (matches!(status, ConnectionStatus::AudioChecked | ConnectionStatus::Unknown)
-                        || now == ConnectionStatus::AudioChecked && status == ConnectionStatus::Connected)
-                {
-                    return Err(reject(
-                        RejectCode::Forbidden,
-                        format!(
-                            "only the chair may change {} from {} to {}: a delegate reports connected or technical issue",
-                            p.name,
-                            now.label(),
-                            status.label()
-                        ),
-                    ));
-                }
-                let mut events = vec![EventKind::ConnectionSet { participant: participant.clone(), status }];
-                // The speaker on the floor lost: the statement is interrupted, to continue later.
-                if let Some(turn) = self.session.floor.as_ref()
-                    && turn.entry.participant == participant
-                    && status == ConnectionStatus::TechnicalIssue
-                    && self.actor.role == Role::Chair
-                    && self.session.point_of_order.is_none()
-                {
-                    events.push(self.suspend(turn.id, None)?);
-                }
-                Ok(events)
-            }
+            Command::SetConnection { participant, status, from } => self.set_connection(&participant, status, from),
             Command::AddNote { client_id, saved_at, turn, text, objectives, themes } => {
-                if self.already_recorded(&client_id)? {
-                    return Ok(Vec::new());
-                }
-                self.known_turn(turn)?;
-                let themes =
-                    themes.iter().map(|t| bounded_text("theme", t, MAX_SHORT)).collect::<Result<Vec<_>, _>>()?;
-                Ok(vec![EventKind::NoteAdded {
-                    note: Note {
-                        id: self.session.next_id,
-                        client_id,
-                        turn,
-                        author: self.actor.name.clone(),
-                        text: bounded_text("note", &text, MAX_TEXT)?,
-                        objectives: objectives_in_range(objectives, false)?,
-                        themes,
-                        at: self.now,
-                        saved_at: saved_at.map(|t| t.min(self.now)),
-                    },
-                }])
+                self.add_note(client_id, saved_at, turn, &text, objectives, &themes)
             }
             Command::AddPledge { client_id, saved_at, pledger, text, objectives, turn } => {
-                if self.already_recorded(&client_id)? {
-                    return Ok(Vec::new());
-                }
-                self.participant(&pledger)?;
-                self.known_turn(turn)?;
-                Ok(vec![EventKind::PledgeAdded {
-                    pledge: Pledge {
-                        id: self.session.next_id,
-                        client_id,
-                        pledger,
-                        text: bounded_text("pledge", &text, MAX_TEXT)?,
-                        objectives: objectives_in_range(objectives, true)?,
-                        turn,
-                        author: self.actor.name.clone(),
-                        at: self.now,
-                        saved_at: saved_at.map(|t| t.min(self.now)),
-                    },
-                }])
+                self.add_pledge(client_id, saved_at, &pledger, &text, objectives, turn)
             }
         }
     }
 
     fn is_remote(&self, participant: &str) -> bool {
         self.session.def.participant(participant).is_some_and(|p| p.modality == Modality::Remote)
+    }
+
+    /// Undo the chair's last action (`seq`), by the person who did it, as a compensating event.
+    fn undo(&self, seq: u64) -> Decision {
+        match &self.session.undo {
+            Some(undo)
+                if matches!(undo.compensation, EventKind::FloorRevoked { .. })
+                    && self.session.floor.as_ref().is_some_and(|t| t.used_at(self.now) >= UNDO_FLOOR_WITHIN_MS) =>
+            {
+                Err(refused(format!(
+                    "the turn has run for more than {} s: end it instead of undoing it",
+                    UNDO_FLOOR_WITHIN_MS / 1000
+                )))
+            }
+            Some(Undo { seq: last, by: Some(by), what, .. }) if *last == seq && !by.same_person(self.actor) => {
+                Err(refused(format!(
+                    "{} was {}'s action: only {} may undo it (undo takes back your own last action)",
+                    capitalize(what),
+                    by.name,
+                    by.name
+                )))
+            }
+            Some(undo) if undo.seq == seq && seq == self.session.seq => {
+                let mut compensation = undo.compensation.clone();
+                // A turn ended by mistake runs again from now: the time between its
+                // end and the undo is not charged to the speaker.
+                let restored = match &mut compensation {
+                    EventKind::TurnRestored { turn, .. } => Some(turn),
+                    EventKind::FloorRevoked { restore: Some(turn), .. } => Some(turn),
+                    _ => None,
+                };
+                if let Some(turn) = restored
+                    && turn.running_since.is_some()
+                {
+                    turn.running_since = Some(self.now);
+                }
+                Ok(vec![compensation])
+            }
+            Some(undo) if undo.seq == self.session.seq => Err(refused(format!(
+                "event #{seq} cannot be undone: the last undoable action is #{} ({})",
+                undo.seq, undo.what
+            ))),
+            _ => Err(refused(format!(
+                "event #{seq} cannot be undone: only the chair's last action on the lists, the floor, a segment, the session or a connection status, right after it"
+            ))),
+        }
+    }
+
+    fn set_connection(&self, participant: &str, status: ConnectionStatus, from: Option<ConnectionStatus>) -> Decision {
+        let p = self.participant(participant)?;
+        if p.modality != Modality::Remote {
+            let how = match p.modality {
+                Modality::InRoom => "takes part in the room",
+                _ => "speaks by a pre-recorded statement",
+            };
+            return Err(refused(format!("{} {how}: only remote participants have a connection status", p.name)));
+        }
+        let now = self.session.connection(participant);
+        if let Some(from) = from
+            && from != now
+        {
+            return Err(refused(format!(
+                "{} is now marked {}, not {}: nothing changed",
+                p.name,
+                now.label(),
+                from.label()
+            )));
+        }
+        if now == status {
+            return Err(refused(format!("{} is already marked {}", p.name, status.label())));
+        }
+        // A delegate reports its own connection: connected (also once it has fixed
+        // a technical issue) or a technical issue. The audio check is the
+        // secretariat's finding, and only the chair sets or clears it.
+        if self.actor.role == Role::Delegate
+            && (matches!(status, ConnectionStatus::AudioChecked | ConnectionStatus::Unknown)
+                || now == ConnectionStatus::AudioChecked && status == ConnectionStatus::Connected)
+        {
+            return Err(reject(
+                RejectCode::Forbidden,
+                format!(
+                    "only the chair may change {} from {} to {}: a delegate reports connected or technical issue",
+                    p.name,
+                    now.label(),
+                    status.label()
+                ),
+            ));
+        }
+        let mut events = vec![EventKind::ConnectionSet { participant: participant.to_string(), status }];
+        // The speaker on the floor lost: the statement is interrupted, to continue later.
+        if let Some(turn) = self.session.floor.as_ref()
+            && turn.entry.participant == participant
+            && status == ConnectionStatus::TechnicalIssue
+            && self.actor.role == Role::Chair
+            && self.session.point_of_order.is_none()
+        {
+            events.push(self.suspend(turn.id, None)?);
+        }
+        Ok(events)
+    }
+
+    fn add_note(
+        &self,
+        client_id: String,
+        saved_at: Option<Timestamp>,
+        turn: Option<TurnId>,
+        text: &str,
+        objectives: Vec<u8>,
+        themes: &[String],
+    ) -> Decision {
+        if self.already_recorded(&client_id)? {
+            return Ok(Vec::new());
+        }
+        self.known_turn(turn)?;
+        let themes = themes.iter().map(|t| bounded_text("theme", t, MAX_SHORT)).collect::<Result<Vec<_>, _>>()?;
+        Ok(vec![EventKind::NoteAdded {
+            note: Note {
+                id: self.session.next_id,
+                client_id,
+                turn,
+                author: self.actor.name.clone(),
+                text: bounded_text("note", text, MAX_TEXT)?,
+                objectives: objectives_in_range(objectives, false)?,
+                themes,
+                at: self.now,
+                saved_at: saved_at.map(|t| t.min(self.now)),
+            },
+        }])
+    }
+
+    fn add_pledge(
+        &self,
+        client_id: String,
+        saved_at: Option<Timestamp>,
+        pledger: &str,
+        text: &str,
+        objectives: Vec<u8>,
+        turn: Option<TurnId>,
+    ) -> Decision {
+        if self.already_recorded(&client_id)? {
+            return Ok(Vec::new());
+        }
+        self.participant(pledger)?;
+        self.known_turn(turn)?;
+        Ok(vec![EventKind::PledgeAdded {
+            pledge: Pledge {
+                id: self.session.next_id,
+                client_id,
+                pledger: pledger.to_string(),
+                text: bounded_text("pledge", text, MAX_TEXT)?,
+                objectives: objectives_in_range(objectives, true)?,
+                turn,
+                author: self.actor.name.clone(),
+                at: self.now,
+                saved_at: saved_at.map(|t| t.min(self.now)),
+            },
+        }])
     }
 
     fn title(&self, segment: usize) -> String {

@@ -243,61 +243,76 @@ fn label<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
-/// Build the report from a verified journal.
-pub fn build(contents: &Contents) -> Result<Report, String> {
-    let def = config::parse_session(&contents.header.config)
-        .map_err(|e| format!("the session file in the journal's header does not read: {e}"))?;
-    let pre_inscribed = def.pre_inscribed();
-    let mut session = Session::new(def);
-    let mut deferrals = Vec::new();
-    // Entries that were on a speakers list: id → (segment, participant); heard, withdrawn (and by whom).
-    // Entries that were on a speakers list: id → (segment, participant, who speaks as whom).
-    let mut listed: BTreeMap<u64, (usize, String, String)> = BTreeMap::new();
-    for (index, state) in session.segments.iter().enumerate() {
-        for e in &state.list {
-            listed.insert(e.id, (index, e.participant.clone(), session.speaker(e)));
+/// What the report gathers from the events as they are applied, beside the state
+/// `apply` builds: the one reading of the stream, `undoes` read, never guessed.
+struct Reading {
+    deferrals: Vec<Deferral>,
+    /// Entries that were on a speakers list: id → (segment, participant, who speaks as whom).
+    listed: BTreeMap<u64, (usize, String, String)>,
+    heard: std::collections::HashSet<u64>,
+    /// Withdrawn entries, and the role that withdrew them.
+    withdrawn: std::collections::HashMap<u64, domain::Role>,
+    /// Per turn: (allotment when the floor was given, time added, time taken away).
+    allotments: std::collections::HashMap<u64, (u64, u64, u64)>,
+    /// Who gave the floor to each turn.
+    given_by: std::collections::HashMap<u64, String>,
+    /// What each person at the chair did.
+    chairs: Vec<ChairActions>,
+}
+
+impl Reading {
+    /// Speakers inscribed in advance are on the lists before any event.
+    fn new(session: &Session) -> Self {
+        let mut listed = BTreeMap::new();
+        for (index, state) in session.segments.iter().enumerate() {
+            for e in &state.list {
+                listed.insert(e.id, (index, e.participant.clone(), session.speaker(e)));
+            }
+        }
+        Self {
+            deferrals: Vec::new(),
+            listed,
+            heard: Default::default(),
+            withdrawn: Default::default(),
+            allotments: Default::default(),
+            given_by: Default::default(),
+            chairs: Vec::new(),
         }
     }
-    let mut heard: std::collections::HashSet<u64> = std::collections::HashSet::new();
-    let mut withdrawn: std::collections::HashMap<u64, domain::Role> = std::collections::HashMap::new();
-    // Per turn: (allotment when the floor was given, time added, time taken away).
-    let mut allotments: std::collections::HashMap<u64, (u64, u64, u64)> = std::collections::HashMap::new();
-    // Who gave the floor to each turn, and what each person at the chair did.
-    let mut given_by: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
-    let mut chairs: Vec<ChairActions> = Vec::new();
-    for event in &contents.events {
-        count_chair_action(&mut chairs, event, &contents.events);
-        // A compensating event says what it undoes: read, never guessed.
+
+    /// Read `event` against `session`, the state just before it.
+    fn read(&mut self, session: &Session, event: &domain::Event, events: &[domain::Event]) {
+        count_chair_action(&mut self.chairs, event, events);
         let undoing = event.undoes.is_some();
         match &event.event {
             EventKind::Inscribed { segment, entry, .. } => {
-                listed.insert(entry.id, (*segment, entry.participant.clone(), session.speaker(entry)));
+                self.listed.insert(entry.id, (*segment, entry.participant.clone(), session.speaker(entry)));
             }
             EventKind::Withdrawn { entry, .. } if undoing => {
                 // An inscription undone: it never was.
-                listed.remove(entry);
+                self.listed.remove(entry);
             }
             EventKind::Withdrawn { entry, .. } => {
-                withdrawn.insert(*entry, event.actor.role);
+                self.withdrawn.insert(*entry, event.actor.role);
             }
             EventKind::Restored { entry, .. } => {
-                withdrawn.remove(&entry.id);
+                self.withdrawn.remove(&entry.id);
             }
             EventKind::FloorGiven { turn } => {
-                allotments.insert(turn.id, (turn.allotted_ms, 0, 0));
-                given_by.insert(turn.id, event.actor.name.clone());
-                heard.insert(turn.entry.id);
+                self.allotments.insert(turn.id, (turn.allotted_ms, 0, 0));
+                self.given_by.insert(turn.id, event.actor.name.clone());
+                self.heard.insert(turn.entry.id);
             }
             EventKind::FloorRevoked { entry, .. } => {
-                heard.remove(&entry.id);
+                self.heard.remove(&entry.id);
             }
             EventKind::TurnSuspended { entry, .. } => {
                 // The statement goes on under a new entry: heard (in part) already.
-                heard.insert(entry.id);
+                self.heard.insert(entry.id);
             }
             EventKind::TimeChanged { turn, allotted_ms } => {
                 if let (Some(current), Some(a)) =
-                    (session.floor.as_ref().filter(|t| t.id == *turn), allotments.get_mut(turn))
+                    (session.floor.as_ref().filter(|t| t.id == *turn), self.allotments.get_mut(turn))
                 {
                     if *allotted_ms >= current.allotted_ms {
                         a.1 += allotted_ms - current.allotted_ms;
@@ -306,26 +321,110 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
                     }
                 }
             }
+            // The chair's undo of a reinstatement moves the entry back to Deferred: not a new deferral.
+            EventKind::Moved { segment, entry, placement: Placement::Deferred { from }, order } if !undoing => {
+                let participant =
+                    session.find_entry(*segment, *entry).map(|(_, e, _)| e.participant.clone()).unwrap_or_default();
+                self.deferrals.push(Deferral {
+                    at: event.at,
+                    segment_id: session.segment_def(*segment).map(|s| s.id.clone()).unwrap_or_default(),
+                    technical_issue: session.connection(&participant) == ConnectionStatus::TechnicalIssue,
+                    participant: session.name_of(&participant).to_string(),
+                    from_position: *from,
+                    to_position: order.iter().position(|id| id == entry).map_or(0, |i| i + 1),
+                });
+            }
             _ => {}
         }
-        // The chair's undo of a reinstatement moves the entry back to Deferred: not a new deferral.
-        if let EventKind::Moved { segment, entry, placement: Placement::Deferred { from }, order } = &event.event
-            && !undoing
-        {
-            let participant =
-                session.find_entry(*segment, *entry).map(|(_, e, _)| e.participant.clone()).unwrap_or_default();
-            deferrals.push(Deferral {
-                at: event.at,
-                segment_id: session.segment_def(*segment).map(|s| s.id.clone()).unwrap_or_default(),
-                technical_issue: session.connection(&participant) == ConnectionStatus::TechnicalIssue,
-                participant: session.name_of(&participant).to_string(),
-                from_position: *from,
-                to_position: order.iter().position(|id| id == entry).map_or(0, |i| i + 1),
-            });
+    }
+}
+
+/// Statements delivered in parts, from the turns' rows: the first part's
+/// allotment is the original one.
+fn interrupted_statements(all_turns: &[TurnRow]) -> Vec<InterruptedStatement> {
+    // Statements in parts: the first part's allotment is the original one.
+    let mut interrupted: Vec<InterruptedStatement> = Vec::new();
+    for t in all_turns {
+        if t.part == 1 && !t.interrupted {
+            continue;
         }
+        match interrupted.iter_mut().find(|s| s.turn == t.statement_turn) {
+            Some(statement) => {
+                statement.parts.push((t.turn, t.started_at, t.used_ms));
+                statement.used_ms += t.used_ms;
+                statement.interruptions += usize::from(t.interrupted);
+                statement.unfinished = t.interrupted;
+            }
+            None => interrupted.push(InterruptedStatement {
+                segment_id: t.segment_id.clone(),
+                turn: t.statement_turn,
+                speaker: t.speaker(),
+                parts: vec![(t.turn, t.started_at, t.used_ms)],
+                interruptions: usize::from(t.interrupted),
+                used_ms: t.used_ms,
+                original_allotted_ms: t.original_allotted_ms,
+                overrun_ms: 0,
+                unfinished: t.interrupted,
+            }),
+        }
+    }
+    for statement in &mut interrupted {
+        statement.overrun_ms = statement.used_ms.saturating_sub(statement.original_allotted_ms);
+    }
+    interrupted
+}
+
+/// Who was inscribed and not heard, and why, in segments that are over (all of
+/// them once the session is closed).
+fn not_heard(
+    session: &Session,
+    listed: &BTreeMap<u64, (usize, String, String)>,
+    heard: &std::collections::HashSet<u64>,
+    withdrawn: &std::collections::HashMap<u64, domain::Role>,
+    segments: &mut [SegmentReport],
+) {
+    let closed = session.closed_at.is_some();
+    for (entry, (segment, participant, speaker)) in listed {
+        if heard.contains(entry) {
+            continue;
+        }
+        let Some(state) = session.segments.get(*segment) else { continue };
+        if state.ended_at.is_none() && !closed {
+            continue;
+        }
+        let why = match withdrawn.get(entry) {
+            Some(domain::Role::Delegate) => "withdrew".to_string(),
+            Some(_) => "withdrawn by the chair".to_string(),
+            None if state.list.iter().any(|e| e.id == *entry) => {
+                if session.connection(participant) == ConnectionStatus::TechnicalIssue {
+                    "technical issue: could not be heard".to_string()
+                } else if state.opened_at.is_none() {
+                    "the segment was never opened".to_string()
+                } else {
+                    "the segment ended before their turn".to_string()
+                }
+            }
+            None => continue,
+        };
+        if let Some(report) = segments.get_mut(*segment) {
+            report.not_heard.push(NotHeard { participant: speaker.clone(), why });
+        }
+    }
+}
+
+/// Build the report from a verified journal.
+pub fn build(contents: &Contents) -> Result<Report, String> {
+    let def = config::parse_session(&contents.header.config)
+        .map_err(|e| format!("the session file in the journal's header does not read: {e}"))?;
+    let pre_inscribed = def.pre_inscribed();
+    let mut session = Session::new(def);
+    let mut reading = Reading::new(&session);
+    for event in &contents.events {
+        reading.read(&session, event, &contents.events);
         // The report shows no list's reasons: they are not computed.
         domain::apply_quietly(&mut session, event);
     }
+    let Reading { deferrals, listed, heard, withdrawn, allotments, given_by, chairs } = reading;
     let def = session.def.clone();
     let utc = |t: chrono::DateTime<FixedOffset>| t.with_timezone(&chrono::Utc);
     let note_row = |n: &std::sync::Arc<domain::Note>| NoteRow {
@@ -364,34 +463,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
     for (index, segment) in segments.iter_mut().enumerate() {
         segment.budgets = crate::fairness::budget_use(&session, index);
     }
-    // Who was inscribed and not heard, in segments that are over.
-    let closed = session.closed_at.is_some();
-    for (entry, (segment, participant, speaker)) in &listed {
-        if heard.contains(entry) {
-            continue;
-        }
-        let Some(state) = session.segments.get(*segment) else { continue };
-        if state.ended_at.is_none() && !closed {
-            continue;
-        }
-        let why = match withdrawn.get(entry) {
-            Some(domain::Role::Delegate) => "withdrew".to_string(),
-            Some(_) => "withdrawn by the chair".to_string(),
-            None if state.list.iter().any(|e| e.id == *entry) => {
-                if session.connection(participant) == ConnectionStatus::TechnicalIssue {
-                    "technical issue: could not be heard".to_string()
-                } else if state.opened_at.is_none() {
-                    "the segment was never opened".to_string()
-                } else {
-                    "the segment ended before their turn".to_string()
-                }
-            }
-            None => continue,
-        };
-        if let Some(report) = segments.get_mut(*segment) {
-            report.not_heard.push(NotHeard { participant: speaker.clone(), why });
-        }
-    }
+    not_heard(&session, &listed, &heard, &withdrawn, &mut segments);
     // Notes and pledges by turn, looked up once per turn (in recording order).
     let mut notes_of: std::collections::HashMap<u64, Vec<NoteRow>> = std::collections::HashMap::new();
     for n in &session.notes {
@@ -491,35 +563,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
         started_at: t.started_at,
         used_ms: t.used_at(at),
     });
-    // Statements in parts: the first part's allotment is the original one.
-    let mut interrupted: Vec<InterruptedStatement> = Vec::new();
-    for t in &all_turns {
-        if t.part == 1 && !t.interrupted {
-            continue;
-        }
-        match interrupted.iter_mut().find(|s| s.turn == t.statement_turn) {
-            Some(statement) => {
-                statement.parts.push((t.turn, t.started_at, t.used_ms));
-                statement.used_ms += t.used_ms;
-                statement.interruptions += usize::from(t.interrupted);
-                statement.unfinished = t.interrupted;
-            }
-            None => interrupted.push(InterruptedStatement {
-                segment_id: t.segment_id.clone(),
-                turn: t.statement_turn,
-                speaker: t.speaker(),
-                parts: vec![(t.turn, t.started_at, t.used_ms)],
-                interruptions: usize::from(t.interrupted),
-                used_ms: t.used_ms,
-                original_allotted_ms: t.original_allotted_ms,
-                overrun_ms: 0,
-                unfinished: t.interrupted,
-            }),
-        }
-    }
-    for statement in &mut interrupted {
-        statement.overrun_ms = statement.used_ms.saturating_sub(statement.original_allotted_ms);
-    }
+    let interrupted = interrupted_statements(&all_turns);
     let mut session_notes: Vec<NoteRow> = session.notes.iter().filter(|n| n.turn.is_none()).map(note_row).collect();
     session_notes.extend(session.pledges.iter().filter(|p| p.turn.is_none()).map(pledge_row));
 

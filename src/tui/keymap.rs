@@ -568,6 +568,26 @@ mod tests {
     }
 
     #[test]
+    fn a_keys_file_reports_every_problem_not_only_its_first() {
+        let file = "[chair]\ndance = [\"z\"]\nquit = [\"bogus-key\"]\nyes = [\"n\"]\n[stage]\n";
+        let err = Keymap::from_texts(Some(("mine.toml", file)), Screen::Chair).expect_err("four problems");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 4, "{err}");
+        assert!(lines.iter().any(|l| l.starts_with("mine.toml:2:1: `dance` is not an action")), "{err}");
+        assert!(lines.iter().any(|l| l.starts_with("mine.toml:3:9: unknown key \"bogus-key\"")), "{err}");
+        assert!(lines.iter().any(|l| l.contains("key \"n\" is bound to both") && l.contains("`yes`")), "{err}");
+        assert!(lines.iter().any(|l| l.contains("[stage] is not a screen")), "{err}");
+    }
+
+    #[test]
+    fn the_answer_keys_are_no_actions_keys() {
+        // A yes bound to an action's key is refused: a habitual yes must never act.
+        let err = Keymap::from_texts(Some(("mine.toml", "[chair]\nyes = [\"a\"]\n")), Screen::Chair)
+            .expect_err("a is right-of-reply");
+        assert!(err.contains("`right-of-reply`") && err.contains("`yes`"), "{err}");
+    }
+
+    #[test]
     fn an_action_of_another_screen_is_refused_with_where_it_belongs() {
         let err = Keymap::from_texts(Some(("mine.toml", "[chair]\nplay-pause = [\"z\"]\n")), Screen::Chair)
             .expect_err("replay action in the chair's table");

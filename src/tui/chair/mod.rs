@@ -674,7 +674,32 @@ fn move_of(action: Action) -> Option<Move> {
         Action::Undo => Move::Undo,
         Action::NextSegment => Move::NextSegment,
         Action::EndSession => Move::CloseSession,
-        _ => return None,
+        // Keys that change only this screen, answers to a question, and other
+        // screens' actions: listed one by one, so a new action cannot be forgotten here.
+        Action::Quit
+        | Action::Help
+        | Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom
+        | Action::JoinUrls
+        | Action::ChairUrl
+        | Action::Balance
+        | Action::Yes
+        | Action::No
+        | Action::NewNote
+        | Action::NewPledge
+        | Action::PlayPause
+        | Action::Faster
+        | Action::Slower
+        | Action::StepForward
+        | Action::StepBack
+        | Action::NextTurn
+        | Action::PreviousTurn
+        | Action::PreviousSegment
+        | Action::Seek => return None,
     })
 }
 

@@ -9,6 +9,7 @@ use crate::protocol::ServerFrame;
 use crate::tui::keymap::Screen;
 use crate::tui::live::{LinkStatus, StatusLine, Tone};
 use crate::tui::testkit::*;
+use crate::tui::widgets::picker::Purpose;
 use chrono::Duration;
 use crossterm::event::KeyEventKind;
 
@@ -811,4 +812,52 @@ fn a_state_registered_late_has_its_level_of_representation() {
     assert_eq!(participant.kind, ParticipantKind::MemberState);
     assert_eq!(participant.level, Some(crate::domain::Level::Minister));
     assert!(participant.regional_group.is_some());
+}
+
+#[test]
+fn a_habitual_yes_after_a_refused_key_does_nothing() {
+    // A turn runs: `]` is refused (no question opens), and the `y` that would have
+    // answered it answers nothing: it is no action's key.
+    let entry = app_with(vec![open(), inscribe("peru")]).selectable()[0].id;
+    let mut app =
+        app_with(vec![open(), inscribe("peru"), inscribe("chile"), Command::GiveFloor { entry, budget: None }]);
+    assert!(press(&mut app, "]").is_empty());
+    assert_eq!(app.mode, Mode::Normal, "refused: no question");
+    assert!(app.live.status.as_ref().is_some_and(|s| s.text.contains("holds the floor: end the turn first")));
+    assert!(press(&mut app, "y").is_empty());
+    assert_eq!(app.mode, Mode::Normal, "no right-of-reply picker, no question");
+    // The right of reply has a key of its own.
+    press(&mut app, "a");
+    assert!(matches!(&app.mode, Mode::Picker(p) if p.purpose == Purpose::RightOfReply));
+}
+
+#[test]
+fn a_co_chair_is_not_offered_the_other_chairs_undo() {
+    let amara = Actor::person(
+        crate::domain::Role::Chair,
+        &crate::domain::Person { id: "amara".into(), name: "Amara".into(), title: None },
+    );
+    let mut s = session_after(vec![open()]);
+    for e in &domain::decide(&s, inscribe("peru"), &amara, t(5)).expect("inscribed") {
+        domain::apply(&mut s, e);
+    }
+    let henrik = Actor::person(
+        crate::domain::Role::Chair,
+        &crate::domain::Person { id: "henrik".into(), name: "Henrik".into(), title: None },
+    );
+    let mut app = Chair::new(Keymap::from_texts(None, Screen::Chair).expect("keys"), Vec::new(), t(100));
+    connect_as(&mut app.live, s.clone(), henrik);
+    let footer: Vec<String> = view::footer_hints(&app).into_iter().map(|(_, what)| what).collect();
+    assert!(!footer.contains(&"undo".to_string()), "{footer:?}");
+    assert!(press(&mut app, "u").is_empty(), "nothing is sent");
+    assert_eq!(
+        app.live.status.as_ref().map(|s| s.text.as_str()),
+        Some(
+            "The inscription of Peru was Amara's action: only Amara may undo it (undo takes back your own last action)"
+        )
+    );
+    let mut app = Chair::new(Keymap::from_texts(None, Screen::Chair).expect("keys"), Vec::new(), t(100));
+    connect_as(&mut app.live, s, amara);
+    let footer: Vec<String> = view::footer_hints(&app).into_iter().map(|(_, what)| what).collect();
+    assert!(footer.contains(&"undo".to_string()), "her own: {footer:?}");
 }

@@ -84,11 +84,12 @@ pub fn floor_hints(chair: &Chair) -> Vec<String> {
         && matches!(next.command, Some(Command::Next { .. }))
     {
         let verb = if session.floor.is_some() { "thank you, next:" } else { "give the floor to" };
-        let name = next.participant.as_deref().map_or_else(String::new, |p| session.name_of(p).to_string());
+        // A long name by its short one: the hint keeps what it offers whole.
+        let name = next.participant.as_deref().map_or_else(String::new, |p| widgets::fit_name(session, p, 28));
         let skipped = next_up(session).map(|n| n.skipped).unwrap_or_default();
         let passing = match skipped.as_slice() {
             [] => String::new(),
-            [one] => format!(" ({} cannot be heard)", session.name_of(&one.participant)),
+            [one] => format!(" ({} cannot be heard)", widgets::fit_name(session, &one.participant, 24)),
             many => format!(" ({} cannot be heard)", many.len()),
         };
         hints.push(format!("{}: {verb} {name}{passing}", k(Action::NextSpeaker)));

@@ -390,7 +390,8 @@ fn open_editor(r: &mut Rapporteur, target: NoteTarget) {
     // Long notes wrap at word boundaries: the start of every line stays in sight.
     text.set_wrap_mode(WrapMode::WordOrGlyph);
     let what = if matches!(target, NoteTarget::Pledge { .. }) { "pledge" } else { "note" };
-    text.set_placeholder_text(format!("Write the {what}; Tab: tags; Ctrl+S: save; Esc: cancel"));
+    // The keys are in the footer; the placeholder only says what to write, so it fits any width.
+    text.set_placeholder_text(format!("Write the {what}…"));
     r.editor = Some(Editor { target, text, tags: String::new(), focus: Field::Text, saving: None });
     r.mode = Mode::Editing;
 }
