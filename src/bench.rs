@@ -528,84 +528,165 @@ pub async fn fanout(options: FanoutOptions) -> Result<String, String> {
             "on a fresh session".into()
         }
     );
-    let mut ratios = (Vec::new(), Vec::new(), Vec::new());
+    // The relays send frames of exactly the hub's event frame size (the largest the
+    // hub sends in this run: 9-digit fractions, the longest status), so every side
+    // moves the same bytes; the observers' own measure of the hub's frames is printed too.
+    let total = rate * seconds;
+    let frame_bytes = hub_event_frame_bytes(&remote, total);
+    let mut sides = vec![Side::Hub, Side::Relay];
+    if node_relay.is_some() {
+        sides.push(Side::Node);
+    }
+    out.push_str(&format!(
+        "event frames of {frame_bytes} bytes on every side; TCP_NODELAY on every side; the order of the sides rotates round by round\n"
+    ));
+    let mut ratios: (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) = Default::default();
     for round in 1..=rounds.max(1) {
-        let dir = hub_data(&cache, journal_events)?;
-        let hub = start_hub_with(&exe, &dir, "127.0.0.1:0", &[])?;
-        let tokens = tokens(&dir)?;
-        let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
-        // Toggle a remote participant's status: one small event per command.
-        let participant = remote.clone();
-        let publish = move |n: u64| {
-            let status = if n.is_multiple_of(2) { "technical-issue" } else { "connected" };
-            (
-                format!(
-                    r#"{{"type":"command","id":"b{n}","command":{{"type":"set-connection","participant":"{participant}","status":"{status}"}}}}"#
-                ),
-                String::new(),
-            )
-        };
-        let target = Target {
-            label: "rostrum hub (fsync per event)",
-            observer_url: format!("{url}?token={}", tokens.observer),
-            publisher_url: url.clone(),
-            publisher_token: Some(tokens.chair.clone()),
-            pid: hub.child.id(),
-        };
-        let ours = fanout_run(target, publish, load).await?;
-        drop(hub);
-        let _ = std::fs::remove_dir_all(&dir);
-        let relay = start_relay()?;
-        let relay_url = format!("ws://{}/", relay.1);
-        let target = Target {
-            label: "bare tokio-tungstenite relay (no state, no journal)",
-            observer_url: relay_url.clone(),
-            publisher_url: format!("{relay_url}?publish"),
-            publisher_token: None,
-            pid: relay.0.id(),
-        };
-        // Frames of the size the hub's observers received.
-        let bare = fanout_run(target, padded_frames(ours.frame_bytes), load).await?;
-        drop(relay);
-        let mut node_text = String::new();
-        if let Some(script) = &node_relay {
-            let mut command = Process::new("node");
-            command.arg(script);
-            let (child, addr) =
-                spawn_announcing(command, |line| Some(line.to_string())).map_err(|e| format!("the Node relay: {e}"))?;
-            let node = Relay(child, addr);
-            let url = format!("ws://{}/", node.1);
-            let target = Target {
-                label: "Node.js ws relay (docs/bench-relay.js)",
-                observer_url: url.clone(),
-                publisher_url: format!("{url}?publish"),
-                publisher_token: None,
-                pid: node.0.id(),
+        let mut order = sides.clone();
+        order.rotate_left((round - 1) % sides.len());
+        let mut results: Vec<(Side, FanoutResult)> = Vec::new();
+        for side in &order {
+            let result = match side {
+                Side::Hub => {
+                    let dir = hub_data(&cache, journal_events)?;
+                    let hub = start_hub_with(&exe, &dir, "127.0.0.1:0", &[])?;
+                    let tokens = tokens(&dir)?;
+                    let url = format!("ws://{}/v1/sessions/imrf-2022-roundtable-1", hub.addr);
+                    // Toggle a remote participant's status: one small event per command.
+                    let participant = remote.clone();
+                    let publish = move |n: u64| {
+                        let status = if n.is_multiple_of(2) { "technical-issue" } else { "connected" };
+                        (
+                            format!(
+                                r#"{{"type":"command","id":"b{n}","command":{{"type":"set-connection","participant":"{participant}","status":"{status}"}}}}"#
+                            ),
+                            String::new(),
+                        )
+                    };
+                    let target = Target {
+                        label: "rostrum hub (fsync per event)",
+                        observer_url: format!("{url}?token={}", tokens.observer),
+                        publisher_url: url.clone(),
+                        publisher_token: Some(tokens.chair.clone()),
+                        pid: hub.child.id(),
+                    };
+                    let ours = fanout_run(target, publish, load).await?;
+                    drop(hub);
+                    let _ = std::fs::remove_dir_all(&dir);
+                    ours
+                }
+                Side::Relay => {
+                    let relay = start_relay()?;
+                    let relay_url = format!("ws://{}/", relay.1);
+                    let target = Target {
+                        label: "bare tokio-tungstenite relay (no state, no journal)",
+                        observer_url: relay_url.clone(),
+                        publisher_url: format!("{relay_url}?publish"),
+                        publisher_token: None,
+                        pid: relay.0.id(),
+                    };
+                    fanout_run(target, padded_frames(frame_bytes), load).await?
+                }
+                Side::Node => {
+                    let Some(script) = &node_relay else { continue };
+                    let mut command = Process::new("node");
+                    command.arg(script);
+                    let (child, addr) = spawn_announcing(command, |line| Some(line.to_string()))
+                        .map_err(|e| format!("the Node relay: {e}"))?;
+                    let node = Relay(child, addr);
+                    let url = format!("ws://{}/", node.1);
+                    let target = Target {
+                        label: "Node.js ws relay (docs/bench-relay.js)",
+                        observer_url: url.clone(),
+                        publisher_url: format!("{url}?publish"),
+                        publisher_token: None,
+                        pid: node.0.id(),
+                    };
+                    fanout_run(target, padded_frames(frame_bytes), load).await?
+                }
             };
-            let theirs = fanout_run(target, padded_frames(ours.frame_bytes), load).await?;
-            drop(node);
-            node_text = format!("{}  hub / Node relay: p99 {:.2}\n", theirs.text, ours.p99 / theirs.p99);
+            results.push((*side, result));
         }
+        let of = |side: Side| results.iter().find(|(s, _)| *s == side).map(|(_, r)| r);
+        let (Some(ours), Some(bare)) = (of(Side::Hub), of(Side::Relay)) else { continue };
         let (p99, cpu, memory) =
             (ours.p99 / bare.p99, ours.cpu_per_frame_us / bare.cpu_per_frame_us, ours.kib_per_observer);
+        let order_text: Vec<&str> = order.iter().map(|s| s.name()).collect();
+        out.push_str(&format!("round {round} (order: {})\n", order_text.join(", ")));
+        for (_, result) in &results {
+            out.push_str(&result.text);
+        }
         out.push_str(&format!(
-            "round {round}\n{}{}  hub / relay: p99 {p99:.2}, CPU per delivered frame {cpu:.2}; memory per idle observer {memory:.1} KiB (relay {:.1})\n",
-            ours.text, bare.text, bare.kib_per_observer
+            "  hub / relay: p99 {p99:.2}, CPU per delivered frame {cpu:.2}; memory per idle observer {memory:.1} KiB (relay {:.1}); the hub's frames as received: {} bytes\n",
+            bare.kib_per_observer, ours.frame_bytes
         ));
-        out.push_str(&node_text);
+        if let Some(theirs) = of(Side::Node) {
+            let ratio = ours.p99 / theirs.p99;
+            out.push_str(&format!("  hub / Node relay: p99 {ratio:.2}\n"));
+            ratios.3.push(ratio);
+        }
         ratios.0.push(p99);
         ratios.1.push(cpu);
         ratios.2.push(memory);
     }
     let _ = std::fs::remove_dir_all(&cache);
     out.push_str(&format!(
-        "median over {} round(s), hub / relay: p99 {:.2}, CPU per delivered frame {:.2}; hub memory per idle observer {:.1} KiB\n",
+        "over {} round(s), hub / relay, median (range): p99 {}, CPU per delivered frame {}; hub memory per idle observer {} KiB\n",
         ratios.0.len(),
-        median(ratios.0),
-        median(ratios.1),
-        median(ratios.2)
+        median_range(ratios.0),
+        median_range(ratios.1),
+        median_range(ratios.2)
     ));
+    if !ratios.3.is_empty() {
+        out.push_str(&format!("hub / Node relay p99, median (range): {}\n", median_range(ratios.3)));
+    }
     Ok(out)
+}
+
+/// One side of a fan-out round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Hub,
+    Relay,
+    Node,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Hub => "hub",
+            Self::Relay => "bare relay",
+            Self::Node => "Node relay",
+        }
+    }
+}
+
+/// "1.12 (0.98–1.30)": the median of per-round figures and their range.
+fn median_range(values: Vec<f64>) -> String {
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{:.2} ({low:.2}–{high:.2})", median(values))
+}
+
+/// The size of the largest event frame the hub sends in a fan-out run of `total`
+/// status changes: computed from the hub's own types, as the hub serializes it.
+fn hub_event_frame_bytes(participant: &str, total: u64) -> usize {
+    use crate::domain::{Actor, ConnectionStatus, Event, EventKind};
+    // A time with all nine digits of its fraction, as most of the hub's times have.
+    let at = chrono::Timelike::with_nanosecond(&Utc::now(), 123_456_789).unwrap_or_else(Utc::now);
+    let event = Event {
+        seq: total.max(1),
+        at,
+        actor: Actor::chair("chair"),
+        event: EventKind::ConnectionSet {
+            participant: participant.to_string(),
+            status: ConnectionStatus::TechnicalIssue,
+        },
+        undoes: None,
+    };
+    crate::protocol::Envelope { frame: crate::protocol::ServerFrame::Event { event: Box::new(event) }, now: at }
+        .to_json()
+        .len()
 }
 
 struct Relay(Child, String);
@@ -633,6 +714,8 @@ pub async fn relay() -> Result<(), String> {
     let (tx, _) = tokio::sync::broadcast::channel::<tokio_tungstenite::tungstenite::Utf8Bytes>(4096);
     loop {
         let (stream, _) = listener.accept().await.map_err(|e| e.to_string())?;
+        // As the hub does: a frame goes out at once, not held back by Nagle's algorithm.
+        let _ = stream.set_nodelay(true);
         let tx = tx.clone();
         tokio::spawn(async move {
             let mut publisher = false;
@@ -1337,5 +1420,138 @@ pub async fn display(clients: usize, commands: u64) -> Result<String, String> {
         "display: {clients} view=display clients, {commands} changes of the floor's time at 5/s\n  chair's command → display frame at each client: {}\n  received {} of {expected} expected frames\n",
         summary(latencies),
         received.load(Ordering::Relaxed)
+    ))
+}
+
+// ---- cost per command, against history ----
+
+/// CPU per command in this process: decide, apply and the batch's rollback point,
+/// as the session task does them (no journal, no network), on a fresh session and
+/// on one of `events` events; commands alternate a note and a status change.
+pub fn command_cost(events: usize, commands: usize) -> Result<String, String> {
+    let dir = tempfile_dir()?;
+    let path = synthetic_journal(&dir, events)?;
+    let contents = journal::read_file(&path).map_err(|e| e.to_string())?;
+    let def = crate::config::parse_session(&contents.header.config).map_err(|e| e.to_string())?;
+    let long = Session::replay(def.clone(), &contents.events);
+    let fresh = Session::replay(def.clone(), contents.events.iter().take(1));
+    let _ = std::fs::remove_dir_all(&dir);
+    let remote = def
+        .participants
+        .iter()
+        .find(|p| p.modality == crate::domain::Modality::Remote)
+        .map(|p| p.id.clone())
+        .ok_or("no remote participant")?;
+    let with_rewind = std::env::var_os("ROSTRUM_BENCH_NO_REWIND").is_none();
+    let run = |mut session: Session| -> (f64, f64) {
+        session.index_recorded();
+        let rapporteur = Actor::rapporteur("bench");
+        let chair = Actor::chair("chair");
+        let start = session.closed_at.unwrap_or_else(Utc::now);
+        let mut per = Vec::with_capacity(commands);
+        let mut rewind_ns = 0u128;
+        for n in 0..commands {
+            let (command, actor) = if n % 2 == 0 {
+                let note = Command::AddNote {
+                    saved_at: None,
+                    client_id: format!("bench-{n}"),
+                    turn: None,
+                    text: "A note on the session.".into(),
+                    objectives: vec![5],
+                    themes: vec![],
+                };
+                (note, &rapporteur)
+            } else {
+                let status = if n % 4 == 1 {
+                    crate::domain::ConnectionStatus::TechnicalIssue
+                } else {
+                    crate::domain::ConnectionStatus::Connected
+                };
+                (Command::SetConnection { participant: remote.clone(), status, from: None }, &chair)
+            };
+            let at = start + chrono::Duration::milliseconds(n as i64);
+            let began = Instant::now();
+            let mut rewound = 0;
+            if let Ok(new) = domain::decide(&session, command, actor, at) {
+                if with_rewind {
+                    let point = Instant::now();
+                    let rewind = session.rewind_point();
+                    drop(rewind);
+                    rewound = point.elapsed().as_nanos();
+                    rewind_ns += rewound;
+                }
+                for e in &new {
+                    domain::apply(&mut session, e);
+                }
+            }
+            per.push((began.elapsed().as_nanos() - rewound) as f64 / 1000.0);
+        }
+        per.sort_by(f64::total_cmp);
+        (percentile(&per, 50.0), rewind_ns as f64 / commands as f64 / 1000.0)
+    };
+    let (fresh_p50, fresh_rewind) = run(fresh);
+    let (long_p50, long_rewind) = run(long);
+    Ok(format!(
+        "command cost in process ({commands} commands: notes and status changes)\n  fresh session: decide and apply p50 {fresh_p50:.1} µs per command; the batch's rollback point {fresh_rewind:.1} µs (mean)\n  session of {events} events: decide and apply p50 {long_p50:.1} µs per command; the batch's rollback point {long_rewind:.1} µs (mean)\n  long / fresh: {:.2}\n",
+        long_p50 / fresh_p50
+    ))
+}
+
+/// Opening a session of `events` events as the hub does (`rostrum hub` started,
+/// until it prints its address), `rounds` times each way in turn: without a
+/// checkpoint (the whole journal read, verified and folded), then from the
+/// checkpoint the hub writes.
+pub fn open_time(events: usize, rounds: usize) -> Result<String, String> {
+    let cache = tempfile_dir()?;
+    let dir = hub_data(&cache, events)?;
+    let session = dir.join("imrf-2022-roundtable-1");
+    let checkpoint = session.join(journal::CHECKPOINT_FILE);
+    // A first start writes the checkpoint (the journal is longer than one interval).
+    let hub = start_hub(&dir, "127.0.0.1:0", &[])?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !checkpoint.exists() {
+        if Instant::now() > deadline {
+            return Err("the hub wrote no checkpoint within 60 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    drop(hub);
+    let kept = std::fs::read(&checkpoint).map_err(|e| e.to_string())?;
+    let (mut full, mut fast, mut rss_full, mut rss_fast) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        for with_checkpoint in [false, true] {
+            if with_checkpoint {
+                std::fs::write(&checkpoint, &kept).map_err(|e| e.to_string())?;
+            } else {
+                let _ = std::fs::remove_file(&checkpoint);
+            }
+            let began = Instant::now();
+            let hub = start_hub(&dir, "127.0.0.1:0", &[])?;
+            let ms = began.elapsed().as_secs_f64() * 1000.0;
+            let rss = proc_usage(hub.child.id()).map_or(0.0, |(rss_kib, _)| rss_kib as f64 / 1024.0);
+            if with_checkpoint {
+                fast.push(ms);
+                rss_fast.push(rss);
+            } else {
+                full.push(ms);
+                rss_full.push(rss);
+            }
+            drop(hub);
+        }
+    }
+    let journal_mb = std::fs::metadata(session.join(journal::FILE_NAME)).map_or(0.0, |m| m.len() as f64 / 1e6);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&cache);
+    Ok(format!(
+        "hub start on a {events}-event journal ({journal_mb:.1} MB), until it accepts connections, {} round(s):\n  whole journal read, verified, folded: {} ms (median {:.0}); resident {:.0} MiB\n  from the checkpoint ({:.1} MB): {} ms (median {:.0}); resident {:.0} MiB\n",
+        full.len(),
+        full.iter().map(|v| format!("{v:.0}")).collect::<Vec<_>>().join(", "),
+        median(full.clone()),
+        median(rss_full),
+        kept.len() as f64 / 1e6,
+        fast.iter().map(|v| format!("{v:.0}")).collect::<Vec<_>>().join(", "),
+        median(fast.clone()),
+        median(rss_fast),
     ))
 }

@@ -234,6 +234,21 @@ enum BenchCmd {
         #[arg(long, default_value_t = 50)]
         commands: u64,
     },
+    /// CPU per command (decide, apply, the batch's rollback point) on a fresh session and on
+    /// one of `--events` events, in this process: does a command cost more on day four?
+    Command {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        #[arg(long, default_value_t = 20_000)]
+        commands: usize,
+    },
+    /// Opening a session of `--events` events: the whole journal folded, and from a checkpoint.
+    Open {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// The baseline relay for `fanout` (started by it).
     #[command(hide = true)]
     Relay,
@@ -264,6 +279,8 @@ fn bench(what: BenchCmd) -> Result<String, String> {
         BenchCmd::Storm { clients } => runtime.block_on(rostrum::bench::storm(clients)),
         BenchCmd::Crash { kills } => runtime.block_on(rostrum::bench::crash_bench(kills)),
         BenchCmd::Display { clients, commands } => runtime.block_on(rostrum::bench::display(clients, commands)),
+        BenchCmd::Command { events, commands } => rostrum::bench::command_cost(events, commands),
+        BenchCmd::Open { events, rounds } => rostrum::bench::open_time(events, rounds),
         BenchCmd::Relay => runtime.block_on(rostrum::bench::relay()).map(|()| String::new()),
     }
 }

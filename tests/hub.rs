@@ -683,3 +683,69 @@ async fn a_participant_registered_in_the_session_can_join_as_a_delegate_at_once(
     assert_eq!(again.tokens(SESSION).expect("session").delegates.get("migrant-voices"), Some(&token));
     again.shutdown().await;
 }
+
+/// A long session opens from a checkpoint of its state beside the journal, bound to
+/// the journal's line it covers; a damaged, edited or stale one is detected, said,
+/// and the whole journal is read instead. Either way the state is the journal's.
+#[tokio::test]
+async fn a_checkpoint_opens_a_session_and_a_damaged_one_is_ignored_and_the_journal_refolded() {
+    use rostrum::domain::Session;
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = || Settings { checkpoint_every: 5, ..Settings::default() };
+    let hub = start_hub(data.path(), settings()).await;
+    let mut chair = connect(&hub, &chair_token(&hub)).await;
+    handshake(&mut chair).await;
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    for p in ["peru", "chile", "france", "ghana", "fiji", "holy-see", "iom", "ngo-a", "ngo-b"] {
+        accepted(&mut chair, inscribe(p)).await;
+    }
+    let last = accepted(&mut chair, Command::CloseList { segment: None }).await;
+    drop(chair);
+    hub.shutdown().await;
+    let dir = data.path().join(SESSION);
+    let checkpoint = dir.join(rostrum::journal::CHECKPOINT_FILE);
+    let text = std::fs::read_to_string(&checkpoint).expect("a checkpoint was written");
+    let binding: serde_json::Value = serde_json::from_str(text.lines().next().expect("binding")).expect("json");
+    // One every 5 events at most (one is skipped while the one before is still being written).
+    let seq = binding["seq"].as_u64().expect("seq");
+    assert!((5..=last).contains(&seq), "a checkpoint at {seq} of {last}");
+    // What the whole journal folds to.
+    let contents = rostrum::journal::read_file(&dir.join(rostrum::journal::FILE_NAME)).expect("journal");
+    let def = rostrum::config::parse_session(&contents.header.config).expect("def");
+    let expected = Session::replay(def, &contents.events);
+    let opened_state = async |data: &std::path::Path| {
+        let hub = start_hub(data, settings()).await;
+        let warnings = hub.reports[0].warnings.clone();
+        let mut observer = connect(&hub, &hub.tokens(SESSION).expect("tokens").observer).await;
+        let (frame, _) = until(&mut observer, |f| matches!(f, ServerFrame::Snapshot { .. })).await;
+        let ServerFrame::Snapshot { state, .. } = frame else { unreachable!() };
+        drop(observer);
+        hub.shutdown().await;
+        (*state, warnings)
+    };
+    let (state, warnings) = opened_state(data.path()).await;
+    assert!(warnings.is_empty(), "the checkpoint fits: {warnings:?}");
+    assert_eq!(state, expected, "from the checkpoint, the state the whole journal gives");
+
+    // Damage: the state edited (the binding's hash no longer matches), the binding
+    // pointing at another line, a checkpoint of another journal.
+    let mut edited = text.clone();
+    edited = edited.replacen("\"closed\":false", "\"closed\":true", 1);
+    assert_ne!(edited, text, "the test edits something");
+    let moved = text.replacen(&format!("\"seq\":{seq}"), &format!("\"seq\":{}", seq - 1), 1);
+    let foreign = text.replacen(binding["epoch"].as_str().expect("epoch"), &"0".repeat(64), 1);
+    for (what, damaged, says) in [
+        ("an edited state", edited, "its state is not the one it was written with"),
+        ("a moved binding", moved, "the line it points at is event"),
+        ("another journal's", foreign, "another journal"),
+        ("a cut file", text[..text.len() / 2].to_string(), "ignored"),
+    ] {
+        std::fs::write(&checkpoint, &damaged).expect("write");
+        let (state, warnings) = opened_state(data.path()).await;
+        assert!(
+            warnings.iter().any(|w| w.contains("checkpoint.json: ignored") && w.contains(says)),
+            "{what}: {warnings:?}"
+        );
+        assert_eq!(state, expected, "{what}: the journal refolded");
+    }
+}

@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config;
-use crate::domain::{Session, SessionDef};
+use crate::domain::{self, Session, SessionDef};
 use crate::journal;
 pub use session::SessionHandle;
 pub use tokens::{TokenStore, Tokens};
@@ -95,6 +95,9 @@ pub struct Settings {
     pub clock: Clock,
     /// Serve wss:// with this certificate (see `crate::tls::server_config`).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// A checkpoint of each session's state every this many events (0: none), so a
+    /// long session opens without refolding its whole journal.
+    pub checkpoint_every: u64,
 }
 
 impl Default for Settings {
@@ -110,6 +113,7 @@ impl Default for Settings {
             broadcast_capacity: session::BROADCAST_CAPACITY,
             clock: Clock::system(),
             tls: None,
+            checkpoint_every: 10_000,
         }
     }
 }
@@ -149,12 +153,20 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
     let dir = data_dir.join(&def.id);
     let journal_path = dir.join(journal::FILE_NAME);
     let mut warnings = Vec::new();
+    let mut checkpoint_seq = 0;
     let (state, writer, history, resumed) = if journal_path.exists() {
-        let (writer, contents) =
-            journal::Writer::open(&journal_path).map_err(|e| format!("{}: {e}", journal_path.display()))?;
+        let (writer, opened) = journal::Writer::open_at_checkpoint::<Session>(
+            &journal_path,
+            &dir.join(journal::CHECKPOINT_FILE),
+            session::MAX_REPLAY,
+        )
+        .map_err(|e| format!("{}: {e}", journal_path.display()))?;
+        let journal::Reopened { contents, base, recent, warning, last_seq, checkpoint_seq: from } = opened;
+        checkpoint_seq = from;
         if let Some(torn) = &contents.torn {
             warnings.push(format!("{}: {torn}; it was cut off", journal_path.display()));
         }
+        warnings.extend(warning);
         let def = if contents.header.config == source {
             def
         } else {
@@ -164,8 +176,19 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
             config::parse_session(&contents.header.config)
                 .map_err(|e| format!("{}: the session file in line 1: {e}", journal_path.display()))?
         };
-        let state = Session::replay(def, &contents.events);
-        (state, writer, contents.events, true)
+        // From the checkpoint, only the events after it are folded.
+        let state = match base {
+            Some(mut state) => {
+                for event in &contents.events {
+                    domain::apply_quietly(&mut state, event);
+                }
+                domain::refresh_all_reasons(&mut state);
+                state
+            }
+            None => Session::replay(def, &contents.events),
+        };
+        debug_assert_eq!(state.seq, last_seq);
+        (state, writer, recent, true)
     } else {
         let writer = journal::Writer::create(&dir, &def.id, &source, settings.clock.now())
             .map_err(|e| format!("{}: {e}", journal_path.display()))?;
@@ -174,8 +197,13 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
     let def = state.def.clone();
     let tokens = Tokens::load_or_create(&dir, &def).map_err(|e| format!("{}: {e}", dir.display()))?;
     let tokens = Arc::new(TokenStore::new(&dir, tokens));
-    let report =
-        OpenReport { session: def.id.clone(), title: def.title.clone(), events: history.len(), resumed, warnings };
+    let report = OpenReport {
+        session: def.id.clone(),
+        title: def.title.clone(),
+        events: usize::try_from(state.seq).unwrap_or(usize::MAX),
+        resumed,
+        warnings,
+    };
     let (handle, task) = session::spawn(
         state,
         writer,
@@ -183,6 +211,7 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
         settings.broadcast_capacity,
         settings.clock.clone(),
         Some(tokens.clone()),
+        session::Checkpoints { every: settings.checkpoint_every, last: checkpoint_seq },
     );
     Ok(Opened { entry: SessionEntry { def, handle, tokens, journal: journal_path }, task, report })
 }

@@ -24,7 +24,7 @@ const BATCH: usize = 256;
 /// Frames kept for connections that are a little behind; further behind, they resync.
 pub const BROADCAST_CAPACITY: usize = 4096;
 /// A connection further behind than this gets a snapshot rather than the missed events.
-const MAX_REPLAY: usize = 8192;
+pub const MAX_REPLAY: usize = 8192;
 
 /// An event frame, serialized once, shared by all connections.
 #[derive(Debug, Clone)]
@@ -192,12 +192,37 @@ struct Owner {
     shown: crate::web::DisplayState,
     /// Where a participant the chair registers gets its delegate token.
     tokens: Option<Arc<super::TokenStore>>,
+    /// The journal's file, to read back what is durable if a write fails.
+    journal_path: std::path::PathBuf,
+    /// A checkpoint of the state every this many events (0: none), beside the journal.
+    checkpoint_every: u64,
+    /// The seq of the last checkpoint written (or found on opening).
+    checkpointed: u64,
+    /// A checkpoint being written on a blocking thread.
+    checkpointing: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The session as the journal at `path` holds it, up to event `seq`.
+fn durable_state(path: &std::path::Path, seq: u64) -> Result<Session, String> {
+    let contents = crate::journal::read_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let def = crate::config::parse_session(&contents.header.config)
+        .map_err(|e| format!("{}: the session file in line 1: {e}", path.display()))?;
+    Ok(Session::replay(def, contents.events.iter().filter(|e| e.seq <= seq)))
 }
 
 /// A projection's JSON, serialized once for every room screen (each connection
 /// wraps it in a `display` frame with the time it sends it).
 fn display_json(state: &crate::web::DisplayState) -> Utf8Bytes {
     serde_json::to_string(state).unwrap_or_else(|_| "{}".to_string()).into()
+}
+
+/// When the session task writes a checkpoint of its state beside the journal.
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoints {
+    /// Every this many events (0: never).
+    pub every: u64,
+    /// The seq of the checkpoint the journal was opened from (0: none).
+    pub last: u64,
 }
 
 /// Start the task owning a session whose state and journal are already open.
@@ -208,6 +233,7 @@ pub fn spawn(
     broadcast_capacity: usize,
     clock: super::Clock,
     tokens: Option<Arc<super::TokenStore>>,
+    checkpoints: Checkpoints,
 ) -> (SessionHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
@@ -216,6 +242,7 @@ pub fn spawn(
     let shown = crate::web::project(&state);
     let (display, display_rx) = watch::channel(display_json(&shown));
     let handle = SessionHandle { tx, display: display_rx, live: live.downgrade(), displays: Default::default() };
+    let journal_path = journal.path().to_path_buf();
     let owner = Owner {
         state,
         journal: Some(journal),
@@ -229,6 +256,10 @@ pub fn spawn(
         display,
         shown,
         tokens,
+        journal_path,
+        checkpoint_every: checkpoints.every,
+        checkpointed: checkpoints.last,
+        checkpointing: None,
     };
     let task = tokio::spawn(owner.run(rx));
     (handle, task)
@@ -249,13 +280,16 @@ type Pending = (oneshot::Sender<Result<Accepted, Rejection>>, usize, usize);
 struct Batch {
     events: Vec<Event>,
     pending: Vec<Pending>,
-    /// Where to return to if the journal cannot be written: taken before the
-    /// batch's first event, at a cost that does not grow with the session.
-    before: Option<domain::RewindPoint>,
+    /// The session's seq before the batch's first event. Nothing is copied per
+    /// batch: if the journal cannot be written, the state is rebuilt from what the
+    /// journal holds up to here (the failure pays, not every command).
+    before: Option<u64>,
 }
 
 impl Owner {
     async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        // A long journal opened without a recent checkpoint gets one at once.
+        self.checkpoint_if_due();
         let mut requests = Vec::with_capacity(BATCH);
         // Ends on a stop request, or when every handle is gone and the queue is drained.
         let mut stopping = false;
@@ -276,7 +310,7 @@ impl Owner {
                         match domain::decide(&self.state, command, &actor, now) {
                             Ok(new) => {
                                 if !new.is_empty() && batch.before.is_none() {
-                                    batch.before = Some(self.state.rewind_point());
+                                    batch.before = Some(self.state.seq);
                                 }
                                 let start = batch.events.len();
                                 for event in &new {
@@ -308,6 +342,34 @@ impl Owner {
             }
             self.commit(batch).await;
         }
+    }
+
+    /// Every `checkpoint_every` events, a checkpoint of the state beside the journal,
+    /// written on a blocking thread (the copy is cheap: the logs are shared), one at
+    /// a time, after the events it covers are durable. A failed write is logged:
+    /// the journal, not the checkpoint, is the record.
+    fn checkpoint_if_due(&mut self) {
+        let Some(journal) = &self.journal else { return };
+        let head = journal.head();
+        if self.checkpoint_every == 0
+            || self.failed.is_some()
+            || head.seq < self.checkpointed + self.checkpoint_every
+            || head.seq != self.state.seq
+            || self.checkpointing.as_ref().is_some_and(|t| !t.is_finished())
+        {
+            return;
+        }
+        let (state, epoch) = (self.state.clone(), journal.epoch().to_string());
+        let dir = self.journal_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        self.checkpointed = head.seq;
+        self.checkpointing = Some(tokio::task::spawn_blocking(move || {
+            if let Err(e) = journal::write_checkpoint(&dir, &epoch, &head, &state) {
+                log(&format!(
+                    "{}: the checkpoint could not be written ({e}); the journal is the record",
+                    dir.display()
+                ));
+            }
+        }));
     }
 
     /// Write and fsync (on a blocking thread), then broadcast, then acknowledge.
@@ -344,9 +406,20 @@ impl Owner {
         if let Err(e) = written {
             let why = format!("{e}; the session is stopped to protect the record: restart the hub");
             log(&why);
-            // What was not recorded did not happen.
+            // What was not recorded did not happen: the state is the journal's, up to
+            // the last acknowledged event.
+            let mut why = why;
             if let Some(before) = before {
-                self.state.rewind(before);
+                match durable_state(&self.journal_path, before) {
+                    Ok(state) => {
+                        self.state = state;
+                        self.snapshot = None;
+                    }
+                    Err(e) => {
+                        log(&format!("{e}: the session's screens may show actions that were not recorded"));
+                        why.push_str(" (the journal could not be read back either)");
+                    }
+                }
             }
             self.failed = Some(why.clone());
             for (reply, _, _) in pending {
@@ -374,6 +447,7 @@ impl Owner {
             }
             self.shown = projection;
         }
+        self.checkpoint_if_due();
         for (reply, start, end) in pending {
             let seqs = events.get(start..end).unwrap_or_default();
             let _ = reply
@@ -442,5 +516,54 @@ impl Owner {
             }
         };
         Subscription { initial, seq, live: self.live.subscribe(), epoch: self.epoch.clone() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    /// If a write fails, the state is the journal's up to the last acknowledged
+    /// event: rebuilt from the file, with nothing copied per batch beforehand.
+    #[test]
+    fn the_durable_state_is_the_journals_up_to_the_last_acknowledged_event() {
+        let dir = std::env::temp_dir().join(format!("rostrum-durable-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let source = include_str!("../../tests/data/small.toml");
+        let def = crate::config::parse_session(source).expect("valid");
+        let at = Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, 0).single().expect("time");
+        let mut writer = journal::Writer::create(&dir, &def.id, source, at).expect("journal");
+        let mut session = Session::new(def.clone());
+        let chair = Actor::chair("chair");
+        let mut all = Vec::new();
+        for command in [
+            Command::OpenSegment { segment: "general".into() },
+            Command::Inscribe {
+                participant: "peru".into(),
+                segment: None,
+                kind: None,
+                level: None,
+                on_behalf_of: None,
+            },
+            Command::Inscribe {
+                participant: "chile".into(),
+                segment: None,
+                kind: None,
+                level: None,
+                on_behalf_of: None,
+            },
+        ] {
+            let events = domain::decide(&session, command, &chair, at).expect("accepted");
+            for e in &events {
+                domain::apply(&mut session, e);
+            }
+            writer.append(&events).expect("written");
+            all.extend(events);
+        }
+        let rebuilt = durable_state(writer.path(), 2).expect("read back");
+        assert_eq!(rebuilt, Session::replay(def, &all[..2]));
+        assert_eq!(rebuilt.segments[0].list.len(), 1, "the third event was not acknowledged");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

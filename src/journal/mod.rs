@@ -353,6 +353,17 @@ pub struct Writer {
     last_hash: String,
     last_seq: u64,
     epoch: String,
+    /// Bytes of the file: where the next line begins.
+    len: u64,
+}
+
+/// Where a journal stands: its last event, that line's hash, and the byte offset
+/// just after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: String,
+    pub offset: u64,
 }
 
 fn lock(file: &File, path: &Path) -> io::Result<()> {
@@ -391,7 +402,7 @@ impl Writer {
         if let Some(parent) = dir.parent() {
             sync_dir(parent)?;
         }
-        Ok(Self { file, path, epoch: hash.clone(), last_hash: hash, last_seq: 0 })
+        Ok(Self { file, path, epoch: hash.clone(), last_hash: hash, last_seq: 0, len: line.len() as u64 })
     }
 
     /// Open an existing journal for appending: verify it, cut an incomplete last
@@ -414,8 +425,76 @@ impl Writer {
             last_hash: contents.last_hash.clone(),
             last_seq,
             epoch: contents.header_hash.clone(),
+            len: contents.valid_len,
         };
         Ok((writer, contents))
+    }
+
+    /// Open an existing journal for appending, starting from the checkpoint at
+    /// `checkpoint` when it fits the journal: only the lines after it are read and
+    /// verified (and the `recent` lines before, for resuming clients), so a long
+    /// session opens as fast as a short one. A checkpoint that does not fit (edited,
+    /// stale, from another journal, unreadable) is ignored with a warning, and the
+    /// whole journal is read and verified as [`Writer::open`] does. `rostrum verify`
+    /// always checks the whole chain.
+    pub fn open_at_checkpoint<S: serde::de::DeserializeOwned>(
+        path: &Path,
+        checkpoint: &Path,
+        recent: usize,
+    ) -> Result<(Self, Reopened<S>), JournalError> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        lock(&file, path)?;
+        let bytes = fs::read(path)?;
+        let mut warning = None;
+        let fast = match fs::read(checkpoint) {
+            Ok(text) => {
+                match read_checkpoint::<S>(&text).and_then(|(cp, state)| from_checkpoint(&bytes, cp, state, recent)) {
+                    Ok(reopened) => Some(reopened),
+                    Err(why) => {
+                        warning = Some(format!("{}: ignored, {why}; the whole journal was read", checkpoint.display()));
+                        None
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                warning = Some(format!("{}: ignored ({e}); the whole journal was read", checkpoint.display()));
+                None
+            }
+        };
+        let mut reopened = match fast {
+            Some(reopened) => reopened,
+            None => {
+                let contents = parse(&bytes, true)?;
+                let recent_events = contents.events[contents.events.len().saturating_sub(recent)..].to_vec();
+                let last_seq = contents.events.last().map_or(0, |e| e.seq);
+                Reopened { contents, base: None, recent: recent_events, warning: None, last_seq, checkpoint_seq: 0 }
+            }
+        };
+        reopened.warning = warning;
+        let contents = &reopened.contents;
+        if contents.torn.is_some() {
+            file.set_len(contents.valid_len)?;
+            file.sync_all()?;
+        }
+        let mut file = file;
+        use std::io::Seek;
+        file.seek(io::SeekFrom::End(0))?;
+        let last_seq = reopened.last_seq;
+        let writer = Self {
+            file,
+            path: path.to_path_buf(),
+            last_hash: contents.last_hash.clone(),
+            last_seq,
+            epoch: contents.header_hash.clone(),
+            len: contents.valid_len,
+        };
+        Ok((writer, reopened))
+    }
+
+    /// Where the journal stands now (what a checkpoint is bound to).
+    pub fn head(&self) -> Head {
+        Head { seq: self.last_seq, hash: self.last_hash.clone(), offset: self.len }
     }
 
     pub fn path(&self) -> &Path {
@@ -458,8 +537,173 @@ impl Writer {
         }
         self.last_hash = hash;
         self.last_seq = seq;
+        self.len = before + batch.len() as u64;
         Ok(())
     }
+}
+
+/// The checkpoint's file name, beside the journal.
+pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+const CHECKPOINT_FORMAT: &str = "rostrum-checkpoint";
+
+/// A checkpoint: the session's state after event `seq`, bound to its journal by
+/// the epoch (the header's hash), the byte offset just after that event's line and
+/// that line's chain hash, and to its own content by the SHA-256 of the state's
+/// text. It only spares refolding the journal: the journal stays the record, and
+/// `rostrum verify` checks the journal alone.
+///
+/// The file holds two lines: this binding as JSON, then the state as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub format: String,
+    pub epoch: String,
+    pub seq: u64,
+    pub offset: u64,
+    pub line_hash: String,
+    pub state_sha256: String,
+}
+
+/// Write a checkpoint of `state` at `head` into `dir` durably: to a temporary file,
+/// fsync'd, then renamed over the old one, so a crash leaves the old or the new.
+pub fn write_checkpoint<S: Serialize>(dir: &Path, epoch: &str, head: &Head, state: &S) -> io::Result<()> {
+    let body = serde_json::to_vec(state).map_err(io::Error::other)?;
+    let binding = Checkpoint {
+        format: CHECKPOINT_FORMAT.to_string(),
+        epoch: epoch.to_string(),
+        seq: head.seq,
+        offset: head.offset,
+        line_hash: head.hash.clone(),
+        state_sha256: hex::encode(Sha256::digest(&body)),
+    };
+    let mut text = serde_json::to_vec(&binding).map_err(io::Error::other)?;
+    text.push(b'\n');
+    text.extend_from_slice(&body);
+    text.push(b'\n');
+    let tmp = dir.join(format!("{CHECKPOINT_FILE}.tmp"));
+    let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+    file.write_all(&text)?;
+    file.sync_all()?;
+    fs::rename(&tmp, dir.join(CHECKPOINT_FILE))?;
+    sync_dir(dir)
+}
+
+/// A checkpoint file read: its binding, and its state if the state's text is the one
+/// the binding names.
+fn read_checkpoint<S: serde::de::DeserializeOwned>(text: &[u8]) -> Result<(Checkpoint, S), String> {
+    let split = memchr::memchr(b'\n', text).ok_or("it has no binding line")?;
+    let binding: Checkpoint =
+        serde_json::from_slice(&text[..split]).map_err(|e| format!("its binding does not read ({e})"))?;
+    let body = text[split + 1..].strip_suffix(b"\n").unwrap_or(&text[split + 1..]);
+    if hex::encode(Sha256::digest(body)) != binding.state_sha256 {
+        return Err("its state is not the one it was written with (damaged or edited)".to_string());
+    }
+    let state = serde_json::from_slice(body).map_err(|e| format!("its state does not read ({e})"))?;
+    Ok((binding, state))
+}
+
+/// A journal opened for a session: the events to fold (all of them, or those after
+/// the checkpoint whose state is `base`), and the last `recent` events.
+#[derive(Debug)]
+pub struct Reopened<S> {
+    /// The header, the events after the checkpoint (all events without one), the
+    /// chain's head, and any torn tail.
+    pub contents: Contents,
+    /// The checkpoint's state, when one fitted: fold `contents.events` onto it.
+    pub base: Option<S>,
+    /// The last events, up to the number asked, oldest first (for resuming clients).
+    pub recent: Vec<Event>,
+    /// Why a checkpoint was ignored.
+    pub warning: Option<String>,
+    /// The last event's seq (0 for a journal with no event).
+    pub last_seq: u64,
+    /// The seq the checkpoint used was made at (0 without one).
+    pub checkpoint_seq: u64,
+}
+
+/// The journal read from its checkpoint, or why the checkpoint does not fit it.
+fn from_checkpoint<S>(bytes: &[u8], cp: Checkpoint, state: S, recent: usize) -> Result<Reopened<S>, String> {
+    if cp.format != CHECKPOINT_FORMAT {
+        return Err(format!("it is not a Rostrum checkpoint (format \"{}\")", cp.format));
+    }
+    let offset = usize::try_from(cp.offset).map_err(|_| "its offset is out of range".to_string())?;
+    if offset == 0 || offset > bytes.len() || bytes[offset - 1] != b'\n' {
+        return Err(format!("it points at byte {offset}, not at the end of a line of the journal"));
+    }
+    // The header: the journal's identity must be the checkpoint's.
+    let header_end = memchr::memchr(b'\n', bytes).ok_or("the journal has no complete header line")?;
+    let header_line = &bytes[..header_end];
+    let header_hash = unseal(header_line, "", 1).map_err(|e| e.to_string())?;
+    if header_hash != cp.epoch {
+        return Err("it was made for another journal (its epoch differs)".to_string());
+    }
+    let header: Header = serde_json::from_slice(header_line).map_err(|e| format!("the journal's header: {e}"))?;
+    // The line it covers: its own hash and seq.
+    let before = &bytes[..offset - 1];
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    let covered = &before[line_start..];
+    let (_, stored) = split_sealed(covered, 0).map_err(|_| "the line it points at is not a sealed line".to_string())?;
+    if stored != cp.line_hash.as_bytes() {
+        return Err(format!(
+            "the journal's line for event {} has another hash: the journal or the checkpoint changed",
+            cp.seq
+        ));
+    }
+    let at: Event = serde_json::from_slice(covered).map_err(|e| format!("the line it points at: {e}"))?;
+    if at.seq != cp.seq {
+        return Err(format!("the line it points at is event {}, not {}", at.seq, cp.seq));
+    }
+    // The lines after it: every one verified and in sequence.
+    let mut line_no = memchr::memchr_iter(b'\n', &bytes[..offset]).count();
+    let mut previous = cp.line_hash.clone();
+    let mut events = Vec::new();
+    let mut start = offset;
+    let mut torn = None;
+    while start < bytes.len() {
+        let Some(end) = memchr::memchr(b'\n', &bytes[start..]) else {
+            torn = Some(TornTail { line: line_no + 1, bytes: bytes.len() - start });
+            break;
+        };
+        let line = &bytes[start..start + end];
+        line_no += 1;
+        previous = unseal(line, &previous, line_no).map_err(|e| e.to_string())?;
+        let event: Event =
+            serde_json::from_slice(line).map_err(|e| format!("line {line_no}: not a valid event: {e}"))?;
+        let expected = cp.seq + events.len() as u64 + 1;
+        if event.seq != expected {
+            return Err(format!("line {line_no}: event seq {} where {expected} was expected", event.seq));
+        }
+        events.push(event);
+        start += end + 1;
+    }
+    // The last events before it, for resuming clients, each chained to the next up to
+    // the covered line (whose hash the checkpoint holds).
+    let wanted = recent.saturating_sub(events.len());
+    let mut earlier: Vec<&[u8]> = vec![covered];
+    let mut end = line_start;
+    while earlier.len() < wanted && end > header_end + 1 {
+        let slice = &bytes[..end - 1];
+        let begin = memchr::memrchr(b'\n', slice).map_or(0, |i| i + 1);
+        earlier.push(&bytes[begin..end - 1]);
+        end = begin;
+    }
+    earlier.reverse();
+    let mut recent_events = Vec::with_capacity(earlier.len() + events.len());
+    for (i, line) in earlier.iter().enumerate() {
+        if i > 0 {
+            let (_, prev) =
+                split_sealed(earlier[i - 1], 0).map_err(|_| "a line before it is not sealed".to_string())?;
+            let prev = String::from_utf8_lossy(prev).into_owned();
+            unseal(line, &prev, 0).map_err(|_| "the lines before it do not chain".to_string())?;
+        }
+        recent_events.push(serde_json::from_slice::<Event>(line).map_err(|e| format!("a line before it: {e}"))?);
+    }
+    let keep = wanted.min(recent_events.len());
+    let mut recent_events = recent_events.split_off(recent_events.len() - keep);
+    recent_events.extend(events.iter().cloned());
+    let valid_len = start as u64;
+    let last_seq = cp.seq + events.len() as u64;
+    let contents = Contents { header, events, last_hash: previous, header_hash, valid_len, torn };
+    Ok(Reopened { contents, base: Some(state), recent: recent_events, warning: None, last_seq, checkpoint_seq: cp.seq })
 }
 
 /// The outcome of `rostrum verify`.
