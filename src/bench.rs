@@ -577,15 +577,9 @@ pub async fn fanout(options: FanoutOptions) -> Result<String, String> {
                 }
                 Side::Relay => {
                     let relay = start_relay()?;
-                    let relay_url = format!("ws://{}/", relay.1);
-                    let target = Target {
-                        label: "bare tokio-tungstenite relay (no state, no journal)",
-                        observer_url: relay_url.clone(),
-                        publisher_url: format!("{relay_url}?publish"),
-                        publisher_token: None,
-                        pid: relay.0.id(),
-                    };
-                    fanout_run(target, padded_frames(frame_bytes), load).await?
+                    let run =
+                        relay_run(&relay, "bare tokio-tungstenite relay (no state, no journal)", frame_bytes, load);
+                    run.await?
                 }
                 Side::Node => {
                     let Some(script) = &node_relay else { continue };
@@ -594,15 +588,7 @@ pub async fn fanout(options: FanoutOptions) -> Result<String, String> {
                     let (child, addr) = spawn_announcing(command, |line| Some(line.to_string()))
                         .map_err(|e| format!("the Node relay: {e}"))?;
                     let node = Relay(child, addr);
-                    let url = format!("ws://{}/", node.1);
-                    let target = Target {
-                        label: "Node.js ws relay (docs/bench-relay.js)",
-                        observer_url: url.clone(),
-                        publisher_url: format!("{url}?publish"),
-                        publisher_token: None,
-                        pid: node.0.id(),
-                    };
-                    fanout_run(target, padded_frames(frame_bytes), load).await?
+                    relay_run(&node, "Node.js ws relay (docs/bench-relay.js)", frame_bytes, load).await?
                 }
             };
             results.push((*side, result));
@@ -641,6 +627,19 @@ pub async fn fanout(options: FanoutOptions) -> Result<String, String> {
         out.push_str(&format!("hub / Node relay p99, median (range): {}\n", median_range(ratios.3)));
     }
     Ok(out)
+}
+
+/// A relay under the fan-out load, sent frames of `frame_bytes`.
+async fn relay_run(relay: &Relay, label: &'static str, frame_bytes: usize, load: Load) -> Result<FanoutResult, String> {
+    let url = format!("ws://{}/", relay.1);
+    let target = Target {
+        label,
+        observer_url: url.clone(),
+        publisher_url: format!("{url}?publish"),
+        publisher_token: None,
+        pid: relay.0.id(),
+    };
+    fanout_run(target, padded_frames(frame_bytes), load).await
 }
 
 /// One side of a fan-out round.

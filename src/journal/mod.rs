@@ -411,22 +411,8 @@ impl Writer {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         lock(&file, path)?;
         let contents = read_file(path)?;
-        if contents.torn.is_some() {
-            file.set_len(contents.valid_len)?;
-            file.sync_all()?;
-        }
-        let mut file = file;
-        use std::io::Seek;
-        file.seek(io::SeekFrom::End(0))?;
         let last_seq = contents.events.last().map_or(0, |e| e.seq);
-        let writer = Self {
-            file,
-            path: path.to_path_buf(),
-            last_hash: contents.last_hash.clone(),
-            last_seq,
-            epoch: contents.header_hash.clone(),
-            len: contents.valid_len,
-        };
+        let writer = Self::continue_after(file, path, &contents, last_seq)?;
         Ok((writer, contents))
     }
 
@@ -472,7 +458,13 @@ impl Writer {
             }
         };
         reopened.warning = warning;
-        let contents = &reopened.contents;
+        let writer = Self::continue_after(file, path, &reopened.contents, reopened.last_seq)?;
+        Ok((writer, reopened))
+    }
+
+    /// The writer of an opened journal: an incomplete last line cut, appending after
+    /// the last complete one and continuing its chain.
+    fn continue_after(file: File, path: &Path, contents: &Contents, last_seq: u64) -> io::Result<Self> {
         if contents.torn.is_some() {
             file.set_len(contents.valid_len)?;
             file.sync_all()?;
@@ -480,16 +472,14 @@ impl Writer {
         let mut file = file;
         use std::io::Seek;
         file.seek(io::SeekFrom::End(0))?;
-        let last_seq = reopened.last_seq;
-        let writer = Self {
+        Ok(Self {
             file,
             path: path.to_path_buf(),
             last_hash: contents.last_hash.clone(),
             last_seq,
             epoch: contents.header_hash.clone(),
             len: contents.valid_len,
-        };
-        Ok((writer, reopened))
+        })
     }
 
     /// Where the journal stands now (what a checkpoint is bound to).

@@ -195,24 +195,9 @@ impl Chair {
 /// Would this key act on the hub's state? (Then, while a command of ours is
 /// unanswered, it waits: its decision must see the state that command made.)
 fn acts_on_state(chair: &Chair, key: &KeyEvent) -> bool {
+    // Quitting waits too: its question reads the state the answer brings.
     chair.mode == Mode::Normal
-        && chair.live.keymap.resolve(key).is_some_and(|a| {
-            !matches!(
-                a,
-                Action::Help
-                    | Action::Up
-                    | Action::Down
-                    | Action::PageUp
-                    | Action::PageDown
-                    | Action::Top
-                    | Action::Bottom
-                    | Action::JoinUrls
-                    | Action::ChairUrl
-                    | Action::Balance
-                    | Action::Yes
-                    | Action::No
-            )
-        })
+        && chair.live.keymap.resolve(key).is_some_and(|a| a == Action::Quit || move_of(a).is_some())
 }
 
 pub fn update(chair: &mut Chair, msg: Msg) -> Vec<Effect> {
