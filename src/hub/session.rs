@@ -342,6 +342,10 @@ impl Owner {
             }
             self.commit(batch).await;
         }
+        // A checkpoint being written is finished before the session's task ends.
+        if let Some(task) = self.checkpointing.take() {
+            let _ = task.await;
+        }
     }
 
     /// Every `checkpoint_every` events, a checkpoint of the state beside the journal,
