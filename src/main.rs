@@ -108,6 +108,12 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Prepare a session file from data: its roster from a registration list, a
+    /// segment's pre-inscriptions from the e-Speakers list (CSV files).
+    Import {
+        #[command(subcommand)]
+        what: ImportCmd,
+    },
     /// Check a session file and print every problem with its line and column.
     Check {
         /// Session files (TOML).
@@ -142,6 +148,29 @@ enum Cmd {
         /// Session files (TOML).
         #[arg(required = true)]
         sessions: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Fill the session file's roster ([[participants]]) from a CSV list: one participant a row.
+    Roster {
+        /// The list (CSV): name, kind, regional_group, constituency, level, modality, short, id, members…
+        list: PathBuf,
+        /// The session file (TOML) whose roster it replaces; the rest of the file is kept as it is.
+        #[arg(long = "into", value_name = "SESSION.toml")]
+        into: PathBuf,
+    },
+    /// Add a segment's pre-inscriptions (its `inscribed`) from the e-Speakers list: name and time.
+    Inscriptions {
+        /// The list (CSV): name (or id) and time of each inscription.
+        list: PathBuf,
+        /// The session file (TOML).
+        #[arg(long = "into", value_name = "SESSION.toml")]
+        into: PathBuf,
+        /// The segment's id.
+        #[arg(long)]
+        segment: String,
     },
 }
 
@@ -317,6 +346,13 @@ fn main() -> ExitCode {
             finish(trust(ca).and_then(|()| tui::chair(tui::ChairOptions { target, data, listen, keys, person })))
         }
         Cmd::Check { files } => check(&files),
+        Cmd::Import { what } => finish(
+            match what {
+                ImportCmd::Roster { list, into } => config::import::run(&list, &into, None),
+                ImportCmd::Inscriptions { list, into, segment } => config::import::run(&list, &into, Some(&segment)),
+            }
+            .map(|summary| println!("{summary}")),
+        ),
         Cmd::Verify { log } => finish(
             journal::verify_report(&log)
                 .map(|report| println!("{report}"))

@@ -781,9 +781,10 @@ impl Session {
             spoken_ms: BTreeMap::new(),
         };
         for (index, segment) in def.segments.iter().enumerate() {
-            // Inscribed before the meeting (e-Speakers): at the session's scheduled start.
-            let at = def.start.with_timezone(&Utc);
-            for participant in &segment.inscribed {
+            // Inscribed before the meeting (e-Speakers): at the time the file gives,
+            // else at the session's scheduled start.
+            for (i, participant) in segment.inscribed.iter().enumerate() {
+                let at = segment.inscribed_at.get(i).unwrap_or(&def.start).with_timezone(&Utc);
                 if let Some(p) = def.participant(participant) {
                     let entry = session.new_entry(index, p, None, None, at);
                     session.next_id += 1;
