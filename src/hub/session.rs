@@ -192,6 +192,8 @@ struct Owner {
     shown: crate::web::DisplayState,
     /// Where a participant the chair registers gets its delegate token.
     tokens: Option<Arc<super::TokenStore>>,
+    /// The forum's task and this session's place in it: told each new summary.
+    forum: Option<(usize, super::forum::ForumHub)>,
 }
 
 /// A projection's JSON, serialized once for every room screen (each connection
@@ -208,12 +210,16 @@ pub fn spawn(
     broadcast_capacity: usize,
     clock: super::Clock,
     tokens: Option<Arc<super::TokenStore>>,
+    forum: Option<(usize, super::forum::ForumHub)>,
 ) -> (SessionHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
     let epoch = journal.epoch().to_string();
     state.index_recorded();
     let shown = crate::web::project(&state);
+    if let Some((index, hub)) = &forum {
+        hub.publish(*index, crate::forum::summarize(&state));
+    }
     let (display, display_rx) = watch::channel(display_json(&shown));
     let handle = SessionHandle { tx, display: display_rx, live: live.downgrade(), displays: Default::default() };
     let owner = Owner {
@@ -229,6 +235,7 @@ pub fn spawn(
         display,
         shown,
         tokens,
+        forum,
     };
     let task = tokio::spawn(owner.run(rx));
     (handle, task)
@@ -373,6 +380,10 @@ impl Owner {
                 self.display.send_replace(display_json(&projection));
             }
             self.shown = projection;
+            // The forum's summary: what is current, at a cost that does not grow with the history.
+            if let Some((index, hub)) = &self.forum {
+                hub.publish(*index, crate::forum::summarize(&self.state));
+            }
         }
         for (reply, start, end) in pending {
             let seqs = events.get(start..end).unwrap_or_default();
