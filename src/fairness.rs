@@ -80,6 +80,24 @@ fn share_table(rows: Vec<(String, u64, bool)>, roster: &BTreeMap<String, usize>)
         g.0 += usize::from(statement);
         g.1 += ms;
     }
+    shares_of(groups, roster)
+}
+
+/// Several sessions' tables of the same kind as one (a forum's): each group's
+/// statements and time added up, the shares computed again, as for one session,
+/// against `roster` (the participants the tables count, each once).
+pub fn combine<'a>(tables: impl IntoIterator<Item = &'a [Share]>, roster: &BTreeMap<String, usize>) -> Vec<Share> {
+    let mut groups: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    for share in tables.into_iter().flatten() {
+        let g = groups.entry(share.group.clone()).or_default();
+        g.0 += share.statements;
+        g.1 += share.ms;
+    }
+    shares_of(groups, roster)
+}
+
+/// Each group's shares of the table's statements (`.0`) and time (`.1`), most time first.
+fn shares_of(groups: BTreeMap<String, (usize, u64)>, roster: &BTreeMap<String, usize>) -> Vec<Share> {
     let total_ms: u64 = groups.values().map(|g| g.1).sum();
     let total_n: usize = groups.values().map(|g| g.0).sum();
     let roster_total: usize = roster.values().sum();
@@ -143,6 +161,30 @@ pub fn turn_wait_ms(session: &Session, t: &crate::domain::TurnRecord) -> Option<
     Some(millis_between(waiting_since(session, t.segment, t.inscribed_at), t.started_at))
 }
 
+/// How many participants of a roster each group of the three tables has.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rosters {
+    pub kinds: BTreeMap<String, usize>,
+    pub groups: BTreeMap<String, usize>,
+    pub constituencies: BTreeMap<String, usize>,
+}
+
+/// Count a roster by kind, regional group and constituency, as the tables label them.
+pub fn rosters<'a>(participants: impl IntoIterator<Item = &'a crate::domain::Participant>) -> Rosters {
+    let mut out = Rosters::default();
+    for p in participants {
+        *out.kinds.entry(p.kind.label().to_string()).or_default() += 1;
+        if let Some(g) = p.regional_group {
+            *out.groups.entry(g.label().to_string()).or_default() += 1;
+        }
+        if p.kind == ParticipantKind::Stakeholder {
+            let c = p.constituency.map_or_else(|| "unknown".to_string(), |c| constituency_label(&c));
+            *out.constituencies.entry(c).or_default() += 1;
+        }
+    }
+    out
+}
+
 /// The figures at `now` (for the waiting list; everything else is the record so far).
 pub fn compute(session: &Session, now: Timestamp) -> Fairness {
     let def = &session.def;
@@ -173,19 +215,8 @@ pub fn compute(session: &Session, now: Timestamp) -> Fairness {
             waits.entry(modality_label(p.modality)).or_default().push(wait);
         }
     }
-    let mut roster_kinds: BTreeMap<String, usize> = BTreeMap::new();
-    let mut roster_groups: BTreeMap<String, usize> = BTreeMap::new();
-    let mut roster_constituencies: BTreeMap<String, usize> = BTreeMap::new();
-    for p in &def.participants {
-        *roster_kinds.entry(p.kind.label().to_string()).or_default() += 1;
-        if let Some(g) = p.regional_group {
-            *roster_groups.entry(g.label().to_string()).or_default() += 1;
-        }
-        if p.kind == ParticipantKind::Stakeholder {
-            let c = p.constituency.map_or_else(|| "unknown".to_string(), |c| constituency_label(&c));
-            *roster_constituencies.entry(c).or_default() += 1;
-        }
-    }
+    let Rosters { kinds: roster_kinds, groups: roster_groups, constituencies: roster_constituencies } =
+        rosters(&def.participants);
     let mut take = |m: Modality| wait_stats(waits.remove(modality_label(m)).unwrap_or_default());
     let waiting = Waiting {
         in_room: take(Modality::InRoom),

@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod domain;
 pub mod fairness;
+pub mod forum;
 pub mod hub;
 pub mod journal;
 pub mod protocol;

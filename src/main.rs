@@ -94,19 +94,30 @@ enum Cmd {
         #[command(subcommand)]
         what: BenchCmd,
     },
-    /// Produce a session's report from its journal.
+    /// Produce a session's report from its journal; from several journals, the forum's report across them.
     Report {
-        /// A journal (DATA/SESSION-ID/journal.jsonl).
-        log: PathBuf,
-        /// markdown (a chair's summary), csv, json, or html (one page with charts, to look at and print).
+        /// A journal (DATA/SESSION-ID/journal.jsonl), or several: the sessions of a forum.
+        #[arg(required = true)]
+        logs: Vec<PathBuf>,
+        /// markdown (a chair's summary), csv, json, or html (one page with charts, to look at and print; one session).
         #[arg(long, default_value = "markdown", value_parser = ["markdown", "csv", "json", "html"])]
         format: String,
-        /// With csv: one row per turn, per note (with its text) or per pledge.
-        #[arg(long, default_value = "turns", value_parser = ["turns", "notes", "pledges"])]
+        /// With csv: one row per turn, per note (with its text) or per pledge; for a forum also
+        /// who spoke where (speakers) or every share of every table (shares).
+        #[arg(long, default_value = "turns", value_parser = ["turns", "notes", "pledges", "speakers", "shares"])]
         table: String,
+        /// The speakers list of the open (or next) segment as the chair's script (markdown or csv; one journal).
+        #[arg(long)]
+        running_order: bool,
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Prepare a session file from data: its roster from a registration list, a
+    /// segment's pre-inscriptions from the e-Speakers list (CSV files).
+    Import {
+        #[command(subcommand)]
+        what: ImportCmd,
     },
     /// Check a session file and print every problem with its line and column.
     Check {
@@ -142,6 +153,29 @@ enum Cmd {
         /// Session files (TOML).
         #[arg(required = true)]
         sessions: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Fill the session file's roster ([[participants]]) from a CSV list: one participant a row.
+    Roster {
+        /// The list (CSV): name, kind, regional_group, constituency, level, modality, short, id, members…
+        list: PathBuf,
+        /// The session file (TOML) whose roster it replaces; the rest of the file is kept as it is.
+        #[arg(long = "into", value_name = "SESSION.toml")]
+        into: PathBuf,
+    },
+    /// Add a segment's pre-inscriptions (its `inscribed`) from the e-Speakers list: name and time.
+    Inscriptions {
+        /// The list (CSV): name (or id) and time of each inscription.
+        list: PathBuf,
+        /// The session file (TOML).
+        #[arg(long = "into", value_name = "SESSION.toml")]
+        into: PathBuf,
+        /// The segment's id.
+        #[arg(long)]
+        segment: String,
     },
 }
 
@@ -305,7 +339,16 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Cmd::Bench { what } => finish(bench(what).map(|text| print!("{text}"))),
         Cmd::Replay { log, no_verify, follow, keys } => finish(tui::replay(&log, !no_verify, follow, keys.as_deref())),
-        Cmd::Report { log, format, table, out } => finish(report(&log, &format, &table, out.as_deref())),
+        Cmd::Report { logs, format, table, running_order, out } => finish(
+            rostrum::report::command(&logs, &format, &table, running_order, &mut |warning| eprintln!("{warning}"))
+                .and_then(|text| match out {
+                    Some(path) => std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display())),
+                    None => {
+                        print!("{text}");
+                        Ok(())
+                    }
+                }),
+        ),
         Cmd::Rapporteur { url, token, name, outbox, keys, ca } => {
             finish(trust(ca).and_then(|()| tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys })))
         }
@@ -334,6 +377,13 @@ fn main() -> ExitCode {
             finish(trust(ca).and_then(|()| tui::chair(tui::ChairOptions { target, data, listen, keys, person })))
         }
         Cmd::Check { files } => check(&files),
+        Cmd::Import { what } => finish(
+            match what {
+                ImportCmd::Roster { list, into } => config::import::run(&list, &into, None),
+                ImportCmd::Inscriptions { list, into, segment } => config::import::run(&list, &into, Some(&segment)),
+            }
+            .map(|summary| println!("{summary}")),
+        ),
         Cmd::Verify { log } => finish(
             journal::verify_report(&log)
                 .map(|report| println!("{report}"))
@@ -378,28 +428,4 @@ fn check(files: &[PathBuf]) -> ExitCode {
         }
     }
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
-}
-
-fn report(log: &std::path::Path, format: &str, table: &str, out: Option<&std::path::Path>) -> Result<(), String> {
-    let contents = journal::read_file(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    if let Some(torn) = &contents.torn {
-        eprintln!("{}: warning: {torn}; the report covers the complete lines", log.display());
-    }
-    let built = rostrum::report::build(&contents)?;
-    let zone = config::parse_session(&contents.header.config).map(|d| d.start.timezone()).map_err(|e| e.to_string())?;
-    let text = match format {
-        "csv" if table == "notes" => rostrum::report::notes_csv(&built, false),
-        "csv" if table == "pledges" => rostrum::report::notes_csv(&built, true),
-        "csv" => rostrum::report::to_csv(&built),
-        "json" => serde_json::to_string_pretty(&built).map_err(|e| e.to_string())? + "\n",
-        "html" => rostrum::report::html::to_html(&built, zone),
-        _ => rostrum::report::to_markdown(&built, zone),
-    };
-    match out {
-        Some(path) => std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display())),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    }
 }

@@ -83,6 +83,18 @@ pub enum ServerFrame {
     Display {
         state: Box<crate::web::DisplayState>,
     },
+    /// On `/v1/forum` (the secretariat's console), first: who the hub thinks you
+    /// are, and every session's summary, in the order the hub was given them.
+    Forum {
+        protocol: u32,
+        role: Role,
+        name: String,
+        sessions: Vec<crate::forum::SessionSummary>,
+    },
+    /// On `/v1/forum`: one session's summary changed (its state, or who follows it).
+    ForumSession {
+        session: Box<crate::forum::SessionSummary>,
+    },
     /// First frame on every connection: who the hub thinks you are.
     Welcome {
         protocol: u32,

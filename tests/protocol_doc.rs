@@ -52,8 +52,20 @@ fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(line: &str, at
 }
 
 const CLIENT_TYPES: [&str; 3] = ["command", "ping", "fetch-older"];
-const SERVER_TYPES: [&str; 10] =
-    ["welcome", "snapshot", "older", "event", "accepted", "rejected", "pong", "error", "resync", "display"];
+const SERVER_TYPES: [&str; 12] = [
+    "welcome",
+    "snapshot",
+    "older",
+    "event",
+    "accepted",
+    "rejected",
+    "pong",
+    "error",
+    "resync",
+    "display",
+    "forum",
+    "forum-session",
+];
 
 /// A command decodes, and encodes back with every field the doc gave, unchanged.
 fn command_decodes(line: &str, at: usize) -> Result<(), String> {

@@ -149,8 +149,10 @@ struct RawSegment {
     alternate_every: Option<Spanned<i64>>,
     #[serde(default)]
     allow_multiple: bool,
+    /// Participant ids, or `{ participant = "id", at = DATE-TIME }` with the time
+    /// the speaker was inscribed (the e-Speakers list's).
     #[serde(default)]
-    inscribed: Vec<Spanned<String>>,
+    inscribed: Vec<Spanned<toml::Value>>,
     #[serde(default)]
     panelists: Vec<Spanned<String>>,
     limits: Option<RawLimits>,
@@ -292,7 +294,7 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// " (did you mean `x`?)" when there is a likely intended value.
-fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     nearest(word, candidates).map_or_else(String::new, |n| format!(" (did you mean `{n}`?)"))
 }
 
@@ -304,26 +306,28 @@ fn choice<T: serde::de::DeserializeOwned>(
     key: &str,
     allowed: &[&str],
 ) -> Option<T> {
-    let text = value.get_ref().as_str();
-    let parsed: Option<T> =
-        T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text)).ok();
-    if parsed.is_none() {
-        let listed = allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ");
-        problems.at(
-            value.span(),
-            format!(
-                "`{key}` cannot be \"{text}\"{}; it is one of {listed}",
-                did_you_mean(text, allowed.iter().copied())
-            ),
-        );
+    match named(value.get_ref(), key, allowed) {
+        Ok(parsed) => Some(parsed),
+        Err(why) => {
+            problems.at(value.span(), why);
+            None
+        }
     }
-    parsed
 }
 
-const KINDS: &[&str] = &["member-state", "observer-state", "group-of-states", "un-entity", "igo", "stakeholder"];
-const REGIONAL_GROUPS: &[&str] = &["african", "asia-pacific", "eastern-european", "grulac", "weog"];
-const REGIONS: &[&str] = &["africa", "americas", "arab-states", "asia-pacific", "europe", "global"];
-const CONSTITUENCIES: &[&str] = &[
+/// An enumerated value by its name (`"member-state"`), or why not, with the
+/// nearest valid name: the wording of every session file's and import's problem.
+pub fn named<T: serde::de::DeserializeOwned>(text: &str, key: &str, allowed: &[&str]) -> Result<T, String> {
+    T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text)).map_err(|_| {
+        let listed = allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ");
+        format!("`{key}` cannot be \"{text}\"{}; it is one of {listed}", did_you_mean(text, allowed.iter().copied()))
+    })
+}
+
+pub const KINDS: &[&str] = &["member-state", "observer-state", "group-of-states", "un-entity", "igo", "stakeholder"];
+pub const REGIONAL_GROUPS: &[&str] = &["african", "asia-pacific", "eastern-european", "grulac", "weog"];
+pub const REGIONS: &[&str] = &["africa", "americas", "arab-states", "asia-pacific", "europe", "global"];
+pub const CONSTITUENCIES: &[&str] = &[
     "civil-society",
     "migrant-organization",
     "diaspora",
@@ -335,7 +339,7 @@ const CONSTITUENCIES: &[&str] = &[
     "nhri",
     "faith-based",
 ];
-const LEVELS: &[&str] = &[
+pub const LEVELS: &[&str] = &[
     "head-of-state-or-government",
     "vice-president-or-crown-prince",
     "minister",
@@ -343,7 +347,7 @@ const LEVELS: &[&str] = &[
     "head-of-delegation",
     "delegate",
 ];
-const MODALITIES: &[&str] = &["in-room", "remote", "pre-recorded"];
+pub const MODALITIES: &[&str] = &["in-room", "remote", "pre-recorded"];
 const PRECEDENCES: &[&str] = &["inscription", "un-protocol"];
 const BUDGET_PER: &[&str] = &["regional-group", "constituency", "kind", "participant"];
 
@@ -419,7 +423,7 @@ fn keys_of(table: &str) -> &'static [&'static str] {
     }
 }
 
-fn valid_id(id: &str) -> bool {
+pub fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
@@ -488,6 +492,50 @@ fn duration(problems: &mut Problems<'_>, value: &Spanned<RawDuration>, key: &str
                 value.span(),
                 format!("`{key}`: bad duration {shown}{hint}: use e.g. \"3m\", \"90s\", \"2m30s\" or whole seconds, from 1 s to 24 h"),
             );
+            None
+        }
+    }
+}
+
+type Time = DateTime<FixedOffset>;
+
+/// One entry of a segment's `inscribed`: a participant id, or a table with the
+/// id and the time the speaker was inscribed.
+fn inscription(
+    problems: &mut Problems<'_>,
+    item: &Spanned<toml::Value>,
+) -> Option<(String, Option<DateTime<FixedOffset>>)> {
+    const SHAPE: &str =
+        "an entry of `inscribed` is a participant id, or { participant = \"id\", at = 2022-05-10T09:12:00-04:00 }";
+    match item.get_ref() {
+        toml::Value::String(id) => Some((id.clone(), None)),
+        toml::Value::Table(table) => {
+            let participant = table.get("participant").and_then(toml::Value::as_str);
+            let at = table.get("at").and_then(|v| match v {
+                toml::Value::Datetime(d) => DateTime::parse_from_rfc3339(&d.to_string()).ok(),
+                _ => None,
+            });
+            let unknown: Vec<&String> = table.keys().filter(|k| !["participant", "at"].contains(&k.as_str())).collect();
+            if let Some(key) = unknown.first() {
+                let hint = did_you_mean(key, ["participant", "at"]);
+                problems.at(item.span(), format!("unknown key `{key}` in an entry of `inscribed`{hint}: {SHAPE}"));
+                return None;
+            }
+            match (participant, at) {
+                (Some(id), Some(at)) => Some((id.to_string(), Some(at))),
+                (None, _) => {
+                    problems.at(item.span(), format!("this entry of `inscribed` names no `participant`: {SHAPE}"));
+                    None
+                }
+                (Some(_), None) => {
+                    problems
+                        .at(item.span(), format!("this entry's `at` must be a date and time with an offset: {SHAPE}"));
+                    None
+                }
+            }
+        }
+        _ => {
+            problems.at(item.span(), SHAPE);
             None
         }
     }
@@ -605,17 +653,17 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
                 StakeholderSlots::AfterStates
             }
         };
-        let mut inscribed_seen: HashMap<&str, ()> = HashMap::new();
+        let mut inscribed_seen: HashMap<String, ()> = HashMap::new();
         let roster_ids = || seen.keys().map(String::as_str);
-        for id in &s.inscribed {
-            if !known(id.get_ref()) {
-                let hint = did_you_mean(id.get_ref(), roster_ids());
-                problems.at(id.span(), format!("unknown participant \"{}\" in `inscribed`{hint}", id.get_ref()));
-            } else if !s.allow_multiple && inscribed_seen.insert(id.get_ref(), ()).is_some() {
-                problems.at(
-                    id.span(),
-                    format!("\"{}\" is inscribed twice; set `allow_multiple = true` to allow it", id.get_ref()),
-                );
+        let inscriptions: Vec<(&Spanned<toml::Value>, String, Option<Time>)> =
+            s.inscribed.iter().filter_map(|item| inscription(problems, item).map(|(id, at)| (item, id, at))).collect();
+        for (item, id, _) in &inscriptions {
+            if !known(id) {
+                let hint = did_you_mean(id, roster_ids());
+                problems.at(item.span(), format!("unknown participant \"{id}\" in `inscribed`{hint}"));
+            } else if !s.allow_multiple && inscribed_seen.insert(id.clone(), ()).is_some() {
+                problems
+                    .at(item.span(), format!("\"{id}\" is inscribed twice; set `allow_multiple = true` to allow it"));
             }
         }
         for id in &s.panelists {
@@ -639,7 +687,12 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
             stakeholders,
             allow_multiple: s.allow_multiple,
             limits: seg_limits,
-            inscribed: s.inscribed.iter().map(|i| i.get_ref().clone()).collect(),
+            inscribed_at: if inscriptions.iter().any(|(_, _, at)| at.is_some()) {
+                inscriptions.iter().map(|(_, _, at)| at.or(start).unwrap_or(fallback)).collect()
+            } else {
+                Vec::new()
+            },
+            inscribed: inscriptions.into_iter().map(|(_, id, _)| id).collect(),
             panelists: s.panelists.iter().map(|i| i.get_ref().clone()).collect(),
             budgets: budgets(problems, &s.budgets),
         });
@@ -688,7 +741,14 @@ fn people(
                     }
                     None => (person_id(&name), raw.name.span()),
                 };
-                if let Some(first) = seen.get(&id) {
+                if id == crate::domain::SECRETARIAT {
+                    problems.at(
+                        span.clone(),
+                        format!(
+                            "the id \"{id}\" is the forum's: the hub records its secretariat credential under it; give this person an `id` of its own"
+                        ),
+                    );
+                } else if let Some(first) = seen.get(&id) {
                     let (line, _) = line_column(problems.source, *first);
                     problems.at(
                         span.clone(),
@@ -768,6 +828,8 @@ fn participant(problems: &mut Problems<'_>, p: &RawParticipant, known: &dyn Fn(&
     }
     participant
 }
+
+pub mod import;
 
 #[cfg(test)]
 mod tests;

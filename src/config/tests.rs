@@ -173,3 +173,36 @@ fn line_and_column_count_characters() {
     assert_eq!(line_column("ab\ncdé f", 8), (2, 5));
     assert_eq!(line_column("", 10), (1, 1));
 }
+
+#[test]
+fn an_inscription_may_carry_the_time_it_was_made() {
+    let timed = VALID.replace(
+        r#"inscribed = ["chile", "ngo-a"]"#,
+        r#"inscribed = ["chile", { participant = "ngo-a", at = 2022-05-10T09:12:00-04:00 }]"#,
+    );
+    let def = parse_session(&timed).expect("valid");
+    let segment = def.segments.iter().find(|s| !s.inscribed.is_empty()).expect("a segment inscribes");
+    assert_eq!(segment.inscribed, ["chile", "ngo-a"]);
+    let times: Vec<String> = segment.inscribed_at.iter().map(|t| t.to_rfc3339()).collect();
+    // Without a time of its own, an entry is inscribed at the session's start.
+    assert_eq!(times, [def.start.to_rfc3339(), "2022-05-10T09:12:00-04:00".to_string()]);
+    // Untimed files are as before.
+    assert!(parse_session(VALID).expect("valid").segments.iter().all(|s| s.inscribed_at.is_empty()));
+
+    let bad = VALID.replace(
+        r#"inscribed = ["chile", "ngo-a"]"#,
+        r#"inscribed = [{ participant = "chile", when = 2022-05-10T09:12:00-04:00 }, { participant = "ngo-a", at = "soon" }, 7]"#,
+    );
+    let found = problems(&bad);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].contains("unknown key `when` in an entry of `inscribed`"), "{found:?}");
+    assert!(found[1].contains("this entry's `at` must be a date and time with an offset"), "{found:?}");
+    assert!(found[2].contains("an entry of `inscribed` is a participant id, or { participant"), "{found:?}");
+}
+
+#[test]
+fn the_forums_secretariat_is_no_persons_id() {
+    let text = VALID.replacen("[[chairs]]", "[[officers]]\nname = \"Secretariat\"\n\n[[chairs]]", 1);
+    let found = problems(&text);
+    assert!(found.iter().any(|p| p.contains("the id \"secretariat\" is the forum's")), "{found:?}");
+}

@@ -272,25 +272,31 @@ impl Turn {
     }
 
     pub fn reading(&self, now: Timestamp, warning_secs: u32) -> ClockReading {
-        let used_ms = self.used_at(now);
-        let remaining_ms = i64::try_from(self.allotted_ms)
-            .unwrap_or(i64::MAX)
-            .saturating_sub(i64::try_from(used_ms).unwrap_or(i64::MAX));
-        let phase = if remaining_ms < 0 {
-            ClockPhase::Overrun
-        } else if remaining_ms <= i64::from(warning_secs) * 1000 {
-            ClockPhase::Warning
-        } else {
-            ClockPhase::Normal
-        };
-        ClockReading {
-            used_ms,
-            allotted_ms: self.allotted_ms,
-            remaining_ms,
-            running: self.running_since.is_some(),
-            phase,
-        }
+        clock_reading(self.allotted_ms, self.used_ms, self.running_since, now, warning_secs)
     }
+}
+
+/// What a turn's clock shows at `now`: `allotted_ms` less the time used
+/// (`used_ms` before `running_since`, and the time since while it runs), and its
+/// phase. Every screen and page that shows a clock reads it here.
+pub fn clock_reading(
+    allotted_ms: u64,
+    used_ms: u64,
+    running_since: Option<Timestamp>,
+    now: Timestamp,
+    warning_secs: u32,
+) -> ClockReading {
+    let used_ms = used_ms + running_since.map_or(0, |since| millis_between(since, now));
+    let remaining_ms =
+        i64::try_from(allotted_ms).unwrap_or(i64::MAX).saturating_sub(i64::try_from(used_ms).unwrap_or(i64::MAX));
+    let phase = if remaining_ms < 0 {
+        ClockPhase::Overrun
+    } else if remaining_ms <= i64::from(warning_secs) * 1000 {
+        ClockPhase::Warning
+    } else {
+        ClockPhase::Normal
+    };
+    ClockReading { used_ms, allotted_ms, remaining_ms, running: running_since.is_some(), phase }
 }
 
 /// Milliseconds from `a` to `b`, never negative (a clock never runs backwards).
@@ -722,39 +728,62 @@ pub struct Forecast {
     pub total: usize,
 }
 
-/// Forecast the end of a segment's list from `now`: the current turn's time left
-/// (if it is in this segment), then every entry's allotted time.
-///
-/// A session run far from its scheduled date (a rehearsal, a replayed example) is
-/// forecast against the segment's scheduled length counted from when it opened.
-pub fn forecast(session: &Session, segment: usize, now: Timestamp) -> Option<Forecast> {
+/// The scheduled end a segment's list is forecast against: the segment's `end`, or,
+/// for a session run far from its scheduled date (a rehearsal, a replayed
+/// example), its scheduled length counted from when it opened (from `now` if it
+/// has not opened).
+pub fn scheduled_end(session: &Session, segment: usize, now: Timestamp) -> Option<Timestamp> {
     let def = session.segment_def(segment)?;
     let state = session.segments.get(segment)?;
     let scheduled_start = def.start.with_timezone(&Utc);
-    let length = def.end - def.start;
     let anchor = state.opened_at.unwrap_or(now);
-    let scheduled_end =
-        if (anchor - scheduled_start).num_hours().abs() >= 12 { anchor + length } else { def.end.with_timezone(&Utc) };
-    let mut at = now;
-    if let Some(turn) = session.floor.as_ref().filter(|t| t.segment == segment) {
-        let left = turn.reading(now, def.limits.warning).remaining_ms.max(0);
-        at = at.checked_add_signed(chrono::Duration::milliseconds(left))?;
-    }
-    let mut fit = 0;
+    Some(if (anchor - scheduled_start).num_hours().abs() >= 12 {
+        anchor + (def.end - def.start)
+    } else {
+        def.end.with_timezone(&Utc)
+    })
+}
+
+/// When a list whose statements take `list_secs` in all ends, from `now` with
+/// `floor_left_ms` left to the speaker on the floor, and by how much it runs past
+/// `scheduled_end` (negative: before it). The one computation of a list's end:
+/// the chair's forecast and the forum's console both use it.
+pub fn list_end(
+    now: Timestamp,
+    floor_left_ms: i64,
+    list_secs: u64,
+    scheduled_end: Timestamp,
+) -> Option<(Timestamp, i64)> {
+    let ends_at = now
+        .checked_add_signed(chrono::Duration::milliseconds(floor_left_ms.max(0)))?
+        .checked_add_signed(chrono::Duration::seconds(i64::try_from(list_secs).ok()?))?;
+    Some((ends_at, (ends_at - scheduled_end).num_milliseconds()))
+}
+
+/// Forecast the end of a segment's list from `now`: the current turn's time left
+/// (if it is in this segment), then every entry's allotted time, against
+/// [`scheduled_end`].
+pub fn forecast(session: &Session, segment: usize, now: Timestamp) -> Option<Forecast> {
+    let def = session.segment_def(segment)?;
+    let state = session.segments.get(segment)?;
+    let scheduled_end = scheduled_end(session, segment, now)?;
+    let floor_left = session
+        .floor
+        .as_ref()
+        .filter(|t| t.segment == segment)
+        .map_or(0, |turn| turn.reading(now, def.limits.warning).remaining_ms.max(0));
     let entries: Vec<&Entry> = state.list.iter().chain(state.replies.iter()).collect();
+    // How many finish in time: each entry's end, one after another.
+    let mut fit = 0;
+    let mut secs = 0u64;
     for entry in &entries {
-        at = at.checked_add_signed(chrono::Duration::seconds(i64::from(entry.allotted)))?;
-        if at <= scheduled_end {
+        secs += u64::from(entry.allotted);
+        if list_end(now, floor_left, secs, scheduled_end).is_some_and(|(_, late)| late <= 0) {
             fit += 1;
         }
     }
-    Some(Forecast {
-        ends_at: at,
-        scheduled_end,
-        late_ms: (at - scheduled_end).num_milliseconds(),
-        fit,
-        total: entries.len(),
-    })
+    let (ends_at, late_ms) = list_end(now, floor_left, secs, scheduled_end)?;
+    Some(Forecast { ends_at, scheduled_end, late_ms, fit, total: entries.len() })
 }
 
 impl Session {
@@ -781,9 +810,10 @@ impl Session {
             spoken_ms: BTreeMap::new(),
         };
         for (index, segment) in def.segments.iter().enumerate() {
-            // Inscribed before the meeting (e-Speakers): at the session's scheduled start.
-            let at = def.start.with_timezone(&Utc);
-            for participant in &segment.inscribed {
+            // Inscribed before the meeting (e-Speakers): at the time the file gives,
+            // else at the session's scheduled start.
+            for (i, participant) in segment.inscribed.iter().enumerate() {
+                let at = segment.inscribed_at.get(i).unwrap_or(&def.start).with_timezone(&Utc);
                 if let Some(p) = def.participant(participant) {
                     let entry = session.new_entry(index, p, None, None, at);
                     session.next_id += 1;

@@ -316,6 +316,11 @@ pub struct SegmentDef {
     pub limits: Limits,
     #[serde(default)]
     pub inscribed: Vec<ParticipantId>,
+    /// When each of `inscribed` was inscribed (the e-Speakers list's times), one
+    /// per entry; the session's start for an entry the file gives no time. Empty
+    /// when no entry has a time of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inscribed_at: Vec<DateTime<FixedOffset>>,
     #[serde(default)]
     pub panelists: Vec<ParticipantId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -335,6 +340,11 @@ pub struct Person {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
+
+/// The person the hub records the forum's secretariat credential as (its own
+/// token, valid in every session the hub serves): no session file may give a
+/// person this id.
+pub const SECRETARIAT: &str = "secretariat";
 
 /// The id a person gets from their name when the session file gives none:
 /// "Amara Diallo-Mensah" → "amara-diallo-mensah".
@@ -502,7 +512,7 @@ impl Participant {
         let kind = self.kind;
         match (self.regional_group, kind) {
             (None, ParticipantKind::MemberState) => {
-                found.push((RosterField::Id, format!("member State \"{id}\" needs a `regional_group`")));
+                found.push((RosterField::RegionalGroup, format!("member State \"{id}\" needs a `regional_group`")));
             }
             (Some(_), k) if !k.is_state() => found.push((
                 RosterField::RegionalGroup,
@@ -512,7 +522,7 @@ impl Participant {
         }
         match (self.constituency, kind) {
             (None, ParticipantKind::Stakeholder) => {
-                found.push((RosterField::Id, format!("stakeholder \"{id}\" needs a `constituency`")));
+                found.push((RosterField::Constituency, format!("stakeholder \"{id}\" needs a `constituency`")));
             }
             (Some(_), k) if k != ParticipantKind::Stakeholder => found.push((
                 RosterField::Constituency,

@@ -21,8 +21,9 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::session::{Frame, OlderPage, SessionHandle};
 use super::tokens::Credential;
-use super::{SessionEntry, Settings, log};
+use super::{Registry, Settings, log};
 use crate::domain::{Actor, Role};
+use crate::forum::Follower;
 use crate::protocol::{ClientFrame, DecodeError, Envelope, ErrorCode, PROTOCOL_VERSION, ServerFrame, decode_client};
 
 /// Messages above this size close the connection (1009); between
@@ -41,7 +42,9 @@ fn ws_config() -> WebSocketConfig {
 
 /// Who a connection is, established at the handshake.
 struct Authed {
+    /// The session's id; empty for the forum's connection (`/v1/forum`).
     session: String,
+    forum: bool,
     actor: Actor,
     since: Option<u64>,
     epoch: Option<String>,
@@ -105,11 +108,7 @@ fn clean_name(name: &str) -> Option<String> {
 
 /// Check the upgrade request: path, session, token, origin. Answers with the
 /// HTTP error to send instead of upgrading.
-fn authorize(
-    registry: &HashMap<String, SessionEntry>,
-    settings: &Settings,
-    request: &Request,
-) -> Result<Authed, Refusal> {
+fn authorize(registry: &Registry, settings: &Settings, request: &Request) -> Result<Authed, Refusal> {
     if let Some(origin) = request.headers().get("origin") {
         let origin = origin.to_str().unwrap_or("");
         // The hub's own pages come from its own address: their origin is the Host asked for.
@@ -123,12 +122,6 @@ fn authorize(
         }
     }
     let path = request.uri().path();
-    let Some(id) = path.strip_prefix("/v1/sessions/").filter(|id| !id.is_empty() && !id.contains('/')) else {
-        return Err(refusal(StatusCode::NOT_FOUND, "no such path: connect to /v1/sessions/SESSION-ID"));
-    };
-    let Some(entry) = registry.get(id) else {
-        return Err(refusal(StatusCode::NOT_FOUND, "no such session on this hub"));
-    };
     let params = query_params(request.uri().query());
     let header_token = request
         .headers()
@@ -137,11 +130,41 @@ fn authorize(
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
     let token = header_token.or_else(|| params.get("token").map(String::as_str)).filter(|t| !t.is_empty());
+    if path == "/v1/forum" {
+        let role = match token {
+            Some(token) => registry
+                .forum_tokens
+                .authenticate(token)
+                .ok_or_else(|| refusal(StatusCode::UNAUTHORIZED, "invalid token for this hub's forum"))?,
+            None => {
+                return Err(refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "the forum needs the secretariat's token (or the forum observer's), from forum-tokens.toml in the hub's data directory: `Authorization: Bearer TOKEN` or `?token=TOKEN`",
+                ));
+            }
+        };
+        let actor = super::tokens::forum_actor(role);
+        return Ok(Authed { session: String::new(), forum: true, actor, since: None, epoch: None, display: false });
+    }
+    let Some(id) = path.strip_prefix("/v1/sessions/").filter(|id| !id.is_empty() && !id.contains('/')) else {
+        return Err(refusal(StatusCode::NOT_FOUND, "no such path: connect to /v1/sessions/SESSION-ID or /v1/forum"));
+    };
+    let Some(entry) = registry.sessions.get(id) else {
+        return Err(refusal(StatusCode::NOT_FOUND, "no such session on this hub"));
+    };
+    // A session's own tokens, else the forum's (valid in every session).
+    let mut forum_actor = None;
     let credential = match token {
-        Some(token) => entry
-            .tokens
-            .authenticate(token, &entry.def)
-            .ok_or_else(|| refusal(StatusCode::UNAUTHORIZED, "invalid token for this session"))?,
+        Some(token) => {
+            match (entry.tokens.authenticate(token, &entry.def), registry.forum_tokens.authenticate(token)) {
+                (Some(credential), _) => credential,
+                (None, Some(role)) => {
+                    forum_actor = Some(super::tokens::forum_actor(role));
+                    Credential { role, participant: None, person: None }
+                }
+                (None, None) => return Err(refusal(StatusCode::UNAUTHORIZED, "invalid token for this session")),
+            }
+        }
         None if entry.def.observers_open => Credential { role: Role::Observer, participant: None, person: None },
         None => {
             return Err(refusal(
@@ -160,10 +183,11 @@ fn authorize(
     // A person's own token names them; a shared role token takes the name the
     // connection declares (or the role's).
     let person = credential.person.as_deref().and_then(|id| entry.def.person(id));
-    let actor = match (credential.role, person) {
-        (Role::Delegate, _) => Actor::delegate(credential.participant.as_deref().unwrap_or_default()),
-        (role, Some((_, person))) => Actor::person(role, person),
-        (role, None) => {
+    let actor = match (credential.role, person, forum_actor) {
+        (_, _, Some(actor)) => actor,
+        (Role::Delegate, _, _) => Actor::delegate(credential.participant.as_deref().unwrap_or_default()),
+        (role, Some((_, person)), _) => Actor::person(role, person),
+        (role, None, None) => {
             Actor { role, name: name.unwrap_or_else(|| role.label().to_string()), participant: None, person: None }
         }
     };
@@ -173,7 +197,7 @@ fn authorize(
         Some("display") => true,
         Some(_) => return Err(refusal(StatusCode::BAD_REQUEST, "`view` is `display` (the room screens) or absent")),
     };
-    Ok(Authed { session: id.to_string(), actor, since, epoch, display })
+    Ok(Authed { session: id.to_string(), forum: false, actor, since, epoch, display })
 }
 
 fn envelope(frame: ServerFrame, clock: &super::Clock) -> Message {
@@ -381,7 +405,7 @@ enum Flow {
 /// When a connection's first heartbeat is due: somewhere in the first period,
 /// spread by the peer's port, so that thousands of connections made in the same
 /// second do not all ping in the same second ever after.
-fn first_heartbeat(peer: SocketAddr, period: Duration) -> tokio::time::Instant {
+pub(super) fn first_heartbeat(peer: SocketAddr, period: Duration) -> tokio::time::Instant {
     let spread = u32::from(peer.port()) % 1000;
     tokio::time::Instant::now() + period.mul_f64(f64::from(spread + 1) / 1000.0)
 }
@@ -467,14 +491,14 @@ async fn serve_display<S>(
     let _ = timeout(settings.write_timeout, ws.close(None)).await;
 }
 
-fn close(code: CloseCode, reason: &str) -> Message {
+pub(super) fn close(code: CloseCode, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason.to_string()) }))
 }
 
 pub(super) async fn serve<S>(
     mut stream: S,
     peer: SocketAddr,
-    registry: Arc<HashMap<String, SessionEntry>>,
+    registry: Arc<Registry>,
     settings: Arc<Settings>,
     permit: Option<OwnedSemaphorePermit>,
 ) where
@@ -508,16 +532,22 @@ pub(super) async fn serve<S>(
         Ok(Ok(ws)) => ws,
         Ok(Err(_)) | Err(_) => return, // refused, malformed or too slow: nothing to serve
     };
-    let Some(Authed { session, actor, since, epoch, display }) = authed else {
+    let Some(Authed { session, forum, actor, since, epoch, display }) = authed else {
         return;
     };
-    let Some(entry) = registry.get(&session) else {
+    if forum {
+        return Box::pin(super::forum::serve(ws, peer, actor, registry.forum.clone(), settings)).await;
+    }
+    let Some(entry) = registry.sessions.get(&session) else {
         return;
     };
     if display {
         let _counted = entry.handle.count_display();
+        let _present = registry.forum.present(entry.index, Follower::Display);
         return Box::pin(serve_display(ws, peer, session, actor, entry.handle.display(), settings)).await;
     }
+    // Who follows the session, for the forum's console; counted out when the connection ends.
+    let _present = registry.forum.present(entry.index, Follower::Role(actor.role));
     let Some(sub) = entry.handle.subscribe(since, epoch).await else {
         let _ = timeout(settings.write_timeout, ws.send(close(CloseCode::Away, "session is shutting down"))).await;
         return;

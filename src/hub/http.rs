@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-use super::SessionEntry;
+use super::{Registry, SessionEntry};
 use crate::web;
 
 /// Longest request head read (the websocket layer's own limit is the same order).
@@ -124,12 +124,14 @@ fn response(method: &str, status: &str, content_type: &str, headers: &str, body:
 }
 
 /// The response to a browser's plain request: the session's report, a room page, or why not.
-pub async fn answer(registry: &std::collections::HashMap<String, SessionEntry>, head: &Head) -> Vec<u8> {
+pub(super) async fn answer(registry: &Registry, head: &Head) -> Vec<u8> {
     let (path, query) = head.path.split_once('?').unwrap_or((&head.path, ""));
     let report = path.strip_prefix("/v1/sessions/").and_then(|p| p.strip_suffix("/report"));
-    match report.and_then(|id| registry.get(id)) {
-        Some(entry) if head.method == "GET" || head.method == "HEAD" => report_page(entry, head, query).await,
-        _ => page(registry, &head.method, &head.path),
+    match report.and_then(|id| registry.sessions.get(id)) {
+        Some(entry) if head.method == "GET" || head.method == "HEAD" => {
+            report_page(entry, &registry.forum_tokens, head, query).await
+        }
+        _ => page(&registry.sessions, &head.method, &head.path),
     }
 }
 
@@ -137,7 +139,7 @@ pub async fn answer(registry: &std::collections::HashMap<String, SessionEntry>, 
 /// (everything the hub has acknowledged): reloading shows the session so far.
 /// Public on a session open to observers; else any of the session's tokens (the
 /// observer's is the one to give out), as `?token=` or `Authorization: Bearer`.
-async fn report_page(entry: &SessionEntry, head: &Head, query: &str) -> Vec<u8> {
+async fn report_page(entry: &SessionEntry, forum: &super::ForumTokens, head: &Head, query: &str) -> Vec<u8> {
     let text = "text/plain; charset=utf-8";
     let params = super::conn::query_params(Some(query));
     let token = head.bearer.as_deref().or_else(|| params.get("token").map(String::as_str)).filter(|t| !t.is_empty());
@@ -146,7 +148,9 @@ async fn report_page(entry: &SessionEntry, head: &Head, query: &str) -> Vec<u8> 
         response(&head.method, "401 Unauthorized", text, &headers, why.as_bytes())
     };
     match token {
-        Some(token) if entry.tokens.authenticate(token, &entry.def).is_none() => {
+        Some(token)
+            if entry.tokens.authenticate(token, &entry.def).is_none() && forum.authenticate(token).is_none() =>
+        {
             return refused("invalid token for this session\n");
         }
         None if !entry.def.observers_open => {

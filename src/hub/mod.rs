@@ -2,6 +2,7 @@
 //! one task, and serves websocket clients at `/v1/sessions/SESSION-ID`.
 
 mod conn;
+pub mod forum;
 mod http;
 pub mod session;
 pub mod tokens;
@@ -22,7 +23,7 @@ use crate::config;
 use crate::domain::{self, Session, SessionDef};
 use crate::journal;
 pub use session::SessionHandle;
-pub use tokens::{TokenStore, Tokens};
+pub use tokens::{ForumTokens, TokenStore, Tokens};
 
 static LOG_FILE: std::sync::OnceLock<std::sync::Mutex<std::fs::File>> = std::sync::OnceLock::new();
 
@@ -121,11 +122,21 @@ impl Default for Settings {
 /// One session as the hub serves it.
 #[derive(Debug)]
 pub struct SessionEntry {
+    /// Its place among the hub's sessions (the order they were given in).
+    pub index: usize,
     pub def: Arc<SessionDef>,
     pub handle: SessionHandle,
     pub tokens: Arc<TokenStore>,
     /// The session's journal, which its task writes: the report page reads it.
     pub journal: PathBuf,
+}
+
+/// Everything a connection may ask for: the sessions, and the forum across them.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    pub sessions: HashMap<String, SessionEntry>,
+    pub forum: forum::ForumHub,
+    pub forum_tokens: ForumTokens,
 }
 
 /// What opening a session found, for the operator.
@@ -146,7 +157,12 @@ struct Opened {
 }
 
 /// Open (or recover) a session from its file and its data directory.
-fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Opened, String> {
+fn open_session(
+    data_dir: &Path,
+    file: &Path,
+    settings: &Settings,
+    (index, forum): (usize, &forum::ForumHub),
+) -> Result<Opened, String> {
     let shown = file.display().to_string();
     let source = std::fs::read_to_string(file).map_err(|e| format!("{shown}: {e}"))?;
     let def = config::parse_session(&source).map_err(|e| e.render(&shown))?;
@@ -210,10 +226,13 @@ fn open_session(data_dir: &Path, file: &Path, settings: &Settings) -> Result<Ope
         &history,
         settings.broadcast_capacity,
         settings.clock.clone(),
-        Some(tokens.clone()),
-        session::Checkpoints { every: settings.checkpoint_every, last: checkpoint_seq },
+        session::Serving {
+            tokens: Some(tokens.clone()),
+            checkpoints: session::Checkpoints { every: settings.checkpoint_every, last: checkpoint_seq },
+            forum: Some((index, forum.clone())),
+        },
     );
-    Ok(Opened { entry: SessionEntry { def, handle, tokens, journal: journal_path }, task, report })
+    Ok(Opened { entry: SessionEntry { index, def, handle, tokens, journal: journal_path }, task, report })
 }
 
 /// A running hub.
@@ -222,10 +241,11 @@ pub struct Hub {
     /// "ws", or "wss" with TLS.
     pub scheme: &'static str,
     pub reports: Vec<OpenReport>,
-    registry: Arc<HashMap<String, SessionEntry>>,
+    registry: Arc<Registry>,
     shutdown: watch::Sender<bool>,
     accept: JoinHandle<()>,
     sessions: Vec<JoinHandle<()>>,
+    forum_task: JoinHandle<()>,
 }
 
 /// A join URL for one role of one session.
@@ -244,11 +264,20 @@ impl Hub {
         if files.is_empty() {
             return Err("give at least one session file".to_string());
         }
+        let forum_tokens = ForumTokens::load_or_create(data_dir)
+            .map_err(|e| format!("{}: {e}", data_dir.join(tokens::FORUM_FILE_NAME).display()))?;
+        let (forum, forum_task) = forum::ForumHub::spawn(files.len());
         let mut registry = HashMap::new();
         let mut reports = Vec::new();
         let mut sessions = Vec::new();
-        for file in files {
-            let opened = open_session(data_dir, file, &settings)?;
+        for (index, file) in files.iter().enumerate() {
+            let opened = match open_session(data_dir, file, &settings, (index, &forum)) {
+                Ok(opened) => opened,
+                Err(e) => {
+                    forum.stop();
+                    return Err(e);
+                }
+            };
             let id = opened.entry.def.id.clone();
             if registry.contains_key(&id) {
                 return Err(format!("{}: session id \"{id}\" is given twice", file.display()));
@@ -257,22 +286,42 @@ impl Hub {
             sessions.push(opened.task);
             registry.insert(id, opened.entry);
         }
-        let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let listener = match TcpListener::bind(listen).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                for entry in registry.values() {
+                    entry.handle.stop().await;
+                }
+                forum.stop();
+                return Err(format!("cannot listen on {listen}: {e}"));
+            }
+        };
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let registry = Arc::new(registry);
+        let registry = Arc::new(Registry { sessions: registry, forum, forum_tokens });
         let (shutdown, watch_rx) = watch::channel(false);
         let scheme = if settings.tls.is_some() { "wss" } else { "ws" };
         let accept = tokio::spawn(accept_loop(listener, registry.clone(), Arc::new(settings), watch_rx));
-        Ok(Self { addr, scheme, reports, registry, shutdown, accept, sessions })
+        Ok(Self { addr, scheme, reports, registry, shutdown, accept, sessions, forum_task })
+    }
+
+    /// The forum's URL (every session on the secretariat's console, `rostrum forum`),
+    /// with the secretariat's token.
+    pub fn forum_url(&self) -> String {
+        format!("{}://{}/v1/forum?token={}", self.scheme, self.addr, self.registry.forum_tokens.secretariat)
+    }
+
+    /// The forum's tokens (the secretariat's and the forum observer's).
+    pub fn forum_tokens(&self) -> ForumTokens {
+        self.registry.forum_tokens.clone()
     }
 
     /// Join URLs (with tokens) of every session; delegate URLs are in tokens.toml.
     pub fn join_urls(&self) -> Vec<JoinUrl> {
         let mut urls = Vec::new();
-        let mut ids: Vec<&String> = self.registry.keys().collect();
+        let mut ids: Vec<&String> = self.registry.sessions.keys().collect();
         ids.sort();
         for id in ids {
-            let entry = &self.registry[id];
+            let entry = &self.registry.sessions[id];
             let tokens = entry.tokens.get();
             let base = format!("{}://{}/v1/sessions/{id}", self.scheme, self.addr);
             for (role, token) in
@@ -315,12 +364,12 @@ impl Hub {
 
     /// The tokens of a session as they are now (for embedding clients and tests).
     pub fn tokens(&self, session: &str) -> Option<Tokens> {
-        self.registry.get(session).map(|e| e.tokens.get())
+        self.registry.sessions.get(session).map(|e| e.tokens.get())
     }
 
     /// A handle to a session's task, for in-process clients.
     pub fn session(&self, session: &str) -> Option<SessionHandle> {
-        self.registry.get(session).map(|e| e.handle.clone())
+        self.registry.sessions.get(session).map(|e| e.handle.clone())
     }
 
     /// What the operator needs on start: sessions opened and how to join them.
@@ -344,6 +393,14 @@ impl Hub {
                 data_dir.join(&r.session).join(tokens::FILE_NAME).display()
             );
         }
+        // The secretariat's console: every session on one screen.
+        let _ = writeln!(out, "  {:<11} {}", "forum", self.forum_url());
+        let _ = writeln!(
+            out,
+            "  every session on one screen: rostrum forum '{}' (the forum's tokens are in {})",
+            self.forum_url(),
+            data_dir.join(tokens::FORUM_FILE_NAME).display()
+        );
         out
     }
 
@@ -352,19 +409,22 @@ impl Hub {
     /// ends its live stream, which is how its connections learn of it), and return.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        for entry in self.registry.values() {
+        for entry in self.registry.sessions.values() {
             entry.handle.stop().await;
         }
         for task in self.sessions {
             let _ = task.await;
         }
+        // The forum's consoles are told as the sessions' connections are.
+        self.registry.forum.stop();
+        let _ = self.forum_task.await;
         let _ = self.accept.await;
     }
 }
 
 async fn accept_loop(
     listener: TcpListener,
-    registry: Arc<HashMap<String, SessionEntry>>,
+    registry: Arc<Registry>,
     settings: Arc<Settings>,
     mut shutdown: watch::Receiver<bool>,
 ) {

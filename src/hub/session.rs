@@ -200,6 +200,8 @@ struct Owner {
     checkpointed: u64,
     /// A checkpoint being written on a blocking thread.
     checkpointing: Option<tokio::task::JoinHandle<()>>,
+    /// The forum's task and this session's place in it: told each new summary.
+    forum: Option<(usize, super::forum::ForumHub)>,
 }
 
 /// The session as the journal at `path` holds it, up to event `seq`.
@@ -225,6 +227,16 @@ pub struct Checkpoints {
     pub last: u64,
 }
 
+/// What a session's task serves besides its clients: the tokens it adds to, its
+/// checkpoints, and the forum it tells of each change.
+pub struct Serving {
+    /// Where a participant the chair registers gets its delegate token.
+    pub tokens: Option<Arc<super::TokenStore>>,
+    pub checkpoints: Checkpoints,
+    /// The forum's task and this session's place in it.
+    pub forum: Option<(usize, super::forum::ForumHub)>,
+}
+
 /// Start the task owning a session whose state and journal are already open.
 pub fn spawn(
     state: Session,
@@ -232,14 +244,17 @@ pub fn spawn(
     history: &[Event],
     broadcast_capacity: usize,
     clock: super::Clock,
-    tokens: Option<Arc<super::TokenStore>>,
-    checkpoints: Checkpoints,
+    serving: Serving,
 ) -> (SessionHandle, tokio::task::JoinHandle<()>) {
+    let Serving { tokens, checkpoints, forum } = serving;
     let (tx, rx) = mpsc::channel(QUEUE);
     let (live, _) = broadcast::channel(broadcast_capacity.max(1));
     let epoch = journal.epoch().to_string();
     state.index_recorded();
     let shown = crate::web::project(&state);
+    if let Some((index, hub)) = &forum {
+        hub.publish(*index, crate::forum::summarize(&state));
+    }
     let (display, display_rx) = watch::channel(display_json(&shown));
     let handle = SessionHandle { tx, display: display_rx, live: live.downgrade(), displays: Default::default() };
     let journal_path = journal.path().to_path_buf();
@@ -260,6 +275,7 @@ pub fn spawn(
         checkpoint_every: checkpoints.every,
         checkpointed: checkpoints.last,
         checkpointing: None,
+        forum,
     };
     let task = tokio::spawn(owner.run(rx));
     (handle, task)
@@ -450,6 +466,10 @@ impl Owner {
                 self.display.send_replace(display_json(&projection));
             }
             self.shown = projection;
+            // The forum's summary: what is current, at a cost that does not grow with the history.
+            if let Some((index, hub)) = &self.forum {
+                hub.publish(*index, crate::forum::summarize(&self.state));
+            }
         }
         self.checkpoint_if_due();
         for (reply, start, end) in pending {

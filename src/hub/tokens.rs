@@ -184,3 +184,76 @@ impl TokenStore {
         Ok(())
     }
 }
+
+/// The forum's tokens file, in the hub's data directory beside the sessions' folders.
+pub const FORUM_FILE_NAME: &str = "forum-tokens.toml";
+
+/// The forum's own credentials, valid on every session the hub serves and on
+/// `/v1/forum` (the secretariat's console): the secretariat chairs any session,
+/// the forum's observer follows any session read-only. Kept in
+/// `DATA/forum-tokens.toml` (mode 0600), made on the hub's first start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForumTokens {
+    pub secretariat: String,
+    pub observer: String,
+}
+
+impl ForumTokens {
+    /// Load the forum's tokens from the data directory, or make them (written
+    /// with mode 0600 and fsync'd, the directory too, before the hub serves anyone).
+    pub fn load_or_create(data: &Path) -> io::Result<Self> {
+        let path = data.join(FORUM_FILE_NAME);
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o600))?;
+                toml::from_str::<Self>(&text).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidData, format!("{}: {}", path.display(), e.message()))
+                })
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let tokens = Self { secretariat: new_token()?, observer: new_token()? };
+                fs::create_dir_all(data)?;
+                let text = toml::to_string(&tokens).map_err(io::Error::other)?;
+                let tmp = data.join(format!("{FORUM_FILE_NAME}.tmp"));
+                let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+                file.write_all(
+                    b"# The forum's tokens: the secretariat's opens the forum's console and chairs any session of\n\
+                      # this hub; the observer's follows any session read-only. Keep this file secret.\n",
+                )?;
+                file.write_all(text.as_bytes())?;
+                file.sync_all()?;
+                fs::rename(&tmp, &path)?;
+                fs::File::open(data)?.sync_all()?;
+                Ok(tokens)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The credential a presented token gives across the forum, if it is one of
+    /// its tokens (both compared in constant time).
+    pub fn authenticate(&self, presented: &str) -> Option<Role> {
+        let presented = presented.as_bytes();
+        let secretariat = bool::from(self.secretariat.as_bytes().ct_eq(presented));
+        let observer = bool::from(self.observer.as_bytes().ct_eq(presented));
+        match (secretariat, observer) {
+            (true, _) => Some(Role::Chair),
+            (_, true) => Some(Role::Observer),
+            _ => None,
+        }
+    }
+}
+
+/// The actor a forum credential acts as in a session: the secretariat as a
+/// person at the chair (recorded as `secretariat`), the forum's observer as an observer.
+pub fn forum_actor(role: Role) -> crate::domain::Actor {
+    match role {
+        Role::Chair => crate::domain::Actor {
+            role,
+            name: crate::domain::SECRETARIAT.to_string(),
+            participant: None,
+            person: Some(crate::domain::SECRETARIAT.to_string()),
+        },
+        role => crate::domain::Actor::observer(&format!("forum {}", role.label())),
+    }
+}

@@ -13,7 +13,9 @@ use crate::config;
 use crate::domain::{self, ConnectionStatus, EventKind, Placement, Session, StatementKind, Timestamp, gcm_objective};
 use crate::journal::Contents;
 
+pub mod forum;
 pub mod html;
+pub mod running;
 mod svg;
 
 pub use crate::fairness::{Share, Wait, Waiting};
@@ -618,6 +620,73 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
     })
 }
 
+/// `rostrum report`: read and verify each journal (a torn last line is reported
+/// to `warn` and left out), then one session's report, the forum's across
+/// several, or a segment's running order, in `format`.
+pub fn command(
+    logs: &[std::path::PathBuf],
+    format: &str,
+    table: &str,
+    running_order: bool,
+    warn: &mut dyn FnMut(String),
+) -> Result<String, String> {
+    let mut journals = Vec::new();
+    for log in logs {
+        let contents = crate::journal::read_file(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        if let Some(torn) = &contents.torn {
+            warn(format!("{}: warning: {torn}; the report covers the complete lines", log.display()));
+        }
+        journals.push(contents);
+    }
+    let zone_of = |contents: &Contents| {
+        config::parse_session(&contents.header.config).map(|d| d.start.timezone()).map_err(|e| e.to_string())
+    };
+    if running_order {
+        let [contents] = journals.as_slice() else {
+            return Err("--running-order is one session's: give one journal".to_string());
+        };
+        let Some(order) = running::build(contents)? else {
+            return Ok("No running order: the session is closed, or every segment has been held.\n".to_string());
+        };
+        return match format {
+            "csv" => Ok(running::to_csv(&order)),
+            "markdown" => Ok(running::to_markdown(&order, zone_of(contents)?)),
+            other => Err(format!("--running-order is written as markdown or csv, not {other}")),
+        };
+    }
+    if journals.len() == 1 && !matches!(table, "speakers" | "shares") {
+        let contents = &journals[0];
+        let built = build(contents)?;
+        let zone = zone_of(contents)?;
+        return Ok(match format {
+            "csv" if table == "notes" => notes_csv(&built, false),
+            "csv" if table == "pledges" => notes_csv(&built, true),
+            "csv" => to_csv(&built),
+            "json" => serde_json::to_string_pretty(&built).map_err(|e| e.to_string())? + "\n",
+            "html" => html::to_html(&built, zone),
+            _ => to_markdown(&built, zone),
+        });
+    }
+    let forum_report = forum::build(&journals)?;
+    let mut records = Vec::new();
+    for contents in &journals {
+        records.push((build(contents)?, zone_of(contents)?));
+    }
+    let reports: Vec<Report> = records.iter().map(|(r, _)| r.clone()).collect();
+    Ok(match format {
+        "csv" => match table {
+            "speakers" => forum::speakers_csv(&forum_report),
+            "shares" => forum::shares_csv(&forum_report),
+            "notes" => forum::sessions_csv(&reports, &NOTES_COLUMNS, |r| note_rows(r, false)),
+            "pledges" => forum::sessions_csv(&reports, &PLEDGES_COLUMNS, |r| note_rows(r, true)),
+            _ => forum::sessions_csv(&reports, &CSV_COLUMNS, turn_rows),
+        },
+        "json" => serde_json::to_string_pretty(&forum_report).map_err(|e| e.to_string())? + "\n",
+        "html" => return Err("--format html is one session's page: give one journal".to_string()),
+        _ => forum::to_markdown(&forum_report, &records),
+    })
+}
+
 /// The turns CSV's columns, in order: stable; documented in docs/report.md.
 pub const CSV_COLUMNS: [&str; 28] = [
     "segment_id",
@@ -666,13 +735,13 @@ fn csv_field(value: &str) -> String {
     }
 }
 
-fn csv_line(out: &mut String, fields: &[String]) {
+pub(crate) fn csv_line(out: &mut String, fields: &[String]) {
     out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
     out.push('\n');
 }
 
 /// Seconds with their milliseconds: `28.200`.
-fn seconds(ms: u64) -> String {
+pub(crate) fn seconds(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
@@ -711,17 +780,31 @@ fn count_chair_action(chairs: &mut Vec<ChairActions>, event: &domain::Event, eve
 }
 
 /// RFC 3339 in UTC with `Z`, to the second.
-fn utc_time(t: Timestamp) -> String {
+pub(crate) fn utc_time(t: Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// One row per turn, RFC 4180 quoting.
 pub fn to_csv(report: &Report) -> String {
-    let mut out = CSV_COLUMNS.join(",");
+    table_csv(&CSV_COLUMNS, turn_rows(report))
+}
+
+/// A CSV table: its header, then its rows.
+pub(crate) fn table_csv(columns: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut out = columns.join(",");
     out.push('\n');
+    for row in rows {
+        csv_line(&mut out, &row);
+    }
+    out
+}
+
+/// The turns table's rows, in the order of [`CSV_COLUMNS`].
+pub(crate) fn turn_rows(report: &Report) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
     for segment in &report.segments {
         for t in &segment.turns {
-            let fields = [
+            rows.push(vec![
                 t.segment_id.clone(),
                 t.position.to_string(),
                 t.turn.to_string(),
@@ -750,20 +833,22 @@ pub fn to_csv(report: &Report) -> String {
                 t.points_of_order.to_string(),
                 t.notes.len().to_string(),
                 t.given_by.clone(),
-            ];
-            csv_line(&mut out, &fields);
+            ]);
         }
     }
-    out
+    rows
 }
 
 /// Every note (`pledges: false`) or pledge, one row each, with its text.
 pub fn notes_csv(report: &Report, pledges: bool) -> String {
     let columns: &[&str] = if pledges { &PLEDGES_COLUMNS } else { &NOTES_COLUMNS };
-    let mut out = columns.join(",");
-    out.push('\n');
+    table_csv(columns, note_rows(report, pledges))
+}
+
+/// The notes (or pledges) table's rows, in the order of its columns.
+pub(crate) fn note_rows(report: &Report, pledges: bool) -> Vec<Vec<String>> {
     let rows = report.all_notes().into_iter().filter(|(_, n)| n.pledger.is_some() == pledges);
-    for (turn, n) in rows {
+    rows.map(|(turn, n)| {
         let (turn_id, segment, speaker) = match turn {
             Some(t) => (t.turn.to_string(), t.segment_id.clone(), t.speaker()),
             None => (String::new(), String::new(), String::new()),
@@ -783,13 +868,13 @@ pub fn notes_csv(report: &Report, pledges: bool) -> String {
             fields.push(n.themes.join("; "));
         }
         fields.push(n.text.clone());
-        csv_line(&mut out, &fields);
-    }
-    out
+        fields
+    })
+    .collect()
 }
 
 /// `m:ss` (or `h:mm:ss`) of milliseconds, rounded down to the second: only when printing.
-fn mmss(ms: u64) -> String {
+pub(crate) fn mmss(ms: u64) -> String {
     let secs = ms / 1000;
     if secs >= 3600 {
         format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
@@ -799,7 +884,7 @@ fn mmss(ms: u64) -> String {
 }
 
 /// "1 note", "2 notes".
-fn count(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
 }
 
@@ -808,7 +893,7 @@ fn cell(ms: Option<u64>) -> String {
     ms.map_or_else(|| "—".to_string(), mmss)
 }
 
-fn shares_md(out: &mut String, title: &str, shares: &[Share]) {
+pub(crate) fn shares_md(out: &mut String, title: &str, shares: &[Share]) {
     let _ = writeln!(out, "### {title}\n");
     if shares.is_empty() {
         let _ = writeln!(out, "No statements of this kind.\n");
