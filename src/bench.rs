@@ -1,6 +1,9 @@
 //! `rostrum bench …`: measurements that back the claims in docs/PERFORMANCE.md.
 //! They are commands, not tests: numbers depend on the machine.
 
+pub mod cluster;
+pub mod replicated;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::Arc;

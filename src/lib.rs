@@ -7,6 +7,7 @@ pub mod bench;
 pub mod client;
 pub mod config;
 pub mod domain;
+pub mod etcd;
 pub mod fairness;
 pub mod forum;
 pub mod hub;

@@ -150,9 +150,31 @@ enum Cmd {
         /// The certificate's private key (PEM).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Keep the journals in etcd (comma-separated client URLs, http://HOST:PORT): start
+        /// the same hub on other machines and one leads each session, the others stand by.
+        #[arg(long, value_name = "ENDPOINTS")]
+        etcd: Option<String>,
+        /// With --etcd: seconds of this hub's lease; a standby takes over this long after
+        /// the leader is lost.
+        #[arg(long, default_value_t = 3, requires = "etcd")]
+        lease_ttl: i64,
+        /// With --etcd: the URL clients reach this hub at (default: ws://LISTEN).
+        #[arg(long, requires = "etcd")]
+        advertise: Option<String>,
         /// Session files (TOML).
         #[arg(required = true)]
         sessions: Vec<PathBuf>,
+    },
+    /// Write a session's journal kept in etcd as a JSON Lines file (for verify, replay, report).
+    Export {
+        /// etcd client URLs, comma-separated: http://HOST:PORT[,…].
+        #[arg(long, value_name = "ENDPOINTS")]
+        etcd: String,
+        /// The session's id.
+        session: String,
+        /// The journal file to write (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -165,6 +187,14 @@ enum ImportCmd {
         /// The session file (TOML) whose roster it replaces; the rest of the file is kept as it is.
         #[arg(long = "into", value_name = "SESSION.toml")]
         into: PathBuf,
+    },
+    /// Copy a file journal into etcd, so that hubs started with --etcd continue it.
+    Journal {
+        /// A journal (DATA/SESSION-ID/journal.jsonl).
+        log: PathBuf,
+        /// etcd client URLs, comma-separated: http://HOST:PORT[,…].
+        #[arg(long, value_name = "ENDPOINTS")]
+        etcd: String,
     },
     /// Add a segment's pre-inscriptions (its `inscribed`) from the e-Speakers list: name and time.
     Inscriptions {
@@ -227,6 +257,24 @@ enum BenchCmd {
         journal_events: usize,
         #[arg(long)]
         hub_exe: Option<PathBuf>,
+        /// Measure the file journal and then a three-node etcd cluster on 127.0.0.1
+        /// (started from /usr/bin/etcd), in the same run; then open a long session from etcd.
+        #[arg(long)]
+        etcd: bool,
+        /// With --etcd: chairs giving a command at the same instant.
+        #[arg(long, default_value_t = 20)]
+        chairs: usize,
+        /// With --etcd: events of the long session opened from etcd (0: skip).
+        #[arg(long, default_value_t = 100_000)]
+        open_events: usize,
+    },
+    /// Two hubs on a three-node etcd cluster; the leading hub killed (-9) again and
+    /// again: takeover time, the client's gap, and what survived.
+    Failover {
+        #[arg(long, default_value_t = 20)]
+        kills: usize,
+        #[arg(long, default_value_t = 3)]
+        lease_ttl: u64,
     },
     /// Chairs giving notes at a steady rate while the journal grows; acknowledgement
     /// latency per slice of the journal.
@@ -303,8 +351,14 @@ fn bench(what: BenchCmd) -> Result<String, String> {
                 hub_exe,
                 node_relay,
             })),
-        BenchCmd::Durability { commands, burst, journal_events, hub_exe } => {
+        BenchCmd::Durability { etcd: true, commands, chairs, open_events, .. } => {
+            runtime.block_on(rostrum::bench::replicated::durability_etcd(commands, chairs, open_events))
+        }
+        BenchCmd::Durability { commands, burst, journal_events, hub_exe, .. } => {
             runtime.block_on(rostrum::bench::durability(commands, burst, journal_events, hub_exe.as_deref()))
+        }
+        BenchCmd::Failover { kills, lease_ttl } => {
+            runtime.block_on(rostrum::bench::replicated::failover(kills, lease_ttl))
         }
         BenchCmd::Growth { chairs, rate, events, slice, hub_exe } => {
             runtime.block_on(rostrum::bench::growth(chairs, rate, events, slice, hub_exe.as_deref()))
@@ -377,26 +431,64 @@ fn main() -> ExitCode {
             finish(trust(ca).and_then(|()| tui::chair(tui::ChairOptions { target, data, listen, keys, person })))
         }
         Cmd::Check { files } => check(&files),
-        Cmd::Import { what } => finish(
-            match what {
-                ImportCmd::Roster { list, into } => config::import::run(&list, &into, None),
-                ImportCmd::Inscriptions { list, into, segment } => config::import::run(&list, &into, Some(&segment)),
-            }
-            .map(|summary| println!("{summary}")),
-        ),
+        Cmd::Import { what: ImportCmd::Roster { list, into } } => {
+            finish(config::import::run(&list, &into, None).map(|summary| println!("{summary}")))
+        }
+        Cmd::Import { what: ImportCmd::Inscriptions { list, into, segment } } => {
+            finish(config::import::run(&list, &into, Some(&segment)).map(|summary| println!("{summary}")))
+        }
         Cmd::Verify { log } => finish(
             journal::verify_report(&log)
                 .map(|report| println!("{report}"))
                 .map_err(|e| format!("{}: {e}", log.display())),
         ),
-        Cmd::Hub { listen, data, allow_origins, max_connections, tls_cert, tls_key, sessions } => finish((|| {
+        Cmd::Hub {
+            listen,
+            data,
+            allow_origins,
+            max_connections,
+            tls_cert,
+            tls_key,
+            etcd,
+            lease_ttl,
+            advertise,
+            sessions,
+        } => finish((|| {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(rostrum::tls::server_config(&cert, &key)?),
                 _ => None,
             };
-            let settings = hub::Settings { allowed_origins: allow_origins, max_connections, tls, ..Default::default() };
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
             let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+            let etcd = match etcd {
+                None => None,
+                Some(endpoints) => {
+                    let url = advertise.unwrap_or_else(|| format!("{scheme}://{listen}"));
+                    Some(runtime.block_on(hub::EtcdSettings::connect(&endpoints, lease_ttl, url))?)
+                }
+            };
+            let settings =
+                hub::Settings { allowed_origins: allow_origins, max_connections, tls, etcd, ..Default::default() };
             runtime.block_on(hub::run(&listen, &data, &sessions, settings))
+        })()),
+        Cmd::Export { etcd, session, out } => finish((|| {
+            let etcd = rostrum::etcd::Etcd::new(&etcd)?;
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+            let bytes = runtime
+                .block_on(journal::etcd::load_bytes(&etcd, &session))
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("etcd holds no journal of session \"{session}\""))?;
+            journal::export(&bytes, &out).map(|report| println!("{report}"))
+        })()),
+        Cmd::Import { what: ImportCmd::Journal { etcd, log } } => finish((|| {
+            let etcd = rostrum::etcd::Etcd::new(&etcd)?;
+            let bytes = std::fs::read(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+            let (session, events) = runtime
+                .block_on(journal::etcd::import(&etcd, &bytes))
+                .map_err(|e| format!("{}: {e}", log.display()))?;
+            println!("{}: session \"{session}\" ({events} events) is in etcd now", log.display());
+            Ok(())
         })()),
     }
 }

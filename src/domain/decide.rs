@@ -258,6 +258,12 @@ pub enum RejectCode {
     /// The hub dropped the command unread: its connection sent more frames a second
     /// than the hub takes. Nothing was decided; sending it again later is safe.
     RateLimited,
+    /// This hub does not lead the session (any more): another hub of the session
+    /// does. Nothing was decided; the reason names the leader, if known.
+    NotLeader,
+    /// The session's record cannot be written now (its store has no quorum or
+    /// cannot be reached). Nothing was decided; sending it again later is safe.
+    Unavailable,
     /// A code this build does not know (from a newer hub): read it as `refused`.
     #[serde(other)]
     Unknown,

@@ -169,13 +169,13 @@ async fn report_page(entry: &SessionEntry, forum: &super::ForumTokens, head: &He
             b"the hub is stopping\n",
         );
     };
-    let path = entry.journal.clone();
-    let made = tokio::task::spawn_blocking(move || {
-        let contents = crate::journal::read_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        crate::report::html::from_journal(&contents)
-    })
-    .await
-    .unwrap_or_else(|e| Err(format!("the report stopped ({e})")));
+    let source = entry.journal.clone();
+    let made = match source.read().await {
+        Ok(contents) => tokio::task::spawn_blocking(move || crate::report::html::from_journal(&contents))
+            .await
+            .unwrap_or_else(|e| Err(format!("the report stopped ({e})"))),
+        Err(e) => Err(e),
+    };
     match made {
         Ok(html) => {
             response(&head.method, "200 OK", "text/html; charset=utf-8", &web::report_headers(), html.as_bytes())

@@ -99,6 +99,18 @@ pub struct Settings {
     /// A checkpoint of each session's state every this many events (0: none), so a
     /// long session opens without refolding its whole journal.
     pub checkpoint_every: u64,
+    /// Keep the journals in etcd, shared with the sessions' other hubs (else in files).
+    pub etcd: Option<EtcdSettings>,
+}
+
+/// A hub whose journals live in etcd: the cluster, and the lease under which this
+/// hub leads its sessions (one for all of them, kept alive on its own task).
+#[derive(Debug, Clone)]
+pub struct EtcdSettings {
+    pub etcd: Arc<crate::etcd::Etcd>,
+    pub lease: Arc<crate::etcd::Lease>,
+    /// How other hubs and clients name this one: its id and its URL.
+    pub me: journal::etcd::LeaderInfo,
 }
 
 impl Default for Settings {
@@ -115,7 +127,23 @@ impl Default for Settings {
             clock: Clock::system(),
             tls: None,
             checkpoint_every: 10_000,
+            etcd: None,
         }
+    }
+}
+
+impl EtcdSettings {
+    /// Reach the cluster and take this hub's lease (of `ttl` seconds).
+    pub async fn connect(endpoints: &str, ttl: i64, url: String) -> Result<Self, String> {
+        // An endpoint that does not answer within a quarter of the lease is passed
+        // over for the next, so one stopped node never costs the lease.
+        let per_endpoint = Duration::from_millis((ttl.max(1) as u64 * 1000 / 4).clamp(250, 1500));
+        let etcd = Arc::new(crate::etcd::Etcd::new(endpoints)?.with_timeout(per_endpoint));
+        let lease = crate::etcd::Lease::grant(etcd.clone(), ttl)
+            .await
+            .map_err(|e| format!("etcd at {endpoints}: no lease for this hub: {e}"))?;
+        let hub = tokens::new_token().map_err(|e| e.to_string())?[..12].to_string();
+        Ok(Self { etcd, lease, me: journal::etcd::LeaderInfo { hub, url } })
     }
 }
 
@@ -128,7 +156,34 @@ pub struct SessionEntry {
     pub handle: SessionHandle,
     pub tokens: Arc<TokenStore>,
     /// The session's journal, which its task writes: the report page reads it.
-    pub journal: PathBuf,
+    pub journal: JournalSource,
+}
+
+/// Where the report page reads a session's journal.
+#[derive(Debug, Clone)]
+pub enum JournalSource {
+    File(PathBuf),
+    Etcd(Arc<crate::etcd::Etcd>, String),
+}
+
+impl JournalSource {
+    /// The journal as it is now, read and verified.
+    pub async fn read(&self) -> Result<journal::Contents, String> {
+        match self {
+            Self::File(path) => {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || {
+                    journal::read_file(&path).map_err(|e| format!("{}: {e}", path.display()))
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("the journal reader stopped ({e})")))
+            }
+            Self::Etcd(etcd, session) => journal::etcd::load(etcd, session)
+                .await
+                .map_err(|e| format!("session {session} in etcd: {e}"))?
+                .ok_or_else(|| format!("etcd holds no journal of session {session}")),
+        }
+    }
 }
 
 /// Everything a connection may ask for: the sessions, and the forum across them.
@@ -222,7 +277,7 @@ fn open_session(
     };
     let (handle, task) = session::spawn(
         state,
-        writer,
+        session::Store::File(writer),
         &history,
         settings.broadcast_capacity,
         settings.clock.clone(),
@@ -232,7 +287,96 @@ fn open_session(
             forum: Some((index, forum.clone())),
         },
     );
-    Ok(Opened { entry: SessionEntry { index, def, handle, tokens, journal: journal_path }, task, report })
+    Ok(Opened {
+        entry: SessionEntry { index, def, handle, tokens, journal: JournalSource::File(journal_path) },
+        task,
+        report,
+    })
+}
+
+/// Open (or recover) a session whose journal is in etcd: wait until this hub
+/// leads it, then read the journal from etcd and continue it.
+async fn open_session_etcd(
+    data_dir: &Path,
+    file: &Path,
+    settings: &Settings,
+    shared: &EtcdSettings,
+    (index, forum): (usize, &forum::ForumHub),
+) -> Result<Opened, String> {
+    let shown = file.display().to_string();
+    let source = std::fs::read_to_string(file).map_err(|e| format!("{shown}: {e}"))?;
+    let def = config::parse_session(&source).map_err(|e| e.render(&shown))?;
+    let etcd = &shared.etcd;
+    let id = def.id.clone();
+    journal::etcd::campaign(etcd, &id, &shared.lease, &shared.me, |leader| match leader {
+        Some(l) => log(&format!("session {id}: standing by; hub {} at {} leads it", l.hub, l.url)),
+        None => log(&format!("session {id}: standing by")),
+    })
+    .await?;
+    log(&format!("session {id}: this hub leads it (lease {:x})", shared.lease.id));
+    let contents = journal::etcd::load(etcd, &id).await.map_err(|e| format!("session {id} in etcd: {e}"))?;
+    let mut warnings = Vec::new();
+    let (state, history, resumed) = match &contents {
+        Some(contents) => {
+            let def = if contents.header.config == source {
+                def
+            } else {
+                warnings.push(format!(
+                    "{shown} has changed since the session started; the session continues under the copy in its journal"
+                ));
+                config::parse_session(&contents.header.config)
+                    .map_err(|e| format!("session {id} in etcd: the session file in its header: {e}"))?
+            };
+            (Session::replay(def, &contents.events), contents.events.clone(), true)
+        }
+        None => (Session::new(def), Vec::new(), false),
+    };
+    let writer = journal::etcd::EtcdWriter::open(
+        etcd.clone(),
+        &id,
+        shared.lease.clone(),
+        contents.as_ref(),
+        &source,
+        settings.clock.now(),
+    )
+    .await?;
+    let def = state.def.clone();
+    // The tokens: etcd's copy (every hub of the session accepts the same), laid in
+    // the data directory, completed for participants without one, and shared again.
+    let dir = data_dir.join(&id);
+    let stored = etcd
+        .get(&journal::etcd::tokens_key(&id))
+        .await
+        .map_err(|e| format!("session {id}: its tokens in etcd: {e}"))?;
+    if let Some(kv) = stored {
+        let text = String::from_utf8_lossy(&kv.value);
+        let tokens: Tokens =
+            toml::from_str(&text).map_err(|e| format!("session {id}: its tokens in etcd do not read ({e})"))?;
+        tokens.write(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let tokens = Tokens::load_or_create(&dir, &def).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tokens = Arc::new(TokenStore::new(&dir, tokens));
+    let saved = journal::etcd::save_tokens(etcd, &id, &shared.lease, &tokens.to_toml())
+        .await
+        .map_err(|e| format!("session {id}: its tokens could not be kept in etcd: {e}"))?;
+    if !saved {
+        return Err(format!("session {id}: another hub took the lead while this one opened it"));
+    }
+    let report = OpenReport { session: id.clone(), title: def.title.clone(), events: history.len(), resumed, warnings };
+    let (handle, task) = session::spawn(
+        state,
+        session::Store::Etcd(writer),
+        &history,
+        settings.broadcast_capacity,
+        settings.clock.clone(),
+        session::Serving {
+            tokens: Some(tokens.clone()),
+            checkpoints: session::Checkpoints { every: 0, last: 0 },
+            forum: Some((index, forum.clone())),
+        },
+    );
+    let journal = JournalSource::Etcd(etcd.clone(), id);
+    Ok(Opened { entry: SessionEntry { index, def, handle, tokens, journal }, task, report })
 }
 
 /// A running hub.
@@ -270,8 +414,14 @@ impl Hub {
         let mut registry = HashMap::new();
         let mut reports = Vec::new();
         let mut sessions = Vec::new();
+        // With etcd, sessions are campaigned for in the order of their files: two
+        // hubs of the same sessions never each wait for what the other leads.
         for (index, file) in files.iter().enumerate() {
-            let opened = match open_session(data_dir, file, &settings, (index, &forum)) {
+            let opened = match &settings.etcd {
+                None => open_session(data_dir, file, &settings, (index, &forum)),
+                Some(shared) => open_session_etcd(data_dir, file, &settings, shared, (index, &forum)).await,
+            };
+            let opened = match opened {
                 Ok(opened) => opened,
                 Err(e) => {
                     forum.stop();
@@ -478,14 +628,55 @@ async fn accept_loop(
 
 /// Run a hub until Ctrl+C or SIGTERM, then shut it down gracefully.
 pub async fn run(listen: &str, data_dir: &Path, files: &[PathBuf], settings: Settings) -> Result<(), String> {
+    let lease = settings.etcd.as_ref().map(|e| e.lease.clone());
     let hub = Hub::start(listen, data_dir, files, settings).await?;
     print!("{}", hub.banner(data_dir));
+    {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    }
     log(&format!("listening on {}", hub.addr));
-    wait_for_signal().await;
+    let deposed = async {
+        match &lease {
+            Some(lease) => {
+                while lease.held() || !lease.lost() && lease_may_recover(lease).await {
+                    tokio::time::sleep(lease.ttl / 8).await;
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let lost = tokio::select! {
+        () = wait_for_signal() => false,
+        () = deposed => true,
+    };
+    if lost {
+        log("this hub lost its lease: another hub may lead its sessions now; it stops (start it again to stand by)");
+        hub.shutdown().await;
+        return Err("the hub lost its lease on its sessions and stopped accepting commands".to_string());
+    }
     log("shutting down: closing connections, finishing journal writes");
     hub.shutdown().await;
     log("stopped");
     Ok(())
+}
+
+/// A lease not renewed for a while may be renewed yet (etcd lost its quorum for a
+/// moment, or is electing a leader): wait up to twice its TTL (at least 5 s) for
+/// that before giving it up. Meanwhile commands are refused (`unavailable`).
+async fn lease_may_recover(lease: &crate::etcd::Lease) -> bool {
+    let until = tokio::time::Instant::now() + (lease.ttl * 2).max(Duration::from_secs(5));
+    while tokio::time::Instant::now() < until {
+        if lease.held() {
+            return true;
+        }
+        if lease.lost() {
+            return false;
+        }
+        tokio::time::sleep(lease.ttl / 16).await;
+    }
+    lease.mark_lost();
+    false
 }
 
 async fn wait_for_signal() {

@@ -17,6 +17,32 @@ use crate::protocol::{Envelope, Positions, ServerFrame};
 
 use super::log;
 
+/// Where a session's record is kept: a file on this machine, or etcd (shared by
+/// the session's hubs). Chosen when the hub starts.
+#[derive(Debug)]
+pub enum Store {
+    File(journal::Writer),
+    Etcd(journal::etcd::EtcdWriter),
+}
+
+impl Store {
+    /// The journal's identity: the hash of its header line.
+    pub fn epoch(&self) -> &str {
+        match self {
+            Self::File(w) => w.epoch(),
+            Self::Etcd(w) => w.epoch(),
+        }
+    }
+}
+
+/// Why a batch was not recorded.
+struct NotWritten {
+    code: RejectCode,
+    reason: String,
+    /// Whether the session must refuse every further command.
+    for_good: bool,
+}
+
 /// Commands waiting in a session's queue before senders wait.
 const QUEUE: usize = 1024;
 /// Commands decided together before one fsync.
@@ -169,8 +195,8 @@ impl SessionHandle {
 
 struct Owner {
     state: Session,
-    /// Taken while a write is in progress on a blocking thread.
-    journal: Option<journal::Writer>,
+    /// Taken while a write is in progress.
+    journal: Option<Store>,
     /// The frames of the last [`MAX_REPLAY`] events (the last one is `state.seq`),
     /// serialized once, for resuming clients. A client further behind gets a
     /// snapshot, so older frames are not kept: memory does not grow with the session.
@@ -183,7 +209,7 @@ struct Owner {
     live: broadcast::Sender<Frame>,
     /// Set when the journal could not be written: the record comes first, so the
     /// session refuses every further command.
-    failed: Option<String>,
+    failed: Option<(RejectCode, String)>,
     clock: super::Clock,
     /// Time of the last event: the session's clock never goes back.
     last_at: Option<domain::Timestamp>,
@@ -193,7 +219,7 @@ struct Owner {
     /// Where a participant the chair registers gets its delegate token.
     tokens: Option<Arc<super::TokenStore>>,
     /// The journal's file, to read back what is durable if a write fails.
-    journal_path: std::path::PathBuf,
+    journal_path: Option<std::path::PathBuf>,
     /// A checkpoint of the state every this many events (0: none), beside the journal.
     checkpoint_every: u64,
     /// The seq of the last checkpoint written (or found on opening).
@@ -240,7 +266,7 @@ pub struct Serving {
 /// Start the task owning a session whose state and journal are already open.
 pub fn spawn(
     state: Session,
-    journal: journal::Writer,
+    journal: Store,
     history: &[Event],
     broadcast_capacity: usize,
     clock: super::Clock,
@@ -257,7 +283,10 @@ pub fn spawn(
     }
     let (display, display_rx) = watch::channel(display_json(&shown));
     let handle = SessionHandle { tx, display: display_rx, live: live.downgrade(), displays: Default::default() };
-    let journal_path = journal.path().to_path_buf();
+    let journal_path = match &journal {
+        Store::File(writer) => Some(writer.path().to_path_buf()),
+        Store::Etcd(_) => None,
+    };
     let owner = Owner {
         state,
         journal: Some(journal),
@@ -296,10 +325,12 @@ type Pending = (oneshot::Sender<Result<Accepted, Rejection>>, usize, usize);
 struct Batch {
     events: Vec<Event>,
     pending: Vec<Pending>,
-    /// The session's seq before the batch's first event. Nothing is copied per
-    /// batch: if the journal cannot be written, the state is rebuilt from what the
-    /// journal holds up to here (the failure pays, not every command).
-    before: Option<u64>,
+    /// The session's seq before the batch's first event. With a file journal
+    /// nothing is copied per batch: if it cannot be written, the state is rebuilt
+    /// from what the file holds up to here (the failure pays, not every command).
+    /// With etcd, whose refusals may pass (quorum lost for a while), the state before
+    /// the batch is kept to return to at once.
+    before: Option<(u64, Option<domain::RewindPoint>)>,
 }
 
 impl Owner {
@@ -317,8 +348,8 @@ impl Owner {
                     // Requests after a stop find the session gone (their reply is dropped).
                     _ if stopping => {}
                     Request::Command { actor, command, reply } => {
-                        if let Some(why) = &self.failed {
-                            let _ = reply.send(Err(Rejection { code: RejectCode::Refused, reason: why.clone() }));
+                        if let Some((code, why)) = &self.failed {
+                            let _ = reply.send(Err(Rejection { code: *code, reason: why.clone() }));
                             continue;
                         }
                         // Never earlier than the last event, whatever the wall clock does.
@@ -326,7 +357,9 @@ impl Owner {
                         match domain::decide(&self.state, command, &actor, now) {
                             Ok(new) => {
                                 if !new.is_empty() && batch.before.is_none() {
-                                    batch.before = Some(self.state.seq);
+                                    let point =
+                                        matches!(self.journal, Some(Store::Etcd(_))).then(|| self.state.rewind_point());
+                                    batch.before = Some((self.state.seq, point));
                                 }
                                 let start = batch.events.len();
                                 for event in &new {
@@ -369,7 +402,8 @@ impl Owner {
     /// a time, after the events it covers are durable. A failed write is logged:
     /// the journal, not the checkpoint, is the record.
     fn checkpoint_if_due(&mut self) {
-        let Some(journal) = &self.journal else { return };
+        // Checkpoints are beside a file journal (etcd's sessions are read from etcd).
+        let (Some(Store::File(journal)), Some(path)) = (&self.journal, &self.journal_path) else { return };
         let head = journal.head();
         if self.checkpoint_every == 0
             || self.failed.is_some()
@@ -380,7 +414,7 @@ impl Owner {
             return;
         }
         let (state, epoch) = (self.state.clone(), journal.epoch().to_string());
-        let dir = self.journal_path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
         self.checkpointed = head.seq;
         self.checkpointing = Some(tokio::task::spawn_blocking(move || {
             if let Err(e) = journal::write_checkpoint(&dir, &epoch, &head, &state) {
@@ -398,39 +432,23 @@ impl Owner {
         if events.is_empty() && pending.is_empty() {
             return;
         }
-        let written = match self.journal.take() {
-            Some(mut journal) if !events.is_empty() => {
-                // The events go to the writer's thread and come back: no copy.
-                let to_write = std::mem::take(&mut events);
-                match tokio::task::spawn_blocking(move || {
-                    let result = journal.append(&to_write);
-                    (journal, result, to_write)
-                })
-                .await
-                {
-                    Ok((journal, result, written)) => {
-                        events = written;
-                        let path = journal.path().display().to_string();
-                        self.journal = Some(journal);
-                        result.map_err(|e| format!("the journal {path} could not be written ({e})"))
-                    }
-                    Err(e) => Err(format!("the journal writer stopped ({e})")),
+        let written = self.write(&mut events).await;
+        if let Err(NotWritten { code, reason, for_good }) = written {
+            let why = if for_good {
+                match code {
+                    RejectCode::NotLeader => reason,
+                    _ => format!("{reason}; the session is stopped to protect the record: restart the hub"),
                 }
-            }
-            Some(journal) => {
-                self.journal = Some(journal);
-                Ok(())
-            }
-            None => Err("the journal is not open".to_string()),
-        };
-        if let Err(e) = written {
-            let why = format!("{e}; the session is stopped to protect the record: restart the hub");
+            } else {
+                reason
+            };
             log(&why);
             // What was not recorded did not happen: the state is the journal's, up to
             // the last acknowledged event.
             let mut why = why;
-            if let Some(before) = before {
-                match durable_state(&self.journal_path, before) {
+            match (before, &self.journal_path) {
+                (Some((_, Some(point))), _) => self.state.rewind(point),
+                (Some((seq, None)), Some(path)) => match durable_state(path, seq) {
                     Ok(state) => {
                         self.state = state;
                         self.snapshot = None;
@@ -439,11 +457,14 @@ impl Owner {
                         log(&format!("{e}: the session's screens may show actions that were not recorded"));
                         why.push_str(" (the journal could not be read back either)");
                     }
-                }
+                },
+                _ => {}
             }
-            self.failed = Some(why.clone());
+            if for_good {
+                self.failed = Some((code, why.clone()));
+            }
             for (reply, _, _) in pending {
-                let _ = reply.send(Err(Rejection { code: RejectCode::Refused, reason: why.clone() }));
+                let _ = reply.send(Err(Rejection { code, reason: why.clone() }));
             }
             return;
         }
@@ -479,6 +500,49 @@ impl Owner {
         }
     }
 
+    /// Make `events` durable in the session's store. A file journal is written
+    /// and fsync'd on a blocking thread; etcd is written by one fenced transaction.
+    async fn write(&mut self, events: &mut Vec<Event>) -> Result<(), NotWritten> {
+        let fatal = |reason: String| NotWritten { code: RejectCode::Refused, reason, for_good: true };
+        match self.journal.take() {
+            Some(Store::File(mut journal)) if !events.is_empty() => {
+                // The events go to the writer's thread and come back: no copy.
+                let to_write = std::mem::take(events);
+                match tokio::task::spawn_blocking(move || {
+                    let result = journal.append(&to_write);
+                    (journal, result, to_write)
+                })
+                .await
+                {
+                    Ok((journal, result, written)) => {
+                        *events = written;
+                        let path = journal.path().display().to_string();
+                        self.journal = Some(Store::File(journal));
+                        result.map_err(|e| fatal(format!("the journal {path} could not be written ({e})")))
+                    }
+                    Err(e) => Err(fatal(format!("the journal writer stopped ({e})"))),
+                }
+            }
+            Some(Store::Etcd(mut journal)) if !events.is_empty() => {
+                let result = journal.append(events).await;
+                self.journal = Some(Store::Etcd(journal));
+                result.map_err(|e| match e {
+                    journal::etcd::AppendError::Fenced(reason) => {
+                        NotWritten { code: RejectCode::NotLeader, reason, for_good: true }
+                    }
+                    journal::etcd::AppendError::Unavailable(reason) => {
+                        NotWritten { code: RejectCode::Unavailable, reason, for_good: false }
+                    }
+                })
+            }
+            Some(store) => {
+                self.journal = Some(store);
+                Ok(())
+            }
+            None => Err(fatal("the journal is not open".to_string())),
+        }
+    }
+
     /// A participant registered in these (recorded) events can join as a delegate
     /// at once: its token is made and saved (on a blocking thread, like the journal)
     /// before anyone is told of the registration.
@@ -495,6 +559,7 @@ impl Owner {
             return;
         }
         let store = store.clone();
+        let shared = store.clone();
         let saved = tokio::task::spawn_blocking(move || {
             registered.into_iter().filter_map(|id| store.add_delegate(&id).err().map(|e| (id, e))).collect::<Vec<_>>()
         })
@@ -503,6 +568,12 @@ impl Owner {
             saved.unwrap_or_else(|e| vec![(String::from("a registered participant"), std::io::Error::other(e))]);
         for (id, e) in failed {
             log(&format!("no delegate token for {id} ({e}): it gets one when the hub next starts"));
+        }
+        // Every hub of the session accepts the same credentials.
+        if let Some(Store::Etcd(journal)) = &self.journal
+            && let Err(e) = journal.save_tokens(&shared.to_toml()).await
+        {
+            log(&format!("session {}: the new delegate tokens are not in etcd yet ({e})", journal.session()));
         }
     }
 

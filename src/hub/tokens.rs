@@ -96,7 +96,7 @@ impl Tokens {
         Ok(tokens)
     }
 
-    fn write(&self, dir: &Path) -> io::Result<()> {
+    pub(crate) fn write(&self, dir: &Path) -> io::Result<()> {
         fs::create_dir_all(dir)?;
         let text = toml::to_string(self).map_err(io::Error::other)?;
         let tmp = dir.join(format!("{FILE_NAME}.tmp"));
@@ -155,6 +155,11 @@ pub struct TokenStore {
 impl TokenStore {
     pub fn new(dir: &Path, tokens: Tokens) -> Self {
         Self { dir: dir.to_path_buf(), tokens: RwLock::new(tokens) }
+    }
+
+    /// The tokens as tokens.toml holds them (to share them with other hubs).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&self.get()).unwrap_or_default()
     }
 
     /// A copy of the tokens as they are now.

@@ -696,6 +696,16 @@ fn from_checkpoint<S>(bytes: &[u8], cp: Checkpoint, state: S, recent: usize) -> 
     Ok(Reopened { contents, base: Some(state), recent: recent_events, warning: None, last_seq, checkpoint_seq: cp.seq })
 }
 
+/// Write a journal's bytes (from etcd) as a file, durably, after checking them;
+/// an existing file is not replaced. Returns what `verify` would say of it.
+pub fn export(bytes: &[u8], out: &Path) -> Result<String, String> {
+    let shown = out.display().to_string();
+    parse(bytes, true).map_err(|e| format!("the journal in etcd does not verify: {e}"))?;
+    let mut file = OpenOptions::new().write(true).create_new(true).open(out).map_err(|e| format!("{shown}: {e}"))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| format!("{shown}: {e}"))?;
+    verify_report(out).map_err(|e| format!("{shown}: {e}"))
+}
+
 /// The outcome of `rostrum verify`.
 pub fn verify_report(path: &Path) -> Result<String, JournalError> {
     let contents = read_file(path)?;
@@ -714,6 +724,8 @@ pub fn verify_report(path: &Path) -> Result<String, JournalError> {
     }
     Ok(report)
 }
+
+pub mod etcd;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,460 @@
+//! The journal kept in etcd: the same sealed lines as the file, under ordered keys.
+//!
+//! ```text
+//! /rostrum/SESSION/header          line 1 (the header, sealed)
+//! /rostrum/SESSION/e/00000000000000000001 … one event line each (sealed, no newline)
+//! /rostrum/SESSION/head            {"seq":N,"hash":"…"}: the chain's head
+//! /rostrum/SESSION/leader          {"hub":"…","url":"…"}, attached to the leading hub's lease
+//! /rostrum/SESSION/tokens          the session's tokens (tokens.toml's text)
+//! ```
+//!
+//! The hash chain is the file's: the lines joined with newlines *are* the file
+//! journal, which is how a session is exported, imported and verified. Each group
+//! commit is one transaction (or a few, for batches beyond etcd's 128 operations)
+//! that applies only if the head is still the one this hub last wrote and the
+//! leader key is still held under this hub's lease: a hub that lost its lease, or
+//! was overtaken, cannot append (fencing), whatever it believes.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Contents, Header, JournalError, seal};
+use crate::domain::{Event, Timestamp};
+use crate::etcd::{Compare, Etcd, EtcdError, Lease, Op, prefix_end};
+
+/// Event keys per range request when reading a journal.
+const PAGE: i64 = 5000;
+/// Events per transaction (etcd allows 128 operations in one, by default).
+const PER_TXN: usize = 100;
+
+pub fn prefix(session: &str) -> String {
+    format!("/rostrum/{session}/")
+}
+pub fn header_key(session: &str) -> Vec<u8> {
+    format!("/rostrum/{session}/header").into_bytes()
+}
+pub fn head_key(session: &str) -> Vec<u8> {
+    format!("/rostrum/{session}/head").into_bytes()
+}
+pub fn leader_key(session: &str) -> Vec<u8> {
+    format!("/rostrum/{session}/leader").into_bytes()
+}
+pub fn tokens_key(session: &str) -> Vec<u8> {
+    format!("/rostrum/{session}/tokens").into_bytes()
+}
+fn events_prefix(session: &str) -> Vec<u8> {
+    format!("/rostrum/{session}/e/").into_bytes()
+}
+pub fn event_key(session: &str, seq: u64) -> Vec<u8> {
+    format!("/rostrum/{session}/e/{seq:020}").into_bytes()
+}
+
+/// The chain's head as stored, with the lease of the hub that wrote it (0: an
+/// import): two hubs that would write the same line still write different heads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: String,
+    #[serde(default)]
+    pub writer: i64,
+}
+
+impl Head {
+    fn bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// Who leads a session: the value of its leader key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderInfo {
+    pub hub: String,
+    pub url: String,
+}
+
+/// Why a journal could not be read from etcd.
+#[derive(Debug)]
+pub enum LoadError {
+    Etcd(EtcdError),
+    Journal(JournalError),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Etcd(e) => write!(f, "{e}"),
+            Self::Journal(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<EtcdError> for LoadError {
+    fn from(e: EtcdError) -> Self {
+        Self::Etcd(e)
+    }
+}
+
+/// The session's journal as file bytes (header, then events, one line each),
+/// read at one revision so that it is a consistent prefix; `None` if etcd holds
+/// no journal of that session.
+pub async fn load_bytes(etcd: &Etcd, session: &str) -> Result<Option<Vec<u8>>, EtcdError> {
+    let first = etcd.range(&header_key(session), &[], 0, 0).await?;
+    let Some(header) = first.kvs.into_iter().next() else { return Ok(None) };
+    let revision = first.revision;
+    let mut bytes = header.value;
+    bytes.push(b'\n');
+    let end = prefix_end(&events_prefix(session));
+    let mut from = event_key(session, 1);
+    loop {
+        let page = etcd.range(&from, &end, PAGE, revision).await?;
+        for kv in &page.kvs {
+            bytes.extend_from_slice(&kv.value);
+            bytes.push(b'\n');
+        }
+        match page.kvs.last() {
+            Some(last) if page.more => {
+                from = last.key.clone();
+                from.push(0);
+            }
+            _ => break,
+        }
+    }
+    Ok(Some(bytes))
+}
+
+/// Read and verify the session's journal from etcd, exactly as `read_file` would
+/// read its export.
+pub async fn load(etcd: &Etcd, session: &str) -> Result<Option<Contents>, LoadError> {
+    match load_bytes(etcd, session).await? {
+        None => Ok(None),
+        Some(bytes) => super::parse(&bytes, true).map(Some).map_err(LoadError::Journal),
+    }
+}
+
+/// Copy a file journal into etcd under its session id; refused if etcd already
+/// holds a journal of that session. Returns the number of events.
+pub async fn import(etcd: &Etcd, bytes: &[u8]) -> Result<(String, usize), String> {
+    let contents = super::parse(bytes, true).map_err(|e| e.to_string())?;
+    if let Some(torn) = &contents.torn {
+        return Err(format!("{torn}: run `rostrum verify`, or open it once with a hub to cut it off"));
+    }
+    let session = contents.header.session.clone();
+    let lines: Vec<&[u8]> =
+        bytes[..contents.valid_len as usize].split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let Some((header_line, event_lines)) = lines.split_first() else {
+        return Err("the journal has no header".to_string());
+    };
+    let created = etcd
+        .txn(
+            &[Compare::Missing(header_key(&session))],
+            &[Op::Put { key: header_key(&session), value: header_line.to_vec(), lease: 0 }],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if !created {
+        return Err(format!("etcd already holds a journal of session \"{session}\": it was not changed"));
+    }
+    let mut head = Head { seq: 0, hash: contents.header_hash.clone(), writer: 0 };
+    etcd.put(&head_key(&session), &head.bytes()).await.map_err(|e| e.to_string())?;
+    for (i, chunk) in event_lines.chunks(PER_TXN).enumerate() {
+        let before = head.bytes();
+        let mut ops = Vec::with_capacity(chunk.len() + 1);
+        for (j, line) in chunk.iter().enumerate() {
+            let seq = (i * PER_TXN + j + 1) as u64;
+            ops.push(Op::Put { key: event_key(&session, seq), value: line.to_vec(), lease: 0 });
+        }
+        let last_seq = (i * PER_TXN + chunk.len()) as u64;
+        let hash = chunk
+            .last()
+            .map(|l| String::from_utf8_lossy(&l[l.len().saturating_sub(66)..l.len().saturating_sub(2)]).into_owned())
+            .unwrap_or_default();
+        head = Head { seq: last_seq, hash, writer: 0 };
+        ops.push(Op::Put { key: head_key(&session), value: head.bytes(), lease: 0 });
+        let applied = etcd
+            .txn(&[Compare::Value(head_key(&session), before), Compare::Missing(leader_key(&session))], &ops)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !applied {
+            return Err(format!("session \"{session}\" changed in etcd while it was imported (a hub leads it)"));
+        }
+    }
+    Ok((session, event_lines.len()))
+}
+
+/// Why an append did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendError {
+    /// This hub no longer leads the session (its lease lapsed, or the head moved):
+    /// it must stop accepting commands for good.
+    Fenced(String),
+    /// etcd could not be reached or has no quorum, and nothing was written: the
+    /// commands are refused, and later ones may succeed.
+    Unavailable(String),
+}
+
+/// Appends to a session's journal in etcd while this hub leads the session.
+#[derive(Debug)]
+pub struct EtcdWriter {
+    etcd: Arc<Etcd>,
+    session: String,
+    lease: Arc<Lease>,
+    head: Head,
+    epoch: String,
+}
+
+impl EtcdWriter {
+    /// Continue the journal this hub has just read (`contents`), or create it with
+    /// its header if etcd holds none. The caller leads the session under `lease`.
+    pub async fn open(
+        etcd: Arc<Etcd>,
+        session: &str,
+        lease: Arc<Lease>,
+        existing: Option<&Contents>,
+        config: &str,
+        now: Timestamp,
+    ) -> Result<Self, String> {
+        let head = match existing {
+            Some(contents) => {
+                Head { seq: contents.events.last().map_or(0, |e| e.seq), hash: contents.last_hash.clone(), writer: 0 }
+            }
+            None => {
+                let header = Header {
+                    format: super::FORMAT.to_string(),
+                    version: super::VERSION,
+                    session: session.to_string(),
+                    created: now,
+                    config: config.to_string(),
+                };
+                let (mut line, hash) = seal(&header, "");
+                line.pop();
+                let head = Head { seq: 0, hash, writer: lease.id };
+                let created = etcd
+                    .txn(
+                        &[Compare::Missing(header_key(session)), Compare::Lease(leader_key(session), lease.id)],
+                        &[
+                            Op::Put { key: header_key(session), value: line, lease: 0 },
+                            Op::Put { key: head_key(session), value: head.bytes(), lease: 0 },
+                        ],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !created {
+                    return Err(format!("session \"{session}\" was created by another hub meanwhile"));
+                }
+                head
+            }
+        };
+        // The head key must say what was read: else another hub wrote since.
+        let stored = etcd.get(&head_key(session)).await.map_err(|e| e.to_string())?;
+        let stored: Option<Head> = stored.and_then(|kv| serde_json::from_slice(&kv.value).ok());
+        let head = match stored {
+            Some(stored) if stored.seq == head.seq && stored.hash == head.hash => stored,
+            other => {
+                return Err(format!(
+                    "session \"{session}\": the journal's head in etcd ({other:?}) is not its last line (seq {}): export it and check it with `rostrum verify`",
+                    head.seq
+                ));
+            }
+        };
+        let epoch = match existing {
+            Some(contents) => contents.header_hash.clone(),
+            None => head.hash.clone(),
+        };
+        Ok(Self { etcd, session: session.to_string(), lease, head, epoch })
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.head.seq
+    }
+
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    pub fn session(&self) -> &str {
+        &self.session
+    }
+
+    pub fn lease(&self) -> &Arc<Lease> {
+        &self.lease
+    }
+
+    /// Keep the session's tokens in etcd (only while this hub leads).
+    pub async fn save_tokens(&self, text: &str) -> Result<bool, EtcdError> {
+        save_tokens(&self.etcd, &self.session, &self.lease, text).await
+    }
+
+    /// Append events (which must continue the sequence); returns once etcd has
+    /// committed them, or says why they were not written.
+    pub async fn append(&mut self, events: &[Event]) -> Result<(), AppendError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        for chunk in events.chunks(PER_TXN) {
+            self.append_chunk(chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn append_chunk(&mut self, events: &[Event]) -> Result<(), AppendError> {
+        self.lease_held().await?;
+        let mut ops = Vec::with_capacity(events.len() + 1);
+        let mut hash = self.head.hash.clone();
+        let mut seq = self.head.seq;
+        for event in events {
+            if event.seq != seq + 1 {
+                return Err(AppendError::Unavailable(format!("event seq {} does not follow {seq}", event.seq)));
+            }
+            let (mut line, h) = seal(event, &hash);
+            line.pop();
+            ops.push(Op::Put { key: event_key(&self.session, event.seq), value: line, lease: 0 });
+            hash = h;
+            seq = event.seq;
+        }
+        let next = Head { seq, hash, writer: self.lease.id };
+        ops.push(Op::Put { key: head_key(&self.session), value: next.bytes(), lease: 0 });
+        let compare = [
+            Compare::Value(head_key(&self.session), self.head.bytes()),
+            Compare::Lease(leader_key(&self.session), self.lease.id),
+        ];
+        // etcd electing a new leader answers nothing for a second or two: the same
+        // transaction is tried again (its compare makes that safe) while the lease holds.
+        let retry_until = tokio::time::Instant::now() + self.lease.ttl / 2;
+        loop {
+            let outcome = match self.etcd.txn(&compare, &ops).await {
+                Ok(true) => {
+                    self.head = next;
+                    return Ok(());
+                }
+                // Not applied; or applied by an earlier try of this very call, which an
+                // endpoint that did not answer in time passed on (the head says which).
+                Ok(false) => self.resolve(next.clone(), None).await,
+                // The outcome is unknown: read the head back to learn it.
+                Err(e) => self.resolve(next.clone(), Some(e)).await,
+            };
+            match outcome {
+                Err(AppendError::Unavailable(_)) if tokio::time::Instant::now() < retry_until && self.lease.held() => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Wait a little for a lease not renewed lately (etcd electing a leader):
+    /// commands wait, then are refused as `unavailable`; a lease etcd says is gone
+    /// fences this hub for good.
+    async fn lease_held(&self) -> Result<(), AppendError> {
+        let until = tokio::time::Instant::now() + self.lease.ttl / 2;
+        loop {
+            if self.lease.lost() {
+                return Err(self.fenced("its lease on the session lapsed"));
+            }
+            if self.lease.held() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= until {
+                return Err(AppendError::Unavailable(
+                    "this hub cannot renew its lease on the session now (etcd does not answer, or has no quorum); nothing was decided".to_string(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    /// After a failed call (`error`) or a failed compare (`None`): the head says
+    /// whether the transaction was applied.
+    async fn resolve(&mut self, next: Head, error: Option<EtcdError>) -> Result<(), AppendError> {
+        let deadline = tokio::time::Instant::now() + self.lease.ttl;
+        loop {
+            if let Ok(stored) = self.etcd.get(&head_key(&self.session)).await {
+                let stored: Option<Head> = stored.and_then(|kv| serde_json::from_slice(&kv.value).ok());
+                return if stored.as_ref() == Some(&next) {
+                    self.head = next;
+                    Ok(())
+                } else if let (true, Some(error)) = (stored.as_ref() == Some(&self.head), &error) {
+                    Err(AppendError::Unavailable(format!(
+                        "the record could not be written: {error}; nothing was decided, try again when etcd has a quorum"
+                    )))
+                } else if error.is_none() {
+                    Err(self.fenced("another hub leads the session now"))
+                } else {
+                    Err(self.fenced("another hub wrote the session's journal"))
+                };
+            }
+            if tokio::time::Instant::now() >= deadline {
+                // Not knowing what was written, this hub must not write again.
+                let error = error.map_or_else(|| "no answer".to_string(), |e| e.to_string());
+                return Err(self.fenced(&format!("etcd did not say whether the last write was recorded ({error})")));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    fn fenced(&self, why: &str) -> AppendError {
+        self.lease.mark_lost();
+        AppendError::Fenced(format!("this hub no longer leads session \"{}\": {why}", self.session))
+    }
+}
+
+/// Campaign for a session until this hub leads it: the leader key is created
+/// under `lease` only if it does not exist. Returns the leader seen meanwhile
+/// (for the log) through `waiting`.
+pub async fn campaign(
+    etcd: &Etcd,
+    session: &str,
+    lease: &Lease,
+    me: &LeaderInfo,
+    mut waiting: impl FnMut(Option<LeaderInfo>),
+) -> Result<(), String> {
+    let value = serde_json::to_vec(me).unwrap_or_default();
+    let mut told = false;
+    loop {
+        if lease.lost() {
+            return Err("this hub's lease was lost while it waited".to_string());
+        }
+        let won = etcd
+            .txn(
+                &[Compare::Missing(leader_key(session))],
+                &[Op::Put { key: leader_key(session), value: value.clone(), lease: lease.id }],
+            )
+            .await;
+        match won {
+            Ok(true) => return Ok(()),
+            Ok(false) | Err(_) => {
+                if let Ok(Some(kv)) = etcd.get(&leader_key(session)).await {
+                    if kv.lease == lease.id {
+                        return Ok(()); // an earlier try of ours was applied
+                    }
+                    if !told {
+                        waiting(serde_json::from_slice(&kv.value).ok());
+                        told = true;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(lease.ttl / 8).await;
+    }
+}
+
+/// Write the session's tokens, if this hub leads it under `lease`.
+pub async fn save_tokens(etcd: &Etcd, session: &str, lease: &Lease, text: &str) -> Result<bool, EtcdError> {
+    etcd.txn(
+        &[Compare::Lease(leader_key(session), lease.id)],
+        &[Op::Put { key: tokens_key(session), value: text.as_bytes().to_vec(), lease: 0 }],
+    )
+    .await
+}
+
+/// The leader of a session now, if any.
+pub async fn leader(etcd: &Etcd, session: &str) -> Result<Option<LeaderInfo>, EtcdError> {
+    Ok(etcd.get(&leader_key(session)).await?.and_then(|kv| serde_json::from_slice(&kv.value).ok()))
+}
+
+/// Every key of a session (for tests and `export`'s check).
+pub fn session_range(session: &str) -> (Vec<u8>, Vec<u8>) {
+    let p = prefix(session).into_bytes();
+    let end = prefix_end(&p);
+    (p, end)
+}

@@ -1,0 +1,432 @@
+//! The journal in etcd, on a real three-node cluster on 127.0.0.1 (Debian's
+//! `etcd-server`; these tests fail, saying so, when it is not installed):
+//! fencing, export and import, and hubs killed, stopped and taken over while
+//! commands are acknowledged. Each fault test counts what was acknowledged and
+//! finds every one of those commands exactly once in the exported journal.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::etcd::Cluster;
+use common::*;
+use rostrum::client::Connection;
+use rostrum::domain::{Command, EventKind, RejectCode};
+use rostrum::etcd::{Etcd, Lease};
+use rostrum::journal;
+use rostrum::protocol::ServerFrame;
+
+/// One cluster at a time: the machine running the tests may have two cores.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn rostrum() -> Process {
+    Process::new(env!("CARGO_BIN_EXE_rostrum"))
+}
+
+/// A `rostrum hub --etcd` process; killed when dropped.
+struct HubProcess {
+    child: Child,
+    addr: String,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = Process::new("kill").args(["-CONT", &self.child.id().to_string()]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl HubProcess {
+    /// Wait until this hub leads (it prints its banner then); `false` if not within `limit`.
+    fn leads_within(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            if line.starts_with("listening on ws://") {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Process::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -{signal}");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
+}
+
+/// Start `rostrum hub --etcd` on a free port (it may only stand by).
+fn spawn_hub(endpoints: &str, data: &Path) -> HubProcess {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = rostrum()
+        .args(["hub", "--etcd", endpoints, "--lease-ttl", "2", "--listen", &addr, "--data"])
+        .arg(data)
+        .arg(session_file())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(data.join("hub.log")).expect("log file"))
+        .spawn()
+        .expect("hub starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    HubProcess { child, addr, lines }
+}
+
+fn chair_token(data: &Path) -> String {
+    let text = std::fs::read_to_string(data.join(SESSION).join("tokens.toml")).expect("tokens file");
+    toml::from_str::<rostrum::hub::Tokens>(&text).expect("tokens parse").chair
+}
+
+async fn join(addr: &str, token: &str) -> Connection {
+    let url = format!("ws://{addr}/v1/sessions/{SESSION}");
+    let mut conn = Connection::connect(&url, Some(token), None).await.expect("connects");
+    handshake(&mut conn).await;
+    conn
+}
+
+fn note(id: &str) -> Command {
+    Command::AddNote {
+        saved_at: None,
+        client_id: id.to_string(),
+        turn: None,
+        text: format!("note {id}"),
+        objectives: vec![],
+        themes: vec![],
+    }
+}
+
+/// Export the session from etcd with the binary, verify it with the binary, and
+/// count its notes by client id.
+fn exported_notes(endpoints: &str, dir: &Path) -> (journal::Contents, BTreeMap<String, usize>) {
+    let out = dir.join(format!("export-{}.jsonl", free_port()));
+    let export = rostrum().args(["export", "--etcd", endpoints, SESSION, "--out"]).arg(&out).output().expect("runs");
+    assert!(export.status.success(), "export: {}", String::from_utf8_lossy(&export.stderr));
+    let verify = rostrum().arg("verify").arg(&out).output().expect("runs");
+    assert!(verify.status.success(), "the chain verifies: {}", String::from_utf8_lossy(&verify.stderr));
+    let contents = journal::read_file(&out).expect("reads");
+    let mut notes = BTreeMap::new();
+    for e in &contents.events {
+        if let EventKind::NoteAdded { note } = &e.event {
+            *notes.entry(note.client_id.clone()).or_insert(0) += 1;
+        }
+    }
+    (contents, notes)
+}
+
+/// Chairs giving notes as fast as the hub takes them, each waiting for its answer;
+/// what was acknowledged is recorded in `acked`. Each stops at its connection's end.
+fn burst(
+    addr: &str,
+    token: &str,
+    chairs: usize,
+    tag: &str,
+    acked: Arc<Mutex<BTreeSet<String>>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..chairs)
+        .map(|c| {
+            let (addr, token, tag, acked) = (addr.to_string(), token.to_string(), tag.to_string(), acked.clone());
+            tokio::spawn(async move {
+                let url = format!("ws://{addr}/v1/sessions/{SESSION}");
+                let Ok(mut conn) = Connection::connect(&url, Some(&token), None).await else { return };
+                let mut pace = tokio::time::interval(Duration::from_millis(25));
+                for n in 0.. {
+                    pace.tick().await;
+                    let id = format!("{tag}-{c}-{n}");
+                    let Ok(sent) = conn.command(note(&id)).await else { return };
+                    loop {
+                        match tokio::time::timeout(DEADLINE, conn.recv()).await {
+                            Ok(Ok(envelope)) => match envelope.frame {
+                                ServerFrame::Accepted { id: got, .. } if got == sent => {
+                                    acked.lock().expect("lock").insert(id.clone());
+                                    break;
+                                }
+                                ServerFrame::Rejected { id: got, reason, .. } if got == sent => {
+                                    eprintln!("{id} refused: {reason}");
+                                    break;
+                                }
+                                _ => {}
+                            },
+                            other => {
+                                eprintln!("chair {c} stops: {other:?}");
+                                return;
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+async fn wait_for_acks(acked: &Arc<Mutex<BTreeSet<String>>>, at_least: usize, data: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked.lock().expect("lock").len() < at_least {
+        let log = || std::fs::read_to_string(data.join("hub.log")).unwrap_or_default();
+        assert!(
+            Instant::now() < deadline,
+            "fewer than {at_least} commands acknowledged in 30 s; the hub's log:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every acknowledged note is in the journal exactly once, and none twice.
+fn assert_nothing_lost_or_repeated(acked: &BTreeSet<String>, notes: &BTreeMap<String, usize>) {
+    let lost: Vec<&String> = acked.iter().filter(|id| !notes.contains_key(*id)).collect();
+    let twice: Vec<(&String, &usize)> = notes.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(lost.is_empty(), "{} acknowledged commands lost: {lost:?}", lost.len());
+    assert!(twice.is_empty(), "recorded twice: {twice:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_lost_its_lease_is_fenced_and_the_new_leader_continues_the_chain() {
+    let _one = SERIAL.lock().await;
+    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let etcd = Arc::new(Etcd::new(&cluster.endpoints()).expect("endpoints"));
+    let me = |hub: &str| journal::etcd::LeaderInfo { hub: hub.into(), url: format!("ws://{hub}") };
+    let source = std::fs::read_to_string(session_file()).expect("session file");
+    let now = chrono::Utc::now();
+
+    let lease_a = Lease::grant(etcd.clone(), 2).await.expect("lease");
+    journal::etcd::campaign(&etcd, SESSION, &lease_a, &me("a"), |_| {}).await.expect("a leads");
+    let mut a = journal::etcd::EtcdWriter::open(etcd.clone(), SESSION, lease_a.clone(), None, &source, now)
+        .await
+        .expect("a opens");
+    let event = |seq: u64| rostrum::domain::Event {
+        seq,
+        at: now,
+        actor: rostrum::domain::Actor::chair("chair"),
+        undoes: None,
+        event: EventKind::NoteAdded {
+            note: rostrum::domain::Note {
+                id: seq,
+                client_id: format!("n{seq}"),
+                turn: None,
+                author: "chair".into(),
+                text: format!("note {seq}"),
+                objectives: vec![],
+                themes: vec![],
+                at: now,
+                saved_at: None,
+            },
+        },
+    };
+    a.append(&[event(1), event(2)]).await.expect("a appends");
+
+    // A second hub cannot lead while a holds its lease.
+    let lease_b = Lease::grant(etcd.clone(), 2).await.expect("lease");
+    let waiting = tokio::time::timeout(
+        Duration::from_millis(800),
+        journal::etcd::campaign(&etcd, SESSION, &lease_b, &me("b"), |_| {}),
+    )
+    .await;
+    assert!(waiting.is_err(), "b must wait while a leads");
+
+    // a's lease ends (as when its machine is lost): b leads and continues the chain.
+    etcd.revoke(lease_a.id).await.expect("revoke");
+    journal::etcd::campaign(&etcd, SESSION, &lease_b, &me("b"), |_| {}).await.expect("b leads");
+    let contents = journal::etcd::load(&etcd, SESSION).await.expect("loads").expect("exists");
+    assert_eq!(contents.events.len(), 2);
+    let mut b = journal::etcd::EtcdWriter::open(etcd.clone(), SESSION, lease_b, Some(&contents), &source, now)
+        .await
+        .expect("b opens");
+    b.append(&[event(3)]).await.expect("b appends");
+
+    // a still believes it writes seq 3: the transaction's compare refuses it.
+    match a.append(&[event(3)]).await {
+        Err(journal::etcd::AppendError::Fenced(why)) => assert!(why.contains("no longer leads"), "{why}"),
+        other => panic!("a must be fenced, got {other:?}"),
+    }
+    let contents = journal::etcd::load(&etcd, SESSION).await.expect("loads").expect("exists");
+    assert_eq!(contents.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3], "the chain verified on load");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_journal_imported_into_etcd_continues_there_and_exports_back_verified() {
+    let _one = SERIAL.lock().await;
+    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let endpoints = cluster.endpoints();
+    let data = tempfile::tempdir().expect("temp dir");
+    // A session run on a file journal, as today.
+    let hub = start_hub(data.path(), rostrum::hub::Settings::default()).await;
+    let mut chair = connect(&hub, &common::chair_token(&hub)).await;
+    handshake(&mut chair).await;
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    for p in ["chile", "peru"] {
+        accepted(&mut chair, inscribe(p)).await;
+    }
+    let token = common::chair_token(&hub);
+    hub.shutdown().await;
+    let file = data.path().join(SESSION).join(journal::FILE_NAME);
+    let import = rostrum().args(["import", "journal", "--etcd", &endpoints]).arg(&file).output().expect("runs");
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    assert!(String::from_utf8_lossy(&import.stdout).contains("(3 events) is in etcd now"));
+    let again = rostrum().args(["import", "journal", "--etcd", &endpoints]).arg(&file).output().expect("runs");
+    assert!(!again.status.success(), "a second import changes nothing");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a journal"));
+
+    // A hub on etcd continues it, with the same tokens.
+    let etcd_data = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(etcd_data.path().join(SESSION)).expect("dir");
+    std::fs::copy(data.path().join(SESSION).join("tokens.toml"), etcd_data.path().join(SESSION).join("tokens.toml"))
+        .expect("tokens");
+    let mut hub = spawn_hub(&endpoints, etcd_data.path());
+    assert!(hub.leads_within(DEADLINE), "the only hub leads");
+    let mut chair = join(&hub.addr, &token).await;
+    assert_eq!(accepted(&mut chair, inscribe("france")).await, 4, "the session continues at seq 4");
+    drop(chair);
+    let (contents, _) = exported_notes(&endpoints, data.path());
+    assert_eq!(contents.events.len(), 4);
+    let original = journal::read_file(&file).expect("file");
+    assert_eq!(contents.header_hash, original.header_hash, "the same journal (same epoch)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_the_leading_hub_in_a_burst_loses_nothing_acknowledged_and_a_standby_leads_within_the_lease() {
+    let _one = SERIAL.lock().await;
+    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let endpoints = cluster.endpoints();
+    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let mut a = spawn_hub(&endpoints, data_a.path());
+    assert!(a.leads_within(DEADLINE), "the first hub leads");
+    let mut b = spawn_hub(&endpoints, data_b.path());
+    assert!(!b.leads_within(Duration::from_secs(1)), "the second stands by");
+    let token = chair_token(data_a.path());
+
+    let acked = Arc::new(Mutex::new(BTreeSet::new()));
+    let chairs = burst(&a.addr, &token, 4, "a", acked.clone());
+    wait_for_acks(&acked, 40, data_a.path()).await;
+    let killed = Instant::now();
+    a.child.kill().expect("kill -9");
+    let _ = a.child.wait();
+    for c in chairs {
+        let _ = c.await;
+    }
+    assert!(b.leads_within(Duration::from_secs(10)), "the standby takes over");
+    let takeover = killed.elapsed();
+    // Lease of 2 s: a standby leads within the lease, its polling and opening the journal.
+    assert!(takeover < Duration::from_secs(5), "takeover took {takeover:?}");
+    assert_eq!(chair_token(data_b.path()), token, "the same credentials on every hub of the session");
+
+    // The session continues on the new leader; retried commands are not recorded twice.
+    let mut chair = join(&b.addr, &token).await;
+    let retried: Vec<String> = acked.lock().expect("lock").iter().take(5).cloned().collect();
+    for id in &retried {
+        let _ = command(&mut chair, note(id)).await;
+    }
+    accepted(&mut chair, note("after-takeover")).await;
+    drop(chair);
+    let (_, notes) = exported_notes(&endpoints, data_b.path());
+    let acked = acked.lock().expect("lock").clone();
+    assert!(acked.len() >= 40);
+    assert_nothing_lost_or_repeated(&acked, &notes);
+    assert_eq!(notes.get("after-takeover"), Some(&1));
+    eprintln!("acknowledged {} before the kill, all found once; takeover in {takeover:?}", acked.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leading_hub_stopped_longer_than_its_lease_writes_nothing_when_it_resumes() {
+    let _one = SERIAL.lock().await;
+    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let endpoints = cluster.endpoints();
+    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let mut a = spawn_hub(&endpoints, data_a.path());
+    assert!(a.leads_within(DEADLINE), "the first hub leads");
+    let mut b = spawn_hub(&endpoints, data_b.path());
+    let token = chair_token(data_a.path());
+    let mut on_a = join(&a.addr, &token).await;
+    accepted(&mut on_a, note("before-stop")).await;
+
+    a.signal("STOP");
+    assert!(b.leads_within(Duration::from_secs(10)), "the standby takes over from the stopped hub");
+    let mut on_b = join(&b.addr, &token).await;
+    accepted(&mut on_b, note("on-b")).await;
+    // Sent to the stopped hub: it reads it when it resumes, after its lease has lapsed.
+    let sent = on_a.command(note("to-the-stopped-hub")).await.expect("sends");
+    a.signal("CONT");
+    let (frame, _) = until(
+        &mut on_a,
+        |f| matches!(f, ServerFrame::Rejected { id, .. } | ServerFrame::Accepted { id, .. } if *id == sent),
+    )
+    .await;
+    match frame {
+        ServerFrame::Rejected { code, reason, .. } => {
+            assert_eq!(code, RejectCode::NotLeader, "{reason}");
+        }
+        other => panic!("the stopped hub must not accept: {other:?}"),
+    }
+    // It gives up its sessions and stops.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while a.child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the deposed hub goes on running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    accepted(&mut on_b, note("after-resume")).await;
+    drop(on_b);
+    let (_, notes) = exported_notes(&endpoints, data_b.path());
+    assert_eq!(notes.get("to-the-stopped-hub"), None, "the deposed hub wrote nothing");
+    for id in ["before-stop", "on-b", "after-resume"] {
+        assert_eq!(notes.get(id), Some(&1), "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_etcd_leader_or_stopping_a_node_for_10_s_loses_nothing_acknowledged() {
+    let _one = SERIAL.lock().await;
+    let mut cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let endpoints = cluster.endpoints();
+    let data = tempfile::tempdir().expect("dir");
+    let mut hub = spawn_hub(&endpoints, data.path());
+    assert!(hub.leads_within(DEADLINE), "the hub leads");
+    let token = chair_token(data.path());
+    let acked = Arc::new(Mutex::new(BTreeSet::new()));
+    let chairs = burst(&hub.addr, &token, 2, "x", acked.clone());
+    wait_for_acks(&acked, 20, data.path()).await;
+
+    // The Raft leader dies mid-burst: etcd elects another; the hub goes on.
+    let leader = cluster.leader().await.expect("leader");
+    cluster.kill(leader);
+    let before = acked.lock().expect("lock").len();
+    wait_for_acks(&acked, before + 20, data.path()).await;
+    cluster.restart(leader).expect("restarts");
+
+    // One node stopped (not dead: its sockets accept and never answer) for 10 s.
+    let stopped = (cluster.leader().await.expect("leader") + 1) % 3;
+    cluster.signal(stopped, "STOP").expect("stops");
+    let before = acked.lock().expect("lock").len();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let during = acked.lock().expect("lock").len() - before;
+    cluster.signal(stopped, "CONT").expect("continues");
+    assert!(during > 0, "commands are acknowledged while one node of three is stopped");
+    assert!(hub.child.try_wait().expect("wait").is_none(), "the hub kept its lease");
+    let before = acked.lock().expect("lock").len();
+    wait_for_acks(&acked, before + 10, data.path()).await;
+    drop(hub);
+    for c in chairs {
+        let _ = c.await;
+    }
+    let (_, notes) = exported_notes(&endpoints, data.path());
+    let acked = acked.lock().expect("lock").clone();
+    assert_nothing_lost_or_repeated(&acked, &notes);
+    eprintln!(
+        "acknowledged {} across an etcd leader kill and a 10 s stop ({during} during the stop), all found once",
+        acked.len()
+    );
+}
