@@ -90,6 +90,8 @@ impl Presence {
 pub struct SessionSummary {
     pub id: String,
     pub title: String,
+    /// The session's time zone, as its file's `start` gives it ("-04:00"): times are shown in it.
+    pub utc_offset: String,
     /// The session's last event.
     pub seq: u64,
     /// How many segments the agenda has.
@@ -105,7 +107,8 @@ pub struct SessionSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub point_of_order: Option<String>,
     /// Remote participants marked with a technical issue, on the floor or on the
-    /// open segment's lists (those the chair cannot hear now), by name.
+    /// open segment's lists (those the chair cannot hear now), by short name
+    /// where the roster gives one, else by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lost: Vec<String>,
     /// Notes and pledges recorded so far.
@@ -149,7 +152,8 @@ pub fn summarize(session: &Session) -> SessionSummary {
         .flat_map(|s| s.list.iter().chain(&s.replies))
         .map(|e| e.participant.as_str());
     for participant in on_floor.chain(listed) {
-        let name = session.name_of(participant).to_string();
+        let p = session.def.participant(participant);
+        let name = p.and_then(|p| p.short.clone()).unwrap_or_else(|| session.name_of(participant).to_string());
         if remote_lost(participant) && !lost.contains(&name) {
             lost.push(name);
         }
@@ -157,6 +161,7 @@ pub fn summarize(session: &Session) -> SessionSummary {
     SessionSummary {
         id: session.def.id.clone(),
         title: session.def.title.clone(),
+        utc_offset: session.def.start.offset().to_string(),
         seq: session.seq,
         segments: session.def.segments.len(),
         segment,
@@ -177,6 +182,13 @@ pub fn summarize(session: &Session) -> SessionSummary {
         notes: session.notes.len(),
         pledges: session.pledges.len(),
         connected: Presence::default(),
+    }
+}
+
+impl SessionSummary {
+    /// The session's time zone (UTC if its offset does not read).
+    pub fn zone(&self) -> chrono::FixedOffset {
+        self.utc_offset.parse().unwrap_or_else(|_| chrono::Offset::fix(&chrono::Utc))
     }
 }
 

@@ -75,6 +75,28 @@ enum Cmd {
         #[arg(long)]
         ca: Option<PathBuf>,
     },
+    /// The secretariat's console: every session a hub serves on one screen; Enter opens one.
+    Forum {
+        /// The hub's forum, ws://HOST:PORT/v1/forum (`rostrum hub` prints it, with ?token=); or
+        /// session files (TOML): a hub on them starts in this process, its forum on this screen.
+        #[arg(required = true, value_name = "URL | SESSION.toml...")]
+        targets: Vec<String>,
+        /// The secretariat's token (or the forum observer's), from DATA/forum-tokens.toml, unless the URL carries it.
+        #[arg(long)]
+        token: Option<String>,
+        /// Data directory of the embedded hub.
+        #[arg(long, default_value = "sessions")]
+        data: PathBuf,
+        /// Address of the embedded hub.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: String,
+        /// A keymap file laid over the default keys.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Trust this CA certificate (PEM) for a wss:// hub with a private certificate.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
     /// Replay a session's journal in the terminal, as it unfolded.
     Replay {
         /// A journal (DATA/SESSION-ID/journal.jsonl).
@@ -405,6 +427,27 @@ fn main() -> ExitCode {
         ),
         Cmd::Rapporteur { url, token, name, outbox, keys, ca } => {
             finish(trust(ca).and_then(|()| tui::rapporteur(tui::RapporteurOptions { url, token, name, outbox, keys })))
+        }
+        Cmd::Forum { targets, token, data, listen, keys, ca } => {
+            let target = match targets.as_slice() {
+                [url] if url.starts_with("ws://") || url.starts_with("wss://") => {
+                    if !url.split('?').next().is_some_and(|p| p.ends_with("/v1/forum")) {
+                        eprintln!(
+                            "{url}: the forum's URL is ws://HOST:PORT/v1/forum (wss:// with TLS); `rostrum hub` prints it"
+                        );
+                        return ExitCode::from(2);
+                    }
+                    tui::ForumTarget::Url { url: url.clone(), token }
+                }
+                files if files.iter().all(|f| !f.contains("://")) => {
+                    tui::ForumTarget::Files { files: files.iter().map(PathBuf::from).collect(), data, listen }
+                }
+                _ => {
+                    eprintln!("rostrum forum takes one forum URL (ws://HOST:PORT/v1/forum) or session files (TOML)");
+                    return ExitCode::from(2);
+                }
+            };
+            finish(trust(ca).and_then(|()| tui::forum(tui::ForumOptions { target, keys })))
         }
         Cmd::Delegate { url, token, keys, ca } => {
             finish(trust(ca).and_then(|()| tui::delegate(&url, token, keys.as_deref())))

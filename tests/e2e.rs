@@ -388,3 +388,95 @@ fn two_chairs_with_their_own_credentials_undo_only_their_own_and_the_record_name
         .wait("the replay at the end", |p| p.contains("Henrik Solberg-Lund") && p.contains("Amara Diallo-Mensah"));
     assert!(pane.contains("Henrik Solberg-Lund"), "{pane}");
 }
+
+/// The turn a `give-floor` made, from its events.
+async fn floor(conn: &mut rostrum::client::Connection, entry: u64) -> u64 {
+    match common::command(conn, rostrum::domain::Command::GiveFloor { entry, budget: None }).await {
+        common::Outcome::Accepted { events, .. } => events
+            .iter()
+            .find_map(|e| match &e.event {
+                EventKind::FloorGiven { turn } => Some(turn.id),
+                _ => None,
+            })
+            .expect("the floor given"),
+        common::Outcome::Rejected { reason, .. } => panic!("refused: {reason}"),
+    }
+}
+
+#[test]
+fn the_forums_console_follows_two_sessions_raises_an_overrun_and_opens_one_as_chair() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let data = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    // The hub's clock is the wall clock, until the test moves it on.
+    let ahead = Arc::new(AtomicI64::new(0));
+    let clock = {
+        let ahead = ahead.clone();
+        rostrum::hub::Clock::new(move || chrono::Utc::now() + chrono::Duration::seconds(ahead.load(Ordering::SeqCst)))
+    };
+    let files = [root.join("config/imrf-2022-roundtable-1.toml"), root.join("config/imrf-2022-hearing.toml")];
+    let settings = rostrum::hub::Settings { clock, ..Default::default() };
+    let hub = runtime.block_on(rostrum::hub::Hub::start("127.0.0.1:0", data.path(), &files, settings)).expect("hub");
+    let chair_of = |session: &str| {
+        let url = format!("ws://{}/v1/sessions/{session}", hub.addr);
+        let token = hub.tokens(session).expect("session").chair;
+        async move {
+            let mut conn = rostrum::client::Connection::connect(&url, Some(&token), None).await.expect("connects");
+            common::handshake(&mut conn).await;
+            conn
+        }
+    };
+    let open = |segment: &str| rostrum::domain::Command::OpenSegment { segment: segment.into() };
+    // Through the protocol: each session opens and a speaker has the floor (IOM in the
+    // roundtable, the Global Coalition on Migration in the hearing).
+    let (roundtable, mut hearing, hearing_turn) = runtime.block_on(async {
+        let mut roundtable = chair_of("imrf-2022-roundtable-1").await;
+        common::accepted(&mut roundtable, open("opening")).await;
+        floor(&mut roundtable, 1).await;
+        let mut hearing = chair_of("imrf-2022-hearing").await;
+        common::accepted(&mut hearing, open("opening")).await;
+        let turn = floor(&mut hearing, 2).await;
+        (roundtable, hearing, turn)
+    });
+
+    let command = format!("{} forum '{}'; echo EXITED $?; sleep 30", env!("CARGO_BIN_EXE_rostrum"), hub.forum_url());
+    let console = Pane::start(&format!("rostrum-e2e-forum-{}", std::process::id()), &command);
+    // Both speakers, each with their clock.
+    let pane = console.wait("both speakers with their clocks", |p| {
+        p.lines().any(|l| l.contains("left of 3:00 · International Organization for Migration"))
+            && p.lines().any(|l| l.contains("left of 3:00 · Global Coalition on Migration"))
+    });
+    assert!(pane.contains("segment 1 of 4: Opening remarks"), "{pane}");
+    assert!(pane.contains("segment 1 of 4: Opening of the hearing"), "{pane}");
+    assert!(!pane.contains("ALERT"), "no alert yet:\n{pane}");
+
+    // The hearing's clock paused; four minutes and more pass: the roundtable's speaker
+    // is over by more than a minute, and that alert is raised, only there.
+    runtime.block_on(common::accepted(&mut hearing, rostrum::domain::Command::Pause { turn: hearing_turn }));
+    console.wait_for("paused, ");
+    ahead.store(250, Ordering::SeqCst);
+    let pane = console.wait_for("OVERRUN +1:");
+    assert!(pane.contains("1 ALERT"), "{pane}");
+    let overrun = pane.lines().position(|l| l.contains("OVERRUN +1:")).expect("the alert's row");
+    let roundtable_row = pane.lines().position(|l| l.contains("IMRF 2022, Roundtable 1")).expect("the roundtable");
+    let hearing_row = pane.lines().position(|l| l.contains("informal multi-stakeholder hearing")).expect("the hearing");
+    assert!(roundtable_row < overrun && overrun < hearing_row, "the alert is the roundtable's:\n{pane}");
+
+    // Enter opens the roundtable as its chair (the secretariat); Esc comes back.
+    console.keys(&["Enter"]);
+    let pane = console.wait_for("Esc goes back to the forum's console");
+    assert!(pane.contains("Speakers") && pane.contains("Opening remarks"), "the chair's screen:\n{pane}");
+    console.keys(&["Escape"]);
+    let pane = console.wait_for("back from IMRF 2022, Roundtable 1");
+    assert!(pane.contains("Forum: 2 sessions") && pane.contains("OVERRUN +1:"), "{pane}");
+    console.keys(&["q"]);
+    assert!(console.wait_for("EXITED").contains("EXITED 0"));
+
+    runtime.block_on(async {
+        roundtable.close().await;
+        hearing.close().await;
+        hub.shutdown().await;
+    });
+}

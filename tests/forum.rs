@@ -6,6 +6,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use chrono::Offset;
+
 use common::*;
 use rostrum::client::Connection;
 use rostrum::domain::{Command, ConnectionStatus, Role};
@@ -89,6 +91,11 @@ async fn the_forum_lists_every_session_and_follows_each_as_it_changes() {
     // The record names the secretariat.
     let state = rostrum::journal::read_file(&data.path().join(SESSION).join("journal.jsonl")).expect("journal");
     assert!(state.events.iter().all(|e| e.actor.person.as_deref() == Some("secretariat")));
+    let md = rostrum::report::to_markdown(&rostrum::report::build(&state).expect("a report"), chrono::Utc.fix());
+    assert!(
+        md.contains("- secretariat (the forum's secretariat credential): 4 actions, gave the floor 1 time"),
+        "{md}"
+    );
 
     // A remote speaker lost, a point of order, a rapporteur and a note: each in the summary.
     let status = ConnectionStatus::TechnicalIssue;

@@ -456,3 +456,127 @@ fn hints_use_short_names_where_space_is_short() {
         assert!(hint.contains("give the floor to PICUM"), "{w}x{h}:\n{screen}");
     }
 }
+
+// ---- The forum's console ----
+
+use rostrum::forum::{Presence, SessionSummary, summarize};
+use rostrum::tui::forum::{self as console, Console};
+
+/// A shipped session after the chair's commands at the given seconds.
+fn shipped(text: &str, steps: Vec<(i64, Command)>) -> Session {
+    let mut s = Session::new(rostrum::config::parse_session(text).expect("valid"));
+    for (secs, command) in steps {
+        let shown = format!("{command:?}");
+        let events = domain::decide(&s, command, &Actor::chair("secretariat"), t(secs))
+            .unwrap_or_else(|r| panic!("{shown}: {}", r.reason));
+        for e in &events {
+            domain::apply(&mut s, e);
+        }
+    }
+    s
+}
+
+/// The roundtable in its statements, the African Group 1:15 over its 5:00 and
+/// PICUM lost; the hearing with IOM paused; the test session not open; and a
+/// closed one.
+fn forum_sessions() -> Vec<SessionSummary> {
+    let roundtable = include_str!("../config/imrf-2022-roundtable-1.toml");
+    let hearing = include_str!("../config/imrf-2022-hearing.toml");
+    let open = |segment: &str| Command::OpenSegment { segment: segment.into() };
+    let status = ConnectionStatus::TechnicalIssue;
+    let mut rt = summarize(&shipped(
+        roundtable,
+        vec![
+            (0, open("opening")),
+            (1, Command::GiveFloor { entry: 1, budget: None }),
+            (60, Command::EndTurn { turn: 52 }),
+            (61, open("statements")),
+            (62, Command::GiveFloor { entry: 2, budget: None }),
+            (63, Command::SetConnection { participant: "picum".into(), status, from: None }),
+        ],
+    ));
+    rt.connected = Presence { chairs: 2, rapporteurs: 1, delegates: 3, observers: 0, displays: 1 };
+    // The first turn takes the first id after the speakers inscribed in advance.
+    let turn = rostrum::config::parse_session(hearing).expect("valid").pre_inscribed() + 1;
+    let mut hr = summarize(&shipped(
+        hearing,
+        vec![(0, open("opening")), (5, Command::GiveFloor { entry: 1, budget: None }), (50, Command::Pause { turn })],
+    ));
+    hr.connected = Presence { chairs: 1, rapporteurs: 1, delegates: 0, observers: 4, displays: 2 };
+    let waiting = summarize(&session(vec![]));
+    let mut closed = summarize(&session(vec![open("general"), Command::CloseSession]));
+    closed.id = "closed-session".into();
+    closed.title = "Plenary: closing of the Forum".into();
+    vec![rt, hr, waiting, closed]
+}
+
+fn forum_console(sessions: Vec<SessionSummary>, now: Timestamp) -> Console {
+    let keymap = Keymap::from_texts(None, Screen::Forum).expect("keys");
+    let mut c = Console::new(keymap, "ws://127.0.0.1:7878/v1/forum?token=secret", now);
+    c.link = LinkStatus::Connected;
+    c.rtt_ms = Some(2);
+    c.role = Some(domain::Role::Chair);
+    c.name = "secretariat".into();
+    c.sessions = sessions;
+    c
+}
+
+fn draw_console(c: &Console, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal.draw(|frame| console::view::render(c, frame)).expect("draws");
+    terminal.backend().to_string()
+}
+
+fn check_console(name: &str, c: &Console) {
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), draw_console(c, w, h));
+    }
+}
+
+#[test]
+fn the_forum_shows_every_session_with_its_alerts() {
+    let c = forum_console(forum_sessions(), t(62 + 300 + 75));
+    check_console("forum", &c);
+    let screen = draw_console(&c, 120, 40);
+    assert!(screen.contains("OVERRUN +1:15"), "{screen}");
+    assert!(screen.contains("LOST: PICUM"), "{screen}");
+    assert!(screen.contains("paused, "), "{screen}");
+    assert!(screen.contains("not open (3 segments)"), "{screen}");
+    assert!(screen.contains("closed at 10:00"), "{screen}");
+    // At 80 columns the rows that do not fit end in an ellipsis; the alerts come first on theirs.
+    let narrow = draw_console(&c, 80, 24);
+    assert!(narrow.contains("OVERRUN +1:15"), "{narrow}");
+    assert!(narrow.lines().any(|l| l.trim_matches('"').trim_end().ends_with('…')), "{narrow}");
+}
+
+#[test]
+fn the_forum_scrolls_to_the_selected_session_and_says_how_many_more() {
+    let mut many: Vec<SessionSummary> = Vec::new();
+    for i in 0..7 {
+        let mut s = forum_sessions()[i % 4].clone();
+        s.id = format!("session-{i}");
+        many.push(s);
+    }
+    let mut c = forum_console(many, t(400));
+    c.selected = 6;
+    check_console("forum_scrolled", &c);
+    assert!(draw_console(&c, 80, 24).contains("↑ 2 more above"));
+}
+
+#[test]
+fn the_forum_says_what_it_needs_without_the_token_and_lists_its_keys() {
+    let mut c = forum_console(Vec::new(), t(0));
+    c.role = None;
+    c.link = LinkStatus::Refused { reason: "the forum needs the secretariat's token (HTTP 401)".into() };
+    c.refused = Some("the forum needs the secretariat's token (HTTP 401)".into());
+    check_console("forum_refused", &c);
+    let mut c = forum_console(forum_sessions(), t(100));
+    update_console(&mut c, '?');
+    check_console("forum_help", &c);
+}
+
+fn update_console(c: &mut Console, key: char) {
+    let key =
+        crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Char(key), crossterm::event::KeyModifiers::NONE);
+    console::update(c, Msg::Key(key));
+}

@@ -973,7 +973,11 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
         let _ = writeln!(out, "No chair's action recorded.\n");
     } else {
         for c in &report.chairs {
-            let credential = if c.person.is_some() { "own credential" } else { "shared chair token" };
+            let credential = match c.person.as_deref() {
+                Some(domain::SECRETARIAT) => "the forum's secretariat credential",
+                Some(_) => "own credential",
+                None => "shared chair token",
+            };
             let undone = if c.undone > 0 { format!(", {} undone", c.undone) } else { String::new() };
             let _ = writeln!(
                 out,

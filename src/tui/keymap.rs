@@ -58,6 +58,8 @@ pub enum Action {
     PreviousTurn,
     PreviousSegment,
     Seek,
+    /// On the forum's console: open the selected session.
+    Open,
     /// Answer yes to a question (never a key that acts on the main screen).
     Yes,
     /// Answer no to a question.
@@ -116,6 +118,7 @@ impl Action {
             Self::PreviousTurn => "previous turn",
             Self::PreviousSegment => "previous segment",
             Self::Seek => "go to a time (HH:MM[:SS])",
+            Self::Open => "open the session (as chair, or read-only)",
             Self::Yes => "yes, to a question",
             Self::No => "no, to a question",
         }
@@ -230,6 +233,7 @@ pub enum Screen {
     Rapporteur,
     Replay,
     Delegate,
+    Forum,
 }
 
 impl Screen {
@@ -239,10 +243,11 @@ impl Screen {
             Self::Rapporteur => "rapporteur",
             Self::Replay => "replay",
             Self::Delegate => "delegate",
+            Self::Forum => "forum",
         }
     }
 
-    const ALL: [Screen; 4] = [Screen::Chair, Screen::Rapporteur, Screen::Replay, Screen::Delegate];
+    const ALL: [Screen; 5] = [Screen::Chair, Screen::Rapporteur, Screen::Replay, Screen::Delegate, Screen::Forum];
 
     /// The actions a screen has, in the order its help lists them.
     pub fn actions(self) -> &'static [Action] {
@@ -320,6 +325,7 @@ impl Screen {
                 Yes,
                 No,
             ],
+            Self::Forum => &[Help, Quit, Up, Down, PageUp, PageDown, Top, Bottom, Open],
         }
     }
 
@@ -330,6 +336,9 @@ impl Screen {
             (Self::Replay, Action::Top) => "go to the start",
             (Self::Replay, Action::Bottom) => "go to the end",
             (Self::Rapporteur, Action::Up | Action::Down) => "choose a turn",
+            (Self::Forum, Action::Up | Action::Down) => "choose a session",
+            (Self::Forum, Action::Top) => "first session",
+            (Self::Forum, Action::Bottom) => "last session",
             (Self::Delegate, Action::Inscribe) => "inscribe my delegation",
             (Self::Delegate, Action::Withdraw) => "withdraw my entry (asks)",
             (Self::Delegate, Action::RightOfReply) => "right of reply (or withdraw)",
@@ -460,7 +469,7 @@ fn read_table(name: &str, text: &str, screen: Screen, problems: &mut Vec<String>
         let Some(this) = Screen::ALL.iter().copied().find(|s| s.table() == table) else {
             let offset = text.find(&format!("[{table}]")).map_or(0, |i| i + 1);
             problems.push(format!(
-                "{}: [{table}] is not a screen: the tables are [chair], [rapporteur], [replay] and [delegate]",
+                "{}: [{table}] is not a screen: the tables are [chair], [rapporteur], [replay], [delegate] and [forum]",
                 at(offset)
             ));
             continue;

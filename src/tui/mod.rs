@@ -7,6 +7,7 @@
 
 pub mod chair;
 pub mod delegate;
+pub mod forum;
 pub mod keymap;
 pub mod live;
 pub mod rapporteur;
@@ -43,6 +44,10 @@ pub trait LiveScreen {
     fn render(&self, frame: &mut Frame);
     fn live(&self) -> &Live;
     fn live_mut(&mut self) -> &mut Live;
+    /// No popup, question or editor is open: `Esc` may go back to the forum's console.
+    fn idle(&self) -> bool {
+        true
+    }
 }
 
 impl LiveScreen for Chair {
@@ -58,6 +63,9 @@ impl LiveScreen for Chair {
     fn live_mut(&mut self) -> &mut Live {
         &mut self.live
     }
+    fn idle(&self) -> bool {
+        self.mode == chair::Mode::Normal
+    }
 }
 
 impl LiveScreen for Rapporteur {
@@ -72,6 +80,9 @@ impl LiveScreen for Rapporteur {
     }
     fn live_mut(&mut self) -> &mut Live {
         &mut self.live
+    }
+    fn idle(&self) -> bool {
+        self.mode == rapporteur::Mode::Normal
     }
 }
 
@@ -498,31 +509,72 @@ fn no_color() -> bool {
 async fn run_screen<S: LiveScreen>(mut runner: Runner<S>) -> Result<(), String> {
     runner.app.live_mut().no_color = no_color();
     let mut guard = TerminalGuard::new().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    let mut events = EventStream::new();
+    drive(&mut guard, &mut events, &mut runner, None).await.map(drop)
+}
+
+/// How a screen's loop ended.
+enum Exit {
+    /// Quit (or the terminal closed).
+    Quit,
+    /// Back to the forum's console, with what to say there.
+    Back(Option<String>),
+}
+
+/// The console a session's screen was opened from: kept up to date meanwhile.
+struct Behind<'a> {
+    console: &'a mut forum::Console,
+    link: &'a mut link::Link,
+}
+
+/// Run a screen until it quits. Opened from the forum's console (`behind`), the
+/// console's link is read meanwhile, and `Esc` with nothing open, the screen's
+/// own quit, or its failure go back to the console.
+async fn drive<S: LiveScreen>(
+    guard: &mut TerminalGuard,
+    events: &mut EventStream,
+    runner: &mut Runner<S>,
+    mut behind: Option<Behind<'_>>,
+) -> Result<Exit, String> {
     let size = guard.terminal.size().map_err(|e| e.to_string())?;
     runner.app.live_mut().size = (size.width, size.height);
-    let mut events = EventStream::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(200));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
     let mut drawn_clock = i64::MIN;
     let mut ticks: u64 = 0;
+    let mut told_back = false;
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let back = behind.is_some();
     loop {
         if dirty || clock_key(runner.app.live()) != drawn_clock {
             guard.terminal.draw(|frame| runner.app.render(frame)).map_err(|e| e.to_string())?;
             drawn_clock = clock_key(runner.app.live());
             dirty = false;
         }
+        let console_event = async {
+            match behind.as_mut() {
+                Some(b) => b.link.events.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => {
+                    if back
+                        && key.kind == crossterm::event::KeyEventKind::Press
+                        && key.code == crossterm::event::KeyCode::Esc
+                        && runner.app.idle()
+                    {
+                        return Ok(Exit::Back(None));
+                    }
                     // Who else the embedded hub serves, as of this key (quitting asks by it).
                     if let Some(handle) = &runner.peers
                         && runner.handle(Msg::Peers(handle.connections().saturating_sub(1))).await?
                     {
-                        return Ok(());
+                        return Ok(Exit::Quit);
                     }
                     Msg::Key(key)
                 }
@@ -530,12 +582,18 @@ async fn run_screen<S: LiveScreen>(mut runner: Runner<S>) -> Result<(), String> 
                 Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(format!("terminal input failed: {e}")),
-                None => return Ok(()),
+                None => return Ok(Exit::Quit),
             },
             msg = runner.next_link() => match msg {
                 Some(msg) => msg,
                 None => return Err("the connection task stopped".to_string()),
             },
+            Some(event) = console_event => {
+                if let Some(b) = behind.as_mut() {
+                    forum::update(b.console, Msg::Link(event));
+                }
+                continue;
+            }
             _ = ticker.tick() => {
                 ticks += 1;
                 // Once a second, how many others the embedded hub serves (for quitting).
@@ -545,12 +603,176 @@ async fn run_screen<S: LiveScreen>(mut runner: Runner<S>) -> Result<(), String> 
                 }
             }
             // Killed or the terminal closed: leave cleanly (the guard restores the terminal).
-            _ = terminate.recv() => return Ok(()),
-            _ = hangup.recv() => return Ok(()),
+            _ = terminate.recv() => return Ok(Exit::Quit),
+            _ = hangup.recv() => return Ok(Exit::Quit),
         };
         let is_tick = matches!(msg, Msg::Tick(_) | Msg::Peers(_));
-        if runner.handle(msg).await? {
-            return Ok(());
+        match runner.handle(msg).await {
+            Ok(true) if back => return Ok(Exit::Back(None)),
+            Ok(true) => return Ok(Exit::Quit),
+            Ok(false) => {}
+            Err(e) if back => return Ok(Exit::Back(Some(e))),
+            Err(e) => return Err(e),
+        }
+        // Opened from the console: say once how to go back.
+        if back && !told_back && runner.app.live().link == live::LinkStatus::Connected {
+            told_back = true;
+            runner.app.live_mut().info("connected to the hub · Esc goes back to the forum's console");
+        }
+        if !is_tick {
+            dirty = true;
+        }
+    }
+}
+
+/// Where the forum's console gets its sessions.
+#[derive(Debug, Clone)]
+pub enum ForumTarget {
+    /// A hub's forum: ws://HOST:PORT/v1/forum (a token may be in its query).
+    Url { url: String, token: Option<String> },
+    /// Start a hub in this process on these session files; its forum on the console.
+    Files { files: Vec<PathBuf>, data: PathBuf, listen: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct ForumOptions {
+    pub target: ForumTarget,
+    pub keys: Option<PathBuf>,
+}
+
+/// The secretariat's console, until it quits: every session of a hub; `Enter`
+/// opens one (the chair's screen with the secretariat's token, the rapporteur's
+/// read-only with the forum observer's), and leaving it comes back here.
+pub fn forum(options: ForumOptions) -> Result<(), String> {
+    let user = options.keys.as_deref().map(Path::to_path_buf).or_else(default_keys_file);
+    let keymap = Keymap::load(user.as_deref(), Screen::Forum)?;
+    let chair_keys = Keymap::load(user.as_deref(), Screen::Chair)?;
+    let rapporteur_keys = Keymap::load(user.as_deref(), Screen::Rapporteur)?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let (hub, url, given) = match &options.target {
+            ForumTarget::Url { url, token } => (None, url.clone(), token.clone()),
+            ForumTarget::Files { files, data, listen } => {
+                hub::log_to_file(&data.join("hub.log")).map_err(|e| format!("{}: {e}", data.display()))?;
+                let started = Hub::start(listen, data, files, Settings::default())
+                    .await
+                    .map_err(|e| format!("{e} (another hub there? --listen ADDR chooses another address)"))?;
+                let url = started.forum_url();
+                (Some(started), url, None)
+            }
+        };
+        // The token opens the sessions too: from --token, else from the URL.
+        let token = given.clone().or_else(|| {
+            let query = url.split_once('?')?.1;
+            query.split('&').find_map(|p| p.strip_prefix("token=")).map(str::to_string)
+        });
+        let result = forum_screens(&url, given, token, keymap, chair_keys, rapporteur_keys, hub.is_some()).await;
+        if let Some(hub) = hub {
+            let address = hub.forum_url().split('?').next().unwrap_or_default().to_string();
+            hub.shutdown().await;
+            if let ForumTarget::Files { data, .. } = &options.target {
+                println!(
+                    "The forum's hub at {address} has stopped; its tokens are in {}.",
+                    data.join(hub::tokens::FORUM_FILE_NAME).display()
+                );
+            }
+        }
+        result
+    })
+}
+
+/// The console and the sessions' screens opened from it, on one terminal.
+async fn forum_screens(
+    url: &str,
+    given: Option<String>,
+    token: Option<String>,
+    keymap: Keymap,
+    chair_keys: Keymap,
+    rapporteur_keys: Keymap,
+    embedded: bool,
+) -> Result<(), String> {
+    {
+        let mut link = link::spawn(url.to_string(), given);
+        let mut console = forum::Console::new(keymap, url, Utc::now());
+        console.no_color = no_color();
+        console.embedded = embedded;
+        let mut guard = TerminalGuard::new().map_err(|e| format!("cannot open the terminal: {e}"))?;
+        let mut events = EventStream::new();
+        loop {
+            let Some((session, chair)) = drive_console(&mut guard, &mut events, &mut console, &mut link).await? else {
+                return Ok(());
+            };
+            let url = forum::session_url(url, &session);
+            // The session's URL carries the forum's query (and so its token) when the forum's did.
+            let token = if url.contains("token=") { None } else { token.clone() };
+            let behind = Behind { console: &mut console, link: &mut link };
+            let exit = if chair {
+                let app = Chair::new(chair_keys.clone(), Vec::new(), Utc::now());
+                let mut runner = Runner::new(app, &url, token, crate::domain::SECRETARIAT);
+                runner.app.live.no_color = no_color();
+                drive(&mut guard, &mut events, &mut runner, Some(behind)).await?
+            } else {
+                let app = Rapporteur::new(rapporteur_keys.clone(), Utc::now());
+                let mut runner = Runner::new(app, &url, token, "forum observer");
+                runner.app.live.no_color = no_color();
+                drive(&mut guard, &mut events, &mut runner, Some(behind)).await?
+            };
+            let title = console.sessions.iter().find(|s| s.id == session).map_or(session.clone(), |s| s.title.clone());
+            match exit {
+                Exit::Quit => return Ok(()),
+                Exit::Back(None) => console.say(format!("back from {title}"), false),
+                Exit::Back(Some(why)) => console.say(format!("{title}: {why}"), true),
+            }
+        }
+    }
+}
+
+/// Run the console until it quits (`None`) or opens a session (its id, and whether as chair).
+async fn drive_console(
+    guard: &mut TerminalGuard,
+    events: &mut EventStream,
+    console: &mut forum::Console,
+    link: &mut link::Link,
+) -> Result<Option<(String, bool)>, String> {
+    let size = guard.terminal.size().map_err(|e| e.to_string())?;
+    console.size = (size.width, size.height);
+    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut dirty = true;
+    let mut drawn_clock = i64::MIN;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    loop {
+        let clock = console.hub_now().timestamp();
+        if dirty || clock != drawn_clock {
+            guard.terminal.draw(|frame| forum::view::render(console, frame)).map_err(|e| e.to_string())?;
+            drawn_clock = clock;
+            dirty = false;
+        }
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => Msg::Key(key),
+                Some(Ok(Event::Mouse(mouse))) => Msg::Mouse(mouse),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(format!("terminal input failed: {e}")),
+                None => return Ok(None),
+            },
+            event = link.events.recv() => match event {
+                Some(event) => Msg::Link(event),
+                None => return Err("the connection task stopped".to_string()),
+            },
+            _ = ticker.tick() => Msg::Tick(Utc::now()),
+            _ = terminate.recv() => return Ok(None),
+            _ = hangup.recv() => return Ok(None),
+        };
+        let is_tick = matches!(msg, Msg::Tick(_));
+        // The first effect decides: the console either quits or opens a session.
+        match forum::update(console, msg).into_iter().next() {
+            Some(forum::Effect::Quit) => return Ok(None),
+            Some(forum::Effect::Open { session, chair }) => return Ok(Some((session, chair))),
+            None => {}
         }
         if !is_tick {
             dirty = true;

@@ -684,7 +684,8 @@ fn move_of(action: Action) -> Option<Move> {
         | Action::NextTurn
         | Action::PreviousTurn
         | Action::PreviousSegment
-        | Action::Seek => return None,
+        | Action::Seek
+        | Action::Open => return None,
     })
 }
 

@@ -265,7 +265,7 @@ fn render_header(chair: &Chair, theme: &Theme, frame: &mut Frame, area: Rect) {
         1 => Some("1 other".to_string()),
         n => Some(format!("{n} others")),
     };
-    widgets::render_header(&badges, &titles, Some((&chair.live, others)), now, theme, frame, area);
+    widgets::render_header(&badges, &titles, Some(chair.live.link_state(others)), now, theme, frame, area);
 }
 
 fn render_forecast(chair: &Chair, theme: &Theme, frame: &mut Frame, area: Rect, wide: bool) {

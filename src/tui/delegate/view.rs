@@ -112,7 +112,7 @@ pub fn render(d: &Delegate, frame: &mut Frame) {
         None => vec![me],
     };
     let now = time_of_day(session, d.live.hub_now());
-    widgets::render_header(&badges, &titles, Some((&d.live, None)), now, &theme, frame, areas.header);
+    widgets::render_header(&badges, &titles, Some(d.live.link_state(None)), now, &theme, frame, areas.header);
     let title = if speaking { "You have the floor" } else { "Floor" };
     floor::render(
         &FloorView { session, now: d.live.hub_now(), wide: areas.wide, hints: Vec::new(), title },

@@ -58,7 +58,7 @@ pub fn render(r: &Rapporteur, frame: &mut Frame) {
         None => vec!["Rostrum".to_string()],
     };
     let now = time_of_day(session, r.live.hub_now());
-    widgets::render_header(&badges, &titles, Some((&r.live, None)), now, &theme, frame, areas.header);
+    widgets::render_header(&badges, &titles, Some(r.live.link_state(None)), now, &theme, frame, areas.header);
     floor::render(
         &FloorView { session, now: r.live.hub_now(), wide: areas.wide, hints: Vec::new(), title: "Floor" },
         &theme,

@@ -324,24 +324,41 @@ pub fn render_footer(hints: &[(String, String)], theme: &Theme, frame: &mut Fram
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// A link to the hub as a header shows it.
+pub struct LinkState<'a> {
+    pub status: &'a LinkStatus,
+    pub rtt_ms: Option<u64>,
+    /// Catching up: the seq held and the seq to reach.
+    pub catching_up: Option<(u64, u64)>,
+    /// After the round trip: "2 others on this hub".
+    pub note: Option<String>,
+}
+
+impl Live {
+    /// This screen's link, for its header.
+    pub fn link_state(&self, note: Option<String>) -> LinkState<'_> {
+        let held = self.replica.seq().unwrap_or(0);
+        LinkState { status: &self.link, rtt_ms: self.rtt_ms, catching_up: self.catch_up_to.map(|to| (held, to)), note }
+    }
+}
+
 /// The header: state badges first (they must never be cut), then the segment and
 /// session titles (cut with an ellipsis), then the link and the hub's time.
 pub fn render_header(
     badges: &[String],
     titles: &[String],
-    live: Option<(&Live, Option<String>)>,
+    link: Option<LinkState<'_>>,
     now: String,
     theme: &Theme,
     frame: &mut Frame,
     area: Rect,
 ) {
     let mut right: Vec<Span> = Vec::new();
-    if let Some((live, note)) = live {
-        let note = note.map(|n| format!(" · {n}")).unwrap_or_default();
-        let link = match &live.link {
-            LinkStatus::Connected if live.catch_up_to.is_some() => {
-                let held = live.replica.seq().unwrap_or(0);
-                let to = live.catch_up_to.unwrap_or(held);
+    if let Some(live) = link {
+        let note = live.note.map(|n| format!(" · {n}")).unwrap_or_default();
+        let link = match live.status {
+            LinkStatus::Connected if live.catching_up.is_some() => {
+                let (held, to) = live.catching_up.unwrap_or_default();
                 Span::styled(format!("◐ catching up {held}/{to}"), theme.fg(Color::Yellow))
             }
             LinkStatus::Connected => match live.rtt_ms {
@@ -382,7 +399,12 @@ pub fn render_header(
 
 /// The badges of a live screen's link, for its header.
 pub fn link_badges(live: &Live) -> Vec<String> {
-    match &live.link {
+    status_badges(&live.link)
+}
+
+/// The badges of a link's status: reconnecting, or refused.
+pub fn status_badges(status: &LinkStatus) -> Vec<String> {
+    match status {
         LinkStatus::Reconnecting { attempt, .. } => vec![format!("RECONNECTING (attempt {attempt})")],
         LinkStatus::Refused { .. } => vec!["REFUSED".to_string()],
         _ => Vec::new(),
