@@ -290,6 +290,13 @@ enum BenchCmd {
         #[arg(long, default_value_t = 50)]
         commands: u64,
     },
+    /// The forum's summary of a session: its cost and size as the session's notes grow.
+    Forum {
+        #[arg(long, default_value_t = 100_000)]
+        notes: usize,
+        #[arg(long, default_value_t = 2000)]
+        calls: usize,
+    },
     /// The baseline relay for `fanout` (started by it).
     #[command(hide = true)]
     Relay,
@@ -320,6 +327,7 @@ fn bench(what: BenchCmd) -> Result<String, String> {
         BenchCmd::Storm { clients } => runtime.block_on(rostrum::bench::storm(clients)),
         BenchCmd::Crash { kills } => runtime.block_on(rostrum::bench::crash_bench(kills)),
         BenchCmd::Display { clients, commands } => runtime.block_on(rostrum::bench::display(clients, commands)),
+        BenchCmd::Forum { notes, calls } => rostrum::bench::forum(notes, calls),
         BenchCmd::Relay => runtime.block_on(rostrum::bench::relay()).map(|()| String::new()),
     }
 }
