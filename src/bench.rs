@@ -1557,3 +1557,71 @@ pub fn open_time(events: usize, rounds: usize) -> Result<String, String> {
         median(rss_fast),
     ))
 }
+
+// ---- the forum's summary ----
+
+/// The forum's summary of a session (`forum::summarize`, made by the hub after
+/// each change): how long it takes and how large it is, on the hearing with every
+/// participant on a panel's list, as the session's record of notes grows to `notes`.
+pub fn forum(notes: usize, calls: usize) -> Result<String, String> {
+    let def =
+        crate::config::parse_session(include_str!("../config/imrf-2022-hearing.toml")).map_err(|e| e.to_string())?;
+    let mut session = Session::new(def);
+    let chair = Actor::chair("bench");
+    let rapporteur = Actor::rapporteur("bench");
+    let start = Utc.with_ymd_and_hms(2022, 5, 16, 14, 0, 0).single().ok_or("no time")?;
+    let mut step = 0i64;
+    let mut run = |session: &mut Session, actor: &Actor, command: Command| {
+        step += 1;
+        if let Ok(events) = domain::decide(session, command, actor, start + chrono::Duration::milliseconds(step)) {
+            for e in &events {
+                domain::apply(session, e);
+            }
+        }
+    };
+    run(&mut session, &chair, Command::OpenSegment { segment: "opening".into() });
+    run(&mut session, &chair, Command::OpenSegment { segment: "panel-1".into() });
+    let ids: Vec<String> = session.def.participants.iter().map(|p| p.id.clone()).collect();
+    for id in ids {
+        let inscribe =
+            Command::Inscribe { participant: id, segment: None, kind: None, level: None, on_behalf_of: None };
+        run(&mut session, &chair, inscribe);
+    }
+    let first = session.segments[1].list.first().map(|e| e.id).ok_or("an empty list")?;
+    run(&mut session, &chair, Command::GiveFloor { entry: first, budget: None });
+    let listed = session.segments[1].list.len();
+    let mut out =
+        format!("forum summary of the hearing, {listed} speakers on the open list, {calls} summaries each:\n");
+    let mut recorded = 0;
+    for target in [0, notes / 10, notes] {
+        while recorded < target {
+            let note = Command::AddNote {
+                client_id: format!("n{recorded}"),
+                saved_at: None,
+                turn: None,
+                text: "A note on the session as a whole.".into(),
+                objectives: vec![5],
+                themes: vec![],
+            };
+            run(&mut session, &rapporteur, note);
+            recorded += 1;
+        }
+        let mut times = Vec::with_capacity(calls);
+        let mut bytes = 0;
+        for _ in 0..calls {
+            let began = Instant::now();
+            let summary = crate::forum::summarize(&session);
+            let json = serde_json::to_string(&summary).map_err(|e| e.to_string())?;
+            times.push(began.elapsed().as_secs_f64() * 1e6);
+            bytes = json.len();
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        out.push_str(&format!(
+            "  {:>7} notes: summary and its JSON p50 {:.1} µs, p99 {:.1} µs, {bytes} bytes\n",
+            session.notes.len(),
+            percentile(&times, 50.0),
+            percentile(&times, 99.0)
+        ));
+    }
+    Ok(out)
+}

@@ -353,6 +353,13 @@ enum BenchCmd {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// The forum's summary of a session: its cost and size as the session's notes grow.
+    Forum {
+        #[arg(long, default_value_t = 100_000)]
+        notes: usize,
+        #[arg(long, default_value_t = 2000)]
+        calls: usize,
+    },
     /// The baseline relay for `fanout` (started by it).
     #[command(hide = true)]
     Relay,
@@ -391,6 +398,7 @@ fn bench(what: BenchCmd) -> Result<String, String> {
         BenchCmd::Display { clients, commands } => runtime.block_on(rostrum::bench::display(clients, commands)),
         BenchCmd::Command { events, commands } => rostrum::bench::command_cost(events, commands),
         BenchCmd::Open { events, rounds } => rostrum::bench::open_time(events, rounds),
+        BenchCmd::Forum { notes, calls } => rostrum::bench::forum(notes, calls),
         BenchCmd::Relay => runtime.block_on(rostrum::bench::relay()).map(|()| String::new()),
     }
 }

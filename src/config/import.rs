@@ -462,8 +462,7 @@ fn duration_text(secs: u32) -> String {
 
 // ---- Editing the session file's text ----
 
-/// A table header line of a TOML text: where its line starts and ends, its name,
-/// and whether it is an array of tables (`[[name]]`).
+/// A table header line of a TOML text (`[name]` or `[[name]]`): where its line starts, and its name.
 struct Header {
     start: usize,
     name: String,
@@ -516,7 +515,9 @@ fn participant_tables(text: &str) -> Vec<std::ops::Range<usize>> {
             // Walk back over the blank and comment lines before the next table.
             while end > h.start {
                 let before = &text[h.start..end];
-                let line_start = before.trim_end_matches('\n').rfind('\n').map_or(h.start, |i| h.start + i + 1);
+                // The last line of `before` (it ends with its newline).
+                let body = before.strip_suffix('\n').unwrap_or(before);
+                let line_start = body.rfind('\n').map_or(h.start, |i| h.start + i + 1);
                 if line_start <= h.start {
                     break;
                 }
@@ -1211,6 +1212,16 @@ mod tests {
         let text = "a,\"b, c\",d\nx,y,z\n";
         assert_eq!(field_starts(text, 0, 3, b','), [0, 2, 9]);
         assert_eq!(field_starts(text, 11, 3, b','), [11, 13, 15]);
+    }
+
+    #[test]
+    fn the_roster_is_its_tables_and_the_comments_heading_the_next_table_stay() {
+        let text = "id = \"x\"\n\n# The roster\n[[participants]]\nid = \"a\"\n\n# Segments\n\n[[segments]]\nid = \"s\"\n\n[[participants]]\nid = \"b\"\n";
+        let ranges: Vec<&str> = participant_tables(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(ranges, ["[[participants]]\nid = \"a\"\n", "[[participants]]\nid = \"b\"\n"]);
+        // A header inside a multi-line string is no header.
+        let text = "title = \"\"\"\n[[participants]]\n\"\"\"\n[[participants]]\nid = \"a\"\n";
+        assert_eq!(participant_tables(text).len(), 1);
     }
 
     #[test]
