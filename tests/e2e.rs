@@ -466,8 +466,12 @@ fn the_forums_console_follows_two_sessions_raises_an_overrun_and_opens_one_as_ch
 
     // Enter opens the roundtable as its chair (the secretariat); Esc comes back.
     console.keys(&["Enter"]);
-    let pane = console.wait_for("Esc goes back to the forum's console");
-    assert!(pane.contains("Speakers") && pane.contains("Opening remarks"), "the chair's screen:\n{pane}");
+    // The chair's screen says how to go back at once, and shows the session once its
+    // snapshot is in: wait for both, not the first.
+    let pane = console.wait("the chair's screen with the session", |p| {
+        p.contains("Esc goes back to the forum's console") && p.contains("Speakers") && p.contains("Opening remarks")
+    });
+    assert!(pane.contains("Opening remarks"), "the chair's screen:\n{pane}");
     console.keys(&["Escape"]);
     let pane = console.wait_for("back from IMRF 2022, Roundtable 1");
     assert!(pane.contains("Forum: 2 sessions") && pane.contains("OVERRUN +1:"), "{pane}");
