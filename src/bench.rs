@@ -74,7 +74,14 @@ pub fn synthetic_journal(dir: &Path, n: usize) -> Result<PathBuf, String> {
         i += 1;
         decide(
             &mut session,
-            Command::Inscribe { participant: p, segment: None, kind: None, level: None, on_behalf_of: None },
+            Command::Inscribe {
+                participant: p,
+                segment: None,
+                kind: None,
+                level: None,
+                on_behalf_of: None,
+                language: None,
+            },
             &chair,
             &mut events,
         );
@@ -943,6 +950,7 @@ pub async fn storm(clients: usize) -> Result<String, String> {
             kind: None,
             level: None,
             on_behalf_of: None,
+            language: None,
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -953,6 +961,7 @@ pub async fn storm(clients: usize) -> Result<String, String> {
             kind: None,
             level: None,
             on_behalf_of: None,
+            language: None,
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -1583,8 +1592,14 @@ pub fn forum(notes: usize, calls: usize) -> Result<String, String> {
     run(&mut session, &chair, Command::OpenSegment { segment: "panel-1".into() });
     let ids: Vec<String> = session.def.participants.iter().map(|p| p.id.clone()).collect();
     for id in ids {
-        let inscribe =
-            Command::Inscribe { participant: id, segment: None, kind: None, level: None, on_behalf_of: None };
+        let inscribe = Command::Inscribe {
+            participant: id,
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+            language: None,
+        };
         run(&mut session, &chair, inscribe);
     }
     let first = session.segments[1].list.first().map(|e| e.id).ok_or("an empty list")?;

@@ -278,7 +278,14 @@ mod tests {
     }
 
     fn inscribe(p: &str) -> Command {
-        Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
+        Command::Inscribe {
+            participant: p.into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+            language: None,
+        }
     }
 
     #[test]

@@ -230,7 +230,14 @@ mod tests {
             i += 1;
             give(
                 &mut session,
-                Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None },
+                Command::Inscribe {
+                    participant: p.into(),
+                    segment: None,
+                    kind: None,
+                    level: None,
+                    on_behalf_of: None,
+                    language: None,
+                },
                 &mut events,
             );
             if let Some(first) = session.segments[0].list.first().map(|e| e.id) {

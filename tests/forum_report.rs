@@ -78,7 +78,14 @@ fn chair() -> Actor {
 }
 
 fn inscribe(participant: &str) -> Command {
-    Command::Inscribe { participant: participant.into(), segment: None, kind: None, level: None, on_behalf_of: None }
+    Command::Inscribe {
+        participant: participant.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+        language: None,
+    }
 }
 
 /// The roundtable and the hearing, a few statements each, IOM heard in both.

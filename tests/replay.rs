@@ -156,7 +156,14 @@ async fn replay_follow_shows_new_events_live_in_the_terminal() {
     s.at(
         5,
         &chair,
-        Command::Inscribe { participant: "peru".into(), segment: None, kind: None, level: None, on_behalf_of: None },
+        Command::Inscribe {
+            participant: "peru".into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+            language: None,
+        },
     )
     .await;
     pane.wait("Peru on the followed list", |p| p.contains("Speakers: 1") && p.contains("Peru"));

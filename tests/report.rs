@@ -170,6 +170,7 @@ async fn interrupted_and_group_statements_are_reported_as_such() {
         kind: group.map(|_| StatementKind::Group),
         level: None,
         on_behalf_of: group.map(str::to_string),
+        language: None,
     };
     s.at(1, &chair, inscribe("ghana", None)).await;
     s.at(2, &chair, inscribe("chile", Some("african-group"))).await;
@@ -470,6 +471,7 @@ async fn a_withdrawal_right_after_an_inscription_is_not_an_undo() {
         kind: None,
         level: None,
         on_behalf_of: None,
+        language: None,
     };
     s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
     s.at(1, &chair, inscribe("peru")).await;

@@ -15,7 +15,14 @@ fn t(secs: i64) -> Timestamp {
 }
 
 fn inscribe(p: &str) -> Command {
-    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
+    Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+        language: None,
+    }
 }
 
 /// A session after the chair's commands, one second apart from 10:00 local.

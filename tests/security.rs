@@ -52,6 +52,7 @@ fn every_command(s: &Session) -> Vec<(&'static str, Command)> {
                 kind: None,
                 level: None,
                 on_behalf_of: None,
+                language: None,
             },
         ),
         ("withdraw", Command::Withdraw { entry: entry("chile") }),

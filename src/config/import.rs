@@ -597,7 +597,7 @@ fn checked(session: &str, edits: &[Edit]) -> Result<(String, SessionDef), Vec<Pr
 // ---- The roster ----
 
 /// The roster list's columns, in the order docs/session-file.md gives them.
-pub const ROSTER_COLUMNS: [&str; 11] = [
+pub const ROSTER_COLUMNS: [&str; 16] = [
     "name",
     "kind",
     "regional_group",
@@ -609,6 +609,11 @@ pub const ROSTER_COLUMNS: [&str; 11] = [
     "members",
     "region",
     "recording",
+    "name_ar",
+    "name_zh",
+    "name_fr",
+    "name_ru",
+    "name_es",
 ];
 
 const ROSTER_ALIASES: &[(&str, &str)] = &[("short_name", "short"), ("type", "kind"), ("group", "regional_group")];
@@ -650,6 +655,9 @@ fn participant_toml(p: &Participant) -> String {
     }
     if !p.members.is_empty() {
         key("members", format!("[{}]", p.members.iter().map(|m| quoted(m)).collect::<Vec<_>>().join(", ")));
+    }
+    for (code, name) in &p.names {
+        key(&format!("name_{code}"), quoted(name));
     }
     out
 }
@@ -741,6 +749,13 @@ pub fn roster(list: &[u8], session: &str) -> Result<Imported, Refused> {
                 modality: modality.unwrap_or(crate::domain::Modality::InRoom),
                 recording_secs,
                 members: Vec::new(),
+                names: ["ar", "zh", "fr", "ru", "es"]
+                    .into_iter()
+                    .filter_map(|code| {
+                        let name = sheet.value(row, &format!("name_{code}"))?;
+                        Some((code.to_string(), name.to_string()))
+                    })
+                    .collect(),
             },
             members,
             id_given: given_id.is_some(),

@@ -1,7 +1,7 @@
 //! Session files (TOML): parsing and validation into a [`SessionDef`], with every
 //! problem reported at its line and column.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::Range;
 
@@ -184,6 +184,31 @@ struct RawParticipant {
     recording: Option<Spanned<RawDuration>>,
     #[serde(default)]
     members: Vec<Spanned<String>>,
+    /// The name in the other official languages (English is `name`).
+    name_ar: Option<String>,
+    name_zh: Option<String>,
+    name_fr: Option<String>,
+    name_ru: Option<String>,
+    name_es: Option<String>,
+}
+
+impl RawParticipant {
+    /// The names in other languages the roster gives, by language code.
+    fn names(&self) -> BTreeMap<String, String> {
+        [
+            ("ar", &self.name_ar),
+            ("zh", &self.name_zh),
+            ("fr", &self.name_fr),
+            ("ru", &self.name_ru),
+            ("es", &self.name_es),
+        ]
+        .into_iter()
+        .filter_map(|(code, name)| {
+            let name = name.as_deref()?.trim();
+            (!name.is_empty()).then(|| (code.to_string(), name.to_string()))
+        })
+        .collect()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,6 +220,7 @@ struct RawSession {
     end: Spanned<toml::value::Datetime>,
     #[serde(default)]
     observers_open: bool,
+    numerals: Option<Spanned<String>>,
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
@@ -348,6 +374,8 @@ pub const LEVELS: &[&str] = &[
     "delegate",
 ];
 pub const MODALITIES: &[&str] = &["in-room", "remote", "pre-recorded"];
+/// The digits of the Arabic pages: `numerals = "arab"` for ٠١٢٣, `"latn"` (the default) for 0123.
+pub const NUMERALS: &[&str] = &["latn", "arab"];
 const PRECEDENCES: &[&str] = &["inscription", "un-protocol"];
 const BUDGET_PER: &[&str] = &["regional-group", "constituency", "kind", "participant"];
 
@@ -379,6 +407,11 @@ fn keys_of(table: &str) -> &'static [&'static str] {
             "modality",
             "recording",
             "members",
+            "name_ar",
+            "name_zh",
+            "name_fr",
+            "name_ru",
+            "name_es",
         ],
         "segments" => &[
             "id",
@@ -413,6 +446,7 @@ fn keys_of(table: &str) -> &'static [&'static str] {
             "start",
             "end",
             "observers_open",
+            "numerals",
             "limits",
             "chairs",
             "officers",
@@ -702,6 +736,7 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
     }
     let (chairs, officers, rapporteurs) = people(problems, raw.chairs, raw.officers, raw.rapporteurs);
     let fallback = start.unwrap_or_default();
+    let numerals = raw.numerals.as_ref().and_then(|n| choice(problems, n, "numerals", NUMERALS)).unwrap_or_default();
     SessionDef {
         id: raw.id.get_ref().clone(),
         title: raw.title,
@@ -714,6 +749,7 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
         rapporteurs,
         segments,
         participants,
+        numerals,
         roster: Default::default(),
     }
 }
@@ -793,6 +829,7 @@ fn participant(problems: &mut Problems<'_>, p: &RawParticipant, known: &dyn Fn(&
             modality,
             recording_secs: None,
             members: Vec::new(),
+            names: p.names(),
         };
     };
     let recording_secs = p.recording.as_ref().and_then(|r| duration(problems, r, "recording"));
@@ -808,6 +845,7 @@ fn participant(problems: &mut Problems<'_>, p: &RawParticipant, known: &dyn Fn(&
         modality,
         recording_secs,
         members: p.members.iter().map(|m| m.get_ref().clone()).collect(),
+        names: p.names(),
     };
     // The roster's rules are the domain's (the same for a participant registered
     // during the session); here each problem points at its key.

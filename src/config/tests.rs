@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::Numerals;
 
 const VALID: &str = include_str!("../../tests/data/small.toml");
 
@@ -205,4 +206,26 @@ fn the_forums_secretariat_is_no_persons_id() {
     let text = VALID.replacen("[[chairs]]", "[[officers]]\nname = \"Secretariat\"\n\n[[chairs]]", 1);
     let found = problems(&text);
     assert!(found.iter().any(|p| p.contains("the id \"secretariat\" is the forum's")), "{found:?}");
+}
+
+#[test]
+fn names_in_other_languages_and_the_arabic_numerals_are_read() {
+    let source = VALID.replacen(
+        "name = \"Peru\"\n",
+        "name = \"Peru\"\nname_fr = \"Pérou\"\nname_ar = \"بيرو\"\nname_zh = \" \"\n",
+        1,
+    );
+    let source = source.replacen("observers_open = false\n", "observers_open = false\nnumerals = \"arab\"\n", 1);
+    let def = parse_session(&source).expect("valid");
+    let peru = def.participant("peru").expect("Peru");
+    assert_eq!(peru.name_in("fr"), "Pérou");
+    assert_eq!(peru.name_in("ar"), "بيرو");
+    assert_eq!(peru.name_in("zh"), "Peru", "a blank name is no name: the roster's is used");
+    assert_eq!(def.numerals, Numerals::Arab);
+    assert_eq!(parse_session(VALID).expect("valid").numerals, Numerals::Latn, "Western digits unless the file says");
+    let bad = source.replacen("numerals = \"arab\"", "numerals = \"hindi\"", 1);
+    let found = problems(&bad);
+    assert!(found.iter().any(|p| p.starts_with("7:12:") && p.contains("latn")), "{found:?}");
+    let typo = source.replacen("name_fr", "name_fre", 1);
+    assert!(problems(&typo).iter().any(|p| p.contains("name_fre") && p.contains("name_fr")), "{:?}", problems(&typo));
 }

@@ -49,6 +49,9 @@ pub enum Command {
         /// name when it is not in the roster.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         on_behalf_of: Option<String>,
+        /// The language the speaker will use: an ISO 639-1 code ("fr", "zh").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
     },
     Withdraw {
         entry: EntryId,
@@ -376,8 +379,13 @@ impl Rules<'_> {
             Command::OpenSegment { segment } => self.open_segment(&segment),
             Command::CloseSession => self.close_session(),
             Command::RegisterParticipant { participant } => self.register(participant),
-            Command::Inscribe { participant, segment, kind, level, on_behalf_of } => {
-                self.inscribe(&participant, segment.as_deref(), kind, level, on_behalf_of)
+            Command::Inscribe { participant, segment, kind, level, on_behalf_of, language } => {
+                let language = language.as_deref().map(statement_language).transpose()?;
+                let mut events = self.inscribe(&participant, segment.as_deref(), kind, level, on_behalf_of)?;
+                if let Some(EventKind::Inscribed { entry, .. }) = events.first_mut() {
+                    entry.language = language;
+                }
+                Ok(events)
             }
             Command::Withdraw { entry } => {
                 let (segment, _, _) = self.list_entry(entry)?;
@@ -1285,6 +1293,26 @@ pub(crate) fn capitalize(text: &str) -> String {
 /// "1 right", "2 rights".
 fn count(n: u32, one: &str, many: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
+/// The language of a statement, as its ISO 639-1 code ("fr"; "FR" and " fr " are
+/// read as "fr"), or why it is not one.
+pub fn statement_language(code: &str) -> Result<String, Rejection> {
+    let code = code.trim().to_ascii_lowercase();
+    if isolang::Language::from_639_1(&code).is_some() {
+        Ok(code)
+    } else {
+        Err(invalid(format!(
+            "\"{}\" is not an ISO 639-1 language code: use two letters, such as \"ar\", \"zh\", \"en\", \"fr\", \"ru\" or \"es\"",
+            code.chars().take(12).collect::<String>()
+        )))
+    }
+}
+
+/// The English name of a language given by its ISO 639-1 code ("French"), or the
+/// code itself when it is not one.
+pub fn language_name(code: &str) -> String {
+    isolang::Language::from_639_1(code).map_or_else(|| code.to_string(), |l| l.to_name().to_string())
 }
 
 fn bounded_text(what: &str, text: &str, max: usize) -> Result<String, Rejection> {

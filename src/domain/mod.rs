@@ -17,7 +17,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use decide::{Command, RejectCode, Rejection, UNDO_FLOOR_WITHIN_MS, decide, over_budget};
+pub use decide::{
+    Command, RejectCode, Rejection, UNDO_FLOOR_WITHIN_MS, decide, language_name, over_budget, statement_language,
+};
 pub use model::*;
 pub use offers::{Move, Offer, Offered, Offers, connection_choices, offers, preview};
 
@@ -184,6 +186,10 @@ pub struct Entry {
     /// A statement on behalf of a group: the group's roster id, or its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_behalf_of: Option<String>,
+    /// The language the speaker will use (an ISO 639-1 code: "fr"), for the
+    /// interpreters; the entry keeps it through a resumed statement's parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -351,6 +357,9 @@ pub struct TurnRecord {
     /// A group statement's group (roster id or name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_behalf_of: Option<String>,
+    /// The language the statement was inscribed in (ISO 639-1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// The chair's choice when the statement exceeded what was left of a budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<BudgetChoice>,
@@ -904,6 +913,7 @@ impl Session {
             reason: String::new(),
             resumes: None,
             on_behalf_of: None,
+            language: None,
         }
     }
 
@@ -939,6 +949,7 @@ fn record_turn(session: &mut Session, current: Turn, at: Timestamp, used_ms: u64
         part_of: current.entry.resumes.as_ref().map(|r| r.first_turn),
         suspended,
         on_behalf_of: current.entry.on_behalf_of,
+        language: current.entry.language,
         budget: current.budget,
     }));
 }

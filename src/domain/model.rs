@@ -1,7 +1,7 @@
 //! What a session file declares: the agenda, the time limits and the roster.
 //! These types are the domain's input; `crate::config` builds them from TOML.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
@@ -160,6 +160,38 @@ pub struct Participant {
     pub recording_secs: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<ParticipantId>,
+    /// The name in other languages, by ISO 639-1 code ("fr" → "Pérou"): the room's
+    /// pages in that language show it (session file: `name_fr`, `name_ar`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<String, String>,
+}
+
+impl Participant {
+    /// The name in `language` where the roster gives one, else the roster's name.
+    pub fn name_in(&self, language: &str) -> &str {
+        self.names.get(language).map_or(self.name.as_str(), String::as_str)
+    }
+}
+
+/// The six official languages of the United Nations, in the order the UN lists
+/// them; the room's pages speak each.
+pub const OFFICIAL_LANGUAGES: [&str; 6] = ["ar", "zh", "en", "fr", "ru", "es"];
+
+/// The digits the Arabic pages write numbers with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Numerals {
+    /// 0123456789, as most UN documents print them.
+    #[default]
+    Latn,
+    /// ٠١٢٣٤٥٦٧٨٩ (Arabic-Indic digits).
+    Arab,
+}
+
+impl Numerals {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// The kind of statement an entry on a list will make; it decides the time limit
@@ -380,6 +412,9 @@ pub struct SessionDef {
     pub rapporteurs: Vec<Person>,
     pub segments: Vec<SegmentDef>,
     pub participants: Vec<Participant>,
+    /// The digits of the room's pages in Arabic.
+    #[serde(default, skip_serializing_if = "Numerals::is_default")]
+    pub numerals: Numerals,
     /// Participant id → index in `participants`, built on first use.
     #[serde(skip)]
     pub roster: RosterIndex,

@@ -548,6 +548,7 @@ impl Asker<'_> {
                     kind: None,
                     level: None,
                     on_behalf_of: None,
+                    language: None,
                 };
                 let mut offer = self.check(command, format!("inscribe {}", self.name(&me)))?;
                 // A Member State then says whether it speaks for itself or a group.

@@ -114,7 +114,14 @@ impl World {
 }
 
 fn inscribe(participant: &str) -> Command {
-    Command::Inscribe { participant: participant.into(), segment: None, kind: None, level: None, on_behalf_of: None }
+    Command::Inscribe {
+        participant: participant.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+        language: None,
+    }
 }
 
 // ---- Speakers list ----
@@ -169,6 +176,7 @@ fn level_given_at_inscription_overrides_the_roster() {
         kind: None,
         level: Some(Level::HeadOfStateOrGovernment),
         on_behalf_of: None,
+        language: None,
     });
     assert_eq!(w.list(0), ["chile", "peru"]);
     assert_eq!(w.reason(0, "chile"), "before Peru: Head of State or Government outranks Minister");
@@ -196,6 +204,7 @@ fn alternating_slots_give_one_stakeholder_after_every_n_state_statements() {
         kind: None,
         level: Some(Level::Minister),
         on_behalf_of: None,
+        language: None,
     });
     assert_eq!(w.list(1), ["ngo-a", "fiji", "chile", "ngo-b", "ghana"]);
 }
@@ -615,6 +624,7 @@ fn a_delegate_cannot_raise_its_own_precedence_or_clear_the_secretariats_findings
                 kind: None,
                 level: Some(Level::HeadOfStateOrGovernment),
                 on_behalf_of: None,
+                language: None,
             },
         )
         .expect_err("level");
@@ -628,6 +638,7 @@ fn a_delegate_cannot_raise_its_own_precedence_or_clear_the_secretariats_findings
                 kind: Some(StatementKind::Group),
                 level: None,
                 on_behalf_of: None,
+                language: None,
             },
         )
         .expect_err("kind");
@@ -664,6 +675,7 @@ fn a_delegate_may_name_its_default_level_and_speak_on_behalf_of_a_group() {
             kind: None,
             level: Some(Level::HeadOfDelegation),
             on_behalf_of: None,
+            language: None,
         },
     )
     .expect("the effective default level is no change");
@@ -675,6 +687,7 @@ fn a_delegate_may_name_its_default_level_and_speak_on_behalf_of_a_group() {
         kind: Some(StatementKind::Group),
         level: None,
         on_behalf_of: Some(g.into()),
+        language: None,
     };
     let r = w.try_as(&Actor::delegate("peru"), group("peru", "Andean Community")).expect_err("not in the roster");
     assert_eq!(r.code, RejectCode::Forbidden);
@@ -702,6 +715,7 @@ fn a_group_statement_names_a_roster_group_by_id_and_shows_its_name() {
         kind: Some(StatementKind::Group),
         level: None,
         on_behalf_of: Some(group.id.clone()),
+        language: None,
     });
     let EventKind::Inscribed { entry, .. } = &events[0] else { panic!("inscribed") };
     assert_eq!(entry.on_behalf_of.as_deref(), Some(group.id.as_str()));
@@ -713,6 +727,7 @@ fn a_group_statement_names_a_roster_group_by_id_and_shows_its_name() {
         kind: None,
         level: None,
         on_behalf_of: Some(group.id.clone()),
+        language: None,
     });
     assert_eq!(r.code, RejectCode::Invalid);
 }
@@ -767,6 +782,7 @@ fn opening_a_segment_ends_the_previous_one() {
         kind: None,
         level: None,
         on_behalf_of: None,
+        language: None,
     });
     assert_eq!(r.reason, "\"General debate\" has ended");
 }
@@ -1194,6 +1210,7 @@ fn late(id: &str, name: &str, kind: ParticipantKind) -> Participant {
         modality: Modality::InRoom,
         recording_secs: None,
         members: Vec::new(),
+        names: Default::default(),
     }
 }
 
@@ -1374,6 +1391,7 @@ fn a_group_of_states_without_a_level_sorts_before_a_state_speaking_for_a_group()
         kind: Some(StatementKind::Group),
         level: None,
         on_behalf_of: Some("Andean Community".into()),
+        language: None,
     });
     w.wait(1).inscribe("african-group");
     assert_eq!(w.list(0), ["african-group", "peru"]);
@@ -1537,4 +1555,38 @@ fn one_time_format_everywhere() {
     assert_eq!(countdown_text(179_400), "3:00", "rounded up while the second runs");
     assert_eq!(countdown_text(-8_500), "+0:08");
     assert_eq!(countdown_text(-3_725_000), "+1:02:05");
+}
+
+#[test]
+fn an_inscription_keeps_the_language_of_its_statement_through_a_resumed_part() {
+    let mut w = World::new();
+    w.open("general");
+    let with = |language: &str| Command::Inscribe {
+        participant: "peru".into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+        language: Some(language.into()),
+    };
+    // Not a language: refused, with the codes to use.
+    let r = w.no(with("xx"));
+    assert_eq!(r.code, RejectCode::Invalid);
+    assert!(r.reason.contains("\"xx\" is not an ISO 639-1 language code"), "{}", r.reason);
+    assert!(w.no(with("French")).reason.contains("two letters"));
+    // Any ISO 639-1 code, read in lower case: one of the six or another.
+    w.ok(with(" ES "));
+    assert_eq!(w.session.segments[0].list[0].language.as_deref(), Some("es"));
+    w.ok(Command::Withdraw { entry: w.session.segments[0].list[0].id });
+    w.ok(with("pt"));
+    assert_eq!(language_name("pt"), "Portuguese");
+    // The statement's second part is in the same language.
+    let turn = w.give("peru");
+    w.wait(40);
+    w.ok(Command::SuspendTurn { turn, places: None });
+    assert_eq!(w.session.segments[0].list[0].language.as_deref(), Some("pt"));
+    let second = w.give("peru");
+    assert_eq!(w.session.floor.as_ref().map(|t| t.entry.language.as_deref()), Some(Some("pt")));
+    w.ok(Command::EndTurn { turn: second });
+    assert!(w.session.turns.iter().all(|t| t.language.as_deref() == Some("pt")));
 }

@@ -640,6 +640,7 @@ mod tests {
                 kind: None,
                 level: None,
                 on_behalf_of: None,
+                language: None,
             },
             Command::Inscribe {
                 participant: "chile".into(),
@@ -647,6 +648,7 @@ mod tests {
                 kind: None,
                 level: None,
                 on_behalf_of: None,
+                language: None,
             },
         ] {
             let events = domain::decide(&session, command, &chair, at).expect("accepted");

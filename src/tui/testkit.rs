@@ -78,7 +78,14 @@ pub fn hub_answers(live: &Live) -> Vec<Msg> {
 }
 
 pub fn inscribe(p: &str) -> Command {
-    Command::Inscribe { participant: p.into(), segment: None, kind: None, level: None, on_behalf_of: None }
+    Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+        language: None,
+    }
 }
 
 pub fn open() -> Command {

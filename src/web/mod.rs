@@ -185,6 +185,7 @@ mod tests {
                 kind: None,
                 level: None,
                 on_behalf_of: None,
+                language: None,
             },
             Command::Inscribe {
                 participant: "ghana".into(),
@@ -192,6 +193,7 @@ mod tests {
                 kind: None,
                 level: None,
                 on_behalf_of: None,
+                language: None,
             },
             Command::GiveFloor { entry: 3, budget: None },
         ]

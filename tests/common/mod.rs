@@ -112,7 +112,14 @@ pub async fn rejected(conn: &mut Connection, cmd: Command) -> (RejectCode, Strin
 }
 
 pub fn inscribe(participant: &str) -> Command {
-    Command::Inscribe { participant: participant.into(), segment: None, kind: None, level: None, on_behalf_of: None }
+    Command::Inscribe {
+        participant: participant.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+        language: None,
+    }
 }
 
 pub fn refused_status(result: Result<Connection, ClientError>) -> (u16, String) {

@@ -433,6 +433,7 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                                 kind: p.kind,
                                 level: None,
                                 on_behalf_of: None,
+                                language: None,
                             },
                             format!("inscribe {}", participant.name),
                         ),
@@ -540,6 +541,7 @@ fn inscribe_for_group(chair: &mut Chair, group: String) -> Vec<Effect> {
         kind: Some(StatementKind::Group),
         level: None,
         on_behalf_of: Some(group),
+        language: None,
     };
     chair.live.send(command, what)
 }

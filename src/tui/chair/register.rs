@@ -146,6 +146,7 @@ impl Registration {
             modality: MODALITIES[self.modality % MODALITIES.len()],
             recording_secs: None,
             members: Vec::new(),
+            names: Default::default(),
         }
     }
 

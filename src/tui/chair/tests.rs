@@ -80,6 +80,7 @@ fn tab_chooses_the_kind_of_statement() {
             kind: Some(StatementKind::Group),
             level: None,
             on_behalf_of: Some("african-group".into()),
+            language: None,
         }]
     );
     assert_eq!(
@@ -146,6 +147,7 @@ fn enter_in_a_new_segment_starts_at_the_top_and_asks_before_passing_anyone_over(
             kind: None,
             level: None,
             on_behalf_of: None,
+            language: None,
         },
         Command::Inscribe {
             participant: "chile".into(),
@@ -153,6 +155,7 @@ fn enter_in_a_new_segment_starts_at_the_top_and_asks_before_passing_anyone_over(
             kind: None,
             level: None,
             on_behalf_of: None,
+            language: None,
         },
         Command::Inscribe {
             participant: "france".into(),
@@ -160,6 +163,7 @@ fn enter_in_a_new_segment_starts_at_the_top_and_asks_before_passing_anyone_over(
             kind: None,
             level: None,
             on_behalf_of: None,
+            language: None,
         },
     ]);
     press(&mut app, "G");
@@ -614,6 +618,7 @@ fn a_group_statement_asks_for_whom_and_takes_a_name_not_in_the_roster() {
             kind: Some(StatementKind::Group),
             level: None,
             on_behalf_of: Some("Andean Community".into()),
+            language: None,
         }]
     );
 }

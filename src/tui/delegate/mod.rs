@@ -263,7 +263,14 @@ fn inscribe(d: &mut Delegate, me: &Participant, group: Option<String>) -> Vec<Ef
         _ => format!("inscribe {}", me.name),
     };
     d.live.send(
-        Command::Inscribe { participant: me.id.clone(), segment: None, kind, level: None, on_behalf_of: group },
+        Command::Inscribe {
+            participant: me.id.clone(),
+            segment: None,
+            kind,
+            level: None,
+            on_behalf_of: group,
+            language: None,
+        },
         what,
     )
 }

@@ -58,6 +58,7 @@ fn a_delegate_inscribes_itself_nationally_or_for_a_group_it_names() {
             kind: Some(StatementKind::Group),
             level: None,
             on_behalf_of: Some("african-group".into()),
+            language: None,
         }]
     );
     // A stakeholder has one kind of statement: inscribed at once.
