@@ -70,7 +70,8 @@ pub enum ErrorCode {
     Binary,
     /// Too many frames too fast.
     RateLimited,
-    /// A frame on a `view=display` connection, which is read-only.
+    /// A frame a `view=display` connection may not send: an observer's page is
+    /// read-only; a delegate's page sends `command` and `ping` only.
     ReadOnly,
 }
 
@@ -82,6 +83,12 @@ pub enum ServerFrame {
     /// sent on connecting and whenever it changes.
     Display {
         state: Box<crate::web::DisplayState>,
+    },
+    /// On a delegate's `view=display` connection (the speaker's page opened with a
+    /// delegation's token): what the delegate may do now, each move with the command
+    /// to send or why not; sent on connecting and after every change.
+    Moves {
+        moves: Box<crate::web::DelegateMoves>,
     },
     /// On `/v1/forum` (the secretariat's console), first: who the hub thinks you
     /// are, and every session's summary, in the order the hub was given them.

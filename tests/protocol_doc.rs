@@ -52,7 +52,7 @@ fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(line: &str, at
 }
 
 const CLIENT_TYPES: [&str; 3] = ["command", "ping", "fetch-older"];
-const SERVER_TYPES: [&str; 12] = [
+const SERVER_TYPES: [&str; 13] = [
     "welcome",
     "snapshot",
     "older",
@@ -65,6 +65,7 @@ const SERVER_TYPES: [&str; 12] = [
     "display",
     "forum",
     "forum-session",
+    "moves",
 ];
 
 /// A command decodes, and encodes back with every field the doc gave, unchanged.

@@ -33,8 +33,48 @@ fn page_url(hub: &Hub, page: &str) -> String {
     format!("http://{}/v1/sessions/{SESSION}/{page}?token={observer}", hub.addr)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_hall_display_follows_the_floor_the_clock_and_points_of_order() {
+/// The labels of the pages in `lang` (the files the hub serves).
+fn labels(lang: &str) -> serde_json::Map<String, serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("src/web/static/i18n/{lang}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("labels are JSON")
+}
+
+/// A label with its placeholders filled in.
+fn label(labels: &serde_json::Map<String, serde_json::Value>, key: &str, vars: &[(&str, &str)]) -> String {
+    let mut text = labels.get(key).and_then(|v| v.as_str()).unwrap_or_else(|| panic!("label {key}")).to_string();
+    for (k, v) in vars {
+        text = text.replace(&format!("{{{k}}}"), v);
+    }
+    text
+}
+
+fn lang_url(hub: &Hub, page: &str, lang: &str) -> String {
+    format!("{}&lang={lang}", page_url(hub, page))
+}
+
+/// Nothing overlaps or is cut at either size: every box fits the window.
+async fn assert_nothing_overflows(browser: &mut Browser, page: &common::browser::Page, what: &str) {
+    for (w, h) in [(1920, 1080), (1280, 720)] {
+        browser.resize(page, w, h).await;
+        // Names are fitted on the next draw (a quarter of a second).
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let overflow = browser
+            .eval(
+                page,
+                "[...document.querySelectorAll('header > *, .speaker, .detail, .state, .countdown, .next li, .more, .mine-text, .actions, .follow')]\
+                 .filter(e => e.offsetParent && (e.getBoundingClientRect().right > innerWidth + 1 || e.getBoundingClientRect().left < -1 || e.getBoundingClientRect().bottom > innerHeight + 1 || (e.classList.contains('speaker') && e.scrollHeight > e.clientHeight + 1)))\
+                 .map(e => (e.id || e.className) + (e.classList.contains('speaker') ? ` ${e.scrollHeight}/${e.clientHeight} ${e.style.fontSize} ${e.textContent}` : ''))",
+            )
+            .await;
+        assert_eq!(overflow, serde_json::json!([]), "{what} at {w}x{h}: boxes out of the window");
+    }
+}
+
+/// The hall display in `lang`: the floor, the clock, the warning, the overrun and
+/// a point of order, each within a second of the chair's action, in the page's words.
+async fn hall_display_follows_the_room(lang: &str) {
+    let words = labels(lang);
     let data = tempfile::tempdir().expect("temp dir");
     let hub = common::start_hub(data.path(), Settings::default()).await;
     chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
@@ -42,22 +82,27 @@ async fn the_hall_display_follows_the_floor_the_clock_and_points_of_order() {
         chair(&hub, inscribe(p)).await;
     }
     let mut browser = Browser::start().await;
-    let page = browser.open(&page_url(&hub, "display"), 1920, 1080).await;
-    browser.wait_text(&page, "the list", 5 * SECOND, |t| t.contains("Next speakers") && t.contains("Ghana")).await;
-    // The token was taken out of the address bar.
+    let page = browser.open(&lang_url(&hub, "display", lang), 1920, 1080).await;
+    let next = label(&words, "next_speakers", &[]);
+    browser.wait_text(&page, "the list", 5 * SECOND, |t| t.contains(&next) && t.contains("Ghana")).await;
+    // The token was taken out of the address bar; the language stays.
     let address = browser.eval(&page, "location.href").await;
-    assert!(!address.as_str().unwrap_or_default().contains("token"), "{address}");
+    let address = address.as_str().unwrap_or_default();
+    assert!(!address.contains("token") && address.ends_with(&format!("?lang={lang}")), "{address}");
 
     // The chair gives the floor: the name within a second, and the countdown going down.
     chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
     // Two entries inscribed in advance (ids 1, 2), six here (3 to 8): the turn is 9.
     let turn = 9;
+    // The roster's name in the page's language (tests/data/small.toml gives Peru's in six).
+    let peru = if lang == "fr" { "Pérou" } else { "Peru" };
     let text = browser
         .wait_text(&page, "Peru on the floor", SECOND, |t| {
-            t.contains("Peru") && t.contains("3:00") || t.contains("2:5")
+            t.contains(peru) && (t.contains("3:00") || t.contains("2:5"))
         })
         .await;
-    assert!(text.contains("national statement · in room"), "{text}");
+    let detail = format!("{} · {}", label(&words, "kind_national", &[]), label(&words, "modality_in_room", &[]));
+    assert!(text.contains(&detail), "{detail} in {text}");
     let first = browser.eval(&page, "document.getElementById('countdown').textContent").await;
     let first = first.as_str().unwrap_or_default().to_string();
     browser
@@ -65,42 +110,42 @@ async fn the_hall_display_follows_the_floor_the_clock_and_points_of_order() {
             t.lines().any(|l| l.starts_with("2:5") && l != first)
         })
         .await;
-    browser.screenshot(&page, &screenshots().join("display-speaking-1920x1080.png")).await;
+    browser.screenshot(&page, &screenshots().join(format!("display-{lang}-speaking-1920x1080.png"))).await;
 
     // Warning, then overrun: the chair cuts the time.
     chair(&hub, Command::Cut { turn, secs: 160 }).await;
-    browser.wait_text(&page, "the warning", SECOND, |t| t.contains("time almost up")).await;
+    let almost = label(&words, "state_almost_up", &[]);
+    browser.wait_text(&page, "the warning", SECOND, |t| t.contains(&almost)).await;
     let class = browser.eval(&page, "document.getElementById('countdown').className").await;
     assert_eq!(class, "countdown warning");
     chair(&hub, Command::Cut { turn, secs: 30 }).await;
-    browser.wait_text(&page, "the overrun", SECOND, |t| t.contains("OVERRUN") && t.contains("+0:")).await;
+    let overrun = label(&words, "state_overrun", &[]);
+    browser.wait_text(&page, "the overrun", SECOND, |t| t.contains(&overrun) && t.contains("+0:")).await;
     browser.resize(&page, 1280, 720).await;
-    browser.screenshot(&page, &screenshots().join("display-overrun-1280x720.png")).await;
+    browser.screenshot(&page, &screenshots().join(format!("display-{lang}-overrun-1280x720.png"))).await;
 
     // A point of order: the banner, and the clock stopped.
     chair(&hub, Command::RaisePointOfOrder { by: "france".into() }).await;
-    browser.wait_text(&page, "the banner", SECOND, |t| t.contains("Point of order raised by France")).await;
+    let banner = label(&words, "point_of_order_by", &[("name", "France")]);
+    browser.wait_text(&page, "the banner", SECOND, |t| t.contains(&banner)).await;
     let class = browser.eval(&page, "document.getElementById('countdown').className").await;
     assert_eq!(class, "countdown stopped");
     browser.resize(&page, 1920, 1080).await;
-    browser.screenshot(&page, &screenshots().join("display-point-of-order-1920x1080.png")).await;
+    browser.screenshot(&page, &screenshots().join(format!("display-{lang}-point-of-order-1920x1080.png"))).await;
     browser.resize(&page, 1280, 720).await;
-    browser.screenshot(&page, &screenshots().join("display-point-of-order-1280x720.png")).await;
-
-    // Nothing overlaps or is cut at either size: every box fits the window.
-    for (w, h) in [(1920, 1080), (1280, 720)] {
-        browser.resize(&page, w, h).await;
-        let overflow = browser
-            .eval(
-                &page,
-                "[...document.querySelectorAll('header > *, .speaker, .detail, .countdown, .next li')]\
-                 .filter(e => e.offsetParent && (e.getBoundingClientRect().right > innerWidth + 1 || e.getBoundingClientRect().bottom > innerHeight + 1))\
-                 .map(e => e.id || e.className)",
-            )
-            .await;
-        assert_eq!(overflow, serde_json::json!([]), "{w}x{h}: boxes out of the window");
-    }
+    browser.screenshot(&page, &screenshots().join(format!("display-{lang}-point-of-order-1280x720.png"))).await;
+    assert_nothing_overflows(&mut browser, &page, "the display").await;
     hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hall_display_follows_the_floor_the_clock_and_points_of_order() {
+    hall_display_follows_the_room("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hall_display_follows_the_room_in_french_too() {
+    hall_display_follows_the_room("fr").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,12 +280,20 @@ async fn a_display_connection_gets_every_change_of_the_room_and_gives_no_command
     let observer = hub.tokens(SESSION).expect("tokens").observer.clone();
     let url = format!("ws://{}/v1/sessions/{SESSION}?view=display&token={observer}", hub.addr);
     let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("connects");
-    let mut next = async || loop {
-        let message = tokio::time::timeout(common::DEADLINE, ws.next()).await.expect("a frame in time");
-        if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = message {
-            return serde_json::from_str::<serde_json::Value>(text.as_str()).expect("json");
+    async fn next_frame<
+        S: futures_util::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, E>> + Unpin,
+        E,
+    >(
+        ws: &mut S,
+    ) -> serde_json::Value {
+        loop {
+            let message = tokio::time::timeout(common::DEADLINE, ws.next()).await.expect("a frame in time");
+            if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = message {
+                return serde_json::from_str::<serde_json::Value>(text.as_str()).expect("json");
+            }
         }
-    };
+    }
+    let mut next = async || next_frame(&mut ws).await;
     assert_eq!(next().await["type"], "welcome");
     let first = next().await;
     assert_eq!(first["state"]["floor"]["speaker"], "Peru");
@@ -266,14 +319,19 @@ async fn a_display_connection_gets_every_change_of_the_room_and_gives_no_command
     chair(&hub, Command::Pause { turn: 4 }).await;
     let frame = next().await;
     assert_eq!(frame["state"]["floor"]["paused"], true, "the next frame is the pause, not the note");
+    // A ping is answered (the pages measure their clock's offset); a command from
+    // an observer's page is refused as read-only.
     ws.send(tokio_tungstenite::tungstenite::Message::Text(r#"{"type":"ping","id":"x"}"#.into())).await.expect("sends");
-    loop {
-        let message = tokio::time::timeout(common::DEADLINE, ws.next()).await.expect("an answer");
-        if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = message {
-            assert!(text.as_str().contains("\"code\":\"read-only\""), "{text}");
-            break;
-        }
-    }
+    let pong = next_frame(&mut ws).await;
+    assert_eq!((pong["type"].as_str(), pong["id"].as_str()), (Some("pong"), Some("x")), "{pong}");
+    let command = r#"{"type":"command","id":"c1","command":{"type":"pause","turn":4}}"#;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(command.into())).await.expect("sends");
+    let refused = next_frame(&mut ws).await;
+    assert_eq!(refused["code"], "read-only", "{refused}");
+    assert!(
+        refused["reason"].as_str().unwrap_or_default().contains("an observer's token and is read-only"),
+        "{refused}"
+    );
     hub.shutdown().await;
 }
 
@@ -298,4 +356,315 @@ async fn the_rooms_pages_count_as_connections_while_they_are_open() {
         assert!(std::time::Instant::now() < deadline, "the closed page is no longer counted");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// Inscribe `participant` in `language`, as the chair.
+fn inscribe_in(participant: &str, language: &str) -> Command {
+    Command::Inscribe {
+        participant: participant.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+        language: Some(language.into()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_display_and_the_timer_speak_the_six_official_languages() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = common::start_hub(data.path(), Settings::default()).await;
+    chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
+    chair(&hub, inscribe_in("peru", "fr")).await;
+    chair(&hub, inscribe("ghana")).await;
+    chair(&hub, inscribe("chile")).await;
+    chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
+    let mut browser = Browser::start().await;
+    for lang in ["ar", "zh", "en", "fr", "ru", "es"] {
+        let words = labels(lang);
+        let page = browser.open(&lang_url(&hub, "display", lang), 1920, 1080).await;
+        let next = label(&words, "next_speakers", &[]);
+        let national = label(&words, "kind_national", &[]);
+        let text = browser
+            .wait_text(&page, "the display's labels", 5 * SECOND, |t| t.contains(&next) && t.contains(&national))
+            .await;
+        // Every label of the page in its language: the list's heading, the kind and
+        // modality of the statement, and its language named in the page's language.
+        for key in ["kind_national", "modality_in_room"] {
+            assert!(text.contains(&label(&words, key, &[])), "{lang}: {key} in {text}");
+        }
+        let language =
+            browser.eval(&page, &format!("new Intl.DisplayNames(['{lang}'], {{type: 'language'}}).of('fr')")).await;
+        let in_french = label(&words, "in_language", &[("language", language.as_str().unwrap_or_default())]);
+        assert!(text.contains(&in_french), "{lang}: {in_french} in {text}");
+        // Peru's name in the page's language, from the roster.
+        let peru = ["بيرو", "秘鲁", "Peru", "Pérou", "Перу", "Perú"]
+            [["ar", "zh", "en", "fr", "ru", "es"].iter().position(|l| *l == lang).unwrap_or(2)];
+        assert!(text.contains(peru), "{lang}: {peru} in {text}");
+        let dir = browser.eval(&page, "document.documentElement.dir + ' ' + document.documentElement.lang").await;
+        let expected = if lang == "ar" { format!("rtl {lang}") } else { format!("ltr {lang}") };
+        assert_eq!(dir, serde_json::json!(expected), "{lang}");
+        let title = browser.eval(&page, "document.title").await;
+        assert_eq!(title, serde_json::json!(label(&words, "title_display", &[])), "{lang}");
+        if lang == "ar" {
+            // Mirrored: the floor on the right, the list of speakers on its left.
+            let sides = browser
+                .eval(
+                    &page,
+                    "document.querySelector('.floor').getBoundingClientRect().left > document.querySelector('.next').getBoundingClientRect().left",
+                )
+                .await;
+            assert_eq!(sides, serde_json::json!(true), "the Arabic display is laid out right to left");
+        }
+        if lang == "ar" || lang == "zh" {
+            for (w, h) in [(1920, 1080), (1280, 720)] {
+                browser.resize(&page, w, h).await;
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                browser.screenshot(&page, &screenshots().join(format!("display-{lang}-{w}x{h}.png"))).await;
+            }
+            assert_nothing_overflows(&mut browser, &page, &format!("the {lang} display")).await;
+        }
+        let timer = browser.open(&lang_url(&hub, "speaker", lang), 1280, 720).await;
+        let on_floor = label(&words, "on_the_floor", &[]);
+        let choose = label(&words, "choose_whom", &[]);
+        browser
+            .wait_text(&timer, "the timer's labels", 5 * SECOND, |t| t.contains(&on_floor) && t.contains(&choose))
+            .await;
+        let dir = browser.eval(&timer, "document.documentElement.dir").await;
+        assert_eq!(dir, serde_json::json!(if lang == "ar" { "rtl" } else { "ltr" }), "{lang} timer");
+        if lang == "ar" || lang == "zh" {
+            browser.screenshot(&timer, &screenshots().join(format!("speaker-{lang}-1280x720.png"))).await;
+        }
+    }
+    hub.shutdown().await;
+}
+
+/// Session files may ask for Arabic-Indic digits on the Arabic pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_arabic_pages_write_the_digits_the_session_file_chooses() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let source = std::fs::read_to_string(session_file()).expect("session file");
+    let file = data.path().join("arab.toml");
+    std::fs::write(
+        &file,
+        source.replacen("observers_open = false\n", "observers_open = false\nnumerals = \"arab\"\n", 1),
+    )
+    .expect("writes");
+    let hub = Hub::start("127.0.0.1:0", data.path(), &[file], Settings::default()).await.expect("starts");
+    chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
+    chair(&hub, inscribe("peru")).await;
+    chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
+    let mut browser = Browser::start().await;
+    let page = browser.open(&lang_url(&hub, "display", "ar"), 1280, 720).await;
+    let text = browser
+        .wait_text(&page, "the clock in Arabic digits", 5 * SECOND, |t| t.contains("٢:٥") || t.contains("٣:٠٠"))
+        .await;
+    assert!(!text.contains("2:5"), "{text}");
+    // The English page of the same session keeps 0123.
+    let page = browser.open(&lang_url(&hub, "display", "en"), 1280, 720).await;
+    browser
+        .wait_text(&page, "the clock in Western digits", 5 * SECOND, |t| t.contains("2:5") || t.contains("3:00"))
+        .await;
+    hub.shutdown().await;
+}
+
+/// Click the button whose text is `text` on `page`; false if there is none.
+async fn click(browser: &mut Browser, page: &common::browser::Page, text: &str) -> bool {
+    let found = browser
+        .eval(
+            page,
+            &format!(
+                "(() => {{ const b = [...document.querySelectorAll('button')].find(b => b.offsetParent && b.textContent === {text:?}); if (b) b.click(); return !!b; }})()"
+            ),
+        )
+        .await;
+    found == serde_json::json!(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_delegate_requests_the_floor_from_the_speakers_page_with_a_click() {
+    let words = labels("en");
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = common::start_hub(data.path(), Settings::default()).await;
+    chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
+    chair(&hub, inscribe("peru")).await;
+    chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
+    let ghana = hub.tokens(SESSION).expect("tokens").delegates["ghana"].clone();
+    let mut browser = Browser::start().await;
+    let url = format!("http://{}/v1/sessions/{SESSION}/speaker?token={ghana}", hub.addr);
+    let page = browser.open(&url, 1280, 720).await;
+    // Whom the page follows, from the first frames: before Ghana is on any list.
+    browser.wait_text(&page, "whom it follows", 5 * SECOND, |t| t.contains("Following Ghana")).await;
+    let request = label(&words, "request_floor", &[]);
+    browser.wait_text(&page, "the request", 5 * SECOND, |t| t.contains(&request)).await;
+    // A Member State of the African Group may speak for it; in the language it says.
+    let options =
+        browser.eval(&page, "[...document.querySelectorAll('#statement-for option')].map(o => o.textContent)").await;
+    assert_eq!(options, serde_json::json!(["National statement", "On behalf of the African Group"]));
+    browser.eval(&page, "document.getElementById('statement-language').value = 'fr'; document.getElementById('statement-language').dispatchEvent(new Event('change'))").await;
+    browser.screenshot(&page, &screenshots().join("speaker-delegate-1280x720.png")).await;
+    assert!(click(&mut browser, &page, &request).await, "the request is offered");
+    browser.wait_text(&page, "the hub's answer", 5 * SECOND, |t| t.contains(&label(&words, "done", &[]))).await;
+    browser.wait_text(&page, "its place", 5 * SECOND, |t| t.contains("You are number 1 on the list")).await;
+    let handle = hub.session(SESSION).expect("session");
+    let entry = handle_list(&handle).await;
+    assert_eq!(entry, [("ghana".to_string(), Some("fr".to_string()))], "on the list, in French");
+    // The display shows it: Ghana, remote, in French.
+    let display = browser.open(&page_url(&hub, "display"), 1280, 720).await;
+    browser
+        .wait_text(&display, "Ghana on the display", 5 * SECOND, |t| t.contains("Ghana") && t.contains("French"))
+        .await;
+
+    // Its own entry may be withdrawn (asks first); a point of order asks first too.
+    let withdraw = label(&words, "withdraw_entry", &[("n", "1")]);
+    browser.wait_text(&page, "the withdrawal", 5 * SECOND, |t| t.contains(&withdraw)).await;
+    let point = label(&words, "raise_point", &[]);
+    assert!(click(&mut browser, &page, &point).await, "a point of order is offered");
+    let open = browser.eval(&page, "document.getElementById('confirm').open").await;
+    assert_eq!(open, serde_json::json!(true), "the page asks first");
+    assert!(click(&mut browser, &page, "Cancel").await);
+    assert!(handle_point(&handle).await.is_none(), "cancelled: nothing was sent");
+    assert!(click(&mut browser, &page, &point).await);
+    assert!(click(&mut browser, &page, "Yes").await);
+    browser.wait_text(&page, "the point of order", 5 * SECOND, |t| t.contains("Point of order raised by Ghana")).await;
+    let (by, point) = handle_point(&handle).await.expect("a point of order");
+    assert_eq!(by, "ghana");
+    let withdraw_point = label(&words, "withdraw_point", &[]);
+    browser.wait_text(&page, "its withdrawal offered", 5 * SECOND, |t| t.contains(&withdraw_point)).await;
+    assert!(click(&mut browser, &page, &withdraw_point).await);
+    assert!(click(&mut browser, &page, "Yes").await);
+    browser.wait_text(&page, "the point withdrawn", 5 * SECOND, |t| !t.contains("Point of order raised")).await;
+    assert!(handle_point(&handle).await.is_none(), "point {point} withdrawn from the page");
+
+    // A refusal is shown with the hub's reason: a language that is not one.
+    let ghana_entry = session_state(&handle).await.segments[0].list[0].id;
+    chair(&hub, Command::Withdraw { entry: ghana_entry }).await;
+    browser.wait_text(&page, "not on the list", 5 * SECOND, |t| t.contains("not on the list")).await;
+    browser.eval(&page, "document.getElementById('statement-language').value = 'other'; document.getElementById('statement-language').dispatchEvent(new Event('change')); const code = document.getElementById('statement-language-code'); code.value = 'xx'; code.dispatchEvent(new Event('input'));").await;
+    assert!(click(&mut browser, &page, &request).await);
+    browser
+        .wait_text(&page, "the refusal", 5 * SECOND, |t| {
+            t.contains("Refused: \"xx\" is not an ISO 639-1 language code")
+        })
+        .await;
+
+    // The chair closes the list: the request is not offered, and the page says why.
+    chair(&hub, Command::CloseList { segment: None }).await;
+    let text = browser.wait_text(&page, "why not", 5 * SECOND, |t| t.contains("Not possible now")).await;
+    assert!(text.contains("closed"), "{text}");
+    assert!(!click(&mut browser, &page, &request).await, "no request button with the list closed");
+    browser.screenshot(&page, &screenshots().join("speaker-delegate-list-closed-1280x720.png")).await;
+    assert_nothing_overflows(&mut browser, &page, "the delegate's page").await;
+    hub.shutdown().await;
+}
+
+/// The open segment's speakers list as (participant, language), from a fresh subscription.
+async fn handle_list(handle: &rostrum::hub::SessionHandle) -> Vec<(String, Option<String>)> {
+    let state = session_state(handle).await;
+    let current = state.current_segment.unwrap_or(0);
+    state.segments[current].list.iter().map(|e| (e.participant.clone(), e.language.clone())).collect()
+}
+
+/// Who raised the pending point of order, and its id.
+async fn handle_point(handle: &rostrum::hub::SessionHandle) -> Option<(String, u64)> {
+    session_state(handle).await.point_of_order.map(|p| (p.by, p.id))
+}
+
+async fn session_state(handle: &rostrum::hub::SessionHandle) -> rostrum::domain::Session {
+    let sub = handle.subscribe(None, None).await.expect("subscribes");
+    let snapshot = sub.initial.last().expect("a snapshot").clone();
+    let envelope: rostrum::protocol::Envelope = serde_json::from_str(snapshot.as_str()).expect("a frame");
+    match envelope.frame {
+        rostrum::protocol::ServerFrame::Snapshot { state, .. } => *state,
+        other => panic!("not a snapshot: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_speakers_timer_warns_with_a_tone_and_a_pulse_when_asked_and_shows_its_clock_offset() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = common::start_hub(data.path(), Settings::default()).await;
+    chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
+    chair(&hub, inscribe("ghana")).await;
+    let ghana = hub.tokens(SESSION).expect("tokens").delegates["ghana"].clone();
+    let mut browser = Browser::start().await;
+    let url = format!("http://{}/v1/sessions/{SESSION}/speaker?token={ghana}", hub.addr);
+    let page = browser.open(&url, 1280, 720).await;
+    browser.wait_text(&page, "the page", 5 * SECOND, |t| t.contains("You are number 1")).await;
+    // Off by default; chosen once, remembered by the page.
+    let boxes = browser
+        .eval(&page, "[document.getElementById('alert-sound').checked, document.getElementById('alert-flash').checked]")
+        .await;
+    assert_eq!(boxes, serde_json::json!([false, false]));
+    browser
+        .eval(&page, "document.getElementById('alert-sound').click(); document.getElementById('alert-flash').click()")
+        .await;
+    let page = browser.open(&url, 1280, 720).await;
+    browser.wait_text(&page, "the page again", 5 * SECOND, |t| t.contains("You are number 1")).await;
+    let boxes = browser
+        .eval(&page, "[document.getElementById('alert-sound').checked, document.getElementById('alert-flash').checked]")
+        .await;
+    assert_eq!(boxes, serde_json::json!([true, true]), "remembered");
+    chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
+    browser.wait_text(&page, "its own floor", 2 * SECOND, |t| t.contains("You have the floor")).await;
+    let alerted = "[document.getElementById('countdown').dataset.alerted || '', document.body.dataset.beeps || '0', document.getElementById('countdown').classList.contains('pulse')]";
+    assert_eq!(browser.eval(&page, alerted).await, serde_json::json!(["", "0", false]), "no alert before the warning");
+    chair(&hub, Command::Cut { turn: 4, secs: 160 }).await;
+    browser.wait_text(&page, "the warning", 2 * SECOND, |t| t.contains("time almost up")).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(browser.eval(&page, alerted).await, serde_json::json!(["warning", "1", true]), "one tone and a pulse");
+    chair(&hub, Command::Cut { turn: 4, secs: 30 }).await;
+    browser.wait_text(&page, "the end", 2 * SECOND, |t| t.contains("OVERRUN")).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(browser.eval(&page, alerted).await, serde_json::json!(["end", "2", true]), "the end's tones");
+    // The technician's corner: the offset measured by a ping, as the terminal clients measure it.
+    let offset = browser.eval(&page, "document.getElementById('offset').textContent").await;
+    assert!(offset.as_str().unwrap_or_default().starts_with("clock offset "), "{offset}");
+    hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_never_lose_a_name_and_show_a_resumed_statements_part() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = common::start_hub(data.path(), Settings::default()).await;
+    let long = "Platform for International Cooperation on Undocumented Migrants, a network of organisations working to ensure social justice and human rights for undocumented migrants (PICUM)";
+    let participant = rostrum::domain::Participant {
+        id: "picum".into(),
+        name: long.into(),
+        short: Some("PICUM".into()),
+        kind: rostrum::domain::ParticipantKind::Stakeholder,
+        regional_group: None,
+        region: None,
+        constituency: Some(rostrum::domain::Constituency::CivilSociety),
+        level: None,
+        modality: rostrum::domain::Modality::Remote,
+        recording_secs: None,
+        members: Vec::new(),
+        names: Default::default(),
+    };
+    chair(&hub, Command::RegisterParticipant { participant }).await;
+    chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
+    chair(&hub, inscribe("picum")).await;
+    chair(&hub, inscribe("peru")).await;
+    chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
+    let mut browser = Browser::start().await;
+    let page = browser.open(&page_url(&hub, "display"), 1280, 720).await;
+    browser.wait_text(&page, "the long name", 5 * SECOND, |t| t.contains("PICUM")).await;
+    for (w, h) in [(1280, 720), (1920, 1080)] {
+        browser.resize(&page, w, h).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let shown = browser
+            .eval(&page, "[document.getElementById('speaker').textContent, document.getElementById('speaker').title]")
+            .await;
+        // The whole name does not fit in three lines: the short name is used, the whole one kept in the tooltip.
+        assert_eq!(shown, serde_json::json!(["PICUM", long]), "{w}x{h}");
+    }
+    assert_nothing_overflows(&mut browser, &page, "a long name").await;
+    // Interrupted, then heard again: "part 2".
+    chair(&hub, Command::SuspendTurn { turn: 5, places: None }).await;
+    let back = Command::SetConnection { participant: "picum".into(), status: ConnectionStatus::Connected, from: None };
+    chair(&hub, back).await;
+    chair(&hub, Command::GiveFloor { entry: 6, budget: None }).await;
+    browser.wait_text(&page, "part 2", 5 * SECOND, |t| t.contains("stakeholder intervention · remote · part 2")).await;
+    hub.shutdown().await;
 }

@@ -476,7 +476,7 @@ pub enum EventKind {
         states_since_stakeholder: u32,
         /// Undo of "next": the turn it ended comes back on the floor as it was.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        restore: Option<Turn>,
+        restore: Option<Box<Turn>>,
     },
     /// Undo of a withdrawal: the entry comes back where it was.
     Restored {
@@ -1115,7 +1115,7 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                 if let Some(record) = session.turns.pop_if(|t| t.id == previous.id) {
                     account(session, record.segment, &record.participant, record.kind, record.used_ms, false);
                 }
-                session.floor = Some(previous.clone());
+                session.floor = Some(Turn::clone(previous));
             }
             if let Some(state) = session.segments.get_mut(*segment) {
                 state.states_since_stakeholder = *states_since_stakeholder;
@@ -1399,7 +1399,7 @@ pub(crate) fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
                     entry: turn.entry.clone(),
                     order: ids(list),
                     states_since_stakeholder: state.states_since_stakeholder,
-                    restore,
+                    restore: restore.map(Box::new),
                 },
             )
         }

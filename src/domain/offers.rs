@@ -136,6 +136,15 @@ impl Offers {
         self.offer(m).is_some()
     }
 
+    /// A delegate's point of order: raise one, or withdraw its own pending one.
+    pub fn point_of_order_move(&self) -> Move {
+        if !self.allows(Move::PointOfOrder) && self.allows(Move::WithdrawPointOfOrder) {
+            Move::WithdrawPointOfOrder
+        } else {
+            Move::PointOfOrder
+        }
+    }
+
     /// Why a move is refused now ("the list is closed").
     pub fn why_not(&self, m: Move) -> Option<&str> {
         match self.moves.get(&m) {

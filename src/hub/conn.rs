@@ -418,18 +418,22 @@ fn display_message(state: &Utf8Bytes, clock: &super::Clock) -> Message {
 }
 
 /// A room screen's connection: the welcome, the projection, then each change of it.
-/// Read-only: commands are answered with an error. Pings and the idle close as for
-/// any connection.
+/// An observer's page is read-only (frames other than `ping` are answered with an
+/// error); a delegate's page (the speaker's page opened with a delegation's token)
+/// also gets its `moves` after each change and may send `command` frames, decided
+/// as any delegate's. Pings and the idle close as for any connection.
 async fn serve_display<S>(
     mut ws: tokio_tungstenite::WebSocketStream<S>,
     peer: SocketAddr,
     session: String,
     actor: Actor,
-    mut display: tokio::sync::watch::Receiver<Utf8Bytes>,
+    handle: SessionHandle,
     settings: Arc<Settings>,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    let mut display = handle.display();
+    let delegate = actor.role == crate::domain::Role::Delegate;
     let welcome = envelope(
         ServerFrame::Welcome {
             protocol: PROTOCOL_VERSION,
@@ -443,52 +447,102 @@ async fn serve_display<S>(
         },
         &settings.clock,
     );
-    let first = display_message(&display.borrow_and_update(), &settings.clock);
-    for message in [welcome, first] {
+    let mut start = vec![welcome, display_message(&display.borrow_and_update(), &settings.clock)];
+    if delegate && let Some(moves) = handle.moves(actor.clone()).await {
+        start.push(Message::Text(moves));
+    }
+    for message in start {
         if timeout(settings.write_timeout, ws.send(message)).await.map_or(true, |r| r.is_err()) {
             return;
         }
     }
+    let mut limit = RateLimit::new(settings.frames_per_sec, settings.frame_burst);
     let period = settings.idle_timeout / 3;
     let mut heartbeat = tokio::time::interval_at(first_heartbeat(peer, period), period);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_heard = Instant::now();
     loop {
-        let message = tokio::select! {
+        let messages = tokio::select! {
             changed = display.changed() => match changed {
-                Ok(()) => display_message(&display.borrow_and_update(), &settings.clock),
+                Ok(()) => {
+                    let mut out = vec![display_message(&display.borrow_and_update(), &settings.clock)];
+                    if delegate && let Some(moves) = handle.moves(actor.clone()).await {
+                        out.push(Message::Text(moves));
+                    }
+                    out
+                }
                 // The session stopped: the hub is shutting down.
-                Err(_) => close(CloseCode::Away, "the hub is shutting down"),
+                Err(_) => vec![close(CloseCode::Away, "the hub is shutting down")],
             },
             incoming = ws.next() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Some(Ok(Message::Text(_))) => envelope(
+                    Some(Ok(Message::Text(text))) if limit.allow() => {
+                        vec![display_answer(&handle, &actor, text.as_str(), &settings.clock).await]
+                    }
+                    Some(Ok(Message::Text(_))) => vec![envelope(
                         ServerFrame::Error {
-                            code: ErrorCode::ReadOnly,
-                            reason: "a display connection is read-only: connect without view=display to give commands"
-                                .to_string(),
+                            code: ErrorCode::RateLimited,
+                            reason: format!("too many frames: at most {} a second", settings.frames_per_sec),
                         },
                         &settings.clock,
-                    ),
+                    )],
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue,
                 }
             }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() >= settings.idle_timeout {
-                    close(CloseCode::Away, "nothing heard")
+                    vec![close(CloseCode::Away, "nothing heard")]
                 } else {
-                    Message::Ping(Default::default())
+                    vec![Message::Ping(Default::default())]
                 }
             }
         };
-        let closing = matches!(message, Message::Close(_));
-        if timeout(settings.write_timeout, ws.send(message)).await.map_or(true, |r| r.is_err()) || closing {
-            break;
+        for message in messages {
+            let closing = matches!(message, Message::Close(_));
+            if timeout(settings.write_timeout, ws.send(message)).await.map_or(true, |r| r.is_err()) || closing {
+                let _ = timeout(settings.write_timeout, ws.close(None)).await;
+                return;
+            }
         }
     }
     let _ = timeout(settings.write_timeout, ws.close(None)).await;
+}
+
+/// The answer to a frame from a room's page: a `pong` (the page measures its
+/// clock's offset as the terminal clients do), a delegate's command decided, or
+/// why the frame is not for this page.
+async fn display_answer(handle: &SessionHandle, actor: &Actor, text: &str, clock: &super::Clock) -> Message {
+    let frame = match decode_client(text) {
+        Ok(ClientFrame::Ping { id }) => ServerFrame::Pong { id },
+        Ok(ClientFrame::Command { id, command }) if actor.role == crate::domain::Role::Delegate => {
+            match handle.command(actor.clone(), command).await {
+                Ok(accepted) => {
+                    ServerFrame::Accepted { id, first_seq: accepted.first_seq, last_seq: accepted.last_seq }
+                }
+                Err(rejection) => ServerFrame::Rejected { id, code: rejection.code, reason: rejection.reason },
+            }
+        }
+        Ok(ClientFrame::Command { .. }) => ServerFrame::Error {
+            code: ErrorCode::ReadOnly,
+            reason: format!(
+                "this page has {}'s token and is read-only (only a delegate's page gives commands, its own): connect without view=display to give others",
+                actor.role.with_article()
+            ),
+        },
+        Ok(ClientFrame::FetchOlder { .. }) => ServerFrame::Error {
+            code: ErrorCode::ReadOnly,
+            reason:
+                "a display connection follows the display projection: connect without view=display to fetch older turns"
+                    .to_string(),
+        },
+        Err(DecodeError::Frame(code, reason)) => ServerFrame::Error { code, reason },
+        Err(DecodeError::Command { id, reason }) => {
+            ServerFrame::Rejected { id, code: crate::domain::RejectCode::Invalid, reason }
+        }
+    };
+    envelope(frame, clock)
 }
 
 pub(super) fn close(code: CloseCode, reason: &str) -> Message {
@@ -544,7 +598,7 @@ pub(super) async fn serve<S>(
     if display {
         let _counted = entry.handle.count_display();
         let _present = registry.forum.present(entry.index, Follower::Display);
-        return Box::pin(serve_display(ws, peer, session, actor, entry.handle.display(), settings)).await;
+        return Box::pin(serve_display(ws, peer, session, actor, entry.handle.clone(), settings)).await;
     }
     // Who follows the session, for the forum's console; counted out when the connection ends.
     let _present = registry.forum.present(entry.index, Follower::Role(actor.role));

@@ -94,6 +94,12 @@ enum Request {
         before: Positions,
         reply: oneshot::Sender<OlderPage>,
     },
+    /// What a delegate may do now, as the `moves` frame of its page (see `moves`
+    /// in docs/protocol.md).
+    Moves {
+        actor: Actor,
+        reply: oneshot::Sender<Utf8Bytes>,
+    },
     /// Finish what is queued before this, then stop.
     Stop,
 }
@@ -137,6 +143,7 @@ impl std::fmt::Debug for Request {
             Self::Command { command, .. } => write!(f, "Command({})", command.name()),
             Self::Subscribe { since, .. } => write!(f, "Subscribe({since:?})"),
             Self::Older { before, .. } => write!(f, "Older({before:?})"),
+            Self::Moves { actor, .. } => write!(f, "Moves({})", actor.role.label()),
             Self::Stop => write!(f, "Stop"),
         }
     }
@@ -176,6 +183,13 @@ impl SessionHandle {
     pub async fn older(&self, before: Positions) -> Option<OlderPage> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::Older { before, reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The `moves` frame of a delegate's page: what `actor` may do now.
+    pub async fn moves(&self, actor: Actor) -> Option<Utf8Bytes> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Moves { actor, reply }).await.ok()?;
         rx.await.ok()
     }
 
@@ -386,6 +400,13 @@ impl Owner {
                         // Only what is on disk is shown.
                         self.commit(std::mem::take(&mut batch)).await;
                         let _ = reply.send(self.older_page(before));
+                    }
+                    Request::Moves { actor, reply } => {
+                        self.commit(std::mem::take(&mut batch)).await;
+                        let now = self.clock.now();
+                        let moves = crate::web::delegate_moves(&self.state, &actor, now);
+                        let frame = Envelope { frame: ServerFrame::Moves { moves: Box::new(moves) }, now };
+                        let _ = reply.send(frame.to_json().into());
                     }
                 }
             }

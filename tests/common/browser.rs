@@ -48,6 +48,8 @@ impl Browser {
                 "--disable-component-update",
                 "--disable-sync",
                 "--hide-scrollbars",
+                // The speaker's timer may sound its alerts without a click first.
+                "--autoplay-policy=no-user-gesture-required",
                 "--remote-debugging-port=0",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))

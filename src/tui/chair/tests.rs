@@ -866,3 +866,19 @@ fn a_co_chair_is_not_offered_the_other_chairs_undo() {
     let footer: Vec<String> = view::footer_hints(&app).into_iter().map(|(_, what)| what).collect();
     assert!(footer.contains(&"undo".to_string()), "her own: {footer:?}");
 }
+
+#[test]
+fn the_join_panel_offers_the_rooms_pages_in_the_six_languages() {
+    let mut app = app_with(vec![open()]);
+    app.join_urls = vec![crate::hub::JoinUrl {
+        session: "s".into(),
+        role: "display".into(),
+        url: "http://x/v1/sessions/s/display?token=t".into(),
+        person: None,
+    }];
+    let lines: Vec<String> = super::view::join_lines(&app, false).iter().map(|l| l.to_string()).collect();
+    assert!(
+        lines.contains(&"languages  add &lang=ar|zh|en|fr|ru|es to the display's or speaker's address".to_string()),
+        "{lines:?}"
+    );
+}

@@ -345,6 +345,12 @@ pub fn join_lines(chair: &Chair, with_chair: bool) -> Vec<Line<'static>> {
             None => Line::from(format!("{:<10} {}", u.role, u.url)),
         })
         .collect();
+    // The room's pages speak the six official languages.
+    if let Some(page) = chair.join_urls.iter().find(|u| u.role == "display") {
+        let joint = if page.url.contains('?') { '&' } else { '?' };
+        let codes = crate::domain::OFFICIAL_LANGUAGES.join("|");
+        lines.push(Line::from(format!("languages  add {joint}lang={codes} to the display's or speaker's address")));
+    }
     if let Some(path) = &chair.delegate_tokens {
         lines.push(Line::from(format!("delegates  one token each in {path}")));
     }
