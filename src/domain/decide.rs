@@ -516,7 +516,7 @@ impl Rules<'_> {
                 // end and the undo is not charged to the speaker.
                 let restored = match &mut compensation {
                     EventKind::TurnRestored { turn, .. } => Some(turn),
-                    EventKind::FloorRevoked { restore: Some(turn), .. } => Some(turn),
+                    EventKind::FloorRevoked { restore: Some(turn), .. } => Some(&mut **turn),
                     _ => None,
                 };
                 if let Some(turn) = restored

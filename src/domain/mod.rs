@@ -475,8 +475,9 @@ pub enum EventKind {
         order: Vec<EntryId>,
         states_since_stakeholder: u32,
         /// Undo of "next": the turn it ended comes back on the floor as it was.
+        /// (Boxed: a rare event should not make every event as large as two turns.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        restore: Option<Turn>,
+        restore: Option<Box<Turn>>,
     },
     /// Undo of a withdrawal: the entry comes back where it was.
     Restored {
@@ -1115,7 +1116,7 @@ fn apply_with(session: &mut Session, event: &Event, reasons: bool) {
                 if let Some(record) = session.turns.pop_if(|t| t.id == previous.id) {
                     account(session, record.segment, &record.participant, record.kind, record.used_ms, false);
                 }
-                session.floor = Some(previous.clone());
+                session.floor = Some(Turn::clone(previous));
             }
             if let Some(state) = session.segments.get_mut(*segment) {
                 state.states_since_stakeholder = *states_since_stakeholder;
@@ -1381,7 +1382,7 @@ pub(crate) fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
             // its undo puts both back.
             let restore = session.undo.as_ref().filter(|u| u.seq + 1 == event.seq && u.at == Some(event.at)).and_then(
                 |u| match &u.compensation {
-                    EventKind::TurnRestored { turn, withdraw: None, .. } => Some(turn.clone()),
+                    EventKind::TurnRestored { turn, withdraw: None, .. } => Some(Box::new(turn.clone())),
                     _ => None,
                 },
             );
