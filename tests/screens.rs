@@ -587,3 +587,75 @@ fn update_console(c: &mut Console, key: char) {
         crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Char(key), crossterm::event::KeyModifiers::NONE);
     console::update(c, Msg::Key(key));
 }
+
+// ---- The statement's language ----
+
+fn inscribe_in(p: &str, language: &str) -> Command {
+    Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+        language: Some(language.into()),
+    }
+}
+
+/// As `running()`, with languages: Peru in Spanish (on the floor), Chile in
+/// French, the Holy See in Italian (not an official language), Ghana none.
+fn with_languages() -> Session {
+    session(vec![
+        open(),
+        inscribe_in("peru", "es"),
+        inscribe_in("chile", "fr"),
+        inscribe("ghana"),
+        inscribe_in("holy-see", "it"),
+        inscribe("ngo-b"),
+        Command::GiveFloor { entry: 3, budget: None },
+    ])
+}
+
+#[test]
+fn the_chair_sees_each_statements_language_on_the_list_and_the_floor() {
+    let app = app(with_languages(), t(46));
+    check("languages", &app);
+    for (w, h) in SIZES {
+        let screen = draw(&app, w, h);
+        assert!(screen.contains("Peru · in Spanish"), "{w}x{h}: the floor says the language:\n{screen}");
+        assert!(screen.contains("lang"), "{w}x{h}: the list has a language column:\n{screen}");
+        for (name, code) in [("Chile", "FR"), ("Holy See", "IT")] {
+            let row = screen
+                .lines()
+                .find(|l| l.contains(name) && l.contains("national"))
+                .unwrap_or_else(|| panic!("{w}x{h}: {name} is listed:\n{screen}"));
+            assert!(row.contains(&format!(" {code} ")), "{w}x{h}: {name}'s row shows {code}: {row}");
+        }
+        // The selected entry (Chile) says it in full under the list.
+        assert!(screen.contains("in French · why here"), "{w}x{h}:\n{screen}");
+    }
+    // Without a language, the list keeps its columns as they were.
+    assert!(!draw(&self::app(running(), t(46)), 80, 24).contains("lang"));
+}
+
+#[test]
+fn the_inscription_picker_says_the_language_chosen() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = app(session(vec![open()]), t(10));
+    for code in [KeyCode::Char('i'), KeyCode::Char('p'), KeyCode::Char('e'), KeyCode::Left] {
+        chair::update(&mut app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("language: Spanish (←→ to change)"), "{screen}");
+    assert!(screen.contains("←→ language"), "the footer offers the key:\n{screen}");
+    insta::assert_snapshot!("languages_picker_80x24", screen);
+}
+
+#[test]
+fn a_delegate_sees_the_language_of_its_own_entry() {
+    let d = delegate("chile", with_languages(), t(46));
+    check_delegate("delegate_languages", &d);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    terminal.draw(|frame| rostrum::tui::delegate::view::render(&d, frame)).expect("draws");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("position 1 (3:00, in French)"), "{screen}");
+}

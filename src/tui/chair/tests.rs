@@ -866,3 +866,51 @@ fn a_co_chair_is_not_offered_the_other_chairs_undo() {
     let footer: Vec<String> = view::footer_hints(&app).into_iter().map(|(_, what)| what).collect();
     assert!(footer.contains(&"undo".to_string()), "her own: {footer:?}");
 }
+
+#[test]
+fn the_arrows_give_the_statements_language_and_the_list_shows_it() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "ipe");
+    // ← from none is the last official language; → four times from none is French.
+    update(&mut app, key(KeyCode::Left));
+    let Mode::Picker(picker) = &app.mode else { panic!("picker") };
+    assert_eq!(picker.language.as_deref(), Some("es"));
+    for _ in 0..5 {
+        update(&mut app, key(KeyCode::Right));
+    }
+    // Typing more of the name keeps the language chosen.
+    press(&mut app, "r");
+    let effects = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        sent(&effects),
+        [Command::Inscribe {
+            participant: "peru".into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+            language: Some("fr".into()),
+        }]
+    );
+    assert_eq!(app.live.pending.values().next().map(|p| p.what.as_str()), Some("inscribe Peru, in French"));
+    answer_all(&mut app);
+    assert_eq!(app.selected_entry().and_then(|e| e.language.as_deref()), Some("fr"));
+}
+
+#[test]
+fn a_group_statement_keeps_the_language_chosen_before_its_group() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "ichile");
+    update(&mut app, key(KeyCode::Tab));
+    update(&mut app, key(KeyCode::Right));
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    press(&mut app, "afr");
+    let effects = update(&mut app, key(KeyCode::Enter));
+    let sent = sent(&effects);
+    let [Command::Inscribe { on_behalf_of, language, .. }] = sent.as_slice() else { panic!("one inscription") };
+    assert_eq!((on_behalf_of.as_deref(), language.as_deref()), (Some("african-group"), Some("ar")));
+    assert_eq!(
+        app.live.pending.values().next().map(|p| p.what.as_str()),
+        Some("inscribe Chile, on behalf of the African Group, in Arabic")
+    );
+}

@@ -132,6 +132,7 @@ pub fn footer_hints(chair: &Chair) -> Vec<(String, String)> {
             h("type".into(), "search"),
             h("↑↓".into(), "choose"),
             h("Tab".into(), "kind"),
+            h(crate::tui::widgets::language::KEYS.into(), "language"),
             h("Enter".into(), "inscribe"),
             h("Esc".into(), "cancel"),
         ],
