@@ -821,11 +821,12 @@ impl Session {
         };
         for (index, segment) in def.segments.iter().enumerate() {
             // Inscribed before the meeting (e-Speakers): at the time the file gives,
-            // else at the session's scheduled start.
+            // else at the session's scheduled start, in the language it gives.
             for (i, participant) in segment.inscribed.iter().enumerate() {
                 let at = segment.inscribed_at.get(i).unwrap_or(&def.start).with_timezone(&Utc);
                 if let Some(p) = def.participant(participant) {
-                    let entry = session.new_entry(index, p, None, None, at);
+                    let mut entry = session.new_entry(index, p, None, None, at);
+                    entry.language = segment.inscribed_language.get(i).cloned().flatten();
                     session.next_id += 1;
                     session.segments[index].list.push(entry);
                 }
