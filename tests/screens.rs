@@ -645,7 +645,7 @@ fn the_inscription_picker_says_the_language_chosen() {
         chair::update(&mut app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
     let screen = draw(&app, 80, 24);
-    assert!(screen.contains("language: Spanish (←→ to change)"), "{screen}");
+    assert!(screen.contains("language: Spanish (←→ change · Ctrl+L type a code)"), "{screen}");
     assert!(screen.contains("←→ language"), "the footer offers the key:\n{screen}");
     insta::assert_snapshot!("languages_picker_80x24", screen);
 }
@@ -658,4 +658,14 @@ fn a_delegate_sees_the_language_of_its_own_entry() {
     terminal.draw(|frame| rostrum::tui::delegate::view::render(&d, frame)).expect("draws");
     let screen = terminal.backend().to_string();
     assert!(screen.contains("position 1 (3:00, in French)"), "{screen}");
+    // The inscribe popup says the language chosen whole, at 80x24 too.
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut d = delegate("france", with_languages(), t(46));
+    for code in [KeyCode::Char('i'), KeyCode::Char('2'), KeyCode::Left] {
+        rostrum::tui::delegate::update(&mut d, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+    terminal.draw(|frame| rostrum::tui::delegate::view::render(&d, frame)).expect("draws");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("language: Spanish (←→ change · Ctrl+L type a code)"), "{screen}");
+    assert!(screen.contains("its name, e.g. African Group; Enter inscribes"), "{screen}");
 }

@@ -423,7 +423,7 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                         && p.kind == Some(StatementKind::Group)
                         && participant.kind == ParticipantKind::MemberState
                     {
-                        chair.group_for = Some((participant.id.clone(), p.language.clone()));
+                        chair.group_for = Some((participant.id.clone(), p.language.code()));
                         chair.mode = Mode::Picker(Picker::new(Purpose::OnBehalfOf, &roster, ""));
                         return Vec::new();
                     }
@@ -435,9 +435,9 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                                 kind: p.kind,
                                 level: None,
                                 on_behalf_of: None,
-                                language: p.language.clone(),
+                                language: p.language.code(),
                             },
-                            format!("inscribe {}{}", participant.name, language::clause(p.language.as_deref())),
+                            format!("inscribe {}{}", participant.name, language::clause(p.language.code.as_deref())),
                         ),
                         Purpose::PointOfOrder => (
                             Command::RaisePointOfOrder { by: participant.id.clone() },

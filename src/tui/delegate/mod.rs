@@ -29,10 +29,10 @@ pub enum Mode {
         offer: Box<Offer>,
     },
     /// Inscribing: a national statement, or (a Member State) on behalf of a group
-    /// (typed), in the language chosen with ←→ (None: not given).
+    /// (typed), in the language chosen with ←→ or typed.
     Inscribe {
         group: Option<String>,
-        language: Option<String>,
+        language: widgets::language::Choice,
     },
     /// Reporting the connection: 1 connected, 2 technical issue, each with the
     /// command or why it cannot be reported now.
@@ -211,14 +211,14 @@ fn on_key(d: &mut Delegate, key: KeyEvent) -> Vec<Effect> {
 fn on_inscribe_key(
     d: &mut Delegate,
     group: Option<String>,
-    mut language: Option<String>,
+    mut language: widgets::language::Choice,
     key: KeyEvent,
 ) -> Vec<Effect> {
     let Some(me) = d.me().cloned() else {
         d.mode = Mode::Normal;
         return Vec::new();
     };
-    if widgets::language::on_key(&mut language, &key) {
+    if language.on_key(&key) {
         d.mode = Mode::Inscribe { group, language };
         return Vec::new();
     }
@@ -229,7 +229,7 @@ fn on_inscribe_key(
         }
         (None, KeyCode::Char('1') | KeyCode::Enter) => {
             d.mode = Mode::Normal;
-            inscribe(d, &me, None, language)
+            inscribe(d, &me, None, language.code())
         }
         (None, KeyCode::Char('2') | KeyCode::Char('g')) if me.kind == ParticipantKind::MemberState => {
             d.mode = Mode::Inscribe { group: Some(String::new()), language };
@@ -248,7 +248,7 @@ fn on_inscribe_key(
         (Some(text), KeyCode::Enter) if !text.trim().is_empty() => {
             d.mode = Mode::Normal;
             let group = roster_group(d, text.trim()).unwrap_or_else(|| text.trim().to_string());
-            inscribe(d, &me, Some(group), language)
+            inscribe(d, &me, Some(group), language.code())
         }
         (group, _) => {
             d.mode = Mode::Inscribe { group, language };
@@ -304,7 +304,7 @@ fn perform(d: &mut Delegate, m: Move) -> Vec<Effect> {
     };
     match (&offer.command, m) {
         // A Member State says whether it speaks for itself or for a group.
-        (None, Move::Inscribe) => d.mode = Mode::Inscribe { group: None, language: None },
+        (None, Move::Inscribe) => d.mode = Mode::Inscribe { group: None, language: Default::default() },
         (None, Move::Connection) => {
             let (Some(session), Some(actor), Some(me)) = (d.session(), d.live.actor.clone(), d.participant.clone())
             else {

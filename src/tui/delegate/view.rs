@@ -56,6 +56,7 @@ pub fn footer_hints(d: &Delegate) -> Vec<(String, String)> {
             hints.push(h("Esc".into(), "cancel"));
             hints
         }
+        Mode::Inscribe { language, .. } if language.typing.is_some() => language.typing_hints().unwrap_or_default(),
         Mode::Inscribe { group: None, .. } => vec![
             h("1".into(), "national statement"),
             h("2".into(), "on behalf of a group"),
@@ -197,21 +198,22 @@ pub fn render(d: &Delegate, frame: &mut Frame) {
             vec![
                 Line::from("1 national statement"),
                 Line::from("2 on behalf of a group"),
-                Line::from(language::choice_line(chosen.as_deref())),
+                Line::from(chosen.line()),
                 Line::from("Esc cancel"),
             ],
-            48,
+            60,
             4,
         ),
         Mode::Inscribe { group: Some(text), language: chosen } => popup(
             frame,
             " On behalf of which group? ",
             vec![
-                Line::from(format!("> {text}█")),
+                // One cursor: the group's name, or the language's code while it is typed.
+                Line::from(format!("> {text}{}", if chosen.typing.is_some() { "" } else { "█" })),
                 Line::styled("its name, e.g. African Group; Enter inscribes", theme.dim()),
-                Line::from(language::choice_line(chosen.as_deref())),
+                Line::from(chosen.line()),
             ],
-            56,
+            60,
             3,
         ),
         Mode::Normal => {}

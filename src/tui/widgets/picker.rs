@@ -53,8 +53,8 @@ pub struct Picker {
     pub selected: usize,
     /// Statement kind chosen with Tab (inscription only); None = the participant's default.
     pub kind: Option<StatementKind>,
-    /// The statement's language, chosen with ←→ (inscription only); None = not given.
-    pub language: Option<String>,
+    /// The statement's language, chosen with ←→ or typed (inscription only).
+    pub language: language::Choice,
     /// The query is exactly the name, short name or id of someone in the roster:
     /// no row offers to register it again.
     pub named: bool,
@@ -69,7 +69,7 @@ impl Picker {
             results: Vec::new(),
             selected: 0,
             kind: None,
-            language: None,
+            language: language::Choice::default(),
             named: false,
         };
         picker.refresh(roster);
@@ -188,6 +188,11 @@ pub fn search(roster: &[Participant], query: &str, purpose: Purpose) -> Vec<usiz
 
 /// Apply a key to a picker.
 pub fn on_key(picker: &mut Picker, roster: &[Participant], key: KeyEvent) -> Outcome {
+    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    // The language's keys first: while a code is typed, every key is its own.
+    if picker.purpose == Purpose::Inscribe && !ctrl_c && picker.language.on_key(&key) {
+        return Outcome::Open;
+    }
     match key.code {
         KeyCode::Esc => return Outcome::Cancelled,
         KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => return Outcome::Cancelled,
@@ -202,9 +207,6 @@ pub fn on_key(picker: &mut Picker, roster: &[Participant], key: KeyEvent) -> Out
                 let at = kinds.iter().position(|k| *k == now).unwrap_or(0);
                 picker.kind = Some(kinds[(at + 1) % kinds.len()]);
             }
-        }
-        KeyCode::Left | KeyCode::Right if picker.purpose == Purpose::Inscribe => {
-            language::on_key(&mut picker.language, &key);
         }
         KeyCode::Backspace => {
             picker.query.pop();
@@ -289,7 +291,7 @@ pub fn render(picker: &Picker, session: &Session, hint: &str, theme: &Theme, fra
             let chosen = picker.kind.unwrap_or_else(|| p.kind.default_statement());
             format!("statement: {} (Tab: other kind)", chosen.label())
         });
-        let lines = [statement.unwrap_or_default(), language::choice_line(picker.language.as_deref())]
+        let lines = [statement.unwrap_or_default(), picker.language.line()]
             .map(|text| Line::styled(ellipsize(&text, width), theme.dim()));
         frame.render_widget(Paragraph::new(lines.to_vec()), kind);
     }
