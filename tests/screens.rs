@@ -669,3 +669,47 @@ fn a_delegate_sees_the_language_of_its_own_entry() {
     assert!(screen.contains("language: Spanish (←→ change · Ctrl+L type a code)"), "{screen}");
     assert!(screen.contains("its name, e.g. African Group; Enter inscribes"), "{screen}");
 }
+
+#[test]
+fn languages_with_budgets_leave_long_names_readable_at_every_size() {
+    let mut def =
+        rostrum::config::parse_session(include_str!("../config/imrf-2022-roundtable-1.toml")).expect("valid");
+    // The statements (with budgets), their list ours alone.
+    for segment in def.segments.iter_mut() {
+        segment.inscribed.clear();
+        segment.inscribed_at.clear();
+    }
+    let mut s = Session::new(def);
+    let steps = [
+        Command::OpenSegment { segment: "opening".into() },
+        Command::OpenSegment { segment: "statements".into() },
+        inscribe_in("united-kingdom", "en"),
+        inscribe_in("ohchr", "es"),
+        inscribe_in("unhcr", "fr"),
+        inscribe("ioe"),
+    ];
+    for (at, command) in steps.into_iter().enumerate() {
+        let shown = format!("{command:?}");
+        let events = domain::decide(&s, command, &Actor::chair("chair"), t(at as i64))
+            .unwrap_or_else(|r| panic!("{shown}: {}", r.reason));
+        for e in &events {
+            domain::apply(&mut s, e);
+        }
+    }
+    let app = app(s, t(20));
+    for (w, h) in SIZES {
+        let screen = draw(&app, w, h);
+        assert!(screen.contains("left"), "{w}x{h}: the segment has budgets:\n{screen}");
+        for (name, code) in [("United Kingdom", "EN"), ("OHCHR", "ES"), ("UNHCR", "FR")] {
+            let row = screen
+                .lines()
+                .find(|l| l.contains(name) && l.contains(&format!(" {code} ")))
+                .unwrap_or_else(|| panic!("{w}x{h}: {name}'s row shows {name} and {code}:\n{screen}"));
+            assert!(row.contains("organization") || row.contains("national"), "{row}");
+        }
+        assert!(screen.contains("IOE"), "{w}x{h}:\n{screen}");
+        if w == 80 {
+            insta::assert_snapshot!("languages_with_budgets_80x24", screen);
+        }
+    }
+}
