@@ -672,8 +672,7 @@ fn a_delegate_sees_the_language_of_its_own_entry() {
 
 #[test]
 fn languages_with_budgets_leave_long_names_readable_at_every_size() {
-    let mut def =
-        rostrum::config::parse_session(include_str!("../config/imrf-2022-roundtable-1.toml")).expect("valid");
+    let mut def = rostrum::config::parse_session(include_str!("../config/imrf-2022-roundtable-1.toml")).expect("valid");
     // The statements (with budgets), their list ours alone.
     for segment in def.segments.iter_mut() {
         segment.inscribed.clear();
