@@ -545,3 +545,28 @@ fn each_statement_says_the_language_it_was_inscribed_in() {
     assert!(!report::to_markdown(&plain, zone).contains("language"));
     assert!(!rostrum::report::html::to_html(&plain, zone).contains("data-language"));
 }
+
+/// The chair's running order says each speaker's language, for the interpreters.
+#[test]
+fn the_running_order_says_each_speakers_language() {
+    use rostrum::domain::{Actor, Command};
+    use rostrum::report::running;
+    let chair = Actor::chair("chair");
+    let mut chile = common::inscribe("chile");
+    if let Command::Inscribe { language, .. } = &mut chile {
+        *language = Some("es".into());
+    }
+    let contents = journal(vec![
+        (0, chair.clone(), Command::OpenSegment { segment: "general".into() }),
+        (1_000, chair.clone(), chile),
+        (2_000, chair, common::inscribe("ghana")),
+    ]);
+    let order = running::build(&contents).expect("reads").expect("a running order");
+    let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
+    let md = running::to_markdown(&order, zone);
+    assert!(md.contains("| # | speaker | on behalf of | level | time | modality | language | why there |"), "{md}");
+    assert!(md.contains("| 1 | Chile |  | Head of delegation | 3:00 | in room | Spanish | "), "{md}");
+    assert!(md.contains("| 2 | Ghana |  | Head of delegation | 3:00 | remote |  | "), "{md}");
+    let csv = running::to_csv(&order);
+    assert!(csv.lines().nth(1).is_some_and(|l| l.contains(",in room,es,")), "{csv}");
+}
