@@ -999,8 +999,8 @@ struct PreInscription {
 }
 
 /// Add a segment's pre-inscriptions from the e-Speakers list: each row's speaker
-/// (a participant of the roster, by id, name or short name) and the time it was
-/// inscribed. The segment's `inscribed` keeps what it held; the new speakers join
+/// (a participant of the roster, by id, name or short name), the time it was
+/// inscribed and, if the list gives it, the statement's language. The segment's `inscribed` keeps what it held; the new speakers join
 /// it, and the list is in the order of inscription (entries with no time first).
 pub fn inscriptions(list: &[u8], session: &str, segment_id: &str) -> Result<Imported, Refused> {
     let def = parse_session(session).map_err(|e| Refused {
