@@ -218,9 +218,9 @@ enum ImportCmd {
         #[arg(long, value_name = "ENDPOINTS")]
         etcd: String,
     },
-    /// Add a segment's pre-inscriptions (its `inscribed`) from the e-Speakers list: name and time.
+    /// Add a segment's pre-inscriptions (its `inscribed`) from the e-Speakers list: name, time, language.
     Inscriptions {
-        /// The list (CSV): name (or id) and time of each inscription.
+        /// The list (CSV): name (or id), time and (optionally) the statement's language of each inscription.
         list: PathBuf,
         /// The session file (TOML).
         #[arg(long = "into", value_name = "SESSION.toml")]

@@ -272,7 +272,7 @@ fn the_running_order_is_the_open_segments_list_as_the_chair_reads_it() {
     assert!(md.contains("at the limits: the list ends at"), "{md}");
     let csv = rostrum(&["report", &path.display().to_string(), "--running-order", "--format", "csv"]);
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("position,speaker,on_behalf_of,level,time_s,modality,why"));
+    assert_eq!(lines.next(), Some("position,speaker,on_behalf_of,level,time_s,modality,language,why"));
     let first = lines.next().expect("a first speaker");
     assert!(first.starts_with("1,European Union,,,300,"), "{first}");
     assert!(

@@ -202,3 +202,46 @@ async fn event_lines_name_participants_the_same_at_every_position() {
     assert!(lines.contains(&"defers Chile".to_string()), "{lines:?}");
     assert!(lines.iter().any(|l| l.starts_with("inscribes Atlantis Federation")), "{lines:?}");
 }
+
+/// The replay shows a statement's language as the chair's screen does: on the
+/// floor, in the list's column, and in the event's line.
+#[tokio::test]
+async fn the_replay_shows_the_language_of_each_statement() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::{Terminal, backend::TestBackend};
+    use rostrum::domain::{Actor, Command};
+    use rostrum::tui::replay::view::describe_event;
+    let data = tempfile::tempdir().expect("temp dir");
+    let s = Scripted::start(data.path(), &common::session_file()).await;
+    let chair = Actor::chair("chair");
+    let inscribe_in = |p: &str, language: &str| Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+        language: Some(language.into()),
+    };
+    s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
+    s.at(1, &chair, inscribe_in("peru", "ES")).await;
+    s.at(2, &chair, inscribe_in("chile", "fr")).await;
+    let peru = s.entry(0, "peru").await;
+    s.at(3, &chair, Command::GiveFloor { entry: peru, budget: None }).await;
+    s.stop().await;
+    let player = Player::open(&data.path().join("test-session/journal.jsonl"), true).expect("opens");
+    let lines: Vec<String> = player.events.iter().map(|e| describe_event(&player, e)).collect();
+    assert!(lines.contains(&"inscribes Peru (national statement, in Spanish)".to_string()), "{lines:?}");
+    let keymap = rostrum::tui::keymap::Keymap::from_texts(None, rostrum::tui::keymap::Screen::Replay).expect("keys");
+    let mut app = rostrum::tui::replay::ReplayApp::new(player, keymap, chrono::Utc::now());
+    // To the first turn: Peru on the floor.
+    let key = KeyEvent::new(KeyCode::Char(']'), KeyModifiers::NONE);
+    rostrum::tui::replay::update(&mut app, rostrum::tui::live::Msg::Key(key));
+    for (w, h) in [(80, 24), (120, 40), (200, 50)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        terminal.draw(|frame| rostrum::tui::replay::view::render(&app, frame)).expect("draws");
+        let screen = terminal.backend().to_string();
+        assert!(screen.contains("Peru · in Spanish"), "{w}x{h}: the floor says it:\n{screen}");
+        let chile = screen.lines().find(|l| l.contains("Chile") && l.contains("national")).expect("Chile is listed");
+        assert!(chile.contains(" FR "), "{w}x{h}: the list says it: {chile}");
+    }
+}

@@ -90,7 +90,7 @@ async fn csv_markdown_and_json_say_the_same() {
     assert_eq!(peru[column("inscribed_at")], "2022-05-17T14:00:20Z");
     assert_eq!(
         &peru[column("original_allotted_s")..],
-        ["180.000", "0.000", "0.000", "180.000", "210.000", "30.000", "30.000", "40.000", "0", "1", "chair"]
+        ["180.000", "0.000", "0.000", "180.000", "210.000", "30.000", "30.000", "40.000", "0", "1", "chair", ""]
     );
 
     let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
@@ -488,4 +488,85 @@ async fn a_withdrawal_right_after_an_inscription_is_not_an_undo() {
     assert_eq!(not_heard, [("Peru", "withdrawn by the chair")], "Chile's undone inscription never was");
     assert_eq!(r.chairs.len(), 1);
     assert_eq!(r.chairs[0].undone, 1);
+}
+
+/// Each statement row gives its language: the code in the JSON and the CSV, the
+/// English name in the Markdown and the HTML; a report without languages keeps
+/// its tables as they were.
+#[test]
+fn each_statement_says_the_language_it_was_inscribed_in() {
+    use rostrum::domain::{Actor, Command};
+    let chair = Actor::chair("chair");
+    let mut peru = common::inscribe("peru");
+    if let Command::Inscribe { language, .. } = &mut peru {
+        *language = Some("FR".into());
+    }
+    let steps = vec![
+        (0, chair.clone(), Command::OpenSegment { segment: "general".into() }),
+        (1_000, chair.clone(), peru),
+        (2_000, chair.clone(), common::inscribe("chile")),
+        (3_000, chair.clone(), Command::GiveFloor { entry: 3, budget: None }),
+        (63_000, chair.clone(), Command::EndTurn { turn: 5 }),
+        (64_000, chair.clone(), Command::GiveFloor { entry: 4, budget: None }),
+        (94_000, chair.clone(), Command::EndTurn { turn: 6 }),
+    ];
+    let r = report::build(&journal(steps)).expect("report");
+    let languages: Vec<(&str, Option<&str>)> =
+        r.segments[0].turns.iter().map(|t| (t.participant_id.as_str(), t.language.as_deref())).collect();
+    assert_eq!(languages, [("peru", Some("fr")), ("chile", None)], "the domain's code, in lower case");
+
+    let json = serde_json::to_value(&r).expect("json");
+    assert_eq!(json["segments"][0]["turns"][0]["language"], "fr");
+    assert_eq!(json["segments"][0]["turns"][1]["language"], serde_json::Value::Null);
+
+    let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
+    let md = report::to_markdown(&r, zone);
+    assert!(md.contains("| # | speaker | kind | language | modality |"), "{md}");
+    assert!(md.contains("| 1 | Peru | national | French | in-room |"), "{md}");
+    assert!(md.contains("| 2 | Chile | national |  | in-room |"), "{md}");
+
+    let csv = report::to_csv(&r);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].ends_with(",given_by,language"), "{csv}");
+    assert!(lines[1].ends_with(",chair,fr") && lines[2].ends_with(",chair,"), "{csv}");
+
+    let html = rostrum::report::html::to_html(&r, zone);
+    assert!(html.contains("<th scope=\"col\">Language</th>"), "the speakers table has the column");
+    assert!(html.contains("<td data-language=\"fr\">French</td>"), "Peru's row names the language");
+
+    // No language given: no language column.
+    let plain = report::build(&journal(vec![
+        (0, chair.clone(), Command::OpenSegment { segment: "general".into() }),
+        (1_000, chair.clone(), common::inscribe("peru")),
+        (3_000, chair.clone(), Command::GiveFloor { entry: 3, budget: None }),
+        (63_000, chair, Command::EndTurn { turn: 4 }),
+    ]))
+    .expect("report");
+    assert!(!report::to_markdown(&plain, zone).contains("language"));
+    assert!(!rostrum::report::html::to_html(&plain, zone).contains("data-language"));
+}
+
+/// The chair's running order says each speaker's language, for the interpreters.
+#[test]
+fn the_running_order_says_each_speakers_language() {
+    use rostrum::domain::{Actor, Command};
+    use rostrum::report::running;
+    let chair = Actor::chair("chair");
+    let mut chile = common::inscribe("chile");
+    if let Command::Inscribe { language, .. } = &mut chile {
+        *language = Some("es".into());
+    }
+    let contents = journal(vec![
+        (0, chair.clone(), Command::OpenSegment { segment: "general".into() }),
+        (1_000, chair.clone(), chile),
+        (2_000, chair, common::inscribe("ghana")),
+    ]);
+    let order = running::build(&contents).expect("reads").expect("a running order");
+    let zone = chrono::FixedOffset::west_opt(4 * 3600).expect("offset");
+    let md = running::to_markdown(&order, zone);
+    assert!(md.contains("| # | speaker | on behalf of | level | time | modality | language | why there |"), "{md}");
+    assert!(md.contains("| 1 | Chile |  | Head of delegation | 3:00 | in room | Spanish | "), "{md}");
+    assert!(md.contains("| 2 | Ghana |  | Head of delegation | 3:00 | remote |  | "), "{md}");
+    let csv = running::to_csv(&order);
+    assert!(csv.lines().nth(1).is_some_and(|l| l.contains(",in room,es,")), "{csv}");
 }

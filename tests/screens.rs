@@ -587,3 +587,128 @@ fn update_console(c: &mut Console, key: char) {
         crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Char(key), crossterm::event::KeyModifiers::NONE);
     console::update(c, Msg::Key(key));
 }
+
+// ---- The statement's language ----
+
+fn inscribe_in(p: &str, language: &str) -> Command {
+    Command::Inscribe {
+        participant: p.into(),
+        segment: None,
+        kind: None,
+        level: None,
+        on_behalf_of: None,
+        language: Some(language.into()),
+    }
+}
+
+/// As `running()`, with languages: Peru in Spanish (on the floor), Chile in
+/// French, the Holy See in Italian (not an official language), Ghana none.
+fn with_languages() -> Session {
+    session(vec![
+        open(),
+        inscribe_in("peru", "es"),
+        inscribe_in("chile", "fr"),
+        inscribe("ghana"),
+        inscribe_in("holy-see", "it"),
+        inscribe("ngo-b"),
+        Command::GiveFloor { entry: 3, budget: None },
+    ])
+}
+
+#[test]
+fn the_chair_sees_each_statements_language_on_the_list_and_the_floor() {
+    let app = app(with_languages(), t(46));
+    check("languages", &app);
+    for (w, h) in SIZES {
+        let screen = draw(&app, w, h);
+        assert!(screen.contains("Peru · in Spanish"), "{w}x{h}: the floor says the language:\n{screen}");
+        assert!(screen.contains("lang"), "{w}x{h}: the list has a language column:\n{screen}");
+        for (name, code) in [("Chile", "FR"), ("Holy See", "IT")] {
+            let row = screen
+                .lines()
+                .find(|l| l.contains(name) && l.contains("national"))
+                .unwrap_or_else(|| panic!("{w}x{h}: {name} is listed:\n{screen}"));
+            assert!(row.contains(&format!(" {code} ")), "{w}x{h}: {name}'s row shows {code}: {row}");
+        }
+        // The selected entry (Chile) says it in full under the list.
+        assert!(screen.contains("in French · why here"), "{w}x{h}:\n{screen}");
+    }
+    // Without a language, the list keeps its columns as they were.
+    assert!(!draw(&self::app(running(), t(46)), 80, 24).contains("lang"));
+}
+
+#[test]
+fn the_inscription_picker_says_the_language_chosen() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = app(session(vec![open()]), t(10));
+    for code in [KeyCode::Char('i'), KeyCode::Char('p'), KeyCode::Char('e'), KeyCode::Left] {
+        chair::update(&mut app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("language: Spanish (←→ change · Ctrl+L type a code)"), "{screen}");
+    assert!(screen.contains("←→ language"), "the footer offers the key:\n{screen}");
+    insta::assert_snapshot!("languages_picker_80x24", screen);
+}
+
+#[test]
+fn a_delegate_sees_the_language_of_its_own_entry() {
+    let d = delegate("chile", with_languages(), t(46));
+    check_delegate("delegate_languages", &d);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    terminal.draw(|frame| rostrum::tui::delegate::view::render(&d, frame)).expect("draws");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("position 1 (3:00, in French)"), "{screen}");
+    // The inscribe popup says the language chosen whole, at 80x24 too.
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut d = delegate("france", with_languages(), t(46));
+    for code in [KeyCode::Char('i'), KeyCode::Char('2'), KeyCode::Left] {
+        rostrum::tui::delegate::update(&mut d, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+    terminal.draw(|frame| rostrum::tui::delegate::view::render(&d, frame)).expect("draws");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("language: Spanish (←→ change · Ctrl+L type a code)"), "{screen}");
+    assert!(screen.contains("its name, e.g. African Group; Enter inscribes"), "{screen}");
+}
+
+#[test]
+fn languages_with_budgets_leave_long_names_readable_at_every_size() {
+    let mut def = rostrum::config::parse_session(include_str!("../config/imrf-2022-roundtable-1.toml")).expect("valid");
+    // The statements (with budgets), their list ours alone.
+    for segment in def.segments.iter_mut() {
+        segment.inscribed.clear();
+        segment.inscribed_at.clear();
+    }
+    let mut s = Session::new(def);
+    let steps = [
+        Command::OpenSegment { segment: "opening".into() },
+        Command::OpenSegment { segment: "statements".into() },
+        inscribe_in("united-kingdom", "en"),
+        inscribe_in("ohchr", "es"),
+        inscribe_in("unhcr", "fr"),
+        inscribe("ioe"),
+    ];
+    for (at, command) in steps.into_iter().enumerate() {
+        let shown = format!("{command:?}");
+        let events = domain::decide(&s, command, &Actor::chair("chair"), t(at as i64))
+            .unwrap_or_else(|r| panic!("{shown}: {}", r.reason));
+        for e in &events {
+            domain::apply(&mut s, e);
+        }
+    }
+    let app = app(s, t(20));
+    for (w, h) in SIZES {
+        let screen = draw(&app, w, h);
+        assert!(screen.contains("left"), "{w}x{h}: the segment has budgets:\n{screen}");
+        for (name, code) in [("United Kingdom", "EN"), ("OHCHR", "ES"), ("UNHCR", "FR")] {
+            let row = screen
+                .lines()
+                .find(|l| l.contains(name) && l.contains(&format!(" {code} ")))
+                .unwrap_or_else(|| panic!("{w}x{h}: {name}'s row shows {name} and {code}:\n{screen}"));
+            assert!(row.contains("organization") || row.contains("national"), "{row}");
+        }
+        assert!(screen.contains("IOE"), "{w}x{h}:\n{screen}");
+        if w == 80 {
+            insta::assert_snapshot!("languages_with_budgets_80x24", screen);
+        }
+    }
+}

@@ -941,7 +941,7 @@ fn plural(label: &str, n: usize) -> String {
 // ---- Pre-inscriptions (the e-Speakers list) ----
 
 /// The inscriptions list's columns.
-pub const INSCRIPTION_COLUMNS: [&str; 3] = ["name", "time", "id"];
+pub const INSCRIPTION_COLUMNS: [&str; 4] = ["name", "time", "id", "language"];
 
 const INSCRIPTION_ALIASES: &[(&str, &str)] = &[
     ("participant", "name"),
@@ -950,6 +950,7 @@ const INSCRIPTION_ALIASES: &[(&str, &str)] = &[
     ("inscribed_at", "time"),
     ("inscription_time", "time"),
     ("date", "time"),
+    ("lang", "language"),
 ];
 
 /// A time as an e-Speakers list writes it, in the session's offset unless it gives one.
@@ -989,9 +990,17 @@ fn inscribed_place(session: &str, segment: usize) -> Option<(std::ops::Range<usi
     Some((end..end, false))
 }
 
+/// A speaker inscribed before the meeting, as the segment's `inscribed` writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PreInscription {
+    participant: String,
+    at: Option<DateTime<FixedOffset>>,
+    language: Option<String>,
+}
+
 /// Add a segment's pre-inscriptions from the e-Speakers list: each row's speaker
-/// (a participant of the roster, by id, name or short name) and the time it was
-/// inscribed. The segment's `inscribed` keeps what it held; the new speakers join
+/// (a participant of the roster, by id, name or short name), the time it was
+/// inscribed and, if the list gives it, the statement's language. The segment's `inscribed` keeps what it held; the new speakers join
 /// it, and the list is in the order of inscription (entries with no time first).
 pub fn inscriptions(list: &[u8], session: &str, segment_id: &str) -> Result<Imported, Refused> {
     let def = parse_session(session).map_err(|e| Refused {
@@ -1042,12 +1051,14 @@ pub fn inscriptions(list: &[u8], session: &str, segment_id: &str) -> Result<Impo
             .unwrap_or_default();
         items.iter().map(toml::Value::is_table).collect()
     };
-    let mut entries: Vec<(String, Option<DateTime<FixedOffset>>)> = segment
+    let mut entries: Vec<PreInscription> = segment
         .inscribed
         .iter()
         .enumerate()
-        .map(|(i, id)| {
-            (id.clone(), timed.get(i).copied().unwrap_or(false).then(|| segment.inscribed_at.get(i).copied()).flatten())
+        .map(|(i, id)| PreInscription {
+            participant: id.clone(),
+            at: timed.get(i).copied().unwrap_or(false).then(|| segment.inscribed_at.get(i).copied()).flatten(),
+            language: segment.inscribed_language.get(i).cloned().flatten(),
         })
         .collect();
     let before = entries.clone();
@@ -1092,6 +1103,15 @@ pub fn inscriptions(list: &[u8], session: &str, segment_id: &str) -> Result<Impo
                 }
             },
         };
+        // Which codes are languages is the domain's rule, as for an inscription made during the session.
+        let language = match sheet.value(row, "language").map(crate::domain::statement_language) {
+            None => None,
+            Some(Ok(code)) => Some(code),
+            Some(Err(rejection)) => {
+                problems.push(sheet.at(row, "language", rejection.reason));
+                continue;
+            }
+        };
         if !segment.allow_multiple
             && let Some(first) = seen.get(&participant.id)
         {
@@ -1103,10 +1123,17 @@ pub fn inscriptions(list: &[u8], session: &str, segment_id: &str) -> Result<Impo
             continue;
         }
         seen.insert(participant.id.clone(), row.line);
-        match entries.iter().find(|(id, _)| *id == participant.id) {
-            Some((_, held)) if *held == Some(at) => already += 1,
-            Some((_, held)) if !segment.allow_multiple => {
+        match entries.iter_mut().find(|e| e.participant == participant.id) {
+            Some(held) if held.at == Some(at) => {
+                // The same inscription: the list may give its language.
+                if language.is_some() {
+                    held.language = language;
+                }
+                already += 1;
+            }
+            Some(held) if !segment.allow_multiple => {
                 let when = held
+                    .at
                     .map_or_else(|| "with no time".to_string(), |t| format!("at {}", t.format("%Y-%m-%d %H:%M:%S")));
                 problems.push(sheet.at(
                     row,
@@ -1119,7 +1146,7 @@ pub fn inscriptions(list: &[u8], session: &str, segment_id: &str) -> Result<Impo
                 ));
             }
             _ => {
-                entries.push((participant.id.clone(), Some(at)));
+                entries.push(PreInscription { participant: participant.id.clone(), at: Some(at), language });
                 added += 1;
             }
         }
@@ -1129,7 +1156,7 @@ pub fn inscriptions(list: &[u8], session: &str, segment_id: &str) -> Result<Impo
         return Err(Refused { problems, notes: sheet.notes });
     }
     // In the order of inscription: those the file gives no time keep theirs, first.
-    entries.sort_by_key(|(_, at)| *at);
+    entries.sort_by_key(|e| e.at);
     let mut summary = sheet.notes.clone();
     summary.push(format!(
         "{} rows: {added} speakers added to the list of \"{}\", {already} inscribed there already at the same time",
@@ -1152,9 +1179,14 @@ pub fn inscriptions(list: &[u8], session: &str, segment_id: &str) -> Result<Impo
     };
     let items: Vec<String> = entries
         .iter()
-        .map(|(id, at)| match at {
-            Some(at) => format!("    {{ participant = {}, at = {} }},", quoted(id), at.to_rfc3339()),
-            None => format!("    {},", quoted(id)),
+        .map(|e| {
+            let at = e.at.map(|at| format!(", at = {}", at.to_rfc3339())).unwrap_or_default();
+            let language = e.language.as_deref().map(|l| format!(", language = {}", quoted(l))).unwrap_or_default();
+            if at.is_empty() && language.is_empty() {
+                format!("    {},", quoted(&e.participant))
+            } else {
+                format!("    {{ participant = {}{at}{language} }},", quoted(&e.participant))
+            }
         })
         .collect();
     let array = format!("[\n{}\n]", items.join("\n"));
@@ -1237,6 +1269,34 @@ mod tests {
         // A header inside a multi-line string is no header.
         let text = "title = \"\"\"\n[[participants]]\n\"\"\"\n[[participants]]\nid = \"a\"\n";
         assert_eq!(participant_tables(text).len(), 1);
+    }
+
+    #[test]
+    fn the_e_speakers_list_may_give_each_statements_language() {
+        let session = include_str!("../../tests/data/small.toml");
+        let list = "name,time,language\nPeru,2022-05-10 09:12,es\nGhana,2022-05-10 09:13,\n";
+        let imported = inscriptions(list.as_bytes(), session, "general").unwrap_or_else(|e| panic!("{:?}", e.problems));
+        assert!(
+            imported.text.contains("{ participant = \"peru\", at = 2022-05-10T09:12:00-04:00, language = \"es\" }")
+        );
+        let def = crate::config::parse_session(&imported.text).expect("valid");
+        let general = def.segments.iter().find(|s| s.id == "general").expect("general");
+        assert_eq!(general.inscribed, ["peru", "ghana"]);
+        assert_eq!(general.inscribed_language, [Some("es".to_string()), None]);
+        // The same list again, with Ghana's language now: the entry takes it.
+        let list = "name,time,lang\nGhana,2022-05-10 09:13,FR\n";
+        let again =
+            inscriptions(list.as_bytes(), &imported.text, "general").unwrap_or_else(|e| panic!("{:?}", e.problems));
+        let def = crate::config::parse_session(&again.text).expect("valid");
+        let general = def.segments.iter().find(|s| s.id == "general").expect("general");
+        assert_eq!(general.inscribed_language, [Some("es".to_string()), Some("fr".to_string())]);
+
+        // A code that is no language: said at its cell, nothing written.
+        let list = "name,time,language\nPeru,2022-05-10 09:12,Spanish\n";
+        let Err(refused) = inscriptions(list.as_bytes(), session, "general") else { panic!("refused") };
+        let problem = &refused.problems[0];
+        assert_eq!((problem.line, problem.column), (2, 23));
+        assert!(problem.message.contains("\"spanish\" is not an ISO 639-1 language code"), "{}", problem.message);
     }
 
     #[test]

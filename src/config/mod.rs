@@ -534,45 +534,61 @@ fn duration(problems: &mut Problems<'_>, value: &Spanned<RawDuration>, key: &str
 type Time = DateTime<FixedOffset>;
 
 /// One entry of a segment's `inscribed`: a participant id, or a table with the
-/// id and the time the speaker was inscribed.
-fn inscription(
-    problems: &mut Problems<'_>,
-    item: &Spanned<toml::Value>,
-) -> Option<(String, Option<DateTime<FixedOffset>>)> {
-    const SHAPE: &str =
-        "an entry of `inscribed` is a participant id, or { participant = \"id\", at = 2022-05-10T09:12:00-04:00 }";
-    match item.get_ref() {
-        toml::Value::String(id) => Some((id.clone(), None)),
-        toml::Value::Table(table) => {
-            let participant = table.get("participant").and_then(toml::Value::as_str);
-            let at = table.get("at").and_then(|v| match v {
-                toml::Value::Datetime(d) => DateTime::parse_from_rfc3339(&d.to_string()).ok(),
-                _ => None,
-            });
-            let unknown: Vec<&String> = table.keys().filter(|k| !["participant", "at"].contains(&k.as_str())).collect();
-            if let Some(key) = unknown.first() {
-                let hint = did_you_mean(key, ["participant", "at"]);
-                problems.at(item.span(), format!("unknown key `{key}` in an entry of `inscribed`{hint}: {SHAPE}"));
-                return None;
-            }
-            match (participant, at) {
-                (Some(id), Some(at)) => Some((id.to_string(), Some(at))),
-                (None, _) => {
-                    problems.at(item.span(), format!("this entry of `inscribed` names no `participant`: {SHAPE}"));
-                    None
-                }
-                (Some(_), None) => {
-                    problems
-                        .at(item.span(), format!("this entry's `at` must be a date and time with an offset: {SHAPE}"));
-                    None
-                }
-            }
-        }
+/// id, the time the speaker was inscribed and the language of the statement.
+struct Inscription {
+    participant: String,
+    at: Option<Time>,
+    language: Option<String>,
+}
+
+/// One entry of a segment's `inscribed`, checked: `None` (with a problem at the
+/// entry) when it is not one.
+fn inscription(problems: &mut Problems<'_>, item: &Spanned<toml::Value>) -> Option<Inscription> {
+    const SHAPE: &str = "an entry of `inscribed` is a participant id, or { participant = \"id\", at = 2022-05-10T09:12:00-04:00, language = \"fr\" } (`at` and `language` may be left out)";
+    const KEYS: [&str; 3] = ["participant", "at", "language"];
+    let table = match item.get_ref() {
+        toml::Value::String(id) => return Some(Inscription { participant: id.clone(), at: None, language: None }),
+        toml::Value::Table(table) => table,
         _ => {
             problems.at(item.span(), SHAPE);
-            None
+            return None;
         }
+    };
+    if let Some(key) = table.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        let hint = did_you_mean(key, KEYS);
+        problems.at(item.span(), format!("unknown key `{key}` in an entry of `inscribed`{hint}: {SHAPE}"));
+        return None;
     }
+    let Some(participant) = table.get("participant").and_then(toml::Value::as_str) else {
+        problems.at(item.span(), format!("this entry of `inscribed` names no `participant`: {SHAPE}"));
+        return None;
+    };
+    let at = table.get("at").map(|v| v.as_datetime().and_then(|d| DateTime::parse_from_rfc3339(&d.to_string()).ok()));
+    let at = match at {
+        None => None,
+        Some(Some(at)) => Some(at),
+        Some(None) => {
+            problems.at(item.span(), format!("this entry's `at` must be a date and time with an offset: {SHAPE}"));
+            return None;
+        }
+    };
+    // Which codes are languages is the domain's rule, as for an inscription made during the session.
+    let language = match table.get("language") {
+        None => None,
+        Some(toml::Value::String(code)) => match crate::domain::statement_language(code) {
+            Ok(code) => Some(code),
+            Err(rejection) => {
+                problems.at(item.span(), format!("this entry's `language`: {}", rejection.reason));
+                return None;
+            }
+        },
+        Some(_) => {
+            problems
+                .at(item.span(), format!("this entry's `language` must be a code in quotes, such as \"fr\": {SHAPE}"));
+            return None;
+        }
+    };
+    Some(Inscription { participant: participant.to_string(), at, language })
 }
 
 fn limits(problems: &mut Problems<'_>, raw: &RawLimits, base: Limits) -> Limits {
@@ -689,9 +705,9 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
         };
         let mut inscribed_seen: HashMap<String, ()> = HashMap::new();
         let roster_ids = || seen.keys().map(String::as_str);
-        let inscriptions: Vec<(&Spanned<toml::Value>, String, Option<Time>)> =
-            s.inscribed.iter().filter_map(|item| inscription(problems, item).map(|(id, at)| (item, id, at))).collect();
-        for (item, id, _) in &inscriptions {
+        let inscriptions: Vec<(&Spanned<toml::Value>, Inscription)> =
+            s.inscribed.iter().filter_map(|item| inscription(problems, item).map(|i| (item, i))).collect();
+        for (item, Inscription { participant: id, .. }) in &inscriptions {
             if !known(id) {
                 let hint = did_you_mean(id, roster_ids());
                 problems.at(item.span(), format!("unknown participant \"{id}\" in `inscribed`{hint}"));
@@ -721,12 +737,17 @@ fn validate(raw: RawSession, problems: &mut Problems<'_>) -> SessionDef {
             stakeholders,
             allow_multiple: s.allow_multiple,
             limits: seg_limits,
-            inscribed_at: if inscriptions.iter().any(|(_, _, at)| at.is_some()) {
-                inscriptions.iter().map(|(_, _, at)| at.or(start).unwrap_or(fallback)).collect()
+            inscribed_at: if inscriptions.iter().any(|(_, i)| i.at.is_some()) {
+                inscriptions.iter().map(|(_, i)| i.at.or(start).unwrap_or(fallback)).collect()
             } else {
                 Vec::new()
             },
-            inscribed: inscriptions.into_iter().map(|(_, id, _)| id).collect(),
+            inscribed_language: if inscriptions.iter().any(|(_, i)| i.language.is_some()) {
+                inscriptions.iter().map(|(_, i)| i.language.clone()).collect()
+            } else {
+                Vec::new()
+            },
+            inscribed: inscriptions.into_iter().map(|(_, i)| i.participant).collect(),
             panelists: s.panelists.iter().map(|i| i.get_ref().clone()).collect(),
             budgets: budgets(problems, &s.budgets),
         });

@@ -227,3 +227,46 @@ fn names_in_other_languages_and_the_arabic_numerals_are_read() {
     let typo = source.replacen("name_fr", "name_fre", 1);
     assert!(problems(&typo).iter().any(|p| p.contains("name_fre") && p.contains("name_fr")), "{:?}", problems(&typo));
 }
+
+#[test]
+fn an_inscription_may_give_the_language_of_its_statement() {
+    let source = VALID.replace(
+        r#"inscribed = ["chile", "ngo-a"]"#,
+        r#"inscribed = [{ participant = "chile", at = 2022-05-10T09:12:00-04:00, language = "FR" }, { participant = "ngo-a", language = "pt" }]"#,
+    );
+    let def = parse_session(&source).expect("valid");
+    let index = def.segments.iter().position(|s| s.id == "dialogue").expect("the dialogue");
+    let segment = &def.segments[index];
+    assert_eq!(segment.inscribed_language, [Some("fr".to_string()), Some("pt".to_string())], "in lower case");
+    // An entry without `at` is inscribed at the session's start.
+    assert_eq!(segment.inscribed_at[1], def.start);
+    // The pre-inscribed entries carry it onto the list.
+    let session = crate::domain::Session::new(def.clone());
+    let languages: Vec<(&str, Option<&str>)> =
+        session.segments[index].list.iter().map(|e| (e.participant.as_str(), e.language.as_deref())).collect();
+    assert_eq!(languages, [("chile", Some("fr")), ("ngo-a", Some("pt"))]);
+    // Files without languages are as before.
+    assert!(parse_session(VALID).expect("valid").segments.iter().all(|s| s.inscribed_language.is_empty()));
+
+    // A code that is no language, and one that is no text: each said at its entry.
+    let bad = VALID.replace(
+        r#"inscribed = ["chile", "ngo-a"]"#,
+        r#"inscribed = [{ participant = "chile", language = "french" }, { participant = "ngo-a", language = 7 }]"#,
+    );
+    let line = bad.lines().position(|l| l.starts_with("inscribed = [{")).expect("the line") + 1;
+    let found = problems(&bad);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0]
+            .starts_with(&format!("{line}:14: this entry's `language`: \"french\" is not an ISO 639-1 language code")),
+        "{found:?}"
+    );
+    assert!(found[1].starts_with(&format!("{line}:")) && found[1].contains("must be a code in quotes"), "{found:?}");
+    let typo =
+        VALID.replace(r#"inscribed = ["chile", "ngo-a"]"#, r#"inscribed = [{ participant = "chile", lang = "fr" }]"#);
+    assert!(
+        problems(&typo).iter().any(|p| p.contains("unknown key `lang`") && p.contains("language")),
+        "{:?}",
+        problems(&typo)
+    );
+}

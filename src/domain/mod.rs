@@ -475,6 +475,7 @@ pub enum EventKind {
         order: Vec<EntryId>,
         states_since_stakeholder: u32,
         /// Undo of "next": the turn it ended comes back on the floor as it was.
+        /// (Boxed: a rare event should not make every event as large as two turns.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         restore: Option<Box<Turn>>,
     },
@@ -820,11 +821,12 @@ impl Session {
         };
         for (index, segment) in def.segments.iter().enumerate() {
             // Inscribed before the meeting (e-Speakers): at the time the file gives,
-            // else at the session's scheduled start.
+            // else at the session's scheduled start, in the language it gives.
             for (i, participant) in segment.inscribed.iter().enumerate() {
                 let at = segment.inscribed_at.get(i).unwrap_or(&def.start).with_timezone(&Utc);
                 if let Some(p) = def.participant(participant) {
-                    let entry = session.new_entry(index, p, None, None, at);
+                    let mut entry = session.new_entry(index, p, None, None, at);
+                    entry.language = segment.inscribed_language.get(i).cloned().flatten();
                     session.next_id += 1;
                     session.segments[index].list.push(entry);
                 }
@@ -1381,7 +1383,7 @@ pub(crate) fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
             // its undo puts both back.
             let restore = session.undo.as_ref().filter(|u| u.seq + 1 == event.seq && u.at == Some(event.at)).and_then(
                 |u| match &u.compensation {
-                    EventKind::TurnRestored { turn, withdraw: None, .. } => Some(turn.clone()),
+                    EventKind::TurnRestored { turn, withdraw: None, .. } => Some(Box::new(turn.clone())),
                     _ => None,
                 },
             );
@@ -1399,7 +1401,7 @@ pub(crate) fn undo_of(session: &Session, event: &Event) -> Option<Undo> {
                     entry: turn.entry.clone(),
                     order: ids(list),
                     states_since_stakeholder: state.states_since_stakeholder,
-                    restore: restore.map(Box::new),
+                    restore,
                 },
             )
         }

@@ -353,6 +353,11 @@ pub struct SegmentDef {
     /// when no entry has a time of its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inscribed_at: Vec<DateTime<FixedOffset>>,
+    /// The language each of `inscribed` will speak in (ISO 639-1, as the session
+    /// file or the e-Speakers list gives it), one per entry; empty when no entry
+    /// gives one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inscribed_language: Vec<Option<String>>,
     #[serde(default)]
     pub panelists: Vec<ParticipantId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

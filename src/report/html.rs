@@ -319,17 +319,27 @@ impl Page<'_> {
     }
 
     fn turns_table(&mut self, segment: &SegmentReport) {
+        // The language column only where a statement gives one.
+        let languages = segment.has_languages();
         let _ = write!(
             self.out,
             "<table class=\"turns\" data-table=\"turns\" data-segment=\"{}\"><caption>Statements in “{}”, in the order they were made</caption>\
-             <thead><tr><th scope=\"col\" class=\"n\">#</th><th scope=\"col\">Speaker</th><th scope=\"col\">Kind</th>\
+             <thead><tr><th scope=\"col\" class=\"n\">#</th><th scope=\"col\">Speaker</th><th scope=\"col\">Kind</th>{}\
              <th scope=\"col\">Modality</th><th scope=\"col\">Start</th><th scope=\"col\" class=\"n\">Allotted</th>\
              <th scope=\"col\" class=\"n\">Used</th><th scope=\"col\" class=\"n\">Over the allotment</th>\
              <th scope=\"col\" class=\"n\">Over the original</th></tr></thead><tbody>",
             esc(&segment.id),
-            esc(&segment.title)
+            esc(&segment.title),
+            if languages { "<th scope=\"col\">Language</th>" } else { "" }
         );
         for t in &segment.turns {
+            let language = match &t.language {
+                Some(code) if languages => {
+                    format!("<td data-language=\"{}\">{}</td>", esc(code), esc(&t.language_name()))
+                }
+                _ if languages => "<td></td>".to_string(),
+                _ => String::new(),
+            };
             let part = match (t.part, t.interrupted) {
                 (1, false) => String::new(),
                 (n, true) => format!(" <span class=\"part\">(part {n}, interrupted)</span>"),
@@ -342,7 +352,7 @@ impl Page<'_> {
             let class = if t.overrun_ms >= 1000 { " class=\"overrun\"" } else { "" };
             let _ = write!(
                 self.out,
-                "<tr data-turn=\"{}\"{class}><td class=\"n\">{}</td><th scope=\"row\">{}{part}</th><td>{}</td><td>{}</td>\
+                "<tr data-turn=\"{}\"{class}><td class=\"n\">{}</td><th scope=\"row\">{}{part}</th><td>{}</td>{language}<td>{}</td>\
                  <td>{}</td><td class=\"n\">{allotted}</td><td class=\"n\">{}</td><td class=\"n over\">{}</td><td class=\"n\">{}</td></tr>",
                 t.turn,
                 t.position,

@@ -159,6 +159,8 @@ pub struct TurnRow {
     pub notes: Vec<NoteRow>,
     /// A statement on behalf of a group: the group's name ("African Group", or the name given).
     pub on_behalf_of: Option<String>,
+    /// The language the statement was inscribed in: its ISO 639-1 code ("fr").
+    pub language: Option<String>,
     /// As people say it: "Chile, on behalf of the African Group".
     pub speaker: String,
     /// Part of a statement delivered in parts: 1, 2, …; 1 for a statement heard at once.
@@ -178,6 +180,18 @@ impl TurnRow {
     /// "Senegal, on behalf of the African Group".
     pub fn speaker(&self) -> String {
         self.speaker.clone()
+    }
+
+    /// The statement's language by its English name ("French"); empty when not given.
+    pub fn language_name(&self) -> String {
+        self.language.as_deref().map(domain::language_name).unwrap_or_default()
+    }
+}
+
+impl SegmentReport {
+    /// Some statement of the segment gives its language: its table has a language column.
+    pub fn has_languages(&self) -> bool {
+        self.turns.iter().any(|t| t.language.is_some())
     }
 }
 
@@ -521,6 +535,7 @@ pub fn build(contents: &Contents) -> Result<Report, String> {
             points_of_order: t.points_of_order,
             notes,
             on_behalf_of: t.on_behalf_of.as_deref().map(|g| session.name_of(g).to_string()),
+            language: t.language.clone(),
             speaker: match t.on_behalf_of.as_deref() {
                 Some(g) => format!("{}, on behalf of {}", session.name_of(&t.participant), session.group_name(g)),
                 None => session.name_of(&t.participant).to_string(),
@@ -688,7 +703,7 @@ pub fn command(
 }
 
 /// The turns CSV's columns, in order: stable; documented in docs/report.md.
-pub const CSV_COLUMNS: [&str; 28] = [
+pub const CSV_COLUMNS: [&str; 29] = [
     "segment_id",
     "position",
     "turn",
@@ -717,6 +732,7 @@ pub const CSV_COLUMNS: [&str; 28] = [
     "points_of_order",
     "notes",
     "given_by",
+    "language",
 ];
 
 /// The notes CSV's columns (`--table notes`).
@@ -833,6 +849,7 @@ pub(crate) fn turn_rows(report: &Report) -> Vec<Vec<String>> {
                 t.points_of_order.to_string(),
                 t.notes.len().to_string(),
                 t.given_by.clone(),
+                t.language.clone().unwrap_or_default(),
             ]);
         }
     }
@@ -999,9 +1016,12 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
         if segment.turns.is_empty() {
             let _ = writeln!(out, "No statements.\n");
         } else {
+            // The language column only where a statement gives one.
+            let languages = segment.has_languages();
+            let (title, rule) = if languages { (" language |", " --- |") } else { ("", "") };
             let _ = writeln!(
                 out,
-                "| # | speaker | kind | modality | start | allotted | used | over the allotment | over the original |\n| ---: | --- | --- | --- | --- | ---: | ---: | ---: | ---: |"
+                "| # | speaker | kind |{title} modality | start | allotted | used | over the allotment | over the original |\n| ---: | --- | --- |{rule} --- | --- | ---: | ---: | ---: | ---: |"
             );
             for t in &segment.turns {
                 let over = |ms: u64| if ms >= 1000 { format!("+{}", mmss(ms)) } else { String::new() };
@@ -1014,9 +1034,10 @@ pub fn to_markdown(report: &Report, zone: FixedOffset) -> String {
                 if t.allotted_ms != t.original_allotted_ms {
                     allotted = format!("{allotted} → {}", mmss(t.allotted_ms));
                 }
+                let language = if languages { format!(" {} |", t.language_name()) } else { String::new() };
                 let _ = writeln!(
                     out,
-                    "| {} | {}{part} | {} | {} | {} | {allotted} | {} | {} | {} |",
+                    "| {} | {}{part} | {} |{language} {} | {} | {allotted} | {} | {} | {} |",
                     t.position,
                     t.speaker(),
                     t.statement_kind,

@@ -43,6 +43,8 @@ pub struct RunningRow {
     pub time_ms: u64,
     /// "in room", "remote", "remote: technical issue", "pre-recorded".
     pub modality: String,
+    /// The language the statement was inscribed in (ISO 639-1: "fr"), for the interpreters.
+    pub language: Option<String>,
     /// Why the entry stands there (the list's own reason).
     pub why: String,
 }
@@ -85,6 +87,7 @@ pub fn build(contents: &Contents) -> Result<Option<RunningOrder>, String> {
                 level: e.level.map(|l| l.label().to_string()),
                 time_ms: u64::from(e.allotted) * 1000,
                 modality,
+                language: e.language.clone(),
                 why: if e.reason.is_empty() {
                     format!("right of reply no. {}, in order of request", e.reply_number.unwrap_or(1))
                 } else {
@@ -113,7 +116,8 @@ pub fn build(contents: &Contents) -> Result<Option<RunningOrder>, String> {
 }
 
 /// The columns of `--running-order --format csv`.
-pub const COLUMNS: [&str; 7] = ["position", "speaker", "on_behalf_of", "level", "time_s", "modality", "why"];
+pub const COLUMNS: [&str; 8] =
+    ["position", "speaker", "on_behalf_of", "level", "time_s", "modality", "language", "why"];
 
 pub fn to_csv(order: &RunningOrder) -> String {
     let rows = order
@@ -127,6 +131,7 @@ pub fn to_csv(order: &RunningOrder) -> String {
                 r.level.clone().unwrap_or_default(),
                 (r.time_ms / 1000).to_string(),
                 r.modality.clone(),
+                r.language.clone().unwrap_or_default(),
                 r.why.clone(),
             ]
         })
@@ -173,14 +178,22 @@ pub fn to_markdown(order: &RunningOrder, zone: FixedOffset) -> String {
     if order.rows.is_empty() {
         return out;
     }
+    // The language column only where a speaker gives one.
+    let languages = order.rows.iter().any(|r| r.language.is_some());
+    let (title, rule) = if languages { (" language |", " --- |") } else { ("", "") };
     let _ = writeln!(
         out,
-        "| # | speaker | on behalf of | level | time | modality | why there |\n| ---: | --- | --- | --- | ---: | --- | --- |"
+        "| # | speaker | on behalf of | level | time | modality |{title} why there |\n| ---: | --- | --- | --- | ---: | --- |{rule} --- |"
     );
     for r in &order.rows {
+        let language = if languages {
+            format!(" {} |", r.language.as_deref().map(domain::language_name).unwrap_or_default())
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |{language} {} |",
             r.position,
             r.speaker,
             r.on_behalf_of.as_deref().unwrap_or(""),

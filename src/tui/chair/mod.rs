@@ -11,6 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButto
 
 use super::keymap::{Action, Keymap};
 use super::live::{Answer, Effect, Live, Msg, Pending};
+use super::widgets::language;
 use super::widgets::picker::{self, Outcome, Picker, Purpose};
 use crate::domain::{
     BudgetChoice, Command, ConnectionStatus, Entry, Move, Offer, Participant, ParticipantKind, Session, StatementKind,
@@ -99,8 +100,9 @@ pub struct Chair {
     pub peers: usize,
     /// The picker whose command is waiting for the hub (by command id): reopened if refused.
     last_picker: Option<(String, Picker)>,
-    /// A Member State being inscribed for a group statement, while the group is chosen.
-    group_for: Option<String>,
+    /// A Member State being inscribed for a group statement, while the group is
+    /// chosen, with the statement's language.
+    group_for: Option<(String, Option<String>)>,
     /// A registration waiting for the hub (by command id), and the name: once
     /// accepted, the inscription picker opens on it.
     registering: Option<(String, String)>,
@@ -421,7 +423,7 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                         && p.kind == Some(StatementKind::Group)
                         && participant.kind == ParticipantKind::MemberState
                     {
-                        chair.group_for = Some(participant.id.clone());
+                        chair.group_for = Some((participant.id.clone(), p.language.code()));
                         chair.mode = Mode::Picker(Picker::new(Purpose::OnBehalfOf, &roster, ""));
                         return Vec::new();
                     }
@@ -433,9 +435,9 @@ fn on_key(chair: &mut Chair, key: KeyEvent) -> Vec<Effect> {
                                 kind: p.kind,
                                 level: None,
                                 on_behalf_of: None,
-                                language: None,
+                                language: p.language.code(),
                             },
-                            format!("inscribe {}", participant.name),
+                            format!("inscribe {}{}", participant.name, language::clause(p.language.code.as_deref())),
                         ),
                         Purpose::PointOfOrder => (
                             Command::RaisePointOfOrder { by: participant.id.clone() },
@@ -532,16 +534,20 @@ fn on_budget_key(chair: &mut Chair, mut ask: BudgetAsk, key: KeyEvent) -> Vec<Ef
 
 /// Inscribe the Member State waiting in `group_for`, speaking on behalf of `group`.
 fn inscribe_for_group(chair: &mut Chair, group: String) -> Vec<Effect> {
-    let Some(participant) = chair.group_for.take() else { return Vec::new() };
+    let Some((participant, language)) = chair.group_for.take() else { return Vec::new() };
     let group_name = chair.session().map_or_else(|| group.clone(), |s| s.group_name(&group));
-    let what = format!("inscribe {}, on behalf of {group_name}", chair.live.name(&participant));
+    let what = format!(
+        "inscribe {}, on behalf of {group_name}{}",
+        chair.live.name(&participant),
+        language::clause(language.as_deref())
+    );
     let command = Command::Inscribe {
         participant,
         segment: None,
         kind: Some(StatementKind::Group),
         level: None,
         on_behalf_of: Some(group),
-        language: None,
+        language,
     };
     chair.live.send(command, what)
 }

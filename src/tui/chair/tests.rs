@@ -882,3 +882,85 @@ fn the_join_panel_offers_the_rooms_pages_in_the_six_languages() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn the_arrows_give_the_statements_language_and_the_list_shows_it() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "ipe");
+    // ← from none is the last official language; → four times from none is French.
+    update(&mut app, key(KeyCode::Left));
+    let Mode::Picker(picker) = &app.mode else { panic!("picker") };
+    assert_eq!(picker.language.code.as_deref(), Some("es"));
+    for _ in 0..5 {
+        update(&mut app, key(KeyCode::Right));
+    }
+    // Typing more of the name keeps the language chosen.
+    press(&mut app, "r");
+    let effects = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        sent(&effects),
+        [Command::Inscribe {
+            participant: "peru".into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+            language: Some("fr".into()),
+        }]
+    );
+    assert_eq!(app.live.pending.values().next().map(|p| p.what.as_str()), Some("inscribe Peru, in French"));
+    answer_all(&mut app);
+    assert_eq!(app.selected_entry().and_then(|e| e.language.as_deref()), Some("fr"));
+}
+
+#[test]
+fn a_group_statement_keeps_the_language_chosen_before_its_group() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "ichile");
+    update(&mut app, key(KeyCode::Tab));
+    update(&mut app, key(KeyCode::Right));
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty());
+    press(&mut app, "afr");
+    let effects = update(&mut app, key(KeyCode::Enter));
+    let sent = sent(&effects);
+    let [Command::Inscribe { on_behalf_of, language, .. }] = sent.as_slice() else { panic!("one inscription") };
+    assert_eq!((on_behalf_of.as_deref(), language.as_deref()), (Some("african-group"), Some("ar")));
+    assert_eq!(
+        app.live.pending.values().next().map(|p| p.what.as_str()),
+        Some("inscribe Chile, on behalf of the African Group, in Arabic")
+    );
+}
+
+#[test]
+fn another_language_is_typed_and_a_code_the_rules_refuse_is_said() {
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "ipe");
+    update(&mut app, ctrl('l'));
+    // While the code is typed, letters are the code's, not the search's.
+    press(&mut app, "pt");
+    let Mode::Picker(picker) = &app.mode else { panic!("picker") };
+    assert_eq!((picker.query.as_str(), picker.language.typing.as_deref()), ("pe", Some("pt")));
+    assert!(view::footer_hints(&app).iter().any(|(_, what)| what == "the ISO 639-1 code"));
+    assert!(update(&mut app, key(KeyCode::Enter)).is_empty(), "Enter chooses the code, and sends nothing");
+    let effects = update(&mut app, key(KeyCode::Enter));
+    let commands = sent(&effects);
+    let [Command::Inscribe { language, .. }] = commands.as_slice() else { panic!("one inscription") };
+    assert_eq!(language.as_deref(), Some("pt"));
+    assert_eq!(app.live.pending.values().next().map(|p| p.what.as_str()), Some("inscribe Peru, in Portuguese"));
+
+    // A code that is no language: the screen sends it, the rules refuse it, and
+    // the picker comes back with the query and the code, the refusal said.
+    let mut app = app_with(vec![open()]);
+    press(&mut app, "ichile");
+    update(&mut app, ctrl('l'));
+    press(&mut app, "xx");
+    update(&mut app, key(KeyCode::Enter));
+    let effects = update(&mut app, key(KeyCode::Enter));
+    assert_eq!(sent(&effects).len(), 1);
+    answer_all(&mut app);
+    let status = app.live.status.as_ref().expect("a status");
+    assert_eq!(status.tone, Tone::Error);
+    assert!(status.text.contains("\"xx\" is not an ISO 639-1 language code"), "{}", status.text);
+    let Mode::Picker(picker) = &app.mode else { panic!("the picker is back: {:?}", app.mode) };
+    assert_eq!((picker.query.as_str(), picker.language.code.as_deref()), ("chile", Some("xx")));
+}

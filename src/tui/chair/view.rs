@@ -128,10 +128,14 @@ pub fn footer_hints(chair: &Chair) -> Vec<(String, String)> {
     let h = |key: String, what: &str| (key, what.to_string());
     let yes_no = || vec![h(k(Action::Yes), "yes"), h(k(Action::No), "no")];
     match &chair.mode {
+        Mode::Picker(p) if p.purpose == picker::Purpose::Inscribe && p.language.typing.is_some() => {
+            p.language.typing_hints().unwrap_or_default()
+        }
         Mode::Picker(p) if p.purpose == picker::Purpose::Inscribe => vec![
             h("type".into(), "search"),
             h("↑↓".into(), "choose"),
             h("Tab".into(), "kind"),
+            h(crate::tui::widgets::language::KEYS.into(), "language"),
             h("Enter".into(), "inscribe"),
             h("Esc".into(), "cancel"),
         ],

@@ -11,6 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent
 
 use super::keymap::{Action, Keymap};
 use super::live::{Effect, Live, Msg};
+use super::widgets;
 use crate::client::link::LinkEvent;
 use crate::domain::{
     Command, ConnectionStatus, Entry, Move, Offer, Offers, Participant, ParticipantKind, Session, StatementKind,
@@ -27,9 +28,11 @@ pub enum Mode {
         question: String,
         offer: Box<Offer>,
     },
-    /// Inscribing a Member State: a national statement, or on behalf of a group (typed).
+    /// Inscribing: a national statement, or (a Member State) on behalf of a group
+    /// (typed), in the language chosen with ←→ or typed.
     Inscribe {
         group: Option<String>,
+        language: widgets::language::Choice,
     },
     /// Reporting the connection: 1 connected, 2 technical issue, each with the
     /// command or why it cannot be reported now.
@@ -178,7 +181,7 @@ fn on_key(d: &mut Delegate, key: KeyEvent) -> Vec<Effect> {
             }
             _ => Vec::new(),
         },
-        Mode::Inscribe { group } => on_inscribe_key(d, group, key),
+        Mode::Inscribe { group, language } => on_inscribe_key(d, group, language, key),
         Mode::Connection { choices } => {
             let pick = match key.code {
                 KeyCode::Char(c @ '1'..='9') => usize::from(c as u8 - b'1'),
@@ -204,12 +207,21 @@ fn on_key(d: &mut Delegate, key: KeyEvent) -> Vec<Effect> {
 }
 
 /// Inscribing: Enter a national statement (or the participant's own kind); `g`
-/// then a group's name for a statement on behalf of that group.
-fn on_inscribe_key(d: &mut Delegate, group: Option<String>, key: KeyEvent) -> Vec<Effect> {
+/// then a group's name for a statement on behalf of that group; ←→ the language.
+fn on_inscribe_key(
+    d: &mut Delegate,
+    group: Option<String>,
+    mut language: widgets::language::Choice,
+    key: KeyEvent,
+) -> Vec<Effect> {
     let Some(me) = d.me().cloned() else {
         d.mode = Mode::Normal;
         return Vec::new();
     };
+    if language.on_key(&key) {
+        d.mode = Mode::Inscribe { group, language };
+        return Vec::new();
+    }
     match (group, key.code) {
         (_, KeyCode::Esc) => {
             d.mode = Mode::Normal;
@@ -217,51 +229,53 @@ fn on_inscribe_key(d: &mut Delegate, group: Option<String>, key: KeyEvent) -> Ve
         }
         (None, KeyCode::Char('1') | KeyCode::Enter) => {
             d.mode = Mode::Normal;
-            inscribe(d, &me, None)
+            inscribe(d, &me, None, language.code())
         }
         (None, KeyCode::Char('2') | KeyCode::Char('g')) if me.kind == ParticipantKind::MemberState => {
-            d.mode = Mode::Inscribe { group: Some(String::new()) };
+            d.mode = Mode::Inscribe { group: Some(String::new()), language };
             Vec::new()
         }
         (Some(mut text), KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
             text.push(c);
-            d.mode = Mode::Inscribe { group: Some(text) };
+            d.mode = Mode::Inscribe { group: Some(text), language };
             Vec::new()
         }
         (Some(mut text), KeyCode::Backspace) => {
             text.pop();
-            d.mode = Mode::Inscribe { group: Some(text) };
+            d.mode = Mode::Inscribe { group: Some(text), language };
             Vec::new()
         }
         (Some(text), KeyCode::Enter) if !text.trim().is_empty() => {
             d.mode = Mode::Normal;
-            // A group of the roster, found by its name or id; else the name as typed.
-            let group = d
-                .session()
-                .and_then(|s| {
-                    s.def.participants.iter().find(|p| {
-                        p.kind == ParticipantKind::GroupOfStates
-                            && (p.id == text.trim()
-                                || p.name.eq_ignore_ascii_case(text.trim())
-                                || p.short.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(text.trim())))
-                    })
-                })
-                .map_or_else(|| text.trim().to_string(), |g| g.id.clone());
-            inscribe(d, &me, Some(group))
+            let group = roster_group(d, text.trim()).unwrap_or_else(|| text.trim().to_string());
+            inscribe(d, &me, Some(group), language.code())
         }
         (group, _) => {
-            d.mode = Mode::Inscribe { group };
+            d.mode = Mode::Inscribe { group, language };
             Vec::new()
         }
     }
 }
 
-fn inscribe(d: &mut Delegate, me: &Participant, group: Option<String>) -> Vec<Effect> {
+/// A group of the roster, found by its name, short name or id.
+fn roster_group(d: &Delegate, text: &str) -> Option<String> {
+    let session = d.session()?;
+    let group = session.def.participants.iter().find(|p| {
+        p.kind == ParticipantKind::GroupOfStates
+            && (p.id == text
+                || p.name.eq_ignore_ascii_case(text)
+                || p.short.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(text)))
+    })?;
+    Some(group.id.clone())
+}
+
+fn inscribe(d: &mut Delegate, me: &Participant, group: Option<String>, language: Option<String>) -> Vec<Effect> {
     let kind = group.as_ref().map(|_| StatementKind::Group);
     let what = match (&group, d.session()) {
         (Some(g), Some(s)) => format!("inscribe {}, on behalf of {}", me.name, s.group_name(g)),
         _ => format!("inscribe {}", me.name),
     };
+    let what = format!("{what}{}", widgets::language::clause(language.as_deref()));
     d.live.send(
         Command::Inscribe {
             participant: me.id.clone(),
@@ -269,7 +283,7 @@ fn inscribe(d: &mut Delegate, me: &Participant, group: Option<String>) -> Vec<Ef
             kind,
             level: None,
             on_behalf_of: group,
-            language: None,
+            language,
         },
         what,
     )
@@ -290,7 +304,7 @@ fn perform(d: &mut Delegate, m: Move) -> Vec<Effect> {
     };
     match (&offer.command, m) {
         // A Member State says whether it speaks for itself or for a group.
-        (None, Move::Inscribe) => d.mode = Mode::Inscribe { group: None },
+        (None, Move::Inscribe) => d.mode = Mode::Inscribe { group: None, language: Default::default() },
         (None, Move::Connection) => {
             let (Some(session), Some(actor), Some(me)) = (d.session(), d.live.actor.clone(), d.participant.clone())
             else {

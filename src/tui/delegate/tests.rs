@@ -156,3 +156,53 @@ fn a_point_of_order_asks_first_and_can_be_withdrawn_until_ruled() {
     assert!(press(&mut other, "o").is_empty());
     assert!(status(&other).contains("pending"), "{}", status(&other));
 }
+
+#[test]
+fn a_delegate_gives_the_language_of_its_statement_with_the_arrows() {
+    let mut d = delegate("chile", vec![open()]);
+    assert!(press(&mut d, "i").is_empty());
+    for _ in 0..4 {
+        update(&mut d, Msg::Key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE)));
+    }
+    assert_eq!(d.mode, Mode::Inscribe { group: None, language: widgets::language::Choice::of("fr") });
+    assert!(view::footer_hints(&d).iter().any(|(key, what)| key == "←→" && what == "language"));
+    let sent = press(&mut d, "1");
+    assert_eq!(
+        sent,
+        [Command::Inscribe {
+            participant: "chile".into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+            language: Some("fr".into()),
+        }]
+    );
+    // The hub's answer is in: its own entry says its language.
+    for msg in hub_answers(&d.live) {
+        update(&mut d, msg);
+    }
+    let own: Vec<Option<&str>> = d.own_entries().iter().map(|(_, e)| e.language.as_deref()).collect();
+    assert_eq!(own, [Some("fr")]);
+
+    // On behalf of a group: the arrows choose while the group's name is typed.
+    let mut d = delegate("chile", vec![open()]);
+    press(&mut d, "i2Afr");
+    update(&mut d, Msg::Key(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE)));
+    let sent = press(&mut d, "ican Group\n");
+    let [Command::Inscribe { on_behalf_of, language, .. }] = sent.as_slice() else { panic!("one inscription") };
+    assert_eq!((on_behalf_of.as_deref(), language.as_deref()), (Some("african-group"), Some("es")));
+}
+
+#[test]
+fn a_delegate_types_another_languages_code_with_ctrl_l() {
+    let mut d = delegate("chile", vec![open()]);
+    press(&mut d, "i2Andean");
+    update(&mut d, Msg::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL)));
+    // The letters are the code's while it is typed, then the group's name again.
+    assert!(press(&mut d, "qu\n").is_empty());
+    assert!(view::footer_hints(&d).iter().any(|(_, what)| what == "the group's name"));
+    let sent = press(&mut d, " Community\n");
+    let [Command::Inscribe { on_behalf_of, language, .. }] = sent.as_slice() else { panic!("one inscription") };
+    assert_eq!((on_behalf_of.as_deref(), language.as_deref()), (Some("Andean Community"), Some("qu")));
+}

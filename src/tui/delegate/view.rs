@@ -12,7 +12,7 @@ use crate::domain::{Command, Move};
 use crate::tui::keymap::{Action, Screen, help_entries};
 use crate::tui::widgets::floor::{self, FloorView};
 use crate::tui::widgets::list::{self, ListView};
-use crate::tui::widgets::{self, Theme, ellipsize, link_badges, popup, session_badges, time_of_day};
+use crate::tui::widgets::{self, Theme, ellipsize, language, link_badges, popup, session_badges, time_of_day};
 
 pub struct Areas {
     pub wide: bool,
@@ -56,12 +56,19 @@ pub fn footer_hints(d: &Delegate) -> Vec<(String, String)> {
             hints.push(h("Esc".into(), "cancel"));
             hints
         }
-        Mode::Inscribe { group: None } => {
-            vec![h("1".into(), "national statement"), h("2".into(), "on behalf of a group"), h("Esc".into(), "cancel")]
-        }
-        Mode::Inscribe { group: Some(_) } => {
-            vec![h("type".into(), "the group's name"), h("Enter".into(), "inscribe"), h("Esc".into(), "cancel")]
-        }
+        Mode::Inscribe { language, .. } if language.typing.is_some() => language.typing_hints().unwrap_or_default(),
+        Mode::Inscribe { group: None, .. } => vec![
+            h("1".into(), "national statement"),
+            h("2".into(), "on behalf of a group"),
+            h(language::KEYS.into(), "language"),
+            h("Esc".into(), "cancel"),
+        ],
+        Mode::Inscribe { group: Some(_), .. } => vec![
+            h("type".into(), "the group's name"),
+            h(language::KEYS.into(), "language"),
+            h("Enter".into(), "inscribe"),
+            h("Esc".into(), "cancel"),
+        ],
         Mode::Normal => {
             let offers = d.offers();
             let mut hints = vec![h(k(Action::Help), "help"), h(k(Action::Quit), "quit")];
@@ -185,22 +192,29 @@ pub fn render(d: &Delegate, frame: &mut Frame) {
             let rows = lines.len() as u16;
             popup(frame, " My connection ", lines, 44, rows);
         }
-        Mode::Inscribe { group: None } => popup(
+        Mode::Inscribe { group: None, language: chosen } => popup(
             frame,
             " Inscribe ",
-            vec![Line::from("1 national statement"), Line::from("2 on behalf of a group"), Line::from("Esc cancel")],
-            44,
-            3,
+            vec![
+                Line::from("1 national statement"),
+                Line::from("2 on behalf of a group"),
+                Line::from(chosen.line()),
+                Line::from("Esc cancel"),
+            ],
+            60,
+            4,
         ),
-        Mode::Inscribe { group: Some(text) } => popup(
+        Mode::Inscribe { group: Some(text), language: chosen } => popup(
             frame,
             " On behalf of which group? ",
             vec![
-                Line::from(format!("> {text}█")),
+                // One cursor: the group's name, or the language's code while it is typed.
+                Line::from(format!("> {text}{}", if chosen.typing.is_some() { "" } else { "█" })),
                 Line::styled("its name, e.g. African Group; Enter inscribes", theme.dim()),
+                Line::from(chosen.line()),
             ],
-            56,
-            2,
+            60,
+            3,
         ),
         Mode::Normal => {}
     }
@@ -225,7 +239,9 @@ fn render_mine(d: &Delegate, theme: &Theme, frame: &mut Frame, area: Rect) {
             .map(|(position, e)| {
                 let place = if position == "R" { "right of reply".to_string() } else { format!("position {position}") };
                 let why = list::reason(e);
-                Line::from(format!("{place} ({}): {why}", widgets::clock(u64::from(e.allotted) * 1000)))
+                let time = widgets::clock(u64::from(e.allotted) * 1000);
+                let spoken = e.language.as_deref().map(|c| format!(", {}", language::spoken_in(c))).unwrap_or_default();
+                Line::from(format!("{place} ({time}{spoken}): {why}"))
             })
             .collect()
     };

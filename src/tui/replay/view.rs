@@ -30,7 +30,12 @@ pub fn describe_event(player: &crate::replay::Player, event: &Event) -> String {
             format!("registers {} ({})", participant.name, participant.kind.label())
         }
         E::SessionReopened { .. } => "undoes the closing of the session".into(),
-        E::Inscribed { entry, .. } => format!("inscribes {} ({})", session.speaker(entry), entry.kind.label()),
+        E::Inscribed { entry, .. } => format!(
+            "inscribes {} ({}{})",
+            session.speaker(entry),
+            entry.kind.label(),
+            widgets::language::clause(entry.language.as_deref())
+        ),
         E::Withdrawn { entry, .. } => format!("withdraws {}", entry_name(*entry)),
         E::Moved { entry, placement, .. } => match placement {
             Placement::Deferred { .. } => format!("defers {}", entry_name(*entry)),

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use tui_big_text::{BigText, PixelSize};
 
-use super::{Theme, clock, countdown, ellipsize, fit_speaker, modality, time_of_day};
-use crate::domain::{ClockPhase, Session, Timestamp, Turn};
+use super::{Theme, clock, countdown, ellipsize, fit_speaker, language, modality, time_of_day, width_of};
+use crate::domain::{ClockPhase, Entry, Session, Timestamp, Turn};
 
 /// What the floor panel shows.
 pub struct FloorView<'a> {
@@ -33,6 +33,18 @@ pub fn statement_number(session: &Session, turn: &Turn) -> usize {
         Some(r) => statements.filter(|t| t.id <= r.first_turn).count().max(1),
         None => statements.count() + 1,
     }
+}
+
+/// The speaker, in bold, then the statement's language: "Peru · in French", or
+/// "Peru · FR" where the name needs the room.
+pub fn speaker_line(session: &Session, entry: &Entry, width: usize, theme: &Theme) -> Line<'static> {
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let Some(code) = entry.language.as_deref() else { return Line::styled(fit_speaker(session, entry, width), bold) };
+    let long = format!(" · {}", language::spoken_in(code));
+    let full = session.speaker(entry);
+    let tail = if width_of(&full) + width_of(&long) <= width { long } else { format!(" · {}", language::short(code)) };
+    let name = fit_speaker(session, entry, width.saturating_sub(width_of(&tail)));
+    Line::from(vec![Span::styled(name, bold), Span::styled(tail, theme.dim())])
 }
 
 fn describe(session: &Session, turn: &Turn) -> String {
@@ -107,7 +119,7 @@ pub fn render(view: &FloorView, theme: &Theme, frame: &mut Frame, area: Rect) {
     };
     let poo = if turn.points_of_order > 0 { format!(" · {} PoO", turn.points_of_order) } else { String::new() };
     let mut lines = vec![
-        Line::styled(fit_speaker(session, &turn.entry, text_width), Style::new().add_modifier(Modifier::BOLD)),
+        speaker_line(session, &turn.entry, text_width, theme),
         Line::from(ellipsize(&describe(session, turn), text_width)),
         Line::from(state),
         // The countdown in words too: screen readers and terminals without block glyphs.
@@ -152,4 +164,26 @@ pub fn render(view: &FloorView, theme: &Theme, frame: &mut Frame, area: Rect) {
         .alignment(if view.wide { Alignment::Center } else { Alignment::Right })
         .build();
     frame.render_widget(big, digits_area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::testkit::session;
+
+    #[test]
+    fn the_speakers_language_is_said_in_full_where_it_fits_and_as_its_code_where_not() {
+        let session = session();
+        let chile = session.def.participant("chile").expect("Chile");
+        let mut entry = session.new_entry(0, chile, None, None, crate::tui::testkit::t(0));
+        entry.on_behalf_of = Some("african-group".into());
+        entry.language = Some("fr".into());
+        let text = |entry: &Entry, width: usize| speaker_line(&session, entry, width, &Theme::new(true)).to_string();
+        assert_eq!(text(&entry, 80), "Chile, on behalf of the African Group · in French");
+        // Narrower: the code stays whole, and the name gives way (short, or with an ellipsis).
+        let narrow = text(&entry, 40);
+        assert!(narrow.ends_with(" · FR") && width_of(&narrow) <= 40, "{narrow}");
+        entry.language = None;
+        assert_eq!(text(&entry, 80), "Chile, on behalf of the African Group");
+    }
 }

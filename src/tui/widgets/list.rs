@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 
-use super::{Theme, cell, clock, ellipsize, fit_speaker, modality, short_kind, wrapped_rows};
+use super::{Theme, cell, clock, ellipsize, fit_speaker, language, modality, short_kind, wrapped_rows};
 use crate::domain::{ConnectionStatus, Entry, Placement, Session, budgets_left};
 
 /// Columns of everything but the name; the name takes the rest.
@@ -22,6 +22,8 @@ const TIME: u16 = 5;
 const SPOKEN: u16 = 6;
 /// What is left of the budgets an entry draws on (segments with budgets).
 const LEFT: u16 = 6;
+/// The statement's language, "FR" (only when an entry of the list gives one).
+const LANGUAGE: u16 = 4;
 /// The name's columns in an 80-column terminal (with a budget column): no wider
 /// layout gives it fewer.
 pub const NAME_MIN: u16 = 27;
@@ -98,11 +100,23 @@ pub fn render(view: &ListView, theme: &Theme, frame: &mut Frame, list: Rect) {
     let header_area = Rect { height: 1.min(inner.height), ..inner };
     // Level only where the name keeps at least the compact layout's columns.
     let budgets = session.segment_def(view.segment).is_some_and(|d| !d.budgets.is_empty());
-    let fixed = POSITION + KIND + MODALITY + TIME + SPOKEN + 5 + if budgets { LEFT + 1 } else { 0 };
+    let languages = entries.iter().any(|e| e.language.is_some());
+    let fixed = POSITION
+        + KIND
+        + MODALITY
+        + TIME
+        + SPOKEN
+        + 5
+        + if budgets { LEFT + 1 } else { 0 }
+        + if languages { LANGUAGE + 1 } else { 0 };
     let with_level = inner.width >= fixed + LEVEL + 1 + NAME_MIN;
     let name_width = inner.width.saturating_sub(fixed + if with_level { LEVEL + 1 } else { 0 });
     let mut widths = vec![Constraint::Length(POSITION), Constraint::Length(name_width), Constraint::Length(KIND)];
     let mut titles = vec!["#", "speaker", "kind"];
+    if languages {
+        widths.push(Constraint::Length(LANGUAGE));
+        titles.push("lang");
+    }
     if with_level {
         widths.push(Constraint::Length(LEVEL));
         titles.push("level");
@@ -137,6 +151,9 @@ pub fn render(view: &ListView, theme: &Theme, frame: &mut Frame, list: Rect) {
                 Cell::from(format!("{own}{}{moved}", fit_speaker(session, e, room))),
                 Cell::from(cell(&short_kind(e), usize::from(KIND))),
             ];
+            if languages {
+                cells.push(Cell::from(e.language.as_deref().map(language::short).unwrap_or_default()));
+            }
             if with_level {
                 cells.push(Cell::from(cell(e.level.map(|l| l.label()).unwrap_or(""), usize::from(LEVEL))));
             }
@@ -174,9 +191,13 @@ pub fn render(view: &ListView, theme: &Theme, frame: &mut Frame, list: Rect) {
     let shown = view.selected.map_or(0, |i| i);
     let text = match entries.get(shown) {
         Some(e) if view.selected.is_none() => {
-            format!("next, {}: {}", session.name_of(&e.participant), reason(e))
+            let language = e.language.as_deref().map(|c| format!(" ({})", language::spoken_in(c))).unwrap_or_default();
+            format!("next, {}{language}: {}", session.name_of(&e.participant), reason(e))
         }
-        Some(e) => format!("why here: {}", reason(e)),
+        Some(e) => match &e.language {
+            Some(code) => format!("{} · why here: {}", language::spoken_in(code), reason(e)),
+            None => format!("why here: {}", reason(e)),
+        },
         None if closed => "the list is closed".to_string(),
         None => view.empty.clone(),
     };

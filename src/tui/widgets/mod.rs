@@ -4,6 +4,7 @@
 
 pub mod balance;
 pub mod floor;
+pub mod language;
 pub mod list;
 pub mod picker;
 pub mod recent;

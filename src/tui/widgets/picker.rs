@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use super::{Theme, centered, ellipsize, list::offset};
+use super::{Theme, centered, ellipsize, language, list::offset};
 use crate::domain::{Participant, ParticipantKind, Session, StatementKind};
 
 /// What a participant picker is for.
@@ -53,6 +53,8 @@ pub struct Picker {
     pub selected: usize,
     /// Statement kind chosen with Tab (inscription only); None = the participant's default.
     pub kind: Option<StatementKind>,
+    /// The statement's language, chosen with ←→ or typed (inscription only).
+    pub language: language::Choice,
     /// The query is exactly the name, short name or id of someone in the roster:
     /// no row offers to register it again.
     pub named: bool,
@@ -61,8 +63,15 @@ pub struct Picker {
 impl Picker {
     /// A picker over `roster`, with a query already typed (empty for a new one).
     pub fn new(purpose: Purpose, roster: &[Participant], query: &str) -> Self {
-        let mut picker =
-            Self { purpose, query: query.to_string(), results: Vec::new(), selected: 0, kind: None, named: false };
+        let mut picker = Self {
+            purpose,
+            query: query.to_string(),
+            results: Vec::new(),
+            selected: 0,
+            kind: None,
+            language: language::Choice::default(),
+            named: false,
+        };
         picker.refresh(roster);
         picker
     }
@@ -179,6 +188,11 @@ pub fn search(roster: &[Participant], query: &str, purpose: Purpose) -> Vec<usiz
 
 /// Apply a key to a picker.
 pub fn on_key(picker: &mut Picker, roster: &[Participant], key: KeyEvent) -> Outcome {
+    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    // The language's keys first: while a code is typed, every key is its own.
+    if picker.purpose == Purpose::Inscribe && !ctrl_c && picker.language.on_key(&key) {
+        return Outcome::Open;
+    }
     match key.code {
         KeyCode::Esc => return Outcome::Cancelled,
         KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => return Outcome::Cancelled,
@@ -221,8 +235,9 @@ pub fn render(picker: &Picker, session: &Session, hint: &str, theme: &Theme, fra
     let block = Block::bordered().title(format!(" {} ", picker.purpose.title()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let choices = if picker.purpose == Purpose::Inscribe { 2 } else { 1 };
     let [query, results, kind] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(choices)]).areas(inner);
     frame.render_widget(Paragraph::new(format!("> {}█", picker.query)), query);
     let on_list: Vec<&str> = session
         .current_segment
@@ -271,12 +286,14 @@ pub fn render(picker: &Picker, session: &Session, hint: &str, theme: &Theme, fra
     } else {
         frame.render_widget(Paragraph::new(lines), results);
     }
-    if picker.purpose == Purpose::Inscribe
-        && let Some(p) = picker.chosen(roster)
-    {
-        let chosen = picker.kind.unwrap_or_else(|| p.kind.default_statement());
-        let text = format!("statement: {} (Tab: other kind)", chosen.label());
-        frame.render_widget(Paragraph::new(Line::styled(ellipsize(&text, width), theme.dim())), kind);
+    if picker.purpose == Purpose::Inscribe {
+        let statement = picker.chosen(roster).map(|p| {
+            let chosen = picker.kind.unwrap_or_else(|| p.kind.default_statement());
+            format!("statement: {} (Tab: other kind)", chosen.label())
+        });
+        let lines = [statement.unwrap_or_default(), picker.language.line()]
+            .map(|text| Line::styled(ellipsize(&text, width), theme.dim()));
+        frame.render_widget(Paragraph::new(lines.to_vec()), kind);
     }
 }
 
