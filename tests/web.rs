@@ -668,3 +668,37 @@ async fn the_pages_never_lose_a_name_and_show_a_resumed_statements_part() {
     browser.wait_text(&page, "part 2", 5 * SECOND, |t| t.contains("stakeholder intervention · remote · part 2")).await;
     hub.shutdown().await;
 }
+
+/// Issue 18: a public display whose hub goes away says so and greys its clock; it
+/// never asks the room for a token (it used to, after two failed attempts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_display_waits_for_its_hub_without_asking_for_a_token() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let source = std::fs::read_to_string(session_file()).expect("session file");
+    let file = data.path().join("public.toml");
+    std::fs::write(&file, source.replacen("observers_open = false", "observers_open = true", 1)).expect("writes");
+    let hub = Hub::start("127.0.0.1:0", data.path(), std::slice::from_ref(&file), Settings::default())
+        .await
+        .expect("starts");
+    let addr = hub.addr;
+    chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
+    chair(&hub, inscribe("peru")).await;
+    chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
+    let mut browser = Browser::start().await;
+    let page = browser.open(&format!("http://{addr}/v1/sessions/{SESSION}/display"), 1280, 720).await;
+    browser.wait_text(&page, "the floor", 5 * SECOND, |t| t.contains("Peru") && t.contains("live")).await;
+    hub.shutdown().await;
+    browser.wait_text(&page, "the page to say the hub is away", 5 * SECOND, |t| t.contains("cannot be reached")).await;
+    // Several attempts later: still waiting, clock greyed, no token asked for.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let shown = browser
+        .eval(&page, "[document.getElementById('token-form').hidden, document.getElementById('countdown').className]")
+        .await;
+    assert_eq!(shown, serde_json::json!([true, "countdown stopped"]));
+    browser.screenshot(&page, &screenshots().join("display-hub-away-1280x720.png")).await;
+    let hub = Hub::start(&addr.to_string(), data.path(), &[file], Settings::default()).await.expect("restarts");
+    browser.wait_text(&page, "the page to follow again", 5 * SECOND, |t| t.contains("live") && t.contains("Peru")).await;
+    let class = browser.eval(&page, "document.getElementById('countdown').className").await;
+    assert_ne!(class, serde_json::json!("countdown stopped"), "the clock runs again");
+    hub.shutdown().await;
+}

@@ -708,7 +708,7 @@
   // is wrong); if not, it is down and the page only waits for it, never asking
   // the room for a token.
   function probe() {
-    fetch("web/room.css", { cache: "no-store", method: "HEAD" })
+    fetch("web/access", { cache: "no-store" })
       .then((r) => {
         if (!r.ok || opened) return;
         refused = true;
