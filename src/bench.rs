@@ -72,19 +72,7 @@ pub fn synthetic_journal(dir: &Path, n: usize) -> Result<PathBuf, String> {
     while events.len() < n {
         let p = ids[i % ids.len()].clone();
         i += 1;
-        decide(
-            &mut session,
-            Command::Inscribe {
-                participant: p,
-                segment: None,
-                kind: None,
-                level: None,
-                on_behalf_of: None,
-                language: None,
-            },
-            &chair,
-            &mut events,
-        );
+        decide(&mut session, Command::inscribe(p), &chair, &mut events);
         if session.segments.iter().map(|s| s.list.len()).sum::<usize>() > 20 {
             let first = session.current_segment.and_then(|c| session.segments[c].list.first().map(|e| e.id));
             if let Some(entry) = first {
@@ -943,28 +931,8 @@ pub async fn storm(clients: usize) -> Result<String, String> {
     let started = Instant::now();
     let mut chair =
         crate::client::Connection::connect(&url, Some(&tokens.chair), None).await.map_err(|e| e.to_string())?;
-    chair
-        .command(Command::Inscribe {
-            participant: "chile".into(),
-            segment: None,
-            kind: None,
-            level: None,
-            on_behalf_of: None,
-            language: None,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    chair
-        .command(Command::Inscribe {
-            participant: "peru".into(),
-            segment: None,
-            kind: None,
-            level: None,
-            on_behalf_of: None,
-            language: None,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    chair.command(Command::inscribe("chile")).await.map_err(|e| e.to_string())?;
+    chair.command(Command::inscribe("peru")).await.map_err(|e| e.to_string())?;
     while resumed.load(Ordering::SeqCst) < clients && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -1592,14 +1560,7 @@ pub fn forum(notes: usize, calls: usize) -> Result<String, String> {
     run(&mut session, &chair, Command::OpenSegment { segment: "panel-1".into() });
     let ids: Vec<String> = session.def.participants.iter().map(|p| p.id.clone()).collect();
     for id in ids {
-        let inscribe = Command::Inscribe {
-            participant: id,
-            segment: None,
-            kind: None,
-            level: None,
-            on_behalf_of: None,
-            language: None,
-        };
+        let inscribe = Command::inscribe(id);
         run(&mut session, &chair, inscribe);
     }
     let first = session.segments[1].list.first().map(|e| e.id).ok_or("an empty list")?;

@@ -278,14 +278,7 @@ mod tests {
     }
 
     fn inscribe(p: &str) -> Command {
-        Command::Inscribe {
-            participant: p.into(),
-            segment: None,
-            kind: None,
-            level: None,
-            on_behalf_of: None,
-            language: None,
-        }
+        Command::inscribe(p)
     }
 
     #[test]

@@ -228,18 +228,7 @@ mod tests {
         while events.len() < n {
             let p = people[i % people.len()];
             i += 1;
-            give(
-                &mut session,
-                Command::Inscribe {
-                    participant: p.into(),
-                    segment: None,
-                    kind: None,
-                    level: None,
-                    on_behalf_of: None,
-                    language: None,
-                },
-                &mut events,
-            );
+            give(&mut session, Command::inscribe(p), &mut events);
             if let Some(first) = session.segments[0].list.first().map(|e| e.id) {
                 give(&mut session, Command::GiveFloor { entry: first, budget: None }, &mut events);
             }

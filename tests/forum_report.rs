@@ -78,14 +78,7 @@ fn chair() -> Actor {
 }
 
 fn inscribe(participant: &str) -> Command {
-    Command::Inscribe {
-        participant: participant.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: None,
-    }
+    Command::inscribe(participant)
 }
 
 /// The roundtable and the hearing, a few statements each, IOM heard in both.

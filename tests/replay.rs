@@ -153,19 +153,7 @@ async fn replay_follow_shows_new_events_live_in_the_terminal() {
     pane.wait_for("LIVE (following the journal)");
     // Not "1x ⏸": the clock runs with the session.
     pane.wait_for("as it happens · event 1/1");
-    s.at(
-        5,
-        &chair,
-        Command::Inscribe {
-            participant: "peru".into(),
-            segment: None,
-            kind: None,
-            level: None,
-            on_behalf_of: None,
-            language: None,
-        },
-    )
-    .await;
+    s.at(5, &chair, Command::inscribe("peru")).await;
     pane.wait("Peru on the followed list", |p| p.contains("Speakers: 1") && p.contains("Peru"));
     let peru = s.entry(0, "peru").await;
     s.at(6, &chair, Command::GiveFloor { entry: peru, budget: None }).await;

@@ -465,14 +465,7 @@ async fn a_withdrawal_right_after_an_inscription_is_not_an_undo() {
     let data = tempfile::tempdir().expect("temp dir");
     let s = Scripted::start(data.path(), &common::session_file()).await;
     let chair = Actor::chair("chair");
-    let inscribe = |p: &str| Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: None,
-    };
+    let inscribe = |p: &str| Command::inscribe(p);
     s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
     s.at(1, &chair, inscribe("peru")).await;
     let peru = s.entry(0, "peru").await;

@@ -15,14 +15,7 @@ fn t(secs: i64) -> Timestamp {
 }
 
 fn inscribe(p: &str) -> Command {
-    Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: None,
-    }
+    Command::inscribe(p)
 }
 
 /// A session after the chair's commands, one second apart from 10:00 local.

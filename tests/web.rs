@@ -677,9 +677,8 @@ async fn a_public_display_waits_for_its_hub_without_asking_for_a_token() {
     let source = std::fs::read_to_string(session_file()).expect("session file");
     let file = data.path().join("public.toml");
     std::fs::write(&file, source.replacen("observers_open = false", "observers_open = true", 1)).expect("writes");
-    let hub = Hub::start("127.0.0.1:0", data.path(), std::slice::from_ref(&file), Settings::default())
-        .await
-        .expect("starts");
+    let hub =
+        Hub::start("127.0.0.1:0", data.path(), std::slice::from_ref(&file), Settings::default()).await.expect("starts");
     let addr = hub.addr;
     chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
     chair(&hub, inscribe("peru")).await;
@@ -697,7 +696,9 @@ async fn a_public_display_waits_for_its_hub_without_asking_for_a_token() {
     assert_eq!(shown, serde_json::json!([true, "countdown stopped"]));
     browser.screenshot(&page, &screenshots().join("display-hub-away-1280x720.png")).await;
     let hub = Hub::start(&addr.to_string(), data.path(), &[file], Settings::default()).await.expect("restarts");
-    browser.wait_text(&page, "the page to follow again", 5 * SECOND, |t| t.contains("live") && t.contains("Peru")).await;
+    browser
+        .wait_text(&page, "the page to follow again", 5 * SECOND, |t| t.contains("live") && t.contains("Peru"))
+        .await;
     let class = browser.eval(&page, "document.getElementById('countdown').className").await;
     assert_ne!(class, serde_json::json!("countdown stopped"), "the clock runs again");
     hub.shutdown().await;

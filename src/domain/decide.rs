@@ -200,6 +200,20 @@ enum Allowed {
 }
 
 impl Command {
+    /// Inscribe `participant` on the open segment's list with its own kind of
+    /// statement, level and no language: the inscription a screen or a script
+    /// makes most often.
+    pub fn inscribe(participant: impl Into<ParticipantId>) -> Self {
+        Self::Inscribe {
+            participant: participant.into(),
+            segment: None,
+            kind: None,
+            level: None,
+            on_behalf_of: None,
+            language: None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Self::OpenSegment { .. } => "open a segment",

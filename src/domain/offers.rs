@@ -551,14 +551,7 @@ impl Asker<'_> {
         let me = self.actor.participant.clone().unwrap_or_default();
         match m {
             Move::Inscribe => {
-                let command = Command::Inscribe {
-                    participant: me.clone(),
-                    segment: None,
-                    kind: None,
-                    level: None,
-                    on_behalf_of: None,
-                    language: None,
-                };
+                let command = Command::inscribe(me.clone());
                 let mut offer = self.check(command, format!("inscribe {}", self.name(&me)))?;
                 // A Member State then says whether it speaks for itself or a group.
                 if session.def.participant(&me).is_some_and(|p| p.kind == super::ParticipantKind::MemberState) {

@@ -114,14 +114,7 @@ impl World {
 }
 
 fn inscribe(participant: &str) -> Command {
-    Command::Inscribe {
-        participant: participant.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: None,
-    }
+    Command::inscribe(participant)
 }
 
 // ---- Speakers list ----

@@ -653,25 +653,9 @@ mod tests {
         let mut session = Session::new(def.clone());
         let chair = Actor::chair("chair");
         let mut all = Vec::new();
-        for command in [
-            Command::OpenSegment { segment: "general".into() },
-            Command::Inscribe {
-                participant: "peru".into(),
-                segment: None,
-                kind: None,
-                level: None,
-                on_behalf_of: None,
-                language: None,
-            },
-            Command::Inscribe {
-                participant: "chile".into(),
-                segment: None,
-                kind: None,
-                level: None,
-                on_behalf_of: None,
-                language: None,
-            },
-        ] {
+        for command in
+            [Command::OpenSegment { segment: "general".into() }, Command::inscribe("peru"), Command::inscribe("chile")]
+        {
             let events = domain::decide(&session, command, &chair, at).expect("accepted");
             for e in &events {
                 domain::apply(&mut session, e);

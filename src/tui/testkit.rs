@@ -78,14 +78,7 @@ pub fn hub_answers(live: &Live) -> Vec<Msg> {
 }
 
 pub fn inscribe(p: &str) -> Command {
-    Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: None,
-    }
+    Command::inscribe(p)
 }
 
 pub fn open() -> Command {

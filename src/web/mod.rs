@@ -532,22 +532,8 @@ mod tests {
         let t = |secs| chrono::Utc.with_ymd_and_hms(2022, 5, 17, 14, 0, secs).single().expect("time");
         for (i, command) in [
             Command::OpenSegment { segment: "general".into() },
-            Command::Inscribe {
-                participant: "peru".into(),
-                segment: None,
-                kind: None,
-                level: None,
-                on_behalf_of: None,
-                language: None,
-            },
-            Command::Inscribe {
-                participant: "ghana".into(),
-                segment: None,
-                kind: None,
-                level: None,
-                on_behalf_of: None,
-                language: None,
-            },
+            Command::inscribe("peru"),
+            Command::inscribe("ghana"),
             Command::GiveFloor { entry: 3, budget: None },
         ]
         .into_iter()

@@ -112,14 +112,7 @@ pub async fn rejected(conn: &mut Connection, cmd: Command) -> (RejectCode, Strin
 }
 
 pub fn inscribe(participant: &str) -> Command {
-    Command::Inscribe {
-        participant: participant.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: None,
-    }
+    Command::inscribe(participant)
 }
 
 pub fn refused_status(result: Result<Connection, ClientError>) -> (u16, String) {

@@ -74,14 +74,7 @@ impl Scripted {
 }
 
 fn inscribe(p: &str) -> Command {
-    Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: None,
-    }
+    Command::inscribe(p)
 }
 
 /// The script, times in seconds after 10:00:00 local (14:00:00 UTC):
