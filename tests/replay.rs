@@ -202,14 +202,7 @@ async fn the_replay_shows_the_language_of_each_statement() {
     let data = tempfile::tempdir().expect("temp dir");
     let s = Scripted::start(data.path(), &common::session_file()).await;
     let chair = Actor::chair("chair");
-    let inscribe_in = |p: &str, language: &str| Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: Some(language.into()),
-    };
+    let inscribe_in = |p: &str, language: &str| Command::inscribe_in(p, language);
     s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
     s.at(1, &chair, inscribe_in("peru", "ES")).await;
     s.at(2, &chair, inscribe_in("chile", "fr")).await;

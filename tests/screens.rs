@@ -583,26 +583,15 @@ fn update_console(c: &mut Console, key: char) {
 
 // ---- The statement's language ----
 
-fn inscribe_in(p: &str, language: &str) -> Command {
-    Command::Inscribe {
-        participant: p.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: Some(language.into()),
-    }
-}
-
 /// As `running()`, with languages: Peru in Spanish (on the floor), Chile in
 /// French, the Holy See in Italian (not an official language), Ghana none.
 fn with_languages() -> Session {
     session(vec![
         open(),
-        inscribe_in("peru", "es"),
-        inscribe_in("chile", "fr"),
+        Command::inscribe_in("peru", "es"),
+        Command::inscribe_in("chile", "fr"),
         inscribe("ghana"),
-        inscribe_in("holy-see", "it"),
+        Command::inscribe_in("holy-see", "it"),
         inscribe("ngo-b"),
         Command::GiveFloor { entry: 3, budget: None },
     ])
@@ -675,9 +664,9 @@ fn languages_with_budgets_leave_long_names_readable_at_every_size() {
     let steps = [
         Command::OpenSegment { segment: "opening".into() },
         Command::OpenSegment { segment: "statements".into() },
-        inscribe_in("united-kingdom", "en"),
-        inscribe_in("ohchr", "es"),
-        inscribe_in("unhcr", "fr"),
+        Command::inscribe_in("united-kingdom", "en"),
+        Command::inscribe_in("ohchr", "es"),
+        Command::inscribe_in("unhcr", "fr"),
         inscribe("ioe"),
     ];
     for (at, command) in steps.into_iter().enumerate() {

@@ -358,24 +358,12 @@ async fn the_rooms_pages_count_as_connections_while_they_are_open() {
     }
 }
 
-/// Inscribe `participant` in `language`, as the chair.
-fn inscribe_in(participant: &str, language: &str) -> Command {
-    Command::Inscribe {
-        participant: participant.into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: Some(language.into()),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_display_and_the_timer_speak_the_six_official_languages() {
     let data = tempfile::tempdir().expect("temp dir");
     let hub = common::start_hub(data.path(), Settings::default()).await;
     chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
-    chair(&hub, inscribe_in("peru", "fr")).await;
+    chair(&hub, Command::inscribe_in("peru", "fr")).await;
     chair(&hub, inscribe("ghana")).await;
     chair(&hub, inscribe("chile")).await;
     chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;

@@ -214,6 +214,16 @@ impl Command {
         }
     }
 
+    /// The same inscription, of a statement in `language` (an ISO 639-1 code).
+    pub fn inscribe_in(participant: impl Into<ParticipantId>, language: &str) -> Self {
+        match Self::inscribe(participant) {
+            Self::Inscribe { participant, segment, kind, level, on_behalf_of, .. } => {
+                Self::Inscribe { participant, segment, kind, level, on_behalf_of, language: Some(language.into()) }
+            }
+            other => other,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Self::OpenSegment { .. } => "open a segment",

@@ -1554,14 +1554,7 @@ fn one_time_format_everywhere() {
 fn an_inscription_keeps_the_language_of_its_statement_through_a_resumed_part() {
     let mut w = World::new();
     w.open("general");
-    let with = |language: &str| Command::Inscribe {
-        participant: "peru".into(),
-        segment: None,
-        kind: None,
-        level: None,
-        on_behalf_of: None,
-        language: Some(language.into()),
-    };
+    let with = |language: &str| Command::inscribe_in("peru", language);
     // Not a language: refused, with the codes to use.
     let r = w.no(with("xx"));
     assert_eq!(r.code, RejectCode::Invalid);

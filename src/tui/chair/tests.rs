@@ -897,17 +897,7 @@ fn the_arrows_give_the_statements_language_and_the_list_shows_it() {
     // Typing more of the name keeps the language chosen.
     press(&mut app, "r");
     let effects = update(&mut app, key(KeyCode::Enter));
-    assert_eq!(
-        sent(&effects),
-        [Command::Inscribe {
-            participant: "peru".into(),
-            segment: None,
-            kind: None,
-            level: None,
-            on_behalf_of: None,
-            language: Some("fr".into()),
-        }]
-    );
+    assert_eq!(sent(&effects), [Command::inscribe_in("peru", "fr")]);
     assert_eq!(app.live.pending.values().next().map(|p| p.what.as_str()), Some("inscribe Peru, in French"));
     answer_all(&mut app);
     assert_eq!(app.selected_entry().and_then(|e| e.language.as_deref()), Some("fr"));

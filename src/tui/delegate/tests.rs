@@ -167,17 +167,7 @@ fn a_delegate_gives_the_language_of_its_statement_with_the_arrows() {
     assert_eq!(d.mode, Mode::Inscribe { group: None, language: widgets::language::Choice::of("fr") });
     assert!(view::footer_hints(&d).iter().any(|(key, what)| key == "←→" && what == "language"));
     let sent = press(&mut d, "1");
-    assert_eq!(
-        sent,
-        [Command::Inscribe {
-            participant: "chile".into(),
-            segment: None,
-            kind: None,
-            level: None,
-            on_behalf_of: None,
-            language: Some("fr".into()),
-        }]
-    );
+    assert_eq!(sent, [Command::inscribe_in("chile", "fr")]);
     // The hub's answer is in: its own entry says its language.
     for msg in hub_answers(&d.live) {
         update(&mut d, msg);

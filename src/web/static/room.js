@@ -554,31 +554,19 @@
         );
       }
     });
-    const reply = moves.reply;
-    if (reply.allowed) {
-      const withdrawing = reply.command.type === "withdraw-reply";
-      list.push(
-        button(
-          t(withdrawing ? "withdraw_reply" : "request_reply"),
-          () => act(reply, "confirm_withdraw_reply", null, reply.what),
-          "reply"
-        )
-      );
-    } else {
-      list.push(note(t("request_reply") + " — " + t("not_now", { reason: reply.reason || "" })));
-    }
-    const point = moves.point_of_order;
-    if (point.allowed) {
-      const withdrawing = point.command.type === "withdraw-point-of-order";
-      list.push(
-        button(
-          t(withdrawing ? "withdraw_point" : "raise_point"),
-          () => act(point, withdrawing ? "confirm_withdraw_point" : "confirm_point", null, point.what),
-          "point"
-        )
-      );
-    } else {
-      list.push(note(t("raise_point") + " — " + t("not_now", { reason: point.reason || "" })));
+    // A right of reply and a point of order: each requested, or its own withdrawn (the command says which).
+    for (const [move, withdrawType, keys, key] of [
+      [moves.reply, "withdraw-reply", ["request_reply", "withdraw_reply", null, "confirm_withdraw_reply"], "reply"],
+      [moves.point_of_order, "withdraw-point-of-order", ["raise_point", "withdraw_point", "confirm_point", "confirm_withdraw_point"], "point"],
+    ]) {
+      const [ask, withdraw, askQuestion, withdrawQuestion] = keys;
+      if (move.allowed) {
+        const withdrawing = move.command.type === withdrawType;
+        const question = withdrawing ? withdrawQuestion : askQuestion;
+        list.push(button(t(withdrawing ? withdraw : ask), () => act(move, question, null, move.what), key));
+      } else {
+        list.push(note(t(ask) + " — " + t("not_now", { reason: move.reason || "" })));
+      }
     }
     if (moves.connection.length) {
       const group = document.createElement("fieldset");
