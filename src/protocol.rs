@@ -122,6 +122,10 @@ pub enum ServerFrame {
         /// reaches it. 0 on a `view=display` connection.
         #[serde(default)]
         seq: u64,
+        /// A session kept in etcd: the session URLs of its live hubs, this one first.
+        /// A client that loses its hub resumes (`since`, `epoch`) on the next.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hubs: Vec<String>,
     },
     /// The whole state as of `seq`, except older finished turns, notes and
     /// pledges: `state.turns` holds the turns from position `from.turns` of their

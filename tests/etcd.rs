@@ -430,3 +430,81 @@ async fn killing_the_etcd_leader_or_stopping_a_node_for_10_s_loses_nothing_ackno
         acked.len()
     );
 }
+
+/// A client's link follows the session, not a machine: the leading hub's welcome
+/// lists the session's live hubs; when that hub is killed, the link resumes on
+/// the standby that takes over, by `seq` and `epoch`, with nothing missed or repeated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chairs_link_follows_the_session_to_the_hub_that_takes_over() {
+    use rostrum::client::link::{LinkCommand, LinkEvent, spawn};
+    let _one = SERIAL.lock().await;
+    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let endpoints = cluster.endpoints();
+    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let mut a = spawn_hub(&endpoints, data_a.path());
+    assert!(a.leads_within(DEADLINE), "the first hub leads");
+    let mut b = spawn_hub(&endpoints, data_b.path());
+    assert!(!b.leads_within(Duration::from_secs(1)), "the second stands by");
+    // The leader reads the list of live hubs every lease TTL (2 s here).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let token = chair_token(data_a.path());
+    let mut link = spawn(format!("ws://{}/v1/sessions/{SESSION}", a.addr), Some(token));
+    let mut seqs: Vec<u64> = Vec::new();
+    let mut snapshots = 0;
+    let mut welcomes: Vec<Vec<String>> = Vec::new();
+    // Feed the link's frames until `done` says so (or the deadline passes).
+    async fn until(
+        link: &mut rostrum::client::link::Link,
+        seqs: &mut Vec<u64>,
+        snapshots: &mut usize,
+        welcomes: &mut Vec<Vec<String>>,
+        limit: Duration,
+        done: impl Fn(&LinkEvent) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while let Ok(Some(event)) = tokio::time::timeout_at(deadline, link.events.recv()).await {
+            if let LinkEvent::Frame(envelope) = &event {
+                match &envelope.frame {
+                    ServerFrame::Welcome { hubs, .. } => welcomes.push(hubs.clone()),
+                    ServerFrame::Snapshot { seq, .. } => {
+                        *snapshots += 1;
+                        seqs.push(*seq);
+                    }
+                    ServerFrame::Event { event } => seqs.push(event.seq),
+                    _ => {}
+                }
+            }
+            if done(&event) {
+                return true;
+            }
+        }
+        false
+    }
+    let accepted = |id: &'static str| move |e: &LinkEvent| matches!(e, LinkEvent::Frame(f) if matches!(&f.frame, ServerFrame::Accepted { id: got, .. } if got == id));
+    let send = |id: &str| LinkCommand::Send { id: id.to_string(), command: note(id) };
+    link.commands.send(send("before")).await.expect("sends");
+    assert!(until(&mut link, &mut seqs, &mut snapshots, &mut welcomes, DEADLINE, accepted("before")).await);
+    let listed = welcomes.last().cloned().unwrap_or_default();
+    let session_url = |addr: &str| format!("ws://{addr}/v1/sessions/{SESSION}");
+    assert_eq!(listed, [session_url(&a.addr), session_url(&b.addr)], "the welcome lists both hubs, its own first");
+
+    let killed = Instant::now();
+    a.child.kill().expect("kill -9");
+    let _ = a.child.wait();
+    assert!(b.leads_within(Duration::from_secs(10)), "the standby takes over");
+    // The link finds the new leader by itself, from the list it was given.
+    let back = until(&mut link, &mut seqs, &mut snapshots, &mut welcomes, Duration::from_secs(15), |e| {
+        matches!(e, LinkEvent::Connected)
+    })
+    .await;
+    assert!(back, "the link reconnects to the standby");
+    let gap = killed.elapsed();
+    link.commands.send(send("after")).await.expect("sends");
+    assert!(until(&mut link, &mut seqs, &mut snapshots, &mut welcomes, DEADLINE, accepted("after")).await);
+    assert_eq!(welcomes.last().and_then(|h| h.first()).cloned(), Some(session_url(&b.addr)), "now on the standby");
+    assert_eq!(snapshots, 1, "resumed by seq and epoch: no second snapshot");
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "nothing missed or repeated: {seqs:?}");
+    let (_, notes) = exported_notes(&endpoints, data_b.path());
+    assert_eq!((notes.get("before"), notes.get("after")), (Some(&1), Some(&1)));
+    eprintln!("the link was back on the new leader {gap:?} after the kill");
+}

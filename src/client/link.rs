@@ -103,6 +103,52 @@ fn seq_of(frame: &ServerFrame) -> Option<u64> {
     }
 }
 
+/// The hubs a link may reach its session at: the URL it was given, and (a session
+/// kept in etcd) the live hubs its welcome names. After a lost connection the link
+/// tries the next, resuming where it was: the journal, its `seq` and `epoch` are
+/// the same on every hub of the session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hubs {
+    given: String,
+    /// The given URL's query (`?name=…`), kept on every hub's URL.
+    query: String,
+    list: Vec<String>,
+    at: usize,
+}
+
+impl Hubs {
+    pub fn new(url: &str) -> Self {
+        let query = url.find('?').map_or_else(String::new, |i| url[i..].to_string());
+        Self { given: url.to_string(), query, list: vec![url.to_string()], at: 0 }
+    }
+
+    /// The URL to connect to now.
+    pub fn current(&self) -> &str {
+        self.list.get(self.at).map_or(self.given.as_str(), String::as_str)
+    }
+
+    /// The welcome's list of the session's live hubs (session URLs, without query).
+    /// The given URL stays on the list (a hub may advertise an address this client
+    /// cannot reach); the hub the link is on stays current.
+    pub fn learn(&mut self, urls: &[String]) {
+        if urls.is_empty() {
+            return;
+        }
+        let current = self.current().to_string();
+        let mut list: Vec<String> = urls.iter().map(|u| format!("{u}{}", self.query)).collect();
+        if !list.contains(&self.given) {
+            list.push(self.given.clone());
+        }
+        self.at = list.iter().position(|u| *u == current).unwrap_or(0);
+        self.list = list;
+    }
+
+    /// After a failure: the next hub (the same one when it is the only one).
+    pub fn advance(&mut self) {
+        self.at = (self.at + 1) % self.list.len().max(1);
+    }
+}
+
 async fn run(
     url: String,
     token: Option<String>,
@@ -112,11 +158,12 @@ async fn run(
     let mut since: Option<u64> = None;
     let mut epoch: Option<String> = None;
     let mut attempt: u32 = 0;
+    let mut hubs = Hubs::new(&url);
     loop {
         if events.send(LinkEvent::Connecting { attempt }).await.is_err() {
             return;
         }
-        let reason = match Connection::resume(&url, token.as_deref(), since, epoch.as_deref()).await {
+        let reason = match Connection::resume(hubs.current(), token.as_deref(), since, epoch.as_deref()).await {
             Err(ClientError::Refused { status, message }) if matches!(status, 401 | 403 | 404) => {
                 let _ = events.send(LinkEvent::Refused { reason: format!("{message} (HTTP {status})") }).await;
                 // Keep answering commands so none is dropped silently.
@@ -134,12 +181,13 @@ async fn run(
                 if events.send(LinkEvent::Connected).await.is_err() {
                     return;
                 }
-                match serve(conn, &mut commands, &events, &mut since, &mut epoch).await {
+                match serve(conn, &mut commands, &events, &mut since, &mut epoch, &mut hubs).await {
                     Served::Stop => return,
                     Served::Lost(reason) => reason,
                 }
             }
         };
+        hubs.advance();
         attempt += 1;
         let retry_in = backoff(attempt);
         if events.send(LinkEvent::Disconnected { reason, retry_in }).await.is_err() {
@@ -177,6 +225,7 @@ async fn serve(
     events: &mpsc::Sender<LinkEvent>,
     since: &mut Option<u64>,
     epoch: &mut Option<String>,
+    hubs: &mut Hubs,
 ) -> Served {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -199,8 +248,9 @@ async fn serve(
                     {
                         return Served::Lost(e.to_string());
                     }
-                    if let ServerFrame::Welcome { epoch: e, .. } = &envelope.frame {
+                    if let ServerFrame::Welcome { epoch: e, hubs: live, .. } = &envelope.frame {
                         *epoch = Some(e.clone());
+                        hubs.learn(live);
                     }
                     if let ServerFrame::Pong { id } = &envelope.frame
                         && let Some((sent_id, sent_at, sent_wall)) = &in_flight
@@ -257,5 +307,34 @@ async fn serve(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Hubs;
+
+    #[test]
+    fn a_link_learns_the_sessions_hubs_and_tries_the_next_after_a_failure() {
+        let mut hubs = Hubs::new("ws://10.0.0.1:7878/v1/sessions/s?name=Ana");
+        hubs.advance();
+        assert_eq!(hubs.current(), "ws://10.0.0.1:7878/v1/sessions/s?name=Ana", "alone, the same hub again");
+        // The welcome of the hub it is on lists it first, then the others.
+        hubs.learn(&["ws://10.0.0.1:7878/v1/sessions/s".into(), "ws://10.0.0.2:7878/v1/sessions/s".into()]);
+        assert_eq!(hubs.current(), "ws://10.0.0.1:7878/v1/sessions/s?name=Ana", "stays on its hub");
+        hubs.advance();
+        assert_eq!(hubs.current(), "ws://10.0.0.2:7878/v1/sessions/s?name=Ana", "then the next, query kept");
+        hubs.advance();
+        assert_eq!(hubs.current(), "ws://10.0.0.1:7878/v1/sessions/s?name=Ana", "and round again");
+        // A hub advertising addresses this client cannot use: the given URL stays on the list.
+        let mut hubs = Hubs::new("ws://laptop:7878/v1/sessions/s");
+        hubs.learn(&["ws://127.0.0.1:7878/v1/sessions/s".into()]);
+        assert_eq!(hubs.current(), "ws://laptop:7878/v1/sessions/s", "the URL that works stays current");
+        hubs.advance();
+        assert_eq!(hubs.current(), "ws://127.0.0.1:7878/v1/sessions/s");
+        hubs.advance();
+        assert_eq!(hubs.current(), "ws://laptop:7878/v1/sessions/s");
+        hubs.learn(&[]);
+        assert_eq!(hubs.current(), "ws://laptop:7878/v1/sessions/s", "an empty list (a file journal) changes nothing");
     }
 }

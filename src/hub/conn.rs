@@ -444,6 +444,7 @@ async fn serve_display<S>(
             person: actor.person.clone(),
             epoch: String::new(),
             seq: 0,
+            hubs: Vec::new(),
         },
         &settings.clock,
     );
@@ -616,6 +617,7 @@ pub(super) async fn serve<S>(
             person: actor.person.clone(),
             epoch: sub.epoch.clone(),
             seq: sub.seq,
+            hubs: settings.etcd.as_ref().map(|e| e.session_urls(&session)).unwrap_or_default(),
         },
         &settings.clock,
     );

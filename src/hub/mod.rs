@@ -111,6 +111,9 @@ pub struct EtcdSettings {
     pub lease: Arc<crate::etcd::Lease>,
     /// How other hubs and clients name this one: its id and its URL.
     pub me: journal::etcd::LeaderInfo,
+    /// The URLs of the hubs registered in etcd now (this one first), refreshed every
+    /// lease TTL: the welcome lists them so that clients follow the session, not a machine.
+    pub hubs: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Default for Settings {
@@ -143,7 +146,47 @@ impl EtcdSettings {
             .await
             .map_err(|e| format!("etcd at {endpoints}: no lease for this hub: {e}"))?;
         let hub = tokens::new_token().map_err(|e| e.to_string())?[..12].to_string();
-        Ok(Self { etcd, lease, me: journal::etcd::LeaderInfo { hub, url } })
+        let me = journal::etcd::LeaderInfo { hub, url };
+        // Registered under this hub's lease: the key goes when the hub does.
+        journal::etcd::register_hub(&etcd, &lease, &me)
+            .await
+            .map_err(|e| format!("etcd at {endpoints}: cannot register this hub: {e}"))?;
+        let hubs = Arc::new(std::sync::Mutex::new(vec![me.url.clone()]));
+        tokio::spawn(refresh_hubs(
+            etcd.clone(),
+            Arc::downgrade(&hubs),
+            me.clone(),
+            Duration::from_secs(ttl.max(1) as u64),
+        ));
+        Ok(Self { etcd, lease, me, hubs })
+    }
+
+    /// The session URLs of the live hubs, this one first.
+    pub fn session_urls(&self, session: &str) -> Vec<String> {
+        let hubs = self.hubs.lock().map(|h| h.clone()).unwrap_or_default();
+        hubs.into_iter().map(|url| format!("{url}/v1/sessions/{session}")).collect()
+    }
+}
+
+/// Keep the list of live hubs current while the hub runs (a read of etcd every `every`).
+async fn refresh_hubs(
+    etcd: Arc<crate::etcd::Etcd>,
+    hubs: std::sync::Weak<std::sync::Mutex<Vec<String>>>,
+    me: journal::etcd::LeaderInfo,
+    every: Duration,
+) {
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(hubs) = hubs.upgrade() else { return };
+        // A read that fails keeps the last list: it is a hint to clients, not a rule.
+        if let Ok(found) = journal::etcd::live_hubs(&etcd).await {
+            let mut urls = vec![me.url.clone()];
+            urls.extend(found.into_iter().filter(|h| h.hub != me.hub).map(|h| h.url));
+            urls.dedup();
+            if let Ok(mut list) = hubs.lock() {
+                *list = urls;
+            }
+        }
     }
 }
 

@@ -73,6 +73,23 @@ pub struct LeaderInfo {
     pub url: String,
 }
 
+/// Where a hub registers itself, under its lease: `/rostrum/hubs/HUB` = its [`LeaderInfo`].
+const HUBS_PREFIX: &[u8] = b"/rostrum/hubs/";
+
+/// Register this hub under its lease, so that the session's other hubs list it to clients.
+pub async fn register_hub(etcd: &Etcd, lease: &Lease, me: &LeaderInfo) -> Result<(), EtcdError> {
+    let mut key = HUBS_PREFIX.to_vec();
+    key.extend_from_slice(me.hub.as_bytes());
+    let value = serde_json::to_vec(me).unwrap_or_default();
+    etcd.txn(&[], &[Op::Put { key, value, lease: lease.id }]).await.map(|_| ())
+}
+
+/// The hubs registered now (their leases held), in the order of their ids.
+pub async fn live_hubs(etcd: &Etcd) -> Result<Vec<LeaderInfo>, EtcdError> {
+    let found = etcd.range(HUBS_PREFIX, &crate::etcd::prefix_end(HUBS_PREFIX), 0, 0).await?;
+    Ok(found.kvs.iter().filter_map(|kv| serde_json::from_slice(&kv.value).ok()).collect())
+}
+
 /// Why a journal could not be read from etcd.
 #[derive(Debug)]
 pub enum LoadError {

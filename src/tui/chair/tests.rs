@@ -782,6 +782,7 @@ fn after_a_resume_the_header_says_catching_up_until_the_welcome_seq_is_reached()
             person: None,
             epoch: String::new(),
             seq: 2,
+            hubs: Vec::new(),
         }),
     );
     assert!(header(&app).contains("catching up 1/2"), "{}", header(&app));
