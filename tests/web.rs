@@ -504,6 +504,10 @@ async fn a_remote_delegate_requests_the_floor_from_the_speakers_page_with_a_clic
         .await;
 
     // Its own entry may be withdrawn (asks first); a point of order asks first too.
+    // The connection as it stands, and the two reports a remote delegate may make.
+    browser.wait_text(&page, "its connection", 5 * SECOND, |t| t.contains("Your connection, now: unknown")).await;
+    assert!(click(&mut browser, &page, "Connected").await, "a remote delegate reports its connection");
+    browser.wait_text(&page, "connected", 5 * SECOND, |t| t.contains("Your connection, now: connected")).await;
     let withdraw = label(&words, "withdraw_entry", &[("n", "1")]);
     browser.wait_text(&page, "the withdrawal", 5 * SECOND, |t| t.contains(&withdraw)).await;
     let point = label(&words, "raise_point", &[]);
@@ -538,8 +542,10 @@ async fn a_remote_delegate_requests_the_floor_from_the_speakers_page_with_a_clic
 
     // The chair closes the list: the request is not offered, and the page says why.
     chair(&hub, Command::CloseList { segment: None }).await;
-    let text = browser.wait_text(&page, "why not", 5 * SECOND, |t| t.contains("Not possible now")).await;
-    assert!(text.contains("closed"), "{text}");
+    let why = format!("{request} — Not possible now");
+    let text = browser.wait_text(&page, "why not", 5 * SECOND, |t| t.contains(&why)).await;
+    let line = text.lines().find(|l| l.contains(&why)).unwrap_or_default();
+    assert!(line.contains("closed"), "{line}");
     assert!(!click(&mut browser, &page, &request).await, "no request button with the list closed");
     browser.screenshot(&page, &screenshots().join("speaker-delegate-list-closed-1280x720.png")).await;
     assert_nothing_overflows(&mut browser, &page, "the delegate's page").await;

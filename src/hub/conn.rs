@@ -433,6 +433,7 @@ async fn serve_display<S>(
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let mut display = handle.display();
+    let mut recorded = handle.recorded();
     let delegate = actor.role == crate::domain::Role::Delegate;
     let welcome = envelope(
         ServerFrame::Welcome {
@@ -449,6 +450,7 @@ async fn serve_display<S>(
         &settings.clock,
     );
     let mut start = vec![welcome, display_message(&display.borrow_and_update(), &settings.clock)];
+    recorded.borrow_and_update();
     if delegate && let Some(moves) = handle.moves(actor.clone()).await {
         start.push(Message::Text(moves));
     }
@@ -465,14 +467,17 @@ async fn serve_display<S>(
     loop {
         let messages = tokio::select! {
             changed = display.changed() => match changed {
-                Ok(()) => {
-                    let mut out = vec![display_message(&display.borrow_and_update(), &settings.clock)];
-                    if delegate && let Some(moves) = handle.moves(actor.clone()).await {
-                        out.push(Message::Text(moves));
-                    }
-                    out
-                }
+                Ok(()) => vec![display_message(&display.borrow_and_update(), &settings.clock)],
                 // The session stopped: the hub is shutting down.
+                Err(_) => vec![close(CloseCode::Away, "the hub is shutting down")],
+            },
+            // A delegate's moves after every recorded change, shown on the display or not
+            // (its own connection status, say).
+            changed = recorded.changed(), if delegate => match changed {
+                Ok(()) => {
+                    recorded.borrow_and_update();
+                    handle.moves(actor.clone()).await.map(Message::Text).into_iter().collect()
+                }
                 Err(_) => vec![close(CloseCode::Away, "the hub is shutting down")],
             },
             incoming = ws.next() => {

@@ -120,6 +120,8 @@ pub struct SessionHandle {
     tx: mpsc::Sender<Request>,
     /// The room screens' projection (its JSON): the latest only.
     display: watch::Receiver<Utf8Bytes>,
+    /// The seq of the last batch recorded (see `Owner::recorded`).
+    recorded: watch::Receiver<u64>,
     /// The live stream's sender, weak (so the stream still ends with the session),
     /// only to count who follows it.
     live: broadcast::WeakSender<Frame>,
@@ -164,6 +166,11 @@ impl SessionHandle {
     /// The display projection's latest frame, and its changes (for `view=display`).
     pub fn display(&self) -> watch::Receiver<Utf8Bytes> {
         self.display.clone()
+    }
+
+    /// The seq after each batch of events recorded, for a delegate's page's moves.
+    pub fn recorded(&self) -> watch::Receiver<u64> {
+        self.recorded.clone()
     }
 
     /// How many connections follow the session now: screens and the room's pages.
@@ -230,6 +237,9 @@ struct Owner {
     /// The room screens' projection: sent when it changes (a note changes nothing on them).
     display: watch::Sender<Utf8Bytes>,
     shown: crate::web::DisplayState,
+    /// The session's seq after each batch that recorded events: a delegate's page
+    /// asks for its moves again (a change its display does not show may change them).
+    recorded: watch::Sender<u64>,
     /// Where a participant the chair registers gets its delegate token.
     tokens: Option<Arc<super::TokenStore>>,
     /// The journal's file, to read back what is durable if a write fails.
@@ -296,7 +306,14 @@ pub fn spawn(
         hub.publish(*index, crate::forum::summarize(&state));
     }
     let (display, display_rx) = watch::channel(display_json(&shown));
-    let handle = SessionHandle { tx, display: display_rx, live: live.downgrade(), displays: Default::default() };
+    let (recorded, recorded_rx) = watch::channel(state.seq);
+    let handle = SessionHandle {
+        tx,
+        display: display_rx,
+        recorded: recorded_rx,
+        live: live.downgrade(),
+        displays: Default::default(),
+    };
     let journal_path = match &journal {
         Store::File(writer) => Some(writer.path().to_path_buf()),
         Store::Etcd(_) => None,
@@ -313,6 +330,7 @@ pub fn spawn(
         last_at: history.last().map(|e| e.at),
         display,
         shown,
+        recorded,
         tokens,
         journal_path,
         checkpoint_every: checkpoints.every,
@@ -508,6 +526,7 @@ impl Owner {
                 self.display.send_replace(display_json(&projection));
             }
             self.shown = projection;
+            self.recorded.send_replace(self.state.seq);
             // The forum's summary: what is current, at a cost that does not grow with the history.
             if let Some((index, hub)) = &self.forum {
                 hub.publish(*index, crate::forum::summarize(&self.state));

@@ -362,6 +362,8 @@ pub struct DelegateMoves {
     pub reply: MoveView,
     /// Raise a point of order (Member States), or withdraw its own pending one.
     pub point_of_order: MoveView,
+    /// Its connection status as the chair's screen shows it now.
+    pub connection_status: ConnectionStatus,
     /// Report its connection (remote participants): connected, technical issue.
     pub connection: Vec<ConnectionMove>,
     /// Why no connection can be reported, when none can.
@@ -448,6 +450,7 @@ pub fn delegate_moves(session: &Session, actor: &Actor, now: Timestamp) -> Deleg
         withdraw,
         reply: MoveView::from_offer(offered.get(Move::RightOfReply)),
         point_of_order: MoveView::from_offer(offered.get(offered.point_of_order_move())),
+        connection_status: session.connection(&me),
         connection,
         connection_reason,
     }
@@ -517,6 +520,9 @@ mod tests {
         }
         for modality in ["in_room", "remote", "pre_recorded"] {
             used.push(format!("modality_{modality}"));
+        }
+        for status in ["unknown", "connected", "audio_checked", "technical_issue"] {
+            used.push(format!("status_{status}"));
         }
         let unknown: Vec<&String> = used.iter().filter(|k| !english.contains_key(*k)).collect();
         assert!(unknown.is_empty(), "keys the pages use and no language has: {unknown:?}");

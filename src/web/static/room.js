@@ -319,7 +319,10 @@
     countdown.hidden = true;
     $("state").textContent = "";
     const mine = state.list.filter((e) => e.participant === who);
-    const whom = moves ? nameOf(moves.who) : $("who").value;
+    // Whom the page follows, named from the first frame: the delegate's own name,
+    // else the name of the participant chosen before (on the floor or a list).
+    const known = [floor].concat(state.list).find((e) => e && e.participant === who);
+    const whom = moves ? nameOf(moves.who) : known ? nameOf(known.who) : $("who").value;
     const lines = whom ? [t("following", { name: whom })] : [];
     mine.forEach((e) => {
       const place = t(e.reply ? "your_reply_number" : "you_are_number", { n: e.position, time: mmss(e.allotted_ms) });
@@ -573,10 +576,17 @@
       const legend = document.createElement("legend");
       legend.textContent = t("connection");
       group.appendChild(legend);
+      const now = document.createElement("p");
+      now.className = "connection-now";
+      now.textContent = t("connection_now", { status: t("status_" + moves.connection_status.replace(/-/g, "_")) });
+      group.appendChild(now);
       moves.connection.forEach((c) => {
         const label = t(c.status === "connected" ? "connected" : "technical_issue");
         if (c.allowed) group.appendChild(button(label, () => act(c, null, null, c.what), "connection-" + c.status));
-        else group.appendChild(note(label + " — " + t("not_now", { reason: c.reason || "" })));
+        // The status it has already is said above, not refused.
+        else if (c.status !== moves.connection_status) {
+          group.appendChild(note(label + " — " + t("not_now", { reason: c.reason || "" })));
+        }
       });
       list.push(group);
     }
