@@ -97,6 +97,9 @@ pub enum ServerFrame {
         role: Role,
         name: String,
         sessions: Vec<crate::forum::SessionSummary>,
+        /// A forum on etcd: the forum URLs of its live hubs, this one first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hubs: Vec<String>,
     },
     /// On `/v1/forum`: one session's summary changed (its state, or who follows it).
     ForumSession {

@@ -449,6 +449,30 @@ async fn a_chairs_link_follows_the_session_to_the_hub_that_takes_over() {
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let token = chair_token(data_a.path());
     let mut link = spawn(format!("ws://{}/v1/sessions/{SESSION}", a.addr), Some(token));
+    // The forum's console too: the same secretariat token on both hubs (kept in etcd).
+    let forum_tokens = |dir: &Path| {
+        let text = std::fs::read_to_string(dir.join("forum-tokens.toml")).expect("forum tokens");
+        toml::from_str::<rostrum::hub::ForumTokens>(&text).expect("parse")
+    };
+    let secretariat = forum_tokens(data_a.path()).secretariat;
+    assert_eq!(forum_tokens(data_b.path()).secretariat, secretariat, "one forum, one set of tokens");
+    let mut console = spawn(format!("ws://{}/v1/forum", a.addr), Some(secretariat));
+    let forum_hubs = |frame: &ServerFrame| match frame {
+        ServerFrame::Forum { hubs, .. } => Some(hubs.clone()),
+        _ => None,
+    };
+    let mut console_hubs = Vec::new();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, console.events.recv()).await {
+        if let LinkEvent::Frame(f) = &event
+            && let Some(hubs) = forum_hubs(&f.frame)
+        {
+            console_hubs = hubs;
+            break;
+        }
+    }
+    let forum_url = |addr: &str| format!("ws://{addr}/v1/forum");
+    assert_eq!(console_hubs, [forum_url(&a.addr), forum_url(&b.addr)], "the forum frame lists both hubs");
     let mut seqs: Vec<u64> = Vec::new();
     let mut snapshots = 0;
     let mut welcomes: Vec<Vec<String>> = Vec::new();
@@ -499,6 +523,19 @@ async fn a_chairs_link_follows_the_session_to_the_hub_that_takes_over() {
     .await;
     assert!(back, "the link reconnects to the standby");
     let gap = killed.elapsed();
+    // The console follows the forum to the standby as well.
+    let mut console_back = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, console.events.recv()).await {
+        if let LinkEvent::Frame(f) = &event
+            && let Some(hubs) = forum_hubs(&f.frame)
+            && hubs.first() == Some(&forum_url(&b.addr))
+        {
+            console_back = Some(killed.elapsed());
+            break;
+        }
+    }
+    assert!(console_back.is_some(), "the forum's console is back, on the standby");
     link.commands.send(send("after")).await.expect("sends");
     assert!(until(&mut link, &mut seqs, &mut snapshots, &mut welcomes, DEADLINE, accepted("after")).await);
     assert_eq!(welcomes.last().and_then(|h| h.first()).cloned(), Some(session_url(&b.addr)), "now on the standby");
@@ -506,5 +543,5 @@ async fn a_chairs_link_follows_the_session_to_the_hub_that_takes_over() {
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "nothing missed or repeated: {seqs:?}");
     let (_, notes) = exported_notes(&endpoints, data_b.path());
     assert_eq!((notes.get("before"), notes.get("after")), (Some(&1), Some(&1)));
-    eprintln!("the link was back on the new leader {gap:?} after the kill");
+    eprintln!("the link was back on the new leader {gap:?} after the kill, the console {console_back:?}");
 }

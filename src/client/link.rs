@@ -248,9 +248,13 @@ async fn serve(
                     {
                         return Served::Lost(e.to_string());
                     }
-                    if let ServerFrame::Welcome { epoch: e, hubs: live, .. } = &envelope.frame {
-                        *epoch = Some(e.clone());
-                        hubs.learn(live);
+                    match &envelope.frame {
+                        ServerFrame::Welcome { epoch: e, hubs: live, .. } => {
+                            *epoch = Some(e.clone());
+                            hubs.learn(live);
+                        }
+                        ServerFrame::Forum { hubs: live, .. } => hubs.learn(live),
+                        _ => {}
                     }
                     if let ServerFrame::Pong { id } = &envelope.frame
                         && let Some((sent_id, sent_at, sent_wall)) = &in_flight

@@ -132,11 +132,17 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Input>, sessions: usize) {
 }
 
 /// The first frame of a console: who it is and every summary.
-fn forum_message(actor: &Actor, sessions: &Utf8Bytes, now: &str) -> Message {
+fn forum_message(actor: &Actor, sessions: &Utf8Bytes, hubs: &[String], now: &str) -> Message {
     let name = serde_json::to_string(&actor.name).unwrap_or_else(|_| "\"\"".to_string());
+    // A forum on etcd: its live hubs' forum URLs, for the console to follow the forum.
+    let hubs = if hubs.is_empty() {
+        String::new()
+    } else {
+        format!(",\"hubs\":{}", serde_json::to_string(hubs).unwrap_or_else(|_| "[]".to_string()))
+    };
     Message::Text(
         format!(
-            "{{\"type\":\"forum\",\"protocol\":{PROTOCOL_VERSION},\"role\":\"{}\",\"name\":{name},\"sessions\":{},\"now\":\"{now}\"}}",
+            "{{\"type\":\"forum\",\"protocol\":{PROTOCOL_VERSION},\"role\":\"{}\",\"name\":{name},\"sessions\":{}{hubs},\"now\":\"{now}\"}}",
             actor.role.label(),
             sessions.as_str()
         )
@@ -173,7 +179,8 @@ pub(super) async fn serve<S>(
                 .await;
         return;
     };
-    if timeout(settings.write_timeout, ws.send(forum_message(&actor, &sessions, &now_text(&settings))))
+    let hubs = settings.etcd.as_ref().map(super::EtcdSettings::forum_urls).unwrap_or_default();
+    if timeout(settings.write_timeout, ws.send(forum_message(&actor, &sessions, &hubs, &now_text(&settings))))
         .await
         .map_or(true, |r| r.is_err())
     {
@@ -191,7 +198,7 @@ pub(super) async fn serve<S>(
                 Err(RecvError::Lagged(_)) => match forum.subscribe().await {
                     Some(again) => {
                         live = again.live;
-                        forum_message(&actor, &again.sessions, &now_text(&settings))
+                        forum_message(&actor, &again.sessions, &hubs, &now_text(&settings))
                     }
                     None => super::conn::close(CloseCode::Away, "the hub is shutting down"),
                 },

@@ -163,8 +163,17 @@ impl EtcdSettings {
 
     /// The session URLs of the live hubs, this one first.
     pub fn session_urls(&self, session: &str) -> Vec<String> {
+        self.urls(&format!("/v1/sessions/{session}"))
+    }
+
+    /// The forum URLs of the live hubs, this one first.
+    pub fn forum_urls(&self) -> Vec<String> {
+        self.urls("/v1/forum")
+    }
+
+    fn urls(&self, path: &str) -> Vec<String> {
         let hubs = self.hubs.lock().map(|h| h.clone()).unwrap_or_default();
-        hubs.into_iter().map(|url| format!("{url}/v1/sessions/{session}")).collect()
+        hubs.into_iter().map(|url| format!("{url}{path}")).collect()
     }
 }
 
@@ -451,8 +460,19 @@ impl Hub {
         if files.is_empty() {
             return Err("give at least one session file".to_string());
         }
-        let forum_tokens = ForumTokens::load_or_create(data_dir)
-            .map_err(|e| format!("{}: {e}", data_dir.join(tokens::FORUM_FILE_NAME).display()))?;
+        let forum_file = || data_dir.join(tokens::FORUM_FILE_NAME).display().to_string();
+        let mut forum_tokens = ForumTokens::load_or_create(data_dir).map_err(|e| format!("{}: {e}", forum_file()))?;
+        // On etcd, every hub of the forum takes the same tokens (the first hub's).
+        if let Some(shared) = &settings.etcd {
+            let mine = toml::to_string(&forum_tokens).map_err(|e| e.to_string())?;
+            let stored = journal::etcd::forum_tokens(&shared.etcd, &mine)
+                .await
+                .map_err(|e| format!("etcd: the forum's tokens: {e}"))?;
+            if stored != mine {
+                forum_tokens = toml::from_str(&stored).map_err(|e| format!("etcd: the forum's tokens: {e}"))?;
+                forum_tokens.save(data_dir).map_err(|e| format!("{}: {e}", forum_file()))?;
+            }
+        }
         let (forum, forum_task) = forum::ForumHub::spawn(files.len());
         let mut registry = HashMap::new();
         let mut reports = Vec::new();

@@ -217,22 +217,29 @@ impl ForumTokens {
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let tokens = Self { secretariat: new_token()?, observer: new_token()? };
-                fs::create_dir_all(data)?;
-                let text = toml::to_string(&tokens).map_err(io::Error::other)?;
-                let tmp = data.join(format!("{FORUM_FILE_NAME}.tmp"));
-                let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-                file.write_all(
-                    b"# The forum's tokens: the secretariat's opens the forum's console and chairs any session of\n\
-                      # this hub; the observer's follows any session read-only. Keep this file secret.\n",
-                )?;
-                file.write_all(text.as_bytes())?;
-                file.sync_all()?;
-                fs::rename(&tmp, &path)?;
-                fs::File::open(data)?.sync_all()?;
+                tokens.save(data)?;
                 Ok(tokens)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Write the tokens to the data directory: mode 0600, to a temporary file,
+    /// fsync'd and renamed, the directory fsync'd.
+    pub fn save(&self, data: &Path) -> io::Result<()> {
+        let path = data.join(FORUM_FILE_NAME);
+        fs::create_dir_all(data)?;
+        let text = toml::to_string(self).map_err(io::Error::other)?;
+        let tmp = data.join(format!("{FORUM_FILE_NAME}.tmp"));
+        let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        file.write_all(
+            b"# The forum's tokens: the secretariat's opens the forum's console and chairs any session of\n\
+              # this hub; the observer's follows any session read-only. Keep this file secret.\n",
+        )?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&tmp, &path)?;
+        fs::File::open(data)?.sync_all()
     }
 
     /// The credential a presented token gives across the forum, if it is one of

@@ -464,6 +464,20 @@ pub async fn save_tokens(etcd: &Etcd, session: &str, lease: &Lease, text: &str) 
     .await
 }
 
+/// Where a forum on etcd keeps its tokens (the same on every hub, as a session's are).
+const FORUM_TOKENS_KEY: &[u8] = b"/rostrum/forum/tokens";
+
+/// The forum's tokens as etcd holds them; `mine` (this hub's, as TOML) when etcd
+/// holds none yet, stored then. Two hubs starting at once agree on the first written.
+pub async fn forum_tokens(etcd: &Etcd, mine: &str) -> Result<String, EtcdError> {
+    let put = Op::Put { key: FORUM_TOKENS_KEY.to_vec(), value: mine.as_bytes().to_vec(), lease: 0 };
+    if etcd.txn(&[Compare::Missing(FORUM_TOKENS_KEY.to_vec())], &[put]).await? {
+        return Ok(mine.to_string());
+    }
+    let stored = etcd.get(FORUM_TOKENS_KEY).await?.map(|kv| kv.value).unwrap_or_default();
+    Ok(String::from_utf8_lossy(&stored).into_owned())
+}
+
 /// The leader of a session now, if any.
 pub async fn leader(etcd: &Etcd, session: &str) -> Result<Option<LeaderInfo>, EtcdError> {
     Ok(etcd.get(&leader_key(session)).await?.and_then(|kv| serde_json::from_slice(&kv.value).ok()))

@@ -25,7 +25,7 @@ fn running() -> SessionSummary {
 }
 
 fn forum_frame(role: Role, sessions: Vec<SessionSummary>) -> Msg {
-    frame(ServerFrame::Forum { protocol: 2, role, name: "secretariat".into(), sessions })
+    frame(ServerFrame::Forum { protocol: 2, role, name: "secretariat".into(), sessions, hubs: Vec::new() })
 }
 
 #[test]
