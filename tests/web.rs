@@ -549,6 +549,17 @@ async fn a_remote_delegate_requests_the_floor_from_the_speakers_page_with_a_clic
     assert!(!click(&mut browser, &page, &request).await, "no request button with the list closed");
     browser.screenshot(&page, &screenshots().join("speaker-delegate-list-closed-1280x720.png")).await;
     assert_nothing_overflows(&mut browser, &page, "the delegate's page").await;
+    // On a phone: one column, nothing wider than the screen.
+    browser.resize(&page, 390, 844).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let wide = browser
+        .eval(&page, "[...document.querySelectorAll('button, select, .mine-text, legend')].filter(e => e.offsetParent && e.getBoundingClientRect().right > innerWidth + 1).map(e => e.textContent)")
+        .await;
+    assert_eq!(wide, serde_json::json!([]), "the delegate's page on a phone");
+    browser.screenshot(&page, &screenshots().join("speaker-delegate-390x844.png")).await;
+    // A language written as a browser writes it: "FR-ca" is French.
+    let french = browser.open(&format!("{}&lang=FR-ca", page_url(&hub, "display")), 1280, 720).await;
+    browser.wait_text(&french, "the French page", 5 * SECOND, |t| t.contains("Prochains orateurs")).await;
     hub.shutdown().await;
 }
 

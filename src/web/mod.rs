@@ -87,21 +87,24 @@ pub struct Named {
     pub short: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub names: BTreeMap<String, String>,
+    /// A roster group: English says "on behalf of *the* African Group".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub article: bool,
 }
 
 impl Named {
     fn of(session: &Session, participant: &str) -> Self {
         match session.def.participant(participant) {
-            Some(p) => Self { name: p.name.clone(), short: p.short.clone(), names: p.names.clone() },
-            None => Self { name: participant.to_string(), short: None, names: BTreeMap::new() },
+            Some(p) => Self { name: p.name.clone(), short: p.short.clone(), names: p.names.clone(), article: false },
+            None => Self { name: participant.to_string(), short: None, names: BTreeMap::new(), article: false },
         }
     }
 
-    /// A group spoken for: a roster group (in English with its article: "the
-    /// African Group"), or its name as given.
+    /// A group spoken for: a roster group (whose English name takes "the" unless it
+    /// has one, as [`Session::group_name`] says it), or its name as given.
     fn group(session: &Session, group: &str) -> Self {
         let mut named = Self::of(session, group);
-        named.name = session.group_name(group);
+        named.article = session.def.participant(group).is_some() && session.group_name(group) != named.name;
         named
     }
 }

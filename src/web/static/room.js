@@ -31,7 +31,10 @@
   }
 
   // The page's language: ?lang=, else (the speaker's page) the one chosen last, else English.
-  let lang = params.get("lang") || (page === "speaker" ? localStorage.getItem(langKey) : null) || "en";
+  // "AR", "fr-CA" and "zh-Hans" read as ar, fr and zh; any other as English.
+  let lang = (params.get("lang") || (page === "speaker" ? localStorage.getItem(langKey) : null) || "en")
+    .toLowerCase()
+    .split(/[-_]/)[0];
   if (!LANGUAGES.includes(lang)) lang = "en";
   document.documentElement.lang = lang;
   document.documentElement.dir = lang === "ar" ? "rtl" : "ltr";
@@ -80,7 +83,17 @@
     document.querySelectorAll("[data-t-placeholder]").forEach((el) => {
       el.placeholder = t(el.dataset.tPlaceholder);
     });
+    if (!state) $("speaker").textContent = t("no_floor");
   }
+
+  // Names are fitted to their boxes once per text and size: again when a font arrives.
+  function refit() {
+    document.querySelectorAll("[data-fitted]").forEach((el) => delete el.dataset.fitted);
+    const next = $("next");
+    if (next) delete next.dataset.key;
+    draw();
+  }
+  if (document.fonts) document.fonts.addEventListener("loadingdone", refit);
 
   function loadLabels() {
     fetch("web/i18n/" + lang + ".json", { cache: "no-store" })
@@ -136,8 +149,13 @@
   function statementName(st, short) {
     const who = (short && shortOf(st.who)) || nameOf(st.who);
     if (!st.group) return who;
-    const group = (short && shortOf(st.group)) || nameOf(st.group);
-    return t("on_behalf_of", { name: who, group: group });
+    return t("on_behalf_of", { name: who, group: groupName(st.group, short) });
+  }
+
+  // English says "on behalf of the African Group"; the other languages, their own names.
+  function groupName(named, short) {
+    const name = (short && shortOf(named)) || nameOf(named);
+    return lang === "en" && named.article && !/^the /i.test(name) ? "the " + name : name;
   }
 
   function detailText(st) {
@@ -251,24 +269,25 @@
       next.replaceChildren(
         ...state.list.slice(0, shown).map((e) => {
           const li = document.createElement("li");
-          const name = document.createElement("span");
+          const name = document.createElement("div");
           name.className = "name";
           li.appendChild(name);
+          // How it will be heard, on a line of its own so that no name hides it.
           const how = [];
           if (e.modality_code !== "in-room") how.push(t("modality_" + e.modality_code.replace(/-/g, "_")));
-          if (e.language) how.push(languageName(e.language));
+          if (e.language) how.push(t("in_language", { language: languageName(e.language) }));
           if (e.part) how.push(t("part", { n: e.part }));
           if (how.length) {
-            const span = document.createElement("span");
-            span.className = "how";
-            span.textContent = " (" + how.join(" · ") + ")";
-            li.appendChild(span);
+            const line = document.createElement("div");
+            line.className = "how";
+            line.textContent = how.join(" · ");
+            li.appendChild(line);
           }
           li.title = statementName(e, false);
           next.appendChild(li);
           name.textContent = statementName(e, false);
           // The short form first when the whole name does not fit on the line.
-          if (li.scrollWidth > li.clientWidth + 1) name.textContent = statementName(e, true);
+          if (name.scrollWidth > name.clientWidth + 1) name.textContent = statementName(e, true);
           return li;
         })
       );
@@ -304,7 +323,8 @@
     }
     const countdown = $("countdown");
     if (!who) {
-      $("mine").textContent = me === null ? t("choose_whom") : "";
+      // Nobody chosen yet, or a name no list holds.
+      $("mine").textContent = me !== null ? "" : $("who").value ? t("not_on_list") : t("choose_whom");
       countdown.hidden = true;
       $("state").textContent = "";
       return;
@@ -324,8 +344,13 @@
     const known = [floor].concat(state.list).find((e) => e && e.participant === who);
     const whom = moves ? nameOf(moves.who) : known ? nameOf(known.who) : $("who").value;
     const lines = whom ? [t("following", { name: whom })] : [];
+    if (!me && known && !$("who").value) $("who").value = nameOf(known.who);
     mine.forEach((e) => {
-      const place = t(e.reply ? "your_reply_number" : "you_are_number", { n: e.position, time: mmss(e.allotted_ms) });
+      // The place, and the statement as the hub recorded it (for a group, in a language).
+      const place =
+        t(e.reply ? "your_reply_number" : "you_are_number", { n: e.position, time: mmss(e.allotted_ms) }) +
+        " · " +
+        [statementName(e, false), detailText(e)].join(" · ");
       // The reason for the place is the hub's, in English: shown on the English page.
       lines.push(lang === "en" ? place + ": " + e.reason : place);
     });
@@ -469,7 +494,7 @@
     form.appendChild(legend);
     // In its own name, or (a Member State) on behalf of a group it may speak for.
     const choices = [{ value: "", text: t(moves.groups.length ? "national_statement" : "own_statement") }].concat(
-      moves.groups.map((g) => ({ value: g.id, text: t("on_behalf_of_group", { group: nameOf(g.group) }) }))
+      moves.groups.map((g) => ({ value: g.id, text: t("on_behalf_of_group", { group: groupName(g.group, false) }) }))
     );
     if (choices.length > 1) {
       const label = document.createElement("label");
@@ -710,6 +735,7 @@
       .then((r) => {
         if (!r.ok || opened) return;
         refused = true;
+        setLink("token_needed", {}, true);
         const form = $("token-form");
         $("token-refused").hidden = !sessionStorage.getItem(tokenKey);
         if (form.hidden) {
@@ -739,7 +765,9 @@
     const who = $("who");
     who.addEventListener("change", () => {
       const option = [...$("names").children].find((o) => o.value === who.value);
+      // A name no list holds: followed by nobody until it is on one (the page says so).
       if (option) localStorage.setItem(followKey, option.dataset.id);
+      else localStorage.removeItem(followKey);
       draw();
     });
     const choice = $("lang");
