@@ -202,6 +202,17 @@ impl Live {
     fn say_who_else(&mut self, frame: &ServerFrame) {
         let ServerFrame::Event { event } = frame else { return };
         let (Some(me), Some(session)) = (&self.actor, self.replica.state.as_ref()) else { return };
+        // A delegation acting for itself (from its screen or its speaker's page): the
+        // chair is told, as the list alone changes without a word.
+        if me.role == crate::domain::Role::Chair
+            && event.actor.role == crate::domain::Role::Delegate
+            && self.catch_up_to.is_none()
+            && let Some(what) = delegate_action(&event.event)
+        {
+            let who = event.actor.participant.as_deref().map_or("a delegation", |p| session.name_of(p));
+            self.info(format!("{who} {what}"));
+            return;
+        }
         if me.role != crate::domain::Role::Chair
             || event.actor.role != crate::domain::Role::Chair
             || event.actor.same_person(me)
@@ -323,4 +334,22 @@ impl Live {
         }
         (effects, answer)
     }
+}
+
+/// What a delegation did for itself, as the chair's status line says it.
+fn delegate_action(event: &crate::domain::EventKind) -> Option<String> {
+    use crate::domain::EventKind as E;
+    Some(match event {
+        E::Inscribed { entry, .. } => match &entry.language {
+            Some(code) => format!("asks for the floor (in {})", crate::domain::language_name(code)),
+            None => "asks for the floor".to_string(),
+        },
+        E::Withdrawn { .. } => "withdrew its request for the floor".to_string(),
+        E::ReplyRequested { .. } => "requests a right of reply".to_string(),
+        E::ReplyWithdrawn { .. } => "withdrew its right of reply".to_string(),
+        E::PointOfOrderRaised { .. } => "raises a point of order".to_string(),
+        E::PointOfOrderWithdrawn { .. } => "withdrew its point of order".to_string(),
+        E::ConnectionSet { status, .. } => format!("reports its connection: {}", status.label()),
+        _ => return None,
+    })
 }

@@ -955,3 +955,15 @@ fn another_language_is_typed_and_a_code_the_rules_refuse_is_said() {
     let Mode::Picker(picker) = &app.mode else { panic!("the picker is back: {:?}", app.mode) };
     assert_eq!((picker.query.as_str(), picker.language.code.as_deref()), ("chile", Some("xx")));
 }
+
+#[test]
+fn the_chair_is_told_when_a_delegation_acts_for_itself() {
+    let mut app = app_with(vec![open()]);
+    let s = app.live.replica.state.clone().expect("state");
+    let ghana = Actor::delegate("ghana");
+    let events = domain::decide(&s, Command::inscribe_in("ghana", "fr"), &ghana, t(5)).expect("inscribed");
+    for event in events {
+        update(&mut app, frame(ServerFrame::Event { event: Box::new(event) }));
+    }
+    assert_eq!(app.live.status.as_ref().map(|s| s.text.as_str()), Some("Ghana asks for the floor (in French)"));
+}
