@@ -84,6 +84,7 @@ fn a_chair_inscribes_gives_the_floor_ends_the_turn_and_the_journal_holds_it() {
     assert!(pane.contains("EXITED 0"), "{pane}");
     assert!(pane.contains("The session's hub has stopped. Its join URLs (the same next time"), "{pane}");
     assert!(pane.contains("imrf-2022-roundtable-1/tokens.toml"), "the delegates' tokens file is named: {pane}");
+    assert!(pane.contains("rapporteur  Ana Ruiz: ws://"), "a person's own URL, as the join panel shows it: {pane}");
 
     // The journal holds those events, in order, and its chain verifies.
     let journal = data.path().join("imrf-2022-roundtable-1/journal.jsonl");

@@ -312,8 +312,12 @@ pub fn chair(options: ChairOptions) -> Result<(), String> {
         }
         if !join.is_empty() {
             println!("The session's hub has stopped. Its join URLs (the same next time you chair this session):");
-            for u in join.iter().filter(|u| u.role != "chair" && u.person.is_none()) {
-                println!("  {:<11} {}", u.role, u.url);
+            // As the join panel shows them: everyone's but the chairs' own (private, `W`).
+            for u in join.iter().filter(|u| u.role != "chair") {
+                match &u.person {
+                    Some(name) => println!("  {:<11} {name}: {}", u.role, u.url),
+                    None => println!("  {:<11} {}", u.role, u.url),
+                }
             }
             if let Some(session) = session_of_url(&url) {
                 let tokens = options.data.join(session).join(hub::tokens::FILE_NAME);
