@@ -166,6 +166,11 @@ async fn the_speakers_timer_shows_its_own_countdown_only_when_it_speaks() {
     let page = browser.open(&url, 1280, 720).await;
     let text = browser.wait_text(&page, "Ghana's place", 5 * SECOND, |t| t.contains("You are number 2")).await;
     assert!(text.contains("after Peru"), "the reason for its place: {text}");
+    // In French: the place, the reason and Peru's name in French.
+    let french = browser.open(&format!("{url}&lang=fr"), 1280, 720).await;
+    let text =
+        browser.wait_text(&french, "Ghana's place in French", 5 * SECOND, |t| t.contains("Vous êtes numéro 2")).await;
+    assert!(text.contains("après Pérou : ministre a préséance sur chef de délégation"), "{text}");
     chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
     browser.wait_text(&page, "Peru speaking", SECOND, |t| t.contains("Peru") && t.contains("number 1")).await;
     let hidden = browser.eval(&page, "document.getElementById('countdown').hidden").await;

@@ -10,6 +10,7 @@ mod decide;
 pub mod model;
 pub mod offers;
 mod order;
+pub use order::{Reason, When, Why, reason_by_id};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Actor, Command, ConnectionStatus, Entry, EntryId, Modality, Move, Numerals, Offered, ParticipantKind, Session,
-    StatementKind, Timestamp, connection_choices, offers, preview,
+    Actor, Command, ConnectionStatus, Entry, EntryId, Modality, Move, Numerals, Offered, ParticipantKind, Reason,
+    Session, StatementKind, Timestamp, connection_choices, offers, preview, reason_by_id,
 };
 
 /// A page or asset: path under `/v1/sessions/ID/`, content type, bytes.
@@ -180,6 +180,10 @@ pub struct ListView {
     pub allotted_ms: u64,
     /// Why it stands there (English).
     pub reason: String,
+    /// The same as data, for a page to say in its language (other entries by
+    /// participant id); absent for a right of reply (in order of request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<Reason>,
     /// A right of reply (after the speakers list).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reply: bool,
@@ -237,6 +241,7 @@ pub fn project(session: &Session) -> DisplayState {
                 .chain(replies)
                 .enumerate()
                 .map(|(i, (e, reply))| ListView {
+                    why: (!reply).then(|| reason_by_id(session, segment.unwrap_or(0), &s.list, i)),
                     position: i + 1,
                     entry: e.id,
                     statement: Statement::of(session, e),
@@ -526,6 +531,33 @@ mod tests {
         }
         for status in ["unknown", "connected", "audio_checked", "technical_issue"] {
             used.push(format!("status_{status}"));
+        }
+        // The reasons' parts, by the names their values carry (`Why`, `Level` in the domain).
+        let why = [
+            "both_in_advance",
+            "in_advance",
+            "first",
+            "earlier",
+            "stakeholder_slot",
+            "statements_between_slots",
+            "stakeholders_after_states",
+            "groups_first",
+            "member_states_first",
+            "states_before_organizations",
+            "outranks",
+            "same_level",
+        ];
+        used.extend(why.iter().map(|w| format!("why_{w}")));
+        for level in [
+            crate::domain::Level::HeadOfStateOrGovernment,
+            crate::domain::Level::VicePresidentOrCrownPrince,
+            crate::domain::Level::Minister,
+            crate::domain::Level::ViceMinister,
+            crate::domain::Level::HeadOfDelegation,
+            crate::domain::Level::Delegate,
+        ] {
+            let name = serde_json::to_value(level).map(|v| v.as_str().unwrap_or_default().replace('-', "_"));
+            used.push(format!("level_{}", name.unwrap_or_default()));
         }
         let unknown: Vec<&String> = used.iter().filter(|k| !english.contains_key(*k)).collect();
         assert!(unknown.is_empty(), "keys the pages use and no language has: {unknown:?}");

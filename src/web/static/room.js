@@ -222,6 +222,51 @@
     return "";
   }
 
+  // Why an entry stands where it does, in the page's language, from the hub's
+  // `why` (the same value the English `reason` is written from).
+  function reasonText(e) {
+    const why = e.why;
+    if (!why) return e.reply ? t("reason_reply") : e.reason;
+    const nameOfId = (id) => {
+      const found = [state.floor].concat(state.list).find((x) => x && x.participant === id);
+      return found ? nameOf(found.who) : id;
+    };
+    switch (why.reason) {
+      case "moved":
+        return t("reason_moved", { to: why.to });
+      case "deferred":
+        return t("reason_deferred", { from: why.from });
+      case "suspended":
+        return t("reason_suspended", { to: why.to, part: why.part, left: mmss(why.left_ms) });
+      case "before":
+      case "after":
+        return t("reason_" + why.reason, { name: nameOfId(why.other), why: whyText(why.why) });
+      case "inscribed":
+        return why.when.when === "in-advance" ? t("reason_in_advance") : t("reason_at", { time: why.when.time });
+      default:
+        return e.reason;
+    }
+  }
+
+  function whyText(w) {
+    const level = (l) => t("level_" + l.replace(/-/g, "_"));
+    switch (w.why) {
+      case "first":
+        return t("why_first", { at: w.at });
+      case "earlier":
+        return t("why_earlier", { at: w.at, against: w.against });
+      case "stakeholder-slot":
+      case "statements-between-slots":
+        return t("why_" + w.why.replace(/-/g, "_"), { every: w.every });
+      case "outranks":
+        return t("why_outranks", { level: level(w.level), other: level(w.other) });
+      case "same-level":
+        return t("why_same_level", { level: level(w.level), then: whyText(w.then) });
+      default:
+        return t("why_" + w.why.replace(/-/g, "_"));
+    }
+  }
+
   function pointOfOrderName() {
     return state.point_of_order_by ? nameOf(state.point_of_order_by) : state.point_of_order;
   }
@@ -351,8 +396,7 @@
         t(e.reply ? "your_reply_number" : "you_are_number", { n: e.position, time: mmss(e.allotted_ms) }) +
         " · " +
         [statementName(e, false), detailText(e)].join(" · ");
-      // The reason for the place is the hub's, in English: shown on the English page.
-      lines.push(lang === "en" ? place + ": " + e.reason : place);
+      lines.push(place + " — " + reasonText(e));
     });
     if (mine.length === 0) lines.push(t("not_on_list"));
     $("mine").textContent = lines.join("\n");
