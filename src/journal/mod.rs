@@ -182,6 +182,21 @@ fn verify_chain(lines: &[&[u8]]) -> Result<(String, String), JournalError> {
     Ok((header_hash, previous))
 }
 
+/// The header line read, in a format and version this Rostrum reads.
+fn read_header(line: &[u8], line_no: usize) -> Result<Header, JournalError> {
+    let h: Header = serde_json::from_slice(line).map_err(|e| damaged(line_no, format!("not a journal header: {e}")))?;
+    if h.format != FORMAT {
+        return Err(damaged(line_no, format!("not a Rostrum journal (format \"{}\")", h.format)));
+    }
+    if h.version != VERSION {
+        return Err(damaged(
+            line_no,
+            format!("journal format version {} is not supported (this Rostrum reads {VERSION})", h.version),
+        ));
+    }
+    Ok(h)
+}
+
 /// Read every complete line: the header, then events in sequence.
 fn parse_lines(lines: &[&[u8]]) -> Result<(Header, Vec<Event>, String, String), JournalError> {
     let mut header: Option<Header> = None;
@@ -198,18 +213,7 @@ fn parse_lines(lines: &[&[u8]]) -> Result<(Header, Vec<Event>, String, String), 
         let hash = || String::from_utf8_lossy(&line[line.len() - 66..line.len() - 2]).into_owned();
         match &header {
             None => {
-                let h: Header =
-                    serde_json::from_slice(body).map_err(|e| damaged(line_no, format!("not a journal header: {e}")))?;
-                if h.format != FORMAT {
-                    return Err(damaged(line_no, format!("not a Rostrum journal (format \"{}\")", h.format)));
-                }
-                if h.version != VERSION {
-                    return Err(damaged(
-                        line_no,
-                        format!("journal format version {} is not supported (this Rostrum reads {VERSION})", h.version),
-                    ));
-                }
-                header = Some(h);
+                header = Some(read_header(body, line_no)?);
                 header_hash = hash();
             }
             Some(_) => {
@@ -726,6 +730,8 @@ pub fn verify_report(path: &Path) -> Result<String, JournalError> {
 }
 
 pub mod etcd;
+mod index;
+pub use index::{Glance, Index, Kind, load_checkpoint};
 
 #[cfg(test)]
 mod tests;
