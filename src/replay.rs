@@ -52,6 +52,16 @@ impl Checkpoint {
     }
 }
 
+/// Replace the records a fold added to `mine` (from position `from`) by the same
+/// records of the whole recording, shared: folding far does not copy the logs.
+fn share<T: PartialEq>(mine: &mut [std::sync::Arc<T>], all: &[std::sync::Arc<T>], from: usize) {
+    for (record, shared) in mine.iter_mut().zip(all).skip(from) {
+        if !std::sync::Arc::ptr_eq(record, shared) && **record == **shared {
+            *record = shared.clone();
+        }
+    }
+}
+
 /// Where the player reads events.
 enum Source {
     /// Held in memory (a journal already read whole, e.g. one being followed).
@@ -390,9 +400,13 @@ impl Player {
         while at < index {
             let to = ((at / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY).min(index);
             let events = self.events_between(at, to);
+            let (turns, notes, pledges) = (state.turns.len(), state.notes.len(), state.pledges.len());
             for event in &events {
                 domain::apply_quietly(&mut state, event);
             }
+            share(&mut state.turns, &self.last.turns, turns.saturating_sub(1));
+            share(&mut state.notes, &self.last.notes, notes);
+            share(&mut state.pledges, &self.last.pledges, pledges);
             if events.len() < to - at {
                 break; // the problem is kept: the state up to what could be read
             }

@@ -106,25 +106,62 @@ fn look(line: &[u8], previous: &[u8], line_no: usize, verify: bool) -> Result<Lo
         hasher.update(previous);
         hasher.update(head);
         hasher.update(b"}");
-        if hex::encode(hasher.finalize()).as_bytes() != stored {
+        let hash: [u8; 32] = hasher.finalize().into();
+        if hash != hex32(stored) {
             return Err(damaged(
                 line_no,
                 "hash chain broken: the line was edited, or a line before it was removed or reordered",
             ));
         }
     }
+    let hash = hex32(stored);
+    if let Some((seq, at, kind)) = quick(line)
+        && !makes_entry(kind)
+    {
+        return Ok(Looked { hash, seq, glance: Glance { at, kind: kind_of(kind), entry: None } });
+    }
     let skim: Skim = serde_json::from_slice(line).map_err(|e| damaged(line_no, format!("not a valid event: {e}")))?;
-    let kind = match skim.event.kind.as_ref() {
+    let entry = match skim.event.entry {
+        Some(SkimEntry::Made { id, participant }) if makes_entry(&skim.event.kind) => Some((id, participant)),
+        _ => None,
+    };
+    let kind = kind_of(&skim.event.kind);
+    Ok(Looked { hash, seq: skim.seq, glance: Glance { at: skim.at, kind, entry } })
+}
+
+fn kind_of(kind: &str) -> Kind {
+    match kind {
         "floor-given" => Kind::FloorGiven,
         "segment-opened" => Kind::SegmentOpened,
         _ => Kind::Other,
-    };
-    let makes = matches!(skim.event.kind.as_ref(), "inscribed" | "reply-requested" | "turn-suspended");
-    let entry = match skim.event.entry {
-        Some(SkimEntry::Made { id, participant }) if makes => Some((id, participant)),
-        _ => None,
-    };
-    Ok(Looked { hash: hex32(stored), seq: skim.seq, glance: Glance { at: skim.at, kind, entry } })
+    }
+}
+
+/// The kinds of event that make an entry (whose participant replay names later).
+fn makes_entry(kind: &str) -> bool {
+    matches!(kind, "inscribed" | "reply-requested" | "turn-suspended")
+}
+
+/// The glance at a line as Rostrum writes it, without parsing it: `{"seq":N,"at":"T",
+/// "actor":{…}` first, then `},"event":{"type":"K"`. In JSON a `"` inside a string is
+/// always escaped, so `},"event":{"type":"` can only be the structure itself. Any other
+/// shape returns `None`, and the line is read by serde. The line is read whole (and
+/// refused if it does not read) when it is shown or folded, and `rostrum verify` reads
+/// every line.
+fn quick(line: &[u8]) -> Option<(u64, Timestamp, &str)> {
+    let rest = line.strip_prefix(b"{\"seq\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let seq: u64 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    let rest = rest[digits..].strip_prefix(b",\"at\":\"")?;
+    let end = memchr::memchr(b'"', rest)?;
+    let at: Timestamp = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+    let rest = rest[end + 1..].strip_prefix(b",\"actor\":{")?;
+    static EVENT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"},\"event\":{\"type\":\""));
+    let begin = EVENT.find(rest)? + EVENT.needle().len();
+    let len = memchr::memchr(b'"', &rest[begin..])?;
+    let kind = std::str::from_utf8(&rest[begin..begin + len]).ok()?;
+    kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'-').then_some((seq, at, kind))
 }
 
 /// Look at consecutive lines; `previous` is the hash digits of the line before the first.
@@ -175,15 +212,11 @@ impl Index {
         let mut at: u64 = 0;
         let mut line_no = 0;
         let mut previous: Vec<u8> = Vec::new();
-        let mut piece = vec![0u8; PIECE];
         loop {
-            let read = match file.read(&mut piece) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            pending.extend_from_slice(&piece[..read]);
+            // Straight into the bytes pending (no copy, no zeroing).
+            if (&mut file).take(PIECE as u64).read_to_end(&mut pending)? == 0 {
+                break;
+            }
             let mut lines: Vec<(usize, &[u8])> = Vec::new();
             let mut start = 0;
             while let Some(end) = memchr::memchr(b'\n', &pending[start..]) {
@@ -330,6 +363,35 @@ impl Index {
                 cp.seq
             )),
             None => Err(format!("it was made after event {}, and the journal holds {}", cp.seq, self.len())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quick glance reads what serde reads, on every line of the shipped sample
+    /// (every kind of event a scripted session makes), and gives way on other shapes.
+    #[test]
+    fn the_quick_glance_agrees_with_serde_or_gives_way() {
+        let sample = include_str!("../../tests/data/sample-session.jsonl");
+        let mut quick_ones = 0;
+        for line in sample.lines().skip(1) {
+            let skim: Skim = serde_json::from_str(line).expect("an event");
+            if let Some((seq, at, kind)) = quick(line.as_bytes()) {
+                assert_eq!((seq, at, kind), (skim.seq, skim.at, skim.event.kind.as_ref()), "{line}");
+                quick_ones += 1;
+            }
+        }
+        assert_eq!(quick_ones, sample.lines().count() - 1, "every line Rostrum writes has the quick shape");
+        for other in [
+            r#"{"at":"2022-05-17T14:00:00Z","seq":1,"actor":{"role":"chair","name":"c"},"event":{"type":"session-closed"}}"#,
+            r#"{"seq": 1,"at":"2022-05-17T14:00:00Z","actor":{"role":"chair","name":"c"},"event":{"type":"session-closed"}}"#,
+            r#"{"seq":1,"at":"yesterday","actor":{"role":"chair","name":"c"},"event":{"type":"session-closed"}}"#,
+            r#"{"seq":1,"at":"2022-05-17T14:00:00Z","actor":{"role":"chair","name":"c"},"event":{"type":"Session\u0020"}}"#,
+        ] {
+            assert_eq!(quick(other.as_bytes()), None, "{other}");
         }
     }
 }

@@ -126,7 +126,7 @@ fn split_sealed(line: &[u8], line_no: usize) -> Result<(&[u8], &[u8]), JournalEr
         return Err(bad());
     }
     let hash = &suffix[9..9 + 64];
-    if !hash.iter().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+    if !hash.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(bad());
     }
     Ok((head, hash))
