@@ -388,6 +388,34 @@ impl Player {
         if index == self.len() {
             return self.last.clone();
         }
+        let mut state = self.fold_to(index, true);
+        domain::refresh_all_reasons(&mut state);
+        state
+    }
+
+    /// Compute the next kept checkpoint not yet known (at most `KEPT_EVERY *
+    /// CHECKPOINT_EVERY` events folded), so that a seek before the hub's checkpoint
+    /// soon costs no more than any other. The screen calls it on each tick; true while
+    /// some remain.
+    pub fn warm(&self) -> bool {
+        let slots = self.len() / CHECKPOINT_EVERY;
+        let missing = {
+            let checkpoints = lock(&self.checkpoints);
+            (0..=slots).step_by(KEPT_EVERY).find(|&s| checkpoints.slots.get(s).is_none_or(Option::is_none))
+        };
+        match missing {
+            Some(slot) if slot * CHECKPOINT_EVERY < self.len() => {
+                self.fold_to(slot * CHECKPOINT_EVERY, false);
+                lock(&self.problem).is_none()
+            }
+            _ => false,
+        }
+    }
+
+    /// The state after `index` events, reasons left stale, from the nearest checkpoint
+    /// before it; the checkpoints passed are kept (those between kept ones only when
+    /// `cache` is set: a warm-up does not push out what the replay has shown).
+    fn fold_to(&self, index: usize, cache: bool) -> Session {
         let block = index / CHECKPOINT_EVERY;
         let mut checkpoints = lock(&self.checkpoints);
         // From the nearest checkpoint before, keeping those passed on the way.
@@ -411,12 +439,11 @@ impl Player {
                 break; // the problem is kept: the state up to what could be read
             }
             at = to;
-            if at.is_multiple_of(CHECKPOINT_EVERY) {
-                checkpoints.put(at / CHECKPOINT_EVERY, Checkpoint::of(&mut state));
+            let slot = at / CHECKPOINT_EVERY;
+            if at.is_multiple_of(CHECKPOINT_EVERY) && (cache || slot.is_multiple_of(KEPT_EVERY)) {
+                checkpoints.put(slot, Checkpoint::of(&mut state));
             }
         }
-        drop(checkpoints);
-        domain::refresh_all_reasons(&mut state);
         state
     }
 

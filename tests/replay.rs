@@ -243,6 +243,14 @@ fn replay_from_the_hubs_checkpoint_shows_every_seq_as_a_full_refold() {
         assert_eq!(player.state_at(i), expected, "the state after event {i}");
     }
     same_at_every_seq(&player, &events);
+    // Folded ahead first (as the screen does on its ticks), the same.
+    let warmed = Player::open(&path, true).expect("opens");
+    let mut steps = 0;
+    while warmed.warm() {
+        steps += 1;
+    }
+    assert_eq!(steps, 1, "the kept checkpoint at 1,000 (before the hub's, at 1,234)");
+    same_at_every_seq(&warmed, &events);
     let whole = Player::new(rostrum::journal::read_file(&path).expect("reads"), true).expect("player");
     assert_eq!(player.roster(), whole.roster());
     assert_eq!(player.events_between(0, 1500), events);

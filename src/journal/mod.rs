@@ -427,7 +427,7 @@ impl Writer {
     /// stale, from another journal, unreadable) is ignored with a warning, and the
     /// whole journal is read and verified as [`Writer::open`] does. `rostrum verify`
     /// always checks the whole chain.
-    pub fn open_at_checkpoint<S: serde::de::DeserializeOwned>(
+    pub fn open_at_checkpoint<S: serde::de::DeserializeOwned + Send>(
         path: &Path,
         checkpoint: &Path,
         recent: usize,
@@ -438,7 +438,18 @@ impl Writer {
         let mut warning = None;
         let fast = match fs::read(checkpoint) {
             Ok(text) => {
-                match read_checkpoint::<S>(&text).and_then(|(cp, state)| from_checkpoint(&bytes, cp, state, recent)) {
+                // The state (most of the file) is checked and read on a second thread
+                // while the journal's lines around the checkpoint are.
+                let tried = std::thread::scope(|scope| {
+                    let state = scope.spawn(|| read_checkpoint::<S>(&text));
+                    let around = read_binding(&text).and_then(|cp| from_checkpoint(&bytes, cp, (), recent));
+                    let state = state.join().unwrap_or_else(|_| Err("its state could not be read".to_string()));
+                    match (around, state) {
+                        (Ok(reopened), Ok((_, state))) => Ok(reopened.with_base(state)),
+                        (Err(why), _) | (_, Err(why)) => Err(why),
+                    }
+                });
+                match tried {
                     Ok(reopened) => Some(reopened),
                     Err(why) => {
                         warning = Some(format!("{}: ignored, {why}; the whole journal was read", checkpoint.display()));
@@ -581,12 +592,17 @@ pub fn write_checkpoint<S: Serialize>(dir: &Path, epoch: &str, head: &Head, stat
     sync_dir(dir)
 }
 
+/// A checkpoint file's first line: what it is bound to.
+fn read_binding(text: &[u8]) -> Result<Checkpoint, String> {
+    let split = memchr::memchr(b'\n', text).ok_or("it has no binding line")?;
+    serde_json::from_slice(&text[..split]).map_err(|e| format!("its binding does not read ({e})"))
+}
+
 /// A checkpoint file read: its binding, and its state if the state's text is the one
 /// the binding names.
 fn read_checkpoint<S: serde::de::DeserializeOwned>(text: &[u8]) -> Result<(Checkpoint, S), String> {
     let split = memchr::memchr(b'\n', text).ok_or("it has no binding line")?;
-    let binding: Checkpoint =
-        serde_json::from_slice(&text[..split]).map_err(|e| format!("its binding does not read ({e})"))?;
+    let binding = read_binding(text)?;
     let body = text[split + 1..].strip_suffix(b"\n").unwrap_or(&text[split + 1..]);
     if hex::encode(Sha256::digest(body)) != binding.state_sha256 {
         return Err("its state is not the one it was written with (damaged or edited)".to_string());
@@ -612,6 +628,13 @@ pub struct Reopened<S> {
     pub last_seq: u64,
     /// The seq the checkpoint used was made at (0 without one).
     pub checkpoint_seq: u64,
+}
+
+impl Reopened<()> {
+    fn with_base<S>(self, state: S) -> Reopened<S> {
+        let Self { contents, base: _, recent, warning, last_seq, checkpoint_seq } = self;
+        Reopened { contents, base: Some(state), recent, warning, last_seq, checkpoint_seq }
+    }
 }
 
 /// The journal read from its checkpoint, or why the checkpoint does not fit it.

@@ -187,6 +187,8 @@ pub fn update(app: &mut ReplayApp, msg: Msg) -> bool {
     match msg {
         Msg::Tick(now) => {
             app.poll(now);
+            // Fold ahead a little while the screen waits (a long journal opened from its checkpoint).
+            app.player.warm();
             if app.live() {
                 // Live: the floor's clock reads the wall clock, like the live screens.
                 app.now = now.max(app.now);
