@@ -156,8 +156,14 @@ fn peak_rss_mib() -> f64 {
 /// the first frame, then seek to random events, painting each at 160x48. Without
 /// `way`, the journal (and the hub's checkpoint beside it) is generated once, at
 /// `log` if given, and each way is measured in a fresh process of this program, so
-/// that its peak resident memory is its own.
-pub fn replay(n: usize, seeks: usize, log: Option<&Path>, way: Option<ReplayWay>) -> Result<String, String> {
+/// that its peak resident memory is its own, the ways in turn, `rounds` times.
+pub fn replay(
+    n: usize,
+    seeks: usize,
+    log: Option<&Path>,
+    way: Option<ReplayWay>,
+    rounds: usize,
+) -> Result<String, String> {
     let Some(way) = way else {
         let dir = tempfile_dir()?;
         let path = match log {
@@ -170,7 +176,7 @@ pub fn replay(n: usize, seeks: usize, log: Option<&Path>, way: Option<ReplayWay>
             hub_checkpoint(&path)?;
         }
         let mut out = String::new();
-        for way in ["whole", "refold", "checkpoint"] {
+        for way in std::iter::repeat_n(["whole", "refold", "checkpoint"], rounds.max(1)).flatten() {
             let run = Process::new(this_program()?)
                 .args(["bench", "replay", "--seeks", &seeks.to_string(), "--way", way, "--log"])
                 .arg(&path)
@@ -230,7 +236,7 @@ pub fn replay(n: usize, seeks: usize, log: Option<&Path>, way: Option<ReplayWay>
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let how = match way {
-        ReplayWay::Whole => "whole journal read, every event kept (as before issue 21)".to_string(),
+        ReplayWay::Whole => "whole journal read, every event kept (as before issue 21, and --follow)".to_string(),
         ReplayWay::Refold => "events read when needed, folded from the start (no checkpoint)".to_string(),
         ReplayWay::Checkpoint => format!("events read when needed, from the hub's checkpoint at event {from}"),
     };
