@@ -434,15 +434,18 @@ impl Writer {
     ) -> Result<(Self, Reopened<S>), JournalError> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         lock(&file, path)?;
-        let bytes = fs::read(path)?;
         let mut warning = None;
         let fast = match fs::read(checkpoint) {
             Ok(text) => {
                 // The state (most of the file) is checked and read on a second thread
-                // while the journal's lines around the checkpoint are.
+                // while the journal's lines around the checkpoint are: only those are
+                // read from the journal's file.
                 let tried = std::thread::scope(|scope| {
                     let state = scope.spawn(|| read_checkpoint::<S>(&text));
-                    let around = read_binding(&text).and_then(|cp| from_checkpoint(&bytes, cp, (), recent));
+                    let around = read_binding(&text).and_then(|cp| {
+                        let window = read_window(&file, cp.offset, recent).map_err(|e| e.to_string())?;
+                        from_checkpoint(&window, cp, (), recent)
+                    });
                     let state = state.join().unwrap_or_else(|_| Err("its state could not be read".to_string()));
                     match (around, state) {
                         (Ok(reopened), Ok((_, state))) => Ok(reopened.with_base(state)),
@@ -466,7 +469,7 @@ impl Writer {
         let mut reopened = match fast {
             Some(reopened) => reopened,
             None => {
-                let contents = parse(&bytes, true)?;
+                let contents = parse(&fs::read(path)?, true)?;
                 let recent_events = contents.events[contents.events.len().saturating_sub(recent)..].to_vec();
                 let last_seq = contents.events.last().map_or(0, |e| e.seq);
                 Reopened { contents, base: None, recent: recent_events, warning: None, last_seq, checkpoint_seq: 0 }
@@ -637,18 +640,74 @@ impl Reopened<()> {
     }
 }
 
+/// What the hub reads of a journal to open it from a checkpoint: the header line, and
+/// the bytes from `start` (the beginning of an event line) to the end of the file,
+/// which hold the line the checkpoint covers and at least `recent` lines before it
+/// when the journal has them. The rest of the file is not read.
+struct Window {
+    /// The header line, without its newline.
+    header: Vec<u8>,
+    /// File offset of `tail[0]`: just after the header, or the beginning of a line.
+    start: usize,
+    tail: Vec<u8>,
+}
+
+/// Bytes read for each line wanted before a checkpoint, at first (doubled until enough).
+const GUESS_PER_LINE: usize = 512;
+
+fn read_window(file: &File, offset: u64, recent: usize) -> io::Result<Window> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(file.metadata()?.len()).map_err(io::Error::other)?;
+    let read = |from: usize, to: usize| -> io::Result<Vec<u8>> {
+        let mut bytes = vec![0u8; to.saturating_sub(from)];
+        file.read_exact_at(&mut bytes, from as u64)?;
+        Ok(bytes)
+    };
+    // The header: up to its newline (it holds the session file, so it may be long).
+    let mut header = Vec::new();
+    let header_end = loop {
+        let from = header.len();
+        let piece = read(from, len.min(from + (64 << 10).max(from)))?;
+        if piece.is_empty() {
+            break len;
+        }
+        if let Some(i) = memchr::memchr(b'\n', &piece) {
+            header.extend_from_slice(&piece[..i]);
+            break from + i;
+        }
+        header.extend_from_slice(&piece);
+    };
+    let first_line = (header_end + 1).min(len);
+    let offset = usize::try_from(offset).unwrap_or(len).clamp(first_line, len);
+    let mut back = (recent + 2).saturating_mul(GUESS_PER_LINE);
+    loop {
+        let start = offset.saturating_sub(back).max(first_line);
+        let tail = read(start, len)?;
+        let before = memchr::memchr_iter(b'\n', &tail[..offset - start]).count();
+        // Enough whole lines before the offset, or the window reaches the first event.
+        if start == first_line || before > recent + 1 {
+            // Start at a line's beginning: drop the partial first line.
+            let skip = if start == first_line { 0 } else { memchr::memchr(b'\n', &tail).map_or(0, |i| i + 1) };
+            return Ok(Window { header, start: start + skip, tail: tail[skip..].to_vec() });
+        }
+        back = back.saturating_mul(2);
+    }
+}
+
 /// The journal read from its checkpoint, or why the checkpoint does not fit it.
-fn from_checkpoint<S>(bytes: &[u8], cp: Checkpoint, state: S, recent: usize) -> Result<Reopened<S>, String> {
+fn from_checkpoint<S>(w: &Window, cp: Checkpoint, state: S, recent: usize) -> Result<Reopened<S>, String> {
     if cp.format != CHECKPOINT_FORMAT {
         return Err(format!("it is not a Rostrum checkpoint (format \"{}\")", cp.format));
     }
     let offset = usize::try_from(cp.offset).map_err(|_| "its offset is out of range".to_string())?;
-    if offset == 0 || offset > bytes.len() || bytes[offset - 1] != b'\n' {
+    let end_of_file = w.start + w.tail.len();
+    if offset <= w.start || offset > end_of_file || w.tail[offset - w.start - 1] != b'\n' {
         return Err(format!("it points at byte {offset}, not at the end of a line of the journal"));
     }
+    let bytes = &w.tail;
+    let offset = offset - w.start;
     // The header: the journal's identity must be the checkpoint's.
-    let header_end = memchr::memchr(b'\n', bytes).ok_or("the journal has no complete header line")?;
-    let header_line = &bytes[..header_end];
+    let header_line = &w.header[..];
     let header_hash = unseal(header_line, "", 1).map_err(|e| e.to_string())?;
     if header_hash != cp.epoch {
         return Err("it was made for another journal (its epoch differs)".to_string());
@@ -669,8 +728,9 @@ fn from_checkpoint<S>(bytes: &[u8], cp: Checkpoint, state: S, recent: usize) -> 
     if at.seq != cp.seq {
         return Err(format!("the line it points at is event {}, not {}", at.seq, cp.seq));
     }
-    // The lines after it: every one verified and in sequence.
-    let mut line_no = memchr::memchr_iter(b'\n', &bytes[..offset]).count();
+    // The lines after it: every one verified and in sequence. Lines are numbered as
+    // the journal's: the header, then one per event up to the covered one.
+    let mut line_no = usize::try_from(cp.seq).map_err(|_| "its seq is out of range".to_string())? + 1;
     let mut previous = cp.line_hash.clone();
     let mut events = Vec::new();
     let mut start = offset;
@@ -693,11 +753,11 @@ fn from_checkpoint<S>(bytes: &[u8], cp: Checkpoint, state: S, recent: usize) -> 
         start += end + 1;
     }
     // The last events before it, for resuming clients, each chained to the next up to
-    // the covered line (whose hash the checkpoint holds).
+    // the covered line (whose hash the checkpoint holds). The window begins at a line.
     let wanted = recent.saturating_sub(events.len());
     let mut earlier: Vec<&[u8]> = vec![covered];
     let mut end = line_start;
-    while earlier.len() < wanted && end > header_end + 1 {
+    while earlier.len() < wanted && end > 0 {
         let slice = &bytes[..end - 1];
         let begin = memchr::memrchr(b'\n', slice).map_or(0, |i| i + 1);
         earlier.push(&bytes[begin..end - 1]);
@@ -717,7 +777,7 @@ fn from_checkpoint<S>(bytes: &[u8], cp: Checkpoint, state: S, recent: usize) -> 
     let keep = wanted.min(recent_events.len());
     let mut recent_events = recent_events.split_off(recent_events.len() - keep);
     recent_events.extend(events.iter().cloned());
-    let valid_len = start as u64;
+    let valid_len = (w.start + start) as u64;
     let last_seq = cp.seq + events.len() as u64;
     let contents = Contents { header, events, last_hash: previous, header_hash, valid_len, torn };
     Ok(Reopened { contents, base: Some(state), recent: recent_events, warning: None, last_seq, checkpoint_seq: cp.seq })

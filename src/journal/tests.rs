@@ -225,3 +225,41 @@ fn a_line_changed_after_the_index_was_made_is_refused_when_read_again() {
         other => panic!("expected the changed line, got {other:?}"),
     }
 }
+
+#[test]
+fn opening_at_a_checkpoint_reads_only_the_lines_around_it_and_continues_the_chain() {
+    // Long enough that the hub's window starts in the middle of the file.
+    let (_dir, path) = journal(3000);
+    let dir = path.parent().expect("dir").to_path_buf();
+    let checkpoint = dir.join(CHECKPOINT_FILE);
+    let index = Index::open(&path, true).expect("opens");
+    let (offset, hash) = index.head_after(2500).expect("a line");
+    let epoch = index.header_hash.clone();
+    drop(index);
+    write_checkpoint(&dir, &epoch, &Head { seq: 2500, hash, offset }, &"the state".to_string()).expect("checkpoint");
+    for recent in [0, 100, 499, 500, 501, 2999, 10_000] {
+        let (mut writer, opened) = Writer::open_at_checkpoint::<String>(&path, &checkpoint, recent).expect("opens");
+        assert_eq!(opened.warning, None, "recent {recent}");
+        assert_eq!(opened.base.as_deref(), Some("the state"));
+        assert_eq!(opened.checkpoint_seq, 2500);
+        assert_eq!(opened.contents.events, (2501..=3000).map(event).collect::<Vec<_>>());
+        // The events after the checkpoint, and before them as many as make up `recent`.
+        let from = 3000 - recent.clamp(500, 3000) as u64 + 1;
+        assert_eq!(opened.recent, (from..=3000).map(event).collect::<Vec<_>>(), "recent {recent}");
+        assert_eq!(opened.contents.valid_len, fs::metadata(&path).expect("meta").len());
+        writer.append(&[event(3001)]).expect("append");
+        drop(writer);
+        let contents = read_file(&path).expect("the chain continues");
+        assert_eq!(contents.events.len(), 3001);
+        // Back to 3,000 events for the next round.
+        fs::write(&path, &fs::read(&path).expect("bytes")[..opened.contents.valid_len as usize]).expect("cut");
+    }
+    // A torn last line: cut, and the chain continues from the last complete one.
+    let mut bytes = fs::read(&path).expect("bytes");
+    let whole = bytes.len() as u64;
+    bytes.extend_from_slice(b"{\"seq\":3001,\"at\"");
+    fs::write(&path, &bytes).expect("torn");
+    let (_writer, opened) = Writer::open_at_checkpoint::<String>(&path, &checkpoint, 100).expect("opens");
+    assert_eq!(opened.contents.torn, Some(TornTail { line: 3002, bytes: 16 }));
+    assert_eq!(fs::metadata(&path).expect("meta").len(), whole, "the torn line was cut");
+}
