@@ -1,13 +1,19 @@
 //! Replaying a journal: the state after any number of events, by the same `apply`
 //! the live hub used, with checkpoints so that any seek is fast.
+//!
+//! A journal opened from its file is not held in memory: the player keeps each
+//! event's time and kind, reads events again from the file when it shows or folds
+//! them, starts from the hub's checkpoint beside the journal when one fits it, and
+//! keeps only some of its own checkpoints (see [`Checkpoints`]).
+
+use std::sync::Mutex;
 
 use crate::config;
 use crate::domain::{self, Event, EventKind, Session, Timestamp};
-use std::sync::Mutex;
-
 use crate::journal::{self, Contents, JournalError, Kind, TornTail};
 
-/// A checkpoint is kept every this many events.
+/// A checkpoint every this many events (computed when first needed, then kept or
+/// cached: see [`Checkpoints`]).
 pub const CHECKPOINT_EVERY: usize = 100;
 
 /// The state after some events, without the logs that only grow (turns, notes,
