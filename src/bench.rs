@@ -100,30 +100,114 @@ pub fn synthetic_journal(dir: &Path, n: usize) -> Result<PathBuf, String> {
     Ok(writer.path().to_path_buf())
 }
 
-pub fn replay(n: usize, seeks: usize, log: Option<&Path>) -> Result<String, String> {
+/// How `bench replay` opens the journal: the way `rostrum replay` opened it before
+/// issue 21 (read whole, every event kept), or as it does now, with or without the
+/// hub's checkpoint beside the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayWay {
+    /// The whole journal read and verified, every event parsed and kept, then folded.
+    Whole,
+    /// The file located and verified, events read when needed, folded from the start.
+    Refold,
+    /// As `refold`, with the state after the last event from the hub's checkpoint.
+    Checkpoint,
+}
+
+/// Write the checkpoint the hub would have left beside a journal of `n` events that it
+/// served live (one every 10,000 events): after the last multiple of 10,000 below `n`,
+/// so that opening folds up to 10,000 events after it.
+fn hub_checkpoint(path: &Path) -> Result<(), String> {
+    let contents = journal::read_file(path).map_err(|e| e.to_string())?;
+    let n = contents.events.len();
+    let at = (n.saturating_sub(1) / 10_000) * 10_000;
+    let def = crate::config::parse_session(&contents.header.config).map_err(|e| e.to_string())?;
+    let state = Session::replay(def, &contents.events[..at]);
+    let index = journal::Index::open(path, true).map_err(|e| e.to_string())?;
+    let (offset, hash) = index.head_after(at as u64).ok_or("no such event")?;
+    let dir = path.parent().ok_or("the journal has no directory")?;
+    let head = journal::Head { seq: at as u64, hash, offset };
+    journal::write_checkpoint(dir, &index.header_hash, &head, &state).map_err(|e| e.to_string())
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    kib / 1024.0
+}
+
+/// `rostrum bench replay`: open a journal of `n` events as `rostrum replay` does, paint
+/// the first frame, then seek to random events, painting each at 160x48. Without
+/// `way`, the journal (and the hub's checkpoint beside it) is generated once, at
+/// `log` if given, and each way is measured in a fresh process of this program, so
+/// that its peak resident memory is its own, the ways in turn, `rounds` times.
+pub fn replay(
+    n: usize,
+    seeks: usize,
+    log: Option<&Path>,
+    way: Option<ReplayWay>,
+    rounds: usize,
+) -> Result<String, String> {
+    let Some(way) = way else {
+        let dir = tempfile_dir()?;
+        let path = match log {
+            Some(log) => log.to_path_buf(),
+            None => dir.join("journal.jsonl"),
+        };
+        if !path.exists() {
+            let made = synthetic_journal(&dir, n)?;
+            std::fs::copy(&made, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+            hub_checkpoint(&path)?;
+        }
+        let mut out = String::new();
+        for way in std::iter::repeat_n(["whole", "refold", "checkpoint"], rounds.max(1)).flatten() {
+            let run = Process::new(this_program()?)
+                .args(["bench", "replay", "--seeks", &seeks.to_string(), "--way", way, "--log"])
+                .arg(&path)
+                .output()
+                .map_err(|e| e.to_string())?;
+            if !run.status.success() {
+                return Err(format!("bench replay --way {way}: {}", String::from_utf8_lossy(&run.stderr)));
+            }
+            out.push_str(&String::from_utf8_lossy(&run.stdout));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(out);
+    };
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
-    let dir = tempfile_dir()?;
-    let path = match log {
-        Some(log) if log.exists() => log.to_path_buf(),
-        Some(log) => {
-            // Generate it once and keep it, for repeated runs.
-            let made = synthetic_journal(&dir, n)?;
-            std::fs::copy(&made, log).map_err(|e| format!("{}: {e}", log.display()))?;
-            log.to_path_buf()
-        }
-        None => synthetic_journal(&dir, n)?,
-    };
-    let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+    let path = log.ok_or("--way needs --log")?;
+    let size = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.len();
+    let checkpoint = path.with_file_name(journal::CHECKPOINT_FILE);
+    let hidden = checkpoint.with_extension("json.hidden");
     let started = Instant::now();
-    let contents = journal::read_file(&path).map_err(|e| e.to_string())?;
-    let read = started.elapsed();
-    let player = crate::replay::Player::new(contents, true)?;
+    let player = match way {
+        ReplayWay::Whole => crate::replay::Player::new(journal::read_file(path).map_err(|e| e.to_string())?, true)?,
+        ReplayWay::Refold => {
+            // The same journal without its checkpoint (put back afterwards).
+            let _ = std::fs::rename(&checkpoint, &hidden);
+            let player = crate::replay::Player::open(path, true);
+            let _ = std::fs::rename(&hidden, &checkpoint);
+            player?
+        }
+        ReplayWay::Checkpoint => crate::replay::Player::open(path, true)?,
+    };
     let open = started.elapsed();
+    if let Some(warning) = &player.warning {
+        return Err(warning.clone());
+    }
+    let from = player.opened_at;
     let n = player.len();
     let keymap = crate::tui::keymap::Keymap::from_texts(None, crate::tui::keymap::Screen::Replay)?;
     let mut app = crate::tui::replay::ReplayApp::new(player, keymap, Utc::now());
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).map_err(|e| e.to_string())?;
+    terminal.draw(|frame| crate::tui::replay::view::render(&app, frame)).map_err(|e| e.to_string())?;
+    let first_frame = started.elapsed();
+    let rss_first = peak_rss_mib();
     let mut times = Vec::with_capacity(seeks);
     let mut seek_only = Vec::with_capacity(seeks);
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -139,13 +223,19 @@ pub fn replay(n: usize, seeks: usize, log: Option<&Path>) -> Result<String, Stri
         terminal.draw(|frame| crate::tui::replay::view::render(&app, frame)).map_err(|e| e.to_string())?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let how = match way {
+        ReplayWay::Whole => "whole journal read, every event kept (as before issue 21, and --follow)".to_string(),
+        ReplayWay::Refold => "events read when needed, folded from the start (no checkpoint)".to_string(),
+        ReplayWay::Checkpoint => format!("events read when needed, from the hub's checkpoint at event {from}"),
+    };
     Ok(format!(
-        "replay: {n} events ({:.1} MB journal)\n  open: {:.0} ms (read and verify the chain {:.0} ms, apply and checkpoint {:.0} ms)\n  seek (state at a random event): {}\n  seek + paint 160x48 ({seeks} random seeks): {}\n",
+        "replay, {how}: {n} events ({:.1} MB journal)\n  open {:.0} ms, first frame {:.0} ms; peak resident {:.0} MiB at the first frame, {:.0} MiB after the seeks ({:.2}x the journal)\n  seek (state at a random event): {}\n  seek + paint 160x48 ({seeks} random seeks): {}\n",
         size as f64 / 1e6,
         open.as_secs_f64() * 1000.0,
-        read.as_secs_f64() * 1000.0,
-        (open - read).as_secs_f64() * 1000.0,
+        first_frame.as_secs_f64() * 1000.0,
+        rss_first,
+        peak_rss_mib(),
+        peak_rss_mib() * 1024.0 * 1024.0 / size as f64,
         summary(seek_only),
         summary(times)
     ))

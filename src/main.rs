@@ -239,9 +239,15 @@ enum BenchCmd {
         events: usize,
         #[arg(long, default_value_t = 2000)]
         seeks: usize,
-        /// Use this journal instead of generating one.
+        /// Use this journal (generated there, with the hub's checkpoint beside it, if it is missing).
         #[arg(long)]
         log: Option<PathBuf>,
+        /// Measure one way of opening, in this process (without it: each way in its own process).
+        #[arg(long, value_enum)]
+        way: Option<rostrum::bench::ReplayWay>,
+        /// Measure every way this many times, in turn.
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
     },
     /// N observers on a hub process, a chair publishing at R events/s; then a bare
     /// relay with frames of the same size; alternated `--rounds` times.
@@ -368,7 +374,9 @@ enum BenchCmd {
 fn bench(what: BenchCmd) -> Result<String, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     match what {
-        BenchCmd::Replay { events, seeks, log } => rostrum::bench::replay(events, seeks, log.as_deref()),
+        BenchCmd::Replay { events, seeks, log, way, rounds } => {
+            rostrum::bench::replay(events, seeks, log.as_deref(), way, rounds)
+        }
         BenchCmd::Fanout { observers, rate, seconds, slow, rounds, journal_events, hub_exe, node_relay } => runtime
             .block_on(rostrum::bench::fanout(rostrum::bench::FanoutOptions {
                 observers,

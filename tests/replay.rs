@@ -186,7 +186,8 @@ async fn event_lines_name_participants_the_same_at_every_position() {
     s.at(6, &chair, Command::GiveFloor { entry: chile, budget: None }).await;
     s.stop().await;
     let player = Player::open(&data.path().join("test-session/journal.jsonl"), true).expect("opens");
-    let lines: Vec<String> = player.events.iter().map(|e| describe_event(&player, e)).collect();
+    let lines: Vec<String> =
+        player.events_between(0, player.len()).iter().map(|e| describe_event(&player, e)).collect();
     assert!(lines.contains(&"defers Chile".to_string()), "{lines:?}");
     assert!(lines.iter().any(|l| l.starts_with("inscribes Atlantis Federation")), "{lines:?}");
 }
@@ -210,7 +211,8 @@ async fn the_replay_shows_the_language_of_each_statement() {
     s.at(3, &chair, Command::GiveFloor { entry: peru, budget: None }).await;
     s.stop().await;
     let player = Player::open(&data.path().join("test-session/journal.jsonl"), true).expect("opens");
-    let lines: Vec<String> = player.events.iter().map(|e| describe_event(&player, e)).collect();
+    let lines: Vec<String> =
+        player.events_between(0, player.len()).iter().map(|e| describe_event(&player, e)).collect();
     assert!(lines.contains(&"inscribes Peru (national statement, in Spanish)".to_string()), "{lines:?}");
     let keymap = rostrum::tui::keymap::Keymap::from_texts(None, rostrum::tui::keymap::Screen::Replay).expect("keys");
     let mut app = rostrum::tui::replay::ReplayApp::new(player, keymap, chrono::Utc::now());
@@ -225,4 +227,88 @@ async fn the_replay_shows_the_language_of_each_statement() {
         let chile = screen.lines().find(|l| l.contains("Chile") && l.contains("national")).expect("Chile is listed");
         assert!(chile.contains(" FR "), "{w}x{h}: the list says it: {chile}");
     }
+}
+
+/// A synthetic session of `n` events (inscriptions, turns, notes) with the checkpoint
+/// the hub would write beside it after event `at`.
+fn with_checkpoint(dir: &Path, n: usize, at: usize) -> (std::path::PathBuf, Vec<rostrum::domain::Event>) {
+    use rostrum::journal;
+    let path = rostrum::bench::synthetic_journal(dir, n).expect("journal");
+    let contents = journal::read_file(&path).expect("reads");
+    let def = rostrum::config::parse_session(&contents.header.config).expect("session file");
+    let state = rostrum::domain::Session::replay(def, &contents.events[..at]);
+    let index = journal::Index::open(&path, true).expect("opens");
+    let (offset, hash) = index.head_after(at as u64).expect("a line");
+    let head = journal::Head { seq: at as u64, hash, offset };
+    journal::write_checkpoint(path.parent().expect("dir"), &index.header_hash, &head, &state).expect("checkpoint");
+    (path, contents.events)
+}
+
+/// The state after each prefix of `events`, one `apply` at a time, against the player's.
+fn same_at_every_seq(player: &Player, events: &[rostrum::domain::Event]) {
+    let mut expected = player.state_at(0);
+    assert_eq!(expected.seq, 0);
+    for (i, event) in events.iter().enumerate() {
+        rostrum::domain::apply(&mut expected, event);
+        assert_eq!(player.state_at(i + 1), expected, "the state after event {}", i + 1);
+    }
+}
+
+#[test]
+fn replay_from_the_hubs_checkpoint_shows_every_seq_as_a_full_refold() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (path, events) = with_checkpoint(dir.path(), 1500, 1234);
+    let player = Player::open(&path, true).expect("opens");
+    assert_eq!(player.warning, None);
+    assert_eq!(player.opened_at, 1234, "opened from the checkpoint");
+    assert_eq!(player.len(), 1500);
+    // Backwards first: the states before the checkpoint are folded when first asked.
+    for i in [1500, 1499, 1234, 1233, 700, 99, 0] {
+        let expected = rostrum::domain::Session::replay(player.state_at(0).def.as_ref().clone(), &events[..i]);
+        assert_eq!(player.state_at(i), expected, "the state after event {i}");
+    }
+    same_at_every_seq(&player, &events);
+    // Folded ahead first (as the screen does on its ticks), the same.
+    let warmed = Player::open(&path, true).expect("opens");
+    let mut steps = 0;
+    while warmed.warm() {
+        steps += 1;
+    }
+    assert_eq!(steps, 1, "the kept checkpoint at 1,000 (before the hub's, at 1,234)");
+    same_at_every_seq(&warmed, &events);
+    let whole = Player::new(rostrum::journal::read_file(&path).expect("reads"), true).expect("player");
+    assert_eq!(player.roster(), whole.roster());
+    assert_eq!(player.events_between(0, 1500), events);
+}
+
+#[test]
+fn a_damaged_or_stale_checkpoint_is_ignored_with_a_warning_and_the_journal_refolded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (path, events) = with_checkpoint(dir.path(), 600, 450);
+    let checkpoint = path.with_file_name(rostrum::journal::CHECKPOINT_FILE);
+    let good = std::fs::read_to_string(&checkpoint).expect("checkpoint");
+    let (binding, state) = good.split_once('\n').expect("two lines");
+    let edits = [
+        // Its state edited: its own hash no longer matches.
+        format!("{binding}\n{}", state.replacen("\"seq\":450", "\"seq\":449", 1)),
+        // Bound to another line of the journal (its state is another moment's).
+        format!("{}\n{state}", binding.replacen("\"seq\":450", "\"seq\":449", 1)),
+        // Made for another journal.
+        format!("{}\n{state}", binding.replacen("\"epoch\":\"", "\"epoch\":\"0", 1)),
+        // Cut short.
+        good[..good.len() / 2].to_string(),
+    ];
+    for edited in edits {
+        std::fs::write(&checkpoint, &edited).expect("edit");
+        let player = Player::open(&path, true).expect("opens");
+        let warning = player.warning.clone().expect("a warning");
+        assert!(warning.contains("ignored") && warning.contains("checkpoint.json"), "{warning}");
+        assert_eq!(player.opened_at, 0, "refolded from the start");
+        same_at_every_seq(&player, &events);
+    }
+    // The journal edited under a good checkpoint: the journal does not verify at all.
+    std::fs::write(&checkpoint, &good).expect("restore");
+    let text = std::fs::read_to_string(&path).expect("journal");
+    std::fs::write(&path, text.replacen("\"n3\"", "\"n4\"", 1)).expect("edit");
+    assert!(Player::open(&path, true).err().expect("refused").contains("hash chain broken"));
 }

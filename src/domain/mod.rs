@@ -426,6 +426,10 @@ pub struct Pledge {
 /// times used) so that replaying them never re-runs a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "type")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "events are built once and moved whole; boxing the entries would change every match"
+)]
 pub enum EventKind {
     SegmentOpened {
         segment: usize,

@@ -126,7 +126,7 @@ fn split_sealed(line: &[u8], line_no: usize) -> Result<(&[u8], &[u8]), JournalEr
         return Err(bad());
     }
     let hash = &suffix[9..9 + 64];
-    if !hash.iter().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+    if !hash.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(bad());
     }
     Ok((head, hash))
@@ -182,6 +182,21 @@ fn verify_chain(lines: &[&[u8]]) -> Result<(String, String), JournalError> {
     Ok((header_hash, previous))
 }
 
+/// The header line read, in a format and version this Rostrum reads.
+fn read_header(line: &[u8], line_no: usize) -> Result<Header, JournalError> {
+    let h: Header = serde_json::from_slice(line).map_err(|e| damaged(line_no, format!("not a journal header: {e}")))?;
+    if h.format != FORMAT {
+        return Err(damaged(line_no, format!("not a Rostrum journal (format \"{}\")", h.format)));
+    }
+    if h.version != VERSION {
+        return Err(damaged(
+            line_no,
+            format!("journal format version {} is not supported (this Rostrum reads {VERSION})", h.version),
+        ));
+    }
+    Ok(h)
+}
+
 /// Read every complete line: the header, then events in sequence.
 fn parse_lines(lines: &[&[u8]]) -> Result<(Header, Vec<Event>, String, String), JournalError> {
     let mut header: Option<Header> = None;
@@ -198,18 +213,7 @@ fn parse_lines(lines: &[&[u8]]) -> Result<(Header, Vec<Event>, String, String), 
         let hash = || String::from_utf8_lossy(&line[line.len() - 66..line.len() - 2]).into_owned();
         match &header {
             None => {
-                let h: Header =
-                    serde_json::from_slice(body).map_err(|e| damaged(line_no, format!("not a journal header: {e}")))?;
-                if h.format != FORMAT {
-                    return Err(damaged(line_no, format!("not a Rostrum journal (format \"{}\")", h.format)));
-                }
-                if h.version != VERSION {
-                    return Err(damaged(
-                        line_no,
-                        format!("journal format version {} is not supported (this Rostrum reads {VERSION})", h.version),
-                    ));
-                }
-                header = Some(h);
+                header = Some(read_header(body, line_no)?);
                 header_hash = hash();
             }
             Some(_) => {
@@ -423,18 +427,32 @@ impl Writer {
     /// stale, from another journal, unreadable) is ignored with a warning, and the
     /// whole journal is read and verified as [`Writer::open`] does. `rostrum verify`
     /// always checks the whole chain.
-    pub fn open_at_checkpoint<S: serde::de::DeserializeOwned>(
+    pub fn open_at_checkpoint<S: serde::de::DeserializeOwned + Send>(
         path: &Path,
         checkpoint: &Path,
         recent: usize,
     ) -> Result<(Self, Reopened<S>), JournalError> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         lock(&file, path)?;
-        let bytes = fs::read(path)?;
         let mut warning = None;
         let fast = match fs::read(checkpoint) {
             Ok(text) => {
-                match read_checkpoint::<S>(&text).and_then(|(cp, state)| from_checkpoint(&bytes, cp, state, recent)) {
+                // The state (most of the file) is checked and read on a second thread
+                // while the journal's lines around the checkpoint are: only those are
+                // read from the journal's file.
+                let tried = std::thread::scope(|scope| {
+                    let state = scope.spawn(|| read_checkpoint::<S>(&text));
+                    let around = read_binding(&text).and_then(|cp| {
+                        let window = read_window(&file, cp.offset, recent).map_err(|e| e.to_string())?;
+                        from_checkpoint(&window, cp, (), recent)
+                    });
+                    let state = state.join().unwrap_or_else(|_| Err("its state could not be read".to_string()));
+                    match (around, state) {
+                        (Ok(reopened), Ok((_, state))) => Ok(reopened.with_base(state)),
+                        (Err(why), _) | (_, Err(why)) => Err(why),
+                    }
+                });
+                match tried {
                     Ok(reopened) => Some(reopened),
                     Err(why) => {
                         warning = Some(format!("{}: ignored, {why}; the whole journal was read", checkpoint.display()));
@@ -451,7 +469,7 @@ impl Writer {
         let mut reopened = match fast {
             Some(reopened) => reopened,
             None => {
-                let contents = parse(&bytes, true)?;
+                let contents = parse(&fs::read(path)?, true)?;
                 let recent_events = contents.events[contents.events.len().saturating_sub(recent)..].to_vec();
                 let last_seq = contents.events.last().map_or(0, |e| e.seq);
                 Reopened { contents, base: None, recent: recent_events, warning: None, last_seq, checkpoint_seq: 0 }
@@ -577,12 +595,17 @@ pub fn write_checkpoint<S: Serialize>(dir: &Path, epoch: &str, head: &Head, stat
     sync_dir(dir)
 }
 
+/// A checkpoint file's first line: what it is bound to.
+fn read_binding(text: &[u8]) -> Result<Checkpoint, String> {
+    let split = memchr::memchr(b'\n', text).ok_or("it has no binding line")?;
+    serde_json::from_slice(&text[..split]).map_err(|e| format!("its binding does not read ({e})"))
+}
+
 /// A checkpoint file read: its binding, and its state if the state's text is the one
 /// the binding names.
 fn read_checkpoint<S: serde::de::DeserializeOwned>(text: &[u8]) -> Result<(Checkpoint, S), String> {
     let split = memchr::memchr(b'\n', text).ok_or("it has no binding line")?;
-    let binding: Checkpoint =
-        serde_json::from_slice(&text[..split]).map_err(|e| format!("its binding does not read ({e})"))?;
+    let binding = read_binding(text)?;
     let body = text[split + 1..].strip_suffix(b"\n").unwrap_or(&text[split + 1..]);
     if hex::encode(Sha256::digest(body)) != binding.state_sha256 {
         return Err("its state is not the one it was written with (damaged or edited)".to_string());
@@ -610,18 +633,81 @@ pub struct Reopened<S> {
     pub checkpoint_seq: u64,
 }
 
+impl Reopened<()> {
+    fn with_base<S>(self, state: S) -> Reopened<S> {
+        let Self { contents, base: _, recent, warning, last_seq, checkpoint_seq } = self;
+        Reopened { contents, base: Some(state), recent, warning, last_seq, checkpoint_seq }
+    }
+}
+
+/// What the hub reads of a journal to open it from a checkpoint: the header line, and
+/// the bytes from `start` (the beginning of an event line) to the end of the file,
+/// which hold the line the checkpoint covers and at least `recent` lines before it
+/// when the journal has them. The rest of the file is not read.
+struct Window {
+    /// The header line, without its newline.
+    header: Vec<u8>,
+    /// File offset of `tail[0]`: just after the header, or the beginning of a line.
+    start: usize,
+    tail: Vec<u8>,
+}
+
+/// Bytes read for each line wanted before a checkpoint, at first (doubled until enough).
+const GUESS_PER_LINE: usize = 512;
+
+fn read_window(file: &File, offset: u64, recent: usize) -> io::Result<Window> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(file.metadata()?.len()).map_err(io::Error::other)?;
+    let read = |from: usize, to: usize| -> io::Result<Vec<u8>> {
+        let mut bytes = vec![0u8; to.saturating_sub(from)];
+        file.read_exact_at(&mut bytes, from as u64)?;
+        Ok(bytes)
+    };
+    // The header: up to its newline (it holds the session file, so it may be long).
+    let mut header = Vec::new();
+    let header_end = loop {
+        let from = header.len();
+        let piece = read(from, len.min(from + (64 << 10).max(from)))?;
+        if piece.is_empty() {
+            break len;
+        }
+        if let Some(i) = memchr::memchr(b'\n', &piece) {
+            header.extend_from_slice(&piece[..i]);
+            break from + i;
+        }
+        header.extend_from_slice(&piece);
+    };
+    let first_line = (header_end + 1).min(len);
+    let offset = usize::try_from(offset).unwrap_or(len).clamp(first_line, len);
+    let mut back = (recent + 2).saturating_mul(GUESS_PER_LINE);
+    loop {
+        let start = offset.saturating_sub(back).max(first_line);
+        let tail = read(start, len)?;
+        let before = memchr::memchr_iter(b'\n', &tail[..offset - start]).count();
+        // Enough whole lines before the offset, or the window reaches the first event.
+        if start == first_line || before > recent + 1 {
+            // Start at a line's beginning: drop the partial first line.
+            let skip = if start == first_line { 0 } else { memchr::memchr(b'\n', &tail).map_or(0, |i| i + 1) };
+            return Ok(Window { header, start: start + skip, tail: tail[skip..].to_vec() });
+        }
+        back = back.saturating_mul(2);
+    }
+}
+
 /// The journal read from its checkpoint, or why the checkpoint does not fit it.
-fn from_checkpoint<S>(bytes: &[u8], cp: Checkpoint, state: S, recent: usize) -> Result<Reopened<S>, String> {
+fn from_checkpoint<S>(w: &Window, cp: Checkpoint, state: S, recent: usize) -> Result<Reopened<S>, String> {
     if cp.format != CHECKPOINT_FORMAT {
         return Err(format!("it is not a Rostrum checkpoint (format \"{}\")", cp.format));
     }
     let offset = usize::try_from(cp.offset).map_err(|_| "its offset is out of range".to_string())?;
-    if offset == 0 || offset > bytes.len() || bytes[offset - 1] != b'\n' {
+    let end_of_file = w.start + w.tail.len();
+    if offset <= w.start || offset > end_of_file || w.tail[offset - w.start - 1] != b'\n' {
         return Err(format!("it points at byte {offset}, not at the end of a line of the journal"));
     }
+    let bytes = &w.tail;
+    let offset = offset - w.start;
     // The header: the journal's identity must be the checkpoint's.
-    let header_end = memchr::memchr(b'\n', bytes).ok_or("the journal has no complete header line")?;
-    let header_line = &bytes[..header_end];
+    let header_line = &w.header[..];
     let header_hash = unseal(header_line, "", 1).map_err(|e| e.to_string())?;
     if header_hash != cp.epoch {
         return Err("it was made for another journal (its epoch differs)".to_string());
@@ -642,8 +728,9 @@ fn from_checkpoint<S>(bytes: &[u8], cp: Checkpoint, state: S, recent: usize) -> 
     if at.seq != cp.seq {
         return Err(format!("the line it points at is event {}, not {}", at.seq, cp.seq));
     }
-    // The lines after it: every one verified and in sequence.
-    let mut line_no = memchr::memchr_iter(b'\n', &bytes[..offset]).count();
+    // The lines after it: every one verified and in sequence. Lines are numbered as
+    // the journal's: the header, then one per event up to the covered one.
+    let mut line_no = usize::try_from(cp.seq).map_err(|_| "its seq is out of range".to_string())? + 1;
     let mut previous = cp.line_hash.clone();
     let mut events = Vec::new();
     let mut start = offset;
@@ -666,11 +753,11 @@ fn from_checkpoint<S>(bytes: &[u8], cp: Checkpoint, state: S, recent: usize) -> 
         start += end + 1;
     }
     // The last events before it, for resuming clients, each chained to the next up to
-    // the covered line (whose hash the checkpoint holds).
+    // the covered line (whose hash the checkpoint holds). The window begins at a line.
     let wanted = recent.saturating_sub(events.len());
     let mut earlier: Vec<&[u8]> = vec![covered];
     let mut end = line_start;
-    while earlier.len() < wanted && end > header_end + 1 {
+    while earlier.len() < wanted && end > 0 {
         let slice = &bytes[..end - 1];
         let begin = memchr::memrchr(b'\n', slice).map_or(0, |i| i + 1);
         earlier.push(&bytes[begin..end - 1]);
@@ -690,7 +777,7 @@ fn from_checkpoint<S>(bytes: &[u8], cp: Checkpoint, state: S, recent: usize) -> 
     let keep = wanted.min(recent_events.len());
     let mut recent_events = recent_events.split_off(recent_events.len() - keep);
     recent_events.extend(events.iter().cloned());
-    let valid_len = start as u64;
+    let valid_len = (w.start + start) as u64;
     let last_seq = cp.seq + events.len() as u64;
     let contents = Contents { header, events, last_hash: previous, header_hash, valid_len, torn };
     Ok(Reopened { contents, base: Some(state), recent: recent_events, warning: None, last_seq, checkpoint_seq: cp.seq })
@@ -726,6 +813,8 @@ pub fn verify_report(path: &Path) -> Result<String, JournalError> {
 }
 
 pub mod etcd;
+mod index;
+pub use index::{Glance, Index, Kind, load_checkpoint};
 
 #[cfg(test)]
 mod tests;

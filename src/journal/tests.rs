@@ -154,3 +154,112 @@ fn verify_reports_a_torn_tail_as_a_warning() {
     assert!(report.contains("header and 2 events"), "{report}");
     assert!(report.contains("warning: line 4 is incomplete (8 bytes"), "{report}");
 }
+
+/// What [`Index::open`] makes of a file, in the terms of [`read_file`]: the events
+/// (read back through the index), the torn tail, or the damaged line.
+fn indexed(path: &Path) -> Result<(Vec<Event>, Option<TornTail>), usize> {
+    match Index::open(path, true) {
+        Ok(index) => Ok((index.read(0, index.len()).expect("reads back"), index.torn.clone())),
+        Err(JournalError::Damaged { line, .. }) => Err(line),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn whole(path: &Path) -> Result<(Vec<Event>, Option<TornTail>), usize> {
+    match read_file(path) {
+        Ok(contents) => Ok((contents.events, contents.torn)),
+        Err(JournalError::Damaged { line, .. }) => Err(line),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn the_index_reads_and_refuses_exactly_what_the_whole_reader_does() {
+    // More than 256 lines: the index checks them on two threads.
+    let (_dir, path) = journal(600);
+    let full = fs::read(&path).expect("bytes");
+    assert_eq!(indexed(&path), whole(&path));
+    let index = Index::open(&path, true).expect("opens");
+    assert_eq!(index.len(), 600);
+    assert_eq!(index.read(299, 302).expect("reads"), (300..=302).map(event).collect::<Vec<_>>());
+    assert_eq!(index.glances[41].at, event(42).at);
+    let text = String::from_utf8(full.clone()).expect("text");
+    for edit in ["\"p3\"", "\"p300\"", "\"p301\"", "\"p599\""] {
+        fs::write(&path, text.replacen(edit, "\"p9\"", 1)).expect("write");
+        assert_eq!(indexed(&path), whole(&path), "{edit}");
+        assert!(indexed(&path).is_err(), "{edit}");
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    for (a, b) in [(1, 2), (300, 301), (301, 302), (599, 600)] {
+        let mut swapped = lines.clone();
+        swapped.swap(a, b);
+        fs::write(&path, swapped.join("\n") + "\n").expect("write");
+        assert_eq!(indexed(&path), whole(&path), "swapped {a} and {b}");
+    }
+    for cut in [full.len() - 1, full.len() - 100, full.len() / 2] {
+        fs::write(&path, &full[..cut]).expect("write");
+        assert_eq!(indexed(&path), whole(&path), "cut at {cut}");
+    }
+    for start in (0..full.len()).step_by(4096) {
+        let mut zeroed = full.clone();
+        let end = (start + 512).min(zeroed.len());
+        zeroed[start..end].fill(0);
+        fs::write(&path, &zeroed).expect("write");
+        assert_eq!(indexed(&path), whole(&path), "zeroed at {start}");
+    }
+}
+
+#[test]
+fn a_line_changed_after_the_index_was_made_is_refused_when_read_again() {
+    let (_dir, path) = journal(10);
+    let index = Index::open(&path, true).expect("opens");
+    let text = fs::read_to_string(&path).expect("text");
+    // Same length, another participant: only the hash tells.
+    fs::write(&path, text.replacen("\"p5\"", "\"p6\"", 1)).expect("write");
+    assert!(index.read(0, 4).is_ok(), "the lines before it are unchanged");
+    match index.read(3, 6) {
+        Err(JournalError::Damaged { line, problem }) => {
+            assert_eq!(line, 6);
+            assert!(problem.contains("changed since"), "{problem}");
+        }
+        other => panic!("expected the changed line, got {other:?}"),
+    }
+}
+
+#[test]
+fn opening_at_a_checkpoint_reads_only_the_lines_around_it_and_continues_the_chain() {
+    // Long enough that the hub's window starts in the middle of the file.
+    let (_dir, path) = journal(3000);
+    let dir = path.parent().expect("dir").to_path_buf();
+    let checkpoint = dir.join(CHECKPOINT_FILE);
+    let index = Index::open(&path, true).expect("opens");
+    let (offset, hash) = index.head_after(2500).expect("a line");
+    let epoch = index.header_hash.clone();
+    drop(index);
+    write_checkpoint(&dir, &epoch, &Head { seq: 2500, hash, offset }, &"the state".to_string()).expect("checkpoint");
+    for recent in [0, 100, 499, 500, 501, 2999, 10_000] {
+        let (mut writer, opened) = Writer::open_at_checkpoint::<String>(&path, &checkpoint, recent).expect("opens");
+        assert_eq!(opened.warning, None, "recent {recent}");
+        assert_eq!(opened.base.as_deref(), Some("the state"));
+        assert_eq!(opened.checkpoint_seq, 2500);
+        assert_eq!(opened.contents.events, (2501..=3000).map(event).collect::<Vec<_>>());
+        // The events after the checkpoint, and before them as many as make up `recent`.
+        let from = 3000 - recent.clamp(500, 3000) as u64 + 1;
+        assert_eq!(opened.recent, (from..=3000).map(event).collect::<Vec<_>>(), "recent {recent}");
+        assert_eq!(opened.contents.valid_len, fs::metadata(&path).expect("meta").len());
+        writer.append(&[event(3001)]).expect("append");
+        drop(writer);
+        let contents = read_file(&path).expect("the chain continues");
+        assert_eq!(contents.events.len(), 3001);
+        // Back to 3,000 events for the next round.
+        fs::write(&path, &fs::read(&path).expect("bytes")[..opened.contents.valid_len as usize]).expect("cut");
+    }
+    // A torn last line: cut, and the chain continues from the last complete one.
+    let mut bytes = fs::read(&path).expect("bytes");
+    let whole = bytes.len() as u64;
+    bytes.extend_from_slice(b"{\"seq\":3001,\"at\"");
+    fs::write(&path, &bytes).expect("torn");
+    let (_writer, opened) = Writer::open_at_checkpoint::<String>(&path, &checkpoint, 100).expect("opens");
+    assert_eq!(opened.contents.torn, Some(TornTail { line: 3002, bytes: 16 }));
+    assert_eq!(fs::metadata(&path).expect("meta").len(), whole, "the torn line was cut");
+}

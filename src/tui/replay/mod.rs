@@ -10,7 +10,8 @@ use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 use super::keymap::{Action, Keymap};
 use super::live::{Msg, StatusLine, Tone};
 use crate::domain::{Session, Timestamp};
-use crate::replay::{Player, is_segment_start, is_turn_start};
+use crate::journal::Kind;
+use crate::replay::Player;
 
 pub const SPEEDS: [u32; 6] = [1, 2, 5, 10, 30, 60];
 
@@ -72,6 +73,9 @@ impl ReplayApp {
         if let Some(torn) = app.player.torn.clone() {
             app.error(format!("the log ends with a torn line (left out): {torn}"));
         }
+        if let Some(warning) = app.player.warning.clone() {
+            app.error(warning);
+        }
         app
     }
 
@@ -129,7 +133,7 @@ impl ReplayApp {
         let index = index.min(self.player.len());
         let at = match index {
             0 => self.player.span().map(|(start, _)| start),
-            i => self.player.events.get(i - 1).map(|e| e.at),
+            i => self.player.time_of(i - 1),
         };
         if let Some(at) = at {
             self.now = at;
@@ -140,13 +144,16 @@ impl ReplayApp {
     fn set_cursor(&mut self, index: usize) {
         let step = index == self.cursor + 1 && self.state.is_some();
         if step {
-            if let (Some(state), Some(event)) = (self.state.as_mut(), self.player.events.get(self.cursor)) {
-                crate::domain::apply(state, event);
+            if let (Some(state), Some(event)) = (self.state.as_mut(), self.player.event(self.cursor)) {
+                crate::domain::apply(state, &event);
             }
         } else if index != self.cursor || self.state.is_none() {
             self.state = Some(self.player.state_at(index));
         }
         self.cursor = index;
+        if let Some(problem) = self.player.take_problem() {
+            self.error(problem);
+        }
     }
 
     /// Move the session's time, applying the events up to it.
@@ -180,6 +187,8 @@ pub fn update(app: &mut ReplayApp, msg: Msg) -> bool {
     match msg {
         Msg::Tick(now) => {
             app.poll(now);
+            // Fold ahead a little while the screen waits (a long journal opened from its checkpoint).
+            app.player.warm();
             if app.live() {
                 // Live: the floor's clock reads the wall clock, like the live screens.
                 app.now = now.max(app.now);
@@ -271,15 +280,15 @@ fn on_action(app: &mut ReplayApp, action: Action) -> bool {
             app.go_to(app.cursor.saturating_sub(1));
         }
         Action::NextTurn | Action::NextSegment => {
-            let pred = if action == Action::NextTurn { is_turn_start } else { is_segment_start };
-            match app.player.next_matching(app.cursor, pred) {
+            let kind = if action == Action::NextTurn { Kind::FloorGiven } else { Kind::SegmentOpened };
+            match app.player.next_of(app.cursor, kind) {
                 Some(index) => app.go_to(index),
                 None => app.info("no later one"),
             }
         }
         Action::PreviousTurn | Action::PreviousSegment => {
-            let pred = if action == Action::PreviousTurn { is_turn_start } else { is_segment_start };
-            match app.player.previous_matching(app.cursor, pred) {
+            let kind = if action == Action::PreviousTurn { Kind::FloorGiven } else { Kind::SegmentOpened };
+            match app.player.previous_of(app.cursor, kind) {
                 Some(index) => app.go_to(index),
                 None => app.info("no earlier one"),
             }

@@ -85,12 +85,10 @@ fn render_events(app: &ReplayApp, theme: &Theme, frame: &mut Frame, area: Rect) 
     let first = current.unwrap_or(0).saturating_sub(height / 2).min(app.player.len().saturating_sub(height));
     let lines: Vec<Line> = app
         .player
-        .events
+        .events_between(first, first + height)
         .iter()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .map(|(i, e)| {
+        .zip(first..)
+        .map(|(e, i)| {
             // A delegate acts under its participant id: show its (short) name; a person
             // at the chair by name, with room for it on a wide screen.
             let actor_width = if width >= 80 { (width / 4).clamp(10, 24) } else { 10 };
