@@ -570,7 +570,9 @@ pub(super) async fn serve<S>(
         _ => return,
     };
     if !head.upgrade {
-        let response = super::http::answer(&registry, &head).await;
+        // Boxed: answering a page (the report reads a whole journal) is a large future,
+        // and inline it would be part of every websocket connection's task too.
+        let response = Box::pin(super::http::answer(&registry, &head)).await;
         let _ = timeout(settings.write_timeout, super::http::respond(&mut stream, &response)).await;
         return;
     }
@@ -771,6 +773,25 @@ fn fragments(text: Utf8Bytes) -> Vec<Message> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every connection's task holds its `serve` future for the connection's life:
+    /// thousands of observers must each cost a few KiB, so the rarely taken paths
+    /// (a page, the report, a resync) are boxed rather than inline. (The report
+    /// inline made every connection's task 16 KiB larger.)
+    #[tokio::test]
+    async fn a_connections_task_is_small() {
+        let (stream, _other) = tokio::io::duplex(64);
+        let (forum, _task) = super::super::forum::ForumHub::spawn(0);
+        let registry = Arc::new(Registry {
+            sessions: Default::default(),
+            forum,
+            forum_tokens: crate::hub::ForumTokens { secretariat: "s".into(), observer: "o".into() },
+        });
+        let future =
+            serve(stream, SocketAddr::from(([127, 0, 0, 1], 1)), registry, Arc::new(Settings::default()), None);
+        let size = std::mem::size_of_val(&future);
+        assert!(size < 4 * 1024, "the serve future is {size} bytes");
+    }
 
     #[test]
     fn first_heartbeats_are_spread_over_the_period() {
