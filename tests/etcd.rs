@@ -88,6 +88,15 @@ fn spawn_hub(endpoints: &str, data: &Path) -> HubProcess {
     HubProcess { child, addr, lines }
 }
 
+/// Two hubs of the same session: the first leads, the second stands by.
+fn leader_and_standby(endpoints: &str, data_a: &Path, data_b: &Path) -> (HubProcess, HubProcess) {
+    let mut a = spawn_hub(endpoints, data_a);
+    assert!(a.leads_within(DEADLINE), "the first hub leads");
+    let mut b = spawn_hub(endpoints, data_b);
+    assert!(!b.leads_within(Duration::from_secs(1)), "the second stands by");
+    (a, b)
+}
+
 fn chair_token(data: &Path) -> String {
     let text = std::fs::read_to_string(data.join(SESSION).join("tokens.toml")).expect("tokens file");
     toml::from_str::<rostrum::hub::Tokens>(&text).expect("tokens parse").chair
@@ -304,10 +313,7 @@ async fn kill_9_the_leading_hub_in_a_burst_loses_nothing_acknowledged_and_a_stan
     let cluster = Cluster::start().await.expect("a three-node etcd cluster");
     let endpoints = cluster.endpoints();
     let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let mut a = spawn_hub(&endpoints, data_a.path());
-    assert!(a.leads_within(DEADLINE), "the first hub leads");
-    let mut b = spawn_hub(&endpoints, data_b.path());
-    assert!(!b.leads_within(Duration::from_secs(1)), "the second stands by");
+    let (mut a, mut b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
     let token = chair_token(data_a.path());
 
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
@@ -441,10 +447,7 @@ async fn a_chairs_link_follows_the_session_to_the_hub_that_takes_over() {
     let cluster = Cluster::start().await.expect("a three-node etcd cluster");
     let endpoints = cluster.endpoints();
     let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let mut a = spawn_hub(&endpoints, data_a.path());
-    assert!(a.leads_within(DEADLINE), "the first hub leads");
-    let mut b = spawn_hub(&endpoints, data_b.path());
-    assert!(!b.leads_within(Duration::from_secs(1)), "the second stands by");
+    let (mut a, mut b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
     // The leader reads the list of live hubs every lease TTL (2 s here).
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let token = chair_token(data_a.path());
