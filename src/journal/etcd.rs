@@ -25,6 +25,8 @@ use crate::etcd::{Compare, Etcd, EtcdError, Lease, Op, prefix_end};
 
 /// Event keys per range request when reading a journal.
 const PAGE: i64 = 5000;
+/// How many lease TTLs a hub keeps asking whether its last write was recorded.
+const RESOLVE_TTLS: u32 = 3;
 /// Events per transaction (etcd allows 128 operations in one, by default).
 const PER_TXN: usize = 100;
 
@@ -383,7 +385,9 @@ impl EtcdWriter {
     /// After a failed call (`error`) or a failed compare (`None`): the head says
     /// whether the transaction was applied.
     async fn resolve(&mut self, next: Head, error: Option<EtcdError>) -> Result<(), AppendError> {
-        let deadline = tokio::time::Instant::now() + self.lease.ttl;
+        // Nothing is written while this is unknown, so it may wait out an etcd election
+        // on a loaded machine (several lease TTLs); the next write still needs the lease.
+        let deadline = tokio::time::Instant::now() + self.lease.ttl * RESOLVE_TTLS;
         loop {
             if let Ok(stored) = self.etcd.get(&head_key(&self.session)).await {
                 let stored: Option<Head> = stored.and_then(|kv| serde_json::from_slice(&kv.value).ok());
