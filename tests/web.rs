@@ -432,21 +432,25 @@ async fn the_display_and_the_timer_speak_the_six_official_languages() {
     hub.shutdown().await;
 }
 
+/// A hub on the test session with `from` replaced by `to` in its file, Peru on the floor.
+async fn peru_speaking_in(data: &Path, from: &str, to: &str) -> (Hub, PathBuf) {
+    let source = std::fs::read_to_string(session_file()).expect("session file");
+    let file = data.join("edited.toml");
+    std::fs::write(&file, source.replacen(from, to, 1)).expect("writes");
+    let hub = Hub::start("127.0.0.1:0", data, std::slice::from_ref(&file), Settings::default()).await.expect("starts");
+    chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
+    chair(&hub, inscribe("peru")).await;
+    chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
+    (hub, file)
+}
+
 /// Session files may ask for Arabic-Indic digits on the Arabic pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arabic_pages_write_the_digits_the_session_file_chooses() {
     let data = tempfile::tempdir().expect("temp dir");
-    let source = std::fs::read_to_string(session_file()).expect("session file");
-    let file = data.path().join("arab.toml");
-    std::fs::write(
-        &file,
-        source.replacen("observers_open = false\n", "observers_open = false\nnumerals = \"arab\"\n", 1),
-    )
-    .expect("writes");
-    let hub = Hub::start("127.0.0.1:0", data.path(), &[file], Settings::default()).await.expect("starts");
-    chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
-    chair(&hub, inscribe("peru")).await;
-    chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
+    let (hub, _) =
+        peru_speaking_in(data.path(), "observers_open = false\n", "observers_open = false\nnumerals = \"arab\"\n")
+            .await;
     let mut browser = Browser::start().await;
     let page = browser.open(&lang_url(&hub, "display", "ar"), 1280, 720).await;
     let text = browser
@@ -684,15 +688,8 @@ async fn the_pages_never_lose_a_name_and_show_a_resumed_statements_part() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_public_display_waits_for_its_hub_without_asking_for_a_token() {
     let data = tempfile::tempdir().expect("temp dir");
-    let source = std::fs::read_to_string(session_file()).expect("session file");
-    let file = data.path().join("public.toml");
-    std::fs::write(&file, source.replacen("observers_open = false", "observers_open = true", 1)).expect("writes");
-    let hub =
-        Hub::start("127.0.0.1:0", data.path(), std::slice::from_ref(&file), Settings::default()).await.expect("starts");
+    let (hub, file) = peru_speaking_in(data.path(), "observers_open = false", "observers_open = true").await;
     let addr = hub.addr;
-    chair(&hub, Command::OpenSegment { segment: "general".into() }).await;
-    chair(&hub, inscribe("peru")).await;
-    chair(&hub, Command::GiveFloor { entry: 3, budget: None }).await;
     let mut browser = Browser::start().await;
     let page = browser.open(&format!("http://{addr}/v1/sessions/{SESSION}/display"), 1280, 720).await;
     browser.wait_text(&page, "the floor", 5 * SECOND, |t| t.contains("Peru") && t.contains("live")).await;

@@ -95,15 +95,6 @@ impl Delegate {
         self.live.offers(self.selected_entry().map(|e| e.id))
     }
 
-    /// The point-of-order key raises one, or withdraws the delegation's own pending one.
-    pub fn point_of_order_move(offers: &Offers) -> Move {
-        if !offers.allows(Move::PointOfOrder) && offers.allows(Move::WithdrawPointOfOrder) {
-            Move::WithdrawPointOfOrder
-        } else {
-            Move::PointOfOrder
-        }
-    }
-
     fn move_selection(&mut self, delta: isize) {
         let len = self.selectable().len();
         self.selected = if len == 0 { 0 } else { self.selected.saturating_add_signed(delta).min(len - 1) };
@@ -370,7 +361,7 @@ fn on_action(d: &mut Delegate, action: Action) -> Vec<Effect> {
         }
         Action::RightOfReply => perform(d, Move::RightOfReply),
         Action::PointOfOrder => {
-            let m = Delegate::point_of_order_move(&d.offers());
+            let m = d.offers().point_of_order_move();
             perform(d, m)
         }
         Action::Connection => perform(d, Move::Connection),

@@ -84,7 +84,7 @@ pub fn footer_hints(d: &Delegate) -> Vec<(String, String)> {
                 Some(_) => hints.push(h(k(Action::RightOfReply), "right of reply")),
                 None => {}
             }
-            match Delegate::point_of_order_move(&offers) {
+            match offers.point_of_order_move() {
                 Move::WithdrawPointOfOrder => hints.push(h(k(Action::PointOfOrder), "withdraw point of order")),
                 m if offers.allows(m) => hints.push(h(k(Action::PointOfOrder), "point of order")),
                 _ => {}

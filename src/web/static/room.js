@@ -57,9 +57,13 @@
 
   // The page's words, from its language's file; {name} placeholders filled in.
   function t(key, vars) {
-    let text = (labels && labels[key]) || key;
-    for (const [k, v] of Object.entries(vars || {})) text = text.split("{" + k + "}").join(String(v));
-    return digits(text);
+    let text = digits((labels && labels[key]) || key);
+    // Numbers and times take the page's digits; names are written as the roster writes them ("G77").
+    for (const [k, v] of Object.entries(vars || {})) {
+      const value = /^[+\-]?[\d:.]+$/.test(String(v)) ? digits(String(v)) : String(v);
+      text = text.split("{" + k + "}").join(value);
+    }
+    return text;
   }
 
   // Arabic-Indic digits on the Arabic pages when the session file asks for them.
