@@ -540,7 +540,13 @@ async fn a_remote_delegate_requests_the_floor_from_the_speakers_page_with_a_clic
     // A refusal is shown with the hub's reason: a language that is not one.
     let ghana_entry = session_state(&handle).await.segments[0].list[0].id;
     chair(&hub, Command::Withdraw { entry: ghana_entry }).await;
-    browser.wait_text(&page, "not on the list", 5 * SECOND, |t| t.contains("not on the list")).await;
+    // Off the list, and the hub's moves offer the request again (they follow the display frame).
+    let refused = format!("{request} — Not possible now");
+    browser
+        .wait_text(&page, "the request offered again", 5 * SECOND, |t| {
+            t.contains("not on the list") && !t.contains(&refused)
+        })
+        .await;
     browser.eval(&page, "document.getElementById('statement-language').value = 'other'; document.getElementById('statement-language').dispatchEvent(new Event('change')); const code = document.getElementById('statement-language-code'); code.value = 'xx'; code.dispatchEvent(new Event('input'));").await;
     assert!(click(&mut browser, &page, &request).await);
     browser
@@ -551,9 +557,8 @@ async fn a_remote_delegate_requests_the_floor_from_the_speakers_page_with_a_clic
 
     // The chair closes the list: the request is not offered, and the page says why.
     chair(&hub, Command::CloseList { segment: None }).await;
-    let why = format!("{request} — Not possible now");
-    let text = browser.wait_text(&page, "why not", 5 * SECOND, |t| t.contains(&why)).await;
-    let line = text.lines().find(|l| l.contains(&why)).unwrap_or_default();
+    let text = browser.wait_text(&page, "why not", 5 * SECOND, |t| t.contains(&refused)).await;
+    let line = text.lines().find(|l| l.contains(&refused)).unwrap_or_default();
     assert!(line.contains("closed"), "{line}");
     assert!(!click(&mut browser, &page, &request).await, "no request button with the list closed");
     browser.screenshot(&page, &screenshots().join("speaker-delegate-list-closed-1280x720.png")).await;
