@@ -167,6 +167,10 @@ pub enum ServerFrame {
         id: String,
         code: RejectCode,
         reason: String,
+        /// With code `standby`: the session URL of the hub that leads the session
+        /// (send the command there), when this hub knows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        leader: Option<String>,
     },
     Pong {
         id: String,
@@ -180,6 +184,13 @@ pub enum ServerFrame {
     Resync {
         reason: String,
     },
+}
+
+impl ServerFrame {
+    /// The command `id` refused, for `reason` (no leader named).
+    pub fn rejected(id: String, code: RejectCode, reason: impl Into<String>) -> Self {
+        Self::Rejected { id, code, reason: reason.into(), leader: None }
+    }
 }
 
 /// A hub frame with the hub's clock.

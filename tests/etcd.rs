@@ -44,11 +44,12 @@ impl Drop for HubProcess {
 }
 
 impl HubProcess {
-    /// Wait until this hub leads (it prints its banner then); `false` if not within `limit`.
+    /// Wait until this hub leads the session (it says so on start, or when it
+    /// takes the session over); `false` if not within `limit`.
     fn leads_within(&mut self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            if line.starts_with("listening on ws://") {
+            if line.starts_with("leading session ") {
                 return true;
             }
         }
@@ -547,4 +548,75 @@ async fn a_chairs_link_follows_the_session_to_the_hub_that_takes_over() {
     let (_, notes) = exported_notes(&endpoints, data_b.path());
     assert_eq!((notes.get("before"), notes.get("after")), (Some(&1), Some(&1)));
     eprintln!("the link was back on the new leader {gap:?} after the kill, the console {console_back:?}");
+}
+
+/// A standby serves the session read-only: a client on it follows what the leader
+/// records, a command sent to it is refused `standby` naming the leader (and a
+/// link sends it there by itself), and when the leader is killed the standby's
+/// own connections go on, now able to command, with nothing missed or repeated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_serves_the_session_read_only_and_its_clients_command_through_the_leader() {
+    use rostrum::client::link::{LinkCommand, LinkEvent, spawn};
+    let _one = SERIAL.lock().await;
+    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let endpoints = cluster.endpoints();
+    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (mut a, mut b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
+    let token = chair_token(data_a.path());
+    assert_eq!(chair_token(data_b.path()), token, "the standby accepts the session's credentials");
+    let mut on_a = join(&a.addr, &token).await;
+    accepted(&mut on_a, note("first")).await;
+
+    // A chair on the standby: it gets the session, and what the leader records.
+    let mut on_b = join(&b.addr, &token).await;
+    let second = accepted(&mut on_a, note("second")).await;
+    let (_, seen) = until(&mut on_b, |f| matches!(f, ServerFrame::Event { event } if event.seq == second)).await;
+    let mut seqs: Vec<u64> = seen.iter().map(|e| e.seq).collect();
+    seqs.push(second);
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "in order, nothing missed or repeated: {seqs:?}");
+
+    // A command to the standby: refused, nothing decided, the leader named.
+    let sent = on_b.command(note("to-the-standby")).await.expect("sends");
+    let (frame, _) = until(&mut on_b, |f| matches!(f, ServerFrame::Rejected { id, .. } if *id == sent)).await;
+    let leader_url = format!("ws://{}/v1/sessions/{SESSION}", a.addr);
+    match frame {
+        ServerFrame::Rejected { code, leader, reason, .. } => {
+            assert_eq!(code, RejectCode::Standby, "{reason}");
+            assert_eq!(leader.as_deref(), Some(leader_url.as_str()), "{reason}");
+            assert!(reason.contains(&leader_url), "the reason names the leader: {reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A link given the standby's URL: its command reaches the leader without a word.
+    let mut link = spawn(format!("ws://{}/v1/sessions/{SESSION}", b.addr), Some(token.clone()));
+    link.commands.send(LinkCommand::Send { id: "via-link".into(), command: note("via-link") }).await.expect("sends");
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut answer = None;
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, link.events.recv()).await {
+        if let LinkEvent::Frame(f) = &event
+            && let ServerFrame::Accepted { id, .. } | ServerFrame::Rejected { id, .. } = &f.frame
+            && id == "via-link"
+        {
+            answer = Some(f.frame.clone());
+            break;
+        }
+        assert!(!matches!(event, LinkEvent::NotSent { .. }), "{event:?}");
+    }
+    assert!(matches!(answer, Some(ServerFrame::Accepted { .. })), "the leader accepted it: {answer:?}");
+    drop(link);
+
+    // The leader is lost: the standby's connection stays, and commands there now work.
+    a.child.kill().expect("kill -9");
+    let _ = a.child.wait();
+    assert!(b.leads_within(Duration::from_secs(10)), "the standby takes over");
+    let after = accepted(&mut on_b, note("after-takeover")).await;
+    drop(on_b);
+    drop(on_a);
+    let (contents, notes) = exported_notes(&endpoints, data_b.path());
+    assert_eq!(contents.events.last().map(|e| e.seq), Some(after));
+    for id in ["first", "second", "via-link", "after-takeover"] {
+        assert_eq!(notes.get(id), Some(&1), "{id} recorded once");
+    }
+    assert_eq!(notes.get("to-the-standby"), None, "the standby decided nothing");
 }

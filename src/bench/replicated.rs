@@ -163,11 +163,11 @@ fn spawn_hub(exe: &Path, endpoints: &str, data: &Path, ttl: u64) -> Result<Hub, 
     Ok(Hub { child, addr, lines })
 }
 
-/// Whether the hub printed its banner (it leads) within `limit`.
+/// Whether the hub said it leads the session (on start, or taking it over) within `limit`.
 fn leads(hub: &Hub, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while let Ok(line) = hub.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        if line.starts_with("listening on ws://") {
+        if line.starts_with("leading session ") {
             return true;
         }
     }

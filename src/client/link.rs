@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{ClientError, Connection};
-use crate::domain::{Command, Timestamp};
+use crate::domain::{Command, RejectCode, Timestamp};
 use crate::protocol::{ClientFrame, Envelope, ServerFrame};
 
 /// What the link tells its client.
@@ -147,7 +147,24 @@ impl Hubs {
     pub fn advance(&mut self) {
         self.at = (self.at + 1) % self.list.len().max(1);
     }
+
+    /// The hub a standby named as the session's leader (a session URL): current
+    /// from now on, added to the list if it was not on it.
+    pub fn prefer(&mut self, leader: &str) {
+        let url = format!("{leader}{}", self.query);
+        match self.list.iter().position(|u| *u == url) {
+            Some(at) => self.at = at,
+            None => {
+                self.list.insert(0, url);
+                self.at = 0;
+            }
+        }
+    }
 }
+
+/// How many times a command refused by a standby hub is sent again to the leader
+/// it names before the refusal is passed on.
+const REDIRECTS: u32 = 5;
 
 async fn run(
     url: String,
@@ -159,6 +176,8 @@ async fn run(
     let mut epoch: Option<String> = None;
     let mut attempt: u32 = 0;
     let mut hubs = Hubs::new(&url);
+    // Commands a standby refused (it decided nothing), to send on the next connection.
+    let mut resend = Resend::default();
     loop {
         if events.send(LinkEvent::Connecting { attempt }).await.is_err() {
             return;
@@ -175,15 +194,34 @@ async fn run(
                 }
                 return;
             }
-            Err(e) => e.to_string(),
+            Err(e) => {
+                // Commands waiting to be sent again are not: say so.
+                for (id, _) in resend.queue.drain(..) {
+                    let reason = format!("not connected: {e}");
+                    if events.send(LinkEvent::NotSent { id, reason }).await.is_err() {
+                        return;
+                    }
+                }
+                e.to_string()
+            }
             Ok(conn) => {
                 attempt = 0;
                 if events.send(LinkEvent::Connected).await.is_err() {
                     return;
                 }
-                match serve(conn, &mut commands, &events, &mut since, &mut epoch, &mut hubs).await {
+                let state = LinkState { since: &mut since, epoch: &mut epoch, hubs: &mut hubs, resend: &mut resend };
+                match serve(conn, &mut commands, &events, state).await {
                     Served::Stop => return,
                     Served::Lost(reason) => reason,
+                    Served::Redirect(leader) => {
+                        // A standby named the leader: go there at once, with the refused
+                        // commands (and those given meanwhile); else try again shortly.
+                        match leader {
+                            Some(leader) => hubs.prefer(&leader),
+                            None => tokio::time::sleep(backoff(1)).await,
+                        }
+                        continue;
+                    }
                 }
             }
         };
@@ -217,24 +255,76 @@ async fn run(
 enum Served {
     Stop,
     Lost(String),
+    /// A standby hub refused commands: reconnect to the leader it named (if any).
+    Redirect(Option<String>),
+}
+
+/// Commands refused by a standby hub, sent again on the next connection, and how
+/// often each was.
+#[derive(Debug, Default)]
+struct Resend {
+    queue: Vec<(String, Command)>,
+    tries: std::collections::HashMap<String, u32>,
+}
+
+/// What a link keeps from one connection to the next.
+struct LinkState<'a> {
+    since: &'a mut Option<u64>,
+    epoch: &'a mut Option<String>,
+    hubs: &'a mut Hubs,
+    resend: &'a mut Resend,
 }
 
 async fn serve(
     mut conn: Connection,
     commands: &mut mpsc::Receiver<LinkCommand>,
     events: &mpsc::Sender<LinkEvent>,
-    since: &mut Option<u64>,
-    epoch: &mut Option<String>,
-    hubs: &mut Hubs,
+    link: LinkState<'_>,
 ) -> Served {
+    let LinkState { since, epoch, hubs, resend } = link;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut in_flight: Option<(String, Instant, Timestamp)> = None;
     let mut pings = 0u64;
+    // Commands sent on this connection and not yet answered.
+    let mut unanswered: std::collections::HashMap<String, Command> = std::collections::HashMap::new();
+    // Set once a standby refused a command: the leader it named. The link moves
+    // there once every command sent here is answered (none is left in doubt).
+    let mut redirect: Option<Option<String>> = None;
+    for (id, command) in std::mem::take(&mut resend.queue) {
+        if let Err(e) = conn.send(&ClientFrame::Command { id: id.clone(), command: command.clone() }).await {
+            let _ = events.send(LinkEvent::NotSent { id, reason: format!("not connected: {e}") }).await;
+            return Served::Lost(e.to_string());
+        }
+        unanswered.insert(id, command);
+    }
     loop {
+        if let Some(leader) = &redirect
+            && unanswered.is_empty()
+        {
+            conn.close().await;
+            return Served::Redirect(leader.clone());
+        }
         tokio::select! {
             frame = conn.recv() => match frame {
                 Ok(envelope) => {
+                    match &envelope.frame {
+                        ServerFrame::Rejected { id, code: RejectCode::Standby, leader, .. }
+                            if resend.tries.get(id).copied().unwrap_or(0) < REDIRECTS =>
+                        {
+                            if let Some(command) = unanswered.remove(id) {
+                                *resend.tries.entry(id.clone()).or_default() += 1;
+                                resend.queue.push((id.clone(), command));
+                                redirect = Some(leader.clone());
+                                continue;
+                            }
+                        }
+                        ServerFrame::Accepted { id, .. } | ServerFrame::Rejected { id, .. } => {
+                            unanswered.remove(id);
+                            resend.tries.remove(id);
+                        }
+                        _ => {}
+                    }
                     if let Some(seq) = seq_of(&envelope.frame) {
                         *since = Some(seq);
                     }
@@ -280,11 +370,14 @@ async fn serve(
                     conn.close().await;
                     return Served::Stop;
                 }
+                // Not to a standby: it goes to the leader with those it refused.
+                Some(LinkCommand::Send { id, command }) if redirect.is_some() => resend.queue.push((id, command)),
                 Some(LinkCommand::Send { id, command }) => {
-                    if let Err(e) = conn.send(&ClientFrame::Command { id: id.clone(), command }).await {
+                    if let Err(e) = conn.send(&ClientFrame::Command { id: id.clone(), command: command.clone() }).await {
                         let _ = events.send(LinkEvent::NotSent { id, reason: format!("not connected: {e}") }).await;
                         return Served::Lost(e.to_string());
                     }
+                    unanswered.insert(id, command);
                 }
                 Some(LinkCommand::Resync { since: s }) => {
                     *since = s;

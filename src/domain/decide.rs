@@ -288,6 +288,10 @@ pub enum RejectCode {
     /// This hub does not lead the session (any more): another hub of the session
     /// does. Nothing was decided; the reason names the leader, if known.
     NotLeader,
+    /// This hub stands by for the session (another hub leads it) and serves it
+    /// read-only: nothing was decided; send the command to the leading hub (the
+    /// `rejected` frame names it in `leader` when known). Sending it again is safe.
+    Standby,
     /// The session's record cannot be written now (its store has no quorum or
     /// cannot be reached). Nothing was decided; sending it again later is safe.
     Unavailable,

@@ -350,7 +350,7 @@ where
         match decode_client(text) {
             Ok(ClientFrame::Command { id, .. }) | Err(DecodeError::Command { id, .. }) => {
                 let code = crate::domain::RejectCode::RateLimited;
-                self.send(self.frame(ServerFrame::Rejected { id, code, reason })).await
+                self.send(self.frame(ServerFrame::rejected(id, code, reason))).await
             }
             _ if limit.should_warn() => {
                 self.send(self.frame(ServerFrame::Error { code: ErrorCode::RateLimited, reason })).await
@@ -373,10 +373,7 @@ where
                     }))
                     .await
                 }
-                Err(rejection) => {
-                    self.send(self.frame(ServerFrame::Rejected { id, code: rejection.code, reason: rejection.reason }))
-                        .await
-                }
+                Err(rejection) => self.send(self.frame(rejected_frame(id, rejection, &self.handle))).await,
             },
             Ok(ClientFrame::Ping { id }) => self.send(self.frame(ServerFrame::Pong { id })).await,
             Ok(ClientFrame::FetchOlder { id, before }) => {
@@ -388,8 +385,7 @@ where
             }
             Err(DecodeError::Frame(code, reason)) => self.send(self.frame(ServerFrame::Error { code, reason })).await,
             Err(DecodeError::Command { id, reason }) => {
-                self.send(self.frame(ServerFrame::Rejected { id, code: crate::domain::RejectCode::Invalid, reason }))
-                    .await
+                self.send(self.frame(ServerFrame::rejected(id, crate::domain::RejectCode::Invalid, reason))).await
             }
         }
     }
@@ -527,7 +523,7 @@ async fn display_answer(handle: &SessionHandle, actor: &Actor, text: &str, clock
                 Ok(accepted) => {
                     ServerFrame::Accepted { id, first_seq: accepted.first_seq, last_seq: accepted.last_seq }
                 }
-                Err(rejection) => ServerFrame::Rejected { id, code: rejection.code, reason: rejection.reason },
+                Err(rejection) => rejected_frame(id, rejection, handle),
             }
         }
         Ok(ClientFrame::Command { .. }) => ServerFrame::Error {
@@ -545,10 +541,16 @@ async fn display_answer(handle: &SessionHandle, actor: &Actor, text: &str, clock
         },
         Err(DecodeError::Frame(code, reason)) => ServerFrame::Error { code, reason },
         Err(DecodeError::Command { id, reason }) => {
-            ServerFrame::Rejected { id, code: crate::domain::RejectCode::Invalid, reason }
+            ServerFrame::rejected(id, crate::domain::RejectCode::Invalid, reason)
         }
     };
     envelope(frame, clock)
+}
+
+/// The `rejected` frame of a refused command: a standby's names the leading hub.
+fn rejected_frame(id: String, rejection: crate::domain::Rejection, handle: &SessionHandle) -> ServerFrame {
+    let leader = (rejection.code == crate::domain::RejectCode::Standby).then(|| handle.leader()).flatten();
+    ServerFrame::Rejected { id, code: rejection.code, reason: rejection.reason, leader }
 }
 
 pub(super) fn close(code: CloseCode, reason: &str) -> Message {

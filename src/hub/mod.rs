@@ -51,6 +51,15 @@ pub fn log(message: &str) {
     }
 }
 
+/// Say on standard output what the operator of a replicated hub watches for
+/// (a standby taking a session over), and log it.
+pub fn announce(message: &str) {
+    use std::io::Write;
+    println!("{message}");
+    let _ = std::io::stdout().flush();
+    log(message);
+}
+
 /// Where the hub reads the time: the system clock, or (for tests and generated
 /// sample sessions) a clock the caller moves.
 #[derive(Clone)]
@@ -255,6 +264,8 @@ pub struct OpenReport {
     /// Set when the session continues from an existing journal.
     pub resumed: bool,
     pub warnings: Vec<String>,
+    /// On etcd: whether this hub leads the session (else it stands by, read-only).
+    pub leads: Option<bool>,
 }
 
 struct Opened {
@@ -326,6 +337,7 @@ fn open_session(
         events: usize::try_from(state.seq).unwrap_or(usize::MAX),
         resumed,
         warnings,
+        leads: None,
     };
     let (handle, task) = session::spawn(
         state,
@@ -346,8 +358,9 @@ fn open_session(
     })
 }
 
-/// Open (or recover) a session whose journal is in etcd: wait until this hub
-/// leads it, then read the journal from etcd and continue it.
+/// Open (or recover) a session whose journal is in etcd: lead it if no hub does
+/// (and continue its journal), else stand by, serving it read-only from etcd,
+/// until it can lead it (see `session::Store::Standby`).
 async fn open_session_etcd(
     data_dir: &Path,
     file: &Path,
@@ -355,18 +368,42 @@ async fn open_session_etcd(
     shared: &EtcdSettings,
     (index, forum): (usize, &forum::ForumHub),
 ) -> Result<Opened, String> {
+    use journal::etcd::Campaign;
     let shown = file.display().to_string();
     let source = std::fs::read_to_string(file).map_err(|e| format!("{shown}: {e}"))?;
     let def = config::parse_session(&source).map_err(|e| e.render(&shown))?;
     let etcd = &shared.etcd;
     let id = def.id.clone();
-    journal::etcd::campaign(etcd, &id, &shared.lease, &shared.me, |leader| match leader {
-        Some(l) => log(&format!("session {id}: standing by; hub {} at {} leads it", l.hub, l.url)),
-        None => log(&format!("session {id}: standing by")),
-    })
-    .await?;
-    log(&format!("session {id}: this hub leads it (lease {:x})", shared.lease.id));
-    let contents = journal::etcd::load(etcd, &id).await.map_err(|e| format!("session {id} in etcd: {e}"))?;
+    let dir = data_dir.join(&id);
+    // A standby needs the journal and the tokens its leader keeps in etcd: a leader
+    // that has only just won writes them at once.
+    let mut told = false;
+    let (contents, stored_tokens, leads) = loop {
+        let campaign = journal::etcd::try_campaign(etcd, &id, &shared.lease, &shared.me).await?;
+        let contents = journal::etcd::load(etcd, &id).await.map_err(|e| format!("session {id} in etcd: {e}"))?;
+        let stored = etcd
+            .get(&journal::etcd::tokens_key(&id))
+            .await
+            .map_err(|e| format!("session {id}: its tokens in etcd: {e}"))?;
+        let stored = stored.map(|kv| String::from_utf8_lossy(&kv.value).into_owned());
+        match campaign {
+            Campaign::Leads => break (contents, stored, true),
+            Campaign::Led(Some(leader)) if contents.is_some() && stored.is_some() => {
+                log(&format!(
+                    "session {id}: standing by (serving it read-only); hub {} at {} leads it",
+                    leader.hub, leader.url
+                ));
+                break (contents, stored, false);
+            }
+            Campaign::Led(leader) if !told => {
+                let who = leader.map_or_else(|| "another hub".to_string(), |l| format!("hub {} at {}", l.hub, l.url));
+                log(&format!("session {id}: waiting for {who}, which leads it, to write its journal"));
+                told = true;
+            }
+            _ => {}
+        }
+        tokio::time::sleep(shared.lease.ttl / 8).await;
+    };
     let mut warnings = Vec::new();
     let (state, history, resumed) = match &contents {
         Some(contents) => {
@@ -383,41 +420,54 @@ async fn open_session_etcd(
         }
         None => (Session::new(def), Vec::new(), false),
     };
-    let writer = journal::etcd::EtcdWriter::open(
-        etcd.clone(),
-        &id,
-        shared.lease.clone(),
-        contents.as_ref(),
-        &source,
-        settings.clock.now(),
-    )
-    .await?;
-    let def = state.def.clone();
     // The tokens: etcd's copy (every hub of the session accepts the same), laid in
     // the data directory, completed for participants without one, and shared again.
-    let dir = data_dir.join(&id);
-    let stored = etcd
-        .get(&journal::etcd::tokens_key(&id))
-        .await
-        .map_err(|e| format!("session {id}: its tokens in etcd: {e}"))?;
-    if let Some(kv) = stored {
-        let text = String::from_utf8_lossy(&kv.value);
+    if let Some(text) = &stored_tokens {
         let tokens: Tokens =
-            toml::from_str(&text).map_err(|e| format!("session {id}: its tokens in etcd do not read ({e})"))?;
+            toml::from_str(text).map_err(|e| format!("session {id}: its tokens in etcd do not read ({e})"))?;
         tokens.write(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
+    let def = state.def.clone();
     let tokens = Tokens::load_or_create(&dir, &def).map_err(|e| format!("{}: {e}", dir.display()))?;
     let tokens = Arc::new(TokenStore::new(&dir, tokens));
-    let saved = journal::etcd::save_tokens(etcd, &id, &shared.lease, &tokens.to_toml())
-        .await
-        .map_err(|e| format!("session {id}: its tokens could not be kept in etcd: {e}"))?;
-    if !saved {
-        return Err(format!("session {id}: another hub took the lead while this one opened it"));
-    }
-    let report = OpenReport { session: id.clone(), title: def.title.clone(), events: history.len(), resumed, warnings };
+    let store = match (leads, &contents) {
+        (false, Some(contents)) => session::Store::Standby(journal::etcd::EtcdFollower::after(
+            etcd.clone(),
+            shared.lease.clone(),
+            shared.me.clone(),
+            contents,
+        )),
+        _ => {
+            log(&format!("session {id}: this hub leads it (lease {:x})", shared.lease.id));
+            let writer = journal::etcd::EtcdWriter::open(
+                etcd.clone(),
+                &id,
+                shared.lease.clone(),
+                contents.as_ref(),
+                &source,
+                settings.clock.now(),
+            )
+            .await?;
+            let saved = journal::etcd::save_tokens(etcd, &id, &shared.lease, &tokens.to_toml())
+                .await
+                .map_err(|e| format!("session {id}: its tokens could not be kept in etcd: {e}"))?;
+            if !saved {
+                return Err(format!("session {id}: another hub took the lead while this one opened it"));
+            }
+            session::Store::Etcd(writer)
+        }
+    };
+    let report = OpenReport {
+        session: id.clone(),
+        title: def.title.clone(),
+        events: history.len(),
+        resumed,
+        warnings,
+        leads: Some(leads),
+    };
     let (handle, task) = session::spawn(
         state,
-        session::Store::Etcd(writer),
+        store,
         &history,
         settings.broadcast_capacity,
         settings.clock.clone(),
@@ -477,8 +527,8 @@ impl Hub {
         let mut registry = HashMap::new();
         let mut reports = Vec::new();
         let mut sessions = Vec::new();
-        // With etcd, sessions are campaigned for in the order of their files: two
-        // hubs of the same sessions never each wait for what the other leads.
+        // With etcd, each session is led by the first hub to claim it; the others
+        // serve it read-only and take it over when its leader is gone.
         for (index, file) in files.iter().enumerate() {
             let opened = match &settings.etcd {
                 None => open_session(data_dir, file, &settings, (index, &forum)),
@@ -593,6 +643,22 @@ impl Hub {
             let _ = writeln!(out, "session {} ({how}): {}", r.session, r.title);
             for w in &r.warnings {
                 let _ = writeln!(out, "  warning: {w}");
+            }
+        }
+        // On etcd: which sessions this hub leads, and which it serves read-only until it does.
+        for r in &self.reports {
+            match r.leads {
+                Some(true) => {
+                    let _ = writeln!(out, "leading session {}", r.session);
+                }
+                Some(false) => {
+                    let _ = writeln!(
+                        out,
+                        "standing by for session {}: serving it read-only; commands go to its leading hub",
+                        r.session
+                    );
+                }
+                None => {}
             }
         }
         let _ = writeln!(out, "listening on {}://{}", self.scheme, self.addr);

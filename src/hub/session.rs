@@ -23,6 +23,9 @@ use super::log;
 pub enum Store {
     File(journal::Writer),
     Etcd(journal::etcd::EtcdWriter),
+    /// etcd, while another hub leads the session: this hub follows the journal,
+    /// serves the session read-only, and leads it when no hub does.
+    Standby(journal::etcd::EtcdFollower),
 }
 
 impl Store {
@@ -31,6 +34,7 @@ impl Store {
         match self {
             Self::File(w) => w.epoch(),
             Self::Etcd(w) => w.epoch(),
+            Self::Standby(f) => f.epoch(),
         }
     }
 }
@@ -127,6 +131,8 @@ pub struct SessionHandle {
     live: broadcast::WeakSender<Frame>,
     /// The room's pages connected now (they follow the display projection, not the stream).
     displays: Arc<std::sync::atomic::AtomicUsize>,
+    /// While this hub stands by: the session URL of the hub that leads the session.
+    leader: watch::Receiver<Option<String>>,
 }
 
 /// Counts a room page as connected while it is held.
@@ -151,6 +157,18 @@ impl std::fmt::Debug for Request {
     }
 }
 
+/// A standby's answer to a command: which hub leads the session.
+fn standby(follower: &journal::etcd::EtcdFollower) -> Rejection {
+    let leader = follower.leader_url().map_or_else(|| "another hub".to_string(), |url| format!("the hub at {url}"));
+    Rejection {
+        code: RejectCode::Standby,
+        reason: format!(
+            "this hub stands by for session \"{}\" and serves it read-only: {leader} leads it; nothing was decided",
+            follower.session()
+        ),
+    }
+}
+
 fn stopped() -> Rejection {
     Rejection { code: RejectCode::Refused, reason: "the session is shutting down".to_string() }
 }
@@ -166,6 +184,12 @@ impl SessionHandle {
     /// The display projection's latest frame, and its changes (for `view=display`).
     pub fn display(&self) -> watch::Receiver<Utf8Bytes> {
         self.display.clone()
+    }
+
+    /// While this hub stands by for the session, the session URL of the hub that
+    /// leads it (for a `standby` refusal's `leader`).
+    pub fn leader(&self) -> Option<String> {
+        self.leader.borrow().clone()
     }
 
     /// The seq after each batch of events recorded, for a delegate's page's moves.
@@ -252,6 +276,10 @@ struct Owner {
     checkpointing: Option<tokio::task::JoinHandle<()>>,
     /// The forum's task and this session's place in it: told each new summary.
     forum: Option<(usize, super::forum::ForumHub)>,
+    /// While standing by: the leading hub's session URL, for refusals.
+    leader: watch::Sender<Option<String>>,
+    /// A standby's ticks so far (it reads the session's tokens every eighth).
+    follows: u64,
 }
 
 /// The session as the journal at `path` holds it, up to event `seq`.
@@ -307,16 +335,18 @@ pub fn spawn(
     }
     let (display, display_rx) = watch::channel(display_json(&shown));
     let (recorded, recorded_rx) = watch::channel(state.seq);
+    let (leader, leader_rx) = watch::channel(None);
     let handle = SessionHandle {
         tx,
         display: display_rx,
         recorded: recorded_rx,
         live: live.downgrade(),
         displays: Default::default(),
+        leader: leader_rx,
     };
     let journal_path = match &journal {
         Store::File(writer) => Some(writer.path().to_path_buf()),
-        Store::Etcd(_) => None,
+        Store::Etcd(_) | Store::Standby(_) => None,
     };
     let owner = Owner {
         state,
@@ -337,6 +367,8 @@ pub fn spawn(
         checkpointed: checkpoints.last,
         checkpointing: None,
         forum,
+        leader,
+        follows: 0,
     };
     let task = tokio::spawn(owner.run(rx));
     (handle, task)
@@ -370,9 +402,30 @@ impl Owner {
         // A long journal opened without a recent checkpoint gets one at once.
         self.checkpoint_if_due();
         let mut requests = Vec::with_capacity(BATCH);
+        // A standby reads the journal and tries to lead every eighth of its lease.
+        let every = match &self.journal {
+            Some(Store::Standby(follower)) => follower.every(),
+            _ => std::time::Duration::from_secs(3600),
+        };
+        let mut follow = tokio::time::interval(every.max(std::time::Duration::from_millis(10)));
+        follow.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Ends on a stop request, or when every handle is gone and the queue is drained.
         let mut stopping = false;
-        while !stopping && rx.recv_many(&mut requests, BATCH).await > 0 {
+        while !stopping {
+            let received = if self.standing_by() {
+                tokio::select! {
+                    received = rx.recv_many(&mut requests, BATCH) => received,
+                    _ = follow.tick() => {
+                        self.follow().await;
+                        continue;
+                    }
+                }
+            } else {
+                rx.recv_many(&mut requests, BATCH).await
+            };
+            if received == 0 {
+                break;
+            }
             let mut batch = Batch::default();
             for request in requests.drain(..) {
                 match request {
@@ -382,6 +435,10 @@ impl Owner {
                     Request::Command { actor, command, reply } => {
                         if let Some((code, why)) = &self.failed {
                             let _ = reply.send(Err(Rejection { code: *code, reason: why.clone() }));
+                            continue;
+                        }
+                        if let Some(Store::Standby(follower)) = &self.journal {
+                            let _ = reply.send(Err(standby(follower)));
                             continue;
                         }
                         // Never earlier than the last event, whatever the wall clock does.
@@ -508,8 +565,20 @@ impl Owner {
             return;
         }
         self.give_tokens(&events).await;
+        self.publish(&events);
+        self.checkpoint_if_due();
+        for (reply, start, end) in pending {
+            let seqs = events.get(start..end).unwrap_or_default();
+            let _ = reply
+                .send(Ok(Accepted { first_seq: seqs.first().map(|e| e.seq), last_seq: seqs.last().map(|e| e.seq) }));
+        }
+    }
+
+    /// Tell everyone of recorded events: resuming clients' history, the live
+    /// stream, the room's screens, delegates' pages and the forum.
+    fn publish(&mut self, events: &[Event]) {
         let now = self.clock.now();
-        for event in &events {
+        for event in events {
             let text = event_frame(event, now);
             if self.history.len() == MAX_REPLAY {
                 self.history.pop_front();
@@ -532,11 +601,76 @@ impl Owner {
                 hub.publish(*index, crate::forum::summarize(&self.state));
             }
         }
-        self.checkpoint_if_due();
-        for (reply, start, end) in pending {
-            let seqs = events.get(start..end).unwrap_or_default();
-            let _ = reply
-                .send(Ok(Accepted { first_seq: seqs.first().map(|e| e.seq), last_seq: seqs.last().map(|e| e.seq) }));
+    }
+
+    fn standing_by(&self) -> bool {
+        matches!(self.journal, Some(Store::Standby(_)))
+    }
+
+    /// A standby's tick: fold and publish what the leading hub recorded since;
+    /// once caught up, lead the session if no hub does (and then write it).
+    async fn follow(&mut self) {
+        let Some(Store::Standby(follower)) = &mut self.journal else { return };
+        let session = follower.session().to_string();
+        let (events, writer) = match follower.poll().await {
+            Ok(events) if !events.is_empty() => (events, None),
+            Ok(_) => match follower.take_over().await {
+                Ok(Some((writer, events))) => (events, Some(writer)),
+                Ok(None) => {
+                    let url = follower.leader_url();
+                    self.leader.send_if_modified(|leader| std::mem::replace(leader, url.clone()) != url);
+                    self.follows += 1;
+                    if self.follows % 8 == 1 {
+                        self.follow_tokens().await;
+                    }
+                    return;
+                }
+                Err(e) => {
+                    log(&format!("session {session}: could not take the lead: {e}"));
+                    return;
+                }
+            },
+            Err(e) => {
+                log(&format!("session {session}: the journal in etcd could not be followed: {e}; trying again"));
+                return;
+            }
+        };
+        for event in &events {
+            domain::apply(&mut self.state, event);
+        }
+        if let Some(last) = events.last() {
+            self.last_at = Some(self.last_at.map_or(last.at, |at| at.max(last.at)));
+        }
+        self.publish(&events);
+        if let Some(writer) = writer {
+            self.journal = Some(Store::Etcd(writer));
+            self.leader.send_replace(None);
+            // The credentials this hub served with are the session's: kept in etcd.
+            if let (Some(Store::Etcd(journal)), Some(tokens)) = (&self.journal, &self.tokens)
+                && let Err(e) = journal.save_tokens(&tokens.to_toml()).await
+            {
+                log(&format!("session {session}: its tokens could not be kept in etcd ({e})"));
+            }
+            super::announce(&format!("leading session {session} (taken over at event {})", self.state.seq));
+        }
+    }
+
+    /// A standby serves the session's credentials as etcd holds them (the leading
+    /// hub adds a delegate's token when the chair registers a participant).
+    async fn follow_tokens(&mut self) {
+        let (Some(Store::Standby(follower)), Some(store)) = (&self.journal, &self.tokens) else { return };
+        match follower.tokens().await {
+            Ok(Some(text)) if text != store.to_toml() => match toml::from_str::<super::Tokens>(&text) {
+                Ok(tokens) => {
+                    let store = store.clone();
+                    let replaced = tokio::task::spawn_blocking(move || store.replace(tokens)).await;
+                    if !matches!(replaced, Ok(Ok(()))) {
+                        log(&format!("session {}: the tokens from etcd could not be saved here", follower.session()));
+                    }
+                }
+                Err(e) => log(&format!("session {}: its tokens in etcd do not read ({e})", follower.session())),
+            },
+            _ => {}
         }
     }
 

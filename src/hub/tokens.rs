@@ -171,6 +171,14 @@ impl TokenStore {
         self.tokens.read().unwrap_or_else(|e| e.into_inner()).authenticate(presented, def)
     }
 
+    /// Take `tokens` (another hub's, as etcd holds them) in place of these, and
+    /// write the file (fsync'd).
+    pub fn replace(&self, tokens: Tokens) -> io::Result<()> {
+        tokens.write(&self.dir)?;
+        *self.tokens.write().unwrap_or_else(|e| e.into_inner()) = tokens;
+        Ok(())
+    }
+
     /// Give `participant` a delegate token, unless it has one, and write the file
     /// (fsync'd) before the token is accepted. Handshakes are not held up by the
     /// write: the lock is taken only to copy the tokens and to swap in the new

@@ -264,21 +264,33 @@ impl EtcdWriter {
                 head
             }
         };
+        let epoch = match existing {
+            Some(contents) => contents.header_hash.clone(),
+            None => head.hash.clone(),
+        };
+        Self::continue_at(etcd, session, lease, (head.seq, head.hash), epoch).await
+    }
+
+    /// Continue the journal of `epoch` after the line `(seq, hash)` this hub has
+    /// read last (a standby that has just taken the session over). The caller
+    /// leads the session under `lease`.
+    pub async fn continue_at(
+        etcd: Arc<Etcd>,
+        session: &str,
+        lease: Arc<Lease>,
+        (seq, hash): (u64, String),
+        epoch: String,
+    ) -> Result<Self, String> {
         // The head key must say what was read: else another hub wrote since.
         let stored = etcd.get(&head_key(session)).await.map_err(|e| e.to_string())?;
         let stored: Option<Head> = stored.and_then(|kv| serde_json::from_slice(&kv.value).ok());
         let head = match stored {
-            Some(stored) if stored.seq == head.seq && stored.hash == head.hash => stored,
+            Some(stored) if stored.seq == seq && stored.hash == hash => stored,
             other => {
                 return Err(format!(
-                    "session \"{session}\": the journal's head in etcd ({other:?}) is not its last line (seq {}): export it and check it with `rostrum verify`",
-                    head.seq
+                    "session \"{session}\": the journal's head in etcd ({other:?}) is not its last line (seq {seq}): export it and check it with `rostrum verify`"
                 ));
             }
-        };
-        let epoch = match existing {
-            Some(contents) => contents.header_hash.clone(),
-            None => head.hash.clone(),
         };
         Ok(Self { etcd, session: session.to_string(), lease, head, epoch })
     }
@@ -429,33 +441,176 @@ pub async fn campaign(
     me: &LeaderInfo,
     mut waiting: impl FnMut(Option<LeaderInfo>),
 ) -> Result<(), String> {
-    let value = serde_json::to_vec(me).unwrap_or_default();
     let mut told = false;
     loop {
-        if lease.lost() {
-            return Err("this hub's lease was lost while it waited".to_string());
-        }
-        let won = etcd
-            .txn(
-                &[Compare::Missing(leader_key(session))],
-                &[Op::Put { key: leader_key(session), value: value.clone(), lease: lease.id }],
-            )
-            .await;
-        match won {
-            Ok(true) => return Ok(()),
-            Ok(false) | Err(_) => {
-                if let Ok(Some(kv)) = etcd.get(&leader_key(session)).await {
-                    if kv.lease == lease.id {
-                        return Ok(()); // an earlier try of ours was applied
-                    }
-                    if !told {
-                        waiting(serde_json::from_slice(&kv.value).ok());
-                        told = true;
-                    }
-                }
+        match try_campaign(etcd, session, lease, me).await? {
+            Campaign::Leads => return Ok(()),
+            Campaign::Led(leader) if !told => {
+                waiting(leader);
+                told = true;
             }
+            Campaign::Led(_) | Campaign::Unknown => {}
         }
         tokio::time::sleep(lease.ttl / 8).await;
+    }
+}
+
+/// What one try to lead a session found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Campaign {
+    /// This hub leads the session now.
+    Leads,
+    /// Another hub leads it (as its leader key says, if it reads).
+    Led(Option<LeaderInfo>),
+    /// etcd did not answer.
+    Unknown,
+}
+
+/// Try once to lead a session: its leader key is created under `lease` only if
+/// it does not exist. Refused once the lease is lost.
+pub async fn try_campaign(etcd: &Etcd, session: &str, lease: &Lease, me: &LeaderInfo) -> Result<Campaign, String> {
+    if lease.lost() {
+        return Err("this hub's lease was lost while it waited".to_string());
+    }
+    let value = serde_json::to_vec(me).unwrap_or_default();
+    let won = etcd
+        .txn(&[Compare::Missing(leader_key(session))], &[Op::Put { key: leader_key(session), value, lease: lease.id }])
+        .await;
+    if let Ok(true) = won {
+        return Ok(Campaign::Leads);
+    }
+    Ok(match etcd.get(&leader_key(session)).await {
+        // An earlier try of ours was applied.
+        Ok(Some(kv)) if kv.lease == lease.id => Campaign::Leads,
+        Ok(Some(kv)) => Campaign::Led(serde_json::from_slice(&kv.value).ok()),
+        // Nobody leads: the next try may.
+        Ok(None) => Campaign::Led(None),
+        Err(_) => Campaign::Unknown,
+    })
+}
+
+/// Follows a session's journal in etcd while another hub leads it: a standby hub
+/// serves the session read-only from it. Each [`EtcdFollower::poll`] reads the
+/// lines written since, checks their chain and sequence, and returns their
+/// events; [`EtcdFollower::take_over`] leads the session when no hub does.
+#[derive(Debug)]
+pub struct EtcdFollower {
+    etcd: Arc<Etcd>,
+    session: String,
+    lease: Arc<Lease>,
+    me: LeaderInfo,
+    /// The last line read: its seq and hash.
+    seq: u64,
+    hash: String,
+    epoch: String,
+    /// The hub that leads the session, as last read.
+    leader: Option<LeaderInfo>,
+}
+
+impl EtcdFollower {
+    /// Follow after the journal this hub has just read.
+    pub fn after(etcd: Arc<Etcd>, lease: Arc<Lease>, me: LeaderInfo, contents: &Contents) -> Self {
+        Self {
+            etcd,
+            session: contents.header.session.clone(),
+            lease,
+            me,
+            seq: contents.events.last().map_or(0, |e| e.seq),
+            hash: contents.last_hash.clone(),
+            epoch: contents.header_hash.clone(),
+            leader: None,
+        }
+    }
+
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    pub fn session(&self) -> &str {
+        &self.session
+    }
+
+    /// How often a standby reads the journal and tries to lead: an eighth of the lease.
+    pub fn every(&self) -> std::time::Duration {
+        self.lease.ttl / 8
+    }
+
+    /// The leading hub's session URL, as last read.
+    pub fn leader_url(&self) -> Option<String> {
+        self.leader.as_ref().map(|l| format!("{}/v1/sessions/{}", l.url, self.session))
+    }
+
+    /// The events written since the last poll (at most a page of them), checked.
+    pub async fn poll(&mut self) -> Result<Vec<Event>, LoadError> {
+        let end = prefix_end(&events_prefix(&self.session));
+        let page = self.etcd.range(&event_key(&self.session, self.seq + 1), &end, PAGE, 0).await?;
+        let mut events = Vec::with_capacity(page.kvs.len());
+        for kv in &page.kvs {
+            // Line 1 is the header: event N is on line N + 1.
+            let line = usize::try_from(self.seq + 2).unwrap_or(usize::MAX);
+            let (event, hash) =
+                super::next_event(&kv.value, &self.hash, line, self.seq + 1).map_err(LoadError::Journal)?;
+            self.seq = event.seq;
+            self.hash = hash;
+            events.push(event);
+        }
+        Ok(events)
+    }
+
+    /// Lead the session if no hub does: then read the journal to its end (its
+    /// last leader can no longer write) and return the writer that continues it,
+    /// with the events read meanwhile. `None`: another hub leads it.
+    pub async fn take_over(&mut self) -> Result<Option<(EtcdWriter, Vec<Event>)>, String> {
+        match try_campaign(&self.etcd, &self.session, &self.lease, &self.me).await? {
+            Campaign::Leads => {}
+            Campaign::Led(leader) => {
+                self.leader = leader;
+                return Ok(None);
+            }
+            Campaign::Unknown => return Ok(None),
+        }
+        match self.continue_as_leader().await {
+            Ok(taken) => {
+                self.leader = Some(self.me.clone());
+                Ok(Some(taken))
+            }
+            Err(e) => {
+                // Not able to write it, this hub lets another lead the session.
+                let _ = self
+                    .etcd
+                    .txn(
+                        &[Compare::Lease(leader_key(&self.session), self.lease.id)],
+                        &[Op::Delete { key: leader_key(&self.session) }],
+                    )
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn continue_as_leader(&mut self) -> Result<(EtcdWriter, Vec<Event>), String> {
+        let mut caught_up = Vec::new();
+        loop {
+            let page = self.poll().await.map_err(|e| format!("session {} in etcd: {e}", self.session))?;
+            if page.is_empty() {
+                break;
+            }
+            caught_up.extend(page);
+        }
+        let writer = EtcdWriter::continue_at(
+            self.etcd.clone(),
+            &self.session,
+            self.lease.clone(),
+            (self.seq, self.hash.clone()),
+            self.epoch.clone(),
+        )
+        .await?;
+        Ok((writer, caught_up))
+    }
+
+    /// The session's tokens as etcd holds them now.
+    pub async fn tokens(&self) -> Result<Option<String>, EtcdError> {
+        Ok(self.etcd.get(&tokens_key(&self.session)).await?.map(|kv| String::from_utf8_lossy(&kv.value).into_owned()))
     }
 }
 

@@ -285,6 +285,22 @@ pub fn read_file(path: &Path) -> Result<Contents, JournalError> {
     parse(&fs::read(path)?, true)
 }
 
+/// The event on a sealed line (`line_no` of its journal) that must chain on
+/// `previous` and carry `seq`; returns it with the line's hash.
+pub(crate) fn next_event(
+    line: &[u8],
+    previous: &str,
+    line_no: usize,
+    seq: u64,
+) -> Result<(Event, String), JournalError> {
+    let hash = unseal(line, previous, line_no)?;
+    let event: Event = serde_json::from_slice(line).map_err(|e| damaged(line_no, format!("not a valid event: {e}")))?;
+    if event.seq != seq {
+        return Err(damaged(line_no, format!("event seq {} where {seq} was expected", event.seq)));
+    }
+    Ok((event, hash))
+}
+
 /// Follows a journal that a hub is still writing, read-only: each [`Follower::poll`]
 /// reads what was appended since, checks each complete line's chain and sequence,
 /// and returns the new events. A line still being written waits for the next poll.
@@ -330,12 +346,7 @@ impl Follower {
         while let Some(end) = memchr::memchr(b'\n', &bytes[start..]) {
             let line = &bytes[start..start + end];
             let line_no = self.lines + 1;
-            let hash = unseal(line, &self.last_hash, line_no)?;
-            let event: Event =
-                serde_json::from_slice(line).map_err(|e| damaged(line_no, format!("not a valid event: {e}")))?;
-            if event.seq != self.next_seq {
-                return Err(damaged(line_no, format!("event seq {} where {} was expected", event.seq, self.next_seq)));
-            }
+            let (event, hash) = next_event(line, &self.last_hash, line_no, self.next_seq)?;
             self.next_seq += 1;
             self.lines = line_no;
             self.last_hash = hash;

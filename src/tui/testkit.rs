@@ -67,11 +67,9 @@ pub fn hub_answers(live: &Live) -> Vec<Msg> {
                     last_seq: events.last().map(|e| e.seq),
                 }));
             }
-            Err(rejection) => msgs.push(frame(ServerFrame::Rejected {
-                id: pending.id.clone(),
-                code: rejection.code,
-                reason: rejection.reason,
-            })),
+            Err(rejection) => {
+                msgs.push(frame(ServerFrame::rejected(pending.id.clone(), rejection.code, rejection.reason)))
+            }
         }
     }
     msgs

@@ -294,11 +294,11 @@ fn the_hubs_answer_shows_in_the_status_line() {
     let Effect::Send { id, .. } = &effects[0] else { panic!("sent") };
     update(
         &mut app,
-        frame(ServerFrame::Rejected {
-            id: id.clone(),
-            code: domain::RejectCode::Refused,
-            reason: "the list of speakers of \"General debate\" is closed: no new inscriptions".into(),
-        }),
+        frame(ServerFrame::rejected(
+            id.clone(),
+            domain::RejectCode::Refused,
+            "the list of speakers of \"General debate\" is closed: no new inscriptions",
+        )),
     );
     let status = app.live.status.clone().expect("status");
     assert_eq!(status.tone, Tone::Error);

@@ -159,11 +159,7 @@ fn a_rejected_note_leaves_the_outbox_and_says_why() {
     app.outbox.push(saved);
     let effects = update(
         &mut app,
-        frame(ServerFrame::Rejected {
-            id: "r1-7".into(),
-            code: domain::RejectCode::NotFound,
-            reason: "no turn #99 in this session".into(),
-        }),
+        frame(ServerFrame::rejected("r1-7".into(), domain::RejectCode::NotFound, "no turn #99 in this session")),
     );
     assert_eq!(effects, [Effect::Ack("r1-7".into())]);
     assert_eq!(
@@ -210,11 +206,11 @@ fn a_note_dropped_by_the_rate_limiter_stays_and_goes_again() {
     app.outbox.push(saved);
     let effects = update(
         &mut app,
-        frame(ServerFrame::Rejected {
-            id: "r1-8".into(),
-            code: domain::RejectCode::RateLimited,
-            reason: "more than 50 frames a second: frames are being dropped".into(),
-        }),
+        frame(ServerFrame::rejected(
+            "r1-8".into(),
+            domain::RejectCode::RateLimited,
+            "more than 50 frames a second: frames are being dropped",
+        )),
     );
     // Not acknowledged: the note is still waiting, and nothing is thrown away.
     assert!(effects.is_empty(), "{effects:?}");
@@ -241,10 +237,7 @@ fn many_dropped_notes_go_again_a_few_a_second_and_a_reconnect_cancels_the_resend
             themes: vec![],
         };
         app.outbox.push(Saved { client_id: id.clone(), command });
-        update(
-            &mut app,
-            frame(ServerFrame::Rejected { id, code: domain::RejectCode::RateLimited, reason: "dropped".into() }),
-        );
+        update(&mut app, frame(ServerFrame::rejected(id, domain::RejectCode::RateLimited, "dropped")));
     }
     let sends = |effects: &[Effect]| effects.iter().filter(|e| matches!(e, Effect::Send { .. })).count();
     assert_eq!(sends(&update(&mut app, Msg::Tick(t(101)))), 40);
