@@ -434,4 +434,16 @@ mod tests {
         hubs.learn(&[]);
         assert_eq!(hubs.current(), "ws://laptop:7878/v1/sessions/s", "an empty list (a file journal) changes nothing");
     }
+
+    #[test]
+    fn a_link_goes_to_the_leader_a_standby_names() {
+        let mut hubs = Hubs::new("ws://10.0.0.2:7878/v1/sessions/s?name=Ana");
+        hubs.learn(&["ws://10.0.0.2:7878/v1/sessions/s".into(), "ws://10.0.0.1:7878/v1/sessions/s".into()]);
+        hubs.prefer("ws://10.0.0.1:7878/v1/sessions/s");
+        assert_eq!(hubs.current(), "ws://10.0.0.1:7878/v1/sessions/s?name=Ana", "the leader on the list, query kept");
+        hubs.prefer("ws://10.0.0.3:7878/v1/sessions/s");
+        assert_eq!(hubs.current(), "ws://10.0.0.3:7878/v1/sessions/s?name=Ana", "a leader not listed yet");
+        hubs.advance();
+        assert_ne!(hubs.current(), "ws://10.0.0.3:7878/v1/sessions/s?name=Ana", "the others stay on the list");
+    }
 }
