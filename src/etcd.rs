@@ -69,8 +69,19 @@ pub enum Compare {
 /// A write in a transaction.
 #[derive(Debug, Clone)]
 pub enum Op {
-    Put { key: Vec<u8>, value: Vec<u8>, lease: i64 },
-    Delete { key: Vec<u8> },
+    Put {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        lease: i64,
+    },
+    Delete {
+        key: Vec<u8>,
+    },
+    /// The keys from `key` up to `range_end` (exclusive).
+    DeleteRange {
+        key: Vec<u8>,
+        range_end: Vec<u8>,
+    },
 }
 
 /// A range's result: the keys and the store's revision it was read at.
@@ -225,6 +236,9 @@ impl Etcd {
                     "key": B64.encode(key), "value": B64.encode(value), "lease": lease.to_string()
                 }}),
                 Op::Delete { key } => json!({ "request_delete_range": { "key": B64.encode(key) } }),
+                Op::DeleteRange { key, range_end } => json!({ "request_delete_range": {
+                    "key": B64.encode(key), "range_end": B64.encode(range_end)
+                }}),
             })
             .collect();
         let value = self.call("/v3/kv/txn", &json!({ "compare": compare, "success": success })).await?;

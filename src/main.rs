@@ -544,7 +544,7 @@ fn main() -> ExitCode {
             let bytes = std::fs::read(&log).map_err(|e| format!("{}: {e}", log.display()))?;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
             let (session, events) = runtime
-                .block_on(journal::etcd::import(&etcd, &bytes))
+                .block_on(rostrum::hub::import_into_etcd(&etcd, &bytes))
                 .map_err(|e| format!("{}: {e}", log.display()))?;
             println!("{}: session \"{session}\" ({events} events) is in etcd now", log.display());
             Ok(())

@@ -620,3 +620,108 @@ async fn a_standby_serves_the_session_read_only_and_its_clients_command_through_
     }
     assert_eq!(notes.get("to-the-standby"), None, "the standby decided nothing");
 }
+
+/// A long session in etcd opens from its checkpoint: the leading hub keeps one
+/// every N events beside the journal (in parts, bound to the line it covers), a
+/// hub opens from it reading only the lines after it (and the few before it that
+/// resuming clients need), to the very state a full refold gives; a damaged or
+/// stale checkpoint is said and the whole journal folded instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_in_etcd_opens_from_its_checkpoint_and_a_damaged_one_is_refolded() {
+    use rostrum::domain::{Actor, Session};
+    use rostrum::hub::{EtcdSettings, Hub, Settings};
+    let _one = SERIAL.lock().await;
+    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let endpoints = cluster.endpoints();
+    let etcd = Arc::new(Etcd::new(&endpoints).expect("endpoints"));
+    let start = |data: std::path::PathBuf| {
+        let endpoints = endpoints.clone();
+        async move {
+            let shared = EtcdSettings::connect(&endpoints, 2, "ws://127.0.0.1:1".into()).await.expect("etcd");
+            let lease = shared.lease.id;
+            let settings = Settings { etcd: Some(shared), checkpoint_every: 5, ..Settings::default() };
+            let hub = Hub::start("127.0.0.1:0", &data, &[session_file()], settings).await.expect("hub starts");
+            (hub, lease)
+        }
+    };
+    let data = tempfile::tempdir().expect("dir");
+    let (hub, lease) = start(data.path().join("a")).await;
+    let chair = Actor::chair("chair");
+    let handle = hub.session(SESSION).expect("session");
+    for n in 0..12 {
+        handle.command(chair.clone(), note(&format!("n{n}"))).await.expect("accepted");
+    }
+    // Written after the events it covers, on a task of its own.
+    let deadline = Instant::now() + DEADLINE;
+    let binding = loop {
+        let found = etcd.get(&journal::etcd::checkpoint_key(SESSION)).await.expect("reads");
+        if let Some(kv) = found
+            && let Ok(cp) = serde_json::from_slice::<journal::etcd::Checkpoint>(&kv.value)
+            && cp.seq == 10
+        {
+            break cp;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint at event 10");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(binding.parts, 1);
+    hub.shutdown().await;
+    etcd.revoke(lease).await.expect("revoke");
+
+    let whole = journal::etcd::load(&etcd, SESSION).await.expect("loads").expect("exists");
+    let refolded = |def_source: &str, events: &[rostrum::domain::Event]| {
+        Session::replay(rostrum::config::parse_session(def_source).expect("parses"), events)
+    };
+    let expected = refolded(&whole.header.config, &whole.events);
+    let fold = |opened: journal::etcd::Opened<Session>| match opened.base {
+        Some(mut state) => {
+            for e in &opened.events {
+                rostrum::domain::apply_quietly(&mut state, e);
+            }
+            rostrum::domain::refresh_all_reasons(&mut state);
+            state
+        }
+        None => refolded(&opened.header.config, &opened.events),
+    };
+    let opened = journal::etcd::open::<Session>(&etcd, SESSION, 3).await.expect("opens").expect("exists");
+    assert_eq!((opened.checkpoint_seq, opened.events.len(), &opened.warning), (10, 2, &None), "from the checkpoint");
+    assert_eq!(opened.recent.iter().map(|e| e.seq).collect::<Vec<_>>(), [10, 11, 12], "the last events, for resuming");
+    assert_eq!(opened.last, (12, whole.last_hash.clone()));
+    assert_eq!(fold(opened), expected, "the same state as a full refold");
+
+    // A hub opens from it and continues the chain.
+    let (hub, lease) = start(data.path().join("b")).await;
+    assert!(hub.reports[0].warnings.is_empty(), "{:?}", hub.reports[0].warnings);
+    assert_eq!(hub.reports[0].events, 12);
+    let accepted = hub.session(SESSION).expect("session").command(chair.clone(), note("after")).await.expect("ok");
+    assert_eq!(accepted.last_seq, Some(13));
+    hub.shutdown().await;
+    etcd.revoke(lease).await.expect("revoke");
+    let (contents, notes) = exported_notes(&endpoints, data.path());
+    assert_eq!((contents.events.len(), notes.get("after")), (13, Some(&1)), "the chain continued and verifies");
+
+    // A damaged part, then a checkpoint bound to another line: each is said and refolded.
+    let expected = refolded(&contents.header.config, &contents.events);
+    let binding = etcd.get(&journal::etcd::checkpoint_key(SESSION)).await.expect("reads").expect("binding");
+    let cp: journal::etcd::Checkpoint = serde_json::from_slice(&binding.value).expect("reads");
+    let part = format!("/rostrum/{SESSION}/cp/{:020}/000000", cp.seq).into_bytes();
+    let original = etcd.get(&part).await.expect("reads").expect("part").value;
+    let mut damaged = original.clone();
+    damaged[40] ^= 1;
+    etcd.put(&part, &damaged).await.expect("writes");
+    let opened = journal::etcd::open::<Session>(&etcd, SESSION, 3).await.expect("opens").expect("exists");
+    let warning = opened.warning.clone().unwrap_or_default();
+    assert!(warning.contains("not the one it was written with"), "{warning}");
+    assert_eq!((opened.checkpoint_seq, opened.events.len()), (0, 13));
+    assert_eq!(fold(opened), expected);
+
+    etcd.put(&part, &original).await.expect("writes");
+    let stale = journal::etcd::Checkpoint { line_hash: whole.last_hash.clone(), ..cp };
+    etcd.put(&journal::etcd::checkpoint_key(SESSION), &serde_json::to_vec(&stale).expect("json"))
+        .await
+        .expect("writes");
+    let opened = journal::etcd::open::<Session>(&etcd, SESSION, 3).await.expect("opens").expect("exists");
+    let warning = opened.warning.clone().unwrap_or_default();
+    assert!(warning.contains("is not the one it was made after"), "{warning}");
+    assert_eq!(fold(opened), expected);
+}

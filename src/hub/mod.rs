@@ -378,22 +378,26 @@ async fn open_session_etcd(
     // A standby needs the journal and the tokens its leader keeps in etcd: a leader
     // that has only just won writes them at once.
     let mut told = false;
-    let (contents, stored_tokens, leads) = loop {
+    let (stored_tokens, leads) = loop {
         let campaign = journal::etcd::try_campaign(etcd, &id, &shared.lease, &shared.me).await?;
-        let contents = journal::etcd::load(etcd, &id).await.map_err(|e| format!("session {id} in etcd: {e}"))?;
+        let written = etcd
+            .get(&journal::etcd::header_key(&id))
+            .await
+            .map_err(|e| format!("session {id} in etcd: {e}"))?
+            .is_some();
         let stored = etcd
             .get(&journal::etcd::tokens_key(&id))
             .await
             .map_err(|e| format!("session {id}: its tokens in etcd: {e}"))?;
         let stored = stored.map(|kv| String::from_utf8_lossy(&kv.value).into_owned());
         match campaign {
-            Campaign::Leads => break (contents, stored, true),
-            Campaign::Led(Some(leader)) if contents.is_some() && stored.is_some() => {
+            Campaign::Leads => break (stored, true),
+            Campaign::Led(Some(leader)) if written && stored.is_some() => {
                 log(&format!(
                     "session {id}: standing by (serving it read-only); hub {} at {} leads it",
                     leader.hub, leader.url
                 ));
-                break (contents, stored, false);
+                break (stored, false);
             }
             Campaign::Led(leader) if !told => {
                 let who = leader.map_or_else(|| "another hub".to_string(), |l| format!("hub {} at {}", l.hub, l.url));
@@ -404,21 +408,37 @@ async fn open_session_etcd(
         }
         tokio::time::sleep(shared.lease.ttl / 8).await;
     };
+    // From the checkpoint kept in etcd when one fits: a long session opens without
+    // reading, or refolding, its whole journal.
+    let opened = journal::etcd::open::<Session>(etcd, &id, session::MAX_REPLAY)
+        .await
+        .map_err(|e| format!("session {id} in etcd: {e}"))?;
     let mut warnings = Vec::new();
-    let (state, history, resumed) = match &contents {
-        Some(contents) => {
-            let def = if contents.header.config == source {
+    let (state, history, continued) = match opened {
+        Some(opened) => {
+            warnings.extend(opened.warning);
+            let def = if opened.header.config == source {
                 def
             } else {
                 warnings.push(format!(
                     "{shown} has changed since the session started; the session continues under the copy in its journal"
                 ));
-                config::parse_session(&contents.header.config)
+                config::parse_session(&opened.header.config)
                     .map_err(|e| format!("session {id} in etcd: the session file in its header: {e}"))?
             };
-            (Session::replay(def, &contents.events), contents.events.clone(), true)
+            let state = match opened.base {
+                Some(mut state) => {
+                    for event in &opened.events {
+                        domain::apply_quietly(&mut state, event);
+                    }
+                    domain::refresh_all_reasons(&mut state);
+                    state
+                }
+                None => Session::replay(def, &opened.events),
+            };
+            (state, opened.recent, Some((opened.last, opened.epoch, opened.checkpoint_seq)))
         }
-        None => (Session::new(def), Vec::new(), false),
+        None => (Session::new(def), Vec::new(), None),
     };
     // The tokens: etcd's copy (every hub of the session accepts the same), laid in
     // the data directory, completed for participants without one, and shared again.
@@ -430,24 +450,32 @@ async fn open_session_etcd(
     let def = state.def.clone();
     let tokens = Tokens::load_or_create(&dir, &def).map_err(|e| format!("{}: {e}", dir.display()))?;
     let tokens = Arc::new(TokenStore::new(&dir, tokens));
-    let store = match (leads, &contents) {
-        (false, Some(contents)) => session::Store::Standby(journal::etcd::EtcdFollower::after(
+    let lease = shared.lease.clone();
+    let checkpoint_seq = continued.as_ref().map_or(0, |(_, _, seq)| *seq);
+    let resumed = continued.is_some();
+    let store = match (leads, continued) {
+        (false, Some((last, epoch, _))) => session::Store::Standby(journal::etcd::EtcdFollower::at(
             etcd.clone(),
-            shared.lease.clone(),
+            lease,
             shared.me.clone(),
-            contents,
+            &id,
+            last,
+            epoch,
         )),
-        _ => {
+        (leads, continued) => {
+            if !leads {
+                return Err(format!("session {id}: its journal in etcd went away while this hub opened it"));
+            }
             log(&format!("session {id}: this hub leads it (lease {:x})", shared.lease.id));
-            let writer = journal::etcd::EtcdWriter::open(
-                etcd.clone(),
-                &id,
-                shared.lease.clone(),
-                contents.as_ref(),
-                &source,
-                settings.clock.now(),
-            )
-            .await?;
+            let writer = match continued {
+                Some((last, epoch, _)) => {
+                    journal::etcd::EtcdWriter::continue_at(etcd.clone(), &id, lease, last, epoch).await?
+                }
+                None => {
+                    journal::etcd::EtcdWriter::open(etcd.clone(), &id, lease, None, &source, settings.clock.now())
+                        .await?
+                }
+            };
             let saved = journal::etcd::save_tokens(etcd, &id, &shared.lease, &tokens.to_toml())
                 .await
                 .map_err(|e| format!("session {id}: its tokens could not be kept in etcd: {e}"))?;
@@ -460,7 +488,7 @@ async fn open_session_etcd(
     let report = OpenReport {
         session: id.clone(),
         title: def.title.clone(),
-        events: history.len(),
+        events: usize::try_from(state.seq).unwrap_or(usize::MAX),
         resumed,
         warnings,
         leads: Some(leads),
@@ -473,12 +501,40 @@ async fn open_session_etcd(
         settings.clock.clone(),
         session::Serving {
             tokens: Some(tokens.clone()),
-            checkpoints: session::Checkpoints { every: 0, last: 0 },
+            checkpoints: session::Checkpoints { every: settings.checkpoint_every, last: checkpoint_seq },
             forum: Some((index, forum.clone())),
         },
     );
     let journal = JournalSource::Etcd(etcd.clone(), id);
     Ok(Opened { entry: SessionEntry { index, def, handle, tokens, journal }, task, report })
+}
+
+/// Move a file journal into etcd (refused if etcd holds that session already),
+/// with a checkpoint of its state, so that the hub that leads it next opens it
+/// without refolding it. Returns the session's id and its number of events.
+pub async fn import_into_etcd(etcd: &crate::etcd::Etcd, bytes: &[u8]) -> Result<(String, usize), String> {
+    let (session, events) = journal::etcd::import(etcd, bytes).await?;
+    if events == 0 {
+        return Ok((session, events));
+    }
+    let owned = bytes.to_vec();
+    let folded = tokio::task::spawn_blocking(move || {
+        let contents = journal::read(owned.as_slice()).map_err(|e| e.to_string())?;
+        let def =
+            config::parse_session(&contents.header.config).map_err(|e| format!("the session file in line 1: {e}"))?;
+        let last = (contents.events.last().map_or(0, |e| e.seq), contents.last_hash.clone());
+        let state = Session::replay(def, &contents.events);
+        let text = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
+        Ok::<_, String>((contents.header_hash, last, text))
+    })
+    .await
+    .map_err(|e| format!("the journal's reader stopped ({e})"))?;
+    let (epoch, (seq, hash), text) = folded?;
+    // Without it the session is in etcd all the same: its first hub folds it.
+    if let Err(e) = journal::etcd::write_checkpoint(etcd, &session, 0, &epoch, (seq, &hash), &text).await {
+        log(&format!("session {session}: imported, but its checkpoint could not be kept in etcd ({e})"));
+    }
+    Ok((session, events))
 }
 
 /// A running hub.

@@ -493,33 +493,71 @@ impl Owner {
         }
     }
 
-    /// Every `checkpoint_every` events, a checkpoint of the state beside the journal,
-    /// written on a blocking thread (the copy is cheap: the logs are shared), one at
-    /// a time, after the events it covers are durable. A failed write is logged:
-    /// the journal, not the checkpoint, is the record.
+    /// Every `checkpoint_every` events, a checkpoint of the state: beside a file
+    /// journal (written on a blocking thread), or in etcd beside the journal there
+    /// (by the leading hub; serialized on a blocking thread, then written in parts).
+    /// The copy is cheap (the logs are shared); one at a time, after the events it
+    /// covers are durable. A failed write is logged: the journal, not the
+    /// checkpoint, is the record.
     fn checkpoint_if_due(&mut self) {
-        // Checkpoints are beside a file journal (etcd's sessions are read from etcd).
-        let (Some(Store::File(journal)), Some(path)) = (&self.journal, &self.journal_path) else { return };
-        let head = journal.head();
+        let (seq, hash) = match &self.journal {
+            Some(Store::File(journal)) => {
+                let head = journal.head();
+                (head.seq, head.hash)
+            }
+            Some(Store::Etcd(journal)) => {
+                let (seq, hash) = journal.head();
+                (seq, hash.to_string())
+            }
+            _ => return,
+        };
         if self.checkpoint_every == 0
             || self.failed.is_some()
-            || head.seq < self.checkpointed + self.checkpoint_every
-            || head.seq != self.state.seq
+            || seq < self.checkpointed + self.checkpoint_every
+            || seq != self.state.seq
             || self.checkpointing.as_ref().is_some_and(|t| !t.is_finished())
         {
             return;
         }
-        let (state, epoch) = (self.state.clone(), journal.epoch().to_string());
-        let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
-        self.checkpointed = head.seq;
-        self.checkpointing = Some(tokio::task::spawn_blocking(move || {
-            if let Err(e) = journal::write_checkpoint(&dir, &epoch, &head, &state) {
-                log(&format!(
-                    "{}: the checkpoint could not be written ({e}); the journal is the record",
-                    dir.display()
-                ));
+        let state = self.state.clone();
+        self.checkpointed = seq;
+        match &self.journal {
+            Some(Store::File(journal)) => {
+                let (head, epoch) = (journal.head(), journal.epoch().to_string());
+                let Some(path) = &self.journal_path else { return };
+                let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+                self.checkpointing = Some(tokio::task::spawn_blocking(move || {
+                    if let Err(e) = journal::write_checkpoint(&dir, &epoch, &head, &state) {
+                        log(&format!(
+                            "{}: the checkpoint could not be written ({e}); the journal is the record",
+                            dir.display()
+                        ));
+                    }
+                }));
             }
-        }));
+            Some(Store::Etcd(journal)) => {
+                let (etcd, session, lease) =
+                    (journal.etcd().clone(), journal.session().to_string(), journal.lease().id);
+                let epoch = journal.epoch().to_string();
+                self.checkpointing = Some(tokio::spawn(async move {
+                    let text = tokio::task::spawn_blocking(move || serde_json::to_vec(&state)).await;
+                    let Ok(Ok(text)) = text else {
+                        log(&format!("session {session}: its state could not be serialized for a checkpoint"));
+                        return;
+                    };
+                    let written =
+                        journal::etcd::write_checkpoint(&etcd, &session, lease, &epoch, (seq, &hash), &text).await;
+                    match written {
+                        Ok(true) => {}
+                        Ok(false) => log(&format!("session {session}: no checkpoint at {seq}: another hub leads it")),
+                        Err(e) => log(&format!(
+                            "session {session}: the checkpoint at {seq} could not be kept in etcd ({e}); the journal is the record"
+                        )),
+                    }
+                }));
+            }
+            _ => {}
+        }
     }
 
     /// Write and fsync (on a blocking thread), then broadcast, then acknowledge.

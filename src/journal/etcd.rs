@@ -299,6 +299,15 @@ impl EtcdWriter {
         self.head.seq
     }
 
+    /// The last line written: its seq and hash.
+    pub fn head(&self) -> (u64, &str) {
+        (self.head.seq, &self.head.hash)
+    }
+
+    pub fn etcd(&self) -> &Arc<Etcd> {
+        &self.etcd
+    }
+
     pub fn epoch(&self) -> &str {
         &self.epoch
     }
@@ -508,18 +517,17 @@ pub struct EtcdFollower {
 }
 
 impl EtcdFollower {
-    /// Follow after the journal this hub has just read.
-    pub fn after(etcd: Arc<Etcd>, lease: Arc<Lease>, me: LeaderInfo, contents: &Contents) -> Self {
-        Self {
-            etcd,
-            session: contents.header.session.clone(),
-            lease,
-            me,
-            seq: contents.events.last().map_or(0, |e| e.seq),
-            hash: contents.last_hash.clone(),
-            epoch: contents.header_hash.clone(),
-            leader: None,
-        }
+    /// Follow the journal `epoch` of `session` after the line `(seq, hash)` this
+    /// hub has read last.
+    pub fn at(
+        etcd: Arc<Etcd>,
+        lease: Arc<Lease>,
+        me: LeaderInfo,
+        session: &str,
+        (seq, hash): (u64, String),
+        epoch: String,
+    ) -> Self {
+        Self { etcd, session: session.to_string(), lease, me, seq, hash, epoch, leader: None }
     }
 
     pub fn epoch(&self) -> &str {
@@ -647,4 +655,266 @@ pub fn session_range(session: &str) -> (Vec<u8>, Vec<u8>) {
     let p = prefix(session).into_bytes();
     let end = prefix_end(&p);
     (p, end)
+}
+
+/// A checkpoint's state is kept in parts of at most this many bytes: etcd takes
+/// requests of up to 1.5 MiB by default, and the gateway sends values in base64.
+const PART: usize = 1 << 20;
+const CHECKPOINT_FORMAT: &str = "rostrum-etcd-checkpoint";
+
+/// `/rostrum/SESSION/checkpoint`: the binding of the session's latest checkpoint.
+pub fn checkpoint_key(session: &str) -> Vec<u8> {
+    format!("/rostrum/{session}/checkpoint").into_bytes()
+}
+/// `/rostrum/SESSION/cp/`: every checkpoint's parts.
+fn parts_prefix(session: &str) -> Vec<u8> {
+    format!("/rostrum/{session}/cp/").into_bytes()
+}
+/// `/rostrum/SESSION/cp/SEQ/`: the parts of the checkpoint at event `seq`.
+fn parts_of(session: &str, seq: u64) -> Vec<u8> {
+    format!("/rostrum/{session}/cp/{seq:020}/").into_bytes()
+}
+
+/// A checkpoint in etcd: the session's state after event `seq`, bound to its
+/// journal by the epoch and that event line's hash, and to its own text (kept in
+/// `parts` keys under `/rostrum/SESSION/cp/SEQ/`) by its SHA-256. It only spares
+/// refolding the journal: the journal stays the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub format: String,
+    pub epoch: String,
+    pub seq: u64,
+    pub line_hash: String,
+    pub state_sha256: String,
+    pub parts: usize,
+}
+
+/// Keep a checkpoint of a session's state (its JSON, `state`) after the event
+/// line `(seq, hash)` of the journal `epoch`: the parts first, then the binding
+/// (only while `lease` leads the session; lease 0: only while no hub leads it, as
+/// on import), then older checkpoints' parts are removed. `false`: not written
+/// (another hub leads the session now).
+pub async fn write_checkpoint(
+    etcd: &Etcd,
+    session: &str,
+    lease: i64,
+    epoch: &str,
+    (seq, hash): (u64, &str),
+    state: &[u8],
+) -> Result<bool, EtcdError> {
+    use sha2::Digest;
+    let prefix = parts_of(session, seq);
+    let mut parts = 0;
+    for (i, part) in state.chunks(PART).enumerate() {
+        let mut key = prefix.clone();
+        key.extend_from_slice(format!("{i:06}").as_bytes());
+        etcd.put(&key, part).await?;
+        parts += 1;
+    }
+    let binding = Checkpoint {
+        format: CHECKPOINT_FORMAT.to_string(),
+        epoch: epoch.to_string(),
+        seq,
+        line_hash: hash.to_string(),
+        state_sha256: hex::encode(sha2::Sha256::digest(state)),
+        parts,
+    };
+    let leads =
+        if lease == 0 { Compare::Missing(leader_key(session)) } else { Compare::Lease(leader_key(session), lease) };
+    let value = serde_json::to_vec(&binding).unwrap_or_default();
+    let written = etcd.txn(&[leads], &[Op::Put { key: checkpoint_key(session), value, lease: 0 }]).await?;
+    // Written: the parts of the checkpoints before this one go. Not written: this one's.
+    let (key, range_end) = if written {
+        (parts_prefix(session), prefix)
+    } else {
+        let end = prefix_end(&prefix);
+        (prefix, end)
+    };
+    etcd.txn(&[], &[Op::DeleteRange { key, range_end }]).await?;
+    Ok(written)
+}
+
+/// A session opened from etcd for a hub: the state to start from and what it needs
+/// to continue the journal or follow it.
+#[derive(Debug)]
+pub struct Opened<S> {
+    pub header: Header,
+    /// The journal's identity (its header's hash).
+    pub epoch: String,
+    /// The checkpoint's state, when one fitted: fold `events` onto it. Without
+    /// one, `events` are all the journal's events.
+    pub base: Option<S>,
+    /// The events to fold.
+    pub events: Vec<Event>,
+    /// The last events, up to the number asked, oldest first (for resuming clients).
+    pub recent: Vec<Event>,
+    /// The last line: its seq and hash.
+    pub last: (u64, String),
+    /// Why a checkpoint was not used.
+    pub warning: Option<String>,
+    /// The seq of the checkpoint used (0: none).
+    pub checkpoint_seq: u64,
+}
+
+/// Open a session's journal from etcd: from its checkpoint when one fits (reading
+/// the header, the checkpoint and the last `recent` lines before it up to the
+/// end, not the whole journal), else the whole journal read and verified. `None`:
+/// etcd holds no journal of that session.
+pub async fn open<S: serde::de::DeserializeOwned + Send + 'static>(
+    etcd: &Etcd,
+    session: &str,
+    recent: usize,
+) -> Result<Option<Opened<S>>, LoadError> {
+    let warning = match open_at_checkpoint(etcd, session, recent).await {
+        Ok(Some(opened)) => return Ok(Some(opened)),
+        Ok(None) => None,
+        Err(CheckpointError::Etcd(e)) => return Err(LoadError::Etcd(e)),
+        Err(CheckpointError::Unfit(why)) => Some(format!(
+            "session {session}: its checkpoint in etcd was not used ({why}); the whole journal was read and folded"
+        )),
+    };
+    let Some(contents) = load(etcd, session).await? else { return Ok(None) };
+    let last = (contents.events.last().map_or(0, |e| e.seq), contents.last_hash.clone());
+    let recent = contents.events[contents.events.len().saturating_sub(recent)..].to_vec();
+    Ok(Some(Opened {
+        header: contents.header,
+        epoch: contents.header_hash,
+        base: None,
+        events: contents.events,
+        recent,
+        last,
+        warning,
+        checkpoint_seq: 0,
+    }))
+}
+
+enum CheckpointError {
+    Etcd(EtcdError),
+    /// The checkpoint does not fit the journal (or does not read): why.
+    Unfit(String),
+}
+
+impl From<EtcdError> for CheckpointError {
+    fn from(e: EtcdError) -> Self {
+        Self::Etcd(e)
+    }
+}
+
+/// The session from its checkpoint; `None` when there is none (or no journal).
+async fn open_at_checkpoint<S: serde::de::DeserializeOwned + Send + 'static>(
+    etcd: &Etcd,
+    session: &str,
+    recent: usize,
+) -> Result<Option<Opened<S>>, CheckpointError> {
+    use sha2::Digest;
+    let unfit = |why: String| CheckpointError::Unfit(why);
+    // One revision for everything read: a consistent view of the session.
+    let first = etcd.range(&checkpoint_key(session), &[], 0, 0).await?;
+    let revision = first.revision;
+    let Some(binding) = first.kvs.into_iter().next() else { return Ok(None) };
+    let cp: Checkpoint =
+        serde_json::from_slice(&binding.value).map_err(|e| unfit(format!("its binding does not read: {e}")))?;
+    if cp.format != CHECKPOINT_FORMAT || cp.seq == 0 {
+        return Err(unfit(format!("it is not a Rostrum checkpoint (format \"{}\", seq {})", cp.format, cp.seq)));
+    }
+    let Some(header) = etcd.range(&header_key(session), &[], 0, revision).await?.kvs.into_iter().next() else {
+        return Ok(None);
+    };
+    let (header, epoch) = super::header_of(&header.value).map_err(|e| unfit(format!("the journal's header: {e}")))?;
+    if epoch != cp.epoch {
+        return Err(unfit("it was made for another journal of this session (another epoch)".to_string()));
+    }
+    // The state, in its parts, whole and unchanged.
+    let prefix = parts_of(session, cp.seq);
+    let parts = etcd.range(&prefix, &prefix_end(&prefix), 0, revision).await?;
+    if parts.kvs.len() != cp.parts {
+        return Err(unfit(format!("it has {} parts of {}", parts.kvs.len(), cp.parts)));
+    }
+    let mut text = Vec::with_capacity(parts.kvs.iter().map(|kv| kv.value.len()).sum());
+    for kv in &parts.kvs {
+        text.extend_from_slice(&kv.value);
+    }
+    let from = cp.seq.saturating_sub(recent as u64).max(1);
+    let state = tokio::task::spawn_blocking(move || {
+        if hex::encode(sha2::Sha256::digest(&text)) != cp.state_sha256 {
+            return Err("its state is not the one it was written with (damaged or edited)".to_string());
+        }
+        serde_json::from_slice::<S>(&text).map_err(|e| format!("its state does not read ({e})")).map(|s| (s, cp))
+    });
+    // Meanwhile, the lines from `recent` before the checkpoint to the end.
+    let lines = lines_from(etcd, session, from, revision).await?;
+    let (state, cp) = state.await.map_err(|e| unfit(format!("its reader stopped ({e})")))?.map_err(unfit)?;
+    // Every line chains on the one before it, and the checkpoint's line is the one it names.
+    let mut events = Vec::with_capacity(lines.len());
+    let mut previous: Option<String> = (from == 1).then(|| epoch.clone());
+    let mut covered = None;
+    for (i, line) in lines.iter().enumerate() {
+        let seq = from + i as u64;
+        let line_no = usize::try_from(seq + 1).unwrap_or(usize::MAX);
+        let previous_hash = match &previous {
+            Some(hash) => hash.clone(),
+            None => {
+                // The first line read: its own hash, checked by the next line and the checkpoint.
+                let hash = super::sealed_hash(line, line_no).map_err(|e| unfit(e.to_string()))?;
+                let event: Event = serde_json::from_slice(line).map_err(|e| unfit(format!("line {line_no}: {e}")))?;
+                if event.seq != seq {
+                    return Err(unfit(format!("line {line_no} holds event {} where {seq} was expected", event.seq)));
+                }
+                events.push(event);
+                if seq == cp.seq {
+                    covered = Some(hash.clone());
+                }
+                previous = Some(hash);
+                continue;
+            }
+        };
+        let (event, hash) =
+            super::next_event(line, &previous_hash, line_no, seq).map_err(|e| unfit(format!("the journal: {e}")))?;
+        events.push(event);
+        if seq == cp.seq {
+            covered = Some(hash.clone());
+        }
+        previous = Some(hash);
+    }
+    match covered {
+        None => return Err(unfit(format!("the journal ends before its event {}", cp.seq))),
+        Some(hash) if hash != cp.line_hash => {
+            return Err(unfit(format!("the journal's event {} is not the one it was made after", cp.seq)));
+        }
+        Some(_) => {}
+    }
+    let last_seq = from + lines.len() as u64 - 1;
+    let last = (last_seq, previous.unwrap_or_default());
+    let after = usize::try_from(cp.seq + 1 - from).unwrap_or(usize::MAX).min(events.len());
+    let recent_events = events[events.len().saturating_sub(recent)..].to_vec();
+    Ok(Some(Opened {
+        header,
+        epoch,
+        base: Some(state),
+        events: events.split_off(after),
+        recent: recent_events,
+        last,
+        warning: None,
+        checkpoint_seq: cp.seq,
+    }))
+}
+
+/// The event lines from `from` to the end, at `revision`.
+async fn lines_from(etcd: &Etcd, session: &str, from: u64, revision: i64) -> Result<Vec<Vec<u8>>, EtcdError> {
+    let end = prefix_end(&events_prefix(session));
+    let mut key = event_key(session, from);
+    let mut lines = Vec::new();
+    loop {
+        let page = etcd.range(&key, &end, PAGE, revision).await?;
+        let more = page.more;
+        let last = page.kvs.last().map(|kv| kv.key.clone());
+        lines.extend(page.kvs.into_iter().map(|kv| kv.value));
+        match last {
+            Some(mut last) if more => {
+                last.push(0);
+                key = last;
+            }
+            _ => return Ok(lines),
+        }
+    }
 }

@@ -197,6 +197,19 @@ fn read_header(line: &[u8], line_no: usize) -> Result<Header, JournalError> {
     Ok(h)
 }
 
+/// The header on a journal's first line, checked, with the line's hash (the
+/// journal's identity, its epoch).
+pub(crate) fn header_of(line: &[u8]) -> Result<(Header, String), JournalError> {
+    let hash = unseal(line, "", 1)?;
+    Ok((read_header(line, 1)?, hash))
+}
+
+/// The hash a sealed line says it has (not checked against the line before it).
+pub(crate) fn sealed_hash(line: &[u8], line_no: usize) -> Result<String, JournalError> {
+    let (_, hash) = split_sealed(line, line_no)?;
+    Ok(String::from_utf8_lossy(hash).into_owned())
+}
+
 /// Read every complete line: the header, then events in sequence.
 fn parse_lines(lines: &[&[u8]]) -> Result<(Header, Vec<Event>, String, String), JournalError> {
     let mut header: Option<Header> = None;
