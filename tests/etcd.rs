@@ -575,6 +575,33 @@ async fn a_standby_serves_the_session_read_only_and_its_clients_command_through_
     seqs.push(second);
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "in order, nothing missed or repeated: {seqs:?}");
 
+    // The room's display on the standby follows the leader's floor too.
+    let observer = {
+        let text = std::fs::read_to_string(data_b.path().join(SESSION).join("tokens.toml")).expect("tokens");
+        toml::from_str::<rostrum::hub::Tokens>(&text).expect("parse").observer
+    };
+    let display_url = format!("ws://{}/v1/sessions/{SESSION}?view=display&token={observer}", b.addr);
+    let (mut display, _) = tokio_tungstenite::connect_async(display_url.as_str()).await.expect("the page connects");
+    async fn next_display<S>(display: &mut S) -> serde_json::Value
+    where
+        S: futures_util::Stream<Item = tokio_tungstenite::tungstenite::Result<tokio_tungstenite::tungstenite::Message>>
+            + Unpin,
+    {
+        use futures_util::StreamExt;
+        loop {
+            let frame = tokio::time::timeout(DEADLINE, display.next()).await.expect("a frame in time");
+            let text = frame.expect("open").expect("a frame").into_text().expect("text").to_string();
+            let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+            if value["type"] == "display" {
+                return value["state"].clone();
+            }
+        }
+    }
+    let before = next_display(&mut display).await;
+    accepted(&mut on_a, Command::OpenSegment { segment: "general".into() }).await;
+    let after = next_display(&mut display).await;
+    assert_ne!(before, after, "the standby's display shows the segment the leader opened");
+
     // A command to the standby: refused, nothing decided, the leader named.
     let sent = on_b.command(note("to-the-standby")).await.expect("sends");
     let (frame, _) = until(&mut on_b, |f| matches!(f, ServerFrame::Rejected { id, .. } if *id == sent)).await;
