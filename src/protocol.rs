@@ -187,6 +187,16 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
+    /// This answer (`accepted` or `rejected`) as the answer to the command `id`;
+    /// any other frame unchanged.
+    pub fn with_id(self, id: String) -> Self {
+        match self {
+            Self::Accepted { first_seq, last_seq, .. } => Self::Accepted { id, first_seq, last_seq },
+            Self::Rejected { code, reason, leader, .. } => Self::Rejected { id, code, reason, leader },
+            other => other,
+        }
+    }
+
     /// The command `id` refused, for `reason` (no leader named).
     pub fn rejected(id: String, code: RejectCode, reason: impl Into<String>) -> Self {
         Self::Rejected { id, code, reason: reason.into(), leader: None }

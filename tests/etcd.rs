@@ -633,6 +633,38 @@ async fn a_standby_serves_the_session_read_only_and_its_clients_command_through_
     assert!(matches!(answer, Some(ServerFrame::Accepted { .. })), "the leader accepted it: {answer:?}");
     drop(link);
 
+    // A delegate's page on the standby (it can reach no other hub): the standby
+    // sends its command on to the leader, as the delegate's, and passes the answer back.
+    let peru = {
+        let text = std::fs::read_to_string(data_b.path().join(SESSION).join("tokens.toml")).expect("tokens");
+        toml::from_str::<rostrum::hub::Tokens>(&text).expect("parse").delegates["peru"].clone()
+    };
+    let page_url = format!("ws://{}/v1/sessions/{SESSION}?view=display&token={peru}", b.addr);
+    let (mut page, _) = tokio_tungstenite::connect_async(page_url.as_str()).await.expect("the page connects");
+    let request = rostrum::protocol::ClientFrame::Command { id: "p1".into(), command: inscribe("peru") };
+    {
+        use futures_util::SinkExt;
+        let text = serde_json::to_string(&request).expect("json");
+        page.send(tokio_tungstenite::tungstenite::Message::text(text)).await.expect("sends");
+    }
+    let answer = loop {
+        use futures_util::StreamExt;
+        let frame = tokio::time::timeout(DEADLINE, page.next()).await.expect("an answer in time");
+        let text = frame.expect("open").expect("a frame").into_text().expect("text").to_string();
+        let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+        if value["id"] == "p1" {
+            break value;
+        }
+    };
+    assert_eq!(answer["type"], "accepted", "the leader accepted the page's request: {answer}");
+    let (frame, _) = until(
+        &mut on_b,
+        |f| matches!(f, ServerFrame::Event { event } if matches!(event.event, EventKind::Inscribed { .. })),
+    )
+    .await;
+    let ServerFrame::Event { event } = frame else { unreachable!() };
+    assert_eq!(event.actor.participant.as_deref(), Some("peru"), "recorded as Peru's own request");
+
     // The leader is lost: the standby's connection stays, and commands there now work.
     a.child.kill().expect("kill -9");
     let _ = a.child.wait();

@@ -199,10 +199,12 @@ pub async fn failover(kills: usize, ttl: u64) -> Result<String, String> {
     let cluster = Cluster::start().await?;
     let endpoints = cluster.endpoints();
     let dirs = [tempfile_dir()?, tempfile_dir()?];
-    let mut hubs = [spawn_hub(&exe, &endpoints, &dirs[0], ttl)?, spawn_hub(&exe, &endpoints, &dirs[1], ttl)?];
-    if !leads(&hubs[0], Duration::from_secs(20)) {
+    // The first leads; the second, started once it does, stands by (serving read-only).
+    let first = spawn_hub(&exe, &endpoints, &dirs[0], ttl)?;
+    if !leads(&first, Duration::from_secs(20)) {
         return Err("the first hub did not lead".into());
     }
+    let mut hubs = [first, spawn_hub(&exe, &endpoints, &dirs[1], ttl)?];
     let token = super::tokens(&dirs[0])?.chair;
     let mut leader = 0;
     let mut acked = BTreeSet::new();
@@ -264,7 +266,7 @@ pub async fn failover(kills: usize, ttl: u64) -> Result<String, String> {
         let _ = std::fs::remove_dir_all(d);
     }
     Ok(format!(
-        "failover: 2 hubs on a 3-node etcd cluster, lease {ttl} s, the leading hub killed (-9) {kills} times\n  takeover (kill to the standby's banner): {}\n  client gap (last ack on the old leader to the first on the new): {}\n  acknowledged: {}, lost: {lost}, recorded twice: {twice}; the chain verifies ({} events)\n",
+        "failover: 2 hubs on a 3-node etcd cluster, lease {ttl} s, the leading hub killed (-9) {kills} times\n  takeover (kill to the standby's \"leading session\" line): {}\n  client gap (last ack on the old leader to the first on the new): {}\n  acknowledged: {}, lost: {lost}, recorded twice: {twice}; the chain verifies ({} events)\n",
         summary(takeovers),
         summary(gaps),
         acked.len(),

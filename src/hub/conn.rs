@@ -423,7 +423,7 @@ async fn serve_display<S>(
     peer: SocketAddr,
     session: String,
     actor: Actor,
-    handle: SessionHandle,
+    (handle, tokens): (SessionHandle, Arc<super::TokenStore>),
     settings: Arc<Settings>,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
@@ -480,7 +480,7 @@ async fn serve_display<S>(
                 last_heard = Instant::now();
                 match incoming {
                     Some(Ok(Message::Text(text))) if limit.allow() => {
-                        vec![display_answer(&handle, &actor, text.as_str(), &settings.clock).await]
+                        vec![display_answer((&handle, &tokens), &actor, text.as_str(), &settings).await]
                     }
                     Some(Ok(Message::Text(_))) => vec![envelope(
                         ServerFrame::Error {
@@ -515,13 +515,42 @@ async fn serve_display<S>(
 /// The answer to a frame from a room's page: a `pong` (the page measures its
 /// clock's offset as the terminal clients do), a delegate's command decided, or
 /// why the frame is not for this page.
-async fn display_answer(handle: &SessionHandle, actor: &Actor, text: &str, clock: &super::Clock) -> Message {
+async fn display_answer(
+    (handle, tokens): (&SessionHandle, &super::TokenStore),
+    actor: &Actor,
+    text: &str,
+    settings: &Settings,
+) -> Message {
+    let clock = &settings.clock;
     let frame = match decode_client(text) {
         Ok(ClientFrame::Ping { id }) => ServerFrame::Pong { id },
         Ok(ClientFrame::Command { id, command }) if actor.role == crate::domain::Role::Delegate => {
-            match handle.command(actor.clone(), command).await {
+            match handle.command(actor.clone(), command.clone()).await {
                 Ok(accepted) => {
                     ServerFrame::Accepted { id, first_seq: accepted.first_seq, last_seq: accepted.last_seq }
+                }
+                // A page cannot reach another hub (its security policy allows only its
+                // own): a standby sends its delegate's command to the leader itself.
+                Err(rejection) if rejection.code == crate::domain::RejectCode::Standby => {
+                    let token = actor.participant.as_ref().and_then(|p| tokens.get().delegates.get(p).cloned());
+                    match (handle.leader(), token) {
+                        (Some(leader), Some(token)) => {
+                            forward(&leader, &token, command, settings.write_timeout).await.unwrap_or_else(|why| {
+                                let reason = format!(
+                                    "{} (sent on to the leading hub, it did not answer: {why})",
+                                    rejection.reason
+                                );
+                                ServerFrame::Rejected {
+                                    id: String::new(),
+                                    code: rejection.code,
+                                    reason,
+                                    leader: Some(leader),
+                                }
+                            })
+                        }
+                        _ => rejected_frame(String::new(), rejection, handle),
+                    }
+                    .with_id(id)
                 }
                 Err(rejection) => rejected_frame(id, rejection, handle),
             }
@@ -545,6 +574,32 @@ async fn display_answer(handle: &SessionHandle, actor: &Actor, text: &str, clock
         }
     };
     envelope(frame, clock)
+}
+
+/// A delegate's command sent on to the session's leading hub, with the delegate's
+/// own token (so the record names the delegate): the leader's answer, or why
+/// there was none within `limit`. Nothing is logged of the token.
+async fn forward(
+    leader: &str,
+    token: &str,
+    command: crate::domain::Command,
+    limit: std::time::Duration,
+) -> Result<ServerFrame, String> {
+    let exchange = async {
+        let mut conn =
+            crate::client::Connection::connect(leader, Some(token), None).await.map_err(|e| e.to_string())?;
+        let sent = conn.command(command).await.map_err(|e| e.to_string())?;
+        loop {
+            let frame = conn.recv().await.map_err(|e| e.to_string())?.frame;
+            if let ServerFrame::Accepted { id, .. } | ServerFrame::Rejected { id, .. } = &frame
+                && *id == sent
+            {
+                conn.close().await;
+                return Ok(frame);
+            }
+        }
+    };
+    timeout(limit, exchange).await.unwrap_or_else(|_| Err(format!("no answer within {} s", limit.as_secs())))
 }
 
 /// The `rejected` frame of a refused command: a standby's names the leading hub.
@@ -608,7 +663,8 @@ pub(super) async fn serve<S>(
     if display {
         let _counted = entry.handle.count_display();
         let _present = registry.forum.present(entry.index, Follower::Display);
-        return Box::pin(serve_display(ws, peer, session, actor, entry.handle.clone(), settings)).await;
+        let serving = (entry.handle.clone(), entry.tokens.clone());
+        return Box::pin(serve_display(ws, peer, session, actor, serving, settings)).await;
     }
     // Who follows the session, for the forum's console; counted out when the connection ends.
     let _present = registry.forum.present(entry.index, Follower::Role(actor.role));
