@@ -763,7 +763,7 @@ async fn a_session_in_etcd_opens_from_its_checkpoint_and_a_damaged_one_is_refold
     let expected = refolded(&contents.header.config, &contents.events);
     let binding = etcd.get(&journal::etcd::checkpoint_key(SESSION)).await.expect("reads").expect("binding");
     let cp: journal::etcd::Checkpoint = serde_json::from_slice(&binding.value).expect("reads");
-    let part = format!("/rostrum/{SESSION}/cp/{:020}/000000", cp.seq).into_bytes();
+    let part = format!("/rostrum/{SESSION}/cp/{:020}-{:016x}/000000", cp.seq, cp.writer).into_bytes();
     let original = etcd.get(&part).await.expect("reads").expect("part").value;
     let mut damaged = original.clone();
     damaged[40] ^= 1;

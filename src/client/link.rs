@@ -163,8 +163,11 @@ impl Hubs {
 }
 
 /// How many times a command refused by a standby hub is sent again to the leader
-/// it names before the refusal is passed on.
+/// it names (or held while the link finds a hub) before the refusal is passed on.
 const REDIRECTS: u32 = 5;
+/// How long a link that is to move to the leader waits for the answers to the
+/// commands it sent to the standby before it moves anyway.
+const REDIRECT_WAIT: Duration = Duration::from_secs(10);
 
 async fn run(
     url: String,
@@ -179,6 +182,8 @@ async fn run(
     // Commands a standby refused (it decided nothing), to send on the next connection.
     let mut resend = Resend::default();
     loop {
+        // Only the commands still to be sent again keep their count.
+        resend.forget_others();
         if events.send(LinkEvent::Connecting { attempt }).await.is_err() {
             return;
         }
@@ -195,8 +200,8 @@ async fn run(
                 return;
             }
             Err(e) => {
-                // Commands waiting to be sent again are not: say so.
-                for (id, _) in resend.queue.drain(..) {
+                // Commands waiting to be sent again wait for the next hub, a few times.
+                for id in resend.count_a_try() {
                     let reason = format!("not connected: {e}");
                     if events.send(LinkEvent::NotSent { id, reason }).await.is_err() {
                         return;
@@ -259,12 +264,44 @@ enum Served {
     Redirect(Option<String>),
 }
 
-/// Commands refused by a standby hub, sent again on the next connection, and how
-/// often each was.
+/// Commands refused by a standby hub, sent again on the next connection in the
+/// order they were first given, and how often each was.
 #[derive(Debug, Default)]
 struct Resend {
-    queue: Vec<(String, Command)>,
+    /// (the order it was given in, id, command).
+    queue: Vec<(u64, String, Command)>,
     tries: std::collections::HashMap<String, u32>,
+    /// The order of the next command given.
+    next: u64,
+}
+
+impl Resend {
+    fn order(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    fn forget_others(&mut self) {
+        let queue = &self.queue;
+        self.tries.retain(|id, _| queue.iter().any(|(_, q, _)| q == id));
+    }
+
+    /// A connection failed with commands waiting: each waits one try less; the ids
+    /// of those that have waited enough (to be reported not sent).
+    fn count_a_try(&mut self) -> Vec<String> {
+        let mut given_up = Vec::new();
+        let tries = &mut self.tries;
+        self.queue.retain(|(_, id, _)| {
+            let n = tries.entry(id.clone()).or_default();
+            *n += 1;
+            let keep = *n < REDIRECTS;
+            if !keep {
+                given_up.push(id.clone());
+            }
+            keep
+        });
+        given_up
+    }
 }
 
 /// What a link keeps from one connection to the next.
@@ -286,20 +323,25 @@ async fn serve(
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut in_flight: Option<(String, Instant, Timestamp)> = None;
     let mut pings = 0u64;
-    // Commands sent on this connection and not yet answered.
-    let mut unanswered: std::collections::HashMap<String, Command> = std::collections::HashMap::new();
-    // Set once a standby refused a command: the leader it named. The link moves
-    // there once every command sent here is answered (none is left in doubt).
-    let mut redirect: Option<Option<String>> = None;
-    for (id, command) in std::mem::take(&mut resend.queue) {
+    // Commands sent on this connection and not yet answered, with their order.
+    let mut unanswered: std::collections::HashMap<String, (u64, Command)> = std::collections::HashMap::new();
+    // Set once a standby refused a command: the leader it named, and when. The link
+    // moves there once every command sent here is answered (none is left in doubt).
+    let mut redirect: Option<(Option<String>, Instant)> = None;
+    let mut queued = std::mem::take(&mut resend.queue);
+    queued.sort_by_key(|(order, _, _)| *order);
+    let mut queued = queued.into_iter();
+    while let Some((order, id, command)) = queued.next() {
         if let Err(e) = conn.send(&ClientFrame::Command { id: id.clone(), command: command.clone() }).await {
-            let _ = events.send(LinkEvent::NotSent { id, reason: format!("not connected: {e}") }).await;
+            // This one and the rest wait for the next connection.
+            resend.queue.push((order, id, command));
+            resend.queue.extend(queued);
             return Served::Lost(e.to_string());
         }
-        unanswered.insert(id, command);
+        unanswered.insert(id, (order, command));
     }
     loop {
-        if let Some(leader) = &redirect
+        if let Some((leader, _)) = &redirect
             && unanswered.is_empty()
         {
             conn.close().await;
@@ -312,10 +354,12 @@ async fn serve(
                         ServerFrame::Rejected { id, code: RejectCode::Standby, leader, .. }
                             if resend.tries.get(id).copied().unwrap_or(0) < REDIRECTS =>
                         {
-                            if let Some(command) = unanswered.remove(id) {
+                            if let Some((order, command)) = unanswered.remove(id) {
                                 *resend.tries.entry(id.clone()).or_default() += 1;
-                                resend.queue.push((id.clone(), command));
-                                redirect = Some(leader.clone());
+                                resend.queue.push((order, id.clone(), command));
+                                if redirect.is_none() {
+                                    redirect = Some((leader.clone(), Instant::now()));
+                                }
                                 continue;
                             }
                         }
@@ -371,13 +415,16 @@ async fn serve(
                     return Served::Stop;
                 }
                 // Not to a standby: it goes to the leader with those it refused.
-                Some(LinkCommand::Send { id, command }) if redirect.is_some() => resend.queue.push((id, command)),
+                Some(LinkCommand::Send { id, command }) if redirect.is_some() => {
+                    let order = resend.order();
+                    resend.queue.push((order, id, command));
+                }
                 Some(LinkCommand::Send { id, command }) => {
                     if let Err(e) = conn.send(&ClientFrame::Command { id: id.clone(), command: command.clone() }).await {
                         let _ = events.send(LinkEvent::NotSent { id, reason: format!("not connected: {e}") }).await;
                         return Served::Lost(e.to_string());
                     }
-                    unanswered.insert(id, command);
+                    unanswered.insert(id, (resend.order(), command));
                 }
                 Some(LinkCommand::Resync { since: s }) => {
                     *since = s;
@@ -386,6 +433,17 @@ async fn serve(
                 }
             },
             _ = ping.tick() => {
+                // Waited long enough to move to the leader: those still unanswered are in doubt.
+                if let Some((leader, since_refused)) = &redirect
+                    && since_refused.elapsed() > REDIRECT_WAIT
+                {
+                    for (id, _) in unanswered.drain() {
+                        let reason = "no answer from the hub: whether it was recorded is not known".to_string();
+                        let _ = events.send(LinkEvent::NotSent { id, reason }).await;
+                    }
+                    conn.close().await;
+                    return Served::Redirect(leader.clone());
+                }
                 // A ping unanswered for three periods: the link is dead even if TCP has not noticed.
                 if let Some((_, sent_at, _)) = &in_flight
                     && sent_at.elapsed() > PING_EVERY * 3
@@ -433,6 +491,31 @@ mod tests {
         assert_eq!(hubs.current(), "ws://laptop:7878/v1/sessions/s");
         hubs.learn(&[]);
         assert_eq!(hubs.current(), "ws://laptop:7878/v1/sessions/s", "an empty list (a file journal) changes nothing");
+    }
+
+    #[test]
+    fn commands_a_standby_refused_wait_a_few_tries_then_are_reported_not_sent() {
+        use super::{REDIRECTS, Resend};
+        let note = crate::domain::Command::AddNote {
+            saved_at: None,
+            client_id: "n".into(),
+            turn: None,
+            text: "t".into(),
+            objectives: vec![],
+            themes: vec![],
+        };
+        let mut resend = Resend::default();
+        let (first, second) = (resend.order(), resend.order());
+        resend.queue.push((second, "b".into(), note.clone()));
+        resend.queue.push((first, "a".into(), note));
+        resend.tries.insert("gone".into(), 3);
+        resend.forget_others();
+        assert!(resend.tries.is_empty(), "a count outlives no command");
+        for _ in 1..REDIRECTS {
+            assert!(resend.count_a_try().is_empty(), "kept while tries remain");
+        }
+        assert_eq!(resend.count_a_try(), ["b", "a"], "then reported, none silently dropped");
+        assert!(resend.queue.is_empty());
     }
 
     #[test]

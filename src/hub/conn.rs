@@ -534,20 +534,24 @@ async fn display_answer(
                 Err(rejection) if rejection.code == crate::domain::RejectCode::Standby => {
                     let token = actor.participant.as_ref().and_then(|p| tokens.get().delegates.get(p).cloned());
                     match (handle.leader(), token) {
-                        (Some(leader), Some(token)) => {
-                            forward(&leader, &token, command, settings.write_timeout).await.unwrap_or_else(|why| {
-                                let reason = format!(
-                                    "{} (sent on to the leading hub, it did not answer: {why})",
-                                    rejection.reason
-                                );
-                                ServerFrame::Rejected {
-                                    id: String::new(),
-                                    code: rejection.code,
-                                    reason,
-                                    leader: Some(leader),
-                                }
-                            })
-                        }
+                        (Some(leader), Some(token)) => match forward(&leader, &token, command).await {
+                            Ok(answer) => answer,
+                            // Not sent: nothing was decided anywhere.
+                            Err(Forwarded::NotSent(why)) => ServerFrame::Rejected {
+                                id: String::new(),
+                                code: rejection.code,
+                                reason: format!("{} (the leading hub could not be reached: {why})", rejection.reason),
+                                leader: Some(leader),
+                            },
+                            // Sent, and no answer: it may have been recorded.
+                            Err(Forwarded::NoAnswer(why)) => ServerFrame::rejected(
+                                String::new(),
+                                crate::domain::RejectCode::Refused,
+                                format!(
+                                    "sent on to the leading hub at {leader}, which did not answer ({why}): whether it was recorded is not known; look at the list before asking again"
+                                ),
+                            ),
+                        },
                         _ => rejected_frame(String::new(), rejection, handle),
                     }
                     .with_id(id)
@@ -576,30 +580,51 @@ async fn display_answer(
     envelope(frame, clock)
 }
 
+/// How long a standby waits for the leading hub's answer to a page's command
+/// (the page's projection waits meanwhile).
+const FORWARD_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Why a command sent on to the leading hub got no answer from it.
+enum Forwarded {
+    /// It never reached the leader: nothing was decided.
+    NotSent(String),
+    /// It was sent, and no answer came: it may have been recorded.
+    NoAnswer(String),
+}
+
 /// A delegate's command sent on to the session's leading hub, with the delegate's
 /// own token (so the record names the delegate): the leader's answer, or why
-/// there was none within `limit`. Nothing is logged of the token.
-async fn forward(
-    leader: &str,
-    token: &str,
-    command: crate::domain::Command,
-    limit: std::time::Duration,
-) -> Result<ServerFrame, String> {
-    let exchange = async {
-        let mut conn =
-            crate::client::Connection::connect(leader, Some(token), None).await.map_err(|e| e.to_string())?;
-        let sent = conn.command(command).await.map_err(|e| e.to_string())?;
+/// there was none within [`FORWARD_LIMIT`]. Nothing is logged of the token.
+async fn forward(leader: &str, token: &str, command: crate::domain::Command) -> Result<ServerFrame, Forwarded> {
+    let deadline = tokio::time::Instant::now() + FORWARD_LIMIT;
+    let late = || format!("no answer within {} s", FORWARD_LIMIT.as_secs());
+    let connected = tokio::time::timeout_at(deadline, crate::client::Connection::connect(leader, Some(token), None));
+    let mut conn = match connected.await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => return Err(Forwarded::NotSent(e.to_string())),
+        Err(_) => return Err(Forwarded::NotSent(late())),
+    };
+    let sent = match conn.command(command).await {
+        Ok(id) => id,
+        Err(e) => return Err(Forwarded::NotSent(e.to_string())),
+    };
+    let answer = async {
         loop {
             let frame = conn.recv().await.map_err(|e| e.to_string())?.frame;
             if let ServerFrame::Accepted { id, .. } | ServerFrame::Rejected { id, .. } = &frame
                 && *id == sent
             {
-                conn.close().await;
-                return Ok(frame);
+                return Ok::<_, String>(frame);
             }
         }
     };
-    timeout(limit, exchange).await.unwrap_or_else(|_| Err(format!("no answer within {} s", limit.as_secs())))
+    let answer = match tokio::time::timeout_at(deadline, answer).await {
+        Ok(Ok(frame)) => frame,
+        Ok(Err(e)) => return Err(Forwarded::NoAnswer(e)),
+        Err(_) => return Err(Forwarded::NoAnswer(late())),
+    };
+    conn.close().await;
+    Ok(answer)
 }
 
 /// The `rejected` frame of a refused command: a standby's names the leading hub.

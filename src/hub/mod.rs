@@ -378,7 +378,7 @@ async fn open_session_etcd(
     // A standby needs the journal and the tokens its leader keeps in etcd: a leader
     // that has only just won writes them at once.
     let mut told = false;
-    let (stored_tokens, leads) = loop {
+    let (stored_tokens, leads, leader) = loop {
         let campaign = journal::etcd::try_campaign(etcd, &id, &shared.lease, &shared.me).await?;
         let written = etcd
             .get(&journal::etcd::header_key(&id))
@@ -391,13 +391,13 @@ async fn open_session_etcd(
             .map_err(|e| format!("session {id}: its tokens in etcd: {e}"))?;
         let stored = stored.map(|kv| String::from_utf8_lossy(&kv.value).into_owned());
         match campaign {
-            Campaign::Leads => break (stored, true),
+            Campaign::Leads => break (stored, true, None),
             Campaign::Led(Some(leader)) if written && stored.is_some() => {
                 log(&format!(
                     "session {id}: standing by (serving it read-only); hub {} at {} leads it",
                     leader.hub, leader.url
                 ));
-                break (stored, false);
+                break (stored, false, Some(leader));
             }
             Campaign::Led(leader) if !told => {
                 let who = leader.map_or_else(|| "another hub".to_string(), |l| format!("hub {} at {}", l.hub, l.url));
@@ -455,12 +455,11 @@ async fn open_session_etcd(
     let resumed = continued.is_some();
     let store = match (leads, continued) {
         (false, Some((last, epoch, _))) => session::Store::Standby(journal::etcd::EtcdFollower::at(
-            etcd.clone(),
-            lease,
-            shared.me.clone(),
+            (etcd.clone(), lease, shared.me.clone()),
             &id,
             last,
             epoch,
+            leader,
         )),
         (leads, continued) => {
             if !leads {

@@ -335,7 +335,10 @@ pub fn spawn(
     }
     let (display, display_rx) = watch::channel(display_json(&shown));
     let (recorded, recorded_rx) = watch::channel(state.seq);
-    let (leader, leader_rx) = watch::channel(None);
+    let (leader, leader_rx) = watch::channel(match &journal {
+        Store::Standby(follower) => follower.leader_url(),
+        _ => None,
+    });
     let handle = SessionHandle {
         tx,
         display: display_rx,
@@ -646,33 +649,32 @@ impl Owner {
     }
 
     /// A standby's tick: fold and publish what the leading hub recorded since;
-    /// once caught up, lead the session if no hub does (and then write it).
+    /// lead the session if no hub does (and then write it), else learn which does.
     async fn follow(&mut self) {
         let Some(Store::Standby(follower)) = &mut self.journal else { return };
         let session = follower.session().to_string();
-        let (events, writer) = match follower.poll().await {
-            Ok(events) if !events.is_empty() => (events, None),
-            Ok(_) => match follower.take_over().await {
-                Ok(Some((writer, events))) => (events, Some(writer)),
-                Ok(None) => {
-                    let url = follower.leader_url();
-                    self.leader.send_if_modified(|leader| std::mem::replace(leader, url.clone()) != url);
-                    self.follows += 1;
-                    if self.follows % 8 == 1 {
-                        self.follow_tokens().await;
-                    }
-                    return;
-                }
-                Err(e) => {
-                    log(&format!("session {session}: could not take the lead: {e}"));
-                    return;
-                }
-            },
+        let mut events = match follower.poll().await {
+            Ok(events) => events,
             Err(e) => {
                 log(&format!("session {session}: the journal in etcd could not be followed: {e}; trying again"));
                 return;
             }
         };
+        let writer = match follower.take_over().await {
+            Ok(Some((writer, rest))) => {
+                events.extend(rest);
+                Some(writer)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                log(&format!("session {session}: could not take the lead: {e}"));
+                None
+            }
+        };
+        if writer.is_none() {
+            let url = follower.leader_url();
+            self.leader.send_if_modified(|leader| std::mem::replace(leader, url.clone()) != url);
+        }
         for event in &events {
             domain::apply(&mut self.state, event);
         }
@@ -680,17 +682,32 @@ impl Owner {
             self.last_at = Some(self.last_at.map_or(last.at, |at| at.max(last.at)));
         }
         self.publish(&events);
-        if let Some(writer) = writer {
-            self.journal = Some(Store::Etcd(writer));
-            self.leader.send_replace(None);
-            // The credentials this hub served with are the session's: kept in etcd.
-            if let (Some(Store::Etcd(journal)), Some(tokens)) = (&self.journal, &self.tokens)
-                && let Err(e) = journal.save_tokens(&tokens.to_toml()).await
+        // The credentials: etcd's copy when a participant was registered, every
+        // eighth tick, and before this hub leads.
+        self.follows += 1;
+        let registered = events.iter().any(|e| matches!(e.event, domain::EventKind::ParticipantRegistered { .. }));
+        if registered || writer.is_some() || self.follows % 8 == 1 {
+            self.follow_tokens().await;
+        }
+        let Some(writer) = writer else { return };
+        self.journal = Some(Store::Etcd(writer));
+        self.leader.send_replace(None);
+        // Every participant has a delegate token (one the last leader registered
+        // without saving its token gets one now), kept in etcd for every hub.
+        if let Some(store) = self.tokens.clone() {
+            let ids: Vec<String> = self.state.def.participants.iter().map(|p| p.id.clone()).collect();
+            let given = store.clone();
+            let added = tokio::task::spawn_blocking(move || ids.iter().try_for_each(|id| given.add_delegate(id))).await;
+            if !matches!(added, Ok(Ok(()))) {
+                log(&format!("session {session}: not every participant has a delegate token here yet"));
+            }
+            if let Some(Store::Etcd(journal)) = &self.journal
+                && let Err(e) = journal.save_tokens(&store.to_toml()).await
             {
                 log(&format!("session {session}: its tokens could not be kept in etcd ({e})"));
             }
-            super::announce(&format!("leading session {session} (taken over at event {})", self.state.seq));
         }
+        super::announce(&format!("leading session {session} (taken over at event {})", self.state.seq));
     }
 
     /// A standby serves the session's credentials as etcd holds them (the leading

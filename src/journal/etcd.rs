@@ -518,16 +518,15 @@ pub struct EtcdFollower {
 
 impl EtcdFollower {
     /// Follow the journal `epoch` of `session` after the line `(seq, hash)` this
-    /// hub has read last.
+    /// hub has read last, while `leader` leads it.
     pub fn at(
-        etcd: Arc<Etcd>,
-        lease: Arc<Lease>,
-        me: LeaderInfo,
+        (etcd, lease, me): (Arc<Etcd>, Arc<Lease>, LeaderInfo),
         session: &str,
         (seq, hash): (u64, String),
         epoch: String,
+        leader: Option<LeaderInfo>,
     ) -> Self {
-        Self { etcd, session: session.to_string(), lease, me, seq, hash, epoch, leader: None }
+        Self { etcd, session: session.to_string(), lease, me, seq, hash, epoch, leader }
     }
 
     pub fn epoch(&self) -> &str {
@@ -553,15 +552,17 @@ impl EtcdFollower {
         let end = prefix_end(&events_prefix(&self.session));
         let page = self.etcd.range(&event_key(&self.session, self.seq + 1), &end, PAGE, 0).await?;
         let mut events = Vec::with_capacity(page.kvs.len());
+        // The position moves only once the whole page is checked.
+        let (mut seq, mut hash) = (self.seq, self.hash.clone());
         for kv in &page.kvs {
             // Line 1 is the header: event N is on line N + 1.
-            let line = usize::try_from(self.seq + 2).unwrap_or(usize::MAX);
-            let (event, hash) =
-                super::next_event(&kv.value, &self.hash, line, self.seq + 1).map_err(LoadError::Journal)?;
-            self.seq = event.seq;
-            self.hash = hash;
+            let line = usize::try_from(seq + 2).unwrap_or(usize::MAX);
+            let (event, next) = super::next_event(&kv.value, &hash, line, seq + 1).map_err(LoadError::Journal)?;
+            seq = event.seq;
+            hash = next;
             events.push(event);
         }
+        (self.seq, self.hash) = (seq, hash);
         Ok(events)
     }
 
@@ -577,12 +578,15 @@ impl EtcdFollower {
             }
             Campaign::Unknown => return Ok(None),
         }
+        let read = (self.seq, self.hash.clone());
         match self.continue_as_leader().await {
             Ok(taken) => {
                 self.leader = Some(self.me.clone());
                 Ok(Some(taken))
             }
             Err(e) => {
+                // The lines read meanwhile were not applied: they are read again.
+                (self.seq, self.hash) = read;
                 // Not able to write it, this hub lets another lead the session.
                 let _ = self
                     .etcd
@@ -670,9 +674,10 @@ pub fn checkpoint_key(session: &str) -> Vec<u8> {
 fn parts_prefix(session: &str) -> Vec<u8> {
     format!("/rostrum/{session}/cp/").into_bytes()
 }
-/// `/rostrum/SESSION/cp/SEQ/`: the parts of the checkpoint at event `seq`.
-fn parts_of(session: &str, seq: u64) -> Vec<u8> {
-    format!("/rostrum/{session}/cp/{seq:020}/").into_bytes()
+/// `/rostrum/SESSION/cp/SEQ-WRITER/`: the parts of the checkpoint at event `seq`
+/// written under lease `writer` (two hubs never write, or remove, each other's).
+fn parts_of(session: &str, seq: u64, writer: i64) -> Vec<u8> {
+    format!("/rostrum/{session}/cp/{seq:020}-{writer:016x}/").into_bytes()
 }
 
 /// A checkpoint in etcd: the session's state after event `seq`, bound to its
@@ -687,6 +692,9 @@ pub struct Checkpoint {
     pub line_hash: String,
     pub state_sha256: String,
     pub parts: usize,
+    /// The lease its writer held (0: an import): its parts are under `cp/SEQ-WRITER/`.
+    #[serde(default)]
+    pub writer: i64,
 }
 
 /// Keep a checkpoint of a session's state (its JSON, `state`) after the event
@@ -703,7 +711,7 @@ pub async fn write_checkpoint(
     state: &[u8],
 ) -> Result<bool, EtcdError> {
     use sha2::Digest;
-    let prefix = parts_of(session, seq);
+    let prefix = parts_of(session, seq, lease);
     let mut parts = 0;
     for (i, part) in state.chunks(PART).enumerate() {
         let mut key = prefix.clone();
@@ -718,6 +726,7 @@ pub async fn write_checkpoint(
         line_hash: hash.to_string(),
         state_sha256: hex::encode(sha2::Sha256::digest(state)),
         parts,
+        writer: lease,
     };
     let leads =
         if lease == 0 { Compare::Missing(leader_key(session)) } else { Compare::Lease(leader_key(session), lease) };
@@ -825,7 +834,7 @@ async fn open_at_checkpoint<S: serde::de::DeserializeOwned + Send + 'static>(
         return Err(unfit("it was made for another journal of this session (another epoch)".to_string()));
     }
     // The state, in its parts, whole and unchanged.
-    let prefix = parts_of(session, cp.seq);
+    let prefix = parts_of(session, cp.seq, cp.writer);
     let parts = etcd.range(&prefix, &prefix_end(&prefix), 0, revision).await?;
     if parts.kvs.len() != cp.parts {
         return Err(unfit(format!("it has {} parts of {}", parts.kvs.len(), cp.parts)));
@@ -842,39 +851,32 @@ async fn open_at_checkpoint<S: serde::de::DeserializeOwned + Send + 'static>(
         serde_json::from_slice::<S>(&text).map_err(|e| format!("its state does not read ({e})")).map(|s| (s, cp))
     });
     // Meanwhile, the lines from `recent` before the checkpoint to the end.
-    let lines = lines_from(etcd, session, from, revision).await?;
+    // From the line before the first one kept: its stated hash is what the first
+    // one kept chains on (every line kept is checked against its text).
+    let mut lines = lines_from(etcd, session, from - 1, revision).await?;
     let (state, cp) = state.await.map_err(|e| unfit(format!("its reader stopped ({e})")))?.map_err(unfit)?;
+    let mut previous = if from == 1 {
+        epoch.clone()
+    } else if lines.is_empty() {
+        return Err(unfit(format!("the journal ends before its event {}", cp.seq)));
+    } else {
+        let before = lines.remove(0);
+        let line_no = usize::try_from(from).unwrap_or(usize::MAX);
+        super::sealed_hash(&before, line_no).map_err(|e| unfit(e.to_string()))?
+    };
     // Every line chains on the one before it, and the checkpoint's line is the one it names.
     let mut events = Vec::with_capacity(lines.len());
-    let mut previous: Option<String> = (from == 1).then(|| epoch.clone());
     let mut covered = None;
     for (i, line) in lines.iter().enumerate() {
         let seq = from + i as u64;
         let line_no = usize::try_from(seq + 1).unwrap_or(usize::MAX);
-        let previous_hash = match &previous {
-            Some(hash) => hash.clone(),
-            None => {
-                // The first line read: its own hash, checked by the next line and the checkpoint.
-                let hash = super::sealed_hash(line, line_no).map_err(|e| unfit(e.to_string()))?;
-                let event: Event = serde_json::from_slice(line).map_err(|e| unfit(format!("line {line_no}: {e}")))?;
-                if event.seq != seq {
-                    return Err(unfit(format!("line {line_no} holds event {} where {seq} was expected", event.seq)));
-                }
-                events.push(event);
-                if seq == cp.seq {
-                    covered = Some(hash.clone());
-                }
-                previous = Some(hash);
-                continue;
-            }
-        };
         let (event, hash) =
-            super::next_event(line, &previous_hash, line_no, seq).map_err(|e| unfit(format!("the journal: {e}")))?;
+            super::next_event(line, &previous, line_no, seq).map_err(|e| unfit(format!("the journal: {e}")))?;
         events.push(event);
         if seq == cp.seq {
             covered = Some(hash.clone());
         }
-        previous = Some(hash);
+        previous = hash;
     }
     match covered {
         None => return Err(unfit(format!("the journal ends before its event {}", cp.seq))),
@@ -884,7 +886,7 @@ async fn open_at_checkpoint<S: serde::de::DeserializeOwned + Send + 'static>(
         Some(_) => {}
     }
     let last_seq = from + lines.len() as u64 - 1;
-    let last = (last_seq, previous.unwrap_or_default());
+    let last = (last_seq, previous);
     let after = usize::try_from(cp.seq + 1 - from).unwrap_or(usize::MAX).min(events.len());
     let recent_events = events[events.len().saturating_sub(recent)..].to_vec();
     Ok(Some(Opened {
