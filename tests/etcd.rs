@@ -784,3 +784,43 @@ async fn a_session_in_etcd_opens_from_its_checkpoint_and_a_damaged_one_is_refold
     assert!(warning.contains("is not the one it was made after"), "{warning}");
     assert_eq!(fold(opened), expected);
 }
+
+/// The hall's display follows the session, not a machine: opened on the leading
+/// hub, it moves to the standby when that hub is killed (its security policy
+/// lets it reach the hubs the session listed), and shows what is decided there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_halls_display_follows_the_session_to_the_standby_when_its_hub_is_lost() {
+    let _one = SERIAL.lock().await;
+    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let endpoints = cluster.endpoints();
+    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (mut a, mut b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
+    // The leader reads the list of live hubs every lease TTL (2 s here).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let observer = {
+        let text = std::fs::read_to_string(data_a.path().join(SESSION).join("tokens.toml")).expect("tokens");
+        toml::from_str::<rostrum::hub::Tokens>(&text).expect("parse").observer
+    };
+    let policy = rostrum::web::security_headers(&[format!("ws://{}", b.addr)]);
+    assert!(policy.contains(&format!("connect-src 'self' ws://{}", b.addr)), "{policy}");
+    let mut browser = common::browser::Browser::start().await;
+    let url = format!("http://{}/v1/sessions/{SESSION}/display?token={observer}", a.addr);
+    let page = browser.open(&url, 1280, 720).await;
+    // Connected (its first display frame drawn), with the welcome's list of hubs.
+    let before = browser.wait_text(&page, "the display, live", DEADLINE, |t| t.contains("Test session")).await;
+    let live = "document.getElementById('link').classList.contains('down') ? 'down' : 'live'";
+    assert!(!before.contains("Peru"), "nobody on the list yet: {before}");
+
+    a.child.kill().expect("kill -9");
+    let _ = a.child.wait();
+    assert!(b.leads_within(Duration::from_secs(10)), "the standby takes over");
+    let token = chair_token(data_b.path());
+    let mut chair = join(&b.addr, &token).await;
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    accepted(&mut chair, inscribe("peru")).await;
+    let text = browser
+        .wait_text(&page, "Peru inscribed on the standby", Duration::from_secs(15), |t| t.contains("Peru"))
+        .await;
+    assert!(text.contains("General debate"), "{text}");
+    assert_eq!(browser.eval(&page, live).await, "live", "connected again, to the standby");
+}

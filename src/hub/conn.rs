@@ -114,7 +114,9 @@ fn authorize(registry: &Registry, settings: &Settings, request: &Request) -> Res
         // The hub's own pages come from its own address: their origin is the Host asked for.
         let host = request.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
         let own = !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"));
-        if !own && !settings.allowed_origins.iter().any(|o| o == origin) {
+        // A page served by another hub of the session (etcd) follows it here.
+        let sibling = || settings.etcd.as_ref().is_some_and(|e| e.serves_pages_of(origin));
+        if !own && !settings.allowed_origins.iter().any(|o| o == origin) && !sibling() {
             return Err(refusal(
                 StatusCode::FORBIDDEN,
                 "this origin is not allowed to connect (see the hub's --allow-origin)",
@@ -434,14 +436,14 @@ async fn serve_display<S>(
     let welcome = envelope(
         ServerFrame::Welcome {
             protocol: PROTOCOL_VERSION,
-            session,
+            session: session.clone(),
             role: actor.role,
             name: actor.name.clone(),
             participant: actor.participant.clone(),
             person: actor.person.clone(),
             epoch: String::new(),
             seq: 0,
-            hubs: Vec::new(),
+            hubs: settings.etcd.as_ref().map(|e| e.session_urls(&session)).unwrap_or_default(),
         },
         &settings.clock,
     );
@@ -654,7 +656,9 @@ pub(super) async fn serve<S>(
     if !head.upgrade {
         // Boxed: answering a page (the report reads a whole journal) is a large future,
         // and inline it would be part of every websocket connection's task too.
-        let response = Box::pin(super::http::answer(&registry, &head)).await;
+        // The other hubs of a session kept in etcd: a page may follow it there.
+        let hubs = settings.etcd.as_ref().map(|e| e.hub_origins()).unwrap_or_default();
+        let response = Box::pin(super::http::answer(&registry, &head, &hubs)).await;
         let _ = timeout(settings.write_timeout, super::http::respond(&mut stream, &response)).await;
         return;
     }

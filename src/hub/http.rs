@@ -124,14 +124,14 @@ fn response(method: &str, status: &str, content_type: &str, headers: &str, body:
 }
 
 /// The response to a browser's plain request: the session's report, a room page, or why not.
-pub(super) async fn answer(registry: &Registry, head: &Head) -> Vec<u8> {
+pub(super) async fn answer(registry: &Registry, head: &Head, hubs: &[String]) -> Vec<u8> {
     let (path, query) = head.path.split_once('?').unwrap_or((&head.path, ""));
     let report = path.strip_prefix("/v1/sessions/").and_then(|p| p.strip_suffix("/report"));
     match report.and_then(|id| registry.sessions.get(id)) {
         Some(entry) if head.method == "GET" || head.method == "HEAD" => {
             report_page(entry, &registry.forum_tokens, head, query).await
         }
-        _ => page(&registry.sessions, &head.method, &head.path),
+        _ => page(&registry.sessions, &head.method, &head.path, hubs),
     }
 }
 
@@ -189,10 +189,17 @@ async fn report_page(entry: &SessionEntry, forum: &super::ForumTokens, head: &He
 }
 
 /// The response to a browser's request for a room page: the page, or why not.
-pub fn page(registry: &std::collections::HashMap<String, SessionEntry>, method: &str, path: &str) -> Vec<u8> {
+/// `hubs`: the other hubs that serve the session (etcd), which the page may reach.
+pub fn page(
+    registry: &std::collections::HashMap<String, SessionEntry>,
+    method: &str,
+    path: &str,
+    hubs: &[String],
+) -> Vec<u8> {
     let path = path.split('?').next().unwrap_or_default();
+    let headers = web::security_headers(hubs);
     let reply = |status: &str, content_type: &str, body: &[u8], extra: &str| {
-        response(method, status, content_type, &format!("{}{extra}", web::SECURITY_HEADERS), body)
+        response(method, status, content_type, &format!("{headers}{extra}"), body)
     };
     let text = "text/plain; charset=utf-8";
     if method != "GET" && method != "HEAD" {

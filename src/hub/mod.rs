@@ -123,6 +123,9 @@ pub struct EtcdSettings {
     /// The URLs of the hubs registered in etcd now (this one first), refreshed every
     /// lease TTL: the welcome lists them so that clients follow the session, not a machine.
     pub hubs: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Every hub URL seen registered since this hub started: a room page one of
+    /// them served may follow the session here, even once that hub is gone.
+    pub seen: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl Default for Settings {
@@ -161,13 +164,16 @@ impl EtcdSettings {
             .await
             .map_err(|e| format!("etcd at {endpoints}: cannot register this hub: {e}"))?;
         let hubs = Arc::new(std::sync::Mutex::new(vec![me.url.clone()]));
+        let seen = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::from([me.url.clone()])));
         tokio::spawn(refresh_hubs(
             etcd.clone(),
-            Arc::downgrade(&hubs),
+            (Arc::downgrade(&hubs), Arc::downgrade(&seen)),
             me.clone(),
             Duration::from_secs(ttl.max(1) as u64),
         ));
-        Ok(Self { etcd, lease, me, hubs })
+        let settings = Self { etcd, lease, me, hubs, seen };
+        settings.refresh_now().await;
+        Ok(settings)
     }
 
     /// The session URLs of the live hubs, this one first.
@@ -180,30 +186,57 @@ impl EtcdSettings {
         self.urls("/v1/forum")
     }
 
+    /// The live hubs' origins (`ws://HOST:PORT`), this one first.
+    pub fn hub_origins(&self) -> Vec<String> {
+        self.hubs.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    /// Whether `origin` (a browser page's, `http://HOST:PORT`) is that of a hub of
+    /// this forum, live now or seen since this hub started.
+    pub fn serves_pages_of(&self, origin: &str) -> bool {
+        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        seen.iter().any(|hub| hub.replacen("ws://", "http://", 1).replacen("wss://", "https://", 1) == origin)
+    }
+
+    /// Read the live hubs at once (as the refresh every lease TTL does).
+    async fn refresh_now(&self) {
+        refresh_once(&self.etcd, (&self.hubs, &self.seen), &self.me).await;
+    }
+
     fn urls(&self, path: &str) -> Vec<String> {
         let hubs = self.hubs.lock().map(|h| h.clone()).unwrap_or_default();
         hubs.into_iter().map(|url| format!("{url}{path}")).collect()
     }
 }
 
+type HubList = std::sync::Mutex<Vec<String>>;
+type SeenHubs = std::sync::Mutex<std::collections::BTreeSet<String>>;
+
 /// Keep the list of live hubs current while the hub runs (a read of etcd every `every`).
 async fn refresh_hubs(
     etcd: Arc<crate::etcd::Etcd>,
-    hubs: std::sync::Weak<std::sync::Mutex<Vec<String>>>,
+    (hubs, seen): (std::sync::Weak<HubList>, std::sync::Weak<SeenHubs>),
     me: journal::etcd::LeaderInfo,
     every: Duration,
 ) {
     loop {
         tokio::time::sleep(every).await;
-        let Some(hubs) = hubs.upgrade() else { return };
-        // A read that fails keeps the last list: it is a hint to clients, not a rule.
-        if let Ok(found) = journal::etcd::live_hubs(&etcd).await {
-            let mut urls = vec![me.url.clone()];
-            urls.extend(found.into_iter().filter(|h| h.hub != me.hub).map(|h| h.url));
-            urls.dedup();
-            if let Ok(mut list) = hubs.lock() {
-                *list = urls;
-            }
+        let (Some(hubs), Some(seen)) = (hubs.upgrade(), seen.upgrade()) else { return };
+        refresh_once(&etcd, (&hubs, &seen), &me).await;
+    }
+}
+
+async fn refresh_once(etcd: &crate::etcd::Etcd, (hubs, seen): (&HubList, &SeenHubs), me: &journal::etcd::LeaderInfo) {
+    // A read that fails keeps the last list: it is a hint to clients, not a rule.
+    if let Ok(found) = journal::etcd::live_hubs(etcd).await {
+        let mut urls = vec![me.url.clone()];
+        urls.extend(found.into_iter().filter(|h| h.hub != me.hub).map(|h| h.url));
+        urls.dedup();
+        if let Ok(mut seen) = seen.lock() {
+            seen.extend(urls.iter().cloned());
+        }
+        if let Ok(mut list) = hubs.lock() {
+            *list = urls;
         }
     }
 }

@@ -66,6 +66,26 @@ X-Content-Type-Options: nosniff\r\n\
 Referrer-Policy: no-referrer\r\n\
 Cache-Control: no-store\r\n";
 
+/// The security headers of a room page served by a hub whose session other hubs
+/// serve too (etcd): its websocket may also go to `hubs` (their `ws://HOST:PORT`
+/// or `wss://…` origins), where the page follows the session when its own hub
+/// cannot be reached.
+pub fn security_headers(hubs: &[String]) -> String {
+    let origins: Vec<&str> = hubs
+        .iter()
+        .map(String::as_str)
+        // Only origins (a scheme, a host, a port): nothing else goes into the policy.
+        .filter(|h| {
+            (h.starts_with("ws://") || h.starts_with("wss://"))
+                && h.chars().all(|c| c.is_ascii_alphanumeric() || ":/.-[]_".contains(c))
+        })
+        .collect();
+    if origins.is_empty() {
+        return SECURITY_HEADERS.to_string();
+    }
+    SECURITY_HEADERS.replacen("connect-src 'self'", &format!("connect-src 'self' {}", origins.join(" ")), 1)
+}
+
 /// Headers of the report page: its own policy (no script at all, its inline style
 /// sheet by hash, see [`crate::report::html`]), and the room pages' other headers.
 pub fn report_headers() -> String {
@@ -467,6 +487,15 @@ pub fn delegate_moves(session: &Session, actor: &Actor, now: Timestamp) -> Deleg
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_may_reach_the_sessions_other_hubs_and_nothing_else() {
+        let hubs = ["ws://10.0.0.2:7878".to_string(), "ws://evil; script-src *".to_string(), "http://x:1".to_string()];
+        let headers = security_headers(&hubs);
+        assert!(headers.contains("connect-src 'self' ws://10.0.0.2:7878;"), "{headers}");
+        assert!(!headers.contains("evil") && !headers.contains("http://x"), "{headers}");
+        assert_eq!(security_headers(&[]), SECURITY_HEADERS, "a hub alone: its own address only");
+    }
 
     /// The placeholders of a label: `{n}`, `{name}`, …
     fn placeholders(text: &str) -> Vec<&str> {

@@ -50,6 +50,12 @@
   let socket = null;
   let opened = false;
   let refused = false; // the hub answered and refused the token
+  // A session kept in etcd is served by several hubs: the welcome of the hub that
+  // served this page lists them (session URLs, that hub first). When it cannot be
+  // reached, the page tries the next; the hub security policy lets it connect to
+  // those it listed when the page was served.
+  let hubs = [];
+  let hubAt = 0;
   let pings = new Map();
   let pingCount = 0;
   let commandCount = 0;
@@ -720,10 +726,15 @@
     el.classList.toggle("down", link.down);
   }
 
+  function onHome() {
+    return hubs.length === 0 || hubAt % hubs.length === 0;
+  }
+
   function connect() {
     const token = sessionStorage.getItem(tokenKey);
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    let url = scheme + "://" + location.host + base + "?view=display";
+    const home = scheme + "://" + location.host + base;
+    let url = (onHome() ? home : hubs[hubAt % hubs.length]) + "?view=display";
     if (token) url += "&token=" + encodeURIComponent(token);
     opened = false;
     socket = new WebSocket(url);
@@ -745,6 +756,8 @@
       // Until a ping has measured it, the offset is read off each frame.
       if (frame.now && !measured) offsetMs = Date.parse(frame.now) - Date.now();
       if (frame.type === "welcome") {
+        // The list as the page's own hub gives it (its own URL first).
+        if (onHome() && Array.isArray(frame.hubs)) hubs = frame.hubs;
         me = frame.participant || null;
         if (me && page === "speaker") $("who").disabled = true;
       } else if (frame.type === "display") {
@@ -766,7 +779,10 @@
     socket.onclose = () => {
       attempt += 1;
       pings.clear();
-      if (opened || attempt === 1 || attempt % 4 === 0) probe();
+      if (!onHome()) {
+        // Another hub of the session went away too: the next one (the page's own at last).
+        hubAt = (hubAt + 1) % hubs.length;
+      } else if (opened || attempt === 1 || attempt % 4 === 0 || hubs.length > 1) probe();
       const wait = Math.min(2000, 250 * 2 ** Math.min(attempt - 1, 3));
       if (!refused) setLink("reconnecting", { n: attempt }, true);
       draw();
@@ -795,6 +811,8 @@
         refused = false;
         $("token-form").hidden = true;
         setLink("hub_unreachable", { n: attempt }, true);
+        // The page's own hub is down: another hub of the session may serve it.
+        if (hubs.length > 1 && onHome()) hubAt = 1;
       });
   }
 
