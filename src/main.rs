@@ -107,6 +107,10 @@ enum Cmd {
         /// Follow a journal a hub is still writing: start at its end and show new events live.
         #[arg(long)]
         follow: bool,
+        /// Read the session's journal from etcd (comma-separated endpoints): LOG is then
+        /// the session's id, and `--follow` follows it there, whichever hub leads it.
+        #[arg(long, value_name = "ENDPOINTS")]
+        etcd: Option<String>,
         /// A keymap file laid over the default keys.
         #[arg(long)]
         keys: Option<PathBuf>,
@@ -430,7 +434,9 @@ fn trust(ca: Option<PathBuf>) -> Result<(), String> {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Cmd::Bench { what } => finish(bench(what).map(|text| print!("{text}"))),
-        Cmd::Replay { log, no_verify, follow, keys } => finish(tui::replay(&log, !no_verify, follow, keys.as_deref())),
+        Cmd::Replay { log, no_verify, follow, keys, etcd } => {
+            finish(tui::replay(&log, !no_verify, follow, keys.as_deref(), etcd.as_deref()))
+        }
         Cmd::Report { logs, format, table, running_order, out } => finish(
             rostrum::report::command(&logs, &format, &table, running_order, &mut |warning| eprintln!("{warning}"))
                 .and_then(|text| match out {

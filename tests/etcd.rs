@@ -824,3 +824,39 @@ async fn the_halls_display_follows_the_session_to_the_standby_when_its_hub_is_lo
     assert!(text.contains("General debate"), "{text}");
     assert_eq!(browser.eval(&page, live).await, "live", "connected again, to the standby");
 }
+
+/// `rostrum replay --follow --etcd` follows the session, not a hub: it reads the
+/// journal from etcd, live, and goes on through the loss of the hub that led it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_follows_a_session_in_etcd_through_the_loss_of_its_leading_hub() {
+    let _one = SERIAL.lock().await;
+    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let endpoints = cluster.endpoints();
+    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (mut a, mut b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
+    let token = chair_token(data_a.path());
+    let mut chair = join(&a.addr, &token).await;
+    accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;
+    accepted(&mut chair, inscribe("peru")).await;
+
+    // The reader on its own: what a hub appends, checked line by line.
+    let etcd = Arc::new(Etcd::new(&endpoints).expect("endpoints"));
+    let contents = journal::etcd::load(&etcd, SESSION).await.expect("loads").expect("exists");
+    let last = (contents.events.len() as u64, contents.last_hash.clone());
+    let mut reader = journal::etcd::Reader::after(etcd.clone(), SESSION, last);
+    assert!(reader.poll().await.expect("polls").is_empty(), "nothing new yet");
+    let seq = accepted(&mut chair, note("read")).await;
+    let read = reader.poll().await.expect("polls");
+    assert_eq!(read.iter().map(|e| e.seq).collect::<Vec<_>>(), [seq], "the new event, once");
+
+    let command = format!("{} replay --follow --etcd {endpoints} {SESSION}", env!("CARGO_BIN_EXE_rostrum"));
+    let pane = common::tmux::Pane::start_sized("rostrum-etcd-replay", &command, 160, 48);
+    pane.wait("the replay, live", |p| p.contains("LIVE") && p.contains("Peru"));
+    drop(chair);
+    a.child.kill().expect("kill -9");
+    let _ = a.child.wait();
+    assert!(b.leads_within(Duration::from_secs(10)), "the standby takes over");
+    let mut chair = join(&b.addr, &token).await;
+    accepted(&mut chair, inscribe("chile")).await;
+    pane.wait("Chile, inscribed on the new leader", |p| p.contains("Chile") && p.contains("LIVE"));
+}

@@ -504,55 +504,38 @@ pub async fn try_campaign(etcd: &Etcd, session: &str, lease: &Lease, me: &Leader
 /// events; [`EtcdFollower::take_over`] leads the session when no hub does.
 #[derive(Debug)]
 pub struct EtcdFollower {
-    etcd: Arc<Etcd>,
-    session: String,
+    reader: Reader,
     lease: Arc<Lease>,
     me: LeaderInfo,
-    /// The last line read: its seq and hash.
-    seq: u64,
-    hash: String,
     epoch: String,
     /// The hub that leads the session, as last read.
     leader: Option<LeaderInfo>,
 }
 
-impl EtcdFollower {
-    /// Follow the journal `epoch` of `session` after the line `(seq, hash)` this
-    /// hub has read last, while `leader` leads it.
-    pub fn at(
-        (etcd, lease, me): (Arc<Etcd>, Arc<Lease>, LeaderInfo),
-        session: &str,
-        (seq, hash): (u64, String),
-        epoch: String,
-        leader: Option<LeaderInfo>,
-    ) -> Self {
-        Self { etcd, session: session.to_string(), lease, me, seq, hash, epoch, leader }
-    }
+/// Reads a session's journal in etcd as it grows, read-only: each
+/// [`Reader::poll`] returns the events written since, each line's chain and
+/// sequence checked (`rostrum replay --follow --etcd`, and a standby hub).
+#[derive(Debug)]
+pub struct Reader {
+    etcd: Arc<Etcd>,
+    session: String,
+    /// The last line read: its seq and hash.
+    seq: u64,
+    hash: String,
+}
 
-    pub fn epoch(&self) -> &str {
-        &self.epoch
-    }
-
-    pub fn session(&self) -> &str {
-        &self.session
-    }
-
-    /// How often a standby reads the journal and tries to lead: an eighth of the lease.
-    pub fn every(&self) -> std::time::Duration {
-        self.lease.ttl / 8
-    }
-
-    /// The leading hub's session URL, as last read.
-    pub fn leader_url(&self) -> Option<String> {
-        self.leader.as_ref().map(|l| format!("{}/v1/sessions/{}", l.url, self.session))
+impl Reader {
+    /// Read on after the line `(seq, hash)` of `session`'s journal.
+    pub fn after(etcd: Arc<Etcd>, session: &str, (seq, hash): (u64, String)) -> Self {
+        Self { etcd, session: session.to_string(), seq, hash }
     }
 
     /// The events written since the last poll (at most a page of them), checked.
+    /// The position moves only once the whole page is.
     pub async fn poll(&mut self) -> Result<Vec<Event>, LoadError> {
         let end = prefix_end(&events_prefix(&self.session));
         let page = self.etcd.range(&event_key(&self.session, self.seq + 1), &end, PAGE, 0).await?;
         let mut events = Vec::with_capacity(page.kvs.len());
-        // The position moves only once the whole page is checked.
         let (mut seq, mut hash) = (self.seq, self.hash.clone());
         for kv in &page.kvs {
             // Line 1 is the header: event N is on line N + 1.
@@ -565,12 +548,49 @@ impl EtcdFollower {
         (self.seq, self.hash) = (seq, hash);
         Ok(events)
     }
+}
+
+impl EtcdFollower {
+    /// Follow the journal `epoch` of `session` after the line `(seq, hash)` this
+    /// hub has read last, while `leader` leads it.
+    pub fn at(
+        (etcd, lease, me): (Arc<Etcd>, Arc<Lease>, LeaderInfo),
+        session: &str,
+        (seq, hash): (u64, String),
+        epoch: String,
+        leader: Option<LeaderInfo>,
+    ) -> Self {
+        Self { reader: Reader::after(etcd, session, (seq, hash)), lease, me, epoch, leader }
+    }
+
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    pub fn session(&self) -> &str {
+        &self.reader.session
+    }
+
+    /// How often a standby reads the journal and tries to lead: an eighth of the lease.
+    pub fn every(&self) -> std::time::Duration {
+        self.lease.ttl / 8
+    }
+
+    /// The leading hub's session URL, as last read.
+    pub fn leader_url(&self) -> Option<String> {
+        self.leader.as_ref().map(|l| format!("{}/v1/sessions/{}", l.url, self.reader.session))
+    }
+
+    /// The events written since the last poll (at most a page of them), checked.
+    pub async fn poll(&mut self) -> Result<Vec<Event>, LoadError> {
+        self.reader.poll().await
+    }
 
     /// Lead the session if no hub does: then read the journal to its end (its
     /// last leader can no longer write) and return the writer that continues it,
     /// with the events read meanwhile. `None`: another hub leads it.
     pub async fn take_over(&mut self) -> Result<Option<(EtcdWriter, Vec<Event>)>, String> {
-        match try_campaign(&self.etcd, &self.session, &self.lease, &self.me).await? {
+        match try_campaign(&self.reader.etcd, &self.reader.session, &self.lease, &self.me).await? {
             Campaign::Leads => {}
             Campaign::Led(leader) => {
                 self.leader = leader;
@@ -578,7 +598,7 @@ impl EtcdFollower {
             }
             Campaign::Unknown => return Ok(None),
         }
-        let read = (self.seq, self.hash.clone());
+        let read = (self.reader.seq, self.reader.hash.clone());
         match self.continue_as_leader().await {
             Ok(taken) => {
                 self.leader = Some(self.me.clone());
@@ -586,13 +606,14 @@ impl EtcdFollower {
             }
             Err(e) => {
                 // The lines read meanwhile were not applied: they are read again.
-                (self.seq, self.hash) = read;
+                (self.reader.seq, self.reader.hash) = read;
                 // Not able to write it, this hub lets another lead the session.
                 let _ = self
+                    .reader
                     .etcd
                     .txn(
-                        &[Compare::Lease(leader_key(&self.session), self.lease.id)],
-                        &[Op::Delete { key: leader_key(&self.session) }],
+                        &[Compare::Lease(leader_key(&self.reader.session), self.lease.id)],
+                        &[Op::Delete { key: leader_key(&self.reader.session) }],
                     )
                     .await;
                 Err(e)
@@ -603,17 +624,17 @@ impl EtcdFollower {
     async fn continue_as_leader(&mut self) -> Result<(EtcdWriter, Vec<Event>), String> {
         let mut caught_up = Vec::new();
         loop {
-            let page = self.poll().await.map_err(|e| format!("session {} in etcd: {e}", self.session))?;
+            let page = self.poll().await.map_err(|e| format!("session {} in etcd: {e}", self.reader.session))?;
             if page.is_empty() {
                 break;
             }
             caught_up.extend(page);
         }
         let writer = EtcdWriter::continue_at(
-            self.etcd.clone(),
-            &self.session,
+            self.reader.etcd.clone(),
+            &self.reader.session,
             self.lease.clone(),
-            (self.seq, self.hash.clone()),
+            (self.reader.seq, self.reader.hash.clone()),
             self.epoch.clone(),
         )
         .await?;
@@ -622,7 +643,12 @@ impl EtcdFollower {
 
     /// The session's tokens as etcd holds them now.
     pub async fn tokens(&self) -> Result<Option<String>, EtcdError> {
-        Ok(self.etcd.get(&tokens_key(&self.session)).await?.map(|kv| String::from_utf8_lossy(&kv.value).into_owned()))
+        Ok(self
+            .reader
+            .etcd
+            .get(&tokens_key(&self.reader.session))
+            .await?
+            .map(|kv| String::from_utf8_lossy(&kv.value).into_owned()))
     }
 }
 

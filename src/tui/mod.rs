@@ -446,19 +446,38 @@ pub fn delegate(url: &str, token: Option<String>, keys: Option<&Path>) -> Result
 ///
 /// With `follow`, the journal is one a hub is still writing: the screen starts at
 /// its end and shows new events as they are recorded (read-only, no token needed).
-pub fn replay(log: &Path, verify: bool, follow: bool, keys: Option<&Path>) -> Result<(), String> {
+pub fn replay(log: &Path, verify: bool, follow: bool, keys: Option<&Path>, etcd: Option<&str>) -> Result<(), String> {
     let keymap = Keymap::load(keys.or(default_keys_file().as_deref()), Screen::Replay)?;
-    let (player, follower) = if follow {
-        let contents = crate::journal::read_file(log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let follower = crate::journal::Follower::after(log, &contents);
-        (crate::replay::Player::new(contents, true)?, Some(follower))
-    } else {
-        (crate::replay::Player::open(log, verify)?, None)
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let shown = log.display().to_string();
+    let (player, follower) = match etcd {
+        // A session kept in etcd: LOG is its id.
+        Some(endpoints) => {
+            let etcd = std::sync::Arc::new(crate::etcd::Etcd::new(endpoints)?);
+            let session = shown.clone();
+            let contents = runtime
+                .block_on(crate::journal::etcd::load(&etcd, &session))
+                .map_err(|e| format!("session {session} in etcd: {e}"))?
+                .ok_or_else(|| format!("etcd at {endpoints} holds no journal of session \"{session}\""))?;
+            let last = (contents.events.last().map_or(0, |e| e.seq), contents.last_hash.clone());
+            let follower = follow.then(|| {
+                let (tx, rx) = tokio::sync::mpsc::channel(64);
+                let reader = crate::journal::etcd::Reader::after(etcd, &session, last);
+                runtime.spawn(read_etcd(reader, tx));
+                replay::Follow::Etcd(rx)
+            });
+            (crate::replay::Player::new(contents, true)?, follower)
+        }
+        None if follow => {
+            let contents = crate::journal::read_file(log).map_err(|e| format!("{shown}: {e}"))?;
+            let follower = crate::journal::Follower::after(log, &contents);
+            (crate::replay::Player::new(contents, true)?, Some(replay::Follow::File(follower)))
+        }
+        None => (crate::replay::Player::open(log, verify)?, None),
     };
     if player.is_empty() && follower.is_none() {
-        return Err(format!("{}: the journal holds no events yet (--follow waits for them)", log.display()));
+        return Err(format!("{shown}: the journal holds no events yet (--follow waits for them)"));
     }
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let mut app = replay::ReplayApp::new(player, keymap, Utc::now());
         if let Some(follower) = follower {
@@ -498,6 +517,28 @@ pub fn replay(log: &Path, verify: bool, follow: bool, keys: Option<&Path>) -> Re
             dirty |= !tick;
         }
     })
+}
+
+/// `replay --follow --etcd`: read the session's journal in etcd as it grows (every
+/// half second, as a file is) and hand the events over. etcd not answering is
+/// waited out; a line that does not chain is the end of following, said once.
+async fn read_etcd(
+    mut reader: crate::journal::etcd::Reader,
+    events: tokio::sync::mpsc::Sender<Result<Vec<crate::domain::Event>, String>>,
+) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let read = match reader.poll().await {
+            Ok(new) if new.is_empty() => continue,
+            Ok(new) => Ok(new),
+            Err(crate::journal::etcd::LoadError::Etcd(_)) => continue,
+            Err(e) => Err(e.to_string()),
+        };
+        let stop = read.is_err();
+        if events.send(read).await.is_err() || stop {
+            return;
+        }
+    }
 }
 
 fn default_keys_file() -> Option<PathBuf> {

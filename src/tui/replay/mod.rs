@@ -44,9 +44,46 @@ pub struct ReplayApp {
     /// Every turn of the recording, for the timeline.
     pub all_turns: Vec<std::sync::Arc<crate::domain::TurnRecord>>,
     /// Following a journal still being written (`replay --follow`).
-    pub follow: Option<crate::journal::Follower>,
+    pub follow: Option<Follow>,
     /// When the journal was last read for new events.
     last_poll: Option<Timestamp>,
+}
+
+/// Where `replay --follow` reads the events recorded since: the journal's file,
+/// or (a session kept in etcd) a task that reads etcd and hands them over.
+pub enum Follow {
+    File(crate::journal::Follower),
+    Etcd(tokio::sync::mpsc::Receiver<Result<Vec<crate::domain::Event>, String>>),
+}
+
+impl Follow {
+    /// The events recorded since the last poll (none if nothing new).
+    fn poll(&mut self) -> Result<Vec<crate::domain::Event>, String> {
+        use tokio::sync::mpsc::error::TryRecvError;
+        match self {
+            Self::File(follower) => follower.poll().map_err(|e| e.to_string()),
+            Self::Etcd(read) => {
+                let mut events = Vec::new();
+                loop {
+                    match read.try_recv() {
+                        Ok(Ok(more)) => events.extend(more),
+                        Ok(Err(e)) => return Err(e),
+                        Err(TryRecvError::Empty) => return Ok(events),
+                        Err(TryRecvError::Disconnected) => return Err("the reader of etcd stopped".to_string()),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Follow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::File(_) => "Follow::File",
+            Self::Etcd(_) => "Follow::Etcd",
+        })
+    }
 }
 
 impl ReplayApp {
@@ -84,7 +121,7 @@ impl ReplayApp {
     }
 
     /// Follow the journal as the hub writes it: start at its end, live.
-    pub fn following(mut self, follower: crate::journal::Follower, local_now: Timestamp) -> Self {
+    pub fn following(mut self, follower: Follow, local_now: Timestamp) -> Self {
         self.follow = Some(follower);
         self.go_to(self.player.len());
         self.now = self.now.max(local_now);
