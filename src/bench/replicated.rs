@@ -83,12 +83,42 @@ pub async fn durability_etcd(commands: u64, chairs: usize, open_events: usize) -
     out.push_str(&format!("  etcd, 1 chair:     {}\n", summary(single)));
     out.push_str(&format!("  etcd, {chairs} chairs:    {}\n", summary(many)));
     drop(hub);
+    // The floor under the hub's figure: the same cluster taking a transaction of
+    // the group commit's shape (a compare on a head, an event line and the head
+    // put) from this process directly, one at a time, at the same pace.
+    out.push_str(&format!("  etcd alone, 1 writer: {}\n", summary(etcd_alone(&endpoints, commands).await?)));
     drop(cluster);
     let _ = std::fs::remove_dir_all(&dir);
     if open_events > 0 {
         out.push_str(&open_from_etcd(&exe, open_events).await?);
     }
     Ok(out)
+}
+
+/// Latencies (ms) of `commands` transactions shaped like one event's group commit.
+async fn etcd_alone(endpoints: &str, commands: u64) -> Result<Vec<f64>, String> {
+    use crate::etcd::{Compare, Op};
+    let etcd = crate::etcd::Etcd::new(endpoints)?;
+    let head = b"/bench/head".to_vec();
+    let mut previous = b"0".to_vec();
+    etcd.put(&head, &previous).await.map_err(|e| e.to_string())?;
+    let line = "x".repeat(380).into_bytes();
+    let mut pace = tokio::time::interval(Duration::from_millis(25));
+    let mut latencies = Vec::new();
+    for n in 1..=commands {
+        pace.tick().await;
+        let next = n.to_string().into_bytes();
+        let ops = [
+            Op::Put { key: format!("/bench/e/{n:020}").into_bytes(), value: line.clone(), lease: 0 },
+            Op::Put { key: head.clone(), value: next.clone(), lease: 0 },
+        ];
+        let t = Instant::now();
+        if etcd.txn(&[Compare::Value(head.clone(), previous.clone())], &ops).await.map_err(|e| e.to_string())? {
+            latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        previous = next;
+    }
+    Ok(latencies)
 }
 
 /// Import a synthetic journal of `events` events into a fresh cluster and time a
