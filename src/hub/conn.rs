@@ -31,9 +31,10 @@ use crate::protocol::{ClientFrame, DecodeError, Envelope, ErrorCode, PROTOCOL_VE
 const HARD_MESSAGE_LIMIT: usize = 256 * 1024;
 
 fn ws_config() -> WebSocketConfig {
-    // Small buffers: thousands of observers must fit in memory.
+    // Small buffers: thousands of observers must fit in memory. Reads of 256 bytes
+    // take a pong or a command in one or a few (each read first zeroes its space).
     WebSocketConfig::default()
-        .read_buffer_size(1024)
+        .read_buffer_size(256)
         .write_buffer_size(0)
         .max_write_buffer_size(4 * 1024 * 1024)
         .max_message_size(Some(HARD_MESSAGE_LIMIT))
@@ -831,12 +832,15 @@ where
     result.map_err(|_| Gone)
 }
 
-/// Largest piece of a text message written at once.
-const FRAGMENT: usize = 4 * 1024;
+/// Largest piece of a text message written at once. A connection's write buffer
+/// keeps the capacity of the largest frame it ever wrote (tungstenite does not
+/// shrink it): at 4 KiB every observer kept 4 KiB after its snapshot, and an idle
+/// observer cost more than on a bare relay (10.3 KiB against 8.1); at 1 KiB, 7.9.
+const FRAGMENT: usize = 1024;
 
 /// Split a large text message (a snapshot) into websocket fragments, so that the
-/// connection's write buffer never grows past a few KiB: thousands of observers each
-/// keeping a snapshot-sized buffer would not fit in memory.
+/// connection's write buffer never grows past [`FRAGMENT`]: thousands of observers
+/// each keeping a snapshot-sized buffer would not fit in memory.
 fn fragments(text: Utf8Bytes) -> Vec<Message> {
     use tokio_tungstenite::tungstenite::protocol::frame::Frame;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -878,6 +882,24 @@ mod tests {
             serve(stream, SocketAddr::from(([127, 0, 0, 1], 1)), registry, Arc::new(Settings::default()), None);
         let size = std::mem::size_of_val(&future);
         assert!(size < 4 * 1024, "the serve future is {size} bytes");
+    }
+
+    #[test]
+    fn a_snapshot_goes_out_in_pieces_of_at_most_a_kib_whole_characters_each() {
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+        let text: String = "Côte d'Ivoire, 中国 ".repeat(400);
+        let parts = fragments(Utf8Bytes::from(text.clone()));
+        let mut joined = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let Message::Frame(frame) = part else { panic!("a frame") };
+            assert!(frame.payload().len() <= 1024, "piece {i}: {} bytes", frame.payload().len());
+            assert!(std::str::from_utf8(frame.payload()).is_ok(), "piece {i} splits a character");
+            let first = if i == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
+            assert_eq!(frame.header().opcode, first);
+            assert_eq!(frame.header().is_final, i + 1 == parts.len());
+            joined.extend_from_slice(frame.payload());
+        }
+        assert_eq!(joined, text.as_bytes(), "nothing lost or repeated");
     }
 
     #[test]
