@@ -569,8 +569,10 @@ async fn a_standby_serves_the_session_read_only_and_its_clients_command_through_
 
     // A chair on the standby: it gets the session, and what the leader records.
     let mut on_b = join(&b.addr, &token).await;
+    let given = Instant::now();
     let second = accepted(&mut on_a, note("second")).await;
     let (_, seen) = until(&mut on_b, |f| matches!(f, ServerFrame::Event { event } if event.seq == second)).await;
+    eprintln!("the standby's client had the leader's event {:?} after it was given", given.elapsed());
     let mut seqs: Vec<u64> = seen.iter().map(|e| e.seq).collect();
     seqs.push(second);
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "in order, nothing missed or repeated: {seqs:?}");

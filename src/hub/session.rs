@@ -278,8 +278,10 @@ struct Owner {
     forum: Option<(usize, super::forum::ForumHub)>,
     /// While standing by: the leading hub's session URL, for refusals.
     leader: watch::Sender<Option<String>>,
-    /// A standby's ticks so far (it reads the session's tokens every eighth).
-    follows: u64,
+    /// When a standby last read the session's tokens from etcd (it does every lease TTL).
+    tokens_read: Option<std::time::Instant>,
+    /// When a standby last tried to lead.
+    campaigned: Option<std::time::Instant>,
 }
 
 /// The session as the journal at `path` holds it, up to event `seq`.
@@ -371,7 +373,8 @@ pub fn spawn(
         checkpointing: None,
         forum,
         leader,
-        follows: 0,
+        tokens_read: None,
+        campaigned: None,
     };
     let task = tokio::spawn(owner.run(rx));
     (handle, task)
@@ -660,7 +663,14 @@ impl Owner {
                 return;
             }
         };
-        let writer = match follower.take_over().await {
+        // Lead if no hub does (and learn which does) every eighth of the lease.
+        let ttl = follower.campaign_every() * 8;
+        let campaign = self.campaigned.is_none_or(|at| at.elapsed() >= follower.campaign_every());
+        if campaign {
+            self.campaigned = Some(std::time::Instant::now());
+        }
+        let taken = if campaign { follower.take_over().await } else { Ok(None) };
+        let writer = match taken {
             Ok(Some((writer, rest))) => {
                 events.extend(rest);
                 Some(writer)
@@ -671,7 +681,7 @@ impl Owner {
                 None
             }
         };
-        if writer.is_none() {
+        if writer.is_none() && campaign {
             let url = follower.leader_url();
             self.leader.send_if_modified(|leader| std::mem::replace(leader, url.clone()) != url);
         }
@@ -683,10 +693,10 @@ impl Owner {
         }
         self.publish(&events);
         // The credentials: etcd's copy when a participant was registered, every
-        // eighth tick, and before this hub leads.
-        self.follows += 1;
+        // lease TTL, and before this hub leads.
         let registered = events.iter().any(|e| matches!(e.event, domain::EventKind::ParticipantRegistered { .. }));
-        if registered || writer.is_some() || self.follows % 8 == 1 {
+        if registered || writer.is_some() || self.tokens_read.is_none_or(|at| at.elapsed() >= ttl) {
+            self.tokens_read = Some(std::time::Instant::now());
             self.follow_tokens().await;
         }
         let Some(writer) = writer else { return };
