@@ -95,6 +95,7 @@ async fn a_hub_killed_and_restarted_has_every_acknowledged_event_and_continues()
     assert!(banner.iter().any(|l| l.starts_with("session test-session (new)")), "{banner:?}");
     let chair_token = tokens(data.path()).chair;
     assert!(banner.iter().any(|l| l.contains(&format!("?token={chair_token}"))), "join URLs are printed");
+    assert!(banner.iter().any(|l| l.ends_with("(Test Chair's own)")), "a person's own URL says whose: {banner:?}");
     let mut chair = connect_to(&hub.addr, &chair_token).await;
     snapshot(&mut chair).await;
     accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;

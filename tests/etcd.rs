@@ -98,9 +98,33 @@ fn leader_and_standby(endpoints: &str, data_a: &Path, data_b: &Path) -> (HubProc
     (a, b)
 }
 
-fn chair_token(data: &Path) -> String {
+/// A three-node cluster and two hubs of the session on it: `a` leads, `b` stands by.
+struct TwoHubs {
+    endpoints: String,
+    data_a: tempfile::TempDir,
+    data_b: tempfile::TempDir,
+    a: HubProcess,
+    b: HubProcess,
+    /// Stopped when dropped, after the hubs.
+    _cluster: Cluster,
+}
+
+async fn two_hubs() -> TwoHubs {
+    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
+    let endpoints = cluster.endpoints();
+    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (a, b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
+    TwoHubs { endpoints, data_a, data_b, a, b, _cluster: cluster }
+}
+
+/// The session's tokens as a hub laid them in its data directory.
+fn tokens(data: &Path) -> rostrum::hub::Tokens {
     let text = std::fs::read_to_string(data.join(SESSION).join("tokens.toml")).expect("tokens file");
-    toml::from_str::<rostrum::hub::Tokens>(&text).expect("tokens parse").chair
+    toml::from_str(&text).expect("tokens parse")
+}
+
+fn chair_token(data: &Path) -> String {
+    tokens(data).chair
 }
 
 async fn join(addr: &str, token: &str) -> Connection {
@@ -311,10 +335,7 @@ async fn a_file_journal_imported_into_etcd_continues_there_and_exports_back_veri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_the_leading_hub_in_a_burst_loses_nothing_acknowledged_and_a_standby_leads_within_the_lease() {
     let _one = SERIAL.lock().await;
-    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
-    let endpoints = cluster.endpoints();
-    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let (mut a, mut b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
+    let TwoHubs { endpoints, data_a, data_b, mut a, mut b, _cluster } = two_hubs().await;
     let token = chair_token(data_a.path());
 
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
@@ -445,10 +466,7 @@ async fn killing_the_etcd_leader_or_stopping_a_node_for_10_s_loses_nothing_ackno
 async fn a_chairs_link_follows_the_session_to_the_hub_that_takes_over() {
     use rostrum::client::link::{LinkCommand, LinkEvent, spawn};
     let _one = SERIAL.lock().await;
-    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
-    let endpoints = cluster.endpoints();
-    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let (mut a, mut b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
+    let TwoHubs { endpoints, data_a, data_b, mut a, mut b, _cluster } = two_hubs().await;
     // The leader reads the list of live hubs every lease TTL (2 s here).
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let token = chair_token(data_a.path());
@@ -558,10 +576,7 @@ async fn a_chairs_link_follows_the_session_to_the_hub_that_takes_over() {
 async fn a_standby_serves_the_session_read_only_and_its_clients_command_through_the_leader() {
     use rostrum::client::link::{LinkCommand, LinkEvent, spawn};
     let _one = SERIAL.lock().await;
-    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
-    let endpoints = cluster.endpoints();
-    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let (mut a, mut b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
+    let TwoHubs { endpoints, data_a, data_b, mut a, mut b, _cluster } = two_hubs().await;
     let token = chair_token(data_a.path());
     assert_eq!(chair_token(data_b.path()), token, "the standby accepts the session's credentials");
     let mut on_a = join(&a.addr, &token).await;
@@ -578,10 +593,7 @@ async fn a_standby_serves_the_session_read_only_and_its_clients_command_through_
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "in order, nothing missed or repeated: {seqs:?}");
 
     // The room's display on the standby follows the leader's floor too.
-    let observer = {
-        let text = std::fs::read_to_string(data_b.path().join(SESSION).join("tokens.toml")).expect("tokens");
-        toml::from_str::<rostrum::hub::Tokens>(&text).expect("parse").observer
-    };
+    let observer = tokens(data_b.path()).observer;
     let display_url = format!("ws://{}/v1/sessions/{SESSION}?view=display&token={observer}", b.addr);
     let (mut display, _) = tokio_tungstenite::connect_async(display_url.as_str()).await.expect("the page connects");
     async fn next_display<S>(display: &mut S) -> serde_json::Value
@@ -637,10 +649,7 @@ async fn a_standby_serves_the_session_read_only_and_its_clients_command_through_
 
     // A delegate's page on the standby (it can reach no other hub): the standby
     // sends its command on to the leader, as the delegate's, and passes the answer back.
-    let peru = {
-        let text = std::fs::read_to_string(data_b.path().join(SESSION).join("tokens.toml")).expect("tokens");
-        toml::from_str::<rostrum::hub::Tokens>(&text).expect("parse").delegates["peru"].clone()
-    };
+    let peru = tokens(data_b.path()).delegates["peru"].clone();
     let page_url = format!("ws://{}/v1/sessions/{SESSION}?view=display&token={peru}", b.addr);
     let (mut page, _) = tokio_tungstenite::connect_async(page_url.as_str()).await.expect("the page connects");
     let request = rostrum::protocol::ClientFrame::Command { id: "p1".into(), command: inscribe("peru") };
@@ -793,16 +802,10 @@ async fn a_session_in_etcd_opens_from_its_checkpoint_and_a_damaged_one_is_refold
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_halls_display_follows_the_session_to_the_standby_when_its_hub_is_lost() {
     let _one = SERIAL.lock().await;
-    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
-    let endpoints = cluster.endpoints();
-    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let (mut a, mut b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
+    let TwoHubs { endpoints: _, data_a, data_b, mut a, mut b, _cluster } = two_hubs().await;
     // The leader reads the list of live hubs every lease TTL (2 s here).
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let observer = {
-        let text = std::fs::read_to_string(data_a.path().join(SESSION).join("tokens.toml")).expect("tokens");
-        toml::from_str::<rostrum::hub::Tokens>(&text).expect("parse").observer
-    };
+    let observer = tokens(data_a.path()).observer;
     let policy = rostrum::web::security_headers(&[format!("ws://{}", b.addr)]);
     assert!(policy.contains(&format!("connect-src 'self' ws://{}", b.addr)), "{policy}");
     let mut browser = common::browser::Browser::start().await;
@@ -832,10 +835,7 @@ async fn the_halls_display_follows_the_session_to_the_standby_when_its_hub_is_lo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_follows_a_session_in_etcd_through_the_loss_of_its_leading_hub() {
     let _one = SERIAL.lock().await;
-    let cluster = Cluster::start().await.expect("a three-node etcd cluster");
-    let endpoints = cluster.endpoints();
-    let (data_a, data_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let (mut a, mut b) = leader_and_standby(&endpoints, data_a.path(), data_b.path());
+    let TwoHubs { endpoints, data_a, data_b: _data_b, mut a, mut b, _cluster } = two_hubs().await;
     let token = chair_token(data_a.path());
     let mut chair = join(&a.addr, &token).await;
     accepted(&mut chair, Command::OpenSegment { segment: "general".into() }).await;

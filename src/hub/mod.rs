@@ -751,7 +751,15 @@ impl Hub {
         }
         let _ = writeln!(out, "listening on {}://{}", self.scheme, self.addr);
         for u in self.join_urls() {
-            let _ = writeln!(out, "  {:<11} {}", u.role, u.url);
+            // A person's own URL says whose it is (the shared role's says nothing more).
+            match &u.person {
+                Some(person) => {
+                    let _ = writeln!(out, "  {:<11} {} ({person}'s own)", u.role, u.url);
+                }
+                None => {
+                    let _ = writeln!(out, "  {:<11} {}", u.role, u.url);
+                }
+            }
         }
         for r in &self.reports {
             let _ = writeln!(
