@@ -306,6 +306,18 @@ impl Player {
         self.glances.len()
     }
 
+    /// Where a follower of the journal goes on from: the byte offset just after its
+    /// last complete line and that line's hash, for a journal opened from its file,
+    /// verified, and not extended yet.
+    pub fn end_of_file(&self) -> Option<(u64, String)> {
+        match &self.source {
+            Source::File { index, appended } if appended.is_empty() && self.verified => {
+                index.head_after(index.len() as u64)
+            }
+            _ => None,
+        }
+    }
+
     /// Add events appended to the journal since it was read (following a live session).
     pub fn extend(&mut self, events: Vec<Event>) {
         if events.is_empty() {

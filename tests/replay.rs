@@ -138,6 +138,31 @@ async fn a_follower_reads_what_the_hub_appends_and_refuses_an_edited_journal() {
     assert!(err.to_string().starts_with("line 5:"), "{err}");
 }
 
+/// `replay --follow` opens the journal as any replay does (keeping no events)
+/// and follows it from the end of what it read.
+#[tokio::test]
+async fn a_replay_opened_from_the_file_follows_it_from_where_it_ends() {
+    use rostrum::domain::{Actor, Command};
+    let data = tempfile::tempdir().expect("temp dir");
+    let s = Scripted::start(data.path(), &common::session_file()).await;
+    let chair = Actor::chair("chair");
+    s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
+    s.at(1, &chair, common::inscribe("peru")).await;
+    let path = data.path().join("test-session/journal.jsonl");
+    let mut player = Player::open(&path, true).expect("opens");
+    let end = player.end_of_file().expect("a verified journal's end");
+    let mut follower = rostrum::journal::Follower::at(&path, end, player.len());
+    assert!(follower.poll().expect("polls").is_empty(), "nothing new yet");
+    s.at(5, &chair, common::inscribe("chile")).await;
+    let new = follower.poll().expect("polls");
+    assert_eq!(new.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
+    player.extend(new);
+    assert_eq!(player.end_of_file(), None, "extended: its end is the follower's now");
+    assert_eq!(player.state_at(player.len()), s.state().await, "the followed replay is the hub's state");
+    assert_eq!(player.events_between(0, 3).len(), 3, "read again from the file, and the one appended");
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn replay_follow_shows_new_events_live_in_the_terminal() {
     use rostrum::domain::{Actor, Command};

@@ -331,13 +331,13 @@ pub struct Follower {
 impl Follower {
     /// Start after the contents already read (`read_file` of the same path).
     pub fn after(path: &Path, contents: &Contents) -> Self {
-        Self {
-            path: path.to_path_buf(),
-            offset: contents.valid_len,
-            last_hash: contents.last_hash.clone(),
-            lines: contents.events.len() + 1,
-            next_seq: contents.events.len() as u64 + 1,
-        }
+        Self::at(path, (contents.valid_len, contents.last_hash.clone()), contents.events.len())
+    }
+
+    /// Start after `events` events whose last line ends at byte `offset` with
+    /// hash `last_hash` (what an [`Index`] of the same path says of its end).
+    pub fn at(path: &Path, (offset, last_hash): (u64, String), events: usize) -> Self {
+        Self { path: path.to_path_buf(), offset, last_hash, lines: events + 1, next_seq: events as u64 + 1 }
     }
 
     /// The events appended since the last poll (none if nothing new).

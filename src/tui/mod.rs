@@ -468,10 +468,14 @@ pub fn replay(log: &Path, verify: bool, follow: bool, keys: Option<&Path>, etcd:
             });
             (crate::replay::Player::new(contents, true)?, follower)
         }
+        // Opened as any replay is (from the hub's checkpoint, no events kept), then
+        // followed from the end of what was read.
         None if follow => {
-            let contents = crate::journal::read_file(log).map_err(|e| format!("{shown}: {e}"))?;
-            let follower = crate::journal::Follower::after(log, &contents);
-            (crate::replay::Player::new(contents, true)?, Some(replay::Follow::File(follower)))
+            let player = crate::replay::Player::open(log, true)?;
+            let end =
+                player.end_of_file().ok_or_else(|| format!("{shown}: its end could not be found to follow it"))?;
+            let follower = crate::journal::Follower::at(log, end, player.len());
+            (player, Some(replay::Follow::File(follower)))
         }
         None => (crate::replay::Player::open(log, verify)?, None),
     };
