@@ -394,6 +394,62 @@ where
     }
 }
 
+/// The read side of a connection, polled only when its socket woke it (or after
+/// it gave a message: more may be buffered). The loop is woken by each event for
+/// its live stream; without the gate every such pass polled the socket's read
+/// side again for nothing (a waker registered under the socket's lock, and
+/// tungstenite zeroing its read space before finding nothing to read).
+struct ReadGate {
+    inner: Arc<GateInner>,
+    waker: std::task::Waker,
+}
+
+struct GateInner {
+    woken: std::sync::atomic::AtomicBool,
+    task: futures_util::task::AtomicWaker,
+}
+
+impl std::task::Wake for GateInner {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, std::sync::atomic::Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl ReadGate {
+    fn new() -> Self {
+        let inner = Arc::new(GateInner {
+            woken: std::sync::atomic::AtomicBool::new(true),
+            task: futures_util::task::AtomicWaker::new(),
+        });
+        Self { waker: std::task::Waker::from(inner.clone()), inner }
+    }
+
+    fn poll_next<S>(
+        &self,
+        ws: &mut WebSocketStream<S>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Message, tokio_tungstenite::tungstenite::Error>>>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        use std::sync::atomic::Ordering;
+        self.inner.task.register(cx.waker());
+        if !self.inner.woken.swap(false, Ordering::AcqRel) {
+            return std::task::Poll::Pending;
+        }
+        let mut gated = std::task::Context::from_waker(&self.waker);
+        let polled = ws.poll_next_unpin(&mut gated);
+        if polled.is_ready() {
+            self.inner.woken.store(true, Ordering::Release);
+        }
+        polled
+    }
+}
+
 /// Whether the session's live stream goes on.
 enum Flow {
     Continue,
@@ -734,6 +790,7 @@ pub(super) async fn serve<S>(
     let mut heartbeat = tokio::time::interval_at(first_heartbeat(peer, period), period);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_heard = Instant::now();
+    let gate = ReadGate::new();
     // The hub shuts down by stopping its sessions: their live stream ends, which
     // every connection is already waiting on, so no shutdown signal is polled here.
     let outcome: Result<(), Gone> = loop {
@@ -756,7 +813,7 @@ pub(super) async fn serve<S>(
                     Err(gone) => break Err(gone),
                 }
             }
-            incoming = conn.ws.next() => {
+            incoming = std::future::poll_fn(|cx| gate.poll_next(&mut conn.ws, cx)) => {
                 last_heard = Instant::now();
                 let message = match incoming {
                     Some(Ok(message)) => message,
