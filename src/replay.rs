@@ -223,14 +223,30 @@ impl Player {
     /// are folded onto it; one that does not fit is ignored with a [`Player::warning`]
     /// and the journal is folded from its start.
     pub fn open(path: &std::path::Path, verify: bool) -> Result<Self, String> {
+        Self::open_with(path, verify, false)
+    }
+
+    /// Open a journal a hub is still writing (to follow it): the checkpoint is
+    /// read before the journal, so that it is never newer than what the index
+    /// read (the hub may write one meanwhile).
+    pub fn open_live(path: &std::path::Path) -> Result<Self, String> {
+        Self::open_with(path, true, true)
+    }
+
+    fn open_with(path: &std::path::Path, verify: bool, live: bool) -> Result<Self, String> {
         let shown = path.display();
         let checkpoint_path = path.with_file_name(journal::CHECKPOINT_FILE);
-        // The checkpoint's state is read while the journal is checked.
-        let (index, checkpoint) = std::thread::scope(|scope| {
-            let checkpoint = scope.spawn(|| journal::load_checkpoint::<Session>(&checkpoint_path));
-            let index = journal::Index::open(path, verify);
-            (index, checkpoint.join().unwrap_or_else(|_| Err("it could not be read".to_string())))
-        });
+        // The checkpoint's state is read while the journal is checked (first, when live).
+        let (index, checkpoint) = if live {
+            let checkpoint = journal::load_checkpoint::<Session>(&checkpoint_path);
+            (journal::Index::open(path, verify), checkpoint)
+        } else {
+            std::thread::scope(|scope| {
+                let checkpoint = scope.spawn(|| journal::load_checkpoint::<Session>(&checkpoint_path));
+                let index = journal::Index::open(path, verify);
+                (index, checkpoint.join().unwrap_or_else(|_| Err("it could not be read".to_string())))
+            })
+        };
         let mut index = index.map_err(|e| match e {
             JournalError::Damaged { line, problem } if verify => format!(
                 "{shown}: line {line}: {problem}\nthe journal does not verify; --no-verify replays it anyway, marked unverified"

@@ -149,7 +149,7 @@ async fn a_replay_opened_from_the_file_follows_it_from_where_it_ends() {
     s.at(0, &chair, Command::OpenSegment { segment: "general".into() }).await;
     s.at(1, &chair, common::inscribe("peru")).await;
     let path = data.path().join("test-session/journal.jsonl");
-    let mut player = Player::open(&path, true).expect("opens");
+    let mut player = Player::open_live(&path).expect("opens");
     let end = player.end_of_file().expect("a verified journal's end");
     let mut follower = rostrum::journal::Follower::at(&path, end, player.len());
     assert!(follower.poll().expect("polls").is_empty(), "nothing new yet");

@@ -471,7 +471,7 @@ pub fn replay(log: &Path, verify: bool, follow: bool, keys: Option<&Path>, etcd:
         // Opened as any replay is (from the hub's checkpoint, no events kept), then
         // followed from the end of what was read.
         None if follow => {
-            let player = crate::replay::Player::open(log, true)?;
+            let player = crate::replay::Player::open_live(log)?;
             let end =
                 player.end_of_file().ok_or_else(|| format!("{shown}: its end could not be found to follow it"))?;
             let follower = crate::journal::Follower::at(log, end, player.len());
@@ -524,24 +524,49 @@ pub fn replay(log: &Path, verify: bool, follow: bool, keys: Option<&Path>, etcd:
 }
 
 /// `replay --follow --etcd`: read the session's journal in etcd as it grows (every
-/// half second, as a file is) and hand the events over. etcd not answering is
-/// waited out; a line that does not chain is the end of following, said once.
-async fn read_etcd(
-    mut reader: crate::journal::etcd::Reader,
-    events: tokio::sync::mpsc::Sender<Result<Vec<crate::domain::Event>, String>>,
-) {
+/// half second, as a file is, at once again after a batch) and hand the events
+/// over. etcd not answering is waited out, said after a few tries and when it
+/// answers again; a line that does not chain ends the following, said once.
+async fn read_etcd(mut reader: crate::journal::etcd::Reader, events: tokio::sync::mpsc::Sender<replay::FromEtcd>) {
+    use replay::FromEtcd;
+    let mut failures = 0u32;
     loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
         let read = match reader.poll().await {
-            Ok(new) if new.is_empty() => continue,
-            Ok(new) => Ok(new),
-            Err(crate::journal::etcd::LoadError::Etcd(_)) => continue,
-            Err(e) => Err(e.to_string()),
+            Ok(new) => {
+                if failures >= 3 {
+                    let back = FromEtcd::Notice("etcd answers again: following live".to_string());
+                    if events.send(back).await.is_err() {
+                        return;
+                    }
+                }
+                failures = 0;
+                // A batch may have left more to read: read again at once.
+                if !new.is_empty() {
+                    if events.send(FromEtcd::Events(new)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                None
+            }
+            Err(crate::journal::etcd::LoadError::Etcd(e)) => {
+                failures += 1;
+                // Said once, after about 1.5 s of silence.
+                (failures == 3).then(|| {
+                    FromEtcd::Notice(format!("etcd does not answer ({e}): the screen may be behind; still trying"))
+                })
+            }
+            Err(e) => {
+                let _ = events.send(FromEtcd::Stopped(e.to_string())).await;
+                return;
+            }
         };
-        let stop = read.is_err();
-        if events.send(read).await.is_err() || stop {
+        if let Some(notice) = read
+            && events.send(notice).await.is_err()
+        {
             return;
         }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

@@ -53,23 +53,52 @@ pub struct ReplayApp {
 /// or (a session kept in etcd) a task that reads etcd and hands them over.
 pub enum Follow {
     File(crate::journal::Follower),
-    Etcd(tokio::sync::mpsc::Receiver<Result<Vec<crate::domain::Event>, String>>),
+    Etcd(tokio::sync::mpsc::Receiver<FromEtcd>),
+}
+
+/// What the task reading a session in etcd hands over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FromEtcd {
+    Events(Vec<crate::domain::Event>),
+    /// Something to say while it goes on following (etcd does not answer, or again).
+    Notice(String),
+    /// It stopped following: why (a line that does not chain).
+    Stopped(String),
+}
+
+/// What one look at the followed journal found.
+#[derive(Debug, Default)]
+struct Polled {
+    events: Vec<crate::domain::Event>,
+    notice: Option<String>,
+    stopped: Option<String>,
 }
 
 impl Follow {
-    /// The events recorded since the last poll (none if nothing new).
-    fn poll(&mut self) -> Result<Vec<crate::domain::Event>, String> {
+    /// The events recorded since the last poll (none if nothing new), what to
+    /// say meanwhile, and why following stopped, if it did (after those events).
+    fn poll(&mut self) -> Polled {
         use tokio::sync::mpsc::error::TryRecvError;
         match self {
-            Self::File(follower) => follower.poll().map_err(|e| e.to_string()),
+            Self::File(follower) => match follower.poll() {
+                Ok(events) => Polled { events, ..Polled::default() },
+                Err(e) => Polled { stopped: Some(e.to_string()), ..Polled::default() },
+            },
             Self::Etcd(read) => {
-                let mut events = Vec::new();
+                let mut polled = Polled::default();
                 loop {
                     match read.try_recv() {
-                        Ok(Ok(more)) => events.extend(more),
-                        Ok(Err(e)) => return Err(e),
-                        Err(TryRecvError::Empty) => return Ok(events),
-                        Err(TryRecvError::Disconnected) => return Err("the reader of etcd stopped".to_string()),
+                        Ok(FromEtcd::Events(more)) => polled.events.extend(more),
+                        Ok(FromEtcd::Notice(text)) => polled.notice = Some(text),
+                        Ok(FromEtcd::Stopped(why)) => {
+                            polled.stopped = Some(why);
+                            return polled;
+                        }
+                        Err(TryRecvError::Empty) => return polled,
+                        Err(TryRecvError::Disconnected) => {
+                            polled.stopped = Some("the reader of etcd stopped".to_string());
+                            return polled;
+                        }
                     }
                 }
             }
@@ -142,22 +171,23 @@ impl ReplayApp {
         }
         self.last_poll = Some(now);
         let at_end = self.cursor == self.player.len();
-        match follower.poll() {
-            Ok(events) if !events.is_empty() => {
-                self.player.extend(events);
-                self.all_turns = self.player.all_turns();
-                if at_end {
-                    // A fresh state: the new events in order.
-                    let end = self.player.len();
-                    self.state = Some(self.player.state_at(end));
-                    self.cursor = end;
-                }
+        let Polled { events, notice, stopped } = follower.poll();
+        if !events.is_empty() {
+            self.player.extend(events);
+            self.all_turns = self.player.all_turns();
+            if at_end {
+                // A fresh state: the new events in order.
+                let end = self.player.len();
+                self.state = Some(self.player.state_at(end));
+                self.cursor = end;
             }
-            Ok(_) => {}
-            Err(e) => {
-                self.follow = None;
-                self.error(format!("stopped following: {e}"));
-            }
+        }
+        if let Some(notice) = notice {
+            self.error(notice);
+        }
+        if let Some(e) = stopped {
+            self.follow = None;
+            self.error(format!("stopped following: {e}"));
         }
     }
 
@@ -371,6 +401,32 @@ mod tests {
 
     fn floor(app: &ReplayApp) -> Option<String> {
         app.session()?.floor.as_ref().map(|t| t.entry.participant.clone())
+    }
+
+    /// Following a session in etcd: events handed over before the reader stopped
+    /// are kept, a notice is said without stopping, and the reason it stopped is said.
+    #[test]
+    fn a_followed_session_keeps_what_came_before_its_reader_stopped() {
+        let text = include_str!("../../../tests/data/sample-session.jsonl");
+        let contents = crate::journal::read(text.as_bytes()).expect("the sample verifies");
+        let (head, tail) = contents.events.split_at(contents.events.len() - 2);
+        let mut first = contents.clone();
+        first.events = head.to_vec();
+        let keys = Keymap::from_texts(None, Screen::Replay).expect("keys");
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        let now = chrono::Utc::now();
+        let mut app =
+            ReplayApp::new(Player::new(first, true).expect("player"), keys, now).following(Follow::Etcd(rx), now);
+        let before = app.player.len();
+        tx.try_send(FromEtcd::Notice("etcd does not answer".into())).expect("sent");
+        tx.try_send(FromEtcd::Events(tail.to_vec())).expect("sent");
+        tx.try_send(FromEtcd::Stopped("line 9: hash chain broken".into())).expect("sent");
+        app.poll(now + chrono::Duration::seconds(1));
+        assert_eq!(app.player.len(), before + 2, "the events before the stop are kept");
+        assert_eq!(app.cursor, app.player.len(), "and shown, live");
+        assert!(app.follow.is_none(), "it no longer follows");
+        let status = app.status.clone().map(|s| s.text).unwrap_or_default();
+        assert!(status.contains("stopped following: line 9"), "{status}");
     }
 
     #[test]
