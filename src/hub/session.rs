@@ -408,7 +408,7 @@ impl Owner {
         // A long journal opened without a recent checkpoint gets one at once.
         self.checkpoint_if_due();
         let mut requests = Vec::with_capacity(BATCH);
-        // A standby reads the journal and tries to lead every eighth of its lease.
+        // A standby reads the journal every 100 ms (and tries to lead every eighth of its lease).
         let every = match &self.journal {
             Some(Store::Standby(follower)) => follower.every(),
             _ => std::time::Duration::from_secs(3600),

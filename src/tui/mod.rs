@@ -552,9 +552,7 @@ async fn read_etcd(mut reader: crate::journal::etcd::Reader, events: tokio::sync
             Err(crate::journal::etcd::LoadError::Etcd(e)) => {
                 failures += 1;
                 // Said once, after about 1.5 s of silence.
-                (failures == 3).then(|| {
-                    FromEtcd::Notice(format!("etcd does not answer ({e}): the screen may be behind; still trying"))
-                })
+                (failures == 3).then(|| FromEtcd::Notice(format!("{e}: the screen may be behind; still trying")))
             }
             Err(e) => {
                 let _ = events.send(FromEtcd::Stopped(e.to_string())).await;
