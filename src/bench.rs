@@ -365,14 +365,26 @@ struct Tally {
     received: AtomicU64,
     lost: AtomicU64,
     connected: AtomicUsize,
+    /// Observers that could not connect, and those whose connection ended before the run did.
+    refused: AtomicUsize,
+    cut: AtomicUsize,
 }
 
 /// One observer: counts every event, measures publish-to-receive latency, checks
 /// seqs for gaps. A slow one stops reading after connecting.
 /// It counts as connected once it holds its snapshot (with `snapshot`), so that the
 /// load starts after every observer has joined, however large the snapshot.
-async fn observer(url: String, tally: Arc<Tally>, slow: bool, snapshot: bool, stop: Arc<tokio::sync::Notify>) {
+/// `stop` turns true when the run ends (a `watch`, not a `Notify`: an observer busy
+/// reading at that instant must still see it, or its latencies are left out).
+async fn observer(
+    url: String,
+    tally: Arc<Tally>,
+    slow: bool,
+    snapshot: bool,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let Ok((ws, _)) = tokio_tungstenite::connect_async_with_config(url, Some(client_config()), false).await else {
+        tally.refused.fetch_add(1, Ordering::SeqCst);
         return;
     };
     if slow || !snapshot {
@@ -380,14 +392,14 @@ async fn observer(url: String, tally: Arc<Tally>, slow: bool, snapshot: bool, st
     }
     let (_sink, mut stream) = ws.split();
     if slow {
-        stop.notified().await;
+        let _ = stop.wait_for(|stopped| *stopped).await;
         return;
     }
     let mut last: Option<u64> = None;
     let mut latencies = Vec::new();
     loop {
         tokio::select! {
-            _ = stop.notified() => break,
+            _ = stop.wait_for(|stopped| *stopped) => break,
             message = stream.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     if text.as_str().starts_with("{\"type\":\"snapshot\"") {
@@ -411,7 +423,10 @@ async fn observer(url: String, tally: Arc<Tally>, slow: bool, snapshot: bool, st
                     }
                 }
                 Some(Ok(_)) => {}
-                _ => break,
+                _ => {
+                    tally.cut.fetch_add(1, Ordering::SeqCst);
+                    break;
+                }
             }
         }
     }
@@ -458,7 +473,7 @@ async fn fanout_run(
     let snapshot = publisher_token.is_some();
     let Load { observers, slow_percent, rate, seconds } = load;
     let tally = Arc::new(Tally::default());
-    let stop = Arc::new(tokio::sync::Notify::new());
+    let (stopping, stop) = tokio::sync::watch::channel(false);
     let before = proc_usage(pid);
     let slow_every = 100usize.checked_div(slow_percent).unwrap_or(usize::MAX);
     let mut tasks = Vec::new();
@@ -496,7 +511,7 @@ async fn fanout_run(
     let elapsed = started.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let busy = proc_usage(pid);
-    stop.notify_waiters();
+    let _ = stopping.send(true);
     for t in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
     }
@@ -519,10 +534,12 @@ async fn fanout_run(
     let frame_bytes = tally.frame_bytes.load(Ordering::SeqCst);
     Ok(FanoutResult {
         text: format!(
-            "{label}: {observers} observers ({} slow), {total} events at {rate}/s, event frames of {frame_bytes} bytes\n  latency publish→receive: {}\n  received {received} of {expected} expected by reading observers; gaps (lost) {}\n  {kib_per_observer:.1} KiB per idle observer; {:.0}% of one core during the load, {cpu_per_frame_us:.1} µs of CPU per delivered frame; rss after {:.1} MiB\n",
+            "{label}: {observers} observers ({} slow), {total} events at {rate}/s, event frames of {frame_bytes} bytes\n  latency publish→receive: {}\n  received {received} of {expected} expected by reading observers; gaps (lost) {}; observers that could not connect {}, cut off before the end {}\n  {kib_per_observer:.1} KiB per idle observer; {:.0}% of one core during the load, {cpu_per_frame_us:.1} µs of CPU per delivered frame; rss after {:.1} MiB\n",
             observers - fast,
             summary(latencies),
             tally.lost.load(Ordering::SeqCst),
+            tally.refused.load(Ordering::SeqCst),
+            tally.cut.load(Ordering::SeqCst),
             cpu_s / elapsed.as_secs_f64() * 100.0,
             busy.map_or(0.0, |b| b.0 as f64 / 1024.0),
         ),
@@ -1428,7 +1445,8 @@ pub async fn display(clients: usize, commands: u64) -> Result<String, String> {
     let sent: Arc<Mutex<std::collections::HashMap<u64, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
     let received = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(tokio::sync::Notify::new());
+    // A `watch`, not a `Notify`: a client busy reading when the run ends must still see it.
+    let (stopping, stop) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     let display_url = format!("{url}?view=display&token={}", tokens.observer);
     for _ in 0..clients {
@@ -1436,12 +1454,12 @@ pub async fn display(clients: usize, commands: u64) -> Result<String, String> {
             tokio_tungstenite::connect_async_with_config(display_url.as_str(), Some(client_config()), false)
                 .await
                 .map_err(|e| format!("a display client could not connect: {e}"))?;
-        let (sent, latencies, received, stop) = (sent.clone(), latencies.clone(), received.clone(), stop.clone());
+        let (sent, latencies, received, mut stop) = (sent.clone(), latencies.clone(), received.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let message = tokio::select! {
                     m = ws.next() => m,
-                    _ = stop.notified() => break,
+                    _ = stop.wait_for(|stopped| *stopped) => break,
                 };
                 let text = match message {
                     Some(Ok(Message::Text(text))) => text,
@@ -1479,7 +1497,7 @@ pub async fn display(clients: usize, commands: u64) -> Result<String, String> {
         }
     }
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    stop.notify_waiters();
+    let _ = stopping.send(true);
     for task in tasks {
         let _ = task.await;
     }
