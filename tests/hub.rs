@@ -749,3 +749,63 @@ async fn a_checkpoint_opens_a_session_and_a_damaged_one_is_ignored_and_the_journ
         assert_eq!(state, expected, "{what}: the journal refolded");
     }
 }
+
+/// Event frames are encoded once and written to each socket as they are, beside
+/// what the websocket layer writes itself (pongs, answers): a client that pings
+/// while events pour in gets every event whole and in order, and every pong.
+#[tokio::test]
+async fn pings_answered_in_the_middle_of_a_stream_of_events_leave_every_frame_whole() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let data = tempfile::tempdir().expect("temp dir");
+    let hub = start_hub(data.path(), Settings::default()).await;
+    let token = hub.tokens(SESSION).expect("session").observer.clone();
+    let (ws, _) = tokio_tungstenite::connect_async(format!("{}?token={token}", url(&hub))).await.expect("connects");
+    let (mut sink, mut stream) = ws.split();
+    let session = hub.session(SESSION).expect("session");
+    let chair = Actor::chair("chair");
+    session.command(chair.clone(), Command::OpenSegment { segment: "general".into() }).await.expect("opens");
+    let pings = 300usize;
+    let pinging = tokio::spawn(async move {
+        for n in 0..pings {
+            sink.send(Message::Ping(format!("ping {n} {}", "x".repeat(n % 100)).into_bytes().into()))
+                .await
+                .expect("pings");
+            tokio::task::yield_now().await;
+        }
+        sink
+    });
+    let rapporteur = Actor::rapporteur("Ana");
+    for round in 0..20 {
+        let notes = (0..10).map(|n| Command::AddNote {
+            saved_at: None,
+            client_id: format!("n{round}-{n}"),
+            turn: None,
+            text: format!("note {n} of round {round}"),
+            objectives: vec![],
+            themes: vec![],
+        });
+        let results = join_all(notes.map(|c| session.command(rapporteur.clone(), c))).await;
+        assert!(results.iter().all(Result::is_ok), "round {round}");
+    }
+    let last = 1 + 20 * 10;
+    let (mut seqs, mut pongs) = (Vec::new(), Vec::new());
+    while seqs.last().is_none_or(|s| *s < last) || pongs.len() < pings {
+        let message = tokio::time::timeout(DEADLINE, stream.next()).await.expect("in time").expect("open");
+        match message.expect("a whole websocket frame") {
+            Message::Text(text) => {
+                let envelope: rostrum::protocol::Envelope = serde_json::from_str(text.as_str()).expect("a whole frame");
+                if let ServerFrame::Event { event } = envelope.frame {
+                    seqs.push(event.seq);
+                }
+            }
+            Message::Pong(payload) => pongs.push(String::from_utf8(payload.to_vec()).expect("text")),
+            _ => {}
+        }
+    }
+    let _sink = pinging.await.expect("pinged");
+    assert_eq!(seqs, (1..=last).collect::<Vec<_>>(), "every event, once, in order");
+    let expected: Vec<String> = (0..pings).map(|n| format!("ping {n} {}", "x".repeat(n % 100))).collect();
+    assert_eq!(pongs, expected, "every ping answered, in order");
+    hub.shutdown().await;
+}

@@ -264,6 +264,11 @@ struct Connection<S> {
     /// Seq of the last event this client has been sent.
     forwarded: u64,
     settings: Arc<Settings>,
+    /// Whether the websocket layer has nothing of its own left to write: event
+    /// frames go to the socket directly, and must not land inside one of its frames.
+    /// False after it was given a message or read (a read may queue a pong), true
+    /// after it flushed.
+    clean: bool,
 }
 
 impl<S> Connection<S>
@@ -278,6 +283,7 @@ where
     /// Write a message (a large one in fragments) without flushing. A client that
     /// stops reading fills its socket: give up on it after the write timeout.
     async fn feed(&mut self, message: Message) -> Result<(), Gone> {
+        self.clean = false;
         let limit = self.settings.write_timeout;
         match message {
             Message::Text(text) if text.len() > FRAGMENT => {
@@ -291,7 +297,9 @@ where
     }
 
     async fn flush(&mut self) -> Result<(), Gone> {
-        bounded(self.settings.write_timeout, self.ws.flush()).await
+        bounded(self.settings.write_timeout, self.ws.flush()).await?;
+        self.clean = true;
+        Ok(())
     }
 
     async fn send(&mut self, message: Message) -> Result<(), Gone> {
@@ -304,11 +312,24 @@ where
         self.send(close(code, reason)).await
     }
 
-    /// Write an event frame unless the client has it already (unflushed).
+    /// Write an event frame unless the client has it already. The frame was encoded
+    /// once for every connection: its bytes go to the socket as they are, in one
+    /// write, with no copy into the websocket layer's buffer (which is flushed
+    /// first if it holds anything).
     async fn forward(&mut self, frame: Frame) -> Result<(), Gone> {
+        use tokio::io::AsyncWriteExt;
         if frame.seq > self.forwarded {
+            if !self.clean {
+                self.flush().await?;
+            }
             self.forwarded = frame.seq;
-            self.feed(Message::Text(frame.text)).await?;
+            // The stream's own flush: nothing on TCP; over TLS, the records still buffered.
+            let socket = self.ws.get_mut();
+            bounded(self.settings.write_timeout, async {
+                socket.write_all(&frame.wire).await?;
+                socket.flush().await
+            })
+            .await?;
         }
         Ok(())
     }
@@ -394,14 +415,17 @@ where
     }
 }
 
-/// The read side of a connection, polled only when its socket woke it (or after
-/// it gave a message: more may be buffered). The loop is woken by each event for
-/// its live stream; without the gate every such pass polled the socket's read
-/// side again for nothing (a waker registered under the socket's lock, and
-/// tungstenite zeroing its read space before finding nothing to read).
-struct ReadGate {
+/// A source of wake-ups (the socket's read side, the heartbeat's timer) polled
+/// only when it woke the connection (or after it gave something: more may be
+/// ready). The loop is woken by each event for its live stream; without the gate
+/// every such pass polled the others again for nothing: the socket's read side
+/// (a waker registered under its lock, tungstenite zeroing its read space before
+/// finding nothing to read) and the timer (its waker registered again).
+struct Gate {
     inner: Arc<GateInner>,
     waker: std::task::Waker,
+    /// The task's waker last registered: registered again only if it changed.
+    task: Option<std::task::Waker>,
 }
 
 struct GateInner {
@@ -419,35 +443,49 @@ impl std::task::Wake for GateInner {
     }
 }
 
-impl ReadGate {
+impl Gate {
     fn new() -> Self {
         let inner = Arc::new(GateInner {
             woken: std::sync::atomic::AtomicBool::new(true),
             task: futures_util::task::AtomicWaker::new(),
         });
-        Self { waker: std::task::Waker::from(inner.clone()), inner }
+        Self { waker: std::task::Waker::from(inner.clone()), inner, task: None }
     }
 
-    fn poll_next<S>(
-        &self,
-        ws: &mut WebSocketStream<S>,
+    /// `poll` the source with the gate's own waker if it woke since it was last
+    /// pending; otherwise pending at once.
+    fn poll<T>(
+        &mut self,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Message, tokio_tungstenite::tungstenite::Error>>>
-    where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    {
+        poll: impl FnOnce(&mut std::task::Context<'_>) -> std::task::Poll<T>,
+    ) -> std::task::Poll<T> {
         use std::sync::atomic::Ordering;
-        self.inner.task.register(cx.waker());
-        if !self.inner.woken.swap(false, Ordering::AcqRel) {
+        // Read before writing: a swap on every pass is a locked write to a line the
+        // other worker thread may hold, and it showed in profiles; a load is not.
+        let woken = self.inner.woken.load(Ordering::Acquire) && self.inner.woken.swap(false, Ordering::AcqRel);
+        // A wake-up takes the task's waker out of `inner.task`: register it again
+        // after one, and whenever the task's waker is another; not on every pass.
+        if woken || !self.task.as_ref().is_some_and(|task| task.will_wake(cx.waker())) {
+            self.inner.task.register(cx.waker());
+            self.task = Some(cx.waker().clone());
+        }
+        if !woken {
             return std::task::Poll::Pending;
         }
-        let mut gated = std::task::Context::from_waker(&self.waker);
-        let polled = ws.poll_next_unpin(&mut gated);
+        let polled = poll(&mut std::task::Context::from_waker(&self.waker));
         if polled.is_ready() {
             self.inner.woken.store(true, Ordering::Release);
         }
         polled
     }
+}
+
+/// What woke a connection other than its live stream.
+enum Woke {
+    /// The client sent something (or its socket closed).
+    Heard(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+    /// The heartbeat is due.
+    Beat,
 }
 
 /// Whether the session's live stream goes on.
@@ -772,8 +810,14 @@ pub(super) async fn serve<S>(
         },
         &settings.clock,
     );
-    let mut conn =
-        Connection { ws, handle: entry.handle.clone(), live: sub.live, forwarded: sub.seq, settings: settings.clone() };
+    let mut conn = Connection {
+        ws,
+        handle: entry.handle.clone(),
+        live: sub.live,
+        forwarded: sub.seq,
+        settings: settings.clone(),
+        clean: false,
+    };
     let mut start = vec![welcome];
     start.extend(sub.initial.into_iter().map(Message::Text));
     for message in start {
@@ -790,20 +834,19 @@ pub(super) async fn serve<S>(
     let mut heartbeat = tokio::time::interval_at(first_heartbeat(peer, period), period);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_heard = Instant::now();
-    let gate = ReadGate::new();
+    // The socket's read side and the heartbeat wake the connection rarely (a pong,
+    // a command, once a period): both are behind one gate, off the events' path.
+    let mut gate = Gate::new();
     // The hub shuts down by stopping its sessions: their live stream ends, which
     // every connection is already waiting on, so no shutdown signal is polled here.
     let outcome: Result<(), Gone> = loop {
         tokio::select! {
-            // Events first: under load they are what is ready, and the branches
-            // after them are not polled when an event is.
+            // Events first: under load they are what is ready, and the branch
+            // after them is not polled when an event is.
             biased;
             frame = conn.live.recv() => {
                 let result = match frame {
-                    Ok(frame) => match conn.forward(frame).await {
-                        Ok(()) => conn.flush().await.map(|()| Flow::Continue),
-                        Err(gone) => Err(gone),
-                    },
+                    Ok(frame) => conn.forward(frame).await.map(|()| Flow::Continue),
                     Err(RecvError::Lagged(_)) => Box::pin(conn.resync()).await.map(|()| Flow::Continue),
                     Err(RecvError::Closed) => Ok(Flow::Stopped),
                 };
@@ -813,51 +856,59 @@ pub(super) async fn serve<S>(
                     Err(gone) => break Err(gone),
                 }
             }
-            incoming = std::future::poll_fn(|cx| gate.poll_next(&mut conn.ws, cx)) => {
-                last_heard = Instant::now();
-                let message = match incoming {
-                    Some(Ok(message)) => message,
-                    Some(Err(e)) => {
-                        // Over the hard size limit, bad masking, reset: tell the client if we can.
-                        let reason = e.to_string();
-                        let code = if reason.contains("too long") || reason.contains("Space limit") {
-                            CloseCode::Size
-                        } else {
-                            CloseCode::Protocol
-                        };
-                        break conn.close(code, &reason.chars().take(100).collect::<String>()).await;
-                    }
-                    None => break Ok(()),
-                };
-                let result = match message {
-                    Message::Text(text) => {
-                        if limit.allow() {
-                            Box::pin(conn.on_text(&actor, text.as_str())).await
-                        } else {
-                            Box::pin(conn.over_limit(text.as_str(), &mut limit)).await
+            woke = std::future::poll_fn(|cx| gate.poll(cx, |cx| {
+                // A read may have the websocket layer write (a pong).
+                conn.clean = false;
+                if let std::task::Poll::Ready(incoming) = conn.ws.poll_next_unpin(cx) {
+                    return std::task::Poll::Ready(Woke::Heard(incoming));
+                }
+                heartbeat.poll_tick(cx).map(|_| Woke::Beat)
+            })) => {
+                let result = match woke {
+                    Woke::Heard(incoming) => {
+                        last_heard = Instant::now();
+                        match incoming {
+                            Some(Ok(message)) => match message {
+                                Message::Text(text) => {
+                                    if limit.allow() {
+                                        Box::pin(conn.on_text(&actor, text.as_str())).await
+                                    } else {
+                                        Box::pin(conn.over_limit(text.as_str(), &mut limit)).await
+                                    }
+                                }
+                                Message::Binary(_) => conn.send(conn.frame(ServerFrame::Error {
+                                    code: ErrorCode::Binary,
+                                    reason: "binary messages are not part of the protocol: send JSON text".to_string(),
+                                })).await,
+                                Message::Close(_) => break Ok(()),
+                                // Pings are answered by the websocket layer, on the next write or flush.
+                                Message::Ping(_) => conn.flush().await,
+                                _ => Ok(()),
+                            },
+                            Some(Err(e)) => {
+                                // Over the hard size limit, bad masking, reset: tell the client if we can.
+                                let reason = e.to_string();
+                                let code = if reason.contains("too long") || reason.contains("Space limit") {
+                                    CloseCode::Size
+                                } else {
+                                    CloseCode::Protocol
+                                };
+                                break conn.close(code, &reason.chars().take(100).collect::<String>()).await;
+                            }
+                            None => break Ok(()),
                         }
                     }
-                    Message::Binary(_) => conn.send(conn.frame(ServerFrame::Error {
-                        code: ErrorCode::Binary,
-                        reason: "binary messages are not part of the protocol: send JSON text".to_string(),
-                    })).await,
-                    Message::Close(_) => break Ok(()),
-                    // Pings are answered by the websocket layer, on the next write or flush.
-                    Message::Ping(_) => conn.flush().await,
-                    _ => Ok(()),
+                    Woke::Beat => {
+                        // A peer that answers nothing, not even pings, is gone: free its place.
+                        if last_heard.elapsed() >= settings.idle_timeout {
+                            let reason = format!("nothing heard for {} s", settings.idle_timeout.as_secs());
+                            break conn.close(CloseCode::Away, &reason).await;
+                        }
+                        conn.send(Message::Ping(Default::default())).await
+                    }
                 };
                 if result.is_err() {
                     break result;
-                }
-            }
-            _ = heartbeat.tick() => {
-                // A peer that answers nothing, not even pings, is gone: free its place.
-                if last_heard.elapsed() >= settings.idle_timeout {
-                    let reason = format!("nothing heard for {} s", settings.idle_timeout.as_secs());
-                    break conn.close(CloseCode::Away, &reason).await;
-                }
-                if let Err(gone) = conn.send(Message::Ping(Default::default())).await {
-                    break Err(gone);
                 }
             }
         }
@@ -939,6 +990,80 @@ mod tests {
             serve(stream, SocketAddr::from(([127, 0, 0, 1], 1)), registry, Arc::new(Settings::default()), None);
         let size = std::mem::size_of_val(&future);
         assert!(size < 4 * 1024, "the serve future is {size} bytes");
+    }
+
+    /// A source that keeps the waker it was polled with, and is ready when told.
+    #[derive(Default)]
+    struct Source {
+        waker: std::sync::Mutex<Option<std::task::Waker>>,
+        ready: std::sync::atomic::AtomicBool,
+        polls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Source {
+        fn poll(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+            use std::sync::atomic::Ordering;
+            self.polls.fetch_add(1, Ordering::SeqCst);
+            if self.ready.swap(false, Ordering::SeqCst) {
+                return std::task::Poll::Ready(());
+            }
+            *self.waker.lock().expect("unpoisoned") = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        }
+        fn fire(&self, ready: bool) {
+            self.ready.store(ready, std::sync::atomic::Ordering::SeqCst);
+            if let Some(waker) = self.waker.lock().expect("unpoisoned").take() {
+                waker.wake();
+            }
+        }
+        fn polls(&self) -> usize {
+            self.polls.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    /// Counts the wake-ups of the task.
+    #[derive(Default)]
+    struct Task(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Task {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// The gate polls its source only after the source woke it (or gave something),
+    /// however often the task is polled for something else, and passes every one
+    /// of the source's wake-ups on to the task (each takes the task's waker out of
+    /// the gate, so it is registered again after each).
+    #[test]
+    fn a_gated_source_is_polled_after_it_woke_and_every_wake_up_reaches_the_task() {
+        use std::sync::atomic::Ordering;
+        let task = Arc::new(Task::default());
+        let waker = std::task::Waker::from(task.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        let source = Source::default();
+        let mut gate = Gate::new();
+        assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_pending(), "polled once at first");
+        // The task polled a hundred times for its other work: the source is not.
+        for _ in 0..100 {
+            assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_pending());
+        }
+        assert_eq!(source.polls(), 1);
+        // A wake-up with nothing to give (spurious), then another: both reach the task.
+        source.fire(false);
+        assert_eq!(task.0.load(Ordering::SeqCst), 1);
+        assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_pending());
+        assert_eq!(source.polls(), 2);
+        source.fire(true);
+        assert_eq!(task.0.load(Ordering::SeqCst), 2, "the second wake-up reached the task");
+        assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_ready());
+        // After it gave something, it is polled again (more may be there), then not.
+        assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_pending());
+        assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_pending());
+        assert_eq!(source.polls(), 4);
+        source.fire(true);
+        assert_eq!(task.0.load(Ordering::SeqCst), 3);
+        assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_ready());
     }
 
     #[test]

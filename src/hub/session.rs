@@ -56,11 +56,26 @@ pub const BROADCAST_CAPACITY: usize = 4096;
 /// A connection further behind than this gets a snapshot rather than the missed events.
 pub const MAX_REPLAY: usize = 8192;
 
-/// An event frame, serialized once, shared by all connections.
+/// An event frame, serialized once and encoded once as a websocket frame, shared
+/// by all connections: each writes these bytes to its socket as they are.
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub seq: u64,
-    pub text: Utf8Bytes,
+    /// The whole websocket frame: header (final, text, unmasked, as a server
+    /// sends) and the event's JSON.
+    pub wire: tokio_tungstenite::tungstenite::Bytes,
+}
+
+impl Frame {
+    pub fn new(seq: u64, text: Utf8Bytes) -> Self {
+        use tokio_tungstenite::tungstenite::protocol::frame;
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+        let message = frame::Frame::message(text, OpCode::Data(Data::Text), true);
+        let mut wire = Vec::with_capacity(message.len());
+        // Into a Vec, formatting cannot fail.
+        let _ = message.format(&mut wire);
+        Self { seq, wire: wire.into() }
+    }
 }
 
 /// What a new (or resuming) subscriber gets, in one step: the frames that bring it
@@ -629,7 +644,7 @@ impl Owner {
             }
             self.history.push_back(text.clone());
             // No receivers is fine: nobody is watching right now.
-            let _ = self.live.send(Frame { seq: event.seq, text });
+            let _ = self.live.send(Frame::new(event.seq, text));
         }
         if !events.is_empty() {
             let projection = crate::web::project(&self.state);
