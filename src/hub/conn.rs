@@ -319,17 +319,20 @@ where
     async fn forward(&mut self, frame: Frame) -> Result<(), Gone> {
         use tokio::io::AsyncWriteExt;
         if frame.seq > self.forwarded {
-            if !self.clean {
-                self.flush().await?;
-            }
             self.forwarded = frame.seq;
-            // The stream's own flush: nothing on TCP; over TLS, the records still buffered.
-            let socket = self.ws.get_mut();
+            let (clean, ws) = (self.clean, &mut self.ws);
+            // One limit for the whole write, the websocket layer's flush included.
             bounded(self.settings.write_timeout, async {
-                socket.write_all(&frame.wire).await?;
-                socket.flush().await
+                if !clean {
+                    ws.flush().await.map_err(|_| ())?;
+                }
+                // The stream's own flush: nothing on TCP; over TLS, the records still buffered.
+                let socket = ws.get_mut();
+                socket.write_all(&frame.wire).await.map_err(|_| ())?;
+                socket.flush().await.map_err(|_| ())
             })
             .await?;
+            self.clean = true;
         }
         Ok(())
     }
@@ -424,8 +427,6 @@ where
 struct Gate {
     inner: Arc<GateInner>,
     waker: std::task::Waker,
-    /// The task's waker last registered: registered again only if it changed.
-    task: Option<std::task::Waker>,
 }
 
 struct GateInner {
@@ -449,7 +450,7 @@ impl Gate {
             woken: std::sync::atomic::AtomicBool::new(true),
             task: futures_util::task::AtomicWaker::new(),
         });
-        Self { waker: std::task::Waker::from(inner.clone()), inner, task: None }
+        Self { waker: std::task::Waker::from(inner.clone()), inner }
     }
 
     /// `poll` the source with the gate's own waker if it woke since it was last
@@ -460,15 +461,15 @@ impl Gate {
         poll: impl FnOnce(&mut std::task::Context<'_>) -> std::task::Poll<T>,
     ) -> std::task::Poll<T> {
         use std::sync::atomic::Ordering;
+        // Registered on every pass, before the flag is read: a wake-up takes the
+        // task's waker out, and one racing with this pass (its flag set before it
+        // takes the waker) must find the waker registered now, or the next wake-up
+        // finds none and the connection goes deaf. (`register` does not clone a
+        // waker that would wake the same task.)
+        self.inner.task.register(cx.waker());
         // Read before writing: a swap on every pass is a locked write to a line the
         // other worker thread may hold, and it showed in profiles; a load is not.
         let woken = self.inner.woken.load(Ordering::Acquire) && self.inner.woken.swap(false, Ordering::AcqRel);
-        // A wake-up takes the task's waker out of `inner.task`: register it again
-        // after one, and whenever the task's waker is another; not on every pass.
-        if woken || !self.task.as_ref().is_some_and(|task| task.will_wake(cx.waker())) {
-            self.inner.task.register(cx.waker());
-            self.task = Some(cx.waker().clone());
-        }
         if !woken {
             return std::task::Poll::Pending;
         }
@@ -1063,6 +1064,30 @@ mod tests {
         assert_eq!(source.polls(), 4);
         source.fire(true);
         assert_eq!(task.0.load(Ordering::SeqCst), 3);
+        assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_ready());
+    }
+
+    /// A wake-up racing with a pass of the loop: its flag is set before the pass
+    /// reads it, and it takes the task's waker after the pass registered it. The
+    /// next wake-up must still reach the task (the waker is registered on every pass).
+    #[test]
+    fn a_wake_up_racing_with_a_pass_does_not_leave_the_gate_deaf() {
+        use std::sync::atomic::Ordering;
+        let task = Arc::new(Task::default());
+        let waker = std::task::Waker::from(task.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        let source = Source::default();
+        let mut gate = Gate::new();
+        assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_pending());
+        // The first half of a wake-up (its flag), then a pass, then its second half.
+        gate.inner.woken.store(true, Ordering::Release);
+        assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_pending());
+        gate.inner.task.wake();
+        assert_eq!(task.0.load(Ordering::SeqCst), 1);
+        // The task runs again for it, finds nothing; then the source really wakes.
+        assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_pending());
+        source.fire(true);
+        assert_eq!(task.0.load(Ordering::SeqCst), 2, "the next wake-up reached the task");
         assert!(gate.poll(&mut cx, |cx| source.poll(cx)).is_ready());
     }
 

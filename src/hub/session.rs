@@ -76,6 +76,18 @@ impl Frame {
         let _ = message.format(&mut wire);
         Self { seq, wire: wire.into() }
     }
+
+    /// The event's JSON: the frame's payload, sharing its bytes (kept for
+    /// resuming clients without a second copy of each event).
+    pub fn text(&self) -> Option<Utf8Bytes> {
+        let header = match self.wire.get(1).map(|b| b & 0x7f) {
+            Some(126) => 4,
+            Some(127) => 10,
+            Some(_) => 2,
+            None => return None,
+        };
+        Utf8Bytes::try_from(self.wire.slice(header.min(self.wire.len())..)).ok()
+    }
 }
 
 /// What a new (or resuming) subscriber gets, in one step: the frames that bring it
@@ -639,12 +651,13 @@ impl Owner {
         let now = self.clock.now();
         for event in events {
             let text = event_frame(event, now);
+            let frame = Frame::new(event.seq, text.clone());
             if self.history.len() == MAX_REPLAY {
                 self.history.pop_front();
             }
-            self.history.push_back(text.clone());
+            self.history.push_back(frame.text().unwrap_or(text));
             // No receivers is fine: nobody is watching right now.
-            let _ = self.live.send(Frame::new(event.seq, text));
+            let _ = self.live.send(frame);
         }
         if !events.is_empty() {
             let projection = crate::web::project(&self.state);
@@ -872,6 +885,27 @@ impl Owner {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+
+    /// An event's frame, as every connection writes it, is a whole websocket text
+    /// frame, and the history kept for resuming clients is its payload, the same
+    /// bytes: short, 16-bit and 64-bit length headers alike.
+    #[test]
+    fn an_event_frame_is_a_whole_websocket_frame_whose_payload_is_the_history_text() {
+        use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+        for size in [10, 125, 126, 300, 65_535, 65_536, 200_000] {
+            let text: String = "é".repeat(size / 2) + &"x".repeat(size % 2);
+            let frame = Frame::new(7, Utf8Bytes::from(text.clone()));
+            let mut cursor = std::io::Cursor::new(frame.wire.as_ref());
+            let (header, length) = FrameHeader::parse(&mut cursor).expect("parses").expect("a whole header");
+            assert!(header.is_final && header.mask.is_none(), "final, unmasked (size {size})");
+            assert_eq!(length as usize, text.len(), "size {size}");
+            assert_eq!(cursor.position() as usize + text.len(), frame.wire.len(), "nothing after the payload");
+            let payload = frame.text().expect("the payload");
+            assert_eq!(payload.as_str(), text, "size {size}");
+            let within = frame.wire.as_ptr_range();
+            assert!(within.contains(&payload.as_str().as_ptr()), "shared, not copied (size {size})");
+        }
+    }
 
     /// If a write fails, the state is the journal's up to the last acknowledged
     /// event: rebuilt from the file, with nothing copied per batch beforehand.
