@@ -551,14 +551,7 @@ async fn long_history(hub: &rostrum::hub::Hub, data: &std::path::Path) -> (Vec<u
     }
     let session = hub.session(SESSION).expect("session");
     let rapporteur = Actor::rapporteur("Ana");
-    let notes = (0..600).map(|n| Command::AddNote {
-        saved_at: None,
-        client_id: format!("n{n}"),
-        turn: None,
-        text: format!("note {n}"),
-        objectives: vec![],
-        themes: vec![],
-    });
+    let notes = (0..600).map(|n| note(format!("n{n}"), format!("note {n}")));
     let pledges = (0..60).map(|n| Command::AddPledge {
         saved_at: None,
         client_id: format!("p{n}"),
@@ -777,14 +770,7 @@ async fn pings_answered_in_the_middle_of_a_stream_of_events_leave_every_frame_wh
     });
     let rapporteur = Actor::rapporteur("Ana");
     for round in 0..20 {
-        let notes = (0..10).map(|n| Command::AddNote {
-            saved_at: None,
-            client_id: format!("n{round}-{n}"),
-            turn: None,
-            text: format!("note {n} of round {round}"),
-            objectives: vec![],
-            themes: vec![],
-        });
+        let notes = (0..10).map(|n| note(format!("n{round}-{n}"), format!("note {n} of round {round}")));
         let results = join_all(notes.map(|c| session.command(rapporteur.clone(), c))).await;
         assert!(results.iter().all(Result::is_ok), "round {round}");
     }

@@ -115,6 +115,11 @@ pub fn inscribe(participant: &str) -> Command {
     Command::inscribe(participant)
 }
 
+/// A rapporteur's note on no particular turn, with its client id.
+pub fn note(client_id: String, text: String) -> Command {
+    Command::AddNote { saved_at: None, client_id, turn: None, text, objectives: vec![], themes: vec![] }
+}
+
 pub fn refused_status(result: Result<Connection, ClientError>) -> (u16, String) {
     match result {
         Err(ClientError::Refused { status, message }) => (status, message),
